@@ -1,0 +1,74 @@
+//! Alongside's contracts: gRPC services and Kafka event payloads, one module per proto package.
+
+/// Encoded `FileDescriptorSet` of every contract, for gRPC server reflection.
+pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/alongside_descriptor.bin"));
+
+pub mod common {
+    pub mod v1 {
+        tonic::include_proto!("alongside.common.v1");
+    }
+}
+
+pub mod people {
+    pub mod v1 {
+        tonic::include_proto!("alongside.people.v1");
+    }
+    pub mod events {
+        pub mod v1 {
+            tonic::include_proto!("alongside.people.events.v1");
+        }
+    }
+}
+
+pub mod engagement {
+    pub mod v1 {
+        tonic::include_proto!("alongside.engagement.v1");
+    }
+    pub mod events {
+        pub mod v1 {
+            tonic::include_proto!("alongside.engagement.events.v1");
+        }
+    }
+}
+
+pub mod feedback {
+    pub mod v1 {
+        tonic::include_proto!("alongside.feedback.v1");
+    }
+    pub mod events {
+        pub mod v1 {
+            tonic::include_proto!("alongside.feedback.events.v1");
+        }
+    }
+}
+
+pub mod payments {
+    pub mod v1 {
+        tonic::include_proto!("alongside.payments.v1");
+    }
+    pub mod events {
+        pub mod v1 {
+            tonic::include_proto!("alongside.payments.events.v1");
+        }
+    }
+}
+
+/// The full protobuf name of an event message, used as the envelope's `event_type`.
+pub trait EventName: prost::Message + Default {
+    const EVENT_TYPE: &'static str;
+}
+
+macro_rules! event_names {
+    ($($ty:path => $name:literal),* $(,)?) => {
+        $(impl EventName for $ty { const EVENT_TYPE: &'static str = $name; })*
+    };
+}
+
+event_names! {
+    people::events::v1::PartnerRegistered => "alongside.people.events.v1.PartnerRegistered",
+    engagement::events::v1::OpportunityPublished => "alongside.engagement.events.v1.OpportunityPublished",
+    engagement::events::v1::PartnerAssigned => "alongside.engagement.events.v1.PartnerAssigned",
+    engagement::events::v1::AttendanceRecorded => "alongside.engagement.events.v1.AttendanceRecorded",
+    feedback::events::v1::FftResponseReceived => "alongside.feedback.events.v1.FftResponseReceived",
+    payments::events::v1::ClaimCreated => "alongside.payments.events.v1.ClaimCreated",
+}

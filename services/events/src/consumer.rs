@@ -1,0 +1,217 @@
+//! The one consumer loop: at-least-once delivery, exactly-once effect.
+//!
+//! Each event's effect and its `processed_events` row commit in one transaction; the offset is
+//! stored only after that commit. Retryable errors back off without advancing; poison messages go
+//! to the topic's `.dlq` twin and the consumer moves on.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use alongside_platform::config::KafkaSettings;
+use async_trait::async_trait;
+use rdkafka::consumer::{CommitMode, Consumer as _, StreamConsumer};
+use rdkafka::message::{BorrowedMessage, Header, Headers, Message, OwnedHeaders};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait};
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use crate::envelope::Envelope;
+
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    /// Worth trying again (database or dependency unavailable): the offset does not advance.
+    #[error("retryable: {0}")]
+    Retryable(String),
+    /// Will never succeed: the message goes to the dead-letter topic.
+    #[error("poison: {0}")]
+    Poison(String),
+}
+
+impl From<DbErr> for HandlerError {
+    fn from(err: DbErr) -> Self {
+        HandlerError::Retryable(err.to_string())
+    }
+}
+
+/// What a service does with one event, inside the transaction that also records it as processed.
+#[async_trait]
+pub trait Handler: Send + Sync + 'static {
+    async fn handle(&self, txn: &DatabaseTransaction, event: &Envelope) -> Result<(), HandlerError>;
+}
+
+/// What happened to one message.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Applied,
+    Duplicate,
+    DeadLettered,
+    /// Shutdown arrived while retrying: the offset must not be stored.
+    Interrupted,
+}
+
+pub struct Consumer {
+    /// The consumer group, and the `consumer` column of `processed_events`: the service's name.
+    group: String,
+    topics: Vec<String>,
+    db: DatabaseConnection,
+    handler: Arc<dyn Handler>,
+    settings: KafkaSettings,
+}
+
+impl Consumer {
+    pub fn new(group: &str, topics: &[&str], db: DatabaseConnection, handler: Arc<dyn Handler>, settings: KafkaSettings) -> Self {
+        Self {
+            group: group.to_string(),
+            topics: topics.iter().map(|t| t.to_string()).collect(),
+            db,
+            handler,
+            settings,
+        }
+    }
+
+    pub async fn run(self, shutdown: CancellationToken) -> Result<(), rdkafka::error::KafkaError> {
+        let consumer: StreamConsumer = crate::kafka::client_config(&self.settings, &self.group)
+            .set("group.id", &self.group)
+            .set("enable.auto.commit", "true")
+            .set("auto.commit.interval.ms", "1000")
+            // Offsets are stored by hand, only after the effect has committed.
+            .set("enable.auto.offset.store", "false")
+            .set("auto.offset.reset", "earliest")
+            .set("session.timeout.ms", "10000")
+            .create()?;
+        let topics: Vec<&str> = self.topics.iter().map(String::as_str).collect();
+        consumer.subscribe(&topics)?;
+        let dlq_producer = crate::kafka::producer(&self.settings, &format!("{}-dlq", self.group))?;
+        tracing::info!(group = %self.group, topics = ?self.topics, "consumer started");
+
+        loop {
+            let message = tokio::select! {
+                _ = shutdown.cancelled() => break,
+                message = consumer.recv() => message,
+            };
+            let message = match message {
+                Ok(message) => message,
+                Err(err) => {
+                    tracing::warn!(error = %err, group = %self.group, "consumer error; continuing");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    continue;
+                }
+            };
+            let outcome = self.process(&message, &dlq_producer, &shutdown).await;
+            if outcome == Outcome::Interrupted {
+                break;
+            }
+            if let Err(err) = consumer.store_offset_from_message(&message) {
+                tracing::warn!(error = %err, "storing offset failed; the message may be redelivered (a no-op)");
+            }
+        }
+        let _ = consumer.commit_consumer_state(CommitMode::Sync);
+        tracing::info!(group = %self.group, "consumer stopped");
+        Ok(())
+    }
+
+    async fn process(&self, message: &BorrowedMessage<'_>, dlq: &FutureProducer, shutdown: &CancellationToken) -> Outcome {
+        let span = tracing::info_span!(
+            "kafka.consume",
+            otel.name = %format!("{} process", message.topic()),
+            otel.kind = "consumer",
+            messaging.system = "kafka",
+            messaging.destination.name = %message.topic(),
+            messaging.consumer.group.name = %self.group,
+            messaging.kafka.partition = message.partition(),
+            messaging.kafka.offset = message.offset(),
+        );
+        alongside_platform::telemetry::set_parent(&span, parent_context(message));
+        async {
+            let envelope = match Envelope::decode(message.payload().unwrap_or_default()) {
+                Ok(envelope) => envelope,
+                Err(err) => return self.dead_letter(message, dlq, &err.to_string(), shutdown).await,
+            };
+            let mut backoff = Duration::from_millis(100);
+            loop {
+                match self.apply(&envelope).await {
+                    Ok(true) => return Outcome::Applied,
+                    Ok(false) => return Outcome::Duplicate,
+                    Err(HandlerError::Poison(reason)) => return self.dead_letter(message, dlq, &reason, shutdown).await,
+                    Err(HandlerError::Retryable(reason)) => {
+                        tracing::warn!(%reason, event_id = envelope.event_id(), retry_in_ms = backoff.as_millis() as u64, "event delayed");
+                        tokio::select! {
+                            _ = shutdown.cancelled() => return Outcome::Interrupted,
+                            _ = tokio::time::sleep(backoff) => {}
+                        }
+                        backoff = (backoff * 2).min(Duration::from_secs(30));
+                    }
+                }
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Applies the event once: returns false if this consumer had already processed it.
+    async fn apply(&self, envelope: &Envelope) -> Result<bool, HandlerError> {
+        let txn = self.db.begin().await?;
+        if !crate::inbox::claim(&txn, &self.group, envelope.event_id()).await? {
+            txn.rollback().await?;
+            return Ok(false);
+        }
+        self.handler.handle(&txn, envelope).await?;
+        txn.commit().await?;
+        Ok(true)
+    }
+
+    /// Sends a poison message to the `.dlq` twin with where it came from and why; retries until
+    /// the dead-letter topic has it, so nothing is dropped.
+    async fn dead_letter(&self, message: &BorrowedMessage<'_>, dlq: &FutureProducer, reason: &str, shutdown: &CancellationToken) -> Outcome {
+        tracing::error!(topic = message.topic(), partition = message.partition(), offset = message.offset(), %reason, "poison message to dead-letter topic");
+        let topic = crate::topics::dlq(message.topic());
+        let partition = message.partition().to_string();
+        let offset = message.offset().to_string();
+        let mut backoff = Duration::from_millis(200);
+        loop {
+            let mut headers = OwnedHeaders::new()
+                .insert(Header { key: "dlq.original.topic", value: Some(message.topic()) })
+                .insert(Header { key: "dlq.original.partition", value: Some(partition.as_str()) })
+                .insert(Header { key: "dlq.original.offset", value: Some(offset.as_str()) })
+                .insert(Header { key: "dlq.consumer.group", value: Some(self.group.as_str()) })
+                .insert(Header { key: "dlq.error", value: Some(reason) });
+            if let Some(original) = message.headers() {
+                for header in original.iter() {
+                    headers = headers.insert(Header { key: header.key, value: header.value });
+                }
+            }
+            let mut record = FutureRecord::<[u8], [u8]>::to(&topic).headers(headers);
+            if let Some(key) = message.key() {
+                record = record.key(key);
+            }
+            if let Some(payload) = message.payload() {
+                record = record.payload(payload);
+            }
+            match dlq.send(record, Duration::from_secs(30)).await {
+                Ok(_) => return Outcome::DeadLettered,
+                Err((err, _)) => {
+                    tracing::warn!(error = %err, "dead-letter topic unavailable; retrying");
+                    tokio::select! {
+                        _ = shutdown.cancelled() => return Outcome::Interrupted,
+                        _ = tokio::time::sleep(backoff) => {}
+                    }
+                    backoff = (backoff * 2).min(Duration::from_secs(10));
+                }
+            }
+        }
+    }
+}
+
+fn parent_context(message: &BorrowedMessage<'_>) -> alongside_platform::telemetry::Context {
+    let pairs: Vec<(&str, &str)> = message
+        .headers()
+        .map(|headers| {
+            headers
+                .iter()
+                .filter_map(|h| Some((h.key, std::str::from_utf8(h.value?).ok()?)))
+                .collect()
+        })
+        .unwrap_or_default();
+    alongside_platform::telemetry::context_from_pairs(pairs)
+}

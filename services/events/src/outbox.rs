@@ -1,0 +1,179 @@
+//! The transactional outbox: a service writes its state change and the event in one transaction;
+//! the relay publishes with an idempotent producer and marks rows sent. A broker outage delays
+//! events; it never loses them.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use alongside_platform::OdsCode;
+use alongside_proto::EventName;
+use futures::future::join_all;
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use sea_orm::entity::prelude::*;
+use sea_orm::{ActiveValue::Set, ConnectionTrait, QueryOrder, QuerySelect};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::envelope::Envelope;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "outbox")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub event_id: String,
+    pub topic: String,
+    pub partition_key: String,
+    pub payload: Vec<u8>,
+    /// JSON object of Kafka headers (the W3C trace context of the request that caused the event).
+    pub headers: String,
+    pub created_at: String,
+    pub sent_at: Option<String>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
+
+/// Writes events into the outbox inside the caller's transaction, and wakes the relay after commit.
+#[derive(Clone, Default)]
+pub struct Outbox {
+    wake: Arc<Notify>,
+}
+
+impl Outbox {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds `event` for `tenant` to the outbox, in the transaction `txn` of the state change.
+    pub async fn enqueue<E: EventName>(
+        &self,
+        txn: &impl ConnectionTrait,
+        topic: &str,
+        key: &str,
+        tenant: &OdsCode,
+        event: &E,
+    ) -> Result<String, DbErr> {
+        let envelope = Envelope::new(tenant, event);
+        let mut headers = alongside_platform::telemetry::current_context_headers();
+        headers.insert("event_type".into(), E::EVENT_TYPE.into());
+        headers.insert("tenant_id".into(), tenant.to_string());
+        let row = ActiveModel {
+            event_id: Set(envelope.event_id().to_string()),
+            topic: Set(topic.to_string()),
+            partition_key: Set(key.to_string()),
+            payload: Set(envelope.encode()),
+            headers: Set(serde_json::to_string(&headers).unwrap_or_else(|_| "{}".into())),
+            created_at: Set(alongside_platform::now_rfc3339()),
+            sent_at: Set(None),
+            ..Default::default()
+        };
+        Entity::insert(row).exec_without_returning(txn).await?;
+        Ok(envelope.event_id().to_string())
+    }
+
+    /// Tells the relay there is something to send; call after the transaction commits.
+    pub fn notify(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Rows not yet published (for readiness and metrics).
+    pub async fn depth(db: &impl ConnectionTrait) -> Result<u64, DbErr> {
+        Entity::find().filter(Column::SentAt.is_null()).count(db).await
+    }
+}
+
+/// Publishes outbox rows in order and marks them sent.
+pub struct OutboxRelay {
+    db: DatabaseConnection,
+    producer: FutureProducer,
+    outbox: Outbox,
+    batch_size: u64,
+}
+
+impl OutboxRelay {
+    pub fn new(db: DatabaseConnection, producer: FutureProducer, outbox: Outbox) -> Self {
+        Self { db, producer, outbox, batch_size: 500 }
+    }
+
+    pub async fn run(self, shutdown: CancellationToken) {
+        let mut backoff = Duration::from_millis(200);
+        loop {
+            match self.publish_batch().await {
+                Ok(sent) if sent as u64 == self.batch_size => continue,
+                Ok(_) => {
+                    backoff = Duration::from_millis(200);
+                    tokio::select! {
+                        _ = shutdown.cancelled() => return,
+                        _ = self.outbox.wake.notified() => {}
+                        _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                    }
+                }
+                Err(err) => {
+                    tracing::warn!(error = %err, retry_in_ms = backoff.as_millis() as u64, "outbox relay: publishing delayed");
+                    tokio::select! {
+                        _ = shutdown.cancelled() => return,
+                        _ = tokio::time::sleep(backoff) => {}
+                    }
+                    backoff = (backoff * 2).min(Duration::from_secs(10));
+                }
+            }
+        }
+    }
+
+    /// Publishes one batch; returns how many rows it marked sent.
+    pub async fn publish_batch(&self) -> Result<usize, RelayError> {
+        let rows = Entity::find()
+            .filter(Column::SentAt.is_null())
+            .order_by_asc(Column::Id)
+            .limit(self.batch_size)
+            .all(&self.db)
+            .await?;
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let deliveries = rows.iter().map(|row| {
+            let header_map: HashMap<String, String> = serde_json::from_str(&row.headers).unwrap_or_default();
+            let mut headers = OwnedHeaders::new();
+            for (key, value) in &header_map {
+                headers = headers.insert(Header { key, value: Some(value.as_str()) });
+            }
+            let record = FutureRecord::to(&row.topic).key(&row.partition_key).payload(&row.payload).headers(headers);
+            self.producer.send(record, Duration::from_secs(30))
+        });
+        let results = join_all(deliveries).await;
+        let mut sent = Vec::new();
+        let mut first_error = None;
+        for (row, result) in rows.iter().zip(results) {
+            match result {
+                Ok(_) => sent.push(row.id),
+                Err((err, _)) => {
+                    first_error.get_or_insert(err);
+                }
+            }
+        }
+        if !sent.is_empty() {
+            Entity::update_many()
+                .col_expr(Column::SentAt, Expr::value(alongside_platform::now_rfc3339()))
+                .filter(Column::Id.is_in(sent.clone()))
+                .exec(&self.db)
+                .await?;
+        }
+        match first_error {
+            Some(err) => Err(RelayError::Kafka(err)),
+            None => Ok(sent.len()),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RelayError {
+    #[error("database: {0}")]
+    Db(#[from] DbErr),
+    #[error("kafka: {0}")]
+    Kafka(#[from] rdkafka::error::KafkaError),
+}

@@ -1,0 +1,35 @@
+//! The People Bank: partners' records. Personal data stays here; other services learn of partners
+//! only from `people.partners.v1`, which never carries contact details.
+
+mod api;
+pub mod partner;
+mod validate;
+
+use alongside_events::runtime::{Running, ServiceRuntime, StartError};
+use alongside_platform::config::ServiceSettings;
+use alongside_proto::people::v1::people_service_server::PeopleServiceServer;
+use sea_orm_migration::prelude::*;
+use tokio_util::sync::CancellationToken;
+
+pub const SERVICE: &str = "people";
+pub const DEFAULT_PORT: u16 = 50051;
+
+pub struct Migrator;
+
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(alongside_events::migration::m20261123_000001_outbox_inbox::Migration),
+            Box::new(alongside_platform::audit::AuditMigration),
+            Box::new(partner::migration::Migration),
+        ]
+    }
+}
+
+/// Starts the service: storage, outbox relay and the gRPC API.
+pub async fn start(settings: ServiceSettings, shutdown: CancellationToken) -> Result<Running, StartError> {
+    let runtime = ServiceRuntime::prepare::<Migrator>(SERVICE, settings, shutdown).await?;
+    let api = api::PeopleApi::new(runtime.db.clone(), runtime.outbox.clone());
+    let service = PeopleServiceServer::with_interceptor(api, runtime.interceptor());
+    runtime.serve(service).await
+}

@@ -1,0 +1,114 @@
+//! A partner's record, always read and written for one tenant.
+
+use alongside_platform::OdsCode;
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "partners")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    pub tenant_id: String,
+    pub given_name: String,
+    pub family_name: String,
+    pub email: String,
+    pub phone: String,
+    pub locality: String,
+    pub status: String,
+    pub registered_at: String,
+    pub registered_by: String,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
+
+/// Every query of partners starts here, so no query can forget the tenant.
+pub fn for_tenant(tenant: &OdsCode) -> Select<Entity> {
+    Entity::find().filter(Column::TenantId.eq(tenant.as_str()))
+}
+
+impl From<Model> for alongside_proto::people::v1::Partner {
+    fn from(m: Model) -> Self {
+        Self {
+            id: m.id,
+            tenant_id: m.tenant_id,
+            given_name: m.given_name,
+            family_name: m.family_name,
+            email: m.email,
+            phone: m.phone,
+            locality: m.locality,
+            status: m.status,
+            registered_at: m.registered_at,
+        }
+    }
+}
+
+pub mod migration {
+    use sea_orm_migration::prelude::*;
+
+    pub struct Migration;
+
+    impl MigrationName for Migration {
+        fn name(&self) -> &str {
+            "m20261123_100001_partners"
+        }
+    }
+
+    #[derive(DeriveIden)]
+    enum Partners {
+        Table,
+        Id,
+        TenantId,
+        GivenName,
+        FamilyName,
+        Email,
+        Phone,
+        Locality,
+        Status,
+        RegisteredAt,
+        RegisteredBy,
+    }
+
+    #[async_trait::async_trait]
+    impl MigrationTrait for Migration {
+        async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            manager
+                .create_table(
+                    Table::create()
+                        .table(Partners::Table)
+                        .if_not_exists()
+                        .col(ColumnDef::new(Partners::Id).string().not_null().primary_key())
+                        .col(ColumnDef::new(Partners::TenantId).string().not_null())
+                        .col(ColumnDef::new(Partners::GivenName).string().not_null())
+                        .col(ColumnDef::new(Partners::FamilyName).string().not_null())
+                        .col(ColumnDef::new(Partners::Email).string().not_null())
+                        .col(ColumnDef::new(Partners::Phone).string().not_null())
+                        .col(ColumnDef::new(Partners::Locality).string().not_null())
+                        .col(ColumnDef::new(Partners::Status).string().not_null())
+                        .col(ColumnDef::new(Partners::RegisteredAt).string().not_null())
+                        .col(ColumnDef::new(Partners::RegisteredBy).string().not_null())
+                        .to_owned(),
+                )
+                .await?;
+            // One registration per e-mail address within a tenant.
+            manager
+                .create_index(
+                    Index::create()
+                        .name("partners_tenant_email")
+                        .table(Partners::Table)
+                        .col(Partners::TenantId)
+                        .col(Partners::Email)
+                        .unique()
+                        .if_not_exists()
+                        .to_owned(),
+                )
+                .await
+        }
+
+        async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            manager.drop_table(Table::drop().table(Partners::Table).to_owned()).await
+        }
+    }
+}

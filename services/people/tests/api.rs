@@ -1,0 +1,165 @@
+//! The people service over real gRPC, on SQLite and PostgreSQL, with an in-process Kafka broker.
+
+use std::time::Duration;
+
+use alongside_events::testing;
+use alongside_platform::error::field_errors;
+use alongside_platform::grpc::outgoing;
+use alongside_platform::testing::{backends, Backend, TestDatabase};
+use alongside_platform::Role;
+use alongside_proto::people::events::v1::PartnerRegistered;
+use alongside_proto::people::v1::people_service_client::PeopleServiceClient;
+use alongside_proto::people::v1::*;
+use tokio_util::sync::CancellationToken;
+use tonic::transport::Channel;
+use tonic::Code;
+
+struct Harness {
+    settings: alongside_platform::config::ServiceSettings,
+    client: PeopleServiceClient<Channel>,
+    broker: alongside_events::mock::MockBroker,
+    shutdown: CancellationToken,
+    _db: TestDatabase,
+}
+
+impl Harness {
+    async fn start(backend: Backend) -> Self {
+        let db = TestDatabase::create(backend, "people").await;
+        let broker = testing::broker();
+        let mut settings = testing::settings("people", &db, broker.bootstrap_servers());
+        settings.kafka.create_topics = false;
+        let shutdown = CancellationToken::new();
+        let running = alongside_people::start(settings.clone(), shutdown.clone()).await.expect("service starts");
+        let client = PeopleServiceClient::connect(format!("http://{}", running.grpc_addr)).await.expect("connect");
+        tokio::spawn(running.wait());
+        Self { settings, client, broker, shutdown, _db: db }
+    }
+
+    fn token(&self, tenant: &str, role: Role) -> String {
+        testing::token(&self.settings, tenant, role)
+    }
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+fn asha() -> RegisterPartnerRequest {
+    RegisterPartnerRequest {
+        given_name: "Asha".into(),
+        family_name: "Patel".into(),
+        email: "asha.patel@example.org".into(),
+        phone: "01632 960 001".into(),
+        locality: "North Locality".into(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn register_list_and_publish_without_contact_details() {
+    for backend in backends() {
+        let mut h = Harness::start(backend).await;
+        let lead = h.token("RZA", Role::EngagementLead);
+
+        let partner = h.client.register_partner(outgoing(asha(), &lead)).await.expect("registers").into_inner();
+        assert!(partner.id.starts_with("ptn_"), "{backend:?}");
+        assert_eq!(partner.tenant_id, "RZA");
+        assert_eq!(partner.status, "active");
+
+        let got = h.client.get_partner(outgoing(GetPartnerRequest { id: partner.id.clone() }, &lead)).await.unwrap().into_inner();
+        assert_eq!(got, partner);
+
+        let listed = h.client.list_partners(outgoing(ListPartnersRequest { search: "pat".into(), ..Default::default() }, &lead)).await.unwrap().into_inner();
+        assert_eq!(listed.partners, vec![partner.clone()]);
+        assert_eq!(listed.page.unwrap().total, 1);
+
+        let events = testing::read_events(h.broker.bootstrap_servers(), "people.partners.v1", 1, Duration::from_secs(20)).await;
+        assert_eq!(events.len(), 1, "{backend:?}: one PartnerRegistered");
+        let (key, envelope) = &events[0];
+        assert_eq!(key.as_deref(), Some(partner.id.as_bytes()), "keyed by partner id");
+        assert_eq!(envelope.tenant().as_str(), "RZA");
+        let event: PartnerRegistered = envelope.payload().unwrap();
+        assert_eq!(event.partner_id, partner.id);
+        assert_eq!(event.locality, "North Locality");
+        let raw = String::from_utf8_lossy(&envelope.inner.payload).to_string();
+        assert!(!raw.contains("asha.patel@example.org") && !raw.contains("01632") && !raw.contains("Patel"), "no personal details in the event");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_is_refused_field_by_field_and_nothing_is_stored() {
+    for backend in backends() {
+        let mut h = Harness::start(backend).await;
+        let lead = h.token("RZA", Role::EngagementLead);
+        let bad = RegisterPartnerRequest { given_name: " ".into(), email: "asha-at-example".into(), ..asha() };
+        let status = h.client.register_partner(outgoing(bad, &lead)).await.unwrap_err();
+        assert_eq!(status.code(), Code::InvalidArgument);
+        let fields: Vec<String> = field_errors(&status).into_iter().map(|e| e.field).collect();
+        assert_eq!(fields, ["given_name", "email"]);
+
+        h.client.register_partner(outgoing(asha(), &lead)).await.unwrap();
+        let again = h.client.register_partner(outgoing(asha(), &lead)).await.unwrap_err();
+        assert_eq!(field_errors(&again)[0].field, "email", "{backend:?}: duplicate email named");
+
+        let listed = h.client.list_partners(outgoing(ListPartnersRequest::default(), &lead)).await.unwrap().into_inner();
+        assert_eq!(listed.partners.len(), 1);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_trust_never_sees_another_trusts_partners() {
+    for backend in backends() {
+        let mut h = Harness::start(backend).await;
+        let rza = h.token("RZA", Role::EngagementLead);
+        let rzb = h.token("RZB", Role::EngagementLead);
+        let partner = h.client.register_partner(outgoing(asha(), &rza)).await.unwrap().into_inner();
+
+        let status = h.client.get_partner(outgoing(GetPartnerRequest { id: partner.id.clone() }, &rzb)).await.unwrap_err();
+        assert_eq!(status.code(), Code::NotFound, "{backend:?}");
+        let listed = h.client.list_partners(outgoing(ListPartnersRequest::default(), &rzb)).await.unwrap().into_inner();
+        assert!(listed.partners.is_empty());
+        assert_eq!(listed.page.unwrap().total, 0);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_need_a_valid_token_and_a_role_that_may_see_personal_data() {
+    let mut h = Harness::start(Backend::Sqlite).await;
+    let status = h.client.list_partners(ListPartnersRequest::default()).await.unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated);
+
+    let status = h.client.list_partners(outgoing(ListPartnersRequest::default(), "not-a-token")).await.unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated);
+
+    for role in [Role::Analyst, Role::IcsAnalyst, Role::Finance] {
+        let token = h.token("RZA", role);
+        let status = h.client.list_partners(outgoing(ListPartnersRequest::default(), &token)).await.unwrap_err();
+        assert_eq!(status.code(), Code::PermissionDenied, "{role:?} must not list partners");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lists_page_sort_and_reject_unknown_sorts() {
+    let mut h = Harness::start(Backend::Sqlite).await;
+    let lead = h.token("RZA", Role::EngagementLead);
+    for (i, family) in ["Cole", "Adams", "Baker"].iter().enumerate() {
+        let r = RegisterPartnerRequest { family_name: family.to_string(), email: format!("p{i}@example.org"), ..asha() };
+        h.client.register_partner(outgoing(r, &lead)).await.unwrap();
+    }
+    let page = |n, sort: &str| ListPartnersRequest {
+        page: Some(alongside_proto::common::v1::PageRequest { page: n, page_size: 2 }),
+        sort: sort.into(),
+        ..Default::default()
+    };
+    let first = h.client.list_partners(outgoing(page(1, "name"), &lead)).await.unwrap().into_inner();
+    let names: Vec<_> = first.partners.iter().map(|p| p.family_name.as_str()).collect();
+    assert_eq!(names, ["Adams", "Baker"]);
+    assert_eq!(first.page.unwrap().total, 3);
+    let second = h.client.list_partners(outgoing(page(2, "name"), &lead)).await.unwrap().into_inner();
+    assert_eq!(second.partners[0].family_name, "Cole");
+    let desc = h.client.list_partners(outgoing(page(1, "-name"), &lead)).await.unwrap().into_inner();
+    assert_eq!(desc.partners[0].family_name, "Cole");
+    let status = h.client.list_partners(outgoing(page(1, "email"), &lead)).await.unwrap_err();
+    assert_eq!(field_errors(&status)[0].field, "sort");
+}

@@ -1,0 +1,81 @@
+//! The one gRPC server builder: every service gets health, reflection, tracing with the caller's
+//! trace context, and the internal-token check on its own API.
+
+use std::convert::Infallible;
+use std::future::Future;
+
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::server::NamedService;
+use tonic::transport::Server;
+use tower_http::trace::TraceLayer;
+
+use crate::auth::{AuthInterceptor, Caller};
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// What tonic can serve: a generated service, usually wrapped in [`AuthInterceptor`].
+pub trait GrpcService:
+    tower_service::Service<http::Request<tonic::body::Body>, Error = Infallible, Response: axum::response::IntoResponse, Future: Send + 'static>
+    + NamedService
+    + Clone
+    + Send
+    + Sync
+    + 'static
+{
+}
+
+impl<S> GrpcService for S where
+    S: tower_service::Service<http::Request<tonic::body::Body>, Error = Infallible, Response: axum::response::IntoResponse, Future: Send + 'static>
+        + NamedService
+        + Clone
+        + Send
+        + Sync
+        + 'static
+{
+}
+
+/// Serves `service` with `grpc.health.v1` and reflection on `listener` until `shutdown`
+/// completes. `S` names the service for health checks.
+pub async fn serve<S: GrpcService>(listener: TcpListener, service: S, shutdown: impl Future<Output = ()> + Send) -> Result<(), BoxError> {
+    let (reporter, health) = tonic_health::server::health_reporter();
+    reporter.set_serving::<S>().await;
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(alongside_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+
+    Server::builder()
+        .layer(TraceLayer::new_for_grpc().make_span_with(crate::telemetry::server_span))
+        .add_service(health)
+        .add_service(reflection)
+        .add_service(service)
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .await?;
+    Ok(())
+}
+
+/// Builds an outgoing request that carries the internal token and the current trace context.
+pub fn outgoing<T>(message: T, token: &str) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    if let Ok(value) = format!("Bearer {token}").parse() {
+        request.metadata_mut().insert("authorization", value);
+    }
+    crate::telemetry::inject_into_metadata(request.metadata_mut());
+    request
+}
+
+/// Re-exported so a service needs no direct tonic-interceptor plumbing.
+pub fn interceptor(settings: &crate::config::AuthSettings) -> AuthInterceptor {
+    AuthInterceptor::new(settings)
+}
+
+/// Binds `addr`; port 0 picks a free port (tests, and the embedded suite).
+pub async fn bind(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
+    TcpListener::bind(addr).await
+}
+
+/// Convenience for handlers: the verified caller, or `Unauthenticated`.
+pub fn caller<T>(request: &tonic::Request<T>) -> Result<Caller, tonic::Status> {
+    crate::auth::caller(request)
+}

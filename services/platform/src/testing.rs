@@ -1,0 +1,74 @@
+//! Test support: a fresh database per test, on SQLite or PostgreSQL.
+
+use sea_orm::{ConnectionTrait, Database};
+use secrecy::SecretString;
+
+use crate::config::DatabaseSettings;
+
+/// Where tests find PostgreSQL; a fresh database is created on it for each test.
+pub fn postgres_admin_url() -> String {
+    std::env::var("ALONGSIDE_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The backends integration tests run on: both, unless `ALONGSIDE_TEST_BACKENDS` narrows them.
+pub fn backends() -> Vec<Backend> {
+    match std::env::var("ALONGSIDE_TEST_BACKENDS").as_deref() {
+        Ok("sqlite") => vec![Backend::Sqlite],
+        Ok("postgres") => vec![Backend::Postgres],
+        _ => vec![Backend::Sqlite, Backend::Postgres],
+    }
+}
+
+/// A database that exists for one test. SQLite files live in a temporary folder; PostgreSQL
+/// databases are created fresh, named after the test, and dropped afterwards.
+pub struct TestDatabase {
+    pub url: String,
+    _dir: Option<tempfile_dir::TempDir>,
+}
+
+mod tempfile_dir {
+    pub struct TempDir(pub std::path::PathBuf);
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+impl TestDatabase {
+    pub async fn create(backend: Backend, label: &str) -> Self {
+        let unique = uuid::Uuid::now_v7().simple().to_string();
+        match backend {
+            Backend::Sqlite => {
+                let dir = std::env::temp_dir().join(format!("alongside-test-{label}-{unique}"));
+                std::fs::create_dir_all(&dir).expect("temporary folder");
+                let url = format!("sqlite://{}/test.db", dir.display());
+                Self { url, _dir: Some(tempfile_dir::TempDir(dir)) }
+            }
+            Backend::Postgres => {
+                let name = format!("alongside_{}_{}", label.replace('-', "_"), &unique[unique.len() - 12..]);
+                let admin = Database::connect(postgres_admin_url()).await.expect("PostgreSQL for tests (see README)");
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                    .await
+                    .expect("create test database");
+                let base = postgres_admin_url();
+                let url = match base.rfind('/') {
+                    Some(i) => format!("{}/{name}", &base[..i]),
+                    None => format!("{base}/{name}"),
+                };
+                Self { url, _dir: None }
+            }
+        }
+    }
+
+    pub fn settings(&self) -> DatabaseSettings {
+        DatabaseSettings { url: SecretString::from(self.url.clone()), max_connections: 4 }
+    }
+}
