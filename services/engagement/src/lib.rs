@@ -1,1 +1,39 @@
+//! Engagement: opportunities for partners, who is assigned, and the time they give. Knows partners
+//! only through its read model of `people.partners.v1`.
 
+mod api;
+mod partners;
+pub mod store;
+mod validate;
+
+use std::sync::Arc;
+
+use alongside_events::runtime::{Running, ServiceRuntime, StartError};
+use alongside_events::topics::PEOPLE_PARTNERS;
+use alongside_platform::config::ServiceSettings;
+use alongside_proto::engagement::v1::engagement_service_server::EngagementServiceServer;
+use sea_orm_migration::prelude::*;
+use tokio_util::sync::CancellationToken;
+
+pub const SERVICE: &str = "engagement";
+pub const DEFAULT_PORT: u16 = 50052;
+
+pub struct Migrator;
+
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(alongside_events::migration::m20261123_000001_outbox_inbox::Migration),
+            Box::new(store::migration::Migration),
+        ]
+    }
+}
+
+/// Starts the service: storage, outbox relay, the partner read model consumer and the gRPC API.
+pub async fn start(settings: ServiceSettings, shutdown: CancellationToken) -> Result<Running, StartError> {
+    let mut runtime = ServiceRuntime::prepare::<Migrator>(SERVICE, settings, shutdown).await?;
+    runtime.consume(&[PEOPLE_PARTNERS], Arc::new(partners::PartnerReadModel));
+    let api = api::EngagementApi::new(runtime.db.clone(), runtime.outbox.clone());
+    let service = EngagementServiceServer::with_interceptor(api, runtime.interceptor());
+    runtime.serve(service).await
+}

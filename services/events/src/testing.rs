@@ -65,3 +65,93 @@ pub async fn read_events(brokers: &str, topic: &str, want: usize, timeout: Durat
     }
     out
 }
+
+/// A service started for one test on a fresh database and its own in-process broker; stopped
+/// when dropped.
+pub struct TestService {
+    pub settings: ServiceSettings,
+    pub addr: std::net::SocketAddr,
+    /// Never destroyed: the service's Kafka clients close (blocking) when the test runtime drops
+    /// them, and would wait for a broker that is gone.
+    pub broker: &'static MockBroker,
+    shutdown: tokio_util::sync::CancellationToken,
+    _db: TestDatabase,
+}
+
+impl TestService {
+    pub async fn start<F, Fut>(service: &str, backend: alongside_platform::testing::Backend, start: F) -> Self
+    where
+        F: FnOnce(ServiceSettings, tokio_util::sync::CancellationToken) -> Fut,
+        Fut: std::future::Future<Output = Result<crate::runtime::Running, crate::runtime::StartError>>,
+    {
+        // Logs go to the test output (shown for failing tests); RUST_LOG selects them.
+        std::mem::forget(alongside_platform::telemetry::init(
+            "test",
+            &alongside_platform::config::TelemetrySettings { log_format: "pretty".into(), log_level: "off".into() },
+        ));
+        let db = TestDatabase::create(backend, service).await;
+        let broker: &'static MockBroker = Box::leak(Box::new(broker()));
+        let mut settings = settings(service, &db, broker.bootstrap_servers());
+        settings.kafka.create_topics = false;
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        let running = start(settings.clone(), shutdown.clone()).await.expect("service starts");
+        let addr = running.grpc_addr;
+        tokio::spawn(running.wait());
+        Self { settings, addr, broker, shutdown, _db: db }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn token(&self, tenant: &str, role: Role) -> String {
+        token(&self.settings, tenant, role)
+    }
+
+    pub fn brokers(&self) -> &str {
+        self.broker.bootstrap_servers()
+    }
+
+    /// Publishes `event` for `tenant` as its producing service would; returns its envelope.
+    pub async fn publish<E: alongside_proto::EventName>(&self, topic: &str, key: &str, tenant: &str, event: &E) -> Envelope {
+        let envelope = Envelope::new(&OdsCode::parse(tenant).expect("tenant"), event);
+        self.publish_raw(topic, key, &envelope.encode()).await;
+        envelope
+    }
+
+    /// Publishes raw bytes (a duplicate, or a poison message).
+    pub async fn publish_raw(&self, topic: &str, key: &str, payload: &[u8]) {
+        let producer: rdkafka::producer::FutureProducer = rdkafka::ClientConfig::new()
+            .set("bootstrap.servers", self.brokers())
+            .create()
+            .expect("test producer");
+        producer
+            .send(rdkafka::producer::FutureRecord::to(topic).key(key).payload(payload), Duration::from_secs(10))
+            .await
+            .expect("published");
+    }
+}
+
+impl Drop for TestService {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// Retries `check` until it returns `Some` or `timeout` passes (for effects that arrive by Kafka).
+pub async fn eventually<T, F, Fut>(timeout: Duration, mut check: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(value) = check().await {
+            return Some(value);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

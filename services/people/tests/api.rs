@@ -2,47 +2,31 @@
 
 use std::time::Duration;
 
-use alongside_events::testing;
+use alongside_events::testing::{self, TestService};
 use alongside_platform::error::field_errors;
 use alongside_platform::grpc::outgoing;
-use alongside_platform::testing::{backends, Backend, TestDatabase};
+use alongside_platform::testing::{backends, Backend};
 use alongside_platform::Role;
 use alongside_proto::people::events::v1::PartnerRegistered;
 use alongside_proto::people::v1::people_service_client::PeopleServiceClient;
 use alongside_proto::people::v1::*;
-use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
 use tonic::Code;
 
 struct Harness {
-    settings: alongside_platform::config::ServiceSettings,
+    svc: TestService,
     client: PeopleServiceClient<Channel>,
-    broker: alongside_events::mock::MockBroker,
-    shutdown: CancellationToken,
-    _db: TestDatabase,
 }
 
 impl Harness {
     async fn start(backend: Backend) -> Self {
-        let db = TestDatabase::create(backend, "people").await;
-        let broker = testing::broker();
-        let mut settings = testing::settings("people", &db, broker.bootstrap_servers());
-        settings.kafka.create_topics = false;
-        let shutdown = CancellationToken::new();
-        let running = alongside_people::start(settings.clone(), shutdown.clone()).await.expect("service starts");
-        let client = PeopleServiceClient::connect(format!("http://{}", running.grpc_addr)).await.expect("connect");
-        tokio::spawn(running.wait());
-        Self { settings, client, broker, shutdown, _db: db }
+        let svc = TestService::start("people", backend, alongside_people::start).await;
+        let client = PeopleServiceClient::connect(svc.url()).await.expect("connect");
+        Self { svc, client }
     }
 
     fn token(&self, tenant: &str, role: Role) -> String {
-        testing::token(&self.settings, tenant, role)
-    }
-}
-
-impl Drop for Harness {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
+        self.svc.token(tenant, role)
     }
 }
 
@@ -74,7 +58,7 @@ async fn register_list_and_publish_without_contact_details() {
         assert_eq!(listed.partners, vec![partner.clone()]);
         assert_eq!(listed.page.unwrap().total, 1);
 
-        let events = testing::read_events(h.broker.bootstrap_servers(), "people.partners.v1", 1, Duration::from_secs(20)).await;
+        let events = testing::read_events(h.svc.brokers(), "people.partners.v1", 1, Duration::from_secs(20)).await;
         assert_eq!(events.len(), 1, "{backend:?}: one PartnerRegistered");
         let (key, envelope) = &events[0];
         assert_eq!(key.as_deref(), Some(partner.id.as_bytes()), "keyed by partner id");

@@ -46,7 +46,12 @@ pub async fn serve<S: GrpcService>(listener: TcpListener, service: S, shutdown: 
         .build_v1()?;
 
     Server::builder()
-        .layer(TraceLayer::new_for_grpc().make_span_with(crate::telemetry::server_span))
+        .layer(
+            TraceLayer::new_for_grpc()
+                .make_span_with(crate::telemetry::server_span)
+                // Refusals (invalid argument, not found) are answers, not faults of the server.
+                .on_failure(tower_http::trace::DefaultOnFailure::new().level(tracing::Level::DEBUG)),
+        )
         .add_service(health)
         .add_service(reflection)
         .add_service(service)

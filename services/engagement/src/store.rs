@@ -1,0 +1,276 @@
+//! Engagement's tables. Every query starts from a tenant-scoped constructor.
+
+macro_rules! tenant_scoped {
+    () => {
+        /// Every query of this table starts here, so no query can forget the tenant.
+        pub fn for_tenant(tenant: &alongside_platform::OdsCode) -> Select<Entity> {
+            Entity::find().filter(Column::TenantId.eq(tenant.as_str()))
+        }
+    };
+}
+
+pub mod known_partner {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "known_partners")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub partner_id: String,
+        pub tenant_id: String,
+        pub status: String,
+        pub locality: String,
+        pub updated_at: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+    impl ActiveModelBehavior for ActiveModel {}
+    tenant_scoped!();
+}
+
+pub mod opportunity {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "opportunities")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub tenant_id: String,
+        pub title: String,
+        pub kind: String,
+        pub involvement_level: i32,
+        pub starts_on: String,
+        pub places: i32,
+        pub status: String,
+        pub created_at: String,
+        pub created_by: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+    impl ActiveModelBehavior for ActiveModel {}
+    tenant_scoped!();
+
+    impl From<Model> for alongside_proto::engagement::v1::Opportunity {
+        fn from(m: Model) -> Self {
+            Self {
+                id: m.id,
+                tenant_id: m.tenant_id,
+                title: m.title,
+                kind: m.kind,
+                involvement_level: m.involvement_level as u32,
+                starts_on: m.starts_on,
+                places: m.places as u32,
+                status: m.status,
+                created_at: m.created_at,
+            }
+        }
+    }
+}
+
+pub mod assignment {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "assignments")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub tenant_id: String,
+        pub opportunity_id: String,
+        pub partner_id: String,
+        pub created_at: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+    impl ActiveModelBehavior for ActiveModel {}
+    tenant_scoped!();
+}
+
+pub mod attendance {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "attendances")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub tenant_id: String,
+        pub assignment_id: String,
+        pub opportunity_id: String,
+        pub partner_id: String,
+        pub minutes: i32,
+        pub activity_date: String,
+        pub recorded_at: String,
+        pub recorded_by: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+    impl ActiveModelBehavior for ActiveModel {}
+    tenant_scoped!();
+
+    impl From<Model> for alongside_proto::engagement::v1::Attendance {
+        fn from(m: Model) -> Self {
+            Self {
+                id: m.id,
+                assignment_id: m.assignment_id,
+                opportunity_id: m.opportunity_id,
+                partner_id: m.partner_id,
+                minutes: m.minutes as u32,
+                activity_date: m.activity_date,
+                recorded_at: m.recorded_at,
+            }
+        }
+    }
+}
+
+pub mod migration {
+    use sea_orm_migration::prelude::*;
+
+    pub struct Migration;
+
+    impl MigrationName for Migration {
+        fn name(&self) -> &str {
+            "m20261123_200001_engagement"
+        }
+    }
+
+    #[derive(DeriveIden)]
+    enum KnownPartners {
+        Table,
+        PartnerId,
+        TenantId,
+        Status,
+        Locality,
+        UpdatedAt,
+    }
+
+    #[derive(DeriveIden)]
+    enum Opportunities {
+        Table,
+        Id,
+        TenantId,
+        Title,
+        Kind,
+        InvolvementLevel,
+        StartsOn,
+        Places,
+        Status,
+        CreatedAt,
+        CreatedBy,
+    }
+
+    #[derive(DeriveIden)]
+    enum Assignments {
+        Table,
+        Id,
+        TenantId,
+        OpportunityId,
+        PartnerId,
+        CreatedAt,
+    }
+
+    #[derive(DeriveIden)]
+    enum Attendances {
+        Table,
+        Id,
+        TenantId,
+        AssignmentId,
+        OpportunityId,
+        PartnerId,
+        Minutes,
+        ActivityDate,
+        RecordedAt,
+        RecordedBy,
+    }
+
+    #[async_trait::async_trait]
+    impl MigrationTrait for Migration {
+        async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            manager
+                .create_table(
+                    Table::create()
+                        .table(KnownPartners::Table)
+                        .if_not_exists()
+                        .col(ColumnDef::new(KnownPartners::PartnerId).string().not_null().primary_key())
+                        .col(ColumnDef::new(KnownPartners::TenantId).string().not_null())
+                        .col(ColumnDef::new(KnownPartners::Status).string().not_null())
+                        .col(ColumnDef::new(KnownPartners::Locality).string().not_null())
+                        .col(ColumnDef::new(KnownPartners::UpdatedAt).string().not_null())
+                        .to_owned(),
+                )
+                .await?;
+            manager
+                .create_table(
+                    Table::create()
+                        .table(Opportunities::Table)
+                        .if_not_exists()
+                        .col(ColumnDef::new(Opportunities::Id).string().not_null().primary_key())
+                        .col(ColumnDef::new(Opportunities::TenantId).string().not_null())
+                        .col(ColumnDef::new(Opportunities::Title).string().not_null())
+                        .col(ColumnDef::new(Opportunities::Kind).string().not_null())
+                        .col(ColumnDef::new(Opportunities::InvolvementLevel).integer().not_null())
+                        .col(ColumnDef::new(Opportunities::StartsOn).string().not_null())
+                        .col(ColumnDef::new(Opportunities::Places).integer().not_null())
+                        .col(ColumnDef::new(Opportunities::Status).string().not_null())
+                        .col(ColumnDef::new(Opportunities::CreatedAt).string().not_null())
+                        .col(ColumnDef::new(Opportunities::CreatedBy).string().not_null())
+                        .to_owned(),
+                )
+                .await?;
+            manager
+                .create_table(
+                    Table::create()
+                        .table(Assignments::Table)
+                        .if_not_exists()
+                        .col(ColumnDef::new(Assignments::Id).string().not_null().primary_key())
+                        .col(ColumnDef::new(Assignments::TenantId).string().not_null())
+                        .col(ColumnDef::new(Assignments::OpportunityId).string().not_null())
+                        .col(ColumnDef::new(Assignments::PartnerId).string().not_null())
+                        .col(ColumnDef::new(Assignments::CreatedAt).string().not_null())
+                        .to_owned(),
+                )
+                .await?;
+            manager
+                .create_index(
+                    Index::create()
+                        .name("assignments_once_per_partner")
+                        .table(Assignments::Table)
+                        .col(Assignments::OpportunityId)
+                        .col(Assignments::PartnerId)
+                        .unique()
+                        .if_not_exists()
+                        .to_owned(),
+                )
+                .await?;
+            manager
+                .create_table(
+                    Table::create()
+                        .table(Attendances::Table)
+                        .if_not_exists()
+                        .col(ColumnDef::new(Attendances::Id).string().not_null().primary_key())
+                        .col(ColumnDef::new(Attendances::TenantId).string().not_null())
+                        .col(ColumnDef::new(Attendances::AssignmentId).string().not_null().unique_key())
+                        .col(ColumnDef::new(Attendances::OpportunityId).string().not_null())
+                        .col(ColumnDef::new(Attendances::PartnerId).string().not_null())
+                        .col(ColumnDef::new(Attendances::Minutes).integer().not_null())
+                        .col(ColumnDef::new(Attendances::ActivityDate).string().not_null())
+                        .col(ColumnDef::new(Attendances::RecordedAt).string().not_null())
+                        .col(ColumnDef::new(Attendances::RecordedBy).string().not_null())
+                        .to_owned(),
+                )
+                .await
+        }
+
+        async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            for table in [Attendances::Table.into_iden(), Assignments::Table.into_iden(), Opportunities::Table.into_iden(), KnownPartners::Table.into_iden()] {
+                manager.drop_table(Table::drop().table(table).to_owned()).await?;
+            }
+            Ok(())
+        }
+    }
+}

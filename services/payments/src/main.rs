@@ -1,0 +1,3 @@
+fn main() -> std::process::ExitCode {
+    alongside_events::runtime::main::<alongside_payments::Migrator, _, _>(alongside_payments::SERVICE, alongside_payments::DEFAULT_PORT, alongside_payments::start)
+}
