@@ -1,1 +1,39 @@
+//! Feedback: patient-experience analytics, starting with the Friends and Family Test. Responses
+//! arrive by gRPC batch or on `feedback.responses.v1`; a response id is counted once.
 
+mod api;
+pub mod fft;
+mod ingest;
+pub mod response;
+
+use std::sync::Arc;
+
+use alongside_events::runtime::{Running, ServiceRuntime, StartError};
+use alongside_events::topics::FEEDBACK_RESPONSES;
+use alongside_platform::config::ServiceSettings;
+use alongside_proto::feedback::v1::feedback_service_server::FeedbackServiceServer;
+use sea_orm_migration::prelude::*;
+use tokio_util::sync::CancellationToken;
+
+pub const SERVICE: &str = "feedback";
+pub const DEFAULT_PORT: u16 = 50053;
+
+pub struct Migrator;
+
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(alongside_events::migration::m20261123_000001_outbox_inbox::Migration),
+            Box::new(response::migration::Migration),
+        ]
+    }
+}
+
+/// Starts the service: storage, outbox relay, the responses consumer and the gRPC API.
+pub async fn start(settings: ServiceSettings, shutdown: CancellationToken) -> Result<Running, StartError> {
+    let mut runtime = ServiceRuntime::prepare::<Migrator>(SERVICE, settings, shutdown).await?;
+    runtime.consume(&[FEEDBACK_RESPONSES], Arc::new(ingest::ResponsesFromTopic));
+    let api = api::FeedbackApi::new(runtime.db.clone());
+    let service = FeedbackServiceServer::with_interceptor(api, runtime.interceptor());
+    runtime.serve(service).await
+}

@@ -1,0 +1,116 @@
+//! The gRPC API of feedback.
+
+use std::collections::BTreeMap;
+
+use alongside_platform::error::Violations;
+use alongside_platform::{grpc, Caller, Role, ServiceError};
+use alongside_proto::feedback::v1::feedback_service_server::FeedbackService;
+use alongside_proto::feedback::v1::*;
+use sea_orm::{ColumnTrait, DatabaseConnection, QueryFilter, QuerySelect};
+use tonic::{Request, Response, Status};
+
+use crate::fft::{answer_from_code, Counts};
+use crate::{ingest, response};
+
+pub const MAX_BATCH: usize = 5_000;
+
+/// FFT figures are aggregates, not personal data: analysts may read them.
+const READERS: &[Role] = &[Role::Analyst, Role::EngagementLead, Role::Staff, Role::Admin];
+const SUBMITTERS: &[Role] = &[Role::Analyst, Role::EngagementLead, Role::Staff, Role::Admin];
+
+pub struct FeedbackApi {
+    db: DatabaseConnection,
+}
+
+impl FeedbackApi {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+
+    async fn submit(&self, caller: &Caller, request: SubmitFftResponsesRequest) -> Result<SubmitFftResponsesResponse, ServiceError> {
+        let mut v = Violations::default();
+        v.check(!request.responses.is_empty(), "responses", "send at least one response");
+        v.check(request.responses.len() <= MAX_BATCH, "responses", "send at most 5000 responses in one call");
+        v.finish()?;
+        let today = ingest::today();
+        let mut valid = Vec::with_capacity(request.responses.len());
+        let mut rejected = Vec::new();
+        for (index, r) in request.responses.iter().enumerate() {
+            match ingest::validate(r, today) {
+                Ok(ok) => valid.push(ok),
+                Err(errors) => rejected.extend(errors.into_iter().map(|e| RowError { index: index as u32, field: e.field, reason: e.reason })),
+            }
+        }
+        let accepted = ingest::store(&self.db, &caller.tenant, &valid).await?;
+        Ok(SubmitFftResponsesResponse {
+            accepted: accepted as u32,
+            duplicates: (valid.len() as u64 - accepted) as u32,
+            rejected,
+        })
+    }
+
+    async fn summary(&self, caller: &Caller, request: GetFftSummaryRequest) -> Result<GetFftSummaryResponse, ServiceError> {
+        let mut v = Violations::default();
+        for (field, value) in [("from_month", &request.from_month), ("to_month", &request.to_month)] {
+            v.check(value.is_empty() || is_month(value), field, "must be a month in the form YYYY-MM");
+        }
+        v.finish()?;
+        let mut query = response::for_tenant(&caller.tenant);
+        if !request.from_month.is_empty() {
+            query = query.filter(response::Column::Month.gte(&request.from_month));
+        }
+        if !request.to_month.is_empty() {
+            query = query.filter(response::Column::Month.lte(&request.to_month));
+        }
+        let rows: Vec<(String, String, i64)> = query
+            .select_only()
+            .column(response::Column::Month)
+            .column(response::Column::Answer)
+            .column_as(response::Column::Id.count(), "n")
+            .group_by(response::Column::Month)
+            .group_by(response::Column::Answer)
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        let mut months: BTreeMap<String, Counts> = BTreeMap::new();
+        for (month, answer, n) in rows {
+            months.entry(month).or_default().add(answer_from_code(&answer), n as u64);
+        }
+        Ok(GetFftSummaryResponse {
+            months: months
+                .into_iter()
+                .map(|(month, c)| FftMonth {
+                    month,
+                    very_good: c.very_good,
+                    good: c.good,
+                    neither: c.neither,
+                    poor: c.poor,
+                    very_poor: c.very_poor,
+                    dont_know: c.dont_know,
+                    total: c.total(),
+                    percent_positive: c.percent_positive(),
+                    percent_negative: c.percent_negative(),
+                })
+                .collect(),
+        })
+    }
+}
+
+fn is_month(value: &str) -> bool {
+    alongside_platform::parse_date(&format!("{value}-01")).is_some() && value.len() == 7
+}
+
+#[tonic::async_trait]
+impl FeedbackService for FeedbackApi {
+    async fn submit_fft_responses(&self, request: Request<SubmitFftResponsesRequest>) -> Result<Response<SubmitFftResponsesResponse>, Status> {
+        let caller = grpc::caller(&request)?;
+        caller.require(SUBMITTERS)?;
+        Ok(Response::new(self.submit(&caller, request.into_inner()).await?))
+    }
+
+    async fn get_fft_summary(&self, request: Request<GetFftSummaryRequest>) -> Result<Response<GetFftSummaryResponse>, Status> {
+        let caller = grpc::caller(&request)?;
+        caller.require(READERS)?;
+        Ok(Response::new(self.summary(&caller, request.into_inner()).await?))
+    }
+}

@@ -1,0 +1,108 @@
+//! The Friends and Family Test (NHS England). Question since 1 April 2020: "Overall, how was
+//! your experience of our service?", with six answers.
+
+use alongside_proto::feedback::v1::FftAnswer;
+
+/// Counts of the six answers for one unit and period.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub very_good: u64,
+    pub good: u64,
+    pub neither: u64,
+    pub poor: u64,
+    pub very_poor: u64,
+    pub dont_know: u64,
+}
+
+impl Counts {
+    pub fn add(&mut self, answer: FftAnswer, n: u64) {
+        match answer {
+            FftAnswer::VeryGood => self.very_good += n,
+            FftAnswer::Good => self.good += n,
+            FftAnswer::Neither => self.neither += n,
+            FftAnswer::Poor => self.poor += n,
+            FftAnswer::VeryPoor => self.very_poor += n,
+            FftAnswer::DontKnow => self.dont_know += n,
+            FftAnswer::Unspecified => {}
+        }
+    }
+
+    /// Every response, "Don't know" and "Neither" included.
+    pub fn total(&self) -> u64 {
+        self.very_good + self.good + self.neither + self.poor + self.very_poor + self.dont_know
+    }
+
+    /// (Very good + Good) / all responses × 100; none when there are no responses.
+    /// NHS England FFT: "Don't know" and "Neither" are in the denominator.
+    pub fn percent_positive(&self) -> Option<f64> {
+        percentage(self.very_good + self.good, self.total())
+    }
+
+    /// (Poor + Very poor) / all responses × 100; none when there are no responses.
+    pub fn percent_negative(&self) -> Option<f64> {
+        percentage(self.poor + self.very_poor, self.total())
+    }
+}
+
+fn percentage(part: u64, total: u64) -> Option<f64> {
+    (total > 0).then(|| part as f64 * 100.0 / total as f64)
+}
+
+/// The stored name of an answer (stable; used in the database and in CSV).
+pub fn answer_code(answer: FftAnswer) -> &'static str {
+    match answer {
+        FftAnswer::VeryGood => "very_good",
+        FftAnswer::Good => "good",
+        FftAnswer::Neither => "neither",
+        FftAnswer::Poor => "poor",
+        FftAnswer::VeryPoor => "very_poor",
+        FftAnswer::DontKnow => "dont_know",
+        FftAnswer::Unspecified => "unspecified",
+    }
+}
+
+pub fn answer_from_code(code: &str) -> FftAnswer {
+    match code {
+        "very_good" => FftAnswer::VeryGood,
+        "good" => FftAnswer::Good,
+        "neither" => FftAnswer::Neither,
+        "poor" => FftAnswer::Poor,
+        "very_poor" => FftAnswer::VeryPoor,
+        "dont_know" => FftAnswer::DontKnow,
+        _ => FftAnswer::Unspecified,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dont_know_and_neither_count_in_the_denominator() {
+        let c = Counts { very_good: 5, good: 3, neither: 1, poor: 0, very_poor: 0, dont_know: 1 };
+        assert_eq!(c.total(), 10);
+        assert_eq!(c.percent_positive(), Some(80.0));
+        assert_eq!(c.percent_negative(), Some(0.0));
+    }
+
+    #[test]
+    fn negative_is_poor_plus_very_poor() {
+        let c = Counts { very_good: 1, good: 0, neither: 0, poor: 1, very_poor: 2, dont_know: 0 };
+        assert_eq!(c.percent_negative(), Some(75.0));
+        assert_eq!(c.percent_positive(), Some(25.0));
+    }
+
+    #[test]
+    fn no_percentage_without_responses() {
+        let c = Counts::default();
+        assert_eq!(c.percent_positive(), None);
+        assert_eq!(c.percent_negative(), None);
+    }
+
+    #[test]
+    fn answer_codes_round_trip() {
+        for a in [FftAnswer::VeryGood, FftAnswer::Good, FftAnswer::Neither, FftAnswer::Poor, FftAnswer::VeryPoor, FftAnswer::DontKnow] {
+            assert_eq!(answer_from_code(answer_code(a)), a);
+        }
+    }
+}

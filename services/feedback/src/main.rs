@@ -1,0 +1,3 @@
+fn main() -> std::process::ExitCode {
+    alongside_events::runtime::main::<alongside_feedback::Migrator, _, _>(alongside_feedback::SERVICE, alongside_feedback::DEFAULT_PORT, alongside_feedback::start)
+}
