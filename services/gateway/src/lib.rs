@@ -1,1 +1,126 @@
+//! The gateway: the only thing a browser or an external HTTP client reaches. It signs people in,
+//! serves the NHS.UK-styled pages and the JSON API, and calls the services over gRPC.
 
+pub mod api;
+pub mod clients;
+pub mod config;
+pub mod error;
+pub mod pages;
+pub mod seed;
+pub mod session;
+pub mod store;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use alongside_platform::auth::TokenSigner;
+use axum::routing::get;
+use axum::Router;
+use http::header::{self, HeaderValue};
+use sea_orm::DatabaseConnection;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::clients::Clients;
+use crate::config::GatewaySettings;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub clients: Clients,
+    pub settings: Arc<GatewaySettings>,
+    pub templates: Arc<minijinja::Environment<'static>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    #[error("database: {0}")]
+    Db(#[from] sea_orm::DbErr),
+    #[error("service address: {0}")]
+    Transport(#[from] tonic::transport::Error),
+    #[error("HTTP listener: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// All routes: pages, the JSON API, health and static assets.
+pub fn router(state: AppState) -> Router {
+    let assets = &state.settings.http.assets_dir;
+    let nhsuk = ServeDir::new(assets);
+    let images = ServeDir::new(format!("{assets}/assets"));
+    Router::new()
+        .merge(pages::routes())
+        .merge(api::routes())
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .nest_service("/nhsuk", nhsuk)
+        .nest_service("/assets", images)
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &http::Request<_>| {
+            tracing::info_span!("http.server", otel.name = %format!("{} {}", request.method(), request.uri().path()), otel.kind = "server")
+        }))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; font-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
+        .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .with_state(state)
+}
+
+/// Ready when the gateway's database answers and every service reports SERVING.
+async fn readyz(axum::extract::State(state): axum::extract::State<AppState>) -> (http::StatusCode, axum::Json<serde_json::Value>) {
+    let database = alongside_platform::db::ping(&state.db).await;
+    let services = state.clients.health().await;
+    let ready = database && services.iter().all(|(_, ok)| *ok);
+    let body = serde_json::json!({
+        "ready": ready,
+        "database": database,
+        "services": services.into_iter().map(|(name, ok)| (name, ok)).collect::<std::collections::BTreeMap<_, _>>(),
+    });
+    let status = if ready { http::StatusCode::OK } else { http::StatusCode::SERVICE_UNAVAILABLE };
+    (status, axum::Json(body))
+}
+
+pub struct Gateway {
+    addr: SocketAddr,
+    task: JoinHandle<()>,
+    pub state: AppState,
+}
+
+impl Gateway {
+    /// Connects and migrates the gateway's database and serves HTTP until `shutdown`.
+    pub async fn start(settings: GatewaySettings, shutdown: CancellationToken) -> Result<Self, GatewayError> {
+        let db = alongside_platform::db::connect(&settings.database).await?;
+        alongside_platform::db::migrate::<store::Migrator>(&db).await?;
+        if !std::path::Path::new(&settings.http.assets_dir).join("nhsuk-frontend.min.css").exists() {
+            tracing::warn!(assets_dir = %settings.http.assets_dir, "nhsuk-frontend not installed: pages will be unstyled (run `npm ci` in services/gateway/web)");
+        }
+        let clients = Clients::new(&settings.services, TokenSigner::new(&settings.auth))?;
+        let state = AppState { db, clients, settings: Arc::new(settings), templates: Arc::new(pages::templates()) };
+        let listener = tokio::net::TcpListener::bind(state.settings.http.listen).await?;
+        let addr = listener.local_addr()?;
+        let app = router(state.clone());
+        let task = tokio::spawn(async move {
+            let served = axum::serve(listener, app).with_graceful_shutdown(shutdown.cancelled_owned()).await;
+            if let Err(err) = served {
+                tracing::error!(error = %err, "gateway stopped");
+            }
+        });
+        Ok(Self { addr, task, state })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub async fn wait(self) {
+        let _ = self.task.await;
+    }
+}

@@ -1,1 +1,117 @@
+//! The embedded Alongside: the five services in one process, each with its own SQLite file and
+//! its real gRPC server on loopback, talking over librdkafka's in-process mock Kafka cluster.
 
+mod demo;
+
+use std::path::{Path, PathBuf};
+
+use alongside_events::mock::MockBroker;
+use alongside_events::runtime::{Running, StartError};
+use alongside_gateway::config::GatewaySettings;
+use alongside_gateway::Gateway;
+use alongside_platform::config::{self, ServiceSettings};
+use secrecy::SecretString;
+use tokio_util::sync::CancellationToken;
+
+pub struct Options {
+    pub port: u16,
+    pub data_dir: PathBuf,
+    pub demo: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SuiteError {
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    #[error("Kafka: {0}")]
+    Broker(#[from] alongside_events::mock::MockError),
+    #[error("{service}: {source}")]
+    Service { service: &'static str, source: StartError },
+    #[error("gateway: {0}")]
+    Gateway(#[from] alongside_gateway::GatewayError),
+    #[error("demo data: {0}")]
+    Demo(String),
+    #[error("data folder: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+pub struct Suite {
+    gateway: Gateway,
+    services: Vec<Running>,
+    shutdown: CancellationToken,
+    data_dir: PathBuf,
+    demo_users: Vec<(String, String)>,
+    // Dropped last: every Kafka client must be closed before the broker goes.
+    broker: MockBroker,
+}
+
+fn service_settings(name: &str, data_dir: &Path, brokers: &str) -> Result<ServiceSettings, config::ConfigError> {
+    let mut settings: ServiceSettings = config::load_defaults_only(&config::service_defaults(name, 0))?;
+    settings.database.url = SecretString::from(format!("sqlite://{}/{name}.db", data_dir.display()));
+    settings.kafka.brokers = brokers.to_string();
+    settings.kafka.create_topics = false;
+    Ok(settings)
+}
+
+impl Suite {
+    pub async fn start(options: Options) -> Result<Self, SuiteError> {
+        std::fs::create_dir_all(&options.data_dir)?;
+        let data_dir = std::fs::canonicalize(&options.data_dir)?;
+        let broker = MockBroker::start()?;
+        broker.create_registry_topics(3)?;
+        let brokers = broker.bootstrap_servers().to_string();
+        let shutdown = CancellationToken::new();
+
+        let people = alongside_people::start(service_settings("people", &data_dir, &brokers)?, shutdown.clone())
+            .await
+            .map_err(|source| SuiteError::Service { service: "people", source })?;
+        let engagement = alongside_engagement::start(service_settings("engagement", &data_dir, &brokers)?, shutdown.clone())
+            .await
+            .map_err(|source| SuiteError::Service { service: "engagement", source })?;
+        let feedback = alongside_feedback::start(service_settings("feedback", &data_dir, &brokers)?, shutdown.clone())
+            .await
+            .map_err(|source| SuiteError::Service { service: "feedback", source })?;
+        let payments = alongside_payments::start(service_settings("payments", &data_dir, &brokers)?, shutdown.clone())
+            .await
+            .map_err(|source| SuiteError::Service { service: "payments", source })?;
+
+        let mut gateway_settings: GatewaySettings = config::load_defaults_only(alongside_gateway::config::DEFAULTS)?;
+        gateway_settings.http.listen = std::net::SocketAddr::from(([127, 0, 0, 1], options.port));
+        gateway_settings.http.public_url = format!("http://127.0.0.1:{}", options.port);
+        gateway_settings.database.url = SecretString::from(format!("sqlite://{}/gateway.db", data_dir.display()));
+        gateway_settings.services.people = format!("http://{}", people.grpc_addr);
+        gateway_settings.services.engagement = format!("http://{}", engagement.grpc_addr);
+        gateway_settings.services.feedback = format!("http://{}", feedback.grpc_addr);
+        gateway_settings.services.payments = format!("http://{}", payments.grpc_addr);
+        let gateway = Gateway::start(gateway_settings, shutdown.clone()).await?;
+
+        let demo_users = if options.demo { demo::seed(&gateway.state).await.map_err(SuiteError::Demo)? } else { Vec::new() };
+        Ok(Self { gateway, services: vec![people, engagement, feedback, payments], shutdown, data_dir, demo_users, broker })
+    }
+
+    pub fn url(&self) -> String {
+        self.gateway.url()
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    pub fn kafka_bootstrap(&self) -> &str {
+        self.broker.bootstrap_servers()
+    }
+
+    /// (email, who) of the demo accounts.
+    pub fn demo_sign_ins(&self) -> &[(String, String)] {
+        &self.demo_users
+    }
+
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        self.gateway.wait().await;
+        for service in self.services {
+            service.wait().await;
+        }
+        drop(self.broker);
+    }
+}

@@ -1,0 +1,464 @@
+//! The JSON API under `/api/v1`, described by an OpenAPI document generated from this code.
+//! Requests are authenticated by the session cookie; changes need the session's CSRF token in
+//! the `X-CSRF-Token` header.
+
+use alongside_proto::common::v1::{PageInfo, PageRequest};
+use alongside_proto::engagement::v1 as engagement;
+use alongside_proto::feedback::v1 as feedback;
+use alongside_proto::payments::v1 as payments;
+use alongside_proto::people::v1 as people;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use axum_extra::extract::cookie::CookieJar;
+use http::{HeaderMap, StatusCode};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, OpenApi, ToSchema};
+
+use crate::error::{ApiError, AppError, ErrorBody};
+use crate::session::{self, SignedIn};
+use crate::AppState;
+
+type ApiResult<T> = Result<T, ApiError>;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Alongside API", version = "1", description = "Working alongside patients and carers: the People Bank, engagement, feedback and payments."),
+    paths(create_session, list_partners, register_partner, list_opportunities, create_opportunity, list_assignments, assign_partner, record_attendance, list_claims, submit_fft_responses, fft_summary),
+    components(schemas(ErrorBody))
+)]
+pub struct ApiDoc;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
+        .route("/api/v1/session", post(create_session))
+        .route("/api/v1/partners", get(list_partners).post(register_partner))
+        .route("/api/v1/opportunities", get(list_opportunities).post(create_opportunity))
+        .route("/api/v1/opportunities/{id}/assignments", get(list_assignments).post(assign_partner))
+        .route("/api/v1/assignments/{id}/attendance", post(record_attendance))
+        .route("/api/v1/claims", get(list_claims))
+        .route("/api/v1/feedback/fft-responses", post(submit_fft_responses))
+        .route("/api/v1/feedback/fft-summary", get(fft_summary))
+}
+
+fn csrf(me: &SignedIn, headers: &HeaderMap) -> Result<(), ApiError> {
+    me.check_csrf(headers.get("x-csrf-token").and_then(|v| v.to_str().ok())).map_err(ApiError)
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct ListParams {
+    /// 1-based page number (default 1).
+    page: Option<u32>,
+    /// Rows per page (default 25, at most 200).
+    page_size: Option<u32>,
+    /// Sort key; see each list.
+    #[serde(default)]
+    sort: String,
+    /// Case-insensitive text filter, where a list supports it.
+    #[serde(default)]
+    search: String,
+}
+
+impl ListParams {
+    fn page(&self) -> Option<PageRequest> {
+        Some(PageRequest { page: self.page.unwrap_or(1), page_size: self.page_size.unwrap_or(25) })
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Page {
+    page: u32,
+    page_size: u32,
+    total: u64,
+}
+
+impl From<Option<PageInfo>> for Page {
+    fn from(info: Option<PageInfo>) -> Self {
+        let info = info.unwrap_or_default();
+        Page { page: info.page, page_size: info.page_size, total: info.total }
+    }
+}
+
+// ---- session ----
+
+#[derive(Deserialize, ToSchema)]
+pub struct SignInBody {
+    email: String,
+    password: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SessionBody {
+    /// Send this as `X-CSRF-Token` on every request that changes something.
+    csrf_token: String,
+    name: String,
+    role: String,
+    tenant: String,
+}
+
+/// Sign in; sets the session cookie.
+#[utoipa::path(post, path = "/api/v1/session", request_body = SignInBody,
+    responses((status = 200, body = SessionBody), (status = 401, body = ErrorBody)))]
+async fn create_session(State(state): State<AppState>, jar: CookieJar, Json(body): Json<SignInBody>) -> ApiResult<Response> {
+    match session::sign_in(&state.db, &body.email, &body.password, state.settings.session.ttl_minutes).await? {
+        Some((token, me)) => {
+            let jar = jar.add(session::session_cookie(token, state.settings.secure_cookies()));
+            let body = SessionBody { csrf_token: me.csrf_token, name: me.user.display_name, role: me.caller.role.as_str().into(), tenant: me.caller.tenant.to_string() };
+            Ok((jar, Json(body)).into_response())
+        }
+        None => Err(ApiError(AppError::Unauthenticated)),
+    }
+}
+
+// ---- partners ----
+
+#[derive(Serialize, ToSchema)]
+pub struct PartnerBody {
+    id: String,
+    given_name: String,
+    family_name: String,
+    email: String,
+    phone: String,
+    locality: String,
+    status: String,
+    registered_at: String,
+}
+
+impl From<people::Partner> for PartnerBody {
+    fn from(p: people::Partner) -> Self {
+        Self { id: p.id, given_name: p.given_name, family_name: p.family_name, email: p.email, phone: p.phone, locality: p.locality, status: p.status, registered_at: p.registered_at }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PartnerList {
+    items: Vec<PartnerBody>,
+    page: Page,
+}
+
+/// Partners of the caller's trust. Sort: name, -name, registered_at, -registered_at.
+#[utoipa::path(get, path = "/api/v1/partners", params(ListParams),
+    responses((status = 200, body = PartnerList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn list_partners(State(state): State<AppState>, me: SignedIn, Query(q): Query<ListParams>) -> ApiResult<Json<PartnerList>> {
+    let request = people::ListPartnersRequest { page: q.page(), search: q.search.clone(), sort: q.sort.clone() };
+    let listed = state.clients.people().list_partners(state.clients.request(&me.caller, request)).await?.into_inner();
+    Ok(Json(PartnerList { items: listed.partners.into_iter().map(Into::into).collect(), page: listed.page.into() }))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct RegisterPartnerBody {
+    given_name: String,
+    family_name: String,
+    email: String,
+    #[serde(default)]
+    phone: String,
+    locality: String,
+}
+
+/// Register a partner in the caller's trust.
+#[utoipa::path(post, path = "/api/v1/partners", request_body = RegisterPartnerBody,
+    responses((status = 201, body = PartnerBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn register_partner(State(state): State<AppState>, me: SignedIn, headers: HeaderMap, Json(b): Json<RegisterPartnerBody>) -> ApiResult<(StatusCode, Json<PartnerBody>)> {
+    csrf(&me, &headers)?;
+    let request = people::RegisterPartnerRequest { given_name: b.given_name, family_name: b.family_name, email: b.email, phone: b.phone, locality: b.locality };
+    let partner = state.clients.people().register_partner(state.clients.request(&me.caller, request)).await?.into_inner();
+    Ok((StatusCode::CREATED, Json(partner.into())))
+}
+
+// ---- opportunities ----
+
+#[derive(Serialize, ToSchema)]
+pub struct OpportunityBody {
+    id: String,
+    title: String,
+    kind: String,
+    involvement_level: u32,
+    starts_on: String,
+    places: u32,
+    status: String,
+    created_at: String,
+}
+
+impl From<engagement::Opportunity> for OpportunityBody {
+    fn from(o: engagement::Opportunity) -> Self {
+        Self { id: o.id, title: o.title, kind: o.kind, involvement_level: o.involvement_level, starts_on: o.starts_on, places: o.places, status: o.status, created_at: o.created_at }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct OpportunityList {
+    items: Vec<OpportunityBody>,
+    page: Page,
+}
+
+/// Opportunities of the caller's trust. Sort: starts_on, -starts_on, title, -title.
+#[utoipa::path(get, path = "/api/v1/opportunities", params(ListParams), responses((status = 200, body = OpportunityList), (status = 422, body = ErrorBody)))]
+async fn list_opportunities(State(state): State<AppState>, me: SignedIn, Query(q): Query<ListParams>) -> ApiResult<Json<OpportunityList>> {
+    let request = engagement::ListOpportunitiesRequest { page: q.page(), sort: q.sort.clone(), kind: String::new() };
+    let listed = state.clients.engagement().list_opportunities(state.clients.request(&me.caller, request)).await?.into_inner();
+    Ok(Json(OpportunityList { items: listed.opportunities.into_iter().map(Into::into).collect(), page: listed.page.into() }))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct CreateOpportunityBody {
+    title: String,
+    /// forum_meeting, mdt_seat, improvement_group, pathway_redesign, discussion_group,
+    /// training_codelivery, recruitment_panel, co_research, story_video, health_equity, digital_advisory
+    kind: String,
+    /// NHS England involvement level, 1 to 4.
+    involvement_level: u32,
+    /// YYYY-MM-DD
+    starts_on: String,
+    places: u32,
+}
+
+/// Publish an opportunity.
+#[utoipa::path(post, path = "/api/v1/opportunities", request_body = CreateOpportunityBody,
+    responses((status = 201, body = OpportunityBody), (status = 422, body = ErrorBody)))]
+async fn create_opportunity(State(state): State<AppState>, me: SignedIn, headers: HeaderMap, Json(b): Json<CreateOpportunityBody>) -> ApiResult<(StatusCode, Json<OpportunityBody>)> {
+    csrf(&me, &headers)?;
+    let request = engagement::CreateOpportunityRequest { title: b.title, kind: b.kind, involvement_level: b.involvement_level, starts_on: b.starts_on, places: b.places };
+    let created = state.clients.engagement().create_opportunity(state.clients.request(&me.caller, request)).await?.into_inner();
+    Ok((StatusCode::CREATED, Json(created.into())))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AssignmentBody {
+    id: String,
+    opportunity_id: String,
+    partner_id: String,
+    created_at: String,
+    attended_minutes: Option<u32>,
+}
+
+impl From<engagement::Assignment> for AssignmentBody {
+    fn from(a: engagement::Assignment) -> Self {
+        Self { id: a.id, opportunity_id: a.opportunity_id, partner_id: a.partner_id, created_at: a.created_at, attended_minutes: a.attended_minutes }
+    }
+}
+
+/// Partners assigned to an opportunity.
+#[utoipa::path(get, path = "/api/v1/opportunities/{id}/assignments", params(("id" = String, Path, description = "opportunity id")),
+    responses((status = 200, body = Vec<AssignmentBody>), (status = 404, body = ErrorBody)))]
+async fn list_assignments(State(state): State<AppState>, me: SignedIn, Path(id): Path<String>) -> ApiResult<Json<Vec<AssignmentBody>>> {
+    let listed = state
+        .clients
+        .engagement()
+        .list_assignments(state.clients.request(&me.caller, engagement::ListAssignmentsRequest { opportunity_id: id }))
+        .await?
+        .into_inner();
+    Ok(Json(listed.assignments.into_iter().map(Into::into).collect()))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct AssignBody {
+    partner_id: String,
+}
+
+/// Assign a partner to an opportunity.
+#[utoipa::path(post, path = "/api/v1/opportunities/{id}/assignments", params(("id" = String, Path, description = "opportunity id")), request_body = AssignBody,
+    responses((status = 201, body = AssignmentBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn assign_partner(State(state): State<AppState>, me: SignedIn, headers: HeaderMap, Path(id): Path<String>, Json(b): Json<AssignBody>) -> ApiResult<(StatusCode, Json<AssignmentBody>)> {
+    csrf(&me, &headers)?;
+    let request = engagement::AssignPartnerRequest { opportunity_id: id, partner_id: b.partner_id };
+    let created = state.clients.engagement().assign_partner(state.clients.request(&me.caller, request)).await?.into_inner();
+    Ok((StatusCode::CREATED, Json(created.into())))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct AttendanceRequestBody {
+    /// Minutes attended, 1 to 1440.
+    minutes: u32,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AttendanceBody {
+    id: String,
+    assignment_id: String,
+    opportunity_id: String,
+    partner_id: String,
+    minutes: u32,
+    activity_date: String,
+    recorded_at: String,
+}
+
+/// Record (confirm) a partner's attendance; payments creates one claim for it.
+#[utoipa::path(post, path = "/api/v1/assignments/{id}/attendance", params(("id" = String, Path, description = "assignment id")), request_body = AttendanceRequestBody,
+    responses((status = 201, body = AttendanceBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn record_attendance(State(state): State<AppState>, me: SignedIn, headers: HeaderMap, Path(id): Path<String>, Json(b): Json<AttendanceRequestBody>) -> ApiResult<(StatusCode, Json<AttendanceBody>)> {
+    csrf(&me, &headers)?;
+    let request = engagement::RecordAttendanceRequest { assignment_id: id, minutes: b.minutes };
+    let a = state.clients.engagement().record_attendance(state.clients.request(&me.caller, request)).await?.into_inner();
+    let body = AttendanceBody { id: a.id, assignment_id: a.assignment_id, opportunity_id: a.opportunity_id, partner_id: a.partner_id, minutes: a.minutes, activity_date: a.activity_date, recorded_at: a.recorded_at };
+    Ok((StatusCode::CREATED, Json(body)))
+}
+
+// ---- claims ----
+
+#[derive(Serialize, ToSchema)]
+pub struct ClaimBody {
+    id: String,
+    partner_id: String,
+    attendance_id: String,
+    /// Integer pence.
+    amount_pence: i64,
+    rate_basis: String,
+    status: String,
+    activity_date: String,
+    minutes: u32,
+    created_at: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ClaimList {
+    items: Vec<ClaimBody>,
+    page: Page,
+}
+
+/// Claims the caller may see: a partner their own, finance and leads their trust's.
+#[utoipa::path(get, path = "/api/v1/claims", params(ListParams), responses((status = 200, body = ClaimList), (status = 403, body = ErrorBody)))]
+async fn list_claims(State(state): State<AppState>, me: SignedIn, Query(q): Query<ListParams>) -> ApiResult<Json<ClaimList>> {
+    let request = payments::ListClaimsRequest { page: q.page(), partner_id: String::new() };
+    let listed = state.clients.payments().list_claims(state.clients.request(&me.caller, request)).await?.into_inner();
+    let items = listed
+        .claims
+        .into_iter()
+        .map(|c| ClaimBody {
+            amount_pence: c.amount.map(|m| m.pence).unwrap_or(0),
+            id: c.id,
+            partner_id: c.partner_id,
+            attendance_id: c.attendance_id,
+            rate_basis: c.rate_basis,
+            status: c.status,
+            activity_date: c.activity_date,
+            minutes: c.minutes,
+            created_at: c.created_at,
+        })
+        .collect();
+    Ok(Json(ClaimList { items, page: listed.page.into() }))
+}
+
+// ---- feedback ----
+
+#[derive(Deserialize, ToSchema)]
+pub struct FftResponseBody {
+    /// The source's own id: the same id is counted once.
+    response_id: String,
+    /// web, sms, kiosk, paper, just_a_minute_card, ivr, app
+    source: String,
+    /// very_good, good, neither, poor, very_poor, dont_know
+    answer: String,
+    /// YYYY-MM-DD
+    responded_on: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct SubmitFftBody {
+    responses: Vec<FftResponseBody>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RowErrorBody {
+    /// 0-based position in `responses`.
+    index: u32,
+    field: String,
+    reason: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SubmitFftResult {
+    accepted: u32,
+    duplicates: u32,
+    rejected: Vec<RowErrorBody>,
+}
+
+fn answer(code: &str) -> feedback::FftAnswer {
+    use feedback::FftAnswer::*;
+    match code {
+        "very_good" => VeryGood,
+        "good" => Good,
+        "neither" => Neither,
+        "poor" => Poor,
+        "very_poor" => VeryPoor,
+        "dont_know" => DontKnow,
+        _ => Unspecified,
+    }
+}
+
+/// Submit Friends and Family Test responses (up to 5,000 a call). Good rows are kept; bad rows
+/// are reported by index, field and reason.
+#[utoipa::path(post, path = "/api/v1/feedback/fft-responses", request_body = SubmitFftBody,
+    responses((status = 200, body = SubmitFftResult), (status = 422, body = ErrorBody)))]
+async fn submit_fft_responses(State(state): State<AppState>, me: SignedIn, headers: HeaderMap, Json(b): Json<SubmitFftBody>) -> ApiResult<Json<SubmitFftResult>> {
+    csrf(&me, &headers)?;
+    let responses = b
+        .responses
+        .into_iter()
+        .map(|r| feedback::FftResponse { response_id: r.response_id, source: r.source, answer: answer(&r.answer) as i32, responded_on: r.responded_on })
+        .collect();
+    let result = state
+        .clients
+        .feedback()
+        .submit_fft_responses(state.clients.request(&me.caller, feedback::SubmitFftResponsesRequest { responses }))
+        .await?
+        .into_inner();
+    Ok(Json(SubmitFftResult {
+        accepted: result.accepted,
+        duplicates: result.duplicates,
+        rejected: result.rejected.into_iter().map(|r| RowErrorBody { index: r.index, field: r.field, reason: r.reason }).collect(),
+    }))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct SummaryParams {
+    /// First month, YYYY-MM.
+    #[serde(default)]
+    from: String,
+    /// Last month, YYYY-MM.
+    #[serde(default)]
+    to: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct FftMonthBody {
+    month: String,
+    very_good: u64,
+    good: u64,
+    neither: u64,
+    poor: u64,
+    very_poor: u64,
+    dont_know: u64,
+    total: u64,
+    /// (Very good + Good) / total × 100; absent with no responses.
+    percent_positive: Option<f64>,
+    /// (Poor + Very poor) / total × 100; absent with no responses.
+    percent_negative: Option<f64>,
+}
+
+/// FFT figures per month for the caller's trust.
+#[utoipa::path(get, path = "/api/v1/feedback/fft-summary", params(SummaryParams),
+    responses((status = 200, body = Vec<FftMonthBody>), (status = 422, body = ErrorBody)))]
+async fn fft_summary(State(state): State<AppState>, me: SignedIn, Query(q): Query<SummaryParams>) -> ApiResult<Json<Vec<FftMonthBody>>> {
+    let request = feedback::GetFftSummaryRequest { from_month: q.from, to_month: q.to };
+    let summary = state.clients.feedback().get_fft_summary(state.clients.request(&me.caller, request)).await?.into_inner();
+    Ok(Json(
+        summary
+            .months
+            .into_iter()
+            .map(|m| FftMonthBody {
+                month: m.month,
+                very_good: m.very_good,
+                good: m.good,
+                neither: m.neither,
+                poor: m.poor,
+                very_poor: m.very_poor,
+                dont_know: m.dont_know,
+                total: m.total,
+                percent_positive: m.percent_positive,
+                percent_negative: m.percent_negative,
+            })
+            .collect(),
+    ))
+}

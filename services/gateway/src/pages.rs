@@ -1,0 +1,733 @@
+//! The HTML pages: server-rendered with the NHS.UK design system, working without JavaScript.
+
+use std::collections::BTreeMap;
+
+use alongside_platform::Role;
+use alongside_proto::common::v1::PageRequest;
+use alongside_proto::engagement::v1 as engagement;
+use alongside_proto::feedback::v1 as feedback;
+use alongside_proto::payments::v1 as payments;
+use alongside_proto::people::v1 as people;
+use axum::extract::{Path, Query, State};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use axum_extra::extract::cookie::CookieJar;
+use http::{header, StatusCode};
+use minijinja::{context, Environment, Value};
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+use crate::session::{self, SignedIn};
+use crate::AppState;
+
+const TEMPLATES: &[(&str, &str)] = &[
+    ("layout.html", include_str!("../templates/layout.html")),
+    ("macros.html", include_str!("../templates/macros.html")),
+    ("sign_in.html", include_str!("../templates/sign_in.html")),
+    ("home.html", include_str!("../templates/home.html")),
+    ("partners.html", include_str!("../templates/partners.html")),
+    ("partner_new.html", include_str!("../templates/partner_new.html")),
+    ("opportunities.html", include_str!("../templates/opportunities.html")),
+    ("opportunity_new.html", include_str!("../templates/opportunity_new.html")),
+    ("opportunity.html", include_str!("../templates/opportunity.html")),
+    ("claims.html", include_str!("../templates/claims.html")),
+    ("feedback.html", include_str!("../templates/feedback.html")),
+    ("error.html", include_str!("../templates/error.html")),
+];
+
+const STYLESHEET: &str = include_str!("../static/alongside.css");
+
+pub fn templates() -> Environment<'static> {
+    let mut env = Environment::new();
+    for (name, source) in TEMPLATES {
+        // Templates are compiled into the binary; a broken one fails the gateway's tests.
+        if let Err(err) = env.add_template(name, source) {
+            panic!("template {name}: {err}");
+        }
+    }
+    env.add_filter("urlencode", |value: String| urlencoding::encode(&value).into_owned());
+    env
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/sign-in", get(sign_in_form).post(sign_in))
+        .route("/sign-out", post(sign_out))
+        .route("/partners", get(partners))
+        .route("/partners.csv", get(partners_csv))
+        .route("/partners/new", get(partner_form).post(partner_register))
+        .route("/opportunities", get(opportunities))
+        .route("/opportunities.csv", get(opportunities_csv))
+        .route("/opportunities/new", get(opportunity_form).post(opportunity_create))
+        .route("/opportunities/{id}", get(opportunity))
+        .route("/opportunities/{id}/assign", post(opportunity_assign))
+        .route("/opportunities/{id}/attendance", post(opportunity_attendance))
+        .route("/claims", get(claims))
+        .route("/claims.csv", get(claims_csv))
+        .route("/feedback", get(fft))
+        .route("/feedback.csv", get(fft_csv))
+        .route("/feedback/responses", post(fft_add))
+        .route("/static/alongside.css", get(|| async { ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], STYLESHEET) }))
+}
+
+fn render(state: &AppState, name: &str, ctx: Value) -> Result<Html<String>, AppError> {
+    let template = state.templates.get_template(name).map_err(|e| AppError::Internal(format!("template {name}: {e}")))?;
+    template.render(ctx).map(Html).map_err(|e| AppError::Internal(format!("rendering {name}: {e}")))
+}
+
+/// The error page, rendered without state (used by `AppError`'s response).
+pub fn render_error(status: StatusCode, message: &str) -> Html<String> {
+    let env = templates();
+    let heading = match status {
+        StatusCode::NOT_FOUND => "Page not found",
+        StatusCode::FORBIDDEN => "You cannot do this",
+        StatusCode::SERVICE_UNAVAILABLE => "Sorry, the service is unavailable",
+        StatusCode::UNPROCESSABLE_ENTITY => "There is a problem",
+        _ => "Sorry, there is a problem with the service",
+    };
+    let html = env
+        .get_template("error.html")
+        .and_then(|t| t.render(context! { title => heading, heading => heading, message => message }))
+        .unwrap_or_else(|_| format!("<!DOCTYPE html><title>{heading}</title><h1>{heading}</h1>"));
+    Html(html)
+}
+
+#[derive(Serialize)]
+struct NavLink {
+    href: &'static str,
+    label: &'static str,
+    description: &'static str,
+    current: bool,
+}
+
+const LEADS: &[Role] = &[Role::EngagementLead, Role::Admin];
+const ORGANISERS: &[Role] = &[Role::EngagementLead, Role::Staff, Role::Admin];
+const CLAIM_READERS: &[Role] = &[Role::Finance, Role::EngagementLead, Role::Admin, Role::Partner];
+const FFT_READERS: &[Role] = &[Role::Analyst, Role::EngagementLead, Role::Staff, Role::Admin];
+
+fn nav(me: &SignedIn, current: &str) -> Vec<NavLink> {
+    let all = [
+        ("/partners", "People Bank", "Partners, their details and status.", ORGANISERS),
+        ("/opportunities", "Opportunities", "Opportunities, who takes part, and attendance.", ORGANISERS),
+        ("/claims", "Claims", "Payments for partners' time, priced by the rate card.", CLAIM_READERS),
+        ("/feedback", "Friends and Family Test", "What patients say, month by month.", FFT_READERS),
+    ];
+    all.into_iter()
+        .filter(|(_, _, _, roles)| me.has_role(roles))
+        .map(|(href, label, description, _)| NavLink { href, label, description, current: href == current })
+        .collect()
+}
+
+fn role_label(role: Role) -> &'static str {
+    match role {
+        Role::Partner => "Partner",
+        Role::Staff => "Staff",
+        Role::EngagementLead => "Engagement lead",
+        Role::Finance => "Finance",
+        Role::Analyst => "Analyst",
+        Role::IcsAnalyst => "ICS analyst",
+        Role::Admin => "Administrator",
+    }
+}
+
+/// What every signed-in page needs: who, the navigation, the CSRF token.
+fn base(me: &SignedIn, current: &str, title: &str) -> Value {
+    context! {
+        title => title,
+        me => context! { name => me.user.display_name, role_label => role_label(me.caller.role), tenant => me.caller.tenant.as_str() },
+        nav => nav(me, current),
+        csrf_token => me.csrf_token,
+    }
+}
+
+fn merge(base: Value, extra: Value) -> Value {
+    context! { ..base, ..extra }
+}
+
+fn errors_map(err: &AppError) -> BTreeMap<String, String> {
+    err.field_errors().iter().map(|e| (e.field.clone(), format!("{}: {}", label_of(&e.field), e.reason))).collect()
+}
+
+fn label_of(field: &str) -> String {
+    let mut label = field.replace('_', " ");
+    if let Some(first) = label.get_mut(0..1) {
+        first.make_ascii_uppercase();
+    }
+    label
+}
+
+// ---- sign-in ----
+
+#[derive(Deserialize)]
+struct SignInForm {
+    email: String,
+    password: String,
+    csrf_token: String,
+}
+
+async fn sign_in_form(State(state): State<AppState>, jar: CookieJar) -> Result<Response, AppError> {
+    let token = session::random_token();
+    let html = render(&state, "sign_in.html", context! { title => "Sign in", csrf_token => token, email => "" })?;
+    let jar = jar.add(session::sign_in_csrf_cookie(token, state.settings.secure_cookies()));
+    Ok((jar, html).into_response())
+}
+
+async fn sign_in(State(state): State<AppState>, jar: CookieJar, Form(form): Form<SignInForm>) -> Result<Response, AppError> {
+    let expected = jar.get(session::SIGN_IN_CSRF_COOKIE).map(|c| c.value().to_string()).unwrap_or_default();
+    if expected.is_empty() || !session::constant_time_eq(expected.as_bytes(), form.csrf_token.as_bytes()) {
+        return Err(AppError::Csrf);
+    }
+    let mut errors = BTreeMap::new();
+    if form.email.trim().is_empty() {
+        errors.insert("email".to_string(), "Enter your email address".to_string());
+    }
+    if form.password.is_empty() {
+        errors.insert("password".to_string(), "Enter your password".to_string());
+    }
+    if errors.is_empty() {
+        if let Some((token, _)) = session::sign_in(&state.db, &form.email, &form.password, state.settings.session.ttl_minutes).await? {
+            let jar = jar
+                .remove(axum_extra::extract::cookie::Cookie::build(session::SIGN_IN_CSRF_COOKIE).path("/sign-in"))
+                .add(session::session_cookie(token, state.settings.secure_cookies()));
+            return Ok((jar, Redirect::to("/")).into_response());
+        }
+        errors.insert("email".to_string(), "Email address or password is not right".to_string());
+    }
+    let html = render(&state, "sign_in.html", context! { title => "Sign in", csrf_token => form.csrf_token, email => form.email, errors => errors })?;
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, html).into_response())
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    csrf_token: String,
+}
+
+async fn sign_out(State(state): State<AppState>, me: SignedIn, jar: CookieJar, Form(form): Form<CsrfForm>) -> Result<Response, AppError> {
+    me.check_csrf(Some(&form.csrf_token))?;
+    if let Some(cookie) = jar.get(session::SESSION_COOKIE) {
+        session::sign_out(&state.db, cookie.value()).await?;
+    }
+    let jar = jar.remove(axum_extra::extract::cookie::Cookie::build(session::SESSION_COOKIE).path("/"));
+    Ok((jar, Redirect::to("/sign-in")).into_response())
+}
+
+async fn home(State(state): State<AppState>, me: SignedIn) -> Result<Html<String>, AppError> {
+    use sea_orm::EntityTrait;
+    let tenant = crate::store::tenant::Entity::find_by_id(me.caller.tenant.to_string()).one(&state.db).await?;
+    let name = tenant.map(|t| t.name).unwrap_or_else(|| me.caller.tenant.to_string());
+    render(&state, "home.html", merge(base(&me, "/", "Home"), context! { tenant_name => name }))
+}
+
+// ---- partners ----
+
+#[derive(Deserialize, Default)]
+struct ListQuery {
+    #[serde(default)]
+    search: String,
+    #[serde(default)]
+    sort: String,
+    #[serde(default)]
+    page: Option<u32>,
+    #[serde(default)]
+    notice: Option<String>,
+}
+
+fn page_request(page: Option<u32>, size: u32) -> Option<PageRequest> {
+    Some(PageRequest { page: page.unwrap_or(1), page_size: size })
+}
+
+fn page_value(info: Option<alongside_proto::common::v1::PageInfo>) -> Value {
+    let info = info.unwrap_or_default();
+    context! { page => info.page, page_size => info.page_size, total => info.total }
+}
+
+async fn partners(State(state): State<AppState>, me: SignedIn, Query(q): Query<ListQuery>) -> Result<Html<String>, AppError> {
+    let sort = if q.sort.is_empty() { "name".to_string() } else { q.sort.clone() };
+    let request = people::ListPartnersRequest { page: page_request(q.page, 25), search: q.search.clone(), sort: sort.clone() };
+    let listed = state.clients.people().list_partners(state.clients.request(&me.caller, request)).await?.into_inner();
+    let query_base = format!("/partners?search={}&sort={}&", urlencoding::encode(&q.search), urlencoding::encode(&sort));
+    let partners: Vec<Value> = listed.partners.iter().map(partner_value).collect();
+    render(
+        &state,
+        "partners.html",
+        merge(
+            base(&me, "/partners", "People Bank"),
+            context! { partners => partners, page => page_value(listed.page), search => q.search, sort => sort, query_base => query_base, can_register => me.has_role(LEADS), notice => (q.notice.as_deref() == Some("registered")).then_some("Partner registered.") },
+        ),
+    )
+}
+
+fn partner_value(p: &people::Partner) -> Value {
+    context! { id => p.id, given_name => p.given_name, family_name => p.family_name, locality => p.locality, status => p.status, registered_at => p.registered_at }
+}
+
+/// Every page of a list, for CSV export.
+async fn all_partners(state: &AppState, me: &SignedIn, search: &str, sort: &str) -> Result<Vec<people::Partner>, AppError> {
+    let mut out = Vec::new();
+    for page in 1.. {
+        let request = people::ListPartnersRequest { page: page_request(Some(page), 200), search: search.into(), sort: sort.into() };
+        let listed = state.clients.people().list_partners(state.clients.request(&me.caller, request)).await?.into_inner();
+        let total = listed.page.map(|p| p.total).unwrap_or(0);
+        out.extend(listed.partners);
+        if out.len() as u64 >= total {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+fn csv_response(filename: &str, header: &[&str], rows: Vec<Vec<String>>) -> Result<Response, AppError> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let write = |w: &mut csv::Writer<Vec<u8>>| -> Result<(), csv::Error> {
+        w.write_record(header)?;
+        for row in rows {
+            // Cells starting with formula characters are prefixed so spreadsheets do not run them.
+            w.write_record(row.iter().map(|cell| defuse_formula(cell)))?;
+        }
+        Ok(())
+    };
+    write(&mut writer).map_err(|e| AppError::Internal(e.to_string()))?;
+    let body = writer.into_inner().map_err(|e| AppError::Internal(e.to_string()))?;
+    Ok((
+        [(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{filename}\""))],
+        body,
+    )
+        .into_response())
+}
+
+pub fn defuse_formula(cell: &str) -> String {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{cell}")
+    } else {
+        cell.to_string()
+    }
+}
+
+async fn partners_csv(State(state): State<AppState>, me: SignedIn, Query(q): Query<ListQuery>) -> Result<Response, AppError> {
+    let sort = if q.sort.is_empty() { "name".to_string() } else { q.sort };
+    let rows = all_partners(&state, &me, &q.search, &sort)
+        .await?
+        .into_iter()
+        .map(|p| vec![p.id, p.given_name, p.family_name, p.email, p.phone, p.locality, p.status, p.registered_at])
+        .collect();
+    csv_response("partners.csv", &["id", "given_name", "family_name", "email", "phone", "locality", "status", "registered_at"], rows)
+}
+
+#[derive(Deserialize, Serialize, Default)]
+struct PartnerForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    given_name: String,
+    #[serde(default)]
+    family_name: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    locality: String,
+}
+
+async fn partner_form(State(state): State<AppState>, me: SignedIn) -> Result<Html<String>, AppError> {
+    render(&state, "partner_new.html", merge(base(&me, "/partners", "Register a partner"), context! { form => PartnerForm::default() }))
+}
+
+async fn partner_register(State(state): State<AppState>, me: SignedIn, Form(form): Form<PartnerForm>) -> Result<Response, AppError> {
+    me.check_csrf(Some(&form.csrf_token))?;
+    let request = people::RegisterPartnerRequest {
+        given_name: form.given_name.clone(),
+        family_name: form.family_name.clone(),
+        email: form.email.clone(),
+        phone: form.phone.clone(),
+        locality: form.locality.clone(),
+    };
+    match state.clients.people().register_partner(state.clients.request(&me.caller, request)).await {
+        Ok(_) => Ok(Redirect::to("/partners?sort=-registered_at&notice=registered").into_response()),
+        Err(status) => {
+            let err = AppError::from(status);
+            if !matches!(err, AppError::Invalid(_)) {
+                return Err(err);
+            }
+            let html = render(&state, "partner_new.html", merge(base(&me, "/partners", "Register a partner"), context! { form => form, errors => errors_map(&err) }))?;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, html).into_response())
+        }
+    }
+}
+
+// ---- opportunities ----
+
+pub const KINDS: &[(&str, &str)] = &[
+    ("forum_meeting", "Patient and Carer Forum meeting"),
+    ("mdt_seat", "Seat on a multidisciplinary team meeting"),
+    ("improvement_group", "Service-improvement group"),
+    ("pathway_redesign", "Pathway redesign"),
+    ("discussion_group", "Discussion group"),
+    ("training_codelivery", "Co-designing or co-delivering training"),
+    ("recruitment_panel", "Recruitment panel"),
+    ("co_research", "Co-research"),
+    ("story_video", "Patient story video"),
+    ("health_equity", "Health-equity work"),
+    ("digital_advisory", "Digital services advisory role"),
+];
+
+fn kind_label(kind: &str) -> &str {
+    KINDS.iter().find(|(k, _)| *k == kind).map(|(_, l)| *l).unwrap_or(kind)
+}
+
+fn opportunity_value(o: &engagement::Opportunity) -> Value {
+    context! { id => o.id, title => o.title, kind => o.kind, kind_label => kind_label(&o.kind), involvement_level => o.involvement_level, starts_on => o.starts_on, places => o.places, status => o.status }
+}
+
+async fn opportunities(State(state): State<AppState>, me: SignedIn, Query(q): Query<ListQuery>) -> Result<Html<String>, AppError> {
+    let request = engagement::ListOpportunitiesRequest { page: page_request(q.page, 25), sort: q.sort, kind: String::new() };
+    let listed = state.clients.engagement().list_opportunities(state.clients.request(&me.caller, request)).await?.into_inner();
+    let rows: Vec<Value> = listed.opportunities.iter().map(opportunity_value).collect();
+    render(
+        &state,
+        "opportunities.html",
+        merge(base(&me, "/opportunities", "Opportunities"), context! { opportunities => rows, page => page_value(listed.page), can_create => me.has_role(LEADS) }),
+    )
+}
+
+async fn opportunities_csv(State(state): State<AppState>, me: SignedIn) -> Result<Response, AppError> {
+    let mut rows = Vec::new();
+    for page in 1.. {
+        let request = engagement::ListOpportunitiesRequest { page: page_request(Some(page), 200), ..Default::default() };
+        let listed = state.clients.engagement().list_opportunities(state.clients.request(&me.caller, request)).await?.into_inner();
+        let total = listed.page.map(|p| p.total).unwrap_or(0);
+        rows.extend(listed.opportunities.into_iter().map(|o| {
+            vec![o.id, o.title, o.kind, o.involvement_level.to_string(), o.starts_on, o.places.to_string(), o.status]
+        }));
+        if rows.len() as u64 >= total {
+            break;
+        }
+    }
+    csv_response("opportunities.csv", &["id", "title", "kind", "involvement_level", "starts_on", "places", "status"], rows)
+}
+
+#[derive(Deserialize, Serialize)]
+struct OpportunityForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    involvement_level: String,
+    #[serde(default)]
+    starts_on: String,
+    #[serde(default)]
+    places: String,
+}
+
+fn opportunity_choices() -> (Vec<(&'static str, &'static str)>, Vec<(&'static str, &'static str)>) {
+    let levels = vec![
+        ("4", "Level 4 – partnership (paid)"),
+        ("3", "Level 3 – co-production"),
+        ("2", "Level 2 – engagement"),
+        ("1", "Level 1 – information and feedback"),
+    ];
+    (KINDS.to_vec(), levels)
+}
+
+async fn opportunity_form(State(state): State<AppState>, me: SignedIn) -> Result<Html<String>, AppError> {
+    let (kinds, levels) = opportunity_choices();
+    let form = OpportunityForm { csrf_token: String::new(), title: String::new(), kind: "forum_meeting".into(), involvement_level: "4".into(), starts_on: String::new(), places: "1".into() };
+    render(&state, "opportunity_new.html", merge(base(&me, "/opportunities", "Create an opportunity"), context! { form => form, kinds => kinds, levels => levels }))
+}
+
+async fn opportunity_create(State(state): State<AppState>, me: SignedIn, Form(form): Form<OpportunityForm>) -> Result<Response, AppError> {
+    me.check_csrf(Some(&form.csrf_token))?;
+    let mut parse_errors = Vec::new();
+    let level = form.involvement_level.trim().parse::<u32>().unwrap_or_else(|_| {
+        parse_errors.push(alongside_platform::error::FieldError::new("involvement_level", "choose a level"));
+        0
+    });
+    let places = form.places.trim().parse::<u32>().unwrap_or_else(|_| {
+        parse_errors.push(alongside_platform::error::FieldError::new("places", "enter a whole number"));
+        0
+    });
+    let result = if parse_errors.is_empty() {
+        let request = engagement::CreateOpportunityRequest { title: form.title.clone(), kind: form.kind.clone(), involvement_level: level, starts_on: form.starts_on.clone(), places };
+        state.clients.engagement().create_opportunity(state.clients.request(&me.caller, request)).await.map_err(AppError::from)
+    } else {
+        Err(AppError::Invalid(parse_errors))
+    };
+    match result {
+        Ok(created) => Ok(Redirect::to(&format!("/opportunities/{}", created.into_inner().id)).into_response()),
+        Err(err @ AppError::Invalid(_)) => {
+            let (kinds, levels) = opportunity_choices();
+            let html = render(
+                &state,
+                "opportunity_new.html",
+                merge(base(&me, "/opportunities", "Create an opportunity"), context! { form => form, kinds => kinds, levels => levels, errors => errors_map(&err) }),
+            )?;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, html).into_response())
+        }
+        Err(err) => Err(err),
+    }
+}
+
+#[derive(Deserialize)]
+struct NoticeQuery {
+    notice: Option<String>,
+}
+
+async fn opportunity(State(state): State<AppState>, me: SignedIn, Path(id): Path<String>, Query(q): Query<NoticeQuery>) -> Result<Html<String>, AppError> {
+    opportunity_page(&state, &me, &id, q.notice.as_deref(), None).await
+}
+
+async fn opportunity_page(state: &AppState, me: &SignedIn, id: &str, notice: Option<&str>, err: Option<&AppError>) -> Result<Html<String>, AppError> {
+    let found = state.clients.engagement().get_opportunity(state.clients.request(&me.caller, engagement::GetOpportunityRequest { id: id.into() })).await?.into_inner();
+    let assignments = state
+        .clients
+        .engagement()
+        .list_assignments(state.clients.request(&me.caller, engagement::ListAssignmentsRequest { opportunity_id: id.into() }))
+        .await?
+        .into_inner()
+        .assignments;
+    let partners = all_partners(state, me, "", "name").await?;
+    let name_of = |pid: &str| {
+        partners.iter().find(|p| p.id == pid).map(|p| format!("{} {}", p.given_name, p.family_name)).unwrap_or_else(|| pid.to_string())
+    };
+    let rows: Vec<Value> = assignments
+        .iter()
+        .map(|a| context! { id => a.id, partner_name => name_of(&a.partner_id), attended_minutes => a.attended_minutes })
+        .collect();
+    let options: Vec<(String, String)> = partners
+        .iter()
+        .filter(|p| !assignments.iter().any(|a| a.partner_id == p.id))
+        .map(|p| (p.id.clone(), format!("{} {} ({})", p.given_name, p.family_name, p.locality)))
+        .collect();
+    let notice = match notice {
+        Some("assigned") => Some("Partner assigned."),
+        Some("attendance") => Some("Attendance recorded. A claim will be created for the partner."),
+        _ => None,
+    };
+    let errors = err.map(errors_map).unwrap_or_default();
+    render(
+        state,
+        "opportunity.html",
+        merge(
+            base(me, "/opportunities", &found.title),
+            context! { opportunity => opportunity_value(&found), assignments => rows, partner_options => options, can_assign => me.has_role(LEADS), notice => notice, errors => errors },
+        ),
+    )
+}
+
+#[derive(Deserialize)]
+struct AssignForm {
+    csrf_token: String,
+    #[serde(default)]
+    partner_id: String,
+}
+
+async fn opportunity_assign(State(state): State<AppState>, me: SignedIn, Path(id): Path<String>, Form(form): Form<AssignForm>) -> Result<Response, AppError> {
+    me.check_csrf(Some(&form.csrf_token))?;
+    let request = engagement::AssignPartnerRequest { opportunity_id: id.clone(), partner_id: form.partner_id };
+    match state.clients.engagement().assign_partner(state.clients.request(&me.caller, request)).await {
+        Ok(_) => Ok(Redirect::to(&format!("/opportunities/{id}?notice=assigned")).into_response()),
+        Err(status) => match AppError::from(status) {
+            err @ AppError::Invalid(_) => Ok((StatusCode::UNPROCESSABLE_ENTITY, opportunity_page(&state, &me, &id, None, Some(&err)).await?).into_response()),
+            err => Err(err),
+        },
+    }
+}
+
+#[derive(Deserialize)]
+struct AttendanceForm {
+    csrf_token: String,
+    assignment_id: String,
+    #[serde(default)]
+    minutes: String,
+}
+
+async fn opportunity_attendance(State(state): State<AppState>, me: SignedIn, Path(id): Path<String>, Form(form): Form<AttendanceForm>) -> Result<Response, AppError> {
+    me.check_csrf(Some(&form.csrf_token))?;
+    let minutes = form.minutes.trim().parse::<u32>().unwrap_or(0);
+    let request = engagement::RecordAttendanceRequest { assignment_id: form.assignment_id, minutes };
+    match state.clients.engagement().record_attendance(state.clients.request(&me.caller, request)).await {
+        Ok(_) => Ok(Redirect::to(&format!("/opportunities/{id}?notice=attendance")).into_response()),
+        Err(status) => match AppError::from(status) {
+            err @ AppError::Invalid(_) => Ok((StatusCode::UNPROCESSABLE_ENTITY, opportunity_page(&state, &me, &id, None, Some(&err)).await?).into_response()),
+            err => Err(err),
+        },
+    }
+}
+
+// ---- claims ----
+
+fn pounds(pence: i64) -> String {
+    let sign = if pence < 0 { "-" } else { "" };
+    let abs = pence.unsigned_abs();
+    format!("{sign}£{}.{:02}", abs / 100, abs % 100)
+}
+
+async fn partner_names(state: &AppState, me: &SignedIn) -> BTreeMap<String, String> {
+    // Finance may not read the People Bank; they see partner ids until a finance view of names exists.
+    match all_partners(state, me, "", "name").await {
+        Ok(partners) => partners.into_iter().map(|p| (p.id, format!("{} {}", p.given_name, p.family_name))).collect(),
+        Err(_) => BTreeMap::new(),
+    }
+}
+
+async fn claims(State(state): State<AppState>, me: SignedIn, Query(q): Query<ListQuery>) -> Result<Html<String>, AppError> {
+    let request = payments::ListClaimsRequest { page: page_request(q.page, 25), partner_id: String::new() };
+    let listed = state.clients.payments().list_claims(state.clients.request(&me.caller, request)).await?.into_inner();
+    let names = if me.has_role(ORGANISERS) { partner_names(&state, &me).await } else { BTreeMap::new() };
+    let rows: Vec<Value> = listed
+        .claims
+        .iter()
+        .map(|c| {
+            context! {
+                partner => names.get(&c.partner_id).cloned().unwrap_or_else(|| c.partner_id.clone()),
+                activity_date => c.activity_date, minutes => c.minutes, rate_basis => c.rate_basis.replace('_', " "),
+                amount => pounds(c.amount.map(|m| m.pence).unwrap_or(0)), status => c.status.replace('_', " "),
+            }
+        })
+        .collect();
+    render(&state, "claims.html", merge(base(&me, "/claims", "Claims"), context! { claims => rows, page => page_value(listed.page) }))
+}
+
+async fn claims_csv(State(state): State<AppState>, me: SignedIn) -> Result<Response, AppError> {
+    let mut rows = Vec::new();
+    for page in 1.. {
+        let request = payments::ListClaimsRequest { page: page_request(Some(page), 200), partner_id: String::new() };
+        let listed = state.clients.payments().list_claims(state.clients.request(&me.caller, request)).await?.into_inner();
+        let total = listed.page.map(|p| p.total).unwrap_or(0);
+        rows.extend(listed.claims.into_iter().map(|c| {
+            let pence = c.amount.map(|m| m.pence).unwrap_or(0);
+            vec![c.id, c.partner_id, c.attendance_id, c.activity_date, c.minutes.to_string(), c.rate_basis, pence.to_string(), c.status, c.created_at]
+        }));
+        if rows.len() as u64 >= total {
+            break;
+        }
+    }
+    csv_response("claims.csv", &["id", "partner_id", "attendance_id", "activity_date", "minutes", "rate_basis", "amount_pence", "status", "created_at"], rows)
+}
+
+// ---- feedback ----
+
+fn percent(value: Option<f64>) -> String {
+    // NHS England publishes FFT percentages as whole numbers.
+    value.map(|v| format!("{}%", v.round() as i64)).unwrap_or_else(|| "–".into())
+}
+
+const ANSWERS: &[(&str, &str)] = &[
+    ("1", "Very good"),
+    ("2", "Good"),
+    ("3", "Neither good nor poor"),
+    ("4", "Poor"),
+    ("5", "Very poor"),
+    ("6", "Don't know"),
+];
+
+async fn fft_page(state: &AppState, me: &SignedIn, form: Value, err: Option<&AppError>, notice: Option<&str>) -> Result<Html<String>, AppError> {
+    let summary = state.clients.feedback().get_fft_summary(state.clients.request(&me.caller, feedback::GetFftSummaryRequest::default())).await?.into_inner();
+    let months: Vec<Value> = summary
+        .months
+        .iter()
+        .rev()
+        .map(|m| {
+            context! { month => m.month, very_good => m.very_good, good => m.good, neither => m.neither, poor => m.poor, very_poor => m.very_poor, dont_know => m.dont_know, total => m.total, positive => percent(m.percent_positive), negative => percent(m.percent_negative) }
+        })
+        .collect();
+    render(
+        state,
+        "feedback.html",
+        merge(
+            base(me, "/feedback", "Friends and Family Test"),
+            context! { months => months, answers => ANSWERS, form => form, can_submit => me.has_role(FFT_READERS), errors => err.map(errors_map).unwrap_or_default(), notice => notice },
+        ),
+    )
+}
+
+async fn fft(State(state): State<AppState>, me: SignedIn, Query(q): Query<NoticeQuery>) -> Result<Html<String>, AppError> {
+    let today = time::OffsetDateTime::now_utc().date().to_string();
+    let notice = (q.notice.as_deref() == Some("added")).then_some("Response added.");
+    fft_page(&state, &me, context! { response_id => "", answer => "1", responded_on => today }, None, notice).await
+}
+
+async fn fft_csv(State(state): State<AppState>, me: SignedIn) -> Result<Response, AppError> {
+    let summary = state.clients.feedback().get_fft_summary(state.clients.request(&me.caller, feedback::GetFftSummaryRequest::default())).await?.into_inner();
+    let fmt = |v: Option<f64>| v.map(|v| format!("{v:.2}")).unwrap_or_default();
+    let rows = summary
+        .months
+        .into_iter()
+        .map(|m| {
+            vec![m.month, m.very_good.to_string(), m.good.to_string(), m.neither.to_string(), m.poor.to_string(), m.very_poor.to_string(), m.dont_know.to_string(), m.total.to_string(), fmt(m.percent_positive), fmt(m.percent_negative)]
+        })
+        .collect();
+    csv_response("fft.csv", &["month", "very_good", "good", "neither", "poor", "very_poor", "dont_know", "total", "percent_positive", "percent_negative"], rows)
+}
+
+#[derive(Deserialize, Serialize)]
+struct FftForm {
+    csrf_token: String,
+    #[serde(default)]
+    response_id: String,
+    #[serde(default)]
+    answer: String,
+    #[serde(default)]
+    responded_on: String,
+}
+
+async fn fft_add(State(state): State<AppState>, me: SignedIn, Form(form): Form<FftForm>) -> Result<Response, AppError> {
+    me.check_csrf(Some(&form.csrf_token))?;
+    let response = feedback::FftResponse {
+        response_id: form.response_id.clone(),
+        source: "paper".into(),
+        answer: form.answer.parse().unwrap_or(0),
+        responded_on: form.responded_on.clone(),
+    };
+    let result = state
+        .clients
+        .feedback()
+        .submit_fft_responses(state.clients.request(&me.caller, feedback::SubmitFftResponsesRequest { responses: vec![response] }))
+        .await?
+        .into_inner();
+    let err = if !result.rejected.is_empty() {
+        Some(AppError::Invalid(result.rejected.into_iter().map(|r| alongside_platform::error::FieldError::new(r.field, r.reason)).collect()))
+    } else if result.duplicates > 0 {
+        Some(AppError::Invalid(vec![alongside_platform::error::FieldError::new("response_id", "a paper response with this number is already recorded")]))
+    } else {
+        None
+    };
+    match err {
+        None => Ok(Redirect::to("/feedback?notice=added").into_response()),
+        Some(err) => {
+            let form = context! { response_id => form.response_id, answer => form.answer, responded_on => form.responded_on };
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, fft_page(&state, &me, form, Some(&err), None).await?).into_response())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_template_compiles() {
+        let env = templates();
+        for (name, _) in TEMPLATES {
+            assert!(env.get_template(name).is_ok(), "{name}");
+        }
+    }
+
+    #[test]
+    fn csv_cells_cannot_become_formulas() {
+        assert_eq!(defuse_formula("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(defuse_formula("Asha"), "Asha");
+    }
+
+    #[test]
+    fn money_and_percentages_display_as_published() {
+        assert_eq!(pounds(15_000), "£150.00");
+        assert_eq!(percent(Some(66.666)), "67%");
+        assert_eq!(percent(None), "–");
+    }
+}

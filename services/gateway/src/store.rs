@@ -1,0 +1,174 @@
+//! The gateway's own tables: tenants, users and sessions. Passwords are argon2 hashes; session
+//! tokens are stored only as SHA-256 digests.
+
+use sea_orm_migration::prelude::*;
+
+pub struct Migrator;
+
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(migration::Migration)]
+    }
+}
+
+pub mod tenant {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "tenants")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub ods_code: String,
+        pub name: String,
+        /// icb or trust
+        pub kind: String,
+        /// The ICB a trust belongs to.
+        pub parent: Option<String>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod user {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "users")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        #[sea_orm(unique)]
+        pub email: String,
+        pub display_name: String,
+        pub password_hash: String,
+        pub tenant_id: String,
+        pub role: String,
+        /// For partners: their partner id in the People Bank, the subject of their calls.
+        pub partner_id: Option<String>,
+        pub created_at: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod session {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "sessions")]
+    pub struct Model {
+        /// SHA-256 of the cookie's token, hex.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub token_hash: String,
+        pub user_id: String,
+        pub csrf_token: String,
+        pub created_at: String,
+        /// Unix seconds.
+        pub expires_at: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+mod migration {
+    use sea_orm_migration::prelude::*;
+
+    pub struct Migration;
+
+    impl MigrationName for Migration {
+        fn name(&self) -> &str {
+            "m20261123_500001_gateway"
+        }
+    }
+
+    #[derive(DeriveIden)]
+    enum Tenants {
+        Table,
+        OdsCode,
+        Name,
+        Kind,
+        Parent,
+    }
+
+    #[derive(DeriveIden)]
+    enum Users {
+        Table,
+        Id,
+        Email,
+        DisplayName,
+        PasswordHash,
+        TenantId,
+        Role,
+        PartnerId,
+        CreatedAt,
+    }
+
+    #[derive(DeriveIden)]
+    enum Sessions {
+        Table,
+        TokenHash,
+        UserId,
+        CsrfToken,
+        CreatedAt,
+        ExpiresAt,
+    }
+
+    #[async_trait::async_trait]
+    impl MigrationTrait for Migration {
+        async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            manager
+                .create_table(
+                    Table::create()
+                        .table(Tenants::Table)
+                        .if_not_exists()
+                        .col(ColumnDef::new(Tenants::OdsCode).string().not_null().primary_key())
+                        .col(ColumnDef::new(Tenants::Name).string().not_null())
+                        .col(ColumnDef::new(Tenants::Kind).string().not_null())
+                        .col(ColumnDef::new(Tenants::Parent).string().null())
+                        .to_owned(),
+                )
+                .await?;
+            manager
+                .create_table(
+                    Table::create()
+                        .table(Users::Table)
+                        .if_not_exists()
+                        .col(ColumnDef::new(Users::Id).string().not_null().primary_key())
+                        .col(ColumnDef::new(Users::Email).string().not_null().unique_key())
+                        .col(ColumnDef::new(Users::DisplayName).string().not_null())
+                        .col(ColumnDef::new(Users::PasswordHash).string().not_null())
+                        .col(ColumnDef::new(Users::TenantId).string().not_null())
+                        .col(ColumnDef::new(Users::Role).string().not_null())
+                        .col(ColumnDef::new(Users::PartnerId).string().null())
+                        .col(ColumnDef::new(Users::CreatedAt).string().not_null())
+                        .to_owned(),
+                )
+                .await?;
+            manager
+                .create_table(
+                    Table::create()
+                        .table(Sessions::Table)
+                        .if_not_exists()
+                        .col(ColumnDef::new(Sessions::TokenHash).string().not_null().primary_key())
+                        .col(ColumnDef::new(Sessions::UserId).string().not_null())
+                        .col(ColumnDef::new(Sessions::CsrfToken).string().not_null())
+                        .col(ColumnDef::new(Sessions::CreatedAt).string().not_null())
+                        .col(ColumnDef::new(Sessions::ExpiresAt).big_integer().not_null())
+                        .to_owned(),
+                )
+                .await
+        }
+
+        async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            manager.drop_table(Table::drop().table(Sessions::Table).to_owned()).await?;
+            manager.drop_table(Table::drop().table(Users::Table).to_owned()).await?;
+            manager.drop_table(Table::drop().table(Tenants::Table).to_owned()).await
+        }
+    }
+}

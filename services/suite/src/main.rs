@@ -1,0 +1,42 @@
+use std::path::PathBuf;
+
+use clap::Parser;
+
+/// Alongside, embedded: all services in one process with SQLite and an in-process Kafka broker.
+#[derive(Parser)]
+#[command(name = "alongside", version)]
+struct Cli {
+    /// HTTP port of the portal.
+    #[arg(long, default_value_t = 8080, env = "ALONGSIDE_PORT")]
+    port: u16,
+    /// Where the SQLite databases live; kept between runs.
+    #[arg(long, default_value = "data", env = "ALONGSIDE_DATA_DIR")]
+    data_dir: PathBuf,
+    /// Start without demo data.
+    #[arg(long)]
+    no_demo: bool,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let _telemetry = alongside_platform::telemetry::init(
+        "alongside",
+        &alongside_platform::config::TelemetrySettings { log_format: "pretty".into(), log_level: "warn".into() },
+    );
+    let started = std::time::Instant::now();
+    let suite = alongside_suite::Suite::start(alongside_suite::Options { port: cli.port, data_dir: cli.data_dir, demo: !cli.no_demo }).await?;
+    println!();
+    println!("Alongside is running: {}", suite.url());
+    println!("  started in {:.1} s; data in {}", started.elapsed().as_secs_f64(), suite.data_dir().display());
+    println!("  Kafka bootstrap (in-process broker): {}", suite.kafka_bootstrap());
+    println!("  Sign in with any of these (password: {}):", alongside_gateway::seed::DEMO_PASSWORD);
+    for (email, name) in suite.demo_sign_ins() {
+        println!("    {email:<32} {name}");
+    }
+    println!("  Press Ctrl-C to stop.");
+    alongside_platform::shutdown_signal().await;
+    println!("Stopping…");
+    suite.stop().await;
+    Ok(())
+}
