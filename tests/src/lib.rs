@@ -1,1 +1,169 @@
+//! Harness for system tests: a Tansu broker, fresh PostgreSQL databases, each service as its own
+//! process, and an OTLP collector that records the spans the services export.
 
+pub mod collector;
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use alongside_platform::testing::{Backend, TestDatabase};
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::ClientConfig;
+use tokio::process::{Child, Command};
+
+/// A free loopback port (bound and released; fine for a test harness on one machine).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+}
+
+/// Where cargo put the workspace's binaries (next to this test's own executable).
+pub fn bin_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable");
+    let dir = exe.parent().expect("deps folder");
+    if dir.ends_with("deps") { dir.parent().expect("profile folder").to_path_buf() } else { dir.to_path_buf() }
+}
+
+async fn wait_for_port(addr: SocketAddr, timeout: Duration) -> bool {
+    let deadline = tokio::time::Instant::now() + timeout;
+    while tokio::time::Instant::now() < deadline {
+        if tokio::net::TcpStream::connect(addr).await.is_ok() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
+/// A Tansu broker on a loopback port, in memory, stopped when dropped.
+pub struct Tansu {
+    pub brokers: String,
+    _child: Child,
+}
+
+impl Tansu {
+    pub async fn start() -> Self {
+        let port = free_port();
+        let url = format!("tcp://127.0.0.1:{port}");
+        let child = Command::new(std::env::var("TANSU").unwrap_or_else(|_| "tansu".into()))
+            .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url, "--storage-engine", "memory://tansu/"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("tansu on PATH (make test installs it: cargo install tansu --locked --features dynostore)");
+        let brokers = format!("127.0.0.1:{port}");
+        assert!(wait_for_port(([127, 0, 0, 1], port).into(), Duration::from_secs(30)).await, "tansu did not open its port");
+        let tansu = Self { brokers, _child: child };
+        tansu.create_topics().await;
+        tansu
+    }
+
+    /// Tansu does not create topics on first use: create the registry's, as ops would.
+    async fn create_topics(&self) {
+        let admin: AdminClient<DefaultClientContext> = ClientConfig::new().set("bootstrap.servers", &self.brokers).create().expect("admin client");
+        let names = alongside_events::topics::all_names();
+        let topics: Vec<NewTopic> = names.iter().map(|n| NewTopic::new(n, 3, TopicReplication::Fixed(1))).collect();
+        let results = admin.create_topics(&topics, &AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)))).await.expect("create topics");
+        for result in results {
+            if let Err((topic, code)) = result {
+                assert_eq!(code, rdkafka::types::RDKafkaErrorCode::TopicAlreadyExists, "creating {topic}");
+            }
+        }
+    }
+}
+
+/// One service binary running as its own process.
+pub struct ServiceProcess {
+    pub name: &'static str,
+    pub addr: SocketAddr,
+    env: Vec<(String, String)>,
+    child: Option<Child>,
+}
+
+impl ServiceProcess {
+    /// Spawns `alongside-<name> serve` with `env`, listening on a fresh port.
+    pub async fn spawn(name: &'static str, env: Vec<(String, String)>) -> Self {
+        let port = free_port();
+        let mut process = Self { name, addr: ([127, 0, 0, 1], port).into(), env, child: None };
+        process.start().await;
+        process
+    }
+
+    fn listen_key(&self) -> &'static str {
+        if self.name == "gateway" { "ALONGSIDE_HTTP__LISTEN" } else { "ALONGSIDE_GRPC__LISTEN" }
+    }
+
+    pub async fn start(&mut self) {
+        let binary = bin_dir().join(format!("alongside-{}", self.name));
+        let log = std::fs::File::create(std::env::temp_dir().join(format!("alongside-system-{}-{}.log", self.name, self.addr.port()))).expect("log file");
+        let child = Command::new(&binary)
+            .arg("serve")
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .env(self.listen_key(), self.addr.to_string())
+            .stdout(Stdio::from(log.try_clone().expect("log")))
+            .stderr(Stdio::from(log))
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| panic!("{} (build it first: cargo build --workspace --bins): {e}", binary.display()));
+        self.child = Some(child);
+        assert!(wait_for_port(self.addr, Duration::from_secs(60)).await, "{} did not start listening", self.name);
+    }
+
+    /// Stops the process as Kubernetes stops a pod: SIGTERM, then wait for it to exit.
+    pub async fn terminate(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            if let Some(pid) = child.id() {
+                let _ = Command::new("kill").args(["-TERM", &pid.to_string()]).status().await;
+            }
+            if tokio::time::timeout(Duration::from_secs(30), child.wait()).await.is_err() {
+                let _ = child.kill().await;
+            }
+        }
+    }
+
+    /// Kills the process outright, as a crash would stop it.
+    pub async fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill().await;
+            let _ = child.wait().await;
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+/// The environment a domain service needs: its own fresh PostgreSQL database, the broker, the
+/// shared token key, and OTLP export to `collector`.
+pub async fn service_env(name: &str, brokers: &str, collector: &str, key: &str) -> (Vec<(String, String)>, TestDatabase) {
+    let db = TestDatabase::create(Backend::Postgres, &format!("system_{name}")).await;
+    let env = vec![
+        ("DATABASE_URL".into(), db.url.clone()),
+        ("ALONGSIDE_KAFKA__BROKERS".into(), brokers.into()),
+        ("ALONGSIDE_KAFKA__CREATE_TOPICS".into(), "false".into()),
+        ("ALONGSIDE_AUTH__INTERNAL_TOKEN_KEY".into(), key.into()),
+        ("ALONGSIDE_TELEMETRY__LOG_LEVEL".into(), "info".into()),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT".into(), collector.into()),
+        ("OTEL_BSP_SCHEDULE_DELAY".into(), "200".into()),
+    ];
+    (env, db)
+}
+
+/// Runs `alongside-gateway create-user` against the gateway's database.
+pub async fn create_user(gateway_env: &[(String, String)], email: &str, tenant: &str, role: &str, password: &str) {
+    let status = Command::new(bin_dir().join("alongside-gateway"))
+        .args(["create-user", "--email", email, "--name", email, "--tenant", tenant, "--role", role])
+        .envs(gateway_env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .env("ALONGSIDE_USER_PASSWORD", password)
+        .stdout(Stdio::null())
+        .status()
+        .await
+        .expect("create-user runs");
+    assert!(status.success(), "create-user {email}");
+}
+
+pub use alongside_events::testing::eventually;

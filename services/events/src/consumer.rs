@@ -79,6 +79,8 @@ impl Consumer {
             .set("enable.auto.offset.store", "false")
             .set("auto.offset.reset", "earliest")
             .set("session.timeout.ms", "10000")
+            // Also bounds how long a rebalance waits for a member that died without leaving.
+            .set("max.poll.interval.ms", "30000")
             .create()?;
         let topics: Vec<&str> = self.topics.iter().map(String::as_str).collect();
         consumer.subscribe(&topics)?;

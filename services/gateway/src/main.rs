@@ -20,6 +20,22 @@ enum Command {
         #[arg(long)]
         wait: bool,
     },
+    /// Create a user (the password is read from ALONGSIDE_USER_PASSWORD, never from the command line).
+    CreateUser {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// ODS code of the user's organisation.
+        #[arg(long)]
+        tenant: String,
+        /// partner, staff, engagement_lead, finance, analyst, ics_analyst or admin.
+        #[arg(long)]
+        role: String,
+        /// For partners: their People Bank id.
+        #[arg(long)]
+        partner_id: Option<String>,
+    },
 }
 
 #[tokio::main]
@@ -33,6 +49,18 @@ async fn main() -> anyhow::Result<()> {
             let timeout = std::time::Duration::from_secs(if wait { 120 } else { 0 });
             let db = alongside_platform::db::connect_with_wait(&settings.database, timeout).await?;
             alongside_platform::db::migrate::<alongside_gateway::store::Migrator>(&db).await?;
+        }
+        Command::CreateUser { email, name, tenant, role, partner_id } => {
+            let password = std::env::var("ALONGSIDE_USER_PASSWORD").map_err(|_| anyhow::anyhow!("set ALONGSIDE_USER_PASSWORD to the new user's password"))?;
+            anyhow::ensure!(password.len() >= 12, "the password must be at least 12 characters");
+            let role = alongside_platform::Role::parse(&role).ok_or_else(|| anyhow::anyhow!("unknown role {role:?}"))?;
+            let tenant = alongside_platform::OdsCode::parse(&tenant)?;
+            let db = alongside_platform::db::connect(&settings.database).await?;
+            alongside_platform::db::migrate::<alongside_gateway::store::Migrator>(&db).await?;
+            alongside_gateway::seed::create_user(&db, &email, &name, &password, tenant.as_str(), role, partner_id)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("user {email} created");
         }
         Command::Serve => {
             let shutdown = tokio_util::sync::CancellationToken::new();

@@ -38,7 +38,8 @@ where
         figment = figment.merge(Toml::file(file));
     }
     figment = figment
-        .merge(Env::prefixed("ALONGSIDE_").split("__"))
+        // Only SECTION__KEY variables: others with the prefix (ALONGSIDE_CONFIG, a CLI's own) are not config keys.
+        .merge(Env::prefixed("ALONGSIDE_").filter(|key| key.as_str().contains("__")).split("__"))
         .merge(Env::raw().only(&["DATABASE_URL"]).map(|_| "database.url".into()));
     let settings: T = figment.extract().map_err(|e| ConfigError::Load(Box::new(e)))?;
     settings.validate()?;
@@ -222,6 +223,7 @@ mod tests {
             assert_eq!(settings.grpc.listen.port(), 7000);
             assert_eq!(settings.database.url.expose_secret(), "postgres://postgres@127.0.0.1/people");
 
+            jail.set_env("ALONGSIDE_CONFIG", "not a config key");
             jail.set_env("ALONGSIDE_KAFKA__PARTITIONS", "many");
             let err = load::<ServiceSettings>(&service_defaults("people", 50051), None).unwrap_err();
             assert!(err.to_string().contains("kafka.partitions"), "{err}");

@@ -93,6 +93,11 @@ impl Suite {
         self.gateway.url()
     }
 
+    /// The gateway's state: its database and service clients (for tools and benchmarks).
+    pub fn gateway_state(&self) -> &alongside_gateway::AppState {
+        &self.gateway.state
+    }
+
     pub fn data_dir(&self) -> &Path {
         &self.data_dir
     }
