@@ -129,6 +129,10 @@ async fn the_suite_over_tansu_and_postgres() {
         .await;
     assert_eq!(status, 201, "{partner}");
     let partner_id = partner["id"].as_str().unwrap().to_string();
+    let forged = lead.http.post(format!("{}/api/v1/partners", lead.base)).json(&json!({ "given_name": "X", "family_name": "Y", "email": "x@example.org", "locality": "N" })).send().await.unwrap();
+    assert_eq!(forged.status(), 403, "a change without the session's CSRF token is refused");
+    let anonymous = reqwest::get(format!("{}/api/v1/partners", gateway.url())).await.unwrap();
+    assert_eq!(anonymous.status(), 401);
     let (status, listed) = lead.get("/api/v1/partners").await;
     assert_eq!((status, listed["page"]["total"].as_u64()), (200, Some(1)));
 

@@ -1,0 +1,39 @@
+# Alongside — the verbs. `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PORT ?= 8080
+
+.PHONY: help run test lint fmt bench e2e test-deps web-assets build
+
+help: ## List the verbs
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+web-assets: ## Install the NHS.UK design system for the gateway (npm, from the lockfile)
+	@scripts/web-assets.sh
+
+build: ## Build every binary (debug)
+	cargo build --workspace --bins
+
+run: web-assets ## Run the embedded suite with demo data on http://127.0.0.1:$(PORT)
+	cargo build -p alongside-suite --bin alongside
+	./target/debug/alongside --port $(PORT) --data-dir data
+
+test-deps: ## Install what the tests need: PostgreSQL running, Tansu, Chromium, npm packages
+	@scripts/install-test-deps.sh
+
+test: test-deps ## Install test dependencies, then run every tier of tests
+	@scripts/test.sh
+
+e2e: web-assets ## Browser tests only (Playwright + Chromium + axe-core)
+	cargo build -p alongside-suite --bin alongside
+	cd tests/browser && node --test
+
+lint: ## rustfmt check and clippy with warnings as errors
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+fmt: ## Format the code
+	cargo fmt --all
+
+bench: ## Push 100,000 FFT responses through the embedded suite and print figures
+	cargo run --release -p alongside-tests --bin alongside-bench -- --responses $${RESPONSES:-100000}

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Every tier: unit and per-service integration tests (SQLite and PostgreSQL), system tests
+# (every service as a process, Tansu, PostgreSQL), and browser tests (Chromium, axe-core).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+start=$(date +%s)
+
+echo "== build"
+cargo build --workspace --bins --tests
+
+echo "== unit, integration and system tests"
+cargo test --workspace --no-fail-fast
+
+echo "== browser tests"
+(cd tests/browser && node --test)
+
+echo "== all tiers passed in $(( $(date +%s) - start )) s"

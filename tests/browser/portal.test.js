@@ -1,0 +1,143 @@
+// Browser tests over the real embedded suite: Playwright drives Debian's Chromium; axe-core checks
+// every page visited for serious or critical accessibility violations.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createServer } from 'node:net';
+import { chromium } from 'playwright-core';
+import { AxeBuilder } from '@axe-core/playwright';
+
+const root = resolve(import.meta.dirname, '../..');
+let suite;
+let browser;
+let base;
+let dataDir;
+
+function freePort() {
+  return new Promise((ok, fail) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => ok(port));
+    });
+    server.on('error', fail);
+  });
+}
+
+before(async () => {
+  const port = await freePort();
+  dataDir = mkdtempSync(join(tmpdir(), 'alongside-browser-'));
+  suite = spawn(join(root, 'target/debug/alongside'), ['--port', String(port), '--data-dir', dataDir], { cwd: root });
+  base = `http://127.0.0.1:${port}`;
+  await new Promise((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error('the suite did not start within 120 s')), 120_000);
+    let output = '';
+    suite.stdout.on('data', (chunk) => {
+      output += chunk;
+      if (output.includes('Alongside is running')) {
+        clearTimeout(timer);
+        ok();
+      }
+    });
+    suite.on('exit', (code) => fail(new Error(`the suite exited with ${code}: ${output}`)));
+  });
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic'],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  suite?.kill('SIGTERM');
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+});
+
+async function expectAccessible(page, label) {
+  const results = await new AxeBuilder({ page }).analyze();
+  const serious = results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  assert.deepEqual(
+    serious.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`),
+    [],
+    `axe-core on ${label}`,
+  );
+}
+
+async function signIn(page, email) {
+  await page.goto(`${base}/`);
+  assert.match(page.url(), /\/sign-in$/, 'signed-out visitors are sent to sign in');
+  await page.getByLabel('Email address').fill(email);
+  await page.getByLabel('Password').fill('alongside-demo');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(`${base}/`);
+}
+
+test('an engagement lead signs in, registers a partner and sees them listed', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${base}/sign-in`);
+  await expectAccessible(page, 'sign-in');
+  const stylesheet = await page.request.get(`${base}/nhsuk/nhsuk-frontend.min.css`);
+  assert.equal(stylesheet.status(), 200, 'the NHS.UK design system is served');
+
+  await page.getByLabel('Email address').fill('lead@rza.demo.test');
+  await page.getByLabel('Password').fill('not the password');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await assert.doesNotReject(page.getByText('Email address or password is not right').first().waitFor());
+
+  await signIn(page, 'lead@rza.demo.test');
+  await expectAccessible(page, 'home');
+
+  await page.getByRole('link', { name: 'People Bank' }).first().click();
+  await assert.doesNotReject(page.getByRole('cell', { name: 'Asha Patel' }).waitFor(), 'demo partners listed');
+  await expectAccessible(page, 'People Bank');
+
+  await page.getByRole('link', { name: 'Register a partner' }).click();
+  await page.getByRole('button', { name: 'Register partner' }).click();
+  await assert.doesNotReject(page.getByText('There is a problem').waitFor());
+  assert.equal(await page.locator('.nhsuk-error-summary__list li').count(), 4, 'every missing field is named');
+  await expectAccessible(page, 'registration with errors');
+
+  await page.getByLabel('First name').fill('Grace');
+  await page.getByLabel('Last name').fill('Hopper');
+  await page.getByLabel('Email address').fill('grace.hopper@example.org');
+  await page.getByLabel('Locality').fill('East');
+  await page.getByRole('button', { name: 'Register partner' }).click();
+  await assert.doesNotReject(page.getByText('Partner registered.').waitFor());
+  await assert.doesNotReject(page.getByRole('cell', { name: 'Grace Hopper' }).waitFor());
+
+  const csv = await page.request.get(`${base}/partners.csv?search=Hopper`);
+  assert.equal(csv.status(), 200);
+  assert.match(await csv.text(), /Grace,Hopper,grace\.hopper@example\.org/);
+  await context.close();
+});
+
+test('opportunities, claims and the Friends and Family Test pages are accessible', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await signIn(page, 'lead@rza.demo.test');
+  await page.goto(`${base}/opportunities`);
+  await expectAccessible(page, 'opportunities');
+  await page.getByRole('link', { name: 'Rheumatology MDT' }).click();
+  await assert.doesNotReject(page.getByText('minutes recorded').first().waitFor());
+  await expectAccessible(page, 'an opportunity');
+  await page.goto(`${base}/claims`);
+  await assert.doesNotReject(page.getByText('£75.00').first().waitFor(), 'half-day claims priced at £75');
+  await expectAccessible(page, 'claims');
+  await page.goto(`${base}/feedback`);
+  await assert.doesNotReject(page.getByRole('columnheader', { name: '% positive' }).waitFor());
+  await expectAccessible(page, 'Friends and Family Test');
+  await context.close();
+});
+
+test('another trust sees none of this trust\'s partners', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await signIn(page, 'lead@rzb.demo.test');
+  await page.goto(`${base}/partners?search=Hopper`);
+  await assert.doesNotReject(page.getByText('No partners match').waitFor());
+  await context.close();
+});
