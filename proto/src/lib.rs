@@ -1,7 +1,8 @@
 //! Alongside's contracts: gRPC services and Kafka event payloads, one module per proto package.
 
 /// Encoded `FileDescriptorSet` of every contract, for gRPC server reflection.
-pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/alongside_descriptor.bin"));
+pub const FILE_DESCRIPTOR_SET: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/alongside_descriptor.bin"));
 
 pub mod common {
     pub mod v1 {

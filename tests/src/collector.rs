@@ -4,8 +4,12 @@
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{TraceService, TraceServiceServer};
-use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
+    TraceService, TraceServiceServer,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use tokio_stream::wrappers::TcpListenerStream;
 
@@ -27,11 +31,16 @@ impl Collector {
     /// Serves OTLP/gRPC on a loopback port; returns the collector and its endpoint URL.
     pub async fn start() -> (Self, String) {
         let collector = Self::default();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("collector port");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("collector port");
         let addr: SocketAddr = listener.local_addr().expect("addr");
         let server = TraceServiceServer::new(collector.clone());
         tokio::spawn(async move {
-            let _ = tonic::transport::Server::builder().add_service(server).serve_with_incoming(TcpListenerStream::new(listener)).await;
+            let _ = tonic::transport::Server::builder()
+                .add_service(server)
+                .serve_with_incoming(TcpListenerStream::new(listener))
+                .await;
         });
         (collector, format!("http://{addr}"))
     }
@@ -43,7 +52,10 @@ impl Collector {
 
 #[tonic::async_trait]
 impl TraceService for Collector {
-    async fn export(&self, request: tonic::Request<ExportTraceServiceRequest>) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportTraceServiceRequest>,
+    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
         let mut records = Vec::new();
         for resource_spans in request.into_inner().resource_spans {
             let service = resource_spans
@@ -51,10 +63,12 @@ impl TraceService for Collector {
                 .iter()
                 .flat_map(|r| r.attributes.iter())
                 .find(|kv| kv.key == "service.name")
-                .and_then(|kv| match kv.value.as_ref().and_then(|v| v.value.as_ref()) {
-                    Some(Value::StringValue(s)) => Some(s.clone()),
-                    _ => None,
-                })
+                .and_then(
+                    |kv| match kv.value.as_ref().and_then(|v| v.value.as_ref()) {
+                        Some(Value::StringValue(s)) => Some(s.clone()),
+                        _ => None,
+                    },
+                )
                 .unwrap_or_default();
             for scope in resource_spans.scope_spans {
                 for span in scope.spans {
@@ -71,7 +85,9 @@ impl TraceService for Collector {
         if let Ok(mut spans) = self.spans.lock() {
             spans.extend(records);
         }
-        Ok(tonic::Response::new(ExportTraceServiceResponse { partial_success: None }))
+        Ok(tonic::Response::new(ExportTraceServiceResponse {
+            partial_success: None,
+        }))
     }
 }
 

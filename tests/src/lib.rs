@@ -16,14 +16,21 @@ use tokio::process::{Child, Command};
 
 /// A free loopback port (bound and released; fine for a test harness on one machine).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
 }
 
 /// Where cargo put the workspace's binaries (next to this test's own executable).
 pub fn bin_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable");
     let dir = exe.parent().expect("deps folder");
-    if dir.ends_with("deps") { dir.parent().expect("profile folder").to_path_buf() } else { dir.to_path_buf() }
+    if dir.ends_with("deps") {
+        dir.parent().expect("profile folder").to_path_buf()
+    } else {
+        dir.to_path_buf()
+    }
 }
 
 async fn wait_for_port(addr: SocketAddr, timeout: Duration) -> bool {
@@ -55,21 +62,43 @@ impl Tansu {
             .spawn()
             .expect("tansu on PATH (make test installs it: cargo install tansu --locked --features dynostore)");
         let brokers = format!("127.0.0.1:{port}");
-        assert!(wait_for_port(([127, 0, 0, 1], port).into(), Duration::from_secs(30)).await, "tansu did not open its port");
-        let tansu = Self { brokers, _child: child };
+        assert!(
+            wait_for_port(([127, 0, 0, 1], port).into(), Duration::from_secs(30)).await,
+            "tansu did not open its port"
+        );
+        let tansu = Self {
+            brokers,
+            _child: child,
+        };
         tansu.create_topics().await;
         tansu
     }
 
     /// Tansu does not create topics on first use: create the registry's, as ops would.
     async fn create_topics(&self) {
-        let admin: AdminClient<DefaultClientContext> = ClientConfig::new().set("bootstrap.servers", &self.brokers).create().expect("admin client");
+        let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+            .set("bootstrap.servers", &self.brokers)
+            .create()
+            .expect("admin client");
         let names = alongside_events::topics::all_names();
-        let topics: Vec<NewTopic> = names.iter().map(|n| NewTopic::new(n, 3, TopicReplication::Fixed(1))).collect();
-        let results = admin.create_topics(&topics, &AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)))).await.expect("create topics");
+        let topics: Vec<NewTopic> = names
+            .iter()
+            .map(|n| NewTopic::new(n, 3, TopicReplication::Fixed(1)))
+            .collect();
+        let results = admin
+            .create_topics(
+                &topics,
+                &AdminOptions::new().operation_timeout(Some(Duration::from_secs(10))),
+            )
+            .await
+            .expect("create topics");
         for result in results {
             if let Err((topic, code)) = result {
-                assert_eq!(code, rdkafka::types::RDKafkaErrorCode::TopicAlreadyExists, "creating {topic}");
+                assert_eq!(
+                    code,
+                    rdkafka::types::RDKafkaErrorCode::TopicAlreadyExists,
+                    "creating {topic}"
+                );
             }
         }
     }
@@ -87,18 +116,32 @@ impl ServiceProcess {
     /// Spawns `alongside-<name> serve` with `env`, listening on a fresh port.
     pub async fn spawn(name: &'static str, env: Vec<(String, String)>) -> Self {
         let port = free_port();
-        let mut process = Self { name, addr: ([127, 0, 0, 1], port).into(), env, child: None };
+        let mut process = Self {
+            name,
+            addr: ([127, 0, 0, 1], port).into(),
+            env,
+            child: None,
+        };
         process.start().await;
         process
     }
 
     fn listen_key(&self) -> &'static str {
-        if self.name == "gateway" { "ALONGSIDE_HTTP__LISTEN" } else { "ALONGSIDE_GRPC__LISTEN" }
+        if self.name == "gateway" {
+            "ALONGSIDE_HTTP__LISTEN"
+        } else {
+            "ALONGSIDE_GRPC__LISTEN"
+        }
     }
 
     pub async fn start(&mut self) {
         let binary = bin_dir().join(format!("alongside-{}", self.name));
-        let log = std::fs::File::create(std::env::temp_dir().join(format!("alongside-system-{}-{}.log", self.name, self.addr.port()))).expect("log file");
+        let log = std::fs::File::create(std::env::temp_dir().join(format!(
+            "alongside-system-{}-{}.log",
+            self.name,
+            self.addr.port()
+        )))
+        .expect("log file");
         let child = Command::new(&binary)
             .arg("serve")
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
@@ -107,18 +150,33 @@ impl ServiceProcess {
             .stderr(Stdio::from(log))
             .kill_on_drop(true)
             .spawn()
-            .unwrap_or_else(|e| panic!("{} (build it first: cargo build --workspace --bins): {e}", binary.display()));
+            .unwrap_or_else(|e| {
+                panic!(
+                    "{} (build it first: cargo build --workspace --bins): {e}",
+                    binary.display()
+                )
+            });
         self.child = Some(child);
-        assert!(wait_for_port(self.addr, Duration::from_secs(60)).await, "{} did not start listening", self.name);
+        assert!(
+            wait_for_port(self.addr, Duration::from_secs(60)).await,
+            "{} did not start listening",
+            self.name
+        );
     }
 
     /// Stops the process as Kubernetes stops a pod: SIGTERM, then wait for it to exit.
     pub async fn terminate(&mut self) {
         if let Some(mut child) = self.child.take() {
             if let Some(pid) = child.id() {
-                let _ = Command::new("kill").args(["-TERM", &pid.to_string()]).status().await;
+                let _ = Command::new("kill")
+                    .args(["-TERM", &pid.to_string()])
+                    .status()
+                    .await;
             }
-            if tokio::time::timeout(Duration::from_secs(30), child.wait()).await.is_err() {
+            if tokio::time::timeout(Duration::from_secs(30), child.wait())
+                .await
+                .is_err()
+            {
                 let _ = child.kill().await;
             }
         }
@@ -139,7 +197,12 @@ impl ServiceProcess {
 
 /// The environment a domain service needs: its own fresh PostgreSQL database, the broker, the
 /// shared token key, and OTLP export to `collector`.
-pub async fn service_env(name: &str, brokers: &str, collector: &str, key: &str) -> (Vec<(String, String)>, TestDatabase) {
+pub async fn service_env(
+    name: &str,
+    brokers: &str,
+    collector: &str,
+    key: &str,
+) -> (Vec<(String, String)>, TestDatabase) {
     let db = TestDatabase::create(Backend::Postgres, &format!("system_{name}")).await;
     let env = vec![
         ("DATABASE_URL".into(), db.url.clone()),
@@ -154,9 +217,25 @@ pub async fn service_env(name: &str, brokers: &str, collector: &str, key: &str) 
 }
 
 /// Runs `alongside-gateway create-user` against the gateway's database.
-pub async fn create_user(gateway_env: &[(String, String)], email: &str, tenant: &str, role: &str, password: &str) {
+pub async fn create_user(
+    gateway_env: &[(String, String)],
+    email: &str,
+    tenant: &str,
+    role: &str,
+    password: &str,
+) {
     let status = Command::new(bin_dir().join("alongside-gateway"))
-        .args(["create-user", "--email", email, "--name", email, "--tenant", tenant, "--role", role])
+        .args([
+            "create-user",
+            "--email",
+            email,
+            "--name",
+            email,
+            "--tenant",
+            tenant,
+            "--role",
+            role,
+        ])
         .envs(gateway_env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .env("ALONGSIDE_USER_PASSWORD", password)
         .stdout(Stdio::null())

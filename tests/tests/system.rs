@@ -19,6 +19,13 @@ use serde_json::{json, Value};
 const KEY: &str = "system-test-key-system-test-key-system-test";
 const PASSWORD: &str = "a-long-test-password";
 
+/// A Kafka message as read: key, payload and headers.
+struct Raw {
+    key: Vec<u8>,
+    payload: Vec<u8>,
+    headers: Vec<(String, Vec<u8>)>,
+}
+
 struct Api {
     http: reqwest::Client,
     base: String,
@@ -27,21 +34,51 @@ struct Api {
 
 impl Api {
     async fn sign_in(base: &str, email: &str) -> Self {
-        let http = reqwest::Client::builder().cookie_store(true).build().unwrap();
-        let response = http.post(format!("{base}/api/v1/session")).json(&json!({ "email": email, "password": PASSWORD })).send().await.unwrap();
+        let http = reqwest::Client::builder()
+            .cookie_store(true)
+            .build()
+            .unwrap();
+        let response = http
+            .post(format!("{base}/api/v1/session"))
+            .json(&json!({ "email": email, "password": PASSWORD }))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), 200, "sign in as {email}");
         let body: Value = response.json().await.unwrap();
-        Self { http, base: base.into(), csrf: body["csrf_token"].as_str().unwrap().into() }
+        Self {
+            http,
+            base: base.into(),
+            csrf: body["csrf_token"].as_str().unwrap().into(),
+        }
     }
 
     async fn get(&self, path: &str) -> (u16, Value) {
-        let response = self.http.get(format!("{}{path}", self.base)).send().await.unwrap();
-        (response.status().as_u16(), response.json().await.unwrap_or(Value::Null))
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
+        (
+            response.status().as_u16(),
+            response.json().await.unwrap_or(Value::Null),
+        )
     }
 
     async fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        let response = self.http.post(format!("{}{path}", self.base)).header("x-csrf-token", &self.csrf).json(&body).send().await.unwrap();
-        (response.status().as_u16(), response.json().await.unwrap_or(Value::Null))
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("x-csrf-token", &self.csrf)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        (
+            response.status().as_u16(),
+            response.json().await.unwrap_or(Value::Null),
+        )
     }
 }
 
@@ -55,36 +92,73 @@ async fn claims(api: &Api, want: usize) -> Vec<Value> {
         (status == 200 && items.len() >= want).then_some(items)
     })
     .await;
-    found.unwrap_or_else(|| panic!("waiting for {want} claims; last answer: {}", last.lock().unwrap()))
+    found.unwrap_or_else(|| {
+        panic!(
+            "waiting for {want} claims; last answer: {}",
+            last.lock().unwrap()
+        )
+    })
 }
 
 /// Every AttendanceRecorded message on the topic, with its headers, as a redelivery would bring it.
-async fn attendance_messages(brokers: &str) -> Vec<(Vec<u8>, Vec<u8>, Vec<(String, Vec<u8>)>)> {
+async fn attendance_messages(brokers: &str) -> Vec<Raw> {
     let consumer: StreamConsumer = rdkafka::ClientConfig::new()
         .set("bootstrap.servers", brokers)
-        .set("group.id", format!("system-reader-{}", uuid::Uuid::now_v7()))
+        .set(
+            "group.id",
+            format!("system-reader-{}", uuid::Uuid::now_v7()),
+        )
         .set("auto.offset.reset", "earliest")
         .create()
         .unwrap();
     consumer.subscribe(&[ENGAGEMENT_ACTIVITIES]).unwrap();
     let mut out = Vec::new();
-    while let Ok(Ok(message)) = tokio::time::timeout(Duration::from_secs(5), consumer.recv()).await {
+    while let Ok(Ok(message)) = tokio::time::timeout(Duration::from_secs(5), consumer.recv()).await
+    {
         let payload = message.payload().unwrap_or_default().to_vec();
         if Envelope::decode(&payload).is_ok_and(|e| e.is::<AttendanceRecorded>()) {
-            let headers = message.headers().map(|h| h.iter().map(|h| (h.key.to_string(), h.value.unwrap_or_default().to_vec())).collect()).unwrap_or_default();
-            out.push((message.key().unwrap_or_default().to_vec(), payload, headers));
+            let headers = message
+                .headers()
+                .map(|h| {
+                    h.iter()
+                        .map(|h| (h.key.to_string(), h.value.unwrap_or_default().to_vec()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            out.push(Raw {
+                key: message.key().unwrap_or_default().to_vec(),
+                payload,
+                headers,
+            });
         }
     }
     out
 }
 
-async fn redeliver(producer: &FutureProducer, messages: &[(Vec<u8>, Vec<u8>, Vec<(String, Vec<u8>)>)]) {
-    for (key, payload, headers) in messages {
+async fn redeliver(producer: &FutureProducer, messages: &[Raw]) {
+    for Raw {
+        key,
+        payload,
+        headers,
+    } in messages
+    {
         let mut owned = OwnedHeaders::new();
         for (k, v) in headers {
-            owned = owned.insert(Header { key: k, value: Some(v) });
+            owned = owned.insert(Header {
+                key: k,
+                value: Some(v),
+            });
         }
-        producer.send(FutureRecord::to(ENGAGEMENT_ACTIVITIES).key(key).payload(payload).headers(owned), Duration::from_secs(10)).await.unwrap();
+        producer
+            .send(
+                FutureRecord::to(ENGAGEMENT_ACTIVITIES)
+                    .key(key)
+                    .payload(payload)
+                    .headers(owned),
+                Duration::from_secs(10),
+            )
+            .await
+            .unwrap();
     }
 }
 
@@ -103,20 +177,35 @@ async fn the_suite_over_tansu_and_postgres() {
     let gateway_db = TestDatabase::create(Backend::Postgres, "system_gateway").await;
     let mut gateway_env = vec![
         ("DATABASE_URL".to_string(), gateway_db.url.clone()),
-        ("ALONGSIDE_AUTH__INTERNAL_TOKEN_KEY".to_string(), KEY.to_string()),
+        (
+            "ALONGSIDE_AUTH__INTERNAL_TOKEN_KEY".to_string(),
+            KEY.to_string(),
+        ),
         ("OTEL_EXPORTER_OTLP_ENDPOINT".to_string(), otlp.clone()),
         ("OTEL_BSP_SCHEDULE_DELAY".to_string(), "200".to_string()),
     ];
     for service in &services {
-        gateway_env.push((format!("ALONGSIDE_SERVICES__{}", service.name.to_uppercase()), service.url()));
+        gateway_env.push((
+            format!("ALONGSIDE_SERVICES__{}", service.name.to_uppercase()),
+            service.url(),
+        ));
     }
-    create_user(&gateway_env, "lead@rza.test", "RZA", "engagement_lead", PASSWORD).await;
+    create_user(
+        &gateway_env,
+        "lead@rza.test",
+        "RZA",
+        "engagement_lead",
+        PASSWORD,
+    )
+    .await;
     create_user(&gateway_env, "finance@rza.test", "RZA", "finance", PASSWORD).await;
     create_user(&gateway_env, "analyst@rza.test", "RZA", "analyst", PASSWORD).await;
     create_user(&gateway_env, "finance@rzb.test", "RZB", "finance", PASSWORD).await;
     let gateway = ServiceProcess::spawn("gateway", gateway_env).await;
     let ready = eventually(Duration::from_secs(30), || async {
-        let response = reqwest::get(format!("{}/readyz", gateway.url())).await.ok()?;
+        let response = reqwest::get(format!("{}/readyz", gateway.url()))
+            .await
+            .ok()?;
         (response.status() == 200).then_some(())
     })
     .await;
@@ -130,8 +219,14 @@ async fn the_suite_over_tansu_and_postgres() {
     assert_eq!(status, 201, "{partner}");
     let partner_id = partner["id"].as_str().unwrap().to_string();
     let forged = lead.http.post(format!("{}/api/v1/partners", lead.base)).json(&json!({ "given_name": "X", "family_name": "Y", "email": "x@example.org", "locality": "N" })).send().await.unwrap();
-    assert_eq!(forged.status(), 403, "a change without the session's CSRF token is refused");
-    let anonymous = reqwest::get(format!("{}/api/v1/partners", gateway.url())).await.unwrap();
+    assert_eq!(
+        forged.status(),
+        403,
+        "a change without the session's CSRF token is refused"
+    );
+    let anonymous = reqwest::get(format!("{}/api/v1/partners", gateway.url()))
+        .await
+        .unwrap();
     assert_eq!(anonymous.status(), 401);
     let (status, listed) = lead.get("/api/v1/partners").await;
     assert_eq!((status, listed["page"]["total"].as_u64()), (200, Some(1)));
@@ -142,12 +237,25 @@ async fn the_suite_over_tansu_and_postgres() {
     assert_eq!(status, 201, "{opportunity}");
     let opportunity_id = opportunity["id"].as_str().unwrap().to_string();
     let assignment = eventually(Duration::from_secs(30), || async {
-        let (status, body) = lead.post(&format!("/api/v1/opportunities/{opportunity_id}/assignments"), json!({ "partner_id": partner_id })).await;
+        let (status, body) = lead
+            .post(
+                &format!("/api/v1/opportunities/{opportunity_id}/assignments"),
+                json!({ "partner_id": partner_id }),
+            )
+            .await;
         (status == 201).then_some(body)
     })
     .await
     .expect("partner reaches engagement through Kafka and is assigned");
-    let (status, attendance) = lead.post(&format!("/api/v1/assignments/{}/attendance", assignment["id"].as_str().unwrap()), json!({ "minutes": 150 })).await;
+    let (status, attendance) = lead
+        .post(
+            &format!(
+                "/api/v1/assignments/{}/attendance",
+                assignment["id"].as_str().unwrap()
+            ),
+            json!({ "minutes": 150 }),
+        )
+        .await;
     assert_eq!(status, 201, "{attendance}");
 
     let finance = Api::sign_in(&gateway.url(), "finance@rza.test").await;
@@ -157,7 +265,10 @@ async fn the_suite_over_tansu_and_postgres() {
     assert_eq!(found[0]["attendance_id"], attendance["id"]);
 
     // ---- the attendance event delivered twice more ----
-    let producer: FutureProducer = rdkafka::ClientConfig::new().set("bootstrap.servers", &tansu.brokers).create().unwrap();
+    let producer: FutureProducer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", &tansu.brokers)
+        .create()
+        .unwrap();
     let recorded = attendance_messages(&tansu.brokers).await;
     assert_eq!(recorded.len(), 1);
     redeliver(&producer, &recorded).await;
@@ -175,12 +286,25 @@ async fn the_suite_over_tansu_and_postgres() {
     let payments = services.iter_mut().find(|s| s.name == "payments").unwrap();
     payments.terminate().await;
     let second = eventually(Duration::from_secs(30), || async {
-        let (status, body) = lead.post(&format!("/api/v1/opportunities/{opportunity_id}/assignments"), json!({ "partner_id": second_partner_id })).await;
+        let (status, body) = lead
+            .post(
+                &format!("/api/v1/opportunities/{opportunity_id}/assignments"),
+                json!({ "partner_id": second_partner_id }),
+            )
+            .await;
         (status == 201).then_some(body)
     })
     .await
     .expect("second partner assigned");
-    let (status, _) = lead.post(&format!("/api/v1/assignments/{}/attendance", second["id"].as_str().unwrap()), json!({ "minutes": 420 })).await;
+    let (status, _) = lead
+        .post(
+            &format!(
+                "/api/v1/assignments/{}/attendance",
+                second["id"].as_str().unwrap()
+            ),
+            json!({ "minutes": 420 }),
+        )
+        .await;
     assert_eq!(status, 201);
     let recorded = attendance_messages(&tansu.brokers).await;
     redeliver(&producer, &recorded).await;
@@ -192,8 +316,15 @@ async fn the_suite_over_tansu_and_postgres() {
     tokio::time::sleep(Duration::from_secs(3)).await; // let any stray duplicate land before counting
     let found_after = claims(&finance, 2).await;
     assert_eq!(found.len(), 2, "a claim for each attendance");
-    assert_eq!(found_after.len(), 2, "and no more, after duplicates and a restart");
-    let mut amounts: Vec<i64> = found_after.iter().map(|c| c["amount_pence"].as_i64().unwrap()).collect();
+    assert_eq!(
+        found_after.len(),
+        2,
+        "and no more, after duplicates and a restart"
+    );
+    let mut amounts: Vec<i64> = found_after
+        .iter()
+        .map(|c| c["amount_pence"].as_i64().unwrap())
+        .collect();
     amounts.sort();
     assert_eq!(amounts, [7_500, 15_000]);
 
@@ -206,21 +337,59 @@ async fn the_suite_over_tansu_and_postgres() {
 
     // ---- FFT responses by API and by topic → the figures the gateway shows ----
     let analyst = Api::sign_in(&gateway.url(), "analyst@rza.test").await;
-    let answers = ["very_good", "very_good", "good", "neither", "dont_know", "poor", "very_poor", "good"];
+    let answers = [
+        "very_good",
+        "very_good",
+        "good",
+        "neither",
+        "dont_know",
+        "poor",
+        "very_poor",
+        "good",
+    ];
     let responses: Vec<Value> = answers
         .iter()
         .enumerate()
         .map(|(i, a)| json!({ "response_id": format!("r{i}"), "source": "sms", "answer": a, "responded_on": "2026-10-15" }))
         .collect();
-    let (status, result) = analyst.post("/api/v1/feedback/fft-responses", json!({ "responses": responses })).await;
-    assert_eq!((status, result["accepted"].as_u64()), (200, Some(8)), "{result}");
-    for (i, answer) in [FftAnswer::VeryGood, FftAnswer::Good].into_iter().enumerate() {
-        let event = FftResponseReceived { response: Some(FftResponse { response_id: format!("k{i}"), source: "kiosk".into(), answer: answer as i32, responded_on: "2026-10-20".into() }) };
+    let (status, result) = analyst
+        .post(
+            "/api/v1/feedback/fft-responses",
+            json!({ "responses": responses }),
+        )
+        .await;
+    assert_eq!(
+        (status, result["accepted"].as_u64()),
+        (200, Some(8)),
+        "{result}"
+    );
+    for (i, answer) in [FftAnswer::VeryGood, FftAnswer::Good]
+        .into_iter()
+        .enumerate()
+    {
+        let event = FftResponseReceived {
+            response: Some(FftResponse {
+                response_id: format!("k{i}"),
+                source: "kiosk".into(),
+                answer: answer as i32,
+                responded_on: "2026-10-20".into(),
+            }),
+        };
         let envelope = Envelope::new(&alongside_platform::OdsCode::parse("RZA").unwrap(), &event);
-        producer.send(FutureRecord::to(FEEDBACK_RESPONSES).key("RZA:kiosk").payload(&envelope.encode()), Duration::from_secs(10)).await.unwrap();
+        producer
+            .send(
+                FutureRecord::to(FEEDBACK_RESPONSES)
+                    .key("RZA:kiosk")
+                    .payload(&envelope.encode()),
+                Duration::from_secs(10),
+            )
+            .await
+            .unwrap();
     }
     let october = eventually(Duration::from_secs(30), || async {
-        let (_, months) = analyst.get("/api/v1/feedback/fft-summary?from=2026-10&to=2026-10").await;
+        let (_, months) = analyst
+            .get("/api/v1/feedback/fft-summary?from=2026-10&to=2026-10")
+            .await;
         let month = months.as_array()?.first()?.clone();
         (month["total"] == 10).then_some(month)
     })
@@ -233,18 +402,45 @@ async fn the_suite_over_tansu_and_postgres() {
     // ---- one trace: gateway → people → Kafka → engagement ----
     let trace = eventually(Duration::from_secs(30), || async {
         let spans = collector.spans();
-        let register = spans.iter().find(|s| s.service == "people" && s.name.contains("RegisterPartner"))?;
-        let in_trace: Vec<_> = spans.iter().filter(|s| s.trace_id == register.trace_id).cloned().collect();
-        let has = |service: &str, fragment: &str| in_trace.iter().any(|s| s.service == service && s.name.contains(fragment));
-        (has("gateway", "POST /api/v1/partners") && has("engagement", "people.partners.v1")).then_some(in_trace)
+        let register = spans
+            .iter()
+            .find(|s| s.service == "people" && s.name.contains("RegisterPartner"))?;
+        let in_trace: Vec<_> = spans
+            .iter()
+            .filter(|s| s.trace_id == register.trace_id)
+            .cloned()
+            .collect();
+        let has = |service: &str, fragment: &str| {
+            in_trace
+                .iter()
+                .any(|s| s.service == service && s.name.contains(fragment))
+        };
+        (has("gateway", "POST /api/v1/partners") && has("engagement", "people.partners.v1"))
+            .then_some(in_trace)
     })
     .await;
-    let trace = trace.unwrap_or_else(|| panic!("no trace spanning gateway → people → engagement in {:#?}", collector.spans()));
+    let trace = trace.unwrap_or_else(|| {
+        panic!(
+            "no trace spanning gateway → people → engagement in {:#?}",
+            collector.spans()
+        )
+    });
     let gateway_span = trace.iter().find(|s| s.service == "gateway").unwrap();
-    let people_span = trace.iter().find(|s| s.service == "people" && s.name.contains("RegisterPartner")).unwrap();
+    let people_span = trace
+        .iter()
+        .find(|s| s.service == "people" && s.name.contains("RegisterPartner"))
+        .unwrap();
     let consumer_span = trace.iter().find(|s| s.service == "engagement").unwrap();
-    assert_eq!(people_span.parent_span_id, gateway_span.span_id, "people's span is the gateway call's child");
-    assert!(trace.iter().any(|s| s.span_id == consumer_span.parent_span_id && s.service == "people"), "the consumer's span is a child of a people span");
+    assert_eq!(
+        people_span.parent_span_id, gateway_span.span_id,
+        "people's span is the gateway call's child"
+    );
+    assert!(
+        trace
+            .iter()
+            .any(|s| s.span_id == consumer_span.parent_span_id && s.service == "people"),
+        "the consumer's span is a child of a people span"
+    );
 
     drop(gateway);
     drop(services);

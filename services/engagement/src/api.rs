@@ -5,10 +5,15 @@ use alongside_events::Outbox;
 use alongside_platform::ids::{self, ASSIGNMENT, ATTENDANCE, OPPORTUNITY};
 use alongside_platform::paging::Page;
 use alongside_platform::{grpc, Caller, Role, ServiceError};
-use alongside_proto::engagement::events::v1::{AttendanceRecorded, OpportunityPublished, PartnerAssigned};
+use alongside_proto::engagement::events::v1::{
+    AttendanceRecorded, OpportunityPublished, PartnerAssigned,
+};
 use alongside_proto::engagement::v1::engagement_service_server::EngagementService;
 use alongside_proto::engagement::v1::*;
-use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, TransactionTrait,
+};
 use tonic::{Request, Response, Status};
 
 use crate::store::{assignment, attendance, known_partner, opportunity};
@@ -25,7 +30,11 @@ impl EngagementApi {
         Self { db, outbox }
     }
 
-    async fn find_opportunity(&self, caller: &Caller, id: &str) -> Result<opportunity::Model, ServiceError> {
+    async fn find_opportunity(
+        &self,
+        caller: &Caller,
+        id: &str,
+    ) -> Result<opportunity::Model, ServiceError> {
         opportunity::for_tenant(&caller.tenant)
             .filter(opportunity::Column::Id.eq(id))
             .one(&self.db)
@@ -33,7 +42,11 @@ impl EngagementApi {
             .ok_or_else(|| ServiceError::not_found("opportunity", id))
     }
 
-    async fn create(&self, caller: &Caller, request: CreateOpportunityRequest) -> Result<Opportunity, ServiceError> {
+    async fn create(
+        &self,
+        caller: &Caller,
+        request: CreateOpportunityRequest,
+    ) -> Result<Opportunity, ServiceError> {
         let r = crate::validate::opportunity(request)?;
         let row = opportunity::ActiveModel {
             id: Set(ids::new_id(OPPORTUNITY)),
@@ -48,20 +61,34 @@ impl EngagementApi {
             created_by: Set(caller.subject.clone()),
         };
         let txn = self.db.begin().await?;
-        let model = opportunity::Entity::insert(row).exec_with_returning(&txn).await?;
+        let model = opportunity::Entity::insert(row)
+            .exec_with_returning(&txn)
+            .await?;
         let event = OpportunityPublished {
             opportunity_id: model.id.clone(),
             kind: r.kind,
             involvement_level: r.involvement_level,
             starts_on: r.starts_on,
         };
-        self.outbox.enqueue(&txn, ENGAGEMENT_ACTIVITIES, &model.id, &caller.tenant, &event).await?;
+        self.outbox
+            .enqueue(
+                &txn,
+                ENGAGEMENT_ACTIVITIES,
+                &model.id,
+                &caller.tenant,
+                &event,
+            )
+            .await?;
         txn.commit().await?;
         self.outbox.notify();
         Ok(model.into())
     }
 
-    async fn list(&self, caller: &Caller, request: ListOpportunitiesRequest) -> Result<ListOpportunitiesResponse, ServiceError> {
+    async fn list(
+        &self,
+        caller: &Caller,
+        request: ListOpportunitiesRequest,
+    ) -> Result<ListOpportunitiesResponse, ServiceError> {
         let page = Page::from_request(request.page.as_ref())?;
         let mut query = opportunity::for_tenant(&caller.tenant);
         if !request.kind.is_empty() {
@@ -72,15 +99,34 @@ impl EngagementApi {
             "-starts_on" => query.order_by_desc(opportunity::Column::StartsOn),
             "title" => query.order_by_asc(opportunity::Column::Title),
             "-title" => query.order_by_desc(opportunity::Column::Title),
-            _ => return Err(ServiceError::invalid("sort", "must be one of starts_on, -starts_on, title, -title")),
+            _ => {
+                return Err(ServiceError::invalid(
+                    "sort",
+                    "must be one of starts_on, -starts_on, title, -title",
+                ))
+            }
         };
         let total = query.clone().count(&self.db).await?;
-        let rows = query.order_by_asc(opportunity::Column::Id).offset(page.offset()).limit(page.limit()).all(&self.db).await?;
-        Ok(ListOpportunitiesResponse { opportunities: rows.into_iter().map(Into::into).collect(), page: Some(page.info(total)) })
+        let rows = query
+            .order_by_asc(opportunity::Column::Id)
+            .offset(page.offset())
+            .limit(page.limit())
+            .all(&self.db)
+            .await?;
+        Ok(ListOpportunitiesResponse {
+            opportunities: rows.into_iter().map(Into::into).collect(),
+            page: Some(page.info(total)),
+        })
     }
 
-    async fn assign(&self, caller: &Caller, request: AssignPartnerRequest) -> Result<Assignment, ServiceError> {
-        let opportunity = self.find_opportunity(caller, &request.opportunity_id).await?;
+    async fn assign(
+        &self,
+        caller: &Caller,
+        request: AssignPartnerRequest,
+    ) -> Result<Assignment, ServiceError> {
+        let opportunity = self
+            .find_opportunity(caller, &request.opportunity_id)
+            .await?;
         let partner = known_partner::for_tenant(&caller.tenant)
             .filter(known_partner::Column::PartnerId.eq(&request.partner_id))
             .one(&self.db)
@@ -95,12 +141,25 @@ impl EngagementApi {
             Some(p) if p.status != "active" => return Err(ServiceError::invalid("partner_id", format!("partner is {}, not active", p.status))),
             Some(_) => {}
         }
-        let existing = assignment::for_tenant(&caller.tenant).filter(assignment::Column::OpportunityId.eq(&opportunity.id));
-        if existing.clone().filter(assignment::Column::PartnerId.eq(&request.partner_id)).count(&self.db).await? > 0 {
-            return Err(ServiceError::invalid("partner_id", "is already assigned to this opportunity"));
+        let existing = assignment::for_tenant(&caller.tenant)
+            .filter(assignment::Column::OpportunityId.eq(&opportunity.id));
+        if existing
+            .clone()
+            .filter(assignment::Column::PartnerId.eq(&request.partner_id))
+            .count(&self.db)
+            .await?
+            > 0
+        {
+            return Err(ServiceError::invalid(
+                "partner_id",
+                "is already assigned to this opportunity",
+            ));
         }
         if existing.count(&self.db).await? >= opportunity.places as u64 {
-            return Err(ServiceError::invalid("opportunity_id", format!("all {} places are filled", opportunity.places)));
+            return Err(ServiceError::invalid(
+                "opportunity_id",
+                format!("all {} places are filled", opportunity.places),
+            ));
         }
         let row = assignment::ActiveModel {
             id: Set(ids::new_id(ASSIGNMENT)),
@@ -110,26 +169,56 @@ impl EngagementApi {
             created_at: Set(alongside_platform::now_rfc3339()),
         };
         let txn = self.db.begin().await?;
-        let model = assignment::Entity::insert(row).exec_with_returning(&txn).await?;
-        let event = PartnerAssigned { assignment_id: model.id.clone(), opportunity_id: model.opportunity_id.clone(), partner_id: model.partner_id.clone() };
-        self.outbox.enqueue(&txn, ENGAGEMENT_ACTIVITIES, &opportunity.id, &caller.tenant, &event).await?;
+        let model = assignment::Entity::insert(row)
+            .exec_with_returning(&txn)
+            .await?;
+        let event = PartnerAssigned {
+            assignment_id: model.id.clone(),
+            opportunity_id: model.opportunity_id.clone(),
+            partner_id: model.partner_id.clone(),
+        };
+        self.outbox
+            .enqueue(
+                &txn,
+                ENGAGEMENT_ACTIVITIES,
+                &opportunity.id,
+                &caller.tenant,
+                &event,
+            )
+            .await?;
         txn.commit().await?;
         self.outbox.notify();
-        Ok(Assignment { id: model.id, opportunity_id: model.opportunity_id, partner_id: model.partner_id, created_at: model.created_at, attended_minutes: None })
+        Ok(Assignment {
+            id: model.id,
+            opportunity_id: model.opportunity_id,
+            partner_id: model.partner_id,
+            created_at: model.created_at,
+            attended_minutes: None,
+        })
     }
 
-    async fn assignments(&self, caller: &Caller, opportunity_id: &str) -> Result<ListAssignmentsResponse, ServiceError> {
+    async fn assignments(
+        &self,
+        caller: &Caller,
+        opportunity_id: &str,
+    ) -> Result<ListAssignmentsResponse, ServiceError> {
         let opportunity = self.find_opportunity(caller, opportunity_id).await?;
         let rows = assignment::for_tenant(&caller.tenant)
             .filter(assignment::Column::OpportunityId.eq(&opportunity.id))
             .order_by_asc(assignment::Column::CreatedAt)
             .all(&self.db)
             .await?;
-        let attended = attendance::for_tenant(&caller.tenant).filter(attendance::Column::OpportunityId.eq(&opportunity.id)).all(&self.db).await?;
+        let attended = attendance::for_tenant(&caller.tenant)
+            .filter(attendance::Column::OpportunityId.eq(&opportunity.id))
+            .all(&self.db)
+            .await?;
         let assignments = rows
             .into_iter()
             .map(|a| Assignment {
-                attended_minutes: attended.iter().find(|t| t.assignment_id == a.id).map(|t| t.minutes as u32),
+                attended_minutes: attended
+                    .iter()
+                    .find(|t| t.assignment_id == a.id)
+                    .map(|t| t.minutes as u32),
                 id: a.id,
                 opportunity_id: a.opportunity_id,
                 partner_id: a.partner_id,
@@ -139,16 +228,30 @@ impl EngagementApi {
         Ok(ListAssignmentsResponse { assignments })
     }
 
-    async fn record_attendance(&self, caller: &Caller, request: RecordAttendanceRequest) -> Result<Attendance, ServiceError> {
+    async fn record_attendance(
+        &self,
+        caller: &Caller,
+        request: RecordAttendanceRequest,
+    ) -> Result<Attendance, ServiceError> {
         crate::validate::attendance(&request)?;
         let assignment = assignment::for_tenant(&caller.tenant)
             .filter(assignment::Column::Id.eq(&request.assignment_id))
             .one(&self.db)
             .await?
             .ok_or_else(|| ServiceError::not_found("assignment", &request.assignment_id))?;
-        let opportunity = self.find_opportunity(caller, &assignment.opportunity_id).await?;
-        if attendance::for_tenant(&caller.tenant).filter(attendance::Column::AssignmentId.eq(&assignment.id)).count(&self.db).await? > 0 {
-            return Err(ServiceError::invalid("assignment_id", "attendance is already recorded for this assignment"));
+        let opportunity = self
+            .find_opportunity(caller, &assignment.opportunity_id)
+            .await?;
+        if attendance::for_tenant(&caller.tenant)
+            .filter(attendance::Column::AssignmentId.eq(&assignment.id))
+            .count(&self.db)
+            .await?
+            > 0
+        {
+            return Err(ServiceError::invalid(
+                "assignment_id",
+                "attendance is already recorded for this assignment",
+            ));
         }
         let row = attendance::ActiveModel {
             id: Set(ids::new_id(ATTENDANCE)),
@@ -162,7 +265,9 @@ impl EngagementApi {
             recorded_by: Set(caller.subject.clone()),
         };
         let txn = self.db.begin().await?;
-        let model = attendance::Entity::insert(row).exec_with_returning(&txn).await?;
+        let model = attendance::Entity::insert(row)
+            .exec_with_returning(&txn)
+            .await?;
         let event = AttendanceRecorded {
             attendance_id: model.id.clone(),
             opportunity_id: opportunity.id.clone(),
@@ -172,7 +277,15 @@ impl EngagementApi {
             involvement_level: opportunity.involvement_level as u32,
             activity_date: model.activity_date.clone(),
         };
-        self.outbox.enqueue(&txn, ENGAGEMENT_ACTIVITIES, &opportunity.id, &caller.tenant, &event).await?;
+        self.outbox
+            .enqueue(
+                &txn,
+                ENGAGEMENT_ACTIVITIES,
+                &opportunity.id,
+                &caller.tenant,
+                &event,
+            )
+            .await?;
         txn.commit().await?;
         self.outbox.notify();
         tracing::info!(attendance_id = %model.id, minutes = request.minutes, "attendance recorded");
@@ -182,39 +295,73 @@ impl EngagementApi {
 
 #[tonic::async_trait]
 impl EngagementService for EngagementApi {
-    async fn create_opportunity(&self, request: Request<CreateOpportunityRequest>) -> Result<Response<Opportunity>, Status> {
+    async fn create_opportunity(
+        &self,
+        request: Request<CreateOpportunityRequest>,
+    ) -> Result<Response<Opportunity>, Status> {
         let caller = grpc::caller(&request)?;
         caller.require(&[Role::EngagementLead, Role::Admin])?;
-        Ok(Response::new(self.create(&caller, request.into_inner()).await?))
+        Ok(Response::new(
+            self.create(&caller, request.into_inner()).await?,
+        ))
     }
 
-    async fn get_opportunity(&self, request: Request<GetOpportunityRequest>) -> Result<Response<Opportunity>, Status> {
+    async fn get_opportunity(
+        &self,
+        request: Request<GetOpportunityRequest>,
+    ) -> Result<Response<Opportunity>, Status> {
         let caller = grpc::caller(&request)?;
         caller.require(ORGANISERS)?;
-        Ok(Response::new(self.find_opportunity(&caller, &request.get_ref().id).await?.into()))
+        Ok(Response::new(
+            self.find_opportunity(&caller, &request.get_ref().id)
+                .await?
+                .into(),
+        ))
     }
 
-    async fn list_opportunities(&self, request: Request<ListOpportunitiesRequest>) -> Result<Response<ListOpportunitiesResponse>, Status> {
+    async fn list_opportunities(
+        &self,
+        request: Request<ListOpportunitiesRequest>,
+    ) -> Result<Response<ListOpportunitiesResponse>, Status> {
         let caller = grpc::caller(&request)?;
         caller.require(ORGANISERS)?;
-        Ok(Response::new(self.list(&caller, request.into_inner()).await?))
+        Ok(Response::new(
+            self.list(&caller, request.into_inner()).await?,
+        ))
     }
 
-    async fn assign_partner(&self, request: Request<AssignPartnerRequest>) -> Result<Response<Assignment>, Status> {
+    async fn assign_partner(
+        &self,
+        request: Request<AssignPartnerRequest>,
+    ) -> Result<Response<Assignment>, Status> {
         let caller = grpc::caller(&request)?;
         caller.require(&[Role::EngagementLead, Role::Admin])?;
-        Ok(Response::new(self.assign(&caller, request.into_inner()).await?))
+        Ok(Response::new(
+            self.assign(&caller, request.into_inner()).await?,
+        ))
     }
 
-    async fn list_assignments(&self, request: Request<ListAssignmentsRequest>) -> Result<Response<ListAssignmentsResponse>, Status> {
+    async fn list_assignments(
+        &self,
+        request: Request<ListAssignmentsRequest>,
+    ) -> Result<Response<ListAssignmentsResponse>, Status> {
         let caller = grpc::caller(&request)?;
         caller.require(ORGANISERS)?;
-        Ok(Response::new(self.assignments(&caller, &request.get_ref().opportunity_id).await?))
+        Ok(Response::new(
+            self.assignments(&caller, &request.get_ref().opportunity_id)
+                .await?,
+        ))
     }
 
-    async fn record_attendance(&self, request: Request<RecordAttendanceRequest>) -> Result<Response<Attendance>, Status> {
+    async fn record_attendance(
+        &self,
+        request: Request<RecordAttendanceRequest>,
+    ) -> Result<Response<Attendance>, Status> {
         let caller = grpc::caller(&request)?;
         caller.require(ORGANISERS)?;
-        Ok(Response::new(self.record_attendance(&caller, request.into_inner()).await?))
+        Ok(Response::new(
+            self.record_attendance(&caller, request.into_inner())
+                .await?,
+        ))
     }
 }

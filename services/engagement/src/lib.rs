@@ -30,7 +30,10 @@ impl MigratorTrait for Migrator {
 }
 
 /// Starts the service: storage, outbox relay, the partner read model consumer and the gRPC API.
-pub async fn start(settings: ServiceSettings, shutdown: CancellationToken) -> Result<Running, StartError> {
+pub async fn start(
+    settings: ServiceSettings,
+    shutdown: CancellationToken,
+) -> Result<Running, StartError> {
     let mut runtime = ServiceRuntime::prepare::<Migrator>(SERVICE, settings, shutdown).await?;
     runtime.consume(&[PEOPLE_PARTNERS], Arc::new(partners::PartnerReadModel));
     let api = api::EngagementApi::new(runtime.db.clone(), runtime.outbox.clone());

@@ -12,14 +12,20 @@ pub struct PartnerReadModel;
 
 #[async_trait::async_trait]
 impl Handler for PartnerReadModel {
-    async fn handle(&self, txn: &DatabaseTransaction, event: &Envelope) -> Result<(), HandlerError> {
+    async fn handle(
+        &self,
+        txn: &DatabaseTransaction,
+        event: &Envelope,
+    ) -> Result<(), HandlerError> {
         if !event.is::<PartnerRegistered>() {
             // Other partner events are not needed by engagement yet.
             return Ok(());
         }
         let registered: PartnerRegistered = event.payload()?;
         if registered.partner_id.is_empty() {
-            return Err(HandlerError::Poison("PartnerRegistered without partner_id".into()));
+            return Err(HandlerError::Poison(
+                "PartnerRegistered without partner_id".into(),
+            ));
         }
         let row = known_partner::ActiveModel {
             partner_id: Set(registered.partner_id),
@@ -31,7 +37,11 @@ impl Handler for PartnerReadModel {
         known_partner::Entity::insert(row)
             .on_conflict(
                 OnConflict::column(known_partner::Column::PartnerId)
-                    .update_columns([known_partner::Column::Status, known_partner::Column::Locality, known_partner::Column::UpdatedAt])
+                    .update_columns([
+                        known_partner::Column::Status,
+                        known_partner::Column::Locality,
+                        known_partner::Column::UpdatedAt,
+                    ])
                     .to_owned(),
             )
             .exec_without_returning(txn)

@@ -196,7 +196,12 @@ pub mod migration {
                     Table::create()
                         .table(KnownPartners::Table)
                         .if_not_exists()
-                        .col(ColumnDef::new(KnownPartners::PartnerId).string().not_null().primary_key())
+                        .col(
+                            ColumnDef::new(KnownPartners::PartnerId)
+                                .string()
+                                .not_null()
+                                .primary_key(),
+                        )
                         .col(ColumnDef::new(KnownPartners::TenantId).string().not_null())
                         .col(ColumnDef::new(KnownPartners::Status).string().not_null())
                         .col(ColumnDef::new(KnownPartners::Locality).string().not_null())
@@ -209,11 +214,20 @@ pub mod migration {
                     Table::create()
                         .table(Opportunities::Table)
                         .if_not_exists()
-                        .col(ColumnDef::new(Opportunities::Id).string().not_null().primary_key())
+                        .col(
+                            ColumnDef::new(Opportunities::Id)
+                                .string()
+                                .not_null()
+                                .primary_key(),
+                        )
                         .col(ColumnDef::new(Opportunities::TenantId).string().not_null())
                         .col(ColumnDef::new(Opportunities::Title).string().not_null())
                         .col(ColumnDef::new(Opportunities::Kind).string().not_null())
-                        .col(ColumnDef::new(Opportunities::InvolvementLevel).integer().not_null())
+                        .col(
+                            ColumnDef::new(Opportunities::InvolvementLevel)
+                                .integer()
+                                .not_null(),
+                        )
                         .col(ColumnDef::new(Opportunities::StartsOn).string().not_null())
                         .col(ColumnDef::new(Opportunities::Places).integer().not_null())
                         .col(ColumnDef::new(Opportunities::Status).string().not_null())
@@ -227,9 +241,18 @@ pub mod migration {
                     Table::create()
                         .table(Assignments::Table)
                         .if_not_exists()
-                        .col(ColumnDef::new(Assignments::Id).string().not_null().primary_key())
+                        .col(
+                            ColumnDef::new(Assignments::Id)
+                                .string()
+                                .not_null()
+                                .primary_key(),
+                        )
                         .col(ColumnDef::new(Assignments::TenantId).string().not_null())
-                        .col(ColumnDef::new(Assignments::OpportunityId).string().not_null())
+                        .col(
+                            ColumnDef::new(Assignments::OpportunityId)
+                                .string()
+                                .not_null(),
+                        )
                         .col(ColumnDef::new(Assignments::PartnerId).string().not_null())
                         .col(ColumnDef::new(Assignments::CreatedAt).string().not_null())
                         .to_owned(),
@@ -252,13 +275,31 @@ pub mod migration {
                     Table::create()
                         .table(Attendances::Table)
                         .if_not_exists()
-                        .col(ColumnDef::new(Attendances::Id).string().not_null().primary_key())
+                        .col(
+                            ColumnDef::new(Attendances::Id)
+                                .string()
+                                .not_null()
+                                .primary_key(),
+                        )
                         .col(ColumnDef::new(Attendances::TenantId).string().not_null())
-                        .col(ColumnDef::new(Attendances::AssignmentId).string().not_null().unique_key())
-                        .col(ColumnDef::new(Attendances::OpportunityId).string().not_null())
+                        .col(
+                            ColumnDef::new(Attendances::AssignmentId)
+                                .string()
+                                .not_null()
+                                .unique_key(),
+                        )
+                        .col(
+                            ColumnDef::new(Attendances::OpportunityId)
+                                .string()
+                                .not_null(),
+                        )
                         .col(ColumnDef::new(Attendances::PartnerId).string().not_null())
                         .col(ColumnDef::new(Attendances::Minutes).integer().not_null())
-                        .col(ColumnDef::new(Attendances::ActivityDate).string().not_null())
+                        .col(
+                            ColumnDef::new(Attendances::ActivityDate)
+                                .string()
+                                .not_null(),
+                        )
                         .col(ColumnDef::new(Attendances::RecordedAt).string().not_null())
                         .col(ColumnDef::new(Attendances::RecordedBy).string().not_null())
                         .to_owned(),
@@ -267,8 +308,15 @@ pub mod migration {
         }
 
         async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-            for table in [Attendances::Table.into_iden(), Assignments::Table.into_iden(), Opportunities::Table.into_iden(), KnownPartners::Table.into_iden()] {
-                manager.drop_table(Table::drop().table(table).to_owned()).await?;
+            for table in [
+                Attendances::Table.into_iden(),
+                Assignments::Table.into_iden(),
+                Opportunities::Table.into_iden(),
+                KnownPartners::Table.into_iden(),
+            ] {
+                manager
+                    .drop_table(Table::drop().table(table).to_owned())
+                    .await?;
             }
             Ok(())
         }

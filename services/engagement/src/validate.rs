@@ -18,7 +18,9 @@ pub const KINDS: &[&str] = &[
     "digital_advisory",
 ];
 
-pub fn opportunity(mut r: CreateOpportunityRequest) -> Result<CreateOpportunityRequest, ServiceError> {
+pub fn opportunity(
+    mut r: CreateOpportunityRequest,
+) -> Result<CreateOpportunityRequest, ServiceError> {
     r.title = r.title.trim().to_string();
     r.kind = r.kind.trim().to_string();
     r.starts_on = r.starts_on.trim().to_string();
@@ -28,10 +30,26 @@ pub fn opportunity(mut r: CreateOpportunityRequest) -> Result<CreateOpportunityR
     } else if r.title.chars().count() > 200 {
         v.push("title", "must be 200 characters or fewer");
     }
-    v.check(KINDS.contains(&r.kind.as_str()), "kind", &format!("must be one of {}", KINDS.join(", ")));
-    v.check((1..=4).contains(&r.involvement_level), "involvement_level", "must be 1, 2, 3 or 4 (NHS England involvement levels)");
-    v.check(alongside_platform::parse_date(&r.starts_on).is_some(), "starts_on", "must be a date in the form YYYY-MM-DD");
-    v.check((1..=200).contains(&r.places), "places", "must be between 1 and 200");
+    v.check(
+        KINDS.contains(&r.kind.as_str()),
+        "kind",
+        &format!("must be one of {}", KINDS.join(", ")),
+    );
+    v.check(
+        (1..=4).contains(&r.involvement_level),
+        "involvement_level",
+        "must be 1, 2, 3 or 4 (NHS England involvement levels)",
+    );
+    v.check(
+        alongside_platform::parse_date(&r.starts_on).is_some(),
+        "starts_on",
+        "must be a date in the form YYYY-MM-DD",
+    );
+    v.check(
+        (1..=200).contains(&r.places),
+        "places",
+        "must be between 1 and 200",
+    );
     v.finish()?;
     Ok(r)
 }
@@ -39,8 +57,16 @@ pub fn opportunity(mut r: CreateOpportunityRequest) -> Result<CreateOpportunityR
 /// A day at most: longer sessions are recorded as several attendances.
 pub fn attendance(r: &RecordAttendanceRequest) -> Result<(), ServiceError> {
     let mut v = Violations::default();
-    v.check(!r.assignment_id.trim().is_empty(), "assignment_id", "is required");
-    v.check((1..=1440).contains(&r.minutes), "minutes", "must be between 1 and 1440 (one day)");
+    v.check(
+        !r.assignment_id.trim().is_empty(),
+        "assignment_id",
+        "is required",
+    );
+    v.check(
+        (1..=1440).contains(&r.minutes),
+        "minutes",
+        "must be between 1 and 1440 (one day)",
+    );
     v.finish()
 }
 
@@ -65,17 +91,39 @@ mod tests {
 
     #[test]
     fn names_every_bad_field() {
-        let bad = CreateOpportunityRequest { title: "".into(), kind: "party".into(), involvement_level: 5, starts_on: "1/12/2026".into(), places: 0 };
-        let ServiceError::Invalid(errors) = opportunity(bad).unwrap_err() else { panic!() };
+        let bad = CreateOpportunityRequest {
+            title: "".into(),
+            kind: "party".into(),
+            involvement_level: 5,
+            starts_on: "1/12/2026".into(),
+            places: 0,
+        };
+        let ServiceError::Invalid(errors) = opportunity(bad).unwrap_err() else {
+            panic!()
+        };
         let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
-        assert_eq!(fields, ["title", "kind", "involvement_level", "starts_on", "places"]);
+        assert_eq!(
+            fields,
+            ["title", "kind", "involvement_level", "starts_on", "places"]
+        );
     }
 
     #[test]
     fn attendance_minutes_are_bounded() {
-        let ok = RecordAttendanceRequest { assignment_id: "asg_1".into(), minutes: 240 };
+        let ok = RecordAttendanceRequest {
+            assignment_id: "asg_1".into(),
+            minutes: 240,
+        };
         assert!(attendance(&ok).is_ok());
-        assert!(attendance(&RecordAttendanceRequest { minutes: 0, ..ok.clone() }).is_err());
-        assert!(attendance(&RecordAttendanceRequest { minutes: 1441, ..ok }).is_err());
+        assert!(attendance(&RecordAttendanceRequest {
+            minutes: 0,
+            ..ok.clone()
+        })
+        .is_err());
+        assert!(attendance(&RecordAttendanceRequest {
+            minutes: 1441,
+            ..ok
+        })
+        .is_err());
     }
 }

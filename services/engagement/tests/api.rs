@@ -24,14 +24,23 @@ struct Harness {
 impl Harness {
     async fn start(backend: Backend) -> Self {
         let svc = TestService::start("engagement", backend, alongside_engagement::start).await;
-        let client = EngagementServiceClient::connect(svc.url()).await.expect("connect");
+        let client = EngagementServiceClient::connect(svc.url())
+            .await
+            .expect("connect");
         let lead = svc.token("RZA", Role::EngagementLead);
         Self { svc, client, lead }
     }
 
     async fn partner_registered(&self, tenant: &str, partner_id: &str) {
-        let event = PartnerRegistered { partner_id: partner_id.into(), locality: "North".into(), status: "active".into(), registered_at: "2026-11-01T10:00:00Z".into() };
-        self.svc.publish(PEOPLE_PARTNERS, partner_id, tenant, &event).await;
+        let event = PartnerRegistered {
+            partner_id: partner_id.into(),
+            locality: "North".into(),
+            status: "active".into(),
+            registered_at: "2026-11-01T10:00:00Z".into(),
+        };
+        self.svc
+            .publish(PEOPLE_PARTNERS, partner_id, tenant, &event)
+            .await;
     }
 
     async fn opportunity(&mut self) -> Opportunity {
@@ -42,17 +51,30 @@ impl Harness {
             starts_on: "2026-12-03".into(),
             places: 2,
         };
-        self.client.create_opportunity(outgoing(request, &self.lead)).await.expect("created").into_inner()
+        self.client
+            .create_opportunity(outgoing(request, &self.lead))
+            .await
+            .expect("created")
+            .into_inner()
     }
 
     /// Assigns once the partner has reached the read model through Kafka.
     async fn assign_when_known(&mut self, opportunity_id: &str, partner_id: &str) -> Assignment {
-        let request = AssignPartnerRequest { opportunity_id: opportunity_id.into(), partner_id: partner_id.into() };
+        let request = AssignPartnerRequest {
+            opportunity_id: opportunity_id.into(),
+            partner_id: partner_id.into(),
+        };
         let (client, lead) = (self.client.clone(), self.lead.clone());
         eventually(Duration::from_secs(20), || {
             let mut client = client.clone();
             let request = outgoing(request.clone(), &lead);
-            async move { client.assign_partner(request).await.ok().map(|r| r.into_inner()) }
+            async move {
+                client
+                    .assign_partner(request)
+                    .await
+                    .ok()
+                    .map(|r| r.into_inner())
+            }
         })
         .await
         .expect("partner reaches the read model and is assigned")
@@ -63,71 +85,155 @@ impl Harness {
 async fn partner_from_kafka_is_assigned_and_attendance_is_published() {
     for backend in backends() {
         let mut h = Harness::start(backend).await;
-        h.partner_registered("RZA", "ptn_0000000000000000000000000000000a").await;
+        h.partner_registered("RZA", "ptn_0000000000000000000000000000000a")
+            .await;
         let opportunity = h.opportunity().await;
         assert!(opportunity.id.starts_with("opp_"));
         assert_eq!(opportunity.status, "published");
 
-        let assignment = h.assign_when_known(&opportunity.id, "ptn_0000000000000000000000000000000a").await;
+        let assignment = h
+            .assign_when_known(&opportunity.id, "ptn_0000000000000000000000000000000a")
+            .await;
         let attendance = h
             .client
-            .record_attendance(outgoing(RecordAttendanceRequest { assignment_id: assignment.id.clone(), minutes: 180 }, &h.lead))
+            .record_attendance(outgoing(
+                RecordAttendanceRequest {
+                    assignment_id: assignment.id.clone(),
+                    minutes: 180,
+                },
+                &h.lead,
+            ))
             .await
             .expect("recorded")
             .into_inner();
         assert_eq!(attendance.activity_date, "2026-12-03");
 
-        let listed = h.client.list_assignments(outgoing(ListAssignmentsRequest { opportunity_id: opportunity.id.clone() }, &h.lead)).await.unwrap().into_inner();
+        let listed = h
+            .client
+            .list_assignments(outgoing(
+                ListAssignmentsRequest {
+                    opportunity_id: opportunity.id.clone(),
+                },
+                &h.lead,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
         assert_eq!(listed.assignments[0].attended_minutes, Some(180));
 
-        let again = h.client.record_attendance(outgoing(RecordAttendanceRequest { assignment_id: assignment.id.clone(), minutes: 60 }, &h.lead)).await.unwrap_err();
-        assert_eq!(field_errors(&again)[0].field, "assignment_id", "{backend:?}: attendance recorded once");
+        let again = h
+            .client
+            .record_attendance(outgoing(
+                RecordAttendanceRequest {
+                    assignment_id: assignment.id.clone(),
+                    minutes: 60,
+                },
+                &h.lead,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            field_errors(&again)[0].field,
+            "assignment_id",
+            "{backend:?}: attendance recorded once"
+        );
 
-        let events = read_events(h.svc.brokers(), ENGAGEMENT_ACTIVITIES, 3, Duration::from_secs(20)).await;
-        let recorded: Vec<AttendanceRecorded> = events.iter().filter(|(_, e)| e.is::<AttendanceRecorded>()).map(|(_, e)| e.payload().unwrap()).collect();
+        let events = read_events(
+            h.svc.brokers(),
+            ENGAGEMENT_ACTIVITIES,
+            3,
+            Duration::from_secs(20),
+        )
+        .await;
+        let recorded: Vec<AttendanceRecorded> = events
+            .iter()
+            .filter(|(_, e)| e.is::<AttendanceRecorded>())
+            .map(|(_, e)| e.payload().unwrap())
+            .collect();
         assert_eq!(recorded.len(), 1, "{backend:?}");
         assert_eq!(recorded[0].attendance_id, attendance.id);
         assert_eq!(recorded[0].minutes, 180);
         assert_eq!(recorded[0].activity_kind, "pathway_redesign");
         assert_eq!(recorded[0].involvement_level, 4);
-        assert!(events.iter().all(|(key, _)| key.as_deref() == Some(opportunity.id.as_bytes())), "keyed by opportunity id");
+        assert!(
+            events
+                .iter()
+                .all(|(key, _)| key.as_deref() == Some(opportunity.id.as_bytes())),
+            "keyed by opportunity id"
+        );
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn another_trusts_partner_cannot_be_assigned_and_its_opportunities_are_invisible() {
     let mut h = Harness::start(Backend::Sqlite).await;
-    h.partner_registered("RZB", "ptn_0000000000000000000000000000000b").await;
+    h.partner_registered("RZB", "ptn_0000000000000000000000000000000b")
+        .await;
     // A partner of this trust registered after the other: once it is known, the other must be too.
-    h.partner_registered("RZA", "ptn_0000000000000000000000000000000c").await;
+    h.partner_registered("RZA", "ptn_0000000000000000000000000000000c")
+        .await;
     let opportunity = h.opportunity().await;
-    h.assign_when_known(&opportunity.id, "ptn_0000000000000000000000000000000c").await;
+    h.assign_when_known(&opportunity.id, "ptn_0000000000000000000000000000000c")
+        .await;
 
     let status = h
         .client
-        .assign_partner(outgoing(AssignPartnerRequest { opportunity_id: opportunity.id.clone(), partner_id: "ptn_0000000000000000000000000000000b".into() }, &h.lead))
+        .assign_partner(outgoing(
+            AssignPartnerRequest {
+                opportunity_id: opportunity.id.clone(),
+                partner_id: "ptn_0000000000000000000000000000000b".into(),
+            },
+            &h.lead,
+        ))
         .await
         .unwrap_err();
     assert_eq!(field_errors(&status)[0].field, "partner_id");
 
     let rzb = h.svc.token("RZB", Role::EngagementLead);
-    let status = h.client.get_opportunity(outgoing(GetOpportunityRequest { id: opportunity.id.clone() }, &rzb)).await.unwrap_err();
+    let status = h
+        .client
+        .get_opportunity(outgoing(
+            GetOpportunityRequest {
+                id: opportunity.id.clone(),
+            },
+            &rzb,
+        ))
+        .await
+        .unwrap_err();
     assert_eq!(status.code(), Code::NotFound);
-    let listed = h.client.list_opportunities(outgoing(ListOpportunitiesRequest::default(), &rzb)).await.unwrap().into_inner();
+    let listed = h
+        .client
+        .list_opportunities(outgoing(ListOpportunitiesRequest::default(), &rzb))
+        .await
+        .unwrap()
+        .into_inner();
     assert!(listed.opportunities.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn poison_goes_to_the_dead_letter_topic_and_the_consumer_moves_on() {
     let mut h = Harness::start(Backend::Sqlite).await;
-    h.svc.publish_raw(PEOPLE_PARTNERS, "ptn_bad", b"this is not an envelope").await;
-    let first = PartnerRegistered { partner_id: "ptn_0000000000000000000000000000000d".into(), locality: "North".into(), status: "active".into(), registered_at: String::new() };
-    let envelope = h.svc.publish(PEOPLE_PARTNERS, &first.partner_id, "RZA", &first).await;
+    h.svc
+        .publish_raw(PEOPLE_PARTNERS, "ptn_bad", b"this is not an envelope")
+        .await;
+    let first = PartnerRegistered {
+        partner_id: "ptn_0000000000000000000000000000000d".into(),
+        locality: "North".into(),
+        status: "active".into(),
+        registered_at: String::new(),
+    };
+    let envelope = h
+        .svc
+        .publish(PEOPLE_PARTNERS, &first.partner_id, "RZA", &first)
+        .await;
     // The same event again, byte for byte, as a redelivery would bring it.
-    h.svc.publish_raw(PEOPLE_PARTNERS, &first.partner_id, &envelope.encode()).await;
+    h.svc
+        .publish_raw(PEOPLE_PARTNERS, &first.partner_id, &envelope.encode())
+        .await;
 
     let opportunity = h.opportunity().await;
-    h.assign_when_known(&opportunity.id, &first.partner_id).await;
+    h.assign_when_known(&opportunity.id, &first.partner_id)
+        .await;
 
     let dead = eventually(Duration::from_secs(20), || async {
         let consumer_view = read_raw(h.svc.brokers(), "people.partners.v1.dlq").await;
@@ -136,8 +242,14 @@ async fn poison_goes_to_the_dead_letter_topic_and_the_consumer_moves_on() {
     .await
     .expect("poison message dead-lettered");
     assert_eq!(dead[0].0, b"this is not an envelope");
-    assert!(dead[0].1.iter().any(|(k, v)| k == "dlq.original.topic" && v == PEOPLE_PARTNERS));
-    assert!(dead[0].1.iter().any(|(k, v)| k == "dlq.error" && v.contains("not an event envelope")));
+    assert!(dead[0]
+        .1
+        .iter()
+        .any(|(k, v)| k == "dlq.original.topic" && v == PEOPLE_PARTNERS));
+    assert!(dead[0]
+        .1
+        .iter()
+        .any(|(k, v)| k == "dlq.error" && v.contains("not an event envelope")));
 }
 
 /// Reads raw messages with their headers (dead letters are not envelopes).
@@ -155,7 +267,16 @@ async fn read_raw(brokers: &str, topic: &str) -> Vec<(Vec<u8>, Vec<(String, Stri
     while let Ok(Ok(m)) = tokio::time::timeout(Duration::from_secs(3), consumer.recv()).await {
         let headers = m
             .headers()
-            .map(|h| h.iter().map(|h| (h.key.to_string(), String::from_utf8_lossy(h.value.unwrap_or_default()).to_string())).collect())
+            .map(|h| {
+                h.iter()
+                    .map(|h| {
+                        (
+                            h.key.to_string(),
+                            String::from_utf8_lossy(h.value.unwrap_or_default()).to_string(),
+                        )
+                    })
+                    .collect()
+            })
             .unwrap_or_default();
         out.push((m.payload().unwrap_or_default().to_vec(), headers));
     }
@@ -165,15 +286,34 @@ async fn read_raw(brokers: &str, topic: &str) -> Vec<(Vec<u8>, Vec<(String, Stri
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_opportunities_are_refused_by_field() {
     let mut h = Harness::start(Backend::Sqlite).await;
-    let bad = CreateOpportunityRequest { title: "".into(), kind: "party".into(), involvement_level: 9, starts_on: "soon".into(), places: 1 };
-    let status = h.client.create_opportunity(outgoing(bad, &h.lead)).await.unwrap_err();
+    let bad = CreateOpportunityRequest {
+        title: "".into(),
+        kind: "party".into(),
+        involvement_level: 9,
+        starts_on: "soon".into(),
+        places: 1,
+    };
+    let status = h
+        .client
+        .create_opportunity(outgoing(bad, &h.lead))
+        .await
+        .unwrap_err();
     assert_eq!(status.code(), Code::InvalidArgument);
     let fields: Vec<String> = field_errors(&status).into_iter().map(|e| e.field).collect();
     assert_eq!(fields, ["title", "kind", "involvement_level", "starts_on"]);
-    let listed = h.client.list_opportunities(outgoing(ListOpportunitiesRequest::default(), &h.lead)).await.unwrap().into_inner();
+    let listed = h
+        .client
+        .list_opportunities(outgoing(ListOpportunitiesRequest::default(), &h.lead))
+        .await
+        .unwrap()
+        .into_inner();
     assert!(listed.opportunities.is_empty());
 
     let partner = h.svc.token("RZA", Role::Partner);
-    let status = h.client.create_opportunity(outgoing(CreateOpportunityRequest::default(), &partner)).await.unwrap_err();
+    let status = h
+        .client
+        .create_opportunity(outgoing(CreateOpportunityRequest::default(), &partner))
+        .await
+        .unwrap_err();
     assert_eq!(status.code(), Code::PermissionDenied);
 }

@@ -37,7 +37,8 @@ impl From<DbErr> for HandlerError {
 /// What a service does with one event, inside the transaction that also records it as processed.
 #[async_trait]
 pub trait Handler: Send + Sync + 'static {
-    async fn handle(&self, txn: &DatabaseTransaction, event: &Envelope) -> Result<(), HandlerError>;
+    async fn handle(&self, txn: &DatabaseTransaction, event: &Envelope)
+        -> Result<(), HandlerError>;
 }
 
 /// What happened to one message.
@@ -60,7 +61,13 @@ pub struct Consumer {
 }
 
 impl Consumer {
-    pub fn new(group: &str, topics: &[&str], db: DatabaseConnection, handler: Arc<dyn Handler>, settings: KafkaSettings) -> Self {
+    pub fn new(
+        group: &str,
+        topics: &[&str],
+        db: DatabaseConnection,
+        handler: Arc<dyn Handler>,
+        settings: KafkaSettings,
+    ) -> Self {
         Self {
             group: group.to_string(),
             topics: topics.iter().map(|t| t.to_string()).collect(),
@@ -113,7 +120,12 @@ impl Consumer {
         Ok(())
     }
 
-    async fn process(&self, message: &BorrowedMessage<'_>, dlq: &FutureProducer, shutdown: &CancellationToken) -> Outcome {
+    async fn process(
+        &self,
+        message: &BorrowedMessage<'_>,
+        dlq: &FutureProducer,
+        shutdown: &CancellationToken,
+    ) -> Outcome {
         let span = tracing::info_span!(
             "kafka.consume",
             otel.name = %format!("{} process", message.topic()),
@@ -165,7 +177,13 @@ impl Consumer {
 
     /// Sends a poison message to the `.dlq` twin with where it came from and why; retries until
     /// the dead-letter topic has it, so nothing is dropped.
-    async fn dead_letter(&self, message: &BorrowedMessage<'_>, dlq: &FutureProducer, reason: &str, shutdown: &CancellationToken) -> Outcome {
+    async fn dead_letter(
+        &self,
+        message: &BorrowedMessage<'_>,
+        dlq: &FutureProducer,
+        reason: &str,
+        shutdown: &CancellationToken,
+    ) -> Outcome {
         tracing::error!(topic = message.topic(), partition = message.partition(), offset = message.offset(), %reason, "poison message to dead-letter topic");
         let topic = crate::topics::dlq(message.topic());
         let partition = message.partition().to_string();
@@ -173,14 +191,32 @@ impl Consumer {
         let mut backoff = Duration::from_millis(200);
         loop {
             let mut headers = OwnedHeaders::new()
-                .insert(Header { key: "dlq.original.topic", value: Some(message.topic()) })
-                .insert(Header { key: "dlq.original.partition", value: Some(partition.as_str()) })
-                .insert(Header { key: "dlq.original.offset", value: Some(offset.as_str()) })
-                .insert(Header { key: "dlq.consumer.group", value: Some(self.group.as_str()) })
-                .insert(Header { key: "dlq.error", value: Some(reason) });
+                .insert(Header {
+                    key: "dlq.original.topic",
+                    value: Some(message.topic()),
+                })
+                .insert(Header {
+                    key: "dlq.original.partition",
+                    value: Some(partition.as_str()),
+                })
+                .insert(Header {
+                    key: "dlq.original.offset",
+                    value: Some(offset.as_str()),
+                })
+                .insert(Header {
+                    key: "dlq.consumer.group",
+                    value: Some(self.group.as_str()),
+                })
+                .insert(Header {
+                    key: "dlq.error",
+                    value: Some(reason),
+                });
             if let Some(original) = message.headers() {
                 for header in original.iter() {
-                    headers = headers.insert(Header { key: header.key, value: header.value });
+                    headers = headers.insert(Header {
+                        key: header.key,
+                        value: header.value,
+                    });
                 }
             }
             let mut record = FutureRecord::<[u8], [u8]>::to(&topic).headers(headers);

@@ -26,7 +26,10 @@ impl Envelope {
             schema_version: SCHEMA_VERSION,
             payload: event.encode_to_vec(),
         };
-        Self { inner, tenant: tenant.clone() }
+        Self {
+            inner,
+            tenant: tenant.clone(),
+        }
     }
 
     pub fn encode(&self) -> Vec<u8> {
@@ -35,11 +38,15 @@ impl Envelope {
 
     /// Decodes an envelope from a message value; a message that isn't one is poison.
     pub fn decode(bytes: &[u8]) -> Result<Self, HandlerError> {
-        let inner = EventEnvelope::decode(bytes).map_err(|e| HandlerError::Poison(format!("not an event envelope: {e}")))?;
+        let inner = EventEnvelope::decode(bytes)
+            .map_err(|e| HandlerError::Poison(format!("not an event envelope: {e}")))?;
         if inner.event_id.is_empty() || inner.event_type.is_empty() {
-            return Err(HandlerError::Poison("envelope without event_id or event_type".into()));
+            return Err(HandlerError::Poison(
+                "envelope without event_id or event_type".into(),
+            ));
         }
-        let tenant = OdsCode::parse(&inner.tenant_id).map_err(|e| HandlerError::Poison(format!("envelope tenant_id: {e}")))?;
+        let tenant = OdsCode::parse(&inner.tenant_id)
+            .map_err(|e| HandlerError::Poison(format!("envelope tenant_id: {e}")))?;
         Ok(Self { inner, tenant })
     }
 
@@ -61,8 +68,9 @@ impl Envelope {
 
     /// The payload as `E`; a payload that does not decode is poison.
     pub fn payload<E: EventName>(&self) -> Result<E, HandlerError> {
-        E::decode(self.inner.payload.as_slice())
-            .map_err(|e| HandlerError::Poison(format!("{} payload does not decode: {e}", E::EVENT_TYPE)))
+        E::decode(self.inner.payload.as_slice()).map_err(|e| {
+            HandlerError::Poison(format!("{} payload does not decode: {e}", E::EVENT_TYPE))
+        })
     }
 }
 
@@ -74,17 +82,28 @@ mod tests {
     #[test]
     fn round_trips_and_checks_type() {
         let tenant = OdsCode::parse("RXH").unwrap();
-        let event = PartnerRegistered { partner_id: "ptn_1".into(), ..Default::default() };
+        let event = PartnerRegistered {
+            partner_id: "ptn_1".into(),
+            ..Default::default()
+        };
         let env = Envelope::new(&tenant, &event);
         let back = Envelope::decode(&env.encode()).unwrap();
         assert!(back.is::<PartnerRegistered>());
         assert_eq!(back.payload::<PartnerRegistered>().unwrap(), event);
         assert_eq!(back.tenant(), &tenant);
-        assert_eq!(uuid::Uuid::parse_str(back.event_id()).unwrap().get_version_num(), 7);
+        assert_eq!(
+            uuid::Uuid::parse_str(back.event_id())
+                .unwrap()
+                .get_version_num(),
+            7
+        );
     }
 
     #[test]
     fn garbage_is_poison() {
-        assert!(matches!(Envelope::decode(b"\xff\xff not protobuf"), Err(HandlerError::Poison(_))));
+        assert!(matches!(
+            Envelope::decode(b"\xff\xff not protobuf"),
+            Err(HandlerError::Poison(_))
+        ));
     }
 }

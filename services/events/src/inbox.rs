@@ -21,14 +21,22 @@ pub enum Relation {}
 impl ActiveModelBehavior for ActiveModel {}
 
 /// Records that `consumer` has processed `event_id`; false if it already had.
-pub async fn claim(txn: &DatabaseTransaction, consumer: &str, event_id: &str) -> Result<bool, DbErr> {
+pub async fn claim(
+    txn: &DatabaseTransaction,
+    consumer: &str,
+    event_id: &str,
+) -> Result<bool, DbErr> {
     let row = ActiveModel {
         consumer: Set(consumer.to_string()),
         event_id: Set(event_id.to_string()),
         processed_at: Set(alongside_platform::now_rfc3339()),
     };
     let inserted = Entity::insert(row)
-        .on_conflict(OnConflict::columns([Column::Consumer, Column::EventId]).do_nothing().to_owned())
+        .on_conflict(
+            OnConflict::columns([Column::Consumer, Column::EventId])
+                .do_nothing()
+                .to_owned(),
+        )
         .exec_without_returning(txn)
         .await?;
     Ok(inserted == 1)

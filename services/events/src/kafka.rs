@@ -41,24 +41,37 @@ pub fn producer(settings: &KafkaSettings, client_id: &str) -> Result<FutureProdu
 
 /// Creates every registry topic and its `.dlq` twin; topics that exist already are left alone.
 pub async fn create_topics(settings: &KafkaSettings) -> Result<(), KafkaError> {
-    let admin: AdminClient<DefaultClientContext> = client_config(settings, "alongside-admin").create()?;
+    let admin: AdminClient<DefaultClientContext> =
+        client_config(settings, "alongside-admin").create()?;
     let names = crate::topics::all_names();
     let topics: Vec<NewTopic> = names
         .iter()
-        .map(|name| NewTopic::new(name, settings.partitions, TopicReplication::Fixed(settings.replication_factor)))
+        .map(|name| {
+            NewTopic::new(
+                name,
+                settings.partitions,
+                TopicReplication::Fixed(settings.replication_factor),
+            )
+        })
         .collect();
     let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
     for result in admin.create_topics(&topics, &options).await? {
         match result {
             Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
-            Err((topic, code)) => return Err(KafkaError::AdminOp(code)).inspect_err(|_| tracing::error!(%topic, ?code, "topic not created")),
+            Err((topic, code)) => {
+                return Err(KafkaError::AdminOp(code))
+                    .inspect_err(|_| tracing::error!(%topic, ?code, "topic not created"))
+            }
         }
     }
     Ok(())
 }
 
 /// Creates the topics, retrying while the broker is still starting.
-pub async fn create_topics_with_retry(settings: &KafkaSettings, timeout: Duration) -> Result<(), KafkaError> {
+pub async fn create_topics_with_retry(
+    settings: &KafkaSettings,
+    timeout: Duration,
+) -> Result<(), KafkaError> {
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
         match create_topics(settings).await {

@@ -25,18 +25,28 @@ pub struct MockError(String);
 impl MockBroker {
     /// Starts a one-broker cluster whose consumer groups rebalance at once (not after 3 s).
     pub fn start() -> Result<Self, MockError> {
-        let handle: BaseProducer = ClientConfig::new().create().map_err(|e| MockError(e.to_string()))?;
+        let handle: BaseProducer = ClientConfig::new()
+            .create()
+            .map_err(|e| MockError(e.to_string()))?;
         // SAFETY: the handle is a valid rd_kafka_t for as long as `self` lives.
         let cluster = unsafe { rdsys::rd_kafka_mock_cluster_new(handle.client().native_ptr(), 1) };
         if cluster.is_null() {
-            return Err(MockError("librdkafka could not create the mock cluster".into()));
+            return Err(MockError(
+                "librdkafka could not create the mock cluster".into(),
+            ));
         }
         // SAFETY: `cluster` is non-null and owned by us; bootstraps returns a string it owns.
         let bootstrap = unsafe {
             rdsys::rd_kafka_mock_group_initial_rebalance_delay_ms(cluster, 0);
-            CStr::from_ptr(rdsys::rd_kafka_mock_cluster_bootstraps(cluster)).to_string_lossy().into_owned()
+            CStr::from_ptr(rdsys::rd_kafka_mock_cluster_bootstraps(cluster))
+                .to_string_lossy()
+                .into_owned()
         };
-        Ok(Self { cluster, bootstrap, _handle: handle })
+        Ok(Self {
+            cluster,
+            bootstrap,
+            _handle: handle,
+        })
     }
 
     pub fn bootstrap_servers(&self) -> &str {
@@ -48,7 +58,9 @@ impl MockBroker {
         for name in crate::topics::all_names() {
             let topic = CString::new(name.clone()).map_err(|e| MockError(e.to_string()))?;
             // SAFETY: valid cluster pointer and NUL-terminated topic name.
-            let err = unsafe { rdsys::rd_kafka_mock_topic_create(self.cluster, topic.as_ptr(), partitions, 1) };
+            let err = unsafe {
+                rdsys::rd_kafka_mock_topic_create(self.cluster, topic.as_ptr(), partitions, 1)
+            };
             if err != rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
                 return Err(MockError(format!("creating {name}: {err:?}")));
             }

@@ -83,7 +83,10 @@ impl Outbox {
 
     /// Rows not yet published (for readiness and metrics).
     pub async fn depth(db: &impl ConnectionTrait) -> Result<u64, DbErr> {
-        Entity::find().filter(Column::SentAt.is_null()).count(db).await
+        Entity::find()
+            .filter(Column::SentAt.is_null())
+            .count(db)
+            .await
     }
 }
 
@@ -97,7 +100,12 @@ pub struct OutboxRelay {
 
 impl OutboxRelay {
     pub fn new(db: DatabaseConnection, producer: FutureProducer, outbox: Outbox) -> Self {
-        Self { db, producer, outbox, batch_size: 500 }
+        Self {
+            db,
+            producer,
+            outbox,
+            batch_size: 500,
+        }
     }
 
     pub async fn run(self, shutdown: CancellationToken) {
@@ -137,12 +145,19 @@ impl OutboxRelay {
             return Ok(0);
         }
         let deliveries = rows.iter().map(|row| {
-            let header_map: HashMap<String, String> = serde_json::from_str(&row.headers).unwrap_or_default();
+            let header_map: HashMap<String, String> =
+                serde_json::from_str(&row.headers).unwrap_or_default();
             let mut headers = OwnedHeaders::new();
             for (key, value) in &header_map {
-                headers = headers.insert(Header { key, value: Some(value.as_str()) });
+                headers = headers.insert(Header {
+                    key,
+                    value: Some(value.as_str()),
+                });
             }
-            let record = FutureRecord::to(&row.topic).key(&row.partition_key).payload(&row.payload).headers(headers);
+            let record = FutureRecord::to(&row.topic)
+                .key(&row.partition_key)
+                .payload(&row.payload)
+                .headers(headers);
             self.producer.send(record, Duration::from_secs(30))
         });
         let results = join_all(deliveries).await;
@@ -158,7 +173,10 @@ impl OutboxRelay {
         }
         if !sent.is_empty() {
             Entity::update_many()
-                .col_expr(Column::SentAt, Expr::value(alongside_platform::now_rfc3339()))
+                .col_expr(
+                    Column::SentAt,
+                    Expr::value(alongside_platform::now_rfc3339()),
+                )
                 .filter(Column::Id.is_in(sent.clone()))
                 .exec(&self.db)
                 .await?;

@@ -41,22 +41,40 @@ pub struct ServiceRuntime {
 
 impl ServiceRuntime {
     /// Connects and migrates the database, creates topics if configured, starts the outbox relay.
-    pub async fn prepare<M: MigratorTrait>(name: &'static str, settings: ServiceSettings, shutdown: CancellationToken) -> Result<Self, StartError> {
+    pub async fn prepare<M: MigratorTrait>(
+        name: &'static str,
+        settings: ServiceSettings,
+        shutdown: CancellationToken,
+    ) -> Result<Self, StartError> {
         let db = db::connect(&settings.database).await?;
         db::migrate::<M>(&db).await?;
         if settings.kafka.create_topics {
-            crate::kafka::create_topics_with_retry(&settings.kafka, Duration::from_secs(60)).await?;
+            crate::kafka::create_topics_with_retry(&settings.kafka, Duration::from_secs(60))
+                .await?;
         }
         let outbox = Outbox::new();
         let producer = crate::kafka::producer(&settings.kafka, name)?;
         let mut tasks = JoinSet::new();
         tasks.spawn(OutboxRelay::new(db.clone(), producer, outbox.clone()).run(shutdown.clone()));
-        Ok(Self { name, settings, db, outbox, shutdown, tasks })
+        Ok(Self {
+            name,
+            settings,
+            db,
+            outbox,
+            shutdown,
+            tasks,
+        })
     }
 
     /// Consumes `topics` with `handler` in the consumer group named after the service.
     pub fn consume(&mut self, topics: &[&str], handler: Arc<dyn Handler>) {
-        let consumer = Consumer::new(self.name, topics, self.db.clone(), handler, self.settings.kafka.clone());
+        let consumer = Consumer::new(
+            self.name,
+            topics,
+            self.db.clone(),
+            handler,
+            self.settings.kafka.clone(),
+        );
         let shutdown = self.shutdown.clone();
         let name = self.name;
         self.tasks.spawn(async move {
@@ -82,7 +100,11 @@ impl ServiceRuntime {
             }
         });
         tracing::info!(service = name, %grpc_addr, "serving gRPC");
-        Ok(Running { grpc_addr, shutdown: self.shutdown, tasks: self.tasks })
+        Ok(Running {
+            grpc_addr,
+            shutdown: self.shutdown,
+            tasks: self.tasks,
+        })
     }
 }
 
@@ -136,14 +158,20 @@ where
     Fut: std::future::Future<Output = Result<Running, StartError>>,
 {
     let cli = Cli::parse();
-    let settings: ServiceSettings = match config::load(&config::service_defaults(name, default_port), cli.config.as_deref()) {
+    let settings: ServiceSettings = match config::load(
+        &config::service_defaults(name, default_port),
+        cli.config.as_deref(),
+    ) {
         Ok(settings) => settings,
         Err(err) => {
             eprintln!("alongside-{name}: {err}");
             return std::process::ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(err) => {
             eprintln!("alongside-{name}: {err}");
@@ -154,7 +182,11 @@ where
         let _telemetry = alongside_platform::telemetry::init(name, &settings.telemetry);
         match cli.command {
             Command::Migrate { wait } => {
-                let timeout = if wait { Duration::from_secs(120) } else { Duration::ZERO };
+                let timeout = if wait {
+                    Duration::from_secs(120)
+                } else {
+                    Duration::ZERO
+                };
                 let db = db::connect_with_wait(&settings.database, timeout).await?;
                 db::migrate::<M>(&db).await?;
                 tracing::info!(service = name, "migrations applied");

@@ -15,8 +15,8 @@ use crate::mock::MockBroker;
 
 /// Settings for a service under test: its own database, the given broker, a free port.
 pub fn settings(service: &str, db: &TestDatabase, brokers: &str) -> ServiceSettings {
-    let mut settings: ServiceSettings =
-        figment_free_load(&config::service_defaults(service, 0)).expect("embedded defaults are valid");
+    let mut settings: ServiceSettings = figment_free_load(&config::service_defaults(service, 0))
+        .expect("embedded defaults are valid");
     settings.database = db.settings();
     settings.kafka.brokers = brokers.to_string();
     settings
@@ -44,10 +44,18 @@ pub fn token(settings: &ServiceSettings, tenant: &str, role: Role) -> String {
 }
 
 /// Reads `topic` from the beginning until `want` envelopes arrive or `timeout` passes.
-pub async fn read_events(brokers: &str, topic: &str, want: usize, timeout: Duration) -> Vec<(Option<Vec<u8>>, Envelope)> {
+pub async fn read_events(
+    brokers: &str,
+    topic: &str,
+    want: usize,
+    timeout: Duration,
+) -> Vec<(Option<Vec<u8>>, Envelope)> {
     let consumer: StreamConsumer = rdkafka::ClientConfig::new()
         .set("bootstrap.servers", brokers)
-        .set("group.id", format!("test-reader-{}", uuid::Uuid::now_v7().simple()))
+        .set(
+            "group.id",
+            format!("test-reader-{}", uuid::Uuid::now_v7().simple()),
+        )
         .set("auto.offset.reset", "earliest")
         .set("enable.auto.commit", "false")
         .create()
@@ -56,7 +64,9 @@ pub async fn read_events(brokers: &str, topic: &str, want: usize, timeout: Durat
     let mut out = Vec::new();
     let deadline = tokio::time::Instant::now() + timeout;
     while out.len() < want {
-        let Ok(Ok(message)) = tokio::time::timeout_at(deadline, consumer.recv()).await else { break };
+        let Ok(Ok(message)) = tokio::time::timeout_at(deadline, consumer.recv()).await else {
+            break;
+        };
         if let Some(payload) = message.payload() {
             if let Ok(envelope) = Envelope::decode(payload) {
                 out.push((message.key().map(<[u8]>::to_vec), envelope));
@@ -79,25 +89,42 @@ pub struct TestService {
 }
 
 impl TestService {
-    pub async fn start<F, Fut>(service: &str, backend: alongside_platform::testing::Backend, start: F) -> Self
+    pub async fn start<F, Fut>(
+        service: &str,
+        backend: alongside_platform::testing::Backend,
+        start: F,
+    ) -> Self
     where
         F: FnOnce(ServiceSettings, tokio_util::sync::CancellationToken) -> Fut,
-        Fut: std::future::Future<Output = Result<crate::runtime::Running, crate::runtime::StartError>>,
+        Fut: std::future::Future<
+            Output = Result<crate::runtime::Running, crate::runtime::StartError>,
+        >,
     {
         // Logs go to the test output (shown for failing tests); RUST_LOG selects them.
         std::mem::forget(alongside_platform::telemetry::init(
             "test",
-            &alongside_platform::config::TelemetrySettings { log_format: "pretty".into(), log_level: "off".into() },
+            &alongside_platform::config::TelemetrySettings {
+                log_format: "pretty".into(),
+                log_level: "off".into(),
+            },
         ));
         let db = TestDatabase::create(backend, service).await;
         let broker: &'static MockBroker = Box::leak(Box::new(broker()));
         let mut settings = settings(service, &db, broker.bootstrap_servers());
         settings.kafka.create_topics = false;
         let shutdown = tokio_util::sync::CancellationToken::new();
-        let running = start(settings.clone(), shutdown.clone()).await.expect("service starts");
+        let running = start(settings.clone(), shutdown.clone())
+            .await
+            .expect("service starts");
         let addr = running.grpc_addr;
         tokio::spawn(running.wait());
-        Self { settings, addr, broker, shutdown, _db: db }
+        Self {
+            settings,
+            addr,
+            broker,
+            shutdown,
+            _db: db,
+        }
     }
 
     pub fn url(&self) -> String {
@@ -113,7 +140,13 @@ impl TestService {
     }
 
     /// Publishes `event` for `tenant` as its producing service would; returns its envelope.
-    pub async fn publish<E: alongside_proto::EventName>(&self, topic: &str, key: &str, tenant: &str, event: &E) -> Envelope {
+    pub async fn publish<E: alongside_proto::EventName>(
+        &self,
+        topic: &str,
+        key: &str,
+        tenant: &str,
+        event: &E,
+    ) -> Envelope {
         let envelope = Envelope::new(&OdsCode::parse(tenant).expect("tenant"), event);
         self.publish_raw(topic, key, &envelope.encode()).await;
         envelope
@@ -126,7 +159,12 @@ impl TestService {
             .create()
             .expect("test producer");
         producer
-            .send(rdkafka::producer::FutureRecord::to(topic).key(key).payload(payload), Duration::from_secs(10))
+            .send(
+                rdkafka::producer::FutureRecord::to(topic)
+                    .key(key)
+                    .payload(payload),
+                Duration::from_secs(10),
+            )
             .await
             .expect("published");
     }

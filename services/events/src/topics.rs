@@ -17,11 +17,36 @@ pub const FEEDBACK_INSIGHTS: &str = "feedback.insights.v1";
 pub const PAYMENTS_CLAIMS: &str = "payments.claims.v1";
 
 pub const REGISTRY: &[Topic] = &[
-    Topic { name: PEOPLE_PARTNERS, producer: "people", key: "partner id", retention_days: Some(30) },
-    Topic { name: ENGAGEMENT_ACTIVITIES, producer: "engagement", key: "opportunity id", retention_days: Some(30) },
-    Topic { name: FEEDBACK_RESPONSES, producer: "survey tools, gateway uploads", key: "tenant:source", retention_days: Some(7) },
-    Topic { name: FEEDBACK_INSIGHTS, producer: "feedback", key: "tenant", retention_days: None },
-    Topic { name: PAYMENTS_CLAIMS, producer: "payments", key: "partner id", retention_days: Some(30) },
+    Topic {
+        name: PEOPLE_PARTNERS,
+        producer: "people",
+        key: "partner id",
+        retention_days: Some(30),
+    },
+    Topic {
+        name: ENGAGEMENT_ACTIVITIES,
+        producer: "engagement",
+        key: "opportunity id",
+        retention_days: Some(30),
+    },
+    Topic {
+        name: FEEDBACK_RESPONSES,
+        producer: "survey tools, gateway uploads",
+        key: "tenant:source",
+        retention_days: Some(7),
+    },
+    Topic {
+        name: FEEDBACK_INSIGHTS,
+        producer: "feedback",
+        key: "tenant",
+        retention_days: None,
+    },
+    Topic {
+        name: PAYMENTS_CLAIMS,
+        producer: "payments",
+        key: "partner id",
+        retention_days: Some(30),
+    },
 ];
 
 /// The dead-letter twin of a topic.
@@ -31,7 +56,10 @@ pub fn dlq(topic: &str) -> String {
 
 /// Every topic name, with its dead-letter twin.
 pub fn all_names() -> Vec<String> {
-    REGISTRY.iter().flat_map(|t| [t.name.to_string(), dlq(t.name)]).collect()
+    REGISTRY
+        .iter()
+        .flat_map(|t| [t.name.to_string(), dlq(t.name)])
+        .collect()
 }
 
 #[cfg(test)]

@@ -15,8 +15,18 @@ use crate::{ingest, response};
 pub const MAX_BATCH: usize = 5_000;
 
 /// FFT figures are aggregates, not personal data: analysts may read them.
-const READERS: &[Role] = &[Role::Analyst, Role::EngagementLead, Role::Staff, Role::Admin];
-const SUBMITTERS: &[Role] = &[Role::Analyst, Role::EngagementLead, Role::Staff, Role::Admin];
+const READERS: &[Role] = &[
+    Role::Analyst,
+    Role::EngagementLead,
+    Role::Staff,
+    Role::Admin,
+];
+const SUBMITTERS: &[Role] = &[
+    Role::Analyst,
+    Role::EngagementLead,
+    Role::Staff,
+    Role::Admin,
+];
 
 pub struct FeedbackApi {
     db: DatabaseConnection,
@@ -27,10 +37,22 @@ impl FeedbackApi {
         Self { db }
     }
 
-    async fn submit(&self, caller: &Caller, request: SubmitFftResponsesRequest) -> Result<SubmitFftResponsesResponse, ServiceError> {
+    async fn submit(
+        &self,
+        caller: &Caller,
+        request: SubmitFftResponsesRequest,
+    ) -> Result<SubmitFftResponsesResponse, ServiceError> {
         let mut v = Violations::default();
-        v.check(!request.responses.is_empty(), "responses", "send at least one response");
-        v.check(request.responses.len() <= MAX_BATCH, "responses", "send at most 5000 responses in one call");
+        v.check(
+            !request.responses.is_empty(),
+            "responses",
+            "send at least one response",
+        );
+        v.check(
+            request.responses.len() <= MAX_BATCH,
+            "responses",
+            "send at most 5000 responses in one call",
+        );
         v.finish()?;
         let today = ingest::today();
         let mut valid = Vec::with_capacity(request.responses.len());
@@ -38,7 +60,11 @@ impl FeedbackApi {
         for (index, r) in request.responses.iter().enumerate() {
             match ingest::validate(r, today) {
                 Ok(ok) => valid.push(ok),
-                Err(errors) => rejected.extend(errors.into_iter().map(|e| RowError { index: index as u32, field: e.field, reason: e.reason })),
+                Err(errors) => rejected.extend(errors.into_iter().map(|e| RowError {
+                    index: index as u32,
+                    field: e.field,
+                    reason: e.reason,
+                })),
             }
         }
         let accepted = ingest::store(&self.db, &caller.tenant, &valid).await?;
@@ -49,10 +75,21 @@ impl FeedbackApi {
         })
     }
 
-    async fn summary(&self, caller: &Caller, request: GetFftSummaryRequest) -> Result<GetFftSummaryResponse, ServiceError> {
+    async fn summary(
+        &self,
+        caller: &Caller,
+        request: GetFftSummaryRequest,
+    ) -> Result<GetFftSummaryResponse, ServiceError> {
         let mut v = Violations::default();
-        for (field, value) in [("from_month", &request.from_month), ("to_month", &request.to_month)] {
-            v.check(value.is_empty() || is_month(value), field, "must be a month in the form YYYY-MM");
+        for (field, value) in [
+            ("from_month", &request.from_month),
+            ("to_month", &request.to_month),
+        ] {
+            v.check(
+                value.is_empty() || is_month(value),
+                field,
+                "must be a month in the form YYYY-MM",
+            );
         }
         v.finish()?;
         let mut query = response::for_tenant(&caller.tenant);
@@ -74,7 +111,10 @@ impl FeedbackApi {
             .await?;
         let mut months: BTreeMap<String, Counts> = BTreeMap::new();
         for (month, answer, n) in rows {
-            months.entry(month).or_default().add(answer_from_code(&answer), n as u64);
+            months
+                .entry(month)
+                .or_default()
+                .add(answer_from_code(&answer), n as u64);
         }
         Ok(GetFftSummaryResponse {
             months: months
@@ -102,15 +142,25 @@ fn is_month(value: &str) -> bool {
 
 #[tonic::async_trait]
 impl FeedbackService for FeedbackApi {
-    async fn submit_fft_responses(&self, request: Request<SubmitFftResponsesRequest>) -> Result<Response<SubmitFftResponsesResponse>, Status> {
+    async fn submit_fft_responses(
+        &self,
+        request: Request<SubmitFftResponsesRequest>,
+    ) -> Result<Response<SubmitFftResponsesResponse>, Status> {
         let caller = grpc::caller(&request)?;
         caller.require(SUBMITTERS)?;
-        Ok(Response::new(self.submit(&caller, request.into_inner()).await?))
+        Ok(Response::new(
+            self.submit(&caller, request.into_inner()).await?,
+        ))
     }
 
-    async fn get_fft_summary(&self, request: Request<GetFftSummaryRequest>) -> Result<Response<GetFftSummaryResponse>, Status> {
+    async fn get_fft_summary(
+        &self,
+        request: Request<GetFftSummaryRequest>,
+    ) -> Result<Response<GetFftSummaryResponse>, Status> {
         let caller = grpc::caller(&request)?;
         caller.require(READERS)?;
-        Ok(Response::new(self.summary(&caller, request.into_inner()).await?))
+        Ok(Response::new(
+            self.summary(&caller, request.into_inner()).await?,
+        ))
     }
 }

@@ -79,7 +79,14 @@ mod tests {
 
     #[test]
     fn dont_know_and_neither_count_in_the_denominator() {
-        let c = Counts { very_good: 5, good: 3, neither: 1, poor: 0, very_poor: 0, dont_know: 1 };
+        let c = Counts {
+            very_good: 5,
+            good: 3,
+            neither: 1,
+            poor: 0,
+            very_poor: 0,
+            dont_know: 1,
+        };
         assert_eq!(c.total(), 10);
         assert_eq!(c.percent_positive(), Some(80.0));
         assert_eq!(c.percent_negative(), Some(0.0));
@@ -87,7 +94,14 @@ mod tests {
 
     #[test]
     fn negative_is_poor_plus_very_poor() {
-        let c = Counts { very_good: 1, good: 0, neither: 0, poor: 1, very_poor: 2, dont_know: 0 };
+        let c = Counts {
+            very_good: 1,
+            good: 0,
+            neither: 0,
+            poor: 1,
+            very_poor: 2,
+            dont_know: 0,
+        };
         assert_eq!(c.percent_negative(), Some(75.0));
         assert_eq!(c.percent_positive(), Some(25.0));
     }
@@ -101,7 +115,14 @@ mod tests {
 
     #[test]
     fn answer_codes_round_trip() {
-        for a in [FftAnswer::VeryGood, FftAnswer::Good, FftAnswer::Neither, FftAnswer::Poor, FftAnswer::VeryPoor, FftAnswer::DontKnow] {
+        for a in [
+            FftAnswer::VeryGood,
+            FftAnswer::Good,
+            FftAnswer::Neither,
+            FftAnswer::Poor,
+            FftAnswer::VeryPoor,
+            FftAnswer::DontKnow,
+        ] {
             assert_eq!(answer_from_code(answer_code(a)), a);
         }
     }

@@ -12,7 +12,15 @@ use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseTransaction, DbErr, Ent
 use crate::fft::answer_code;
 use crate::response;
 
-pub const SOURCES: &[&str] = &["web", "sms", "kiosk", "paper", "just_a_minute_card", "ivr", "app"];
+pub const SOURCES: &[&str] = &[
+    "web",
+    "sms",
+    "kiosk",
+    "paper",
+    "just_a_minute_card",
+    "ivr",
+    "app",
+];
 
 /// A checked response, ready to store.
 #[derive(Debug)]
@@ -28,24 +36,43 @@ pub fn validate(r: &FftResponse, today: time::Date) -> Result<Valid, Vec<FieldEr
     let mut errors = Vec::new();
     let response_id = r.response_id.trim();
     if response_id.is_empty() || response_id.len() > 100 {
-        errors.push(FieldError::new("response_id", "is required, up to 100 characters"));
+        errors.push(FieldError::new(
+            "response_id",
+            "is required, up to 100 characters",
+        ));
     }
     let source = r.source.trim().to_ascii_lowercase();
     if !SOURCES.contains(&source.as_str()) {
-        errors.push(FieldError::new("source", format!("must be one of {}", SOURCES.join(", "))));
+        errors.push(FieldError::new(
+            "source",
+            format!("must be one of {}", SOURCES.join(", ")),
+        ));
     }
     let answer = FftAnswer::try_from(r.answer).unwrap_or(FftAnswer::Unspecified);
     if answer == FftAnswer::Unspecified {
-        errors.push(FieldError::new("answer", "must be one of the six FFT answers"));
+        errors.push(FieldError::new(
+            "answer",
+            "must be one of the six FFT answers",
+        ));
     }
     let date = alongside_platform::parse_date(r.responded_on.trim());
     match date {
-        None => errors.push(FieldError::new("responded_on", "must be a date in the form YYYY-MM-DD")),
-        Some(d) if d > today => errors.push(FieldError::new("responded_on", "cannot be in the future")),
+        None => errors.push(FieldError::new(
+            "responded_on",
+            "must be a date in the form YYYY-MM-DD",
+        )),
+        Some(d) if d > today => {
+            errors.push(FieldError::new("responded_on", "cannot be in the future"))
+        }
         Some(_) => {}
     }
     match (errors.is_empty(), date) {
-        (true, Some(responded_on)) => Ok(Valid { source, response_id: response_id.to_string(), answer, responded_on }),
+        (true, Some(responded_on)) => Ok(Valid {
+            source,
+            response_id: response_id.to_string(),
+            answer,
+            responded_on,
+        }),
         _ => Err(errors),
     }
 }
@@ -55,7 +82,11 @@ pub fn today() -> time::Date {
 }
 
 /// Stores checked responses; returns how many were new (the rest were already held).
-pub async fn store(db: &impl ConnectionTrait, tenant: &OdsCode, responses: &[Valid]) -> Result<u64, DbErr> {
+pub async fn store(
+    db: &impl ConnectionTrait,
+    tenant: &OdsCode,
+    responses: &[Valid],
+) -> Result<u64, DbErr> {
     let received_at = alongside_platform::now_rfc3339();
     let mut inserted = 0;
     // Eight columns a row: 500 rows stay well inside SQLite's bound-parameter limit.
@@ -75,9 +106,13 @@ pub async fn store(db: &impl ConnectionTrait, tenant: &OdsCode, responses: &[Val
         });
         inserted += response::Entity::insert_many(rows)
             .on_conflict(
-                OnConflict::columns([response::Column::TenantId, response::Column::Source, response::Column::ResponseId])
-                    .do_nothing()
-                    .to_owned(),
+                OnConflict::columns([
+                    response::Column::TenantId,
+                    response::Column::Source,
+                    response::Column::ResponseId,
+                ])
+                .do_nothing()
+                .to_owned(),
             )
             .exec_without_returning(db)
             .await?;
@@ -90,14 +125,29 @@ pub struct ResponsesFromTopic;
 
 #[async_trait::async_trait]
 impl Handler for ResponsesFromTopic {
-    async fn handle(&self, txn: &DatabaseTransaction, event: &Envelope) -> Result<(), HandlerError> {
+    async fn handle(
+        &self,
+        txn: &DatabaseTransaction,
+        event: &Envelope,
+    ) -> Result<(), HandlerError> {
         if !event.is::<FftResponseReceived>() {
-            return Err(HandlerError::Poison(format!("unexpected event type {} on feedback.responses.v1", event.event_type())));
+            return Err(HandlerError::Poison(format!(
+                "unexpected event type {} on feedback.responses.v1",
+                event.event_type()
+            )));
         }
         let received: FftResponseReceived = event.payload()?;
-        let response = received.response.ok_or_else(|| HandlerError::Poison("FftResponseReceived without a response".into()))?;
+        let response = received
+            .response
+            .ok_or_else(|| HandlerError::Poison("FftResponseReceived without a response".into()))?;
         let valid = validate(&response, today()).map_err(|errors| {
-            HandlerError::Poison(errors.iter().map(|e| format!("{}: {}", e.field, e.reason)).collect::<Vec<_>>().join("; "))
+            HandlerError::Poison(
+                errors
+                    .iter()
+                    .map(|e| format!("{}: {}", e.field, e.reason))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            )
         })?;
         store(txn, event.tenant(), &[valid]).await?;
         Ok(())
@@ -110,22 +160,47 @@ mod tests {
     use time::macros::date;
 
     fn response(answer: FftAnswer, on: &str) -> FftResponse {
-        FftResponse { response_id: "r1".into(), source: "SMS".into(), answer: answer as i32, responded_on: on.into() }
+        FftResponse {
+            response_id: "r1".into(),
+            source: "SMS".into(),
+            answer: answer as i32,
+            responded_on: on.into(),
+        }
     }
 
     #[test]
     fn accepts_and_normalises_a_good_response() {
-        let v = validate(&response(FftAnswer::Good, "2026-11-01"), date!(2026 - 11 - 23)).unwrap();
+        let v = validate(
+            &response(FftAnswer::Good, "2026-11-01"),
+            date!(2026 - 11 - 23),
+        )
+        .unwrap();
         assert_eq!(v.source, "sms");
         assert_eq!(v.responded_on, date!(2026 - 11 - 01));
     }
 
     #[test]
     fn names_each_problem() {
-        let bad = FftResponse { response_id: "".into(), source: "carrier pigeon".into(), answer: 0, responded_on: "2027-01-01".into() };
-        let fields: Vec<String> = validate(&bad, date!(2026 - 11 - 23)).unwrap_err().into_iter().map(|e| e.field).collect();
+        let bad = FftResponse {
+            response_id: "".into(),
+            source: "carrier pigeon".into(),
+            answer: 0,
+            responded_on: "2027-01-01".into(),
+        };
+        let fields: Vec<String> = validate(&bad, date!(2026 - 11 - 23))
+            .unwrap_err()
+            .into_iter()
+            .map(|e| e.field)
+            .collect();
         assert_eq!(fields, ["response_id", "source", "answer", "responded_on"]);
         assert!(validate(&response(FftAnswer::Good, "1 Nov"), date!(2026 - 11 - 23)).is_err());
-        assert!(validate(&FftResponse { answer: 42, ..response(FftAnswer::Good, "2026-11-01") }, date!(2026 - 11 - 23)).is_err());
+        assert!(validate(
+            &FftResponse {
+                answer: 42,
+                ..response(FftAnswer::Good, "2026-11-01")
+            },
+            date!(2026 - 11 - 23)
+        )
+        .is_err());
     }
 }

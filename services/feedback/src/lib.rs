@@ -30,7 +30,10 @@ impl MigratorTrait for Migrator {
 }
 
 /// Starts the service: storage, outbox relay, the responses consumer and the gRPC API.
-pub async fn start(settings: ServiceSettings, shutdown: CancellationToken) -> Result<Running, StartError> {
+pub async fn start(
+    settings: ServiceSettings,
+    shutdown: CancellationToken,
+) -> Result<Running, StartError> {
     let mut runtime = ServiceRuntime::prepare::<Migrator>(SERVICE, settings, shutdown).await?;
     runtime.consume(&[FEEDBACK_RESPONSES], Arc::new(ingest::ResponsesFromTopic));
     let api = api::FeedbackApi::new(runtime.db.clone());

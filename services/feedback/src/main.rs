@@ -1,3 +1,7 @@
 fn main() -> std::process::ExitCode {
-    alongside_events::runtime::main::<alongside_feedback::Migrator, _, _>(alongside_feedback::SERVICE, alongside_feedback::DEFAULT_PORT, alongside_feedback::start)
+    alongside_events::runtime::main::<alongside_feedback::Migrator, _, _>(
+        alongside_feedback::SERVICE,
+        alongside_feedback::DEFAULT_PORT,
+        alongside_feedback::start,
+    )
 }

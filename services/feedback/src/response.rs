@@ -60,12 +60,21 @@ pub mod migration {
                     Table::create()
                         .table(FftResponses::Table)
                         .if_not_exists()
-                        .col(ColumnDef::new(FftResponses::Id).string().not_null().primary_key())
+                        .col(
+                            ColumnDef::new(FftResponses::Id)
+                                .string()
+                                .not_null()
+                                .primary_key(),
+                        )
                         .col(ColumnDef::new(FftResponses::TenantId).string().not_null())
                         .col(ColumnDef::new(FftResponses::Source).string().not_null())
                         .col(ColumnDef::new(FftResponses::ResponseId).string().not_null())
                         .col(ColumnDef::new(FftResponses::Answer).string().not_null())
-                        .col(ColumnDef::new(FftResponses::RespondedOn).string().not_null())
+                        .col(
+                            ColumnDef::new(FftResponses::RespondedOn)
+                                .string()
+                                .not_null(),
+                        )
                         .col(ColumnDef::new(FftResponses::Month).string().not_null())
                         .col(ColumnDef::new(FftResponses::ReceivedAt).string().not_null())
                         .to_owned(),
@@ -100,7 +109,9 @@ pub mod migration {
         }
 
         async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-            manager.drop_table(Table::drop().table(FftResponses::Table).to_owned()).await
+            manager
+                .drop_table(Table::drop().table(FftResponses::Table).to_owned())
+                .await
         }
     }
 }

@@ -13,7 +13,12 @@ use alongside_proto::feedback::v1::*;
 use tonic::Code;
 
 fn response(id: &str, answer: FftAnswer, on: &str) -> FftResponse {
-    FftResponse { response_id: id.into(), source: "sms".into(), answer: answer as i32, responded_on: on.into() }
+    FftResponse {
+        response_id: id.into(),
+        source: "sms".into(),
+        answer: answer as i32,
+        responded_on: on.into(),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -34,18 +39,44 @@ async fn batch_and_topic_responses_give_nhs_england_figures_counted_once() {
             response("a8", Good, "2026-10-09"),
         ];
         let mut batch: Vec<FftResponse> = october.to_vec();
-        batch.push(FftResponse { source: "fax".into(), ..response("bad1", Good, "2026-10-01") });
+        batch.push(FftResponse {
+            source: "fax".into(),
+            ..response("bad1", Good, "2026-10-01")
+        });
         batch.push(response("a1", VeryGood, "2026-10-02")); // the same response id again
-        let result = client.submit_fft_responses(outgoing(SubmitFftResponsesRequest { responses: batch }, &analyst)).await.unwrap().into_inner();
+        let result = client
+            .submit_fft_responses(outgoing(
+                SubmitFftResponsesRequest { responses: batch },
+                &analyst,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
         assert_eq!((result.accepted, result.duplicates), (8, 1), "{backend:?}");
         assert_eq!(result.rejected.len(), 1);
-        assert_eq!((result.rejected[0].index, result.rejected[0].field.as_str()), (8, "source"));
+        assert_eq!(
+            (result.rejected[0].index, result.rejected[0].field.as_str()),
+            (8, "source")
+        );
 
         // Two November responses by Kafka, one delivered twice.
-        let nov = FftResponseReceived { response: Some(response("k1", Good, "2026-11-02")) };
-        let envelope = svc.publish(FEEDBACK_RESPONSES, "RZA:sms", "RZA", &nov).await;
-        svc.publish_raw(FEEDBACK_RESPONSES, "RZA:sms", &envelope.encode()).await;
-        svc.publish(FEEDBACK_RESPONSES, "RZA:sms", "RZA", &FftResponseReceived { response: Some(response("k2", Poor, "2026-11-03")) }).await;
+        let nov = FftResponseReceived {
+            response: Some(response("k1", Good, "2026-11-02")),
+        };
+        let envelope = svc
+            .publish(FEEDBACK_RESPONSES, "RZA:sms", "RZA", &nov)
+            .await;
+        svc.publish_raw(FEEDBACK_RESPONSES, "RZA:sms", &envelope.encode())
+            .await;
+        svc.publish(
+            FEEDBACK_RESPONSES,
+            "RZA:sms",
+            "RZA",
+            &FftResponseReceived {
+                response: Some(response("k2", Poor, "2026-11-03")),
+            },
+        )
+        .await;
 
         let summary = eventually(Duration::from_secs(20), || {
             let mut client = client.clone();
@@ -60,14 +91,39 @@ async fn batch_and_topic_responses_give_nhs_england_figures_counted_once() {
         assert_eq!(summary.months.len(), 2);
         let oct = &summary.months[0];
         assert_eq!(oct.month, "2026-10");
-        assert_eq!((oct.very_good, oct.good, oct.neither, oct.poor, oct.very_poor, oct.dont_know, oct.total), (2, 2, 1, 1, 1, 1, 8));
+        assert_eq!(
+            (
+                oct.very_good,
+                oct.good,
+                oct.neither,
+                oct.poor,
+                oct.very_poor,
+                oct.dont_know,
+                oct.total
+            ),
+            (2, 2, 1, 1, 1, 1, 8)
+        );
         // (2 + 2) / 8 and (1 + 1) / 8: "Don't know" and "Neither" are in the denominator.
         assert_eq!(oct.percent_positive, Some(50.0));
         assert_eq!(oct.percent_negative, Some(25.0));
         let nov = &summary.months[1];
-        assert_eq!((nov.month.as_str(), nov.total, nov.good, nov.poor), ("2026-11", 2, 1, 1), "{backend:?}: redelivery counted once");
+        assert_eq!(
+            (nov.month.as_str(), nov.total, nov.good, nov.poor),
+            ("2026-11", 2, 1, 1),
+            "{backend:?}: redelivery counted once"
+        );
 
-        let only_nov = client.get_fft_summary(outgoing(GetFftSummaryRequest { from_month: "2026-11".into(), to_month: String::new() }, &analyst)).await.unwrap().into_inner();
+        let only_nov = client
+            .get_fft_summary(outgoing(
+                GetFftSummaryRequest {
+                    from_month: "2026-11".into(),
+                    to_month: String::new(),
+                },
+                &analyst,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
         assert_eq!(only_nov.months.len(), 1);
     }
 }
@@ -79,20 +135,47 @@ async fn trusts_see_their_own_figures_and_bad_requests_are_named() {
     let rza = svc.token("RZA", Role::Analyst);
     let rzb = svc.token("RZB", Role::Analyst);
     client
-        .submit_fft_responses(outgoing(SubmitFftResponsesRequest { responses: vec![response("x", FftAnswer::Good, "2026-11-01")] }, &rza))
+        .submit_fft_responses(outgoing(
+            SubmitFftResponsesRequest {
+                responses: vec![response("x", FftAnswer::Good, "2026-11-01")],
+            },
+            &rza,
+        ))
         .await
         .unwrap();
-    let theirs = client.get_fft_summary(outgoing(GetFftSummaryRequest::default(), &rzb)).await.unwrap().into_inner();
-    assert!(theirs.months.is_empty(), "another trust's responses are not counted");
+    let theirs = client
+        .get_fft_summary(outgoing(GetFftSummaryRequest::default(), &rzb))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        theirs.months.is_empty(),
+        "another trust's responses are not counted"
+    );
 
-    let status = client.get_fft_summary(outgoing(GetFftSummaryRequest { from_month: "November".into(), to_month: String::new() }, &rza)).await.unwrap_err();
+    let status = client
+        .get_fft_summary(outgoing(
+            GetFftSummaryRequest {
+                from_month: "November".into(),
+                to_month: String::new(),
+            },
+            &rza,
+        ))
+        .await
+        .unwrap_err();
     assert_eq!(status.code(), Code::InvalidArgument);
     assert!(status.message().contains("from_month"));
 
-    let status = client.submit_fft_responses(outgoing(SubmitFftResponsesRequest::default(), &rza)).await.unwrap_err();
+    let status = client
+        .submit_fft_responses(outgoing(SubmitFftResponsesRequest::default(), &rza))
+        .await
+        .unwrap_err();
     assert!(status.message().contains("responses"));
 
     let partner = svc.token("RZA", Role::Partner);
-    let status = client.get_fft_summary(outgoing(GetFftSummaryRequest::default(), &partner)).await.unwrap_err();
+    let status = client
+        .get_fft_summary(outgoing(GetFftSummaryRequest::default(), &partner))
+        .await
+        .unwrap_err();
     assert_eq!(status.code(), Code::PermissionDenied);
 }

@@ -24,27 +24,59 @@ type ApiResult<T> = Result<T, ApiError>;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Alongside API", version = "1", description = "Working alongside patients and carers: the People Bank, engagement, feedback and payments."),
-    paths(create_session, list_partners, register_partner, list_opportunities, create_opportunity, list_assignments, assign_partner, record_attendance, list_claims, submit_fft_responses, fft_summary),
+    info(
+        title = "Alongside API",
+        version = "1",
+        description = "Working alongside patients and carers: the People Bank, engagement, feedback and payments."
+    ),
+    paths(
+        create_session,
+        list_partners,
+        register_partner,
+        list_opportunities,
+        create_opportunity,
+        list_assignments,
+        assign_partner,
+        record_attendance,
+        list_claims,
+        submit_fft_responses,
+        fft_summary
+    ),
     components(schemas(ErrorBody))
 )]
 pub struct ApiDoc;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/api/v1/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
+        .route(
+            "/api/v1/openapi.json",
+            get(|| async { Json(ApiDoc::openapi()) }),
+        )
         .route("/api/v1/session", post(create_session))
-        .route("/api/v1/partners", get(list_partners).post(register_partner))
-        .route("/api/v1/opportunities", get(list_opportunities).post(create_opportunity))
-        .route("/api/v1/opportunities/{id}/assignments", get(list_assignments).post(assign_partner))
-        .route("/api/v1/assignments/{id}/attendance", post(record_attendance))
+        .route(
+            "/api/v1/partners",
+            get(list_partners).post(register_partner),
+        )
+        .route(
+            "/api/v1/opportunities",
+            get(list_opportunities).post(create_opportunity),
+        )
+        .route(
+            "/api/v1/opportunities/{id}/assignments",
+            get(list_assignments).post(assign_partner),
+        )
+        .route(
+            "/api/v1/assignments/{id}/attendance",
+            post(record_attendance),
+        )
         .route("/api/v1/claims", get(list_claims))
         .route("/api/v1/feedback/fft-responses", post(submit_fft_responses))
         .route("/api/v1/feedback/fft-summary", get(fft_summary))
 }
 
 fn csrf(me: &SignedIn, headers: &HeaderMap) -> Result<(), ApiError> {
-    me.check_csrf(headers.get("x-csrf-token").and_then(|v| v.to_str().ok())).map_err(ApiError)
+    me.check_csrf(headers.get("x-csrf-token").and_then(|v| v.to_str().ok()))
+        .map_err(ApiError)
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -63,7 +95,10 @@ pub struct ListParams {
 
 impl ListParams {
     fn page(&self) -> Option<PageRequest> {
-        Some(PageRequest { page: self.page.unwrap_or(1), page_size: self.page_size.unwrap_or(25) })
+        Some(PageRequest {
+            page: self.page.unwrap_or(1),
+            page_size: self.page_size.unwrap_or(25),
+        })
     }
 }
 
@@ -77,7 +112,11 @@ pub struct Page {
 impl From<Option<PageInfo>> for Page {
     fn from(info: Option<PageInfo>) -> Self {
         let info = info.unwrap_or_default();
-        Page { page: info.page, page_size: info.page_size, total: info.total }
+        Page {
+            page: info.page,
+            page_size: info.page_size,
+            total: info.total,
+        }
     }
 }
 
@@ -101,11 +140,30 @@ pub struct SessionBody {
 /// Sign in; sets the session cookie.
 #[utoipa::path(post, path = "/api/v1/session", request_body = SignInBody,
     responses((status = 200, body = SessionBody), (status = 401, body = ErrorBody)))]
-async fn create_session(State(state): State<AppState>, jar: CookieJar, Json(body): Json<SignInBody>) -> ApiResult<Response> {
-    match session::sign_in(&state.db, &body.email, &body.password, state.settings.session.ttl_minutes).await? {
+async fn create_session(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Json(body): Json<SignInBody>,
+) -> ApiResult<Response> {
+    match session::sign_in(
+        &state.db,
+        &body.email,
+        &body.password,
+        state.settings.session.ttl_minutes,
+    )
+    .await?
+    {
         Some((token, me)) => {
-            let jar = jar.add(session::session_cookie(token, state.settings.secure_cookies()));
-            let body = SessionBody { csrf_token: me.csrf_token, name: me.user.display_name, role: me.caller.role.as_str().into(), tenant: me.caller.tenant.to_string() };
+            let jar = jar.add(session::session_cookie(
+                token,
+                state.settings.secure_cookies(),
+            ));
+            let body = SessionBody {
+                csrf_token: me.csrf_token,
+                name: me.user.display_name,
+                role: me.caller.role.as_str().into(),
+                tenant: me.caller.tenant.to_string(),
+            };
             Ok((jar, Json(body)).into_response())
         }
         None => Err(ApiError(AppError::Unauthenticated)),
@@ -128,7 +186,16 @@ pub struct PartnerBody {
 
 impl From<people::Partner> for PartnerBody {
     fn from(p: people::Partner) -> Self {
-        Self { id: p.id, given_name: p.given_name, family_name: p.family_name, email: p.email, phone: p.phone, locality: p.locality, status: p.status, registered_at: p.registered_at }
+        Self {
+            id: p.id,
+            given_name: p.given_name,
+            family_name: p.family_name,
+            email: p.email,
+            phone: p.phone,
+            locality: p.locality,
+            status: p.status,
+            registered_at: p.registered_at,
+        }
     }
 }
 
@@ -141,10 +208,26 @@ pub struct PartnerList {
 /// Partners of the caller's trust. Sort: name, -name, registered_at, -registered_at.
 #[utoipa::path(get, path = "/api/v1/partners", params(ListParams),
     responses((status = 200, body = PartnerList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
-async fn list_partners(State(state): State<AppState>, me: SignedIn, Query(q): Query<ListParams>) -> ApiResult<Json<PartnerList>> {
-    let request = people::ListPartnersRequest { page: q.page(), search: q.search.clone(), sort: q.sort.clone() };
-    let listed = state.clients.people().list_partners(state.clients.request(&me.caller, request)).await?.into_inner();
-    Ok(Json(PartnerList { items: listed.partners.into_iter().map(Into::into).collect(), page: listed.page.into() }))
+async fn list_partners(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Query(q): Query<ListParams>,
+) -> ApiResult<Json<PartnerList>> {
+    let request = people::ListPartnersRequest {
+        page: q.page(),
+        search: q.search.clone(),
+        sort: q.sort.clone(),
+    };
+    let listed = state
+        .clients
+        .people()
+        .list_partners(state.clients.request(&me.caller, request))
+        .await?
+        .into_inner();
+    Ok(Json(PartnerList {
+        items: listed.partners.into_iter().map(Into::into).collect(),
+        page: listed.page.into(),
+    }))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -160,10 +243,26 @@ pub struct RegisterPartnerBody {
 /// Register a partner in the caller's trust.
 #[utoipa::path(post, path = "/api/v1/partners", request_body = RegisterPartnerBody,
     responses((status = 201, body = PartnerBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
-async fn register_partner(State(state): State<AppState>, me: SignedIn, headers: HeaderMap, Json(b): Json<RegisterPartnerBody>) -> ApiResult<(StatusCode, Json<PartnerBody>)> {
+async fn register_partner(
+    State(state): State<AppState>,
+    me: SignedIn,
+    headers: HeaderMap,
+    Json(b): Json<RegisterPartnerBody>,
+) -> ApiResult<(StatusCode, Json<PartnerBody>)> {
     csrf(&me, &headers)?;
-    let request = people::RegisterPartnerRequest { given_name: b.given_name, family_name: b.family_name, email: b.email, phone: b.phone, locality: b.locality };
-    let partner = state.clients.people().register_partner(state.clients.request(&me.caller, request)).await?.into_inner();
+    let request = people::RegisterPartnerRequest {
+        given_name: b.given_name,
+        family_name: b.family_name,
+        email: b.email,
+        phone: b.phone,
+        locality: b.locality,
+    };
+    let partner = state
+        .clients
+        .people()
+        .register_partner(state.clients.request(&me.caller, request))
+        .await?
+        .into_inner();
     Ok((StatusCode::CREATED, Json(partner.into())))
 }
 
@@ -183,7 +282,16 @@ pub struct OpportunityBody {
 
 impl From<engagement::Opportunity> for OpportunityBody {
     fn from(o: engagement::Opportunity) -> Self {
-        Self { id: o.id, title: o.title, kind: o.kind, involvement_level: o.involvement_level, starts_on: o.starts_on, places: o.places, status: o.status, created_at: o.created_at }
+        Self {
+            id: o.id,
+            title: o.title,
+            kind: o.kind,
+            involvement_level: o.involvement_level,
+            starts_on: o.starts_on,
+            places: o.places,
+            status: o.status,
+            created_at: o.created_at,
+        }
     }
 }
 
@@ -195,10 +303,26 @@ pub struct OpportunityList {
 
 /// Opportunities of the caller's trust. Sort: starts_on, -starts_on, title, -title.
 #[utoipa::path(get, path = "/api/v1/opportunities", params(ListParams), responses((status = 200, body = OpportunityList), (status = 422, body = ErrorBody)))]
-async fn list_opportunities(State(state): State<AppState>, me: SignedIn, Query(q): Query<ListParams>) -> ApiResult<Json<OpportunityList>> {
-    let request = engagement::ListOpportunitiesRequest { page: q.page(), sort: q.sort.clone(), kind: String::new() };
-    let listed = state.clients.engagement().list_opportunities(state.clients.request(&me.caller, request)).await?.into_inner();
-    Ok(Json(OpportunityList { items: listed.opportunities.into_iter().map(Into::into).collect(), page: listed.page.into() }))
+async fn list_opportunities(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Query(q): Query<ListParams>,
+) -> ApiResult<Json<OpportunityList>> {
+    let request = engagement::ListOpportunitiesRequest {
+        page: q.page(),
+        sort: q.sort.clone(),
+        kind: String::new(),
+    };
+    let listed = state
+        .clients
+        .engagement()
+        .list_opportunities(state.clients.request(&me.caller, request))
+        .await?
+        .into_inner();
+    Ok(Json(OpportunityList {
+        items: listed.opportunities.into_iter().map(Into::into).collect(),
+        page: listed.page.into(),
+    }))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -217,10 +341,26 @@ pub struct CreateOpportunityBody {
 /// Publish an opportunity.
 #[utoipa::path(post, path = "/api/v1/opportunities", request_body = CreateOpportunityBody,
     responses((status = 201, body = OpportunityBody), (status = 422, body = ErrorBody)))]
-async fn create_opportunity(State(state): State<AppState>, me: SignedIn, headers: HeaderMap, Json(b): Json<CreateOpportunityBody>) -> ApiResult<(StatusCode, Json<OpportunityBody>)> {
+async fn create_opportunity(
+    State(state): State<AppState>,
+    me: SignedIn,
+    headers: HeaderMap,
+    Json(b): Json<CreateOpportunityBody>,
+) -> ApiResult<(StatusCode, Json<OpportunityBody>)> {
     csrf(&me, &headers)?;
-    let request = engagement::CreateOpportunityRequest { title: b.title, kind: b.kind, involvement_level: b.involvement_level, starts_on: b.starts_on, places: b.places };
-    let created = state.clients.engagement().create_opportunity(state.clients.request(&me.caller, request)).await?.into_inner();
+    let request = engagement::CreateOpportunityRequest {
+        title: b.title,
+        kind: b.kind,
+        involvement_level: b.involvement_level,
+        starts_on: b.starts_on,
+        places: b.places,
+    };
+    let created = state
+        .clients
+        .engagement()
+        .create_opportunity(state.clients.request(&me.caller, request))
+        .await?
+        .into_inner();
     Ok((StatusCode::CREATED, Json(created.into())))
 }
 
@@ -235,21 +375,36 @@ pub struct AssignmentBody {
 
 impl From<engagement::Assignment> for AssignmentBody {
     fn from(a: engagement::Assignment) -> Self {
-        Self { id: a.id, opportunity_id: a.opportunity_id, partner_id: a.partner_id, created_at: a.created_at, attended_minutes: a.attended_minutes }
+        Self {
+            id: a.id,
+            opportunity_id: a.opportunity_id,
+            partner_id: a.partner_id,
+            created_at: a.created_at,
+            attended_minutes: a.attended_minutes,
+        }
     }
 }
 
 /// Partners assigned to an opportunity.
 #[utoipa::path(get, path = "/api/v1/opportunities/{id}/assignments", params(("id" = String, Path, description = "opportunity id")),
     responses((status = 200, body = Vec<AssignmentBody>), (status = 404, body = ErrorBody)))]
-async fn list_assignments(State(state): State<AppState>, me: SignedIn, Path(id): Path<String>) -> ApiResult<Json<Vec<AssignmentBody>>> {
+async fn list_assignments(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<AssignmentBody>>> {
     let listed = state
         .clients
         .engagement()
-        .list_assignments(state.clients.request(&me.caller, engagement::ListAssignmentsRequest { opportunity_id: id }))
+        .list_assignments(state.clients.request(
+            &me.caller,
+            engagement::ListAssignmentsRequest { opportunity_id: id },
+        ))
         .await?
         .into_inner();
-    Ok(Json(listed.assignments.into_iter().map(Into::into).collect()))
+    Ok(Json(
+        listed.assignments.into_iter().map(Into::into).collect(),
+    ))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -260,10 +415,24 @@ pub struct AssignBody {
 /// Assign a partner to an opportunity.
 #[utoipa::path(post, path = "/api/v1/opportunities/{id}/assignments", params(("id" = String, Path, description = "opportunity id")), request_body = AssignBody,
     responses((status = 201, body = AssignmentBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
-async fn assign_partner(State(state): State<AppState>, me: SignedIn, headers: HeaderMap, Path(id): Path<String>, Json(b): Json<AssignBody>) -> ApiResult<(StatusCode, Json<AssignmentBody>)> {
+async fn assign_partner(
+    State(state): State<AppState>,
+    me: SignedIn,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Json(b): Json<AssignBody>,
+) -> ApiResult<(StatusCode, Json<AssignmentBody>)> {
     csrf(&me, &headers)?;
-    let request = engagement::AssignPartnerRequest { opportunity_id: id, partner_id: b.partner_id };
-    let created = state.clients.engagement().assign_partner(state.clients.request(&me.caller, request)).await?.into_inner();
+    let request = engagement::AssignPartnerRequest {
+        opportunity_id: id,
+        partner_id: b.partner_id,
+    };
+    let created = state
+        .clients
+        .engagement()
+        .assign_partner(state.clients.request(&me.caller, request))
+        .await?
+        .into_inner();
     Ok((StatusCode::CREATED, Json(created.into())))
 }
 
@@ -287,11 +456,33 @@ pub struct AttendanceBody {
 /// Record (confirm) a partner's attendance; payments creates one claim for it.
 #[utoipa::path(post, path = "/api/v1/assignments/{id}/attendance", params(("id" = String, Path, description = "assignment id")), request_body = AttendanceRequestBody,
     responses((status = 201, body = AttendanceBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
-async fn record_attendance(State(state): State<AppState>, me: SignedIn, headers: HeaderMap, Path(id): Path<String>, Json(b): Json<AttendanceRequestBody>) -> ApiResult<(StatusCode, Json<AttendanceBody>)> {
+async fn record_attendance(
+    State(state): State<AppState>,
+    me: SignedIn,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Json(b): Json<AttendanceRequestBody>,
+) -> ApiResult<(StatusCode, Json<AttendanceBody>)> {
     csrf(&me, &headers)?;
-    let request = engagement::RecordAttendanceRequest { assignment_id: id, minutes: b.minutes };
-    let a = state.clients.engagement().record_attendance(state.clients.request(&me.caller, request)).await?.into_inner();
-    let body = AttendanceBody { id: a.id, assignment_id: a.assignment_id, opportunity_id: a.opportunity_id, partner_id: a.partner_id, minutes: a.minutes, activity_date: a.activity_date, recorded_at: a.recorded_at };
+    let request = engagement::RecordAttendanceRequest {
+        assignment_id: id,
+        minutes: b.minutes,
+    };
+    let a = state
+        .clients
+        .engagement()
+        .record_attendance(state.clients.request(&me.caller, request))
+        .await?
+        .into_inner();
+    let body = AttendanceBody {
+        id: a.id,
+        assignment_id: a.assignment_id,
+        opportunity_id: a.opportunity_id,
+        partner_id: a.partner_id,
+        minutes: a.minutes,
+        activity_date: a.activity_date,
+        recorded_at: a.recorded_at,
+    };
     Ok((StatusCode::CREATED, Json(body)))
 }
 
@@ -319,9 +510,21 @@ pub struct ClaimList {
 
 /// Claims the caller may see: a partner their own, finance and leads their trust's.
 #[utoipa::path(get, path = "/api/v1/claims", params(ListParams), responses((status = 200, body = ClaimList), (status = 403, body = ErrorBody)))]
-async fn list_claims(State(state): State<AppState>, me: SignedIn, Query(q): Query<ListParams>) -> ApiResult<Json<ClaimList>> {
-    let request = payments::ListClaimsRequest { page: q.page(), partner_id: String::new() };
-    let listed = state.clients.payments().list_claims(state.clients.request(&me.caller, request)).await?.into_inner();
+async fn list_claims(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Query(q): Query<ListParams>,
+) -> ApiResult<Json<ClaimList>> {
+    let request = payments::ListClaimsRequest {
+        page: q.page(),
+        partner_id: String::new(),
+    };
+    let listed = state
+        .clients
+        .payments()
+        .list_claims(state.clients.request(&me.caller, request))
+        .await?
+        .into_inner();
     let items = listed
         .claims
         .into_iter()
@@ -337,7 +540,10 @@ async fn list_claims(State(state): State<AppState>, me: SignedIn, Query(q): Quer
             created_at: c.created_at,
         })
         .collect();
-    Ok(Json(ClaimList { items, page: listed.page.into() }))
+    Ok(Json(ClaimList {
+        items,
+        page: listed.page.into(),
+    }))
 }
 
 // ---- feedback ----
@@ -391,23 +597,44 @@ fn answer(code: &str) -> feedback::FftAnswer {
 /// are reported by index, field and reason.
 #[utoipa::path(post, path = "/api/v1/feedback/fft-responses", request_body = SubmitFftBody,
     responses((status = 200, body = SubmitFftResult), (status = 422, body = ErrorBody)))]
-async fn submit_fft_responses(State(state): State<AppState>, me: SignedIn, headers: HeaderMap, Json(b): Json<SubmitFftBody>) -> ApiResult<Json<SubmitFftResult>> {
+async fn submit_fft_responses(
+    State(state): State<AppState>,
+    me: SignedIn,
+    headers: HeaderMap,
+    Json(b): Json<SubmitFftBody>,
+) -> ApiResult<Json<SubmitFftResult>> {
     csrf(&me, &headers)?;
     let responses = b
         .responses
         .into_iter()
-        .map(|r| feedback::FftResponse { response_id: r.response_id, source: r.source, answer: answer(&r.answer) as i32, responded_on: r.responded_on })
+        .map(|r| feedback::FftResponse {
+            response_id: r.response_id,
+            source: r.source,
+            answer: answer(&r.answer) as i32,
+            responded_on: r.responded_on,
+        })
         .collect();
     let result = state
         .clients
         .feedback()
-        .submit_fft_responses(state.clients.request(&me.caller, feedback::SubmitFftResponsesRequest { responses }))
+        .submit_fft_responses(state.clients.request(
+            &me.caller,
+            feedback::SubmitFftResponsesRequest { responses },
+        ))
         .await?
         .into_inner();
     Ok(Json(SubmitFftResult {
         accepted: result.accepted,
         duplicates: result.duplicates,
-        rejected: result.rejected.into_iter().map(|r| RowErrorBody { index: r.index, field: r.field, reason: r.reason }).collect(),
+        rejected: result
+            .rejected
+            .into_iter()
+            .map(|r| RowErrorBody {
+                index: r.index,
+                field: r.field,
+                reason: r.reason,
+            })
+            .collect(),
     }))
 }
 
@@ -440,9 +667,21 @@ pub struct FftMonthBody {
 /// FFT figures per month for the caller's trust.
 #[utoipa::path(get, path = "/api/v1/feedback/fft-summary", params(SummaryParams),
     responses((status = 200, body = Vec<FftMonthBody>), (status = 422, body = ErrorBody)))]
-async fn fft_summary(State(state): State<AppState>, me: SignedIn, Query(q): Query<SummaryParams>) -> ApiResult<Json<Vec<FftMonthBody>>> {
-    let request = feedback::GetFftSummaryRequest { from_month: q.from, to_month: q.to };
-    let summary = state.clients.feedback().get_fft_summary(state.clients.request(&me.caller, request)).await?.into_inner();
+async fn fft_summary(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Query(q): Query<SummaryParams>,
+) -> ApiResult<Json<Vec<FftMonthBody>>> {
+    let request = feedback::GetFftSummaryRequest {
+        from_month: q.from,
+        to_month: q.to,
+    };
+    let summary = state
+        .clients
+        .feedback()
+        .get_fft_summary(state.clients.request(&me.caller, request))
+        .await?
+        .into_inner();
     Ok(Json(
         summary
             .months

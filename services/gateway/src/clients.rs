@@ -66,17 +66,34 @@ impl Clients {
     pub async fn health(&self) -> Vec<(&'static str, bool)> {
         let checks = [
             ("people", &self.people, "alongside.people.v1.PeopleService"),
-            ("engagement", &self.engagement, "alongside.engagement.v1.EngagementService"),
-            ("feedback", &self.feedback, "alongside.feedback.v1.FeedbackService"),
-            ("payments", &self.payments, "alongside.payments.v1.PaymentsService"),
+            (
+                "engagement",
+                &self.engagement,
+                "alongside.engagement.v1.EngagementService",
+            ),
+            (
+                "feedback",
+                &self.feedback,
+                "alongside.feedback.v1.FeedbackService",
+            ),
+            (
+                "payments",
+                &self.payments,
+                "alongside.payments.v1.PaymentsService",
+            ),
         ];
         let mut out = Vec::new();
         for (name, channel, service) in checks {
             let mut client = HealthClient::new(channel.clone());
             let serving = client
-                .check(HealthCheckRequest { service: service.into() })
+                .check(HealthCheckRequest {
+                    service: service.into(),
+                })
                 .await
-                .is_ok_and(|r| r.into_inner().status == tonic_health::pb::health_check_response::ServingStatus::Serving as i32);
+                .is_ok_and(|r| {
+                    r.into_inner().status
+                        == tonic_health::pb::health_check_response::ServingStatus::Serving as i32
+                });
             out.push((name, serving));
         }
         out

@@ -2,7 +2,9 @@
 
 use std::net::SocketAddr;
 
-use alongside_platform::config::{AuthSettings, ConfigError, DatabaseSettings, TelemetrySettings, Validate};
+use alongside_platform::config::{
+    AuthSettings, ConfigError, DatabaseSettings, TelemetrySettings, Validate,
+};
 use serde::Deserialize;
 
 #[derive(Clone, Debug, Deserialize)]
@@ -59,14 +61,25 @@ impl Validate for GatewaySettings {
             ("services.payments", &self.services.payments),
         ] {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
-                return Err(ConfigError::Invalid { key, reason: format!("must be an http:// or https:// URL, got {url:?}") });
+                return Err(ConfigError::Invalid {
+                    key,
+                    reason: format!("must be an http:// or https:// URL, got {url:?}"),
+                });
             }
         }
-        if !(self.http.public_url.starts_with("http://") || self.http.public_url.starts_with("https://")) {
-            return Err(ConfigError::Invalid { key: "http.public_url", reason: "must be an http:// or https:// URL".into() });
+        if !(self.http.public_url.starts_with("http://")
+            || self.http.public_url.starts_with("https://"))
+        {
+            return Err(ConfigError::Invalid {
+                key: "http.public_url",
+                reason: "must be an http:// or https:// URL".into(),
+            });
         }
         if self.session.ttl_minutes < 5 {
-            return Err(ConfigError::Invalid { key: "session.ttl_minutes", reason: "must be at least 5".into() });
+            return Err(ConfigError::Invalid {
+                key: "session.ttl_minutes",
+                reason: "must be at least 5".into(),
+            });
         }
         Ok(())
     }

@@ -58,7 +58,10 @@ impl AppError {
     /// What a person may be shown: internal detail stays in the log.
     pub fn public_message(&self) -> String {
         match self {
-            AppError::Internal(_) => format!("something went wrong (trace {})", alongside_platform::telemetry::current_trace_id()),
+            AppError::Internal(_) => format!(
+                "something went wrong (trace {})",
+                alongside_platform::telemetry::current_trace_id()
+            ),
             other => other.to_string(),
         }
     }
@@ -85,7 +88,10 @@ impl From<tonic::Status> for AppError {
             }
             Code::NotFound => AppError::NotFound,
             Code::PermissionDenied => AppError::Forbidden,
-            Code::Unauthenticated => AppError::Internal(format!("a service refused the gateway's token: {}", status.message())),
+            Code::Unauthenticated => AppError::Internal(format!(
+                "a service refused the gateway's token: {}",
+                status.message()
+            )),
             Code::AlreadyExists => AppError::Conflict(status.message().to_string()),
             Code::Unavailable | Code::DeadlineExceeded => AppError::Unavailable,
             _ => AppError::Internal(format!("{:?}: {}", status.code(), status.message())),
@@ -142,7 +148,14 @@ impl IntoResponse for ApiError {
         let body = ErrorBody {
             error: err.code().into(),
             message: err.public_message(),
-            errors: err.field_errors().iter().map(|e| FieldErrorBody { field: e.field.clone(), reason: e.reason.clone() }).collect(),
+            errors: err
+                .field_errors()
+                .iter()
+                .map(|e| FieldErrorBody {
+                    field: e.field.clone(),
+                    reason: e.reason.clone(),
+                })
+                .collect(),
         };
         (status, Json(body)).into_response()
     }

@@ -71,16 +71,22 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Ready when the gateway's database answers and every service reports SERVING.
-async fn readyz(axum::extract::State(state): axum::extract::State<AppState>) -> (http::StatusCode, axum::Json<serde_json::Value>) {
+async fn readyz(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> (http::StatusCode, axum::Json<serde_json::Value>) {
     let database = alongside_platform::db::ping(&state.db).await;
     let services = state.clients.health().await;
     let ready = database && services.iter().all(|(_, ok)| *ok);
     let body = serde_json::json!({
         "ready": ready,
         "database": database,
-        "services": services.into_iter().map(|(name, ok)| (name, ok)).collect::<std::collections::BTreeMap<_, _>>(),
+        "services": services.into_iter().collect::<std::collections::BTreeMap<_, _>>(),
     });
-    let status = if ready { http::StatusCode::OK } else { http::StatusCode::SERVICE_UNAVAILABLE };
+    let status = if ready {
+        http::StatusCode::OK
+    } else {
+        http::StatusCode::SERVICE_UNAVAILABLE
+    };
     (status, axum::Json(body))
 }
 
@@ -92,19 +98,32 @@ pub struct Gateway {
 
 impl Gateway {
     /// Connects and migrates the gateway's database and serves HTTP until `shutdown`.
-    pub async fn start(settings: GatewaySettings, shutdown: CancellationToken) -> Result<Self, GatewayError> {
+    pub async fn start(
+        settings: GatewaySettings,
+        shutdown: CancellationToken,
+    ) -> Result<Self, GatewayError> {
         let db = alongside_platform::db::connect(&settings.database).await?;
         alongside_platform::db::migrate::<store::Migrator>(&db).await?;
-        if !std::path::Path::new(&settings.http.assets_dir).join("nhsuk-frontend.min.css").exists() {
+        if !std::path::Path::new(&settings.http.assets_dir)
+            .join("nhsuk-frontend.min.css")
+            .exists()
+        {
             tracing::warn!(assets_dir = %settings.http.assets_dir, "nhsuk-frontend not installed: pages will be unstyled (run `npm ci` in services/gateway/web)");
         }
         let clients = Clients::new(&settings.services, TokenSigner::new(&settings.auth))?;
-        let state = AppState { db, clients, settings: Arc::new(settings), templates: Arc::new(pages::templates()) };
+        let state = AppState {
+            db,
+            clients,
+            settings: Arc::new(settings),
+            templates: Arc::new(pages::templates()),
+        };
         let listener = tokio::net::TcpListener::bind(state.settings.http.listen).await?;
         let addr = listener.local_addr()?;
         let app = router(state.clone());
         let task = tokio::spawn(async move {
-            let served = axum::serve(listener, app).with_graceful_shutdown(shutdown.cancelled_owned()).await;
+            let served = axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown.cancelled_owned())
+                .await;
             if let Err(err) = served {
                 tracing::error!(error = %err, "gateway stopped");
             }

@@ -3,7 +3,10 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(version, about = "Alongside gateway: portal, staff pages, dashboards and JSON API")]
+#[command(
+    version,
+    about = "Alongside gateway: portal, staff pages, dashboards and JSON API"
+)]
 struct Cli {
     #[arg(long, global = true, env = "ALONGSIDE_CONFIG")]
     config: Option<PathBuf>,
@@ -41,8 +44,10 @@ enum Command {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let settings: alongside_gateway::config::GatewaySettings =
-        alongside_platform::config::load(alongside_gateway::config::DEFAULTS, cli.config.as_deref())?;
+    let settings: alongside_gateway::config::GatewaySettings = alongside_platform::config::load(
+        alongside_gateway::config::DEFAULTS,
+        cli.config.as_deref(),
+    )?;
     let _telemetry = alongside_platform::telemetry::init("gateway", &settings.telemetry);
     match cli.command {
         Command::Migrate { wait } => {
@@ -50,16 +55,36 @@ async fn main() -> anyhow::Result<()> {
             let db = alongside_platform::db::connect_with_wait(&settings.database, timeout).await?;
             alongside_platform::db::migrate::<alongside_gateway::store::Migrator>(&db).await?;
         }
-        Command::CreateUser { email, name, tenant, role, partner_id } => {
-            let password = std::env::var("ALONGSIDE_USER_PASSWORD").map_err(|_| anyhow::anyhow!("set ALONGSIDE_USER_PASSWORD to the new user's password"))?;
-            anyhow::ensure!(password.len() >= 12, "the password must be at least 12 characters");
-            let role = alongside_platform::Role::parse(&role).ok_or_else(|| anyhow::anyhow!("unknown role {role:?}"))?;
+        Command::CreateUser {
+            email,
+            name,
+            tenant,
+            role,
+            partner_id,
+        } => {
+            let password = std::env::var("ALONGSIDE_USER_PASSWORD").map_err(|_| {
+                anyhow::anyhow!("set ALONGSIDE_USER_PASSWORD to the new user's password")
+            })?;
+            anyhow::ensure!(
+                password.len() >= 12,
+                "the password must be at least 12 characters"
+            );
+            let role = alongside_platform::Role::parse(&role)
+                .ok_or_else(|| anyhow::anyhow!("unknown role {role:?}"))?;
             let tenant = alongside_platform::OdsCode::parse(&tenant)?;
             let db = alongside_platform::db::connect(&settings.database).await?;
             alongside_platform::db::migrate::<alongside_gateway::store::Migrator>(&db).await?;
-            alongside_gateway::seed::create_user(&db, &email, &name, &password, tenant.as_str(), role, partner_id)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            alongside_gateway::seed::create_user(
+                &db,
+                &email,
+                &name,
+                &password,
+                tenant.as_str(),
+                role,
+                partner_id,
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("user {email} created");
         }
         Command::Serve => {

@@ -27,10 +27,22 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("sign_in.html", include_str!("../templates/sign_in.html")),
     ("home.html", include_str!("../templates/home.html")),
     ("partners.html", include_str!("../templates/partners.html")),
-    ("partner_new.html", include_str!("../templates/partner_new.html")),
-    ("opportunities.html", include_str!("../templates/opportunities.html")),
-    ("opportunity_new.html", include_str!("../templates/opportunity_new.html")),
-    ("opportunity.html", include_str!("../templates/opportunity.html")),
+    (
+        "partner_new.html",
+        include_str!("../templates/partner_new.html"),
+    ),
+    (
+        "opportunities.html",
+        include_str!("../templates/opportunities.html"),
+    ),
+    (
+        "opportunity_new.html",
+        include_str!("../templates/opportunity_new.html"),
+    ),
+    (
+        "opportunity.html",
+        include_str!("../templates/opportunity.html"),
+    ),
     ("claims.html", include_str!("../templates/claims.html")),
     ("feedback.html", include_str!("../templates/feedback.html")),
     ("error.html", include_str!("../templates/error.html")),
@@ -46,7 +58,9 @@ pub fn templates() -> Environment<'static> {
             panic!("template {name}: {err}");
         }
     }
-    env.add_filter("urlencode", |value: String| urlencoding::encode(&value).into_owned());
+    env.add_filter("urlencode", |value: String| {
+        urlencoding::encode(&value).into_owned()
+    });
     env
 }
 
@@ -60,21 +74,41 @@ pub fn routes() -> Router<AppState> {
         .route("/partners/new", get(partner_form).post(partner_register))
         .route("/opportunities", get(opportunities))
         .route("/opportunities.csv", get(opportunities_csv))
-        .route("/opportunities/new", get(opportunity_form).post(opportunity_create))
+        .route(
+            "/opportunities/new",
+            get(opportunity_form).post(opportunity_create),
+        )
         .route("/opportunities/{id}", get(opportunity))
         .route("/opportunities/{id}/assign", post(opportunity_assign))
-        .route("/opportunities/{id}/attendance", post(opportunity_attendance))
+        .route(
+            "/opportunities/{id}/attendance",
+            post(opportunity_attendance),
+        )
         .route("/claims", get(claims))
         .route("/claims.csv", get(claims_csv))
         .route("/feedback", get(fft))
         .route("/feedback.csv", get(fft_csv))
         .route("/feedback/responses", post(fft_add))
-        .route("/static/alongside.css", get(|| async { ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], STYLESHEET) }))
+        .route(
+            "/static/alongside.css",
+            get(|| async {
+                (
+                    [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+                    STYLESHEET,
+                )
+            }),
+        )
 }
 
 fn render(state: &AppState, name: &str, ctx: Value) -> Result<Html<String>, AppError> {
-    let template = state.templates.get_template(name).map_err(|e| AppError::Internal(format!("template {name}: {e}")))?;
-    template.render(ctx).map(Html).map_err(|e| AppError::Internal(format!("rendering {name}: {e}")))
+    let template = state
+        .templates
+        .get_template(name)
+        .map_err(|e| AppError::Internal(format!("template {name}: {e}")))?;
+    template
+        .render(ctx)
+        .map(Html)
+        .map_err(|e| AppError::Internal(format!("rendering {name}: {e}")))
 }
 
 /// The error page, rendered without state (used by `AppError`'s response).
@@ -89,7 +123,9 @@ pub fn render_error(status: StatusCode, message: &str) -> Html<String> {
     };
     let html = env
         .get_template("error.html")
-        .and_then(|t| t.render(context! { title => heading, heading => heading, message => message }))
+        .and_then(|t| {
+            t.render(context! { title => heading, heading => heading, message => message })
+        })
         .unwrap_or_else(|_| format!("<!DOCTYPE html><title>{heading}</title><h1>{heading}</h1>"));
     Html(html)
 }
@@ -104,19 +140,54 @@ struct NavLink {
 
 const LEADS: &[Role] = &[Role::EngagementLead, Role::Admin];
 const ORGANISERS: &[Role] = &[Role::EngagementLead, Role::Staff, Role::Admin];
-const CLAIM_READERS: &[Role] = &[Role::Finance, Role::EngagementLead, Role::Admin, Role::Partner];
-const FFT_READERS: &[Role] = &[Role::Analyst, Role::EngagementLead, Role::Staff, Role::Admin];
+const CLAIM_READERS: &[Role] = &[
+    Role::Finance,
+    Role::EngagementLead,
+    Role::Admin,
+    Role::Partner,
+];
+const FFT_READERS: &[Role] = &[
+    Role::Analyst,
+    Role::EngagementLead,
+    Role::Staff,
+    Role::Admin,
+];
 
 fn nav(me: &SignedIn, current: &str) -> Vec<NavLink> {
     let all = [
-        ("/partners", "People Bank", "Partners, their details and status.", ORGANISERS),
-        ("/opportunities", "Opportunities", "Opportunities, who takes part, and attendance.", ORGANISERS),
-        ("/claims", "Claims", "Payments for partners' time, priced by the rate card.", CLAIM_READERS),
-        ("/feedback", "Friends and Family Test", "What patients say, month by month.", FFT_READERS),
+        (
+            "/partners",
+            "People Bank",
+            "Partners, their details and status.",
+            ORGANISERS,
+        ),
+        (
+            "/opportunities",
+            "Opportunities",
+            "Opportunities, who takes part, and attendance.",
+            ORGANISERS,
+        ),
+        (
+            "/claims",
+            "Claims",
+            "Payments for partners' time, priced by the rate card.",
+            CLAIM_READERS,
+        ),
+        (
+            "/feedback",
+            "Friends and Family Test",
+            "What patients say, month by month.",
+            FFT_READERS,
+        ),
     ];
     all.into_iter()
         .filter(|(_, _, _, roles)| me.has_role(roles))
-        .map(|(href, label, description, _)| NavLink { href, label, description, current: href == current })
+        .map(|(href, label, description, _)| NavLink {
+            href,
+            label,
+            description,
+            current: href == current,
+        })
         .collect()
 }
 
@@ -147,7 +218,15 @@ fn merge(base: Value, extra: Value) -> Value {
 }
 
 fn errors_map(err: &AppError) -> BTreeMap<String, String> {
-    err.field_errors().iter().map(|e| (e.field.clone(), format!("{}: {}", label_of(&e.field), e.reason))).collect()
+    err.field_errors()
+        .iter()
+        .map(|e| {
+            (
+                e.field.clone(),
+                format!("{}: {}", label_of(&e.field), e.reason),
+            )
+        })
+        .collect()
 }
 
 fn label_of(field: &str) -> String {
@@ -169,14 +248,30 @@ struct SignInForm {
 
 async fn sign_in_form(State(state): State<AppState>, jar: CookieJar) -> Result<Response, AppError> {
     let token = session::random_token();
-    let html = render(&state, "sign_in.html", context! { title => "Sign in", csrf_token => token, email => "" })?;
-    let jar = jar.add(session::sign_in_csrf_cookie(token, state.settings.secure_cookies()));
+    let html = render(
+        &state,
+        "sign_in.html",
+        context! { title => "Sign in", csrf_token => token, email => "" },
+    )?;
+    let jar = jar.add(session::sign_in_csrf_cookie(
+        token,
+        state.settings.secure_cookies(),
+    ));
     Ok((jar, html).into_response())
 }
 
-async fn sign_in(State(state): State<AppState>, jar: CookieJar, Form(form): Form<SignInForm>) -> Result<Response, AppError> {
-    let expected = jar.get(session::SIGN_IN_CSRF_COOKIE).map(|c| c.value().to_string()).unwrap_or_default();
-    if expected.is_empty() || !session::constant_time_eq(expected.as_bytes(), form.csrf_token.as_bytes()) {
+async fn sign_in(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Form(form): Form<SignInForm>,
+) -> Result<Response, AppError> {
+    let expected = jar
+        .get(session::SIGN_IN_CSRF_COOKIE)
+        .map(|c| c.value().to_string())
+        .unwrap_or_default();
+    if expected.is_empty()
+        || !session::constant_time_eq(expected.as_bytes(), form.csrf_token.as_bytes())
+    {
         return Err(AppError::Csrf);
     }
     let mut errors = BTreeMap::new();
@@ -187,15 +282,35 @@ async fn sign_in(State(state): State<AppState>, jar: CookieJar, Form(form): Form
         errors.insert("password".to_string(), "Enter your password".to_string());
     }
     if errors.is_empty() {
-        if let Some((token, _)) = session::sign_in(&state.db, &form.email, &form.password, state.settings.session.ttl_minutes).await? {
+        if let Some((token, _)) = session::sign_in(
+            &state.db,
+            &form.email,
+            &form.password,
+            state.settings.session.ttl_minutes,
+        )
+        .await?
+        {
             let jar = jar
-                .remove(axum_extra::extract::cookie::Cookie::build(session::SIGN_IN_CSRF_COOKIE).path("/sign-in"))
-                .add(session::session_cookie(token, state.settings.secure_cookies()));
+                .remove(
+                    axum_extra::extract::cookie::Cookie::build(session::SIGN_IN_CSRF_COOKIE)
+                        .path("/sign-in"),
+                )
+                .add(session::session_cookie(
+                    token,
+                    state.settings.secure_cookies(),
+                ));
             return Ok((jar, Redirect::to("/")).into_response());
         }
-        errors.insert("email".to_string(), "Email address or password is not right".to_string());
+        errors.insert(
+            "email".to_string(),
+            "Email address or password is not right".to_string(),
+        );
     }
-    let html = render(&state, "sign_in.html", context! { title => "Sign in", csrf_token => form.csrf_token, email => form.email, errors => errors })?;
+    let html = render(
+        &state,
+        "sign_in.html",
+        context! { title => "Sign in", csrf_token => form.csrf_token, email => form.email, errors => errors },
+    )?;
     Ok((StatusCode::UNPROCESSABLE_ENTITY, html).into_response())
 }
 
@@ -204,20 +319,34 @@ struct CsrfForm {
     csrf_token: String,
 }
 
-async fn sign_out(State(state): State<AppState>, me: SignedIn, jar: CookieJar, Form(form): Form<CsrfForm>) -> Result<Response, AppError> {
+async fn sign_out(
+    State(state): State<AppState>,
+    me: SignedIn,
+    jar: CookieJar,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, AppError> {
     me.check_csrf(Some(&form.csrf_token))?;
     if let Some(cookie) = jar.get(session::SESSION_COOKIE) {
         session::sign_out(&state.db, cookie.value()).await?;
     }
-    let jar = jar.remove(axum_extra::extract::cookie::Cookie::build(session::SESSION_COOKIE).path("/"));
+    let jar =
+        jar.remove(axum_extra::extract::cookie::Cookie::build(session::SESSION_COOKIE).path("/"));
     Ok((jar, Redirect::to("/sign-in")).into_response())
 }
 
 async fn home(State(state): State<AppState>, me: SignedIn) -> Result<Html<String>, AppError> {
     use sea_orm::EntityTrait;
-    let tenant = crate::store::tenant::Entity::find_by_id(me.caller.tenant.to_string()).one(&state.db).await?;
-    let name = tenant.map(|t| t.name).unwrap_or_else(|| me.caller.tenant.to_string());
-    render(&state, "home.html", merge(base(&me, "/", "Home"), context! { tenant_name => name }))
+    let tenant = crate::store::tenant::Entity::find_by_id(me.caller.tenant.to_string())
+        .one(&state.db)
+        .await?;
+    let name = tenant
+        .map(|t| t.name)
+        .unwrap_or_else(|| me.caller.tenant.to_string());
+    render(
+        &state,
+        "home.html",
+        merge(base(&me, "/", "Home"), context! { tenant_name => name }),
+    )
 }
 
 // ---- partners ----
@@ -235,7 +364,10 @@ struct ListQuery {
 }
 
 fn page_request(page: Option<u32>, size: u32) -> Option<PageRequest> {
-    Some(PageRequest { page: page.unwrap_or(1), page_size: size })
+    Some(PageRequest {
+        page: page.unwrap_or(1),
+        page_size: size,
+    })
 }
 
 fn page_value(info: Option<alongside_proto::common::v1::PageInfo>) -> Value {
@@ -243,11 +375,32 @@ fn page_value(info: Option<alongside_proto::common::v1::PageInfo>) -> Value {
     context! { page => info.page, page_size => info.page_size, total => info.total }
 }
 
-async fn partners(State(state): State<AppState>, me: SignedIn, Query(q): Query<ListQuery>) -> Result<Html<String>, AppError> {
-    let sort = if q.sort.is_empty() { "name".to_string() } else { q.sort.clone() };
-    let request = people::ListPartnersRequest { page: page_request(q.page, 25), search: q.search.clone(), sort: sort.clone() };
-    let listed = state.clients.people().list_partners(state.clients.request(&me.caller, request)).await?.into_inner();
-    let query_base = format!("/partners?search={}&sort={}&", urlencoding::encode(&q.search), urlencoding::encode(&sort));
+async fn partners(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Query(q): Query<ListQuery>,
+) -> Result<Html<String>, AppError> {
+    let sort = if q.sort.is_empty() {
+        "name".to_string()
+    } else {
+        q.sort.clone()
+    };
+    let request = people::ListPartnersRequest {
+        page: page_request(q.page, 25),
+        search: q.search.clone(),
+        sort: sort.clone(),
+    };
+    let listed = state
+        .clients
+        .people()
+        .list_partners(state.clients.request(&me.caller, request))
+        .await?
+        .into_inner();
+    let query_base = format!(
+        "/partners?search={}&sort={}&",
+        urlencoding::encode(&q.search),
+        urlencoding::encode(&sort)
+    );
     let partners: Vec<Value> = listed.partners.iter().map(partner_value).collect();
     render(
         &state,
@@ -264,11 +417,25 @@ fn partner_value(p: &people::Partner) -> Value {
 }
 
 /// Every page of a list, for CSV export.
-async fn all_partners(state: &AppState, me: &SignedIn, search: &str, sort: &str) -> Result<Vec<people::Partner>, AppError> {
+async fn all_partners(
+    state: &AppState,
+    me: &SignedIn,
+    search: &str,
+    sort: &str,
+) -> Result<Vec<people::Partner>, AppError> {
     let mut out = Vec::new();
     for page in 1.. {
-        let request = people::ListPartnersRequest { page: page_request(Some(page), 200), search: search.into(), sort: sort.into() };
-        let listed = state.clients.people().list_partners(state.clients.request(&me.caller, request)).await?.into_inner();
+        let request = people::ListPartnersRequest {
+            page: page_request(Some(page), 200),
+            search: search.into(),
+            sort: sort.into(),
+        };
+        let listed = state
+            .clients
+            .people()
+            .list_partners(state.clients.request(&me.caller, request))
+            .await?
+            .into_inner();
         let total = listed.page.map(|p| p.total).unwrap_or(0);
         out.extend(listed.partners);
         if out.len() as u64 >= total {
@@ -278,7 +445,11 @@ async fn all_partners(state: &AppState, me: &SignedIn, search: &str, sort: &str)
     Ok(out)
 }
 
-fn csv_response(filename: &str, header: &[&str], rows: Vec<Vec<String>>) -> Result<Response, AppError> {
+fn csv_response(
+    filename: &str,
+    header: &[&str],
+    rows: Vec<Vec<String>>,
+) -> Result<Response, AppError> {
     let mut writer = csv::Writer::from_writer(Vec::new());
     let write = |w: &mut csv::Writer<Vec<u8>>| -> Result<(), csv::Error> {
         w.write_record(header)?;
@@ -289,9 +460,17 @@ fn csv_response(filename: &str, header: &[&str], rows: Vec<Vec<String>>) -> Resu
         Ok(())
     };
     write(&mut writer).map_err(|e| AppError::Internal(e.to_string()))?;
-    let body = writer.into_inner().map_err(|e| AppError::Internal(e.to_string()))?;
+    let body = writer
+        .into_inner()
+        .map_err(|e| AppError::Internal(e.to_string()))?;
     Ok((
-        [(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{filename}\""))],
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{filename}\""),
+            ),
+        ],
         body,
     )
         .into_response())
@@ -305,14 +484,46 @@ pub fn defuse_formula(cell: &str) -> String {
     }
 }
 
-async fn partners_csv(State(state): State<AppState>, me: SignedIn, Query(q): Query<ListQuery>) -> Result<Response, AppError> {
-    let sort = if q.sort.is_empty() { "name".to_string() } else { q.sort };
+async fn partners_csv(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Query(q): Query<ListQuery>,
+) -> Result<Response, AppError> {
+    let sort = if q.sort.is_empty() {
+        "name".to_string()
+    } else {
+        q.sort
+    };
     let rows = all_partners(&state, &me, &q.search, &sort)
         .await?
         .into_iter()
-        .map(|p| vec![p.id, p.given_name, p.family_name, p.email, p.phone, p.locality, p.status, p.registered_at])
+        .map(|p| {
+            vec![
+                p.id,
+                p.given_name,
+                p.family_name,
+                p.email,
+                p.phone,
+                p.locality,
+                p.status,
+                p.registered_at,
+            ]
+        })
         .collect();
-    csv_response("partners.csv", &["id", "given_name", "family_name", "email", "phone", "locality", "status", "registered_at"], rows)
+    csv_response(
+        "partners.csv",
+        &[
+            "id",
+            "given_name",
+            "family_name",
+            "email",
+            "phone",
+            "locality",
+            "status",
+            "registered_at",
+        ],
+        rows,
+    )
 }
 
 #[derive(Deserialize, Serialize, Default)]
@@ -331,11 +542,25 @@ struct PartnerForm {
     locality: String,
 }
 
-async fn partner_form(State(state): State<AppState>, me: SignedIn) -> Result<Html<String>, AppError> {
-    render(&state, "partner_new.html", merge(base(&me, "/partners", "Register a partner"), context! { form => PartnerForm::default() }))
+async fn partner_form(
+    State(state): State<AppState>,
+    me: SignedIn,
+) -> Result<Html<String>, AppError> {
+    render(
+        &state,
+        "partner_new.html",
+        merge(
+            base(&me, "/partners", "Register a partner"),
+            context! { form => PartnerForm::default() },
+        ),
+    )
 }
 
-async fn partner_register(State(state): State<AppState>, me: SignedIn, Form(form): Form<PartnerForm>) -> Result<Response, AppError> {
+async fn partner_register(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Form(form): Form<PartnerForm>,
+) -> Result<Response, AppError> {
     me.check_csrf(Some(&form.csrf_token))?;
     let request = people::RegisterPartnerRequest {
         given_name: form.given_name.clone(),
@@ -344,14 +569,28 @@ async fn partner_register(State(state): State<AppState>, me: SignedIn, Form(form
         phone: form.phone.clone(),
         locality: form.locality.clone(),
     };
-    match state.clients.people().register_partner(state.clients.request(&me.caller, request)).await {
-        Ok(_) => Ok(Redirect::to("/partners?sort=-registered_at&notice=registered").into_response()),
+    match state
+        .clients
+        .people()
+        .register_partner(state.clients.request(&me.caller, request))
+        .await
+    {
+        Ok(_) => {
+            Ok(Redirect::to("/partners?sort=-registered_at&notice=registered").into_response())
+        }
         Err(status) => {
             let err = AppError::from(status);
             if !matches!(err, AppError::Invalid(_)) {
                 return Err(err);
             }
-            let html = render(&state, "partner_new.html", merge(base(&me, "/partners", "Register a partner"), context! { form => form, errors => errors_map(&err) }))?;
+            let html = render(
+                &state,
+                "partner_new.html",
+                merge(
+                    base(&me, "/partners", "Register a partner"),
+                    context! { form => form, errors => errors_map(&err) },
+                ),
+            )?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, html).into_response())
         }
     }
@@ -365,7 +604,10 @@ pub const KINDS: &[(&str, &str)] = &[
     ("improvement_group", "Service-improvement group"),
     ("pathway_redesign", "Pathway redesign"),
     ("discussion_group", "Discussion group"),
-    ("training_codelivery", "Co-designing or co-delivering training"),
+    (
+        "training_codelivery",
+        "Co-designing or co-delivering training",
+    ),
     ("recruitment_panel", "Recruitment panel"),
     ("co_research", "Co-research"),
     ("story_video", "Patient story video"),
@@ -374,38 +616,89 @@ pub const KINDS: &[(&str, &str)] = &[
 ];
 
 fn kind_label(kind: &str) -> &str {
-    KINDS.iter().find(|(k, _)| *k == kind).map(|(_, l)| *l).unwrap_or(kind)
+    KINDS
+        .iter()
+        .find(|(k, _)| *k == kind)
+        .map(|(_, l)| *l)
+        .unwrap_or(kind)
 }
 
 fn opportunity_value(o: &engagement::Opportunity) -> Value {
     context! { id => o.id, title => o.title, kind => o.kind, kind_label => kind_label(&o.kind), involvement_level => o.involvement_level, starts_on => o.starts_on, places => o.places, status => o.status }
 }
 
-async fn opportunities(State(state): State<AppState>, me: SignedIn, Query(q): Query<ListQuery>) -> Result<Html<String>, AppError> {
-    let request = engagement::ListOpportunitiesRequest { page: page_request(q.page, 25), sort: q.sort, kind: String::new() };
-    let listed = state.clients.engagement().list_opportunities(state.clients.request(&me.caller, request)).await?.into_inner();
+async fn opportunities(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Query(q): Query<ListQuery>,
+) -> Result<Html<String>, AppError> {
+    let request = engagement::ListOpportunitiesRequest {
+        page: page_request(q.page, 25),
+        sort: q.sort,
+        kind: String::new(),
+    };
+    let listed = state
+        .clients
+        .engagement()
+        .list_opportunities(state.clients.request(&me.caller, request))
+        .await?
+        .into_inner();
     let rows: Vec<Value> = listed.opportunities.iter().map(opportunity_value).collect();
     render(
         &state,
         "opportunities.html",
-        merge(base(&me, "/opportunities", "Opportunities"), context! { opportunities => rows, page => page_value(listed.page), can_create => me.has_role(LEADS) }),
+        merge(
+            base(&me, "/opportunities", "Opportunities"),
+            context! { opportunities => rows, page => page_value(listed.page), can_create => me.has_role(LEADS) },
+        ),
     )
 }
 
-async fn opportunities_csv(State(state): State<AppState>, me: SignedIn) -> Result<Response, AppError> {
+async fn opportunities_csv(
+    State(state): State<AppState>,
+    me: SignedIn,
+) -> Result<Response, AppError> {
     let mut rows = Vec::new();
     for page in 1.. {
-        let request = engagement::ListOpportunitiesRequest { page: page_request(Some(page), 200), ..Default::default() };
-        let listed = state.clients.engagement().list_opportunities(state.clients.request(&me.caller, request)).await?.into_inner();
+        let request = engagement::ListOpportunitiesRequest {
+            page: page_request(Some(page), 200),
+            ..Default::default()
+        };
+        let listed = state
+            .clients
+            .engagement()
+            .list_opportunities(state.clients.request(&me.caller, request))
+            .await?
+            .into_inner();
         let total = listed.page.map(|p| p.total).unwrap_or(0);
         rows.extend(listed.opportunities.into_iter().map(|o| {
-            vec![o.id, o.title, o.kind, o.involvement_level.to_string(), o.starts_on, o.places.to_string(), o.status]
+            vec![
+                o.id,
+                o.title,
+                o.kind,
+                o.involvement_level.to_string(),
+                o.starts_on,
+                o.places.to_string(),
+                o.status,
+            ]
         }));
         if rows.len() as u64 >= total {
             break;
         }
     }
-    csv_response("opportunities.csv", &["id", "title", "kind", "involvement_level", "starts_on", "places", "status"], rows)
+    csv_response(
+        "opportunities.csv",
+        &[
+            "id",
+            "title",
+            "kind",
+            "involvement_level",
+            "starts_on",
+            "places",
+            "status",
+        ],
+        rows,
+    )
 }
 
 #[derive(Deserialize, Serialize)]
@@ -424,47 +717,89 @@ struct OpportunityForm {
     places: String,
 }
 
-fn opportunity_choices() -> (Vec<(&'static str, &'static str)>, Vec<(&'static str, &'static str)>) {
-    let levels = vec![
-        ("4", "Level 4 – partnership (paid)"),
-        ("3", "Level 3 – co-production"),
-        ("2", "Level 2 – engagement"),
-        ("1", "Level 1 – information and feedback"),
-    ];
-    (KINDS.to_vec(), levels)
+const LEVELS: &[(&str, &str)] = &[
+    ("4", "Level 4 – partnership (paid)"),
+    ("3", "Level 3 – co-production"),
+    ("2", "Level 2 – engagement"),
+    ("1", "Level 1 – information and feedback"),
+];
+
+async fn opportunity_form(
+    State(state): State<AppState>,
+    me: SignedIn,
+) -> Result<Html<String>, AppError> {
+    let form = OpportunityForm {
+        csrf_token: String::new(),
+        title: String::new(),
+        kind: "forum_meeting".into(),
+        involvement_level: "4".into(),
+        starts_on: String::new(),
+        places: "1".into(),
+    };
+    render(
+        &state,
+        "opportunity_new.html",
+        merge(
+            base(&me, "/opportunities", "Create an opportunity"),
+            context! { form => form, kinds => KINDS, levels => LEVELS },
+        ),
+    )
 }
 
-async fn opportunity_form(State(state): State<AppState>, me: SignedIn) -> Result<Html<String>, AppError> {
-    let (kinds, levels) = opportunity_choices();
-    let form = OpportunityForm { csrf_token: String::new(), title: String::new(), kind: "forum_meeting".into(), involvement_level: "4".into(), starts_on: String::new(), places: "1".into() };
-    render(&state, "opportunity_new.html", merge(base(&me, "/opportunities", "Create an opportunity"), context! { form => form, kinds => kinds, levels => levels }))
-}
-
-async fn opportunity_create(State(state): State<AppState>, me: SignedIn, Form(form): Form<OpportunityForm>) -> Result<Response, AppError> {
+async fn opportunity_create(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Form(form): Form<OpportunityForm>,
+) -> Result<Response, AppError> {
     me.check_csrf(Some(&form.csrf_token))?;
     let mut parse_errors = Vec::new();
-    let level = form.involvement_level.trim().parse::<u32>().unwrap_or_else(|_| {
-        parse_errors.push(alongside_platform::error::FieldError::new("involvement_level", "choose a level"));
-        0
-    });
+    let level = form
+        .involvement_level
+        .trim()
+        .parse::<u32>()
+        .unwrap_or_else(|_| {
+            parse_errors.push(alongside_platform::error::FieldError::new(
+                "involvement_level",
+                "choose a level",
+            ));
+            0
+        });
     let places = form.places.trim().parse::<u32>().unwrap_or_else(|_| {
-        parse_errors.push(alongside_platform::error::FieldError::new("places", "enter a whole number"));
+        parse_errors.push(alongside_platform::error::FieldError::new(
+            "places",
+            "enter a whole number",
+        ));
         0
     });
     let result = if parse_errors.is_empty() {
-        let request = engagement::CreateOpportunityRequest { title: form.title.clone(), kind: form.kind.clone(), involvement_level: level, starts_on: form.starts_on.clone(), places };
-        state.clients.engagement().create_opportunity(state.clients.request(&me.caller, request)).await.map_err(AppError::from)
+        let request = engagement::CreateOpportunityRequest {
+            title: form.title.clone(),
+            kind: form.kind.clone(),
+            involvement_level: level,
+            starts_on: form.starts_on.clone(),
+            places,
+        };
+        state
+            .clients
+            .engagement()
+            .create_opportunity(state.clients.request(&me.caller, request))
+            .await
+            .map_err(AppError::from)
     } else {
         Err(AppError::Invalid(parse_errors))
     };
     match result {
-        Ok(created) => Ok(Redirect::to(&format!("/opportunities/{}", created.into_inner().id)).into_response()),
+        Ok(created) => Ok(
+            Redirect::to(&format!("/opportunities/{}", created.into_inner().id)).into_response(),
+        ),
         Err(err @ AppError::Invalid(_)) => {
-            let (kinds, levels) = opportunity_choices();
             let html = render(
                 &state,
                 "opportunity_new.html",
-                merge(base(&me, "/opportunities", "Create an opportunity"), context! { form => form, kinds => kinds, levels => levels, errors => errors_map(&err) }),
+                merge(
+                    base(&me, "/opportunities", "Create an opportunity"),
+                    context! { form => form, kinds => KINDS, levels => LEVELS, errors => errors_map(&err) },
+                ),
             )?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, html).into_response())
         }
@@ -477,22 +812,50 @@ struct NoticeQuery {
     notice: Option<String>,
 }
 
-async fn opportunity(State(state): State<AppState>, me: SignedIn, Path(id): Path<String>, Query(q): Query<NoticeQuery>) -> Result<Html<String>, AppError> {
+async fn opportunity(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Path(id): Path<String>,
+    Query(q): Query<NoticeQuery>,
+) -> Result<Html<String>, AppError> {
     opportunity_page(&state, &me, &id, q.notice.as_deref(), None).await
 }
 
-async fn opportunity_page(state: &AppState, me: &SignedIn, id: &str, notice: Option<&str>, err: Option<&AppError>) -> Result<Html<String>, AppError> {
-    let found = state.clients.engagement().get_opportunity(state.clients.request(&me.caller, engagement::GetOpportunityRequest { id: id.into() })).await?.into_inner();
+async fn opportunity_page(
+    state: &AppState,
+    me: &SignedIn,
+    id: &str,
+    notice: Option<&str>,
+    err: Option<&AppError>,
+) -> Result<Html<String>, AppError> {
+    let found = state
+        .clients
+        .engagement()
+        .get_opportunity(state.clients.request(
+            &me.caller,
+            engagement::GetOpportunityRequest { id: id.into() },
+        ))
+        .await?
+        .into_inner();
     let assignments = state
         .clients
         .engagement()
-        .list_assignments(state.clients.request(&me.caller, engagement::ListAssignmentsRequest { opportunity_id: id.into() }))
+        .list_assignments(state.clients.request(
+            &me.caller,
+            engagement::ListAssignmentsRequest {
+                opportunity_id: id.into(),
+            },
+        ))
         .await?
         .into_inner()
         .assignments;
     let partners = all_partners(state, me, "", "name").await?;
     let name_of = |pid: &str| {
-        partners.iter().find(|p| p.id == pid).map(|p| format!("{} {}", p.given_name, p.family_name)).unwrap_or_else(|| pid.to_string())
+        partners
+            .iter()
+            .find(|p| p.id == pid)
+            .map(|p| format!("{} {}", p.given_name, p.family_name))
+            .unwrap_or_else(|| pid.to_string())
     };
     let rows: Vec<Value> = assignments
         .iter()
@@ -501,7 +864,12 @@ async fn opportunity_page(state: &AppState, me: &SignedIn, id: &str, notice: Opt
     let options: Vec<(String, String)> = partners
         .iter()
         .filter(|p| !assignments.iter().any(|a| a.partner_id == p.id))
-        .map(|p| (p.id.clone(), format!("{} {} ({})", p.given_name, p.family_name, p.locality)))
+        .map(|p| {
+            (
+                p.id.clone(),
+                format!("{} {} ({})", p.given_name, p.family_name, p.locality),
+            )
+        })
         .collect();
     let notice = match notice {
         Some("assigned") => Some("Partner assigned."),
@@ -526,13 +894,30 @@ struct AssignForm {
     partner_id: String,
 }
 
-async fn opportunity_assign(State(state): State<AppState>, me: SignedIn, Path(id): Path<String>, Form(form): Form<AssignForm>) -> Result<Response, AppError> {
+async fn opportunity_assign(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Path(id): Path<String>,
+    Form(form): Form<AssignForm>,
+) -> Result<Response, AppError> {
     me.check_csrf(Some(&form.csrf_token))?;
-    let request = engagement::AssignPartnerRequest { opportunity_id: id.clone(), partner_id: form.partner_id };
-    match state.clients.engagement().assign_partner(state.clients.request(&me.caller, request)).await {
+    let request = engagement::AssignPartnerRequest {
+        opportunity_id: id.clone(),
+        partner_id: form.partner_id,
+    };
+    match state
+        .clients
+        .engagement()
+        .assign_partner(state.clients.request(&me.caller, request))
+        .await
+    {
         Ok(_) => Ok(Redirect::to(&format!("/opportunities/{id}?notice=assigned")).into_response()),
         Err(status) => match AppError::from(status) {
-            err @ AppError::Invalid(_) => Ok((StatusCode::UNPROCESSABLE_ENTITY, opportunity_page(&state, &me, &id, None, Some(&err)).await?).into_response()),
+            err @ AppError::Invalid(_) => Ok((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                opportunity_page(&state, &me, &id, None, Some(&err)).await?,
+            )
+                .into_response()),
             err => Err(err),
         },
     }
@@ -546,14 +931,33 @@ struct AttendanceForm {
     minutes: String,
 }
 
-async fn opportunity_attendance(State(state): State<AppState>, me: SignedIn, Path(id): Path<String>, Form(form): Form<AttendanceForm>) -> Result<Response, AppError> {
+async fn opportunity_attendance(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Path(id): Path<String>,
+    Form(form): Form<AttendanceForm>,
+) -> Result<Response, AppError> {
     me.check_csrf(Some(&form.csrf_token))?;
     let minutes = form.minutes.trim().parse::<u32>().unwrap_or(0);
-    let request = engagement::RecordAttendanceRequest { assignment_id: form.assignment_id, minutes };
-    match state.clients.engagement().record_attendance(state.clients.request(&me.caller, request)).await {
-        Ok(_) => Ok(Redirect::to(&format!("/opportunities/{id}?notice=attendance")).into_response()),
+    let request = engagement::RecordAttendanceRequest {
+        assignment_id: form.assignment_id,
+        minutes,
+    };
+    match state
+        .clients
+        .engagement()
+        .record_attendance(state.clients.request(&me.caller, request))
+        .await
+    {
+        Ok(_) => {
+            Ok(Redirect::to(&format!("/opportunities/{id}?notice=attendance")).into_response())
+        }
         Err(status) => match AppError::from(status) {
-            err @ AppError::Invalid(_) => Ok((StatusCode::UNPROCESSABLE_ENTITY, opportunity_page(&state, &me, &id, None, Some(&err)).await?).into_response()),
+            err @ AppError::Invalid(_) => Ok((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                opportunity_page(&state, &me, &id, None, Some(&err)).await?,
+            )
+                .into_response()),
             err => Err(err),
         },
     }
@@ -570,15 +974,34 @@ fn pounds(pence: i64) -> String {
 async fn partner_names(state: &AppState, me: &SignedIn) -> BTreeMap<String, String> {
     // Finance may not read the People Bank; they see partner ids until a finance view of names exists.
     match all_partners(state, me, "", "name").await {
-        Ok(partners) => partners.into_iter().map(|p| (p.id, format!("{} {}", p.given_name, p.family_name))).collect(),
+        Ok(partners) => partners
+            .into_iter()
+            .map(|p| (p.id, format!("{} {}", p.given_name, p.family_name)))
+            .collect(),
         Err(_) => BTreeMap::new(),
     }
 }
 
-async fn claims(State(state): State<AppState>, me: SignedIn, Query(q): Query<ListQuery>) -> Result<Html<String>, AppError> {
-    let request = payments::ListClaimsRequest { page: page_request(q.page, 25), partner_id: String::new() };
-    let listed = state.clients.payments().list_claims(state.clients.request(&me.caller, request)).await?.into_inner();
-    let names = if me.has_role(ORGANISERS) { partner_names(&state, &me).await } else { BTreeMap::new() };
+async fn claims(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Query(q): Query<ListQuery>,
+) -> Result<Html<String>, AppError> {
+    let request = payments::ListClaimsRequest {
+        page: page_request(q.page, 25),
+        partner_id: String::new(),
+    };
+    let listed = state
+        .clients
+        .payments()
+        .list_claims(state.clients.request(&me.caller, request))
+        .await?
+        .into_inner();
+    let names = if me.has_role(ORGANISERS) {
+        partner_names(&state, &me).await
+    } else {
+        BTreeMap::new()
+    };
     let rows: Vec<Value> = listed
         .claims
         .iter()
@@ -590,31 +1013,72 @@ async fn claims(State(state): State<AppState>, me: SignedIn, Query(q): Query<Lis
             }
         })
         .collect();
-    render(&state, "claims.html", merge(base(&me, "/claims", "Claims"), context! { claims => rows, page => page_value(listed.page) }))
+    render(
+        &state,
+        "claims.html",
+        merge(
+            base(&me, "/claims", "Claims"),
+            context! { claims => rows, page => page_value(listed.page) },
+        ),
+    )
 }
 
 async fn claims_csv(State(state): State<AppState>, me: SignedIn) -> Result<Response, AppError> {
     let mut rows = Vec::new();
     for page in 1.. {
-        let request = payments::ListClaimsRequest { page: page_request(Some(page), 200), partner_id: String::new() };
-        let listed = state.clients.payments().list_claims(state.clients.request(&me.caller, request)).await?.into_inner();
+        let request = payments::ListClaimsRequest {
+            page: page_request(Some(page), 200),
+            partner_id: String::new(),
+        };
+        let listed = state
+            .clients
+            .payments()
+            .list_claims(state.clients.request(&me.caller, request))
+            .await?
+            .into_inner();
         let total = listed.page.map(|p| p.total).unwrap_or(0);
         rows.extend(listed.claims.into_iter().map(|c| {
             let pence = c.amount.map(|m| m.pence).unwrap_or(0);
-            vec![c.id, c.partner_id, c.attendance_id, c.activity_date, c.minutes.to_string(), c.rate_basis, pence.to_string(), c.status, c.created_at]
+            vec![
+                c.id,
+                c.partner_id,
+                c.attendance_id,
+                c.activity_date,
+                c.minutes.to_string(),
+                c.rate_basis,
+                pence.to_string(),
+                c.status,
+                c.created_at,
+            ]
         }));
         if rows.len() as u64 >= total {
             break;
         }
     }
-    csv_response("claims.csv", &["id", "partner_id", "attendance_id", "activity_date", "minutes", "rate_basis", "amount_pence", "status", "created_at"], rows)
+    csv_response(
+        "claims.csv",
+        &[
+            "id",
+            "partner_id",
+            "attendance_id",
+            "activity_date",
+            "minutes",
+            "rate_basis",
+            "amount_pence",
+            "status",
+            "created_at",
+        ],
+        rows,
+    )
 }
 
 // ---- feedback ----
 
 fn percent(value: Option<f64>) -> String {
     // NHS England publishes FFT percentages as whole numbers.
-    value.map(|v| format!("{}%", v.round() as i64)).unwrap_or_else(|| "–".into())
+    value
+        .map(|v| format!("{}%", v.round() as i64))
+        .unwrap_or_else(|| "–".into())
 }
 
 const ANSWERS: &[(&str, &str)] = &[
@@ -626,8 +1090,23 @@ const ANSWERS: &[(&str, &str)] = &[
     ("6", "Don't know"),
 ];
 
-async fn fft_page(state: &AppState, me: &SignedIn, form: Value, err: Option<&AppError>, notice: Option<&str>) -> Result<Html<String>, AppError> {
-    let summary = state.clients.feedback().get_fft_summary(state.clients.request(&me.caller, feedback::GetFftSummaryRequest::default())).await?.into_inner();
+async fn fft_page(
+    state: &AppState,
+    me: &SignedIn,
+    form: Value,
+    err: Option<&AppError>,
+    notice: Option<&str>,
+) -> Result<Html<String>, AppError> {
+    let summary = state
+        .clients
+        .feedback()
+        .get_fft_summary(
+            state
+                .clients
+                .request(&me.caller, feedback::GetFftSummaryRequest::default()),
+        )
+        .await?
+        .into_inner();
     let months: Vec<Value> = summary
         .months
         .iter()
@@ -646,23 +1125,69 @@ async fn fft_page(state: &AppState, me: &SignedIn, form: Value, err: Option<&App
     )
 }
 
-async fn fft(State(state): State<AppState>, me: SignedIn, Query(q): Query<NoticeQuery>) -> Result<Html<String>, AppError> {
+async fn fft(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Query(q): Query<NoticeQuery>,
+) -> Result<Html<String>, AppError> {
     let today = time::OffsetDateTime::now_utc().date().to_string();
     let notice = (q.notice.as_deref() == Some("added")).then_some("Response added.");
-    fft_page(&state, &me, context! { response_id => "", answer => "1", responded_on => today }, None, notice).await
+    fft_page(
+        &state,
+        &me,
+        context! { response_id => "", answer => "1", responded_on => today },
+        None,
+        notice,
+    )
+    .await
 }
 
 async fn fft_csv(State(state): State<AppState>, me: SignedIn) -> Result<Response, AppError> {
-    let summary = state.clients.feedback().get_fft_summary(state.clients.request(&me.caller, feedback::GetFftSummaryRequest::default())).await?.into_inner();
+    let summary = state
+        .clients
+        .feedback()
+        .get_fft_summary(
+            state
+                .clients
+                .request(&me.caller, feedback::GetFftSummaryRequest::default()),
+        )
+        .await?
+        .into_inner();
     let fmt = |v: Option<f64>| v.map(|v| format!("{v:.2}")).unwrap_or_default();
     let rows = summary
         .months
         .into_iter()
         .map(|m| {
-            vec![m.month, m.very_good.to_string(), m.good.to_string(), m.neither.to_string(), m.poor.to_string(), m.very_poor.to_string(), m.dont_know.to_string(), m.total.to_string(), fmt(m.percent_positive), fmt(m.percent_negative)]
+            vec![
+                m.month,
+                m.very_good.to_string(),
+                m.good.to_string(),
+                m.neither.to_string(),
+                m.poor.to_string(),
+                m.very_poor.to_string(),
+                m.dont_know.to_string(),
+                m.total.to_string(),
+                fmt(m.percent_positive),
+                fmt(m.percent_negative),
+            ]
         })
         .collect();
-    csv_response("fft.csv", &["month", "very_good", "good", "neither", "poor", "very_poor", "dont_know", "total", "percent_positive", "percent_negative"], rows)
+    csv_response(
+        "fft.csv",
+        &[
+            "month",
+            "very_good",
+            "good",
+            "neither",
+            "poor",
+            "very_poor",
+            "dont_know",
+            "total",
+            "percent_positive",
+            "percent_negative",
+        ],
+        rows,
+    )
 }
 
 #[derive(Deserialize, Serialize)]
@@ -676,7 +1201,11 @@ struct FftForm {
     responded_on: String,
 }
 
-async fn fft_add(State(state): State<AppState>, me: SignedIn, Form(form): Form<FftForm>) -> Result<Response, AppError> {
+async fn fft_add(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Form(form): Form<FftForm>,
+) -> Result<Response, AppError> {
     me.check_csrf(Some(&form.csrf_token))?;
     let response = feedback::FftResponse {
         response_id: form.response_id.clone(),
@@ -687,13 +1216,29 @@ async fn fft_add(State(state): State<AppState>, me: SignedIn, Form(form): Form<F
     let result = state
         .clients
         .feedback()
-        .submit_fft_responses(state.clients.request(&me.caller, feedback::SubmitFftResponsesRequest { responses: vec![response] }))
+        .submit_fft_responses(state.clients.request(
+            &me.caller,
+            feedback::SubmitFftResponsesRequest {
+                responses: vec![response],
+            },
+        ))
         .await?
         .into_inner();
     let err = if !result.rejected.is_empty() {
-        Some(AppError::Invalid(result.rejected.into_iter().map(|r| alongside_platform::error::FieldError::new(r.field, r.reason)).collect()))
+        Some(AppError::Invalid(
+            result
+                .rejected
+                .into_iter()
+                .map(|r| alongside_platform::error::FieldError::new(r.field, r.reason))
+                .collect(),
+        ))
     } else if result.duplicates > 0 {
-        Some(AppError::Invalid(vec![alongside_platform::error::FieldError::new("response_id", "a paper response with this number is already recorded")]))
+        Some(AppError::Invalid(vec![
+            alongside_platform::error::FieldError::new(
+                "response_id",
+                "a paper response with this number is already recorded",
+            ),
+        ]))
     } else {
         None
     };
@@ -701,7 +1246,11 @@ async fn fft_add(State(state): State<AppState>, me: SignedIn, Form(form): Form<F
         None => Ok(Redirect::to("/feedback?notice=added").into_response()),
         Some(err) => {
             let form = context! { response_id => form.response_id, answer => form.answer, responded_on => form.responded_on };
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, fft_page(&state, &me, form, Some(&err), None).await?).into_response())
+            Ok((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                fft_page(&state, &me, form, Some(&err), None).await?,
+            )
+                .into_response())
         }
     }
 }

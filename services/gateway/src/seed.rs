@@ -11,8 +11,18 @@ use crate::store::{tenant, user};
 /// The demo ICS: one ICB and two trusts. Codes are shaped like ODS codes but are demo values.
 pub const DEMO_TENANTS: &[(&str, &str, &str, Option<&str>)] = &[
     ("QZX", "Demo Valley Integrated Care Board", "icb", None),
-    ("RZA", "Riverside MSK Partnership (demo)", "trust", Some("QZX")),
-    ("RZB", "Hillside Community Health (demo)", "trust", Some("QZX")),
+    (
+        "RZA",
+        "Riverside MSK Partnership (demo)",
+        "trust",
+        Some("QZX"),
+    ),
+    (
+        "RZB",
+        "Hillside Community Health (demo)",
+        "trust",
+        Some("QZX"),
+    ),
 ];
 
 pub const DEMO_PASSWORD: &str = "alongside-demo";
@@ -25,7 +35,11 @@ pub async fn ensure_tenants(db: &DatabaseConnection) -> Result<(), AppError> {
             kind: Set(kind.to_string()),
             parent: Set(parent.map(str::to_string)),
         })
-        .on_conflict(OnConflict::column(tenant::Column::OdsCode).do_nothing().to_owned())
+        .on_conflict(
+            OnConflict::column(tenant::Column::OdsCode)
+                .do_nothing()
+                .to_owned(),
+        )
         .exec_without_returning(db)
         .await?;
     }
@@ -56,7 +70,11 @@ pub async fn create_user(
         partner_id: Set(partner_id),
         created_at: Set(alongside_platform::now_rfc3339()),
     })
-    .on_conflict(OnConflict::column(user::Column::Email).do_nothing().to_owned())
+    .on_conflict(
+        OnConflict::column(user::Column::Email)
+            .do_nothing()
+            .to_owned(),
+    )
     .exec_without_returning(db)
     .await?;
     Ok(())
@@ -68,12 +86,42 @@ pub fn demo_staff() -> Vec<(String, String, &'static str, Role)> {
     let mut users = Vec::new();
     for trust in ["RZA", "RZB"] {
         let t = trust.to_ascii_lowercase();
-        users.push((format!("lead@{t}.demo.test"), format!("Engagement Lead ({trust})"), trust, Role::EngagementLead));
-        users.push((format!("staff@{t}.demo.test"), format!("Clinical Staff ({trust})"), trust, Role::Staff));
-        users.push((format!("finance@{t}.demo.test"), format!("Finance Officer ({trust})"), trust, Role::Finance));
-        users.push((format!("analyst@{t}.demo.test"), format!("Analyst ({trust})"), trust, Role::Analyst));
-        users.push((format!("admin@{t}.demo.test"), format!("Administrator ({trust})"), trust, Role::Admin));
+        users.push((
+            format!("lead@{t}.demo.test"),
+            format!("Engagement Lead ({trust})"),
+            trust,
+            Role::EngagementLead,
+        ));
+        users.push((
+            format!("staff@{t}.demo.test"),
+            format!("Clinical Staff ({trust})"),
+            trust,
+            Role::Staff,
+        ));
+        users.push((
+            format!("finance@{t}.demo.test"),
+            format!("Finance Officer ({trust})"),
+            trust,
+            Role::Finance,
+        ));
+        users.push((
+            format!("analyst@{t}.demo.test"),
+            format!("Analyst ({trust})"),
+            trust,
+            Role::Analyst,
+        ));
+        users.push((
+            format!("admin@{t}.demo.test"),
+            format!("Administrator ({trust})"),
+            trust,
+            Role::Admin,
+        ));
     }
-    users.push(("ics.analyst@qzx.demo.test".into(), "ICS Analyst (QZX)".into(), "QZX", Role::IcsAnalyst));
+    users.push((
+        "ics.analyst@qzx.demo.test".into(),
+        "ICS Analyst (QZX)".into(),
+        "QZX",
+        Role::IcsAnalyst,
+    ));
     users
 }

@@ -1,7 +1,9 @@
 //! Sign-in and sessions: argon2-hashed passwords, a random session token in a `HttpOnly`,
 //! `SameSite=Lax` cookie (`Secure` behind HTTPS), and a CSRF token per session.
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::Argon2;
 use axum::extract::FromRequestParts;
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
@@ -40,7 +42,11 @@ pub fn hash_password(password: &str) -> Result<String, AppError> {
 }
 
 fn verify_password(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+    PasswordHash::new(hash).is_ok_and(|parsed| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok()
+    })
 }
 
 /// A signed-in user, as the pages and the API see them.
@@ -70,8 +76,16 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// Checks the e-mail and password; on success creates a session and returns its cookie token.
-pub async fn sign_in(db: &DatabaseConnection, email: &str, password: &str, ttl_minutes: i64) -> Result<Option<(String, SignedIn)>, AppError> {
-    let found = user::Entity::find().filter(user::Column::Email.eq(email.trim().to_ascii_lowercase())).one(db).await?;
+pub async fn sign_in(
+    db: &DatabaseConnection,
+    email: &str,
+    password: &str,
+    ttl_minutes: i64,
+) -> Result<Option<(String, SignedIn)>, AppError> {
+    let found = user::Entity::find()
+        .filter(user::Column::Email.eq(email.trim().to_ascii_lowercase()))
+        .one(db)
+        .await?;
     // Verify against a fixed hash when the user is unknown, so timing does not reveal accounts.
     let Some(account) = found else {
         static DUMMY_HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
@@ -99,44 +113,88 @@ pub async fn sign_in(db: &DatabaseConnection, email: &str, password: &str, ttl_m
 }
 
 pub async fn sign_out(db: &DatabaseConnection, token: &str) -> Result<(), AppError> {
-    session::Entity::delete_by_id(digest(token)).exec(db).await?;
+    session::Entity::delete_by_id(digest(token))
+        .exec(db)
+        .await?;
     Ok(())
 }
 
 async fn lookup(db: &DatabaseConnection, token: &str) -> Result<Option<SignedIn>, AppError> {
-    let Some(found) = session::Entity::find_by_id(digest(token)).one(db).await? else { return Ok(None) };
+    let Some(found) = session::Entity::find_by_id(digest(token)).one(db).await? else {
+        return Ok(None);
+    };
     if found.expires_at < time::OffsetDateTime::now_utc().unix_timestamp() {
-        session::Entity::delete_by_id(found.token_hash).exec(db).await?;
+        session::Entity::delete_by_id(found.token_hash)
+            .exec(db)
+            .await?;
         return Ok(None);
     }
-    let Some(account) = user::Entity::find_by_id(found.user_id).one(db).await? else { return Ok(None) };
+    let Some(account) = user::Entity::find_by_id(found.user_id).one(db).await? else {
+        return Ok(None);
+    };
     Ok(Some(to_signed_in(account, found.csrf_token)?))
 }
 
 fn to_signed_in(account: user::Model, csrf_token: String) -> Result<SignedIn, AppError> {
-    let role = Role::parse(&account.role).ok_or_else(|| AppError::Internal(format!("user {} has unknown role {}", account.id, account.role)))?;
-    let tenant = OdsCode::parse(&account.tenant_id).map_err(|e| AppError::Internal(e.to_string()))?;
-    let subject = account.partner_id.clone().unwrap_or_else(|| account.id.clone());
-    Ok(SignedIn { caller: Caller { subject, tenant, role }, user: account, csrf_token })
+    let role = Role::parse(&account.role).ok_or_else(|| {
+        AppError::Internal(format!(
+            "user {} has unknown role {}",
+            account.id, account.role
+        ))
+    })?;
+    let tenant =
+        OdsCode::parse(&account.tenant_id).map_err(|e| AppError::Internal(e.to_string()))?;
+    let subject = account
+        .partner_id
+        .clone()
+        .unwrap_or_else(|| account.id.clone());
+    Ok(SignedIn {
+        caller: Caller {
+            subject,
+            tenant,
+            role,
+        },
+        user: account,
+        csrf_token,
+    })
 }
 
 pub fn session_cookie(token: String, secure: bool) -> Cookie<'static> {
-    Cookie::build((SESSION_COOKIE, token)).http_only(true).secure(secure).same_site(SameSite::Lax).path("/").build()
+    Cookie::build((SESSION_COOKIE, token))
+        .http_only(true)
+        .secure(secure)
+        .same_site(SameSite::Lax)
+        .path("/")
+        .build()
 }
 
 pub fn sign_in_csrf_cookie(token: String, secure: bool) -> Cookie<'static> {
-    Cookie::build((SIGN_IN_CSRF_COOKIE, token)).http_only(true).secure(secure).same_site(SameSite::Strict).path("/sign-in").build()
+    Cookie::build((SIGN_IN_CSRF_COOKIE, token))
+        .http_only(true)
+        .secure(secure)
+        .same_site(SameSite::Strict)
+        .path("/sign-in")
+        .build()
 }
 
 /// The signed-in user, or a refusal: pages redirect to sign-in, the API answers 401.
 impl FromRequestParts<AppState> for SignedIn {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let jar = CookieJar::from_headers(&parts.headers);
         let is_api = parts.uri.path().starts_with("/api/");
-        let unauthenticated = if is_api { AppError::Unauthenticated } else { AppError::SignInRequired };
-        let Some(cookie) = jar.get(SESSION_COOKIE) else { return Err(unauthenticated) };
+        let unauthenticated = if is_api {
+            AppError::Unauthenticated
+        } else {
+            AppError::SignInRequired
+        };
+        let Some(cookie) = jar.get(SESSION_COOKIE) else {
+            return Err(unauthenticated);
+        };
         match lookup(&state.db, cookie.value()).await? {
             Some(signed_in) => Ok(signed_in),
             None => Err(unauthenticated),

@@ -127,7 +127,12 @@ mod migration {
                     Table::create()
                         .table(Tenants::Table)
                         .if_not_exists()
-                        .col(ColumnDef::new(Tenants::OdsCode).string().not_null().primary_key())
+                        .col(
+                            ColumnDef::new(Tenants::OdsCode)
+                                .string()
+                                .not_null()
+                                .primary_key(),
+                        )
                         .col(ColumnDef::new(Tenants::Name).string().not_null())
                         .col(ColumnDef::new(Tenants::Kind).string().not_null())
                         .col(ColumnDef::new(Tenants::Parent).string().null())
@@ -140,7 +145,12 @@ mod migration {
                         .table(Users::Table)
                         .if_not_exists()
                         .col(ColumnDef::new(Users::Id).string().not_null().primary_key())
-                        .col(ColumnDef::new(Users::Email).string().not_null().unique_key())
+                        .col(
+                            ColumnDef::new(Users::Email)
+                                .string()
+                                .not_null()
+                                .unique_key(),
+                        )
                         .col(ColumnDef::new(Users::DisplayName).string().not_null())
                         .col(ColumnDef::new(Users::PasswordHash).string().not_null())
                         .col(ColumnDef::new(Users::TenantId).string().not_null())
@@ -155,7 +165,12 @@ mod migration {
                     Table::create()
                         .table(Sessions::Table)
                         .if_not_exists()
-                        .col(ColumnDef::new(Sessions::TokenHash).string().not_null().primary_key())
+                        .col(
+                            ColumnDef::new(Sessions::TokenHash)
+                                .string()
+                                .not_null()
+                                .primary_key(),
+                        )
                         .col(ColumnDef::new(Sessions::UserId).string().not_null())
                         .col(ColumnDef::new(Sessions::CsrfToken).string().not_null())
                         .col(ColumnDef::new(Sessions::CreatedAt).string().not_null())
@@ -166,9 +181,15 @@ mod migration {
         }
 
         async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-            manager.drop_table(Table::drop().table(Sessions::Table).to_owned()).await?;
-            manager.drop_table(Table::drop().table(Users::Table).to_owned()).await?;
-            manager.drop_table(Table::drop().table(Tenants::Table).to_owned()).await
+            manager
+                .drop_table(Table::drop().table(Sessions::Table).to_owned())
+                .await?;
+            manager
+                .drop_table(Table::drop().table(Users::Table).to_owned())
+                .await?;
+            manager
+                .drop_table(Table::drop().table(Tenants::Table).to_owned())
+                .await
         }
     }
 }

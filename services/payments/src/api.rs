@@ -4,13 +4,20 @@ use alongside_platform::paging::Page;
 use alongside_platform::{audit, grpc, Caller, Role, ServiceError};
 use alongside_proto::payments::v1::payments_service_server::PaymentsService;
 use alongside_proto::payments::v1::*;
-use sea_orm::{ColumnTrait, DatabaseConnection, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
+};
 use tonic::{Request, Response, Status};
 
 use crate::claim;
 
 /// Finance, the engagement lead and admins see every claim of their trust; a partner sees their own.
-const READERS: &[Role] = &[Role::Finance, Role::EngagementLead, Role::Admin, Role::Partner];
+const READERS: &[Role] = &[
+    Role::Finance,
+    Role::EngagementLead,
+    Role::Admin,
+    Role::Partner,
+];
 
 pub struct PaymentsApi {
     db: DatabaseConnection,
@@ -30,7 +37,11 @@ impl PaymentsApi {
         }
     }
 
-    async fn list(&self, caller: &Caller, request: ListClaimsRequest) -> Result<ListClaimsResponse, ServiceError> {
+    async fn list(
+        &self,
+        caller: &Caller,
+        request: ListClaimsRequest,
+    ) -> Result<ListClaimsResponse, ServiceError> {
         let page = Page::from_request(request.page.as_ref())?;
         let mut query = Self::visible(caller);
         if !request.partner_id.is_empty() {
@@ -44,8 +55,18 @@ impl PaymentsApi {
             .limit(page.limit())
             .all(&self.db)
             .await?;
-        audit::record(&self.db, caller, "list", "claim", &format!("{} rows", rows.len())).await?;
-        Ok(ListClaimsResponse { claims: rows.into_iter().map(Into::into).collect(), page: Some(page.info(total)) })
+        audit::record(
+            &self.db,
+            caller,
+            "list",
+            "claim",
+            &format!("{} rows", rows.len()),
+        )
+        .await?;
+        Ok(ListClaimsResponse {
+            claims: rows.into_iter().map(Into::into).collect(),
+            page: Some(page.info(total)),
+        })
     }
 
     async fn get(&self, caller: &Caller, id: &str) -> Result<Claim, ServiceError> {
@@ -61,15 +82,25 @@ impl PaymentsApi {
 
 #[tonic::async_trait]
 impl PaymentsService for PaymentsApi {
-    async fn list_claims(&self, request: Request<ListClaimsRequest>) -> Result<Response<ListClaimsResponse>, Status> {
+    async fn list_claims(
+        &self,
+        request: Request<ListClaimsRequest>,
+    ) -> Result<Response<ListClaimsResponse>, Status> {
         let caller = grpc::caller(&request)?;
         caller.require(READERS)?;
-        Ok(Response::new(self.list(&caller, request.into_inner()).await?))
+        Ok(Response::new(
+            self.list(&caller, request.into_inner()).await?,
+        ))
     }
 
-    async fn get_claim(&self, request: Request<GetClaimRequest>) -> Result<Response<Claim>, Status> {
+    async fn get_claim(
+        &self,
+        request: Request<GetClaimRequest>,
+    ) -> Result<Response<Claim>, Status> {
         let caller = grpc::caller(&request)?;
         caller.require(READERS)?;
-        Ok(Response::new(self.get(&caller, &request.get_ref().id).await?))
+        Ok(Response::new(
+            self.get(&caller, &request.get_ref().id).await?,
+        ))
     }
 }

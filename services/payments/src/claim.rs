@@ -37,7 +37,9 @@ impl From<Model> for alongside_proto::payments::v1::Claim {
             tenant_id: m.tenant_id,
             partner_id: m.partner_id,
             attendance_id: m.attendance_id,
-            amount: Some(alongside_proto::common::v1::Money { pence: m.amount_pence }),
+            amount: Some(alongside_proto::common::v1::Money {
+                pence: m.amount_pence,
+            }),
             rate_basis: m.rate_basis,
             status: m.status,
             activity_date: m.activity_date,
@@ -86,7 +88,12 @@ pub mod migration {
                         .col(ColumnDef::new(Claims::TenantId).string().not_null())
                         .col(ColumnDef::new(Claims::PartnerId).string().not_null())
                         // At most one claim per attendance, whatever is redelivered or replayed.
-                        .col(ColumnDef::new(Claims::AttendanceId).string().not_null().unique_key())
+                        .col(
+                            ColumnDef::new(Claims::AttendanceId)
+                                .string()
+                                .not_null()
+                                .unique_key(),
+                        )
                         .col(ColumnDef::new(Claims::OpportunityId).string().not_null())
                         .col(ColumnDef::new(Claims::AmountPence).big_integer().not_null())
                         .col(ColumnDef::new(Claims::RateBasis).string().not_null())
@@ -98,12 +105,22 @@ pub mod migration {
                 )
                 .await?;
             manager
-                .create_index(Index::create().name("claims_tenant_partner").table(Claims::Table).col(Claims::TenantId).col(Claims::PartnerId).if_not_exists().to_owned())
+                .create_index(
+                    Index::create()
+                        .name("claims_tenant_partner")
+                        .table(Claims::Table)
+                        .col(Claims::TenantId)
+                        .col(Claims::PartnerId)
+                        .if_not_exists()
+                        .to_owned(),
+                )
                 .await
         }
 
         async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-            manager.drop_table(Table::drop().table(Claims::Table).to_owned()).await
+            manager
+                .drop_table(Table::drop().table(Claims::Table).to_owned())
+                .await
         }
     }
 }

@@ -18,23 +18,40 @@ pub struct ClaimsFromAttendance {
 
 impl ClaimsFromAttendance {
     pub fn new(outbox: Outbox) -> Self {
-        Self { outbox, cards: vec![RateCard::default_card()] }
+        Self {
+            outbox,
+            cards: vec![RateCard::default_card()],
+        }
     }
 }
 
 #[async_trait::async_trait]
 impl Handler for ClaimsFromAttendance {
-    async fn handle(&self, txn: &DatabaseTransaction, event: &Envelope) -> Result<(), HandlerError> {
+    async fn handle(
+        &self,
+        txn: &DatabaseTransaction,
+        event: &Envelope,
+    ) -> Result<(), HandlerError> {
         if !event.is::<AttendanceRecorded>() {
             return Ok(());
         }
         let attended: AttendanceRecorded = event.payload()?;
-        let date = alongside_platform::parse_date(&attended.activity_date)
-            .ok_or_else(|| HandlerError::Poison(format!("activity_date {:?} is not a date", attended.activity_date)))?;
-        if attended.attendance_id.is_empty() || attended.partner_id.is_empty() || attended.minutes == 0 {
-            return Err(HandlerError::Poison("AttendanceRecorded without attendance, partner or minutes".into()));
+        let date = alongside_platform::parse_date(&attended.activity_date).ok_or_else(|| {
+            HandlerError::Poison(format!(
+                "activity_date {:?} is not a date",
+                attended.activity_date
+            ))
+        })?;
+        if attended.attendance_id.is_empty()
+            || attended.partner_id.is_empty()
+            || attended.minutes == 0
+        {
+            return Err(HandlerError::Poison(
+                "AttendanceRecorded without attendance, partner or minutes".into(),
+            ));
         }
-        let card = in_force(&self.cards, date).ok_or_else(|| HandlerError::Poison(format!("no rate card in force on {date}")))?;
+        let card = in_force(&self.cards, date)
+            .ok_or_else(|| HandlerError::Poison(format!("no rate card in force on {date}")))?;
         let (amount, basis) = card.price(attended.minutes);
         let row = claim::ActiveModel {
             id: Set(ids::new_id(CLAIM)),
@@ -53,7 +70,11 @@ impl Handler for ClaimsFromAttendance {
         // The inbox already makes redelivery a no-op; the unique attendance id guards replays
         // that arrive with a new event id.
         let inserted = claim::Entity::insert(row)
-            .on_conflict(OnConflict::column(claim::Column::AttendanceId).do_nothing().to_owned())
+            .on_conflict(
+                OnConflict::column(claim::Column::AttendanceId)
+                    .do_nothing()
+                    .to_owned(),
+            )
             .exec_without_returning(txn)
             .await?;
         if inserted == 0 {
@@ -68,7 +89,15 @@ impl Handler for ClaimsFromAttendance {
             rate_basis: basis.as_str().into(),
             activity_date: attended.activity_date,
         };
-        self.outbox.enqueue(txn, PAYMENTS_CLAIMS, &attended.partner_id, event.tenant(), &created).await?;
+        self.outbox
+            .enqueue(
+                txn,
+                PAYMENTS_CLAIMS,
+                &attended.partner_id,
+                event.tenant(),
+                &created,
+            )
+            .await?;
         // The relay polls too; waking it early is only a speed-up, so before commit is harmless.
         self.outbox.notify();
         Ok(())

@@ -31,9 +31,17 @@ impl MigratorTrait for Migrator {
 }
 
 /// Starts the service: storage, outbox relay, the attendance consumer and the gRPC API.
-pub async fn start(settings: ServiceSettings, shutdown: CancellationToken) -> Result<Running, StartError> {
+pub async fn start(
+    settings: ServiceSettings,
+    shutdown: CancellationToken,
+) -> Result<Running, StartError> {
     let mut runtime = ServiceRuntime::prepare::<Migrator>(SERVICE, settings, shutdown).await?;
-    runtime.consume(&[ENGAGEMENT_ACTIVITIES], Arc::new(claims_from_attendance::ClaimsFromAttendance::new(runtime.outbox.clone())));
+    runtime.consume(
+        &[ENGAGEMENT_ACTIVITIES],
+        Arc::new(claims_from_attendance::ClaimsFromAttendance::new(
+            runtime.outbox.clone(),
+        )),
+    );
     let api = api::PaymentsApi::new(runtime.db.clone());
     let service = PaymentsServiceServer::with_interceptor(api, runtime.interceptor());
     runtime.serve(service).await

@@ -63,7 +63,10 @@ impl RateCard {
 
 /// The card in force on `on`: the latest whose effective date is not after it.
 pub fn in_force(cards: &[RateCard], on: Date) -> Option<&RateCard> {
-    cards.iter().filter(|c| c.effective_from <= on).max_by_key(|c| c.effective_from)
+    cards
+        .iter()
+        .filter(|c| c.effective_from <= on)
+        .max_by_key(|c| c.effective_from)
 }
 
 #[cfg(test)]
@@ -83,7 +86,11 @@ mod tests {
     #[test]
     fn the_card_in_force_on_the_activity_date_prices_it() {
         let old = RateCard::default_card();
-        let new = RateCard { effective_from: date!(2026 - 04 - 01), day: Pence(16_000), ..old.clone() };
+        let new = RateCard {
+            effective_from: date!(2026 - 04 - 01),
+            day: Pence(16_000),
+            ..old.clone()
+        };
         let cards = [new.clone(), old.clone()];
         assert_eq!(in_force(&cards, date!(2026 - 03 - 31)), Some(&old));
         assert_eq!(in_force(&cards, date!(2026 - 04 - 01)), Some(&new));

@@ -27,7 +27,10 @@ impl MigratorTrait for Migrator {
 }
 
 /// Starts the service: storage, outbox relay and the gRPC API.
-pub async fn start(settings: ServiceSettings, shutdown: CancellationToken) -> Result<Running, StartError> {
+pub async fn start(
+    settings: ServiceSettings,
+    shutdown: CancellationToken,
+) -> Result<Running, StartError> {
     let runtime = ServiceRuntime::prepare::<Migrator>(SERVICE, settings, shutdown).await?;
     let api = api::PeopleApi::new(runtime.db.clone(), runtime.outbox.clone());
     let service = PeopleServiceServer::with_interceptor(api, runtime.interceptor());

@@ -79,7 +79,12 @@ pub mod migration {
                     Table::create()
                         .table(Partners::Table)
                         .if_not_exists()
-                        .col(ColumnDef::new(Partners::Id).string().not_null().primary_key())
+                        .col(
+                            ColumnDef::new(Partners::Id)
+                                .string()
+                                .not_null()
+                                .primary_key(),
+                        )
                         .col(ColumnDef::new(Partners::TenantId).string().not_null())
                         .col(ColumnDef::new(Partners::GivenName).string().not_null())
                         .col(ColumnDef::new(Partners::FamilyName).string().not_null())
@@ -108,7 +113,9 @@ pub mod migration {
         }
 
         async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-            manager.drop_table(Table::drop().table(Partners::Table).to_owned()).await
+            manager
+                .drop_table(Table::drop().table(Partners::Table).to_owned())
+                .await
         }
     }
 }

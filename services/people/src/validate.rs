@@ -5,7 +5,13 @@ use alongside_proto::people::v1::RegisterPartnerRequest;
 
 /// Trims every field and checks it; returns the cleaned request.
 pub fn registration(mut r: RegisterPartnerRequest) -> Result<RegisterPartnerRequest, ServiceError> {
-    for field in [&mut r.given_name, &mut r.family_name, &mut r.email, &mut r.phone, &mut r.locality] {
+    for field in [
+        &mut r.given_name,
+        &mut r.family_name,
+        &mut r.email,
+        &mut r.phone,
+        &mut r.locality,
+    ] {
         *field = field.trim().to_string();
     }
     r.email = r.email.to_ascii_lowercase();
@@ -16,10 +22,16 @@ pub fn registration(mut r: RegisterPartnerRequest) -> Result<RegisterPartnerRequ
     if r.email.is_empty() {
         v.push("email", "enter an email address");
     } else if !looks_like_email(&r.email) {
-        v.push("email", "enter an email address in the correct format, like name@example.com");
+        v.push(
+            "email",
+            "enter an email address in the correct format, like name@example.com",
+        );
     }
     if !r.phone.is_empty() && !looks_like_phone(&r.phone) {
-        v.push("phone", "enter a UK phone number, like 01632 960 001 or +44 7700 900 982");
+        v.push(
+            "phone",
+            "enter a UK phone number, like 01632 960 001 or +44 7700 900 982",
+        );
     }
     v.finish()?;
     Ok(r)
@@ -34,7 +46,9 @@ fn required(v: &mut Violations, field: &str, value: &str, max: usize) {
 }
 
 fn looks_like_email(value: &str) -> bool {
-    let Some((local, domain)) = value.split_once('@') else { return false };
+    let Some((local, domain)) = value.split_once('@') else {
+        return false;
+    };
     !local.is_empty()
         && domain.contains('.')
         && !domain.starts_with('.')
@@ -45,7 +59,10 @@ fn looks_like_email(value: &str) -> bool {
 
 fn looks_like_phone(value: &str) -> bool {
     let digits = value.chars().filter(char::is_ascii_digit).count();
-    value.chars().all(|c| c.is_ascii_digit() || c == ' ' || c == '+' || c == '-' || c == '(' || c == ')') && (10..=13).contains(&digits)
+    value
+        .chars()
+        .all(|c| c.is_ascii_digit() || c == ' ' || c == '+' || c == '-' || c == '(' || c == ')')
+        && (10..=13).contains(&digits)
 }
 
 #[cfg(test)]
@@ -72,14 +89,28 @@ mod tests {
 
     #[test]
     fn reports_every_bad_field() {
-        let bad = RegisterPartnerRequest { given_name: "".into(), email: "not-an-email".into(), phone: "12".into(), ..valid() };
-        let ServiceError::Invalid(errors) = registration(bad).unwrap_err() else { panic!("expected invalid") };
-        let fields: Vec<&str> = errors.iter().map(|e: &FieldError| e.field.as_str()).collect();
+        let bad = RegisterPartnerRequest {
+            given_name: "".into(),
+            email: "not-an-email".into(),
+            phone: "12".into(),
+            ..valid()
+        };
+        let ServiceError::Invalid(errors) = registration(bad).unwrap_err() else {
+            panic!("expected invalid")
+        };
+        let fields: Vec<&str> = errors
+            .iter()
+            .map(|e: &FieldError| e.field.as_str())
+            .collect();
         assert_eq!(fields, ["given_name", "email", "phone"]);
     }
 
     #[test]
     fn phone_is_optional() {
-        assert!(registration(RegisterPartnerRequest { phone: "".into(), ..valid() }).is_ok());
+        assert!(registration(RegisterPartnerRequest {
+            phone: "".into(),
+            ..valid()
+        })
+        .is_ok());
     }
 }

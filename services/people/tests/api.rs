@@ -21,7 +21,9 @@ struct Harness {
 impl Harness {
     async fn start(backend: Backend) -> Self {
         let svc = TestService::start("people", backend, alongside_people::start).await;
-        let client = PeopleServiceClient::connect(svc.url()).await.expect("connect");
+        let client = PeopleServiceClient::connect(svc.url())
+            .await
+            .expect("connect");
         Self { svc, client }
     }
 
@@ -46,28 +48,69 @@ async fn register_list_and_publish_without_contact_details() {
         let mut h = Harness::start(backend).await;
         let lead = h.token("RZA", Role::EngagementLead);
 
-        let partner = h.client.register_partner(outgoing(asha(), &lead)).await.expect("registers").into_inner();
+        let partner = h
+            .client
+            .register_partner(outgoing(asha(), &lead))
+            .await
+            .expect("registers")
+            .into_inner();
         assert!(partner.id.starts_with("ptn_"), "{backend:?}");
         assert_eq!(partner.tenant_id, "RZA");
         assert_eq!(partner.status, "active");
 
-        let got = h.client.get_partner(outgoing(GetPartnerRequest { id: partner.id.clone() }, &lead)).await.unwrap().into_inner();
+        let got = h
+            .client
+            .get_partner(outgoing(
+                GetPartnerRequest {
+                    id: partner.id.clone(),
+                },
+                &lead,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
         assert_eq!(got, partner);
 
-        let listed = h.client.list_partners(outgoing(ListPartnersRequest { search: "pat".into(), ..Default::default() }, &lead)).await.unwrap().into_inner();
+        let listed = h
+            .client
+            .list_partners(outgoing(
+                ListPartnersRequest {
+                    search: "pat".into(),
+                    ..Default::default()
+                },
+                &lead,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
         assert_eq!(listed.partners, vec![partner.clone()]);
         assert_eq!(listed.page.unwrap().total, 1);
 
-        let events = testing::read_events(h.svc.brokers(), "people.partners.v1", 1, Duration::from_secs(20)).await;
+        let events = testing::read_events(
+            h.svc.brokers(),
+            "people.partners.v1",
+            1,
+            Duration::from_secs(20),
+        )
+        .await;
         assert_eq!(events.len(), 1, "{backend:?}: one PartnerRegistered");
         let (key, envelope) = &events[0];
-        assert_eq!(key.as_deref(), Some(partner.id.as_bytes()), "keyed by partner id");
+        assert_eq!(
+            key.as_deref(),
+            Some(partner.id.as_bytes()),
+            "keyed by partner id"
+        );
         assert_eq!(envelope.tenant().as_str(), "RZA");
         let event: PartnerRegistered = envelope.payload().unwrap();
         assert_eq!(event.partner_id, partner.id);
         assert_eq!(event.locality, "North Locality");
         let raw = String::from_utf8_lossy(&envelope.inner.payload).to_string();
-        assert!(!raw.contains("asha.patel@example.org") && !raw.contains("01632") && !raw.contains("Patel"), "no personal details in the event");
+        assert!(
+            !raw.contains("asha.patel@example.org")
+                && !raw.contains("01632")
+                && !raw.contains("Patel"),
+            "no personal details in the event"
+        );
     }
 }
 
@@ -76,17 +119,41 @@ async fn bad_input_is_refused_field_by_field_and_nothing_is_stored() {
     for backend in backends() {
         let mut h = Harness::start(backend).await;
         let lead = h.token("RZA", Role::EngagementLead);
-        let bad = RegisterPartnerRequest { given_name: " ".into(), email: "asha-at-example".into(), ..asha() };
-        let status = h.client.register_partner(outgoing(bad, &lead)).await.unwrap_err();
+        let bad = RegisterPartnerRequest {
+            given_name: " ".into(),
+            email: "asha-at-example".into(),
+            ..asha()
+        };
+        let status = h
+            .client
+            .register_partner(outgoing(bad, &lead))
+            .await
+            .unwrap_err();
         assert_eq!(status.code(), Code::InvalidArgument);
         let fields: Vec<String> = field_errors(&status).into_iter().map(|e| e.field).collect();
         assert_eq!(fields, ["given_name", "email"]);
 
-        h.client.register_partner(outgoing(asha(), &lead)).await.unwrap();
-        let again = h.client.register_partner(outgoing(asha(), &lead)).await.unwrap_err();
-        assert_eq!(field_errors(&again)[0].field, "email", "{backend:?}: duplicate email named");
+        h.client
+            .register_partner(outgoing(asha(), &lead))
+            .await
+            .unwrap();
+        let again = h
+            .client
+            .register_partner(outgoing(asha(), &lead))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            field_errors(&again)[0].field,
+            "email",
+            "{backend:?}: duplicate email named"
+        );
 
-        let listed = h.client.list_partners(outgoing(ListPartnersRequest::default(), &lead)).await.unwrap().into_inner();
+        let listed = h
+            .client
+            .list_partners(outgoing(ListPartnersRequest::default(), &lead))
+            .await
+            .unwrap()
+            .into_inner();
         assert_eq!(listed.partners.len(), 1);
     }
 }
@@ -97,11 +164,30 @@ async fn one_trust_never_sees_another_trusts_partners() {
         let mut h = Harness::start(backend).await;
         let rza = h.token("RZA", Role::EngagementLead);
         let rzb = h.token("RZB", Role::EngagementLead);
-        let partner = h.client.register_partner(outgoing(asha(), &rza)).await.unwrap().into_inner();
+        let partner = h
+            .client
+            .register_partner(outgoing(asha(), &rza))
+            .await
+            .unwrap()
+            .into_inner();
 
-        let status = h.client.get_partner(outgoing(GetPartnerRequest { id: partner.id.clone() }, &rzb)).await.unwrap_err();
+        let status = h
+            .client
+            .get_partner(outgoing(
+                GetPartnerRequest {
+                    id: partner.id.clone(),
+                },
+                &rzb,
+            ))
+            .await
+            .unwrap_err();
         assert_eq!(status.code(), Code::NotFound, "{backend:?}");
-        let listed = h.client.list_partners(outgoing(ListPartnersRequest::default(), &rzb)).await.unwrap().into_inner();
+        let listed = h
+            .client
+            .list_partners(outgoing(ListPartnersRequest::default(), &rzb))
+            .await
+            .unwrap()
+            .into_inner();
         assert!(listed.partners.is_empty());
         assert_eq!(listed.page.unwrap().total, 0);
     }
@@ -110,16 +196,32 @@ async fn one_trust_never_sees_another_trusts_partners() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn calls_need_a_valid_token_and_a_role_that_may_see_personal_data() {
     let mut h = Harness::start(Backend::Sqlite).await;
-    let status = h.client.list_partners(ListPartnersRequest::default()).await.unwrap_err();
+    let status = h
+        .client
+        .list_partners(ListPartnersRequest::default())
+        .await
+        .unwrap_err();
     assert_eq!(status.code(), Code::Unauthenticated);
 
-    let status = h.client.list_partners(outgoing(ListPartnersRequest::default(), "not-a-token")).await.unwrap_err();
+    let status = h
+        .client
+        .list_partners(outgoing(ListPartnersRequest::default(), "not-a-token"))
+        .await
+        .unwrap_err();
     assert_eq!(status.code(), Code::Unauthenticated);
 
     for role in [Role::Analyst, Role::IcsAnalyst, Role::Finance] {
         let token = h.token("RZA", role);
-        let status = h.client.list_partners(outgoing(ListPartnersRequest::default(), &token)).await.unwrap_err();
-        assert_eq!(status.code(), Code::PermissionDenied, "{role:?} must not list partners");
+        let status = h
+            .client
+            .list_partners(outgoing(ListPartnersRequest::default(), &token))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            status.code(),
+            Code::PermissionDenied,
+            "{role:?} must not list partners"
+        );
     }
 }
 
@@ -128,22 +230,52 @@ async fn lists_page_sort_and_reject_unknown_sorts() {
     let mut h = Harness::start(Backend::Sqlite).await;
     let lead = h.token("RZA", Role::EngagementLead);
     for (i, family) in ["Cole", "Adams", "Baker"].iter().enumerate() {
-        let r = RegisterPartnerRequest { family_name: family.to_string(), email: format!("p{i}@example.org"), ..asha() };
+        let r = RegisterPartnerRequest {
+            family_name: family.to_string(),
+            email: format!("p{i}@example.org"),
+            ..asha()
+        };
         h.client.register_partner(outgoing(r, &lead)).await.unwrap();
     }
     let page = |n, sort: &str| ListPartnersRequest {
-        page: Some(alongside_proto::common::v1::PageRequest { page: n, page_size: 2 }),
+        page: Some(alongside_proto::common::v1::PageRequest {
+            page: n,
+            page_size: 2,
+        }),
         sort: sort.into(),
         ..Default::default()
     };
-    let first = h.client.list_partners(outgoing(page(1, "name"), &lead)).await.unwrap().into_inner();
-    let names: Vec<_> = first.partners.iter().map(|p| p.family_name.as_str()).collect();
+    let first = h
+        .client
+        .list_partners(outgoing(page(1, "name"), &lead))
+        .await
+        .unwrap()
+        .into_inner();
+    let names: Vec<_> = first
+        .partners
+        .iter()
+        .map(|p| p.family_name.as_str())
+        .collect();
     assert_eq!(names, ["Adams", "Baker"]);
     assert_eq!(first.page.unwrap().total, 3);
-    let second = h.client.list_partners(outgoing(page(2, "name"), &lead)).await.unwrap().into_inner();
+    let second = h
+        .client
+        .list_partners(outgoing(page(2, "name"), &lead))
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(second.partners[0].family_name, "Cole");
-    let desc = h.client.list_partners(outgoing(page(1, "-name"), &lead)).await.unwrap().into_inner();
+    let desc = h
+        .client
+        .list_partners(outgoing(page(1, "-name"), &lead))
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(desc.partners[0].family_name, "Cole");
-    let status = h.client.list_partners(outgoing(page(1, "email"), &lead)).await.unwrap_err();
+    let status = h
+        .client
+        .list_partners(outgoing(page(1, "email"), &lead))
+        .await
+        .unwrap_err();
     assert_eq!(field_errors(&status)[0].field, "sort");
 }

@@ -29,7 +29,13 @@ pub enum Relation {}
 impl ActiveModelBehavior for ActiveModel {}
 
 /// Appends an entry for `caller` doing `action` to `subject_kind`/`subject_id`.
-pub async fn record(db: &impl ConnectionTrait, caller: &Caller, action: &str, subject_kind: &str, subject_id: &str) -> Result<(), DbErr> {
+pub async fn record(
+    db: &impl ConnectionTrait,
+    caller: &Caller,
+    action: &str,
+    subject_kind: &str,
+    subject_id: &str,
+) -> Result<(), DbErr> {
     let row = ActiveModel {
         tenant_id: Set(caller.tenant.to_string()),
         actor: Set(caller.subject.clone()),
@@ -74,7 +80,13 @@ impl MigrationTrait for AuditMigration {
                 Table::create()
                     .table(AuditLog::Table)
                     .if_not_exists()
-                    .col(ColumnDef::new(AuditLog::Id).big_integer().not_null().auto_increment().primary_key())
+                    .col(
+                        ColumnDef::new(AuditLog::Id)
+                            .big_integer()
+                            .not_null()
+                            .auto_increment()
+                            .primary_key(),
+                    )
                     .col(ColumnDef::new(AuditLog::TenantId).string().not_null())
                     .col(ColumnDef::new(AuditLog::Actor).string().not_null())
                     .col(ColumnDef::new(AuditLog::ActorRole).string().not_null())
@@ -99,6 +111,8 @@ impl MigrationTrait for AuditMigration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager.drop_table(Table::drop().table(AuditLog::Table).to_owned()).await
+        manager
+            .drop_table(Table::drop().table(AuditLog::Table).to_owned())
+            .await
     }
 }

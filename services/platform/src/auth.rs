@@ -149,7 +149,10 @@ impl TokenVerifier {
 }
 
 fn unix_now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 /// Verifies the bearer token of every call and puts the [`Caller`] into the request extensions.
@@ -160,7 +163,9 @@ pub struct AuthInterceptor {
 
 impl AuthInterceptor {
     pub fn new(settings: &AuthSettings) -> Self {
-        Self { verifier: Arc::new(TokenVerifier::new(settings)) }
+        Self {
+            verifier: Arc::new(TokenVerifier::new(settings)),
+        }
     }
 }
 
@@ -196,11 +201,18 @@ mod tests {
     use secrecy::SecretString;
 
     fn settings(key: &str) -> AuthSettings {
-        AuthSettings { internal_token_key: SecretString::from(key.to_string()), token_ttl_seconds: 60 }
+        AuthSettings {
+            internal_token_key: SecretString::from(key.to_string()),
+            token_ttl_seconds: 60,
+        }
     }
 
     fn lead() -> Caller {
-        Caller { subject: "usr_1".into(), tenant: OdsCode::parse("RXH").unwrap(), role: Role::EngagementLead }
+        Caller {
+            subject: "usr_1".into(),
+            tenant: OdsCode::parse("RXH").unwrap(),
+            role: Role::EngagementLead,
+        }
     }
 
     #[test]
@@ -213,14 +225,19 @@ mod tests {
     #[test]
     fn a_token_signed_with_another_key_is_rejected() {
         let token = TokenSigner::new(&settings("0123456789abcdef0123456789abcdef")).sign(&lead());
-        let err = TokenVerifier::new(&settings("another-key-another-key-another-key")).verify(&token).unwrap_err();
+        let err = TokenVerifier::new(&settings("another-key-another-key-another-key"))
+            .verify(&token)
+            .unwrap_err();
         assert_eq!(err.code(), tonic::Code::Unauthenticated);
     }
 
     #[test]
     fn roles_are_enforced() {
         assert!(lead().require(&[Role::EngagementLead, Role::Admin]).is_ok());
-        assert_eq!(lead().require(&[Role::Finance]).unwrap_err().code(), tonic::Code::PermissionDenied);
+        assert_eq!(
+            lead().require(&[Role::Finance]).unwrap_err().code(),
+            tonic::Code::PermissionDenied
+        );
         for role in Role::ALL {
             assert_eq!(Role::parse(role.as_str()), Some(role));
         }

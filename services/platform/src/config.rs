@@ -39,9 +39,19 @@ where
     }
     figment = figment
         // Only SECTION__KEY variables: others with the prefix (ALONGSIDE_CONFIG, a CLI's own) are not config keys.
-        .merge(Env::prefixed("ALONGSIDE_").filter(|key| key.as_str().contains("__")).split("__"))
-        .merge(Env::raw().only(&["DATABASE_URL"]).map(|_| "database.url".into()));
-    let settings: T = figment.extract().map_err(|e| ConfigError::Load(Box::new(e)))?;
+        .merge(
+            Env::prefixed("ALONGSIDE_")
+                .filter(|key| key.as_str().contains("__"))
+                .split("__"),
+        )
+        .merge(
+            Env::raw()
+                .only(&["DATABASE_URL"])
+                .map(|_| "database.url".into()),
+        );
+    let settings: T = figment
+        .extract()
+        .map_err(|e| ConfigError::Load(Box::new(e)))?;
     settings.validate()?;
     Ok(settings)
 }
@@ -51,7 +61,9 @@ pub fn load_defaults_only<T>(defaults: &str) -> Result<T, ConfigError>
 where
     T: for<'de> Deserialize<'de> + Validate,
 {
-    let settings: T = Figment::from(Toml::string(defaults)).extract().map_err(|e| ConfigError::Load(Box::new(e)))?;
+    let settings: T = Figment::from(Toml::string(defaults))
+        .extract()
+        .map_err(|e| ConfigError::Load(Box::new(e)))?;
     settings.validate()?;
     Ok(settings)
 }
@@ -67,14 +79,20 @@ pub struct DatabaseSettings {
 impl DatabaseSettings {
     pub fn validate(&self) -> Result<(), ConfigError> {
         let url = self.url.expose_secret();
-        if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        if !(url.starts_with("sqlite:")
+            || url.starts_with("postgres://")
+            || url.starts_with("postgresql://"))
+        {
             return Err(ConfigError::Invalid {
                 key: "database.url",
                 reason: "must start with sqlite:, postgres:// or postgresql://".into(),
             });
         }
         if self.max_connections == 0 {
-            return Err(ConfigError::Invalid { key: "database.max_connections", reason: "must be at least 1".into() });
+            return Err(ConfigError::Invalid {
+                key: "database.max_connections",
+                reason: "must be at least 1".into(),
+            });
         }
         Ok(())
     }
@@ -100,16 +118,24 @@ pub struct KafkaSettings {
 impl KafkaSettings {
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.brokers.trim().is_empty() {
-            return Err(ConfigError::Invalid { key: "kafka.brokers", reason: "must name at least one broker".into() });
+            return Err(ConfigError::Invalid {
+                key: "kafka.brokers",
+                reason: "must name at least one broker".into(),
+            });
         }
-        if !["plaintext", "ssl", "sasl_plaintext", "sasl_ssl"].contains(&self.security_protocol.as_str()) {
+        if !["plaintext", "ssl", "sasl_plaintext", "sasl_ssl"]
+            .contains(&self.security_protocol.as_str())
+        {
             return Err(ConfigError::Invalid {
                 key: "kafka.security_protocol",
                 reason: "must be plaintext, ssl, sasl_plaintext or sasl_ssl".into(),
             });
         }
         if self.partitions < 1 {
-            return Err(ConfigError::Invalid { key: "kafka.partitions", reason: "must be at least 1".into() });
+            return Err(ConfigError::Invalid {
+                key: "kafka.partitions",
+                reason: "must be at least 1".into(),
+            });
         }
         Ok(())
     }
@@ -126,10 +152,16 @@ pub struct AuthSettings {
 impl AuthSettings {
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.internal_token_key.expose_secret().len() < 32 {
-            return Err(ConfigError::Invalid { key: "auth.internal_token_key", reason: "must be at least 32 bytes".into() });
+            return Err(ConfigError::Invalid {
+                key: "auth.internal_token_key",
+                reason: "must be at least 32 bytes".into(),
+            });
         }
         if self.token_ttl_seconds == 0 {
-            return Err(ConfigError::Invalid { key: "auth.token_ttl_seconds", reason: "must be at least 1".into() });
+            return Err(ConfigError::Invalid {
+                key: "auth.token_ttl_seconds",
+                reason: "must be at least 1".into(),
+            });
         }
         Ok(())
     }
@@ -147,7 +179,10 @@ pub struct TelemetrySettings {
 impl TelemetrySettings {
     pub fn validate(&self) -> Result<(), ConfigError> {
         if !["json", "pretty"].contains(&self.log_format.as_str()) {
-            return Err(ConfigError::Invalid { key: "telemetry.log_format", reason: "must be json or pretty".into() });
+            return Err(ConfigError::Invalid {
+                key: "telemetry.log_format",
+                reason: "must be json or pretty".into(),
+            });
         }
         Ok(())
     }
@@ -210,6 +245,8 @@ log_level = "info"
 }
 
 #[cfg(test)]
+// figment's Jail closures must return figment's own (large) error type.
+#[allow(clippy::result_large_err)]
 mod tests {
     use super::*;
     use figment::Jail;
@@ -219,13 +256,18 @@ mod tests {
         Jail::expect_with(|jail| {
             jail.set_env("ALONGSIDE_GRPC__LISTEN", "0.0.0.0:7000");
             jail.set_env("DATABASE_URL", "postgres://postgres@127.0.0.1/people");
-            let settings: ServiceSettings = load(&service_defaults("people", 50051), None).expect("loads");
+            let settings: ServiceSettings =
+                load(&service_defaults("people", 50051), None).expect("loads");
             assert_eq!(settings.grpc.listen.port(), 7000);
-            assert_eq!(settings.database.url.expose_secret(), "postgres://postgres@127.0.0.1/people");
+            assert_eq!(
+                settings.database.url.expose_secret(),
+                "postgres://postgres@127.0.0.1/people"
+            );
 
             jail.set_env("ALONGSIDE_CONFIG", "not a config key");
             jail.set_env("ALONGSIDE_KAFKA__PARTITIONS", "many");
-            let err = load::<ServiceSettings>(&service_defaults("people", 50051), None).unwrap_err();
+            let err =
+                load::<ServiceSettings>(&service_defaults("people", 50051), None).unwrap_err();
             assert!(err.to_string().contains("kafka.partitions"), "{err}");
             Ok(())
         });
@@ -235,7 +277,8 @@ mod tests {
     fn validation_names_the_key() {
         Jail::expect_with(|jail| {
             jail.set_env("ALONGSIDE_AUTH__INTERNAL_TOKEN_KEY", "short");
-            let err = load::<ServiceSettings>(&service_defaults("people", 50051), None).unwrap_err();
+            let err =
+                load::<ServiceSettings>(&service_defaults("people", 50051), None).unwrap_err();
             assert!(err.to_string().contains("auth.internal_token_key"), "{err}");
             Ok(())
         });
@@ -245,7 +288,11 @@ mod tests {
     fn unknown_keys_in_a_file_are_rejected() {
         Jail::expect_with(|jail| {
             jail.create_file("people.toml", "[database]\nurll = \"sqlite://x.db\"\n")?;
-            let err = load::<ServiceSettings>(&service_defaults("people", 50051), Some(Path::new("people.toml"))).unwrap_err();
+            let err = load::<ServiceSettings>(
+                &service_defaults("people", 50051),
+                Some(Path::new("people.toml")),
+            )
+            .unwrap_err();
             assert!(err.to_string().contains("urll"), "{err}");
             Ok(())
         });

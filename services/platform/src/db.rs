@@ -17,30 +17,45 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, 
         if let Some(path) = sqlite_path(&url) {
             if let Some(parent) = std::path::Path::new(&path).parent() {
                 if !parent.as_os_str().is_empty() {
-                    std::fs::create_dir_all(parent).map_err(|e| DbErr::Custom(format!("creating {}: {e}", parent.display())))?;
+                    std::fs::create_dir_all(parent).map_err(|e| {
+                        DbErr::Custom(format!("creating {}: {e}", parent.display()))
+                    })?;
                 }
             }
         }
         if !url.contains("mode=") {
-            url.push_str(if url.contains('?') { "&mode=rwc" } else { "?mode=rwc" });
+            url.push_str(if url.contains('?') {
+                "&mode=rwc"
+            } else {
+                "?mode=rwc"
+            });
         }
     }
     let mut options = ConnectOptions::new(url);
     options
-        .max_connections(if sqlite { 1.max(settings.max_connections.min(4)) } else { settings.max_connections })
+        .max_connections(if sqlite {
+            1.max(settings.max_connections.min(4))
+        } else {
+            settings.max_connections
+        })
         .connect_timeout(Duration::from_secs(5))
         .acquire_timeout(Duration::from_secs(10))
         .sqlx_logging(false);
     let db = Database::connect(options).await?;
     if sqlite {
         // WAL lets readers work while the outbox relay and consumers write.
-        db.execute_unprepared("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;").await?;
+        db.execute_unprepared(
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+        )
+        .await?;
     }
     Ok(db)
 }
 
 fn sqlite_path(url: &str) -> Option<String> {
-    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next()?;
     (!path.is_empty() && path != ":memory:").then(|| path.to_string())
 }
@@ -51,7 +66,10 @@ pub async fn migrate<M: MigratorTrait>(db: &DatabaseConnection) -> Result<(), Db
 }
 
 /// Connects, retrying until `timeout` while the database is still starting (`migrate --wait`).
-pub async fn connect_with_wait(settings: &DatabaseSettings, timeout: Duration) -> Result<DatabaseConnection, DbErr> {
+pub async fn connect_with_wait(
+    settings: &DatabaseSettings,
+    timeout: Duration,
+) -> Result<DatabaseConnection, DbErr> {
     let deadline = tokio::time::Instant::now() + timeout;
     let mut delay = Duration::from_millis(200);
     loop {
@@ -78,7 +96,10 @@ mod tests {
 
     #[test]
     fn finds_the_sqlite_file() {
-        assert_eq!(sqlite_path("sqlite://data/people.db?mode=rwc").as_deref(), Some("data/people.db"));
+        assert_eq!(
+            sqlite_path("sqlite://data/people.db?mode=rwc").as_deref(),
+            Some("data/people.db")
+        );
         assert_eq!(sqlite_path("sqlite::memory:"), None);
     }
 }

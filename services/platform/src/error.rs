@@ -13,7 +13,10 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
-        Self { field: field.into(), reason: reason.into() }
+        Self {
+            field: field.into(),
+            reason: reason.into(),
+        }
     }
 }
 
@@ -32,7 +35,11 @@ pub enum ServiceError {
 }
 
 fn describe(errors: &[FieldError]) -> String {
-    errors.iter().map(|e| format!("{}: {}", e.field, e.reason)).collect::<Vec<_>>().join("; ")
+    errors
+        .iter()
+        .map(|e| format!("{}: {}", e.field, e.reason))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 impl ServiceError {
@@ -41,7 +48,10 @@ impl ServiceError {
     }
 
     pub fn not_found(what: &'static str, id: impl Into<String>) -> Self {
-        Self::NotFound { what, id: id.into() }
+        Self::NotFound {
+            what,
+            id: id.into(),
+        }
     }
 }
 
@@ -92,9 +102,10 @@ impl From<ServiceError> for Status {
             ServiceError::Invalid(errors) => {
                 let mut status = Status::invalid_argument(describe(&errors));
                 if let Ok(json) = serde_json::to_vec(&errors) {
-                    status
-                        .metadata_mut()
-                        .insert_bin(FIELD_ERRORS_KEY, tonic::metadata::MetadataValue::from_bytes(&json));
+                    status.metadata_mut().insert_bin(
+                        FIELD_ERRORS_KEY,
+                        tonic::metadata::MetadataValue::from_bytes(&json),
+                    );
                 }
                 status
             }
@@ -131,7 +142,10 @@ mod tests {
         v.check(true, "email", "never shown");
         let status: Status = v.finish().unwrap_err().into();
         assert_eq!(status.code(), tonic::Code::InvalidArgument);
-        assert_eq!(field_errors(&status), vec![FieldError::new("given_name", "is required")]);
+        assert_eq!(
+            field_errors(&status),
+            vec![FieldError::new("given_name", "is required")]
+        );
     }
 
     #[test]

@@ -16,8 +16,12 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// What tonic can serve: a generated service, usually wrapped in [`AuthInterceptor`].
 pub trait GrpcService:
-    tower_service::Service<http::Request<tonic::body::Body>, Error = Infallible, Response: axum::response::IntoResponse, Future: Send + 'static>
-    + NamedService
+    tower_service::Service<
+        http::Request<tonic::body::Body>,
+        Error = Infallible,
+        Response: axum::response::IntoResponse,
+        Future: Send + 'static,
+    > + NamedService
     + Clone
     + Send
     + Sync
@@ -26,8 +30,12 @@ pub trait GrpcService:
 }
 
 impl<S> GrpcService for S where
-    S: tower_service::Service<http::Request<tonic::body::Body>, Error = Infallible, Response: axum::response::IntoResponse, Future: Send + 'static>
-        + NamedService
+    S: tower_service::Service<
+            http::Request<tonic::body::Body>,
+            Error = Infallible,
+            Response: axum::response::IntoResponse,
+            Future: Send + 'static,
+        > + NamedService
         + Clone
         + Send
         + Sync
@@ -37,7 +45,11 @@ impl<S> GrpcService for S where
 
 /// Serves `service` with `grpc.health.v1` and reflection on `listener` until `shutdown`
 /// completes. `S` names the service for health checks.
-pub async fn serve<S: GrpcService>(listener: TcpListener, service: S, shutdown: impl Future<Output = ()> + Send) -> Result<(), BoxError> {
+pub async fn serve<S: GrpcService>(
+    listener: TcpListener,
+    service: S,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), BoxError> {
     let (reporter, health) = tonic_health::server::health_reporter();
     reporter.set_serving::<S>().await;
     let reflection = tonic_reflection::server::Builder::configure()
@@ -50,7 +62,9 @@ pub async fn serve<S: GrpcService>(listener: TcpListener, service: S, shutdown: 
             TraceLayer::new_for_grpc()
                 .make_span_with(crate::telemetry::server_span)
                 // Refusals (invalid argument, not found) are answers, not faults of the server.
-                .on_failure(tower_http::trace::DefaultOnFailure::new().level(tracing::Level::DEBUG)),
+                .on_failure(
+                    tower_http::trace::DefaultOnFailure::new().level(tracing::Level::DEBUG),
+                ),
         )
         .add_service(health)
         .add_service(reflection)

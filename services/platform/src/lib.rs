@@ -52,5 +52,9 @@ pub fn format_rfc3339(at: time::OffsetDateTime) -> String {
 
 /// Parses an ISO 8601 calendar date (YYYY-MM-DD).
 pub fn parse_date(value: &str) -> Option<time::Date> {
-    time::Date::parse(value, time::macros::format_description!("[year]-[month]-[day]")).ok()
+    time::Date::parse(
+        value,
+        time::macros::format_description!("[year]-[month]-[day]"),
+    )
+    .ok()
 }

@@ -16,9 +16,16 @@ pub struct Page {
 impl Page {
     pub fn from_request(request: Option<&PageRequest>) -> Result<Self, ServiceError> {
         let page = request.map(|p| p.page).filter(|&p| p > 0).unwrap_or(1);
-        let page_size = request.map(|p| p.page_size).filter(|&s| s > 0).unwrap_or(DEFAULT_PAGE_SIZE);
+        let page_size = request
+            .map(|p| p.page_size)
+            .filter(|&s| s > 0)
+            .unwrap_or(DEFAULT_PAGE_SIZE);
         let mut v = Violations::default();
-        v.check(page_size <= MAX_PAGE_SIZE, "page.page_size", "must be at most 200");
+        v.check(
+            page_size <= MAX_PAGE_SIZE,
+            "page.page_size",
+            "must be at most 200",
+        );
         v.finish()?;
         Ok(Self { page, page_size })
     }
@@ -32,7 +39,11 @@ impl Page {
     }
 
     pub fn info(&self, total: u64) -> PageInfo {
-        PageInfo { page: self.page, page_size: self.page_size, total }
+        PageInfo {
+            page: self.page,
+            page_size: self.page_size,
+            total,
+        }
     }
 }
 
@@ -44,8 +55,16 @@ mod tests {
     fn defaults_and_limits() {
         let p = Page::from_request(None).unwrap();
         assert_eq!((p.page, p.page_size, p.offset()), (1, 25, 0));
-        let p = Page::from_request(Some(&PageRequest { page: 3, page_size: 10 })).unwrap();
+        let p = Page::from_request(Some(&PageRequest {
+            page: 3,
+            page_size: 10,
+        }))
+        .unwrap();
         assert_eq!(p.offset(), 20);
-        assert!(Page::from_request(Some(&PageRequest { page: 1, page_size: 500 })).is_err());
+        assert!(Page::from_request(Some(&PageRequest {
+            page: 1,
+            page_size: 500
+        }))
+        .is_err());
     }
 }

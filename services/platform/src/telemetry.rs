@@ -33,11 +33,16 @@ impl Drop for TelemetryGuard {
 pub fn init(service_name: &str, settings: &TelemetrySettings) -> TelemetryGuard {
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
 
-    let resource = Resource::builder().with_service_name(service_name.to_string()).build();
+    let resource = Resource::builder()
+        .with_service_name(service_name.to_string())
+        .build();
     let mut builder = SdkTracerProvider::builder().with_resource(resource);
     let exporting = std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT").is_ok_and(|v| !v.is_empty());
     if exporting {
-        match opentelemetry_otlp::SpanExporter::builder().with_tonic().build() {
+        match opentelemetry_otlp::SpanExporter::builder()
+            .with_tonic()
+            .build()
+        {
             Ok(exporter) => builder = builder.with_batch_exporter(exporter),
             Err(err) => eprintln!("OTLP exporter not started: {err}"),
         }
@@ -46,21 +51,31 @@ pub fn init(service_name: &str, settings: &TelemetrySettings) -> TelemetryGuard 
     opentelemetry::global::set_tracer_provider(provider.clone());
     let tracer = provider.tracer(service_name.to_string());
 
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&settings.log_level));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&settings.log_level));
     let otel = tracing_opentelemetry::layer().with_tracer(tracer);
     let registry = tracing_subscriber::registry().with(filter).with(otel);
     let result = if settings.log_format == "pretty" {
-        registry.with(tracing_subscriber::fmt::layer().compact()).try_init()
+        registry
+            .with(tracing_subscriber::fmt::layer().compact())
+            .try_init()
     } else {
         registry
-            .with(tracing_subscriber::fmt::layer().json().flatten_event(true).with_current_span(false))
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .flatten_event(true)
+                    .with_current_span(false),
+            )
             .try_init()
     };
     if result.is_err() {
         // Already installed (tests, or the embedded suite starting a second service).
         return TelemetryGuard { provider: None };
     }
-    TelemetryGuard { provider: Some(provider) }
+    TelemetryGuard {
+        provider: Some(provider),
+    }
 }
 
 /// The W3C `traceparent` (and `tracestate`) of the current span, as header pairs.
@@ -73,7 +88,10 @@ pub fn current_context_headers() -> HashMap<String, String> {
 
 /// Extracts a parent context from header pairs.
 pub fn context_from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Context {
-    let map: HashMap<String, String> = pairs.into_iter().map(|(k, v)| (k.to_ascii_lowercase(), v.to_string())).collect();
+    let map: HashMap<String, String> = pairs
+        .into_iter()
+        .map(|(k, v)| (k.to_ascii_lowercase(), v.to_string()))
+        .collect();
     TraceContextPropagator::new().extract(&map)
 }
 
@@ -85,7 +103,12 @@ pub fn set_parent(span: &tracing::Span, parent: Context) {
 /// The trace id of the current span, for logs and error pages.
 pub fn current_trace_id() -> String {
     use opentelemetry::trace::TraceContextExt;
-    tracing::Span::current().context().span().span_context().trace_id().to_string()
+    tracing::Span::current()
+        .context()
+        .span()
+        .span_context()
+        .trace_id()
+        .to_string()
 }
 
 pub struct HeaderMapCarrier<'a>(pub &'a http::HeaderMap);
@@ -141,6 +164,9 @@ mod tests {
         let cx = context_from_pairs([("traceparent", traceparent)]);
         let mut out = HashMap::new();
         TraceContextPropagator::new().inject_context(&cx, &mut out);
-        assert_eq!(out.get("traceparent").map(String::as_str), Some(traceparent));
+        assert_eq!(
+            out.get("traceparent").map(String::as_str),
+            Some(traceparent)
+        );
     }
 }

@@ -4,7 +4,9 @@ use std::fmt;
 
 /// An ODS code: trusts are 3 characters (`RXH`), trust sites 5 (`RXH01`), ICBs 3 starting with
 /// `Q`, sub-ICB locations vary. Only the shape is checked; the list of codes is not hard-coded.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(try_from = "String", into = "String")]
 pub struct OdsCode(String);
 
@@ -16,7 +18,9 @@ impl OdsCode {
     pub fn parse(value: &str) -> Result<Self, InvalidOdsCode> {
         let code = value.trim().to_ascii_uppercase();
         let shape_ok = (3..=6).contains(&code.len())
-            && code.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+            && code
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
         if shape_ok {
             Ok(Self(code))
         } else {

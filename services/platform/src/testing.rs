@@ -7,7 +7,8 @@ use crate::config::DatabaseSettings;
 
 /// Where tests find PostgreSQL; a fresh database is created on it for each test.
 pub fn postgres_admin_url() -> String {
-    std::env::var("ALONGSIDE_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    std::env::var("ALONGSIDE_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,11 +50,20 @@ impl TestDatabase {
                 let dir = std::env::temp_dir().join(format!("alongside-test-{label}-{unique}"));
                 std::fs::create_dir_all(&dir).expect("temporary folder");
                 let url = format!("sqlite://{}/test.db", dir.display());
-                Self { url, _dir: Some(tempfile_dir::TempDir(dir)) }
+                Self {
+                    url,
+                    _dir: Some(tempfile_dir::TempDir(dir)),
+                }
             }
             Backend::Postgres => {
-                let name = format!("alongside_{}_{}", label.replace('-', "_"), &unique[unique.len() - 12..]);
-                let admin = Database::connect(postgres_admin_url()).await.expect("PostgreSQL for tests (see README)");
+                let name = format!(
+                    "alongside_{}_{}",
+                    label.replace('-', "_"),
+                    &unique[unique.len() - 12..]
+                );
+                let admin = Database::connect(postgres_admin_url())
+                    .await
+                    .expect("PostgreSQL for tests (see README)");
                 admin
                     .execute_unprepared(&format!("CREATE DATABASE {name}"))
                     .await
@@ -69,6 +79,9 @@ impl TestDatabase {
     }
 
     pub fn settings(&self) -> DatabaseSettings {
-        DatabaseSettings { url: SecretString::from(self.url.clone()), max_connections: 4 }
+        DatabaseSettings {
+            url: SecretString::from(self.url.clone()),
+            max_connections: 4,
+        }
     }
 }

@@ -23,34 +23,65 @@ const PARTNERS: &[(&str, &str, &str)] = &[
 /// Seeds when the gateway has no users yet; returns the demo sign-ins either way.
 pub async fn seed(state: &AppState) -> Result<Vec<(String, String)>, String> {
     let err = |e: &dyn std::fmt::Display| e.to_string();
-    let mut sign_ins: Vec<(String, String)> = seed::demo_staff().into_iter().map(|(email, name, _, _)| (email, name)).collect();
-    sign_ins.push(("partner@rza.demo.test".into(), "Asha Patel, partner (RZA)".into()));
+    let mut sign_ins: Vec<(String, String)> = seed::demo_staff()
+        .into_iter()
+        .map(|(email, name, _, _)| (email, name))
+        .collect();
+    sign_ins.push((
+        "partner@rza.demo.test".into(),
+        "Asha Patel, partner (RZA)".into(),
+    ));
     if seed::has_users(&state.db).await.map_err(|e| err(&e))? {
         return Ok(sign_ins);
     }
     tracing::info!("seeding demo data");
     seed::ensure_tenants(&state.db).await.map_err(|e| err(&e))?;
     for (email, name, tenant, role) in seed::demo_staff() {
-        seed::create_user(&state.db, &email, &name, DEMO_PASSWORD, tenant, role, None).await.map_err(|e| err(&e))?;
+        seed::create_user(&state.db, &email, &name, DEMO_PASSWORD, tenant, role, None)
+            .await
+            .map_err(|e| err(&e))?;
     }
     for (trust, offset) in [("RZA", 0usize), ("RZB", 3usize)] {
-        let lead = Caller { subject: "usr_demo_seed".into(), tenant: OdsCode::parse(trust).map_err(|e| err(&e))?, role: Role::EngagementLead };
+        let lead = Caller {
+            subject: "usr_demo_seed".into(),
+            tenant: OdsCode::parse(trust).map_err(|e| err(&e))?,
+            role: Role::EngagementLead,
+        };
         let mut partner_ids = Vec::new();
         for (i, (given, family, locality)) in PARTNERS.iter().enumerate() {
             let request = people::RegisterPartnerRequest {
                 given_name: given.to_string(),
                 family_name: family.to_string(),
-                email: format!("{}.{}@{}.partners.demo.test", given.to_lowercase(), family.to_lowercase(), trust.to_lowercase()),
+                email: format!(
+                    "{}.{}@{}.partners.demo.test",
+                    given.to_lowercase(),
+                    family.to_lowercase(),
+                    trust.to_lowercase()
+                ),
                 phone: format!("01632 960 {:03}", i + offset * 10),
                 locality: locality.to_string(),
             };
-            let partner = state.clients.people().register_partner(state.clients.request(&lead, request)).await.map_err(|e| err(&e))?.into_inner();
+            let partner = state
+                .clients
+                .people()
+                .register_partner(state.clients.request(&lead, request))
+                .await
+                .map_err(|e| err(&e))?
+                .into_inner();
             partner_ids.push(partner.id);
         }
         if trust == "RZA" {
-            seed::create_user(&state.db, "partner@rza.demo.test", "Asha Patel", DEMO_PASSWORD, "RZA", Role::Partner, Some(partner_ids[0].clone()))
-                .await
-                .map_err(|e| err(&e))?;
+            seed::create_user(
+                &state.db,
+                "partner@rza.demo.test",
+                "Asha Patel",
+                DEMO_PASSWORD,
+                "RZA",
+                Role::Partner,
+                Some(partner_ids[0].clone()),
+            )
+            .await
+            .map_err(|e| err(&e))?;
         }
         let opportunities = [
             ("Rheumatology MDT", "mdt_seat", 4, 1),
@@ -60,46 +91,96 @@ pub async fn seed(state: &AppState) -> Result<Vec<(String, String)>, String> {
         let today = time::OffsetDateTime::now_utc().date();
         for (n, (title, kind, level, places)) in opportunities.iter().enumerate() {
             let starts_on = (today - time::Duration::days(14 - 7 * n as i64)).to_string();
-            let request = engagement::CreateOpportunityRequest { title: title.to_string(), kind: kind.to_string(), involvement_level: *level, starts_on, places: *places };
-            let opportunity = state.clients.engagement().create_opportunity(state.clients.request(&lead, request)).await.map_err(|e| err(&e))?.into_inner();
+            let request = engagement::CreateOpportunityRequest {
+                title: title.to_string(),
+                kind: kind.to_string(),
+                involvement_level: *level,
+                starts_on,
+                places: *places,
+            };
+            let opportunity = state
+                .clients
+                .engagement()
+                .create_opportunity(state.clients.request(&lead, request))
+                .await
+                .map_err(|e| err(&e))?
+                .into_inner();
             if n == 2 {
                 continue; // one opportunity left open for the demo
             }
             for partner_id in partner_ids.iter().take(*places as usize).take(2) {
-                let assignment = assign_when_known(state, &lead, &opportunity.id, partner_id).await?;
+                let assignment =
+                    assign_when_known(state, &lead, &opportunity.id, partner_id).await?;
                 let minutes = if n == 0 { 150 } else { 330 };
-                let request = engagement::RecordAttendanceRequest { assignment_id: assignment.id, minutes };
-                state.clients.engagement().record_attendance(state.clients.request(&lead, request)).await.map_err(|e| err(&e))?;
+                let request = engagement::RecordAttendanceRequest {
+                    assignment_id: assignment.id,
+                    minutes,
+                };
+                state
+                    .clients
+                    .engagement()
+                    .record_attendance(state.clients.request(&lead, request))
+                    .await
+                    .map_err(|e| err(&e))?;
             }
         }
-        let analyst = Caller { role: Role::Analyst, ..lead.clone() };
+        let analyst = Caller {
+            role: Role::Analyst,
+            ..lead.clone()
+        };
         let responses = fft_responses(trust, today);
         let request = feedback::SubmitFftResponsesRequest { responses };
-        state.clients.feedback().submit_fft_responses(state.clients.request(&analyst, request)).await.map_err(|e| err(&e))?;
+        state
+            .clients
+            .feedback()
+            .submit_fft_responses(state.clients.request(&analyst, request))
+            .await
+            .map_err(|e| err(&e))?;
     }
     Ok(sign_ins)
 }
 
 /// The partner reaches engagement's read model through Kafka a moment after registration.
-async fn assign_when_known(state: &AppState, lead: &Caller, opportunity_id: &str, partner_id: &str) -> Result<engagement::Assignment, String> {
+async fn assign_when_known(
+    state: &AppState,
+    lead: &Caller,
+    opportunity_id: &str,
+    partner_id: &str,
+) -> Result<engagement::Assignment, String> {
     let mut last = String::new();
     for _ in 0..100 {
-        let request = engagement::AssignPartnerRequest { opportunity_id: opportunity_id.into(), partner_id: partner_id.into() };
-        match state.clients.engagement().assign_partner(state.clients.request(lead, request)).await {
+        let request = engagement::AssignPartnerRequest {
+            opportunity_id: opportunity_id.into(),
+            partner_id: partner_id.into(),
+        };
+        match state
+            .clients
+            .engagement()
+            .assign_partner(state.clients.request(lead, request))
+            .await
+        {
             Ok(assignment) => return Ok(assignment.into_inner()),
             Err(status) => last = status.message().to_string(),
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    Err(format!("partner {partner_id} never reached engagement: {last}"))
+    Err(format!(
+        "partner {partner_id} never reached engagement: {last}"
+    ))
 }
 
 /// Six months of FFT responses with a plausible, deterministic mix of answers.
 fn fft_responses(trust: &str, today: time::Date) -> Vec<feedback::FftResponse> {
     let sources = ["sms", "web", "paper", "kiosk", "just_a_minute_card"];
-    let mut state: u64 = if trust == "RZA" { 0x9E37_79B9 } else { 0x85EB_CA6B };
+    let mut state: u64 = if trust == "RZA" {
+        0x9E37_79B9
+    } else {
+        0x85EB_CA6B
+    };
     let mut next = move || {
-        state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
         (state >> 33) as u32
     };
     let mut out = Vec::new();

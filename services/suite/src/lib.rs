@@ -26,7 +26,10 @@ pub enum SuiteError {
     #[error("Kafka: {0}")]
     Broker(#[from] alongside_events::mock::MockError),
     #[error("{service}: {source}")]
-    Service { service: &'static str, source: StartError },
+    Service {
+        service: &'static str,
+        source: StartError,
+    },
     #[error("gateway: {0}")]
     Gateway(#[from] alongside_gateway::GatewayError),
     #[error("demo data: {0}")]
@@ -45,9 +48,15 @@ pub struct Suite {
     broker: MockBroker,
 }
 
-fn service_settings(name: &str, data_dir: &Path, brokers: &str) -> Result<ServiceSettings, config::ConfigError> {
-    let mut settings: ServiceSettings = config::load_defaults_only(&config::service_defaults(name, 0))?;
-    settings.database.url = SecretString::from(format!("sqlite://{}/{name}.db", data_dir.display()));
+fn service_settings(
+    name: &str,
+    data_dir: &Path,
+    brokers: &str,
+) -> Result<ServiceSettings, config::ConfigError> {
+    let mut settings: ServiceSettings =
+        config::load_defaults_only(&config::service_defaults(name, 0))?;
+    settings.database.url =
+        SecretString::from(format!("sqlite://{}/{name}.db", data_dir.display()));
     settings.kafka.brokers = brokers.to_string();
     settings.kafka.create_topics = false;
     Ok(settings)
@@ -62,31 +71,68 @@ impl Suite {
         let brokers = broker.bootstrap_servers().to_string();
         let shutdown = CancellationToken::new();
 
-        let people = alongside_people::start(service_settings("people", &data_dir, &brokers)?, shutdown.clone())
-            .await
-            .map_err(|source| SuiteError::Service { service: "people", source })?;
-        let engagement = alongside_engagement::start(service_settings("engagement", &data_dir, &brokers)?, shutdown.clone())
-            .await
-            .map_err(|source| SuiteError::Service { service: "engagement", source })?;
-        let feedback = alongside_feedback::start(service_settings("feedback", &data_dir, &brokers)?, shutdown.clone())
-            .await
-            .map_err(|source| SuiteError::Service { service: "feedback", source })?;
-        let payments = alongside_payments::start(service_settings("payments", &data_dir, &brokers)?, shutdown.clone())
-            .await
-            .map_err(|source| SuiteError::Service { service: "payments", source })?;
+        let people = alongside_people::start(
+            service_settings("people", &data_dir, &brokers)?,
+            shutdown.clone(),
+        )
+        .await
+        .map_err(|source| SuiteError::Service {
+            service: "people",
+            source,
+        })?;
+        let engagement = alongside_engagement::start(
+            service_settings("engagement", &data_dir, &brokers)?,
+            shutdown.clone(),
+        )
+        .await
+        .map_err(|source| SuiteError::Service {
+            service: "engagement",
+            source,
+        })?;
+        let feedback = alongside_feedback::start(
+            service_settings("feedback", &data_dir, &brokers)?,
+            shutdown.clone(),
+        )
+        .await
+        .map_err(|source| SuiteError::Service {
+            service: "feedback",
+            source,
+        })?;
+        let payments = alongside_payments::start(
+            service_settings("payments", &data_dir, &brokers)?,
+            shutdown.clone(),
+        )
+        .await
+        .map_err(|source| SuiteError::Service {
+            service: "payments",
+            source,
+        })?;
 
-        let mut gateway_settings: GatewaySettings = config::load_defaults_only(alongside_gateway::config::DEFAULTS)?;
+        let mut gateway_settings: GatewaySettings =
+            config::load_defaults_only(alongside_gateway::config::DEFAULTS)?;
         gateway_settings.http.listen = std::net::SocketAddr::from(([127, 0, 0, 1], options.port));
         gateway_settings.http.public_url = format!("http://127.0.0.1:{}", options.port);
-        gateway_settings.database.url = SecretString::from(format!("sqlite://{}/gateway.db", data_dir.display()));
+        gateway_settings.database.url =
+            SecretString::from(format!("sqlite://{}/gateway.db", data_dir.display()));
         gateway_settings.services.people = format!("http://{}", people.grpc_addr);
         gateway_settings.services.engagement = format!("http://{}", engagement.grpc_addr);
         gateway_settings.services.feedback = format!("http://{}", feedback.grpc_addr);
         gateway_settings.services.payments = format!("http://{}", payments.grpc_addr);
         let gateway = Gateway::start(gateway_settings, shutdown.clone()).await?;
 
-        let demo_users = if options.demo { demo::seed(&gateway.state).await.map_err(SuiteError::Demo)? } else { Vec::new() };
-        Ok(Self { gateway, services: vec![people, engagement, feedback, payments], shutdown, data_dir, demo_users, broker })
+        let demo_users = if options.demo {
+            demo::seed(&gateway.state).await.map_err(SuiteError::Demo)?
+        } else {
+            Vec::new()
+        };
+        Ok(Self {
+            gateway,
+            services: vec![people, engagement, feedback, payments],
+            shutdown,
+            data_dir,
+            demo_users,
+            broker,
+        })
     }
 
     pub fn url(&self) -> String {

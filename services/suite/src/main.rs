@@ -22,15 +22,33 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let _telemetry = alongside_platform::telemetry::init(
         "alongside",
-        &alongside_platform::config::TelemetrySettings { log_format: "pretty".into(), log_level: "warn".into() },
+        &alongside_platform::config::TelemetrySettings {
+            log_format: "pretty".into(),
+            log_level: "warn".into(),
+        },
     );
     let started = std::time::Instant::now();
-    let suite = alongside_suite::Suite::start(alongside_suite::Options { port: cli.port, data_dir: cli.data_dir, demo: !cli.no_demo }).await?;
+    let suite = alongside_suite::Suite::start(alongside_suite::Options {
+        port: cli.port,
+        data_dir: cli.data_dir,
+        demo: !cli.no_demo,
+    })
+    .await?;
     println!();
     println!("Alongside is running: {}", suite.url());
-    println!("  started in {:.1} s; data in {}", started.elapsed().as_secs_f64(), suite.data_dir().display());
-    println!("  Kafka bootstrap (in-process broker): {}", suite.kafka_bootstrap());
-    println!("  Sign in with any of these (password: {}):", alongside_gateway::seed::DEMO_PASSWORD);
+    println!(
+        "  started in {:.1} s; data in {}",
+        started.elapsed().as_secs_f64(),
+        suite.data_dir().display()
+    );
+    println!(
+        "  Kafka bootstrap (in-process broker): {}",
+        suite.kafka_bootstrap()
+    );
+    println!(
+        "  Sign in with any of these (password: {}):",
+        alongside_gateway::seed::DEMO_PASSWORD
+    );
     for (email, name) in suite.demo_sign_ins() {
         println!("    {email:<32} {name}");
     }

@@ -14,17 +14,33 @@ use alongside_proto::feedback::v1::{FftAnswer, FftResponse, GetFftSummaryRequest
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use serde_json::{json, Value};
 
-const ANSWERS: [&str; 6] = ["very_good", "good", "neither", "poor", "very_poor", "dont_know"];
+const ANSWERS: [&str; 6] = [
+    "very_good",
+    "good",
+    "neither",
+    "poor",
+    "very_poor",
+    "dont_know",
+];
 
 fn arg(name: &str, default: usize) -> usize {
     let args: Vec<String> = std::env::args().collect();
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok()).unwrap_or(default)
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn rss_kib(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with(field)).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
         .unwrap_or(0)
 }
 
@@ -42,7 +58,16 @@ fn day(i: usize) -> String {
 }
 
 async fn total(state: &alongside_gateway::AppState, caller: &Caller) -> u64 {
-    match state.clients.feedback().get_fft_summary(state.clients.request(caller, GetFftSummaryRequest::default())).await {
+    match state
+        .clients
+        .feedback()
+        .get_fft_summary(
+            state
+                .clients
+                .request(caller, GetFftSummaryRequest::default()),
+        )
+        .await
+    {
         Ok(summary) => summary.into_inner().months.iter().map(|m| m.total).sum(),
         Err(_) => 0,
     }
@@ -55,25 +80,57 @@ async fn main() -> anyhow::Result<()> {
     let data = tempfile::tempdir()?;
     let idle_before = rss_kib("VmRSS:");
     let started = Instant::now();
-    let suite = alongside_suite::Suite::start(alongside_suite::Options { port: 0, data_dir: data.path().to_path_buf(), demo: false }).await?;
+    let suite = alongside_suite::Suite::start(alongside_suite::Options {
+        port: 0,
+        data_dir: data.path().to_path_buf(),
+        demo: false,
+    })
+    .await?;
     let startup = started.elapsed();
     tokio::time::sleep(Duration::from_secs(2)).await;
     let idle_rss = rss_kib("VmRSS:");
     let state = suite.gateway_state().clone();
-    alongside_gateway::seed::create_user(&state.db, "bench@rza.test", "Bench", "bench-password-123", "RZA", Role::Analyst, None)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    alongside_gateway::seed::create_user(
+        &state.db,
+        "bench@rza.test",
+        "Bench",
+        "bench-password-123",
+        "RZA",
+        Role::Analyst,
+        None,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
 
     println!("Alongside benchmark: {responses} FFT responses per path, embedded suite (SQLite, in-process Kafka)");
     println!("  command: cargo run --release -p alongside-tests --bin alongside-bench -- --responses {responses} --batch {batch}");
-    println!("  machine: {} cores", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
-    println!("  startup: {:.2} s; RSS before start {} MiB, idle after start {} MiB", startup.as_secs_f64(), idle_before / 1024, idle_rss / 1024);
+    println!(
+        "  machine: {} cores",
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    );
+    println!(
+        "  startup: {:.2} s; RSS before start {} MiB, idle after start {} MiB",
+        startup.as_secs_f64(),
+        idle_before / 1024,
+        idle_rss / 1024
+    );
 
     // ---- path 1: HTTP API → gateway → gRPC → feedback ----
     let http = reqwest::Client::builder().cookie_store(true).build()?;
     let base = suite.url();
-    let session: Value = http.post(format!("{base}/api/v1/session")).json(&json!({ "email": "bench@rza.test", "password": "bench-password-123" })).send().await?.json().await?;
-    let csrf = session["csrf_token"].as_str().unwrap_or_default().to_string();
+    let session: Value = http
+        .post(format!("{base}/api/v1/session"))
+        .json(&json!({ "email": "bench@rza.test", "password": "bench-password-123" }))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let csrf = session["csrf_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     let mut latencies = Vec::new();
     let api_start = Instant::now();
     let mut accepted = 0u64;
@@ -83,12 +140,22 @@ async fn main() -> anyhow::Result<()> {
             .map(|i| json!({ "response_id": format!("api-{i}"), "source": "sms", "answer": ANSWERS[i % 6], "responded_on": day(i) }))
             .collect();
         let t = Instant::now();
-        let result: Value = http.post(format!("{base}/api/v1/feedback/fft-responses")).header("x-csrf-token", &csrf).json(&json!({ "responses": body })).send().await?.json().await?;
+        let result: Value = http
+            .post(format!("{base}/api/v1/feedback/fft-responses"))
+            .header("x-csrf-token", &csrf)
+            .json(&json!({ "responses": body }))
+            .send()
+            .await?
+            .json()
+            .await?;
         latencies.push(t.elapsed());
         accepted += result["accepted"].as_u64().unwrap_or(0);
     }
     let api_elapsed = api_start.elapsed();
-    anyhow::ensure!(accepted == responses as u64, "API path accepted {accepted} of {responses}");
+    anyhow::ensure!(
+        accepted == responses as u64,
+        "API path accepted {accepted} of {responses}"
+    );
     latencies.sort();
     println!(
         "  API path (POST /api/v1/feedback/fft-responses, {batch} per call): {:.0} responses/s; per call p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
@@ -100,7 +167,11 @@ async fn main() -> anyhow::Result<()> {
     );
 
     // ---- path 2: Kafka topic → consumer → feedback ----
-    let caller = Caller { subject: "bench".into(), tenant: OdsCode::parse("RZA")?, role: Role::Analyst };
+    let caller = Caller {
+        subject: "bench".into(),
+        tenant: OdsCode::parse("RZA")?,
+        role: Role::Analyst,
+    };
     let before = total(&state, &caller).await;
     let producer: FutureProducer = rdkafka::ClientConfig::new()
         .set("bootstrap.servers", suite.kafka_bootstrap())
@@ -111,11 +182,35 @@ async fn main() -> anyhow::Result<()> {
     let kafka_start = Instant::now();
     let mut sends = Vec::with_capacity(responses);
     for i in 0..responses {
-        let answer = [FftAnswer::VeryGood, FftAnswer::Good, FftAnswer::Neither, FftAnswer::Poor, FftAnswer::VeryPoor, FftAnswer::DontKnow][i % 6];
-        let event = FftResponseReceived { response: Some(FftResponse { response_id: format!("kafka-{i}"), source: "kiosk".into(), answer: answer as i32, responded_on: day(i) }) };
+        let answer = [
+            FftAnswer::VeryGood,
+            FftAnswer::Good,
+            FftAnswer::Neither,
+            FftAnswer::Poor,
+            FftAnswer::VeryPoor,
+            FftAnswer::DontKnow,
+        ][i % 6];
+        let event = FftResponseReceived {
+            response: Some(FftResponse {
+                response_id: format!("kafka-{i}"),
+                source: "kiosk".into(),
+                answer: answer as i32,
+                responded_on: day(i),
+            }),
+        };
         let payload = Envelope::new(&tenant, &event).encode();
         let producer = producer.clone();
-        sends.push(async move { producer.send(FutureRecord::to(FEEDBACK_RESPONSES).key("RZA:kiosk").payload(&payload), Duration::from_secs(60)).await.is_ok() });
+        sends.push(async move {
+            producer
+                .send(
+                    FutureRecord::to(FEEDBACK_RESPONSES)
+                        .key("RZA:kiosk")
+                        .payload(&payload),
+                    Duration::from_secs(60),
+                )
+                .await
+                .is_ok()
+        });
         if sends.len() == 5_000 {
             futures::future::join_all(sends.drain(..)).await;
         }
@@ -131,7 +226,10 @@ async fn main() -> anyhow::Result<()> {
             break;
         }
         if kafka_start.elapsed() > Duration::from_secs(1_800) {
-            anyhow::bail!("topic path: only {} of {responses} responses counted after 30 minutes", now - before);
+            anyhow::bail!(
+                "topic path: only {} of {responses} responses counted after 30 minutes",
+                now - before
+            );
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
@@ -142,7 +240,11 @@ async fn main() -> anyhow::Result<()> {
         kafka_elapsed.as_secs_f64(),
         responses as f64 / kafka_elapsed.as_secs_f64()
     );
-    println!("  memory: peak RSS during the topic path {} MiB (high-water mark {} MiB)", peak / 1024, rss_kib("VmHWM:") / 1024);
+    println!(
+        "  memory: peak RSS during the topic path {} MiB (high-water mark {} MiB)",
+        peak / 1024,
+        rss_kib("VmHWM:") / 1024
+    );
     suite.stop().await;
     Ok(())
 }

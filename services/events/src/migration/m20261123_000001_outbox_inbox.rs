@@ -32,7 +32,13 @@ impl MigrationTrait for Migration {
                 Table::create()
                     .table(Outbox::Table)
                     .if_not_exists()
-                    .col(ColumnDef::new(Outbox::Id).big_integer().not_null().auto_increment().primary_key())
+                    .col(
+                        ColumnDef::new(Outbox::Id)
+                            .big_integer()
+                            .not_null()
+                            .auto_increment()
+                            .primary_key(),
+                    )
                     .col(ColumnDef::new(Outbox::EventId).string().not_null())
                     .col(ColumnDef::new(Outbox::Topic).string().not_null())
                     .col(ColumnDef::new(Outbox::PartitionKey).string().not_null())
@@ -59,17 +65,33 @@ impl MigrationTrait for Migration {
                 Table::create()
                     .table(ProcessedEvents::Table)
                     .if_not_exists()
-                    .col(ColumnDef::new(ProcessedEvents::Consumer).string().not_null())
+                    .col(
+                        ColumnDef::new(ProcessedEvents::Consumer)
+                            .string()
+                            .not_null(),
+                    )
                     .col(ColumnDef::new(ProcessedEvents::EventId).string().not_null())
-                    .col(ColumnDef::new(ProcessedEvents::ProcessedAt).string().not_null())
-                    .primary_key(Index::create().col(ProcessedEvents::Consumer).col(ProcessedEvents::EventId))
+                    .col(
+                        ColumnDef::new(ProcessedEvents::ProcessedAt)
+                            .string()
+                            .not_null(),
+                    )
+                    .primary_key(
+                        Index::create()
+                            .col(ProcessedEvents::Consumer)
+                            .col(ProcessedEvents::EventId),
+                    )
                     .to_owned(),
             )
             .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager.drop_table(Table::drop().table(ProcessedEvents::Table).to_owned()).await?;
-        manager.drop_table(Table::drop().table(Outbox::Table).to_owned()).await
+        manager
+            .drop_table(Table::drop().table(ProcessedEvents::Table).to_owned())
+            .await?;
+        manager
+            .drop_table(Table::drop().table(Outbox::Table).to_owned())
+            .await
     }
 }
