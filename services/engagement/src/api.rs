@@ -299,8 +299,7 @@ impl EngagementService for EngagementApi {
         &self,
         request: Request<CreateOpportunityRequest>,
     ) -> Result<Response<Opportunity>, Status> {
-        let caller = grpc::caller(&request)?;
-        caller.require(&[Role::EngagementLead, Role::Admin])?;
+        let caller = grpc::authorize(&request, &[Role::EngagementLead, Role::Admin])?;
         Ok(Response::new(
             self.create(&caller, request.into_inner()).await?,
         ))
@@ -310,8 +309,7 @@ impl EngagementService for EngagementApi {
         &self,
         request: Request<GetOpportunityRequest>,
     ) -> Result<Response<Opportunity>, Status> {
-        let caller = grpc::caller(&request)?;
-        caller.require(ORGANISERS)?;
+        let caller = grpc::authorize(&request, ORGANISERS)?;
         Ok(Response::new(
             self.find_opportunity(&caller, &request.get_ref().id)
                 .await?
@@ -323,8 +321,7 @@ impl EngagementService for EngagementApi {
         &self,
         request: Request<ListOpportunitiesRequest>,
     ) -> Result<Response<ListOpportunitiesResponse>, Status> {
-        let caller = grpc::caller(&request)?;
-        caller.require(ORGANISERS)?;
+        let caller = grpc::authorize(&request, ORGANISERS)?;
         Ok(Response::new(
             self.list(&caller, request.into_inner()).await?,
         ))
@@ -334,8 +331,7 @@ impl EngagementService for EngagementApi {
         &self,
         request: Request<AssignPartnerRequest>,
     ) -> Result<Response<Assignment>, Status> {
-        let caller = grpc::caller(&request)?;
-        caller.require(&[Role::EngagementLead, Role::Admin])?;
+        let caller = grpc::authorize(&request, &[Role::EngagementLead, Role::Admin])?;
         Ok(Response::new(
             self.assign(&caller, request.into_inner()).await?,
         ))
@@ -345,8 +341,7 @@ impl EngagementService for EngagementApi {
         &self,
         request: Request<ListAssignmentsRequest>,
     ) -> Result<Response<ListAssignmentsResponse>, Status> {
-        let caller = grpc::caller(&request)?;
-        caller.require(ORGANISERS)?;
+        let caller = grpc::authorize(&request, ORGANISERS)?;
         Ok(Response::new(
             self.assignments(&caller, &request.get_ref().opportunity_id)
                 .await?,
@@ -357,8 +352,7 @@ impl EngagementService for EngagementApi {
         &self,
         request: Request<RecordAttendanceRequest>,
     ) -> Result<Response<Attendance>, Status> {
-        let caller = grpc::caller(&request)?;
-        caller.require(ORGANISERS)?;
+        let caller = grpc::authorize(&request, ORGANISERS)?;
         Ok(Response::new(
             self.record_attendance(&caller, request.into_inner())
                 .await?,

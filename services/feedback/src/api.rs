@@ -146,8 +146,7 @@ impl FeedbackService for FeedbackApi {
         &self,
         request: Request<SubmitFftResponsesRequest>,
     ) -> Result<Response<SubmitFftResponsesResponse>, Status> {
-        let caller = grpc::caller(&request)?;
-        caller.require(SUBMITTERS)?;
+        let caller = grpc::authorize(&request, SUBMITTERS)?;
         Ok(Response::new(
             self.submit(&caller, request.into_inner()).await?,
         ))
@@ -157,8 +156,7 @@ impl FeedbackService for FeedbackApi {
         &self,
         request: Request<GetFftSummaryRequest>,
     ) -> Result<Response<GetFftSummaryResponse>, Status> {
-        let caller = grpc::caller(&request)?;
-        caller.require(READERS)?;
+        let caller = grpc::authorize(&request, READERS)?;
         Ok(Response::new(
             self.summary(&caller, request.into_inner()).await?,
         ))

@@ -423,10 +423,9 @@ async fn all_partners(
     search: &str,
     sort: &str,
 ) -> Result<Vec<people::Partner>, AppError> {
-    let mut out = Vec::new();
-    for page in 1.. {
+    every_page(|page| async move {
         let request = people::ListPartnersRequest {
-            page: page_request(Some(page), 200),
+            page,
             search: search.into(),
             sort: sort.into(),
         };
@@ -436,9 +435,27 @@ async fn all_partners(
             .list_partners(state.clients.request(&me.caller, request))
             .await?
             .into_inner();
-        let total = listed.page.map(|p| p.total).unwrap_or(0);
-        out.extend(listed.partners);
-        if out.len() as u64 >= total {
+        Ok((listed.partners, listed.page.map(|p| p.total).unwrap_or(0)))
+    })
+    .await
+}
+
+/// Every page of a list, for CSV export: `fetch` gets one page and returns its rows and the total.
+async fn every_page<T, F, Fut>(mut fetch: F) -> Result<Vec<T>, AppError>
+where
+    F: FnMut(Option<PageRequest>) -> Fut,
+    Fut: std::future::Future<Output = Result<(Vec<T>, u64), tonic::Status>>,
+{
+    let mut out = Vec::new();
+    for page in 1.. {
+        let (rows, total) = fetch(page_request(
+            Some(page),
+            alongside_platform::paging::MAX_PAGE_SIZE,
+        ))
+        .await?;
+        let last = rows.is_empty();
+        out.extend(rows);
+        if last || out.len() as u64 >= total {
             break;
         }
     }
@@ -658,10 +675,10 @@ async fn opportunities_csv(
     State(state): State<AppState>,
     me: SignedIn,
 ) -> Result<Response, AppError> {
-    let mut rows = Vec::new();
-    for page in 1.. {
+    let (state, me) = (&state, &me);
+    let opportunities = every_page(|page| async move {
         let request = engagement::ListOpportunitiesRequest {
-            page: page_request(Some(page), 200),
+            page,
             ..Default::default()
         };
         let listed = state
@@ -670,8 +687,15 @@ async fn opportunities_csv(
             .list_opportunities(state.clients.request(&me.caller, request))
             .await?
             .into_inner();
-        let total = listed.page.map(|p| p.total).unwrap_or(0);
-        rows.extend(listed.opportunities.into_iter().map(|o| {
+        Ok((
+            listed.opportunities,
+            listed.page.map(|p| p.total).unwrap_or(0),
+        ))
+    })
+    .await?;
+    let rows = opportunities
+        .into_iter()
+        .map(|o| {
             vec![
                 o.id,
                 o.title,
@@ -681,11 +705,8 @@ async fn opportunities_csv(
                 o.places.to_string(),
                 o.status,
             ]
-        }));
-        if rows.len() as u64 >= total {
-            break;
-        }
-    }
+        })
+        .collect();
     csv_response(
         "opportunities.csv",
         &[
@@ -1024,10 +1045,10 @@ async fn claims(
 }
 
 async fn claims_csv(State(state): State<AppState>, me: SignedIn) -> Result<Response, AppError> {
-    let mut rows = Vec::new();
-    for page in 1.. {
+    let (state, me) = (&state, &me);
+    let claims = every_page(|page| async move {
         let request = payments::ListClaimsRequest {
-            page: page_request(Some(page), 200),
+            page,
             partner_id: String::new(),
         };
         let listed = state
@@ -1036,8 +1057,12 @@ async fn claims_csv(State(state): State<AppState>, me: SignedIn) -> Result<Respo
             .list_claims(state.clients.request(&me.caller, request))
             .await?
             .into_inner();
-        let total = listed.page.map(|p| p.total).unwrap_or(0);
-        rows.extend(listed.claims.into_iter().map(|c| {
+        Ok((listed.claims, listed.page.map(|p| p.total).unwrap_or(0)))
+    })
+    .await?;
+    let rows = claims
+        .into_iter()
+        .map(|c| {
             let pence = c.amount.map(|m| m.pence).unwrap_or(0);
             vec![
                 c.id,
@@ -1050,11 +1075,8 @@ async fn claims_csv(State(state): State<AppState>, me: SignedIn) -> Result<Respo
                 c.status,
                 c.created_at,
             ]
-        }));
-        if rows.len() as u64 >= total {
-            break;
-        }
-    }
+        })
+        .collect();
     csv_response(
         "claims.csv",
         &[

@@ -86,8 +86,7 @@ impl PaymentsService for PaymentsApi {
         &self,
         request: Request<ListClaimsRequest>,
     ) -> Result<Response<ListClaimsResponse>, Status> {
-        let caller = grpc::caller(&request)?;
-        caller.require(READERS)?;
+        let caller = grpc::authorize(&request, READERS)?;
         Ok(Response::new(
             self.list(&caller, request.into_inner()).await?,
         ))
@@ -97,8 +96,7 @@ impl PaymentsService for PaymentsApi {
         &self,
         request: Request<GetClaimRequest>,
     ) -> Result<Response<Claim>, Status> {
-        let caller = grpc::caller(&request)?;
-        caller.require(READERS)?;
+        let caller = grpc::authorize(&request, READERS)?;
         Ok(Response::new(
             self.get(&caller, &request.get_ref().id).await?,
         ))

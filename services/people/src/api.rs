@@ -179,8 +179,7 @@ impl PeopleService for PeopleApi {
         &self,
         request: Request<RegisterPartnerRequest>,
     ) -> Result<Response<Partner>, Status> {
-        let caller = grpc::caller(&request)?;
-        caller.require(&[Role::EngagementLead, Role::Admin])?;
+        let caller = grpc::authorize(&request, &[Role::EngagementLead, Role::Admin])?;
         Ok(Response::new(
             self.register(&caller, request.into_inner()).await?,
         ))
@@ -190,8 +189,7 @@ impl PeopleService for PeopleApi {
         &self,
         request: Request<GetPartnerRequest>,
     ) -> Result<Response<Partner>, Status> {
-        let caller = grpc::caller(&request)?;
-        caller.require(BANK_ROLES)?;
+        let caller = grpc::authorize(&request, BANK_ROLES)?;
         Ok(Response::new(
             self.get(&caller, &request.get_ref().id).await?,
         ))
@@ -201,8 +199,7 @@ impl PeopleService for PeopleApi {
         &self,
         request: Request<ListPartnersRequest>,
     ) -> Result<Response<ListPartnersResponse>, Status> {
-        let caller = grpc::caller(&request)?;
-        caller.require(BANK_ROLES)?;
+        let caller = grpc::authorize(&request, BANK_ROLES)?;
         Ok(Response::new(
             self.list(&caller, request.into_inner()).await?,
         ))

@@ -268,7 +268,10 @@ mod tests {
             jail.set_env("ALONGSIDE_KAFKA__PARTITIONS", "many");
             let err =
                 load::<ServiceSettings>(&service_defaults("people", 50051), None).unwrap_err();
-            assert!(err.to_string().to_lowercase().contains("kafka.partitions"), "{err}");
+            assert!(
+                err.to_string().to_lowercase().contains("kafka.partitions"),
+                "{err}"
+            );
             Ok(())
         });
     }

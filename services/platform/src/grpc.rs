@@ -94,6 +94,16 @@ pub async fn bind(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
     TcpListener::bind(addr).await
 }
 
+/// The verified caller, provided they hold one of `roles`: the first line of every handler.
+pub fn authorize<T>(
+    request: &tonic::Request<T>,
+    roles: &[crate::Role],
+) -> Result<Caller, tonic::Status> {
+    let caller = caller(request)?;
+    caller.require(roles)?;
+    Ok(caller)
+}
+
 /// Convenience for handlers: the verified caller, or `Unauthenticated`.
 pub fn caller<T>(request: &tonic::Request<T>) -> Result<Caller, tonic::Status> {
     crate::auth::caller(request)
