@@ -277,6 +277,24 @@ mod tests {
     }
 
     #[test]
+    fn the_example_deployment_files_are_valid() {
+        // In a Jail, so other tests' environment variables cannot leak in.
+        Jail::expect_with(|_| {
+            let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/config");
+            for service in ["people", "engagement", "feedback", "payments"] {
+                let file = dir.join(format!("{service}.example.toml"));
+                let settings: ServiceSettings =
+                    load(&service_defaults(service, 0), Some(&file)).expect("example loads");
+                assert!(
+                    !settings.kafka.create_topics,
+                    "{service}: ops provision topics"
+                );
+            }
+            Ok(())
+        });
+    }
+
+    #[test]
     fn validation_names_the_key() {
         Jail::expect_with(|jail| {
             jail.set_env("ALONGSIDE_AUTH__INTERNAL_TOKEN_KEY", "short");

@@ -1,0 +1,84 @@
+//! The embedded run: demo data seeded once, kept by a second run, served over HTTP with its
+//! OpenAPI document.
+
+use std::time::Duration;
+
+use alongside_suite::{Options, Suite};
+
+async fn sign_in(base: &str) -> reqwest::Client {
+    let http = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let response = http
+        .post(format!("{base}/api/v1/session"))
+        .json(&serde_json::json!({ "email": "lead@rza.demo.test", "password": "alongside-demo" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "demo lead signs in");
+    http
+}
+
+async fn partner_total(http: &reqwest::Client, base: &str) -> u64 {
+    let body: serde_json::Value = http
+        .get(format!("{base}/api/v1/partners"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    body["page"]["total"].as_u64().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_run_keeps_the_first_runs_data() {
+    let data = tempfile::tempdir().unwrap();
+    let options = || Options {
+        port: 0,
+        data_dir: data.path().to_path_buf(),
+        demo: true,
+    };
+
+    let first = Suite::start(options()).await.expect("first run starts");
+    let base = first.url();
+    assert!(first
+        .demo_sign_ins()
+        .iter()
+        .any(|(email, _)| email == "partner@rza.demo.test"));
+    let http = sign_in(&base).await;
+    let seeded = partner_total(&http, &base).await;
+    assert_eq!(seeded, 6, "six demo partners in each trust");
+    let openapi: serde_json::Value = http
+        .get(format!("{base}/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(openapi["openapi"].as_str().unwrap().starts_with("3."));
+    for path in [
+        "/api/v1/partners",
+        "/api/v1/opportunities",
+        "/api/v1/claims",
+        "/api/v1/feedback/fft-summary",
+    ] {
+        assert!(openapi["paths"].get(path).is_some(), "{path} documented");
+    }
+    let ready = reqwest::get(format!("{base}/readyz")).await.unwrap();
+    assert_eq!(ready.status(), 200);
+    first.stop().await;
+
+    let second = Suite::start(options()).await.expect("second run starts");
+    let base = second.url();
+    let http = sign_in(&base).await;
+    assert_eq!(
+        partner_total(&http, &base).await,
+        seeded,
+        "kept, not seeded again"
+    );
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    second.stop().await;
+}
