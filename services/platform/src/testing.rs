@@ -31,6 +31,7 @@ pub fn backends() -> Vec<Backend> {
 pub struct TestDatabase {
     pub url: String,
     _dir: Option<tempfile_dir::TempDir>,
+    postgres_name: Option<String>,
 }
 
 mod tempfile_dir {
@@ -53,6 +54,7 @@ impl TestDatabase {
                 Self {
                     url,
                     _dir: Some(tempfile_dir::TempDir(dir)),
+                    postgres_name: None,
                 }
             }
             Backend::Postgres => {
@@ -73,7 +75,11 @@ impl TestDatabase {
                     Some(i) => format!("{}/{name}", &base[..i]),
                     None => format!("{base}/{name}"),
                 };
-                Self { url, _dir: None }
+                Self {
+                    url,
+                    _dir: None,
+                    postgres_name: Some(name),
+                }
             }
         }
     }
@@ -83,5 +89,31 @@ impl TestDatabase {
             url: SecretString::from(self.url.clone()),
             max_connections: 4,
         }
+    }
+}
+
+impl Drop for TestDatabase {
+    /// Drops a PostgreSQL test database (forcing off the service's pooled connections), on a
+    /// thread of its own because `drop` cannot await.
+    fn drop(&mut self) {
+        let Some(name) = self.postgres_name.take() else {
+            return;
+        };
+        let dropper = std::thread::spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            runtime.block_on(async {
+                if let Ok(admin) = Database::connect(postgres_admin_url()).await {
+                    let _ = admin
+                        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .await;
+                }
+            });
+        });
+        let _ = dropper.join();
     }
 }
