@@ -36,4 +36,4 @@ fmt: ## Format the code
 	cargo fmt --all
 
 bench: ## Push 100,000 FFT responses through the embedded suite and print figures
-	cargo run --release -p alongside-tests --bin alongside-bench -- --responses $${RESPONSES:-100000}
+	cargo run --release -p alongside-tests --bin alongside-bench -- --responses $${RESPONSES:-100000} --kafka-responses $${KAFKA_RESPONSES:-20000}

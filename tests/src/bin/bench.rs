@@ -76,6 +76,9 @@ async fn total(state: &alongside_gateway::AppState, caller: &Caller) -> u64 {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let responses = arg("--responses", 100_000);
+    // librdkafka's in-process mock broker stops accepting a single burst somewhere between 20,000
+    // and 50,000 messages, so the topic path is measured on a smaller burst (see README).
+    let kafka_responses = arg("--kafka-responses", 20_000);
     let batch = arg("--batch", 1_000);
     let data = tempfile::tempdir()?;
     let idle_before = rss_kib("VmRSS:");
@@ -102,8 +105,10 @@ async fn main() -> anyhow::Result<()> {
     .await
     .map_err(|e| anyhow::anyhow!("{e}"))?;
 
-    println!("Alongside benchmark: {responses} FFT responses per path, embedded suite (SQLite, in-process Kafka)");
-    println!("  command: cargo run --release -p alongside-tests --bin alongside-bench -- --responses {responses} --batch {batch}");
+    println!(
+        "Alongside benchmark: FFT responses through the embedded suite (SQLite, in-process Kafka)"
+    );
+    println!("  command: cargo run --release -p alongside-tests --bin alongside-bench -- --responses {responses} --batch {batch} --kafka-responses {kafka_responses}");
     println!(
         "  machine: {} cores",
         std::thread::available_parallelism()
@@ -158,7 +163,7 @@ async fn main() -> anyhow::Result<()> {
     );
     latencies.sort();
     println!(
-        "  API path (POST /api/v1/feedback/fft-responses, {batch} per call): {:.0} responses/s; per call p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        "  API path ({responses} responses, POST /api/v1/feedback/fft-responses, {batch} per call): {:.0} responses/s; per call p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
         responses as f64 / api_elapsed.as_secs_f64(),
         percentile(&latencies, 50.0).as_secs_f64() * 1e3,
         percentile(&latencies, 95.0).as_secs_f64() * 1e3,
@@ -177,11 +182,14 @@ async fn main() -> anyhow::Result<()> {
         .set("bootstrap.servers", suite.kafka_bootstrap())
         .set("linger.ms", "5")
         .set("queue.buffering.max.messages", "1000000")
+        // Bounded: a broker that stops accepting shows as failed sends, not a hang.
+        .set("message.timeout.ms", "15000")
         .create()?;
     let tenant = OdsCode::parse("RZA")?;
     let kafka_start = Instant::now();
-    let mut sends = Vec::with_capacity(responses);
-    for i in 0..responses {
+    let mut sends = Vec::with_capacity(5_000);
+    let mut delivered = 0usize;
+    for i in 0..kafka_responses {
         let answer = [
             FftAnswer::VeryGood,
             FftAnswer::Good,
@@ -212,12 +220,23 @@ async fn main() -> anyhow::Result<()> {
                 .is_ok()
         });
         if sends.len() == 5_000 {
-            futures::future::join_all(sends.drain(..)).await;
+            delivered += futures::future::join_all(sends.drain(..))
+                .await
+                .into_iter()
+                .filter(|ok| *ok)
+                .count();
         }
     }
-    futures::future::join_all(sends).await;
+    delivered += futures::future::join_all(sends)
+        .await
+        .into_iter()
+        .filter(|ok| *ok)
+        .count();
     let produced = kafka_start.elapsed();
-    let want = before + responses as u64;
+    if delivered < kafka_responses {
+        println!("  Kafka path: the broker accepted {delivered} of {kafka_responses} messages (the rest timed out after 15 s)");
+    }
+    let want = before + delivered as u64;
     let mut peak = idle_rss;
     loop {
         peak = peak.max(rss_kib("VmRSS:"));
@@ -235,10 +254,10 @@ async fn main() -> anyhow::Result<()> {
     }
     let kafka_elapsed = kafka_start.elapsed();
     println!(
-        "  Kafka path (feedback.responses.v1 → consumer, one transaction per event): produced in {:.1} s; all counted after {:.1} s: {:.0} responses/s end to end",
+        "  Kafka path ({delivered} responses on feedback.responses.v1 → consumer, one transaction per event): produced in {:.1} s; all counted after {:.1} s: {:.0} responses/s end to end",
         produced.as_secs_f64(),
         kafka_elapsed.as_secs_f64(),
-        responses as f64 / kafka_elapsed.as_secs_f64()
+        delivered as f64 / kafka_elapsed.as_secs_f64()
     );
     println!(
         "  memory: peak RSS during the topic path {} MiB (high-water mark {} MiB)",
