@@ -133,6 +133,33 @@ test('opportunities, claims and the Friends and Family Test pages are accessible
   await context.close();
 });
 
+test('a lead assigns a partner and records attendance, and the claim follows', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await signIn(page, 'lead@rza.demo.test');
+  await page.goto(`${base}/opportunities`);
+  await page.getByRole('link', { name: 'Pain pathway redesign workshop' }).click();
+  await page.getByLabel('Partner').selectOption({ label: 'Ceri Williams (South)' });
+  await page.getByRole('button', { name: 'Assign partner' }).click();
+  await assert.doesNotReject(page.getByText('Partner assigned.').waitFor());
+  await page.getByLabel('Minutes attended').fill('0');
+  await page.getByRole('button', { name: 'Record attendance' }).click();
+  await assert.doesNotReject(page.getByText('must be between 1 and 1440').first().waitFor(), 'bad minutes are refused by field');
+  await expectAccessible(page, 'attendance with errors');
+  await page.getByLabel('Minutes attended').fill('420');
+  await page.getByRole('button', { name: 'Record attendance' }).click();
+  await assert.doesNotReject(page.getByText('Attendance recorded.').waitFor());
+  await assert.doesNotReject(page.getByText('420 minutes recorded').waitFor());
+  await context.close();
+
+  const finance = await browser.newContext();
+  const financePage = await finance.newPage();
+  await signIn(financePage, 'finance@rza.demo.test');
+  await financePage.goto(`${base}/claims`);
+  await assert.doesNotReject(financePage.getByRole('cell', { name: '420' }).waitFor({ timeout: 15_000 }), 'a claim for the new attendance');
+  await finance.close();
+});
+
 test('another trust sees none of this trust\'s partners', async () => {
   const context = await browser.newContext();
   const page = await context.newPage();

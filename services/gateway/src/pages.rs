@@ -926,21 +926,31 @@ async fn opportunity_assign(
         opportunity_id: id.clone(),
         partner_id: form.partner_id,
     };
-    match state
+    let result = state
         .clients
         .engagement()
         .assign_partner(state.clients.request(&me.caller, request))
-        .await
-    {
-        Ok(_) => Ok(Redirect::to(&format!("/opportunities/{id}?notice=assigned")).into_response()),
-        Err(status) => match AppError::from(status) {
-            err @ AppError::Invalid(_) => Ok((
-                StatusCode::UNPROCESSABLE_ENTITY,
-                opportunity_page(&state, &me, &id, None, Some(&err)).await?,
-            )
-                .into_response()),
-            err => Err(err),
-        },
+        .await;
+    after_opportunity_change(&state, &me, &id, result.map(|_| ()), "assigned").await
+}
+
+/// After a change on an opportunity's page: back to the page with a notice, or the page again
+/// with the field errors when the service refused what was sent.
+async fn after_opportunity_change(
+    state: &AppState,
+    me: &SignedIn,
+    id: &str,
+    result: Result<(), tonic::Status>,
+    notice: &str,
+) -> Result<Response, AppError> {
+    match result.map_err(AppError::from) {
+        Ok(()) => Ok(Redirect::to(&format!("/opportunities/{id}?notice={notice}")).into_response()),
+        Err(err @ AppError::Invalid(_)) => Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            opportunity_page(state, me, id, None, Some(&err)).await?,
+        )
+            .into_response()),
+        Err(err) => Err(err),
     }
 }
 
@@ -964,24 +974,12 @@ async fn opportunity_attendance(
         assignment_id: form.assignment_id,
         minutes,
     };
-    match state
+    let result = state
         .clients
         .engagement()
         .record_attendance(state.clients.request(&me.caller, request))
-        .await
-    {
-        Ok(_) => {
-            Ok(Redirect::to(&format!("/opportunities/{id}?notice=attendance")).into_response())
-        }
-        Err(status) => match AppError::from(status) {
-            err @ AppError::Invalid(_) => Ok((
-                StatusCode::UNPROCESSABLE_ENTITY,
-                opportunity_page(&state, &me, &id, None, Some(&err)).await?,
-            )
-                .into_response()),
-            err => Err(err),
-        },
-    }
+        .await;
+    after_opportunity_change(&state, &me, &id, result.map(|_| ()), "attendance").await
 }
 
 // ---- claims ----
