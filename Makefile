@@ -6,7 +6,7 @@ PORT ?= 8080
 .PHONY: help run test lint fmt bench e2e test-deps web-assets build
 
 help: ## List the verbs
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 web-assets: ## Install the NHS.UK design system for the gateway (npm, from the lockfile)
 	@scripts/web-assets.sh
@@ -14,7 +14,7 @@ web-assets: ## Install the NHS.UK design system for the gateway (npm, from the l
 build: ## Build every binary (debug)
 	cargo build --workspace --bins
 
-run: web-assets ## Run the embedded suite with demo data on http://127.0.0.1:$(PORT)
+run: web-assets ## Run the embedded suite with demo data on http://127.0.0.1:8080 (PORT=9000 to change)
 	cargo build -p alongside-suite --bin alongside
 	./target/debug/alongside --port $(PORT) --data-dir data
 
