@@ -13,18 +13,11 @@ use rdkafka::Message;
 use crate::envelope::Envelope;
 use crate::mock::MockBroker;
 
-/// Settings for a service under test: its own database, the given broker, a free port.
+/// Settings for a service under test: its own database, the given broker, a free port. Only the
+/// embedded defaults: tests must not pick up the developer's ALONGSIDE_* environment.
 pub fn settings(service: &str, db: &TestDatabase, brokers: &str) -> ServiceSettings {
-    let mut settings: ServiceSettings = figment_free_load(&config::service_defaults(service, 0))
-        .expect("embedded defaults are valid");
-    settings.database = db.settings();
-    settings.kafka.brokers = brokers.to_string();
-    settings
-}
-
-fn figment_free_load(defaults: &str) -> Result<ServiceSettings, config::ConfigError> {
-    // Tests must not pick up the developer's ALONGSIDE_* environment; load defaults alone.
-    config::load_defaults_only(defaults)
+    config::embedded_service_settings(service, &db.url, brokers)
+        .expect("embedded defaults are valid")
 }
 
 /// A broker with the registry's topics, for one test.
@@ -110,8 +103,7 @@ impl TestService {
         ));
         let db = TestDatabase::create(backend, service).await;
         let broker: &'static MockBroker = Box::leak(Box::new(broker()));
-        let mut settings = settings(service, &db, broker.bootstrap_servers());
-        settings.kafka.create_topics = false;
+        let settings = settings(service, &db, broker.bootstrap_servers());
         let shutdown = tokio_util::sync::CancellationToken::new();
         let running = start(settings.clone(), shutdown.clone())
             .await

@@ -985,9 +985,7 @@ async fn opportunity_attendance(
 // ---- claims ----
 
 fn pounds(pence: i64) -> String {
-    let sign = if pence < 0 { "-" } else { "" };
-    let abs = pence.unsigned_abs();
-    format!("{sign}£{}.{:02}", abs / 100, abs % 100)
+    alongside_platform::money::Pence(pence).display()
 }
 
 async fn partner_names(state: &AppState, me: &SignedIn) -> BTreeMap<String, String> {

@@ -2,18 +2,7 @@
 
 use time::Date;
 
-/// Integer pence: money is never a float.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Pence(pub i64);
-
-impl Pence {
-    /// `£150.00` style, for pages and exports.
-    pub fn display(self) -> String {
-        let sign = if self.0 < 0 { "-" } else { "" };
-        let abs = self.0.unsigned_abs();
-        format!("{sign}£{}.{:02}", abs / 100, abs % 100)
-    }
-}
+pub use alongside_platform::money::Pence;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Basis {
@@ -95,12 +84,5 @@ mod tests {
         assert_eq!(in_force(&cards, date!(2026 - 03 - 31)), Some(&old));
         assert_eq!(in_force(&cards, date!(2026 - 04 - 01)), Some(&new));
         assert_eq!(in_force(&cards, date!(2019 - 12 - 31)), None);
-    }
-
-    #[test]
-    fn pence_display() {
-        assert_eq!(Pence(15_000).display(), "£150.00");
-        assert_eq!(Pence(7_505).display(), "£75.05");
-        assert_eq!(Pence(-250).display(), "-£2.50");
     }
 }

@@ -214,6 +214,21 @@ impl Validate for ServiceSettings {
     }
 }
 
+/// Settings of a service run inside another process (the embedded suite, tests): the embedded
+/// defaults alone on a free port, with `database_url` and `brokers`. The process that owns the
+/// broker creates the topics, so the service does not.
+pub fn embedded_service_settings(
+    service: &str,
+    database_url: &str,
+    brokers: &str,
+) -> Result<ServiceSettings, ConfigError> {
+    let mut settings: ServiceSettings = load_defaults_only(&service_defaults(service, 0))?;
+    settings.database.url = SecretString::from(database_url.to_string());
+    settings.kafka.brokers = brokers.to_string();
+    settings.kafka.create_topics = false;
+    Ok(settings)
+}
+
 /// Embedded defaults of a domain service; `{service}` and `{port}` are filled in per service.
 pub fn service_defaults(service: &str, port: u16) -> String {
     format!(

@@ -104,7 +104,5 @@ pub fn authorize<T>(
     Ok(caller)
 }
 
-/// Convenience for handlers: the verified caller, or `Unauthenticated`.
-pub fn caller<T>(request: &tonic::Request<T>) -> Result<Caller, tonic::Status> {
-    crate::auth::caller(request)
-}
+/// The verified caller of a request, or `Unauthenticated`.
+pub use crate::auth::caller;

@@ -8,6 +8,7 @@ pub mod db;
 pub mod error;
 pub mod grpc;
 pub mod ids;
+pub mod money;
 pub mod paging;
 pub mod telemetry;
 pub mod tenant;

@@ -53,13 +53,11 @@ fn service_settings(
     data_dir: &Path,
     brokers: &str,
 ) -> Result<ServiceSettings, config::ConfigError> {
-    let mut settings: ServiceSettings =
-        config::load_defaults_only(&config::service_defaults(name, 0))?;
-    settings.database.url =
-        SecretString::from(format!("sqlite://{}/{name}.db", data_dir.display()));
-    settings.kafka.brokers = brokers.to_string();
-    settings.kafka.create_topics = false;
-    Ok(settings)
+    config::embedded_service_settings(
+        name,
+        &format!("sqlite://{}/{name}.db", data_dir.display()),
+        brokers,
+    )
 }
 
 impl Suite {
