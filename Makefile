@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 PORT ?= 8080
 
-.PHONY: help run test lint fmt bench e2e test-deps web-assets build
+.PHONY: help run test lint fmt bench e2e test-deps web-assets build helm-check topics-file
 
 help: ## List the verbs
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -18,7 +18,7 @@ run: web-assets ## Run the embedded suite with demo data on http://127.0.0.1:808
 	cargo build -p alongside-suite --bin alongside
 	./target/debug/alongside --port $(PORT) --data-dir data
 
-test-deps: ## Install what the tests need: PostgreSQL running, Tansu, Chromium, npm packages
+test-deps: ## Install what the tests need: PostgreSQL running, Tansu, Chromium, npm packages, helm
 	@scripts/install-test-deps.sh
 
 test: test-deps ## Install test dependencies, then run every tier of tests
@@ -27,6 +27,14 @@ test: test-deps ## Install test dependencies, then run every tier of tests
 e2e: web-assets ## Browser tests only (Playwright + Chromium + axe-core)
 	cargo build -p alongside-suite --bin alongside
 	cd tests/browser && node --test
+
+helm-check: ## Lint, render, validate (kubernetes-validate) and golden-compare the Helm chart (UPDATE=1 rewrites goldens)
+	@scripts/install-helm-tools.sh >/dev/null
+	cargo build --workspace --bins
+	tools/venv/bin/python scripts/helm-check.py $(if $(UPDATE),--update)
+
+topics-file: ## Rewrite the chart's copy of the Kafka topic registry (helm/alongside/files/topics.yaml)
+	ALONGSIDE_UPDATE_TOPICS_FILE=1 cargo test -p alongside-events --lib the_helm_chart_lists_the_same_topics
 
 lint: ## rustfmt check and clippy with warnings as errors
 	cargo fmt --all -- --check

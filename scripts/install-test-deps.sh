@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs, idempotently, everything the tests need on a fresh Debian machine:
-# a running PostgreSQL, the Tansu Kafka-protocol broker, Chromium, and the npm packages.
+# a running PostgreSQL, the Tansu Kafka-protocol broker, Chromium, the npm packages, and the
+# chart checks' helm and kubernetes-validate.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SUDO=""
@@ -38,4 +39,6 @@ fi
 # npm packages: the gateway's design system, and Playwright + axe-core for the browser tests.
 scripts/web-assets.sh
 (cd tests/browser && { [ -d node_modules/playwright-core ] && cmp -s package-lock.json node_modules/.alongside-installed; } || { npm ci --no-audit --no-fund --loglevel=error && cp package-lock.json node_modules/.alongside-installed; })
+# helm and kubernetes-validate for the chart checks.
+scripts/install-helm-tools.sh
 echo "test dependencies ready"

@@ -26,6 +26,9 @@ pub fn client_config(settings: &KafkaSettings, client_id: &str) -> ClientConfig 
     if let Some(password) = &settings.sasl_password {
         config.set("sasl.password", password.expose_secret());
     }
+    if let Some(ca) = &settings.ssl_ca_location {
+        config.set("ssl.ca.location", ca);
+    }
     config
 }
 
@@ -43,14 +46,19 @@ pub fn producer(settings: &KafkaSettings, client_id: &str) -> Result<FutureProdu
 pub async fn create_topics(settings: &KafkaSettings) -> Result<(), KafkaError> {
     let admin: AdminClient<DefaultClientContext> =
         client_config(settings, "alongside-admin").create()?;
-    let names = crate::topics::all_names();
-    let topics: Vec<NewTopic> = names
+    let specs = crate::topics::specs();
+    let configs: Vec<_> = specs.iter().map(|spec| spec.configs()).collect();
+    let topics: Vec<NewTopic> = specs
         .iter()
-        .map(|name| {
-            NewTopic::new(
-                name,
-                settings.partitions,
-                TopicReplication::Fixed(settings.replication_factor),
+        .zip(&configs)
+        .map(|(spec, configs)| {
+            configs.iter().fold(
+                NewTopic::new(
+                    &spec.name,
+                    settings.partitions,
+                    TopicReplication::Fixed(settings.replication_factor),
+                ),
+                |topic, (key, value)| topic.set(key, value),
             )
         })
         .collect();

@@ -39,6 +39,9 @@ pub struct ServiceRuntime {
     tasks: JoinSet<()>,
 }
 
+/// How long a service waits for the release's migration job when it does not migrate itself.
+pub const SCHEMA_WAIT: Duration = Duration::from_secs(600);
+
 impl ServiceRuntime {
     /// Connects and migrates the database, creates topics if configured, starts the outbox relay.
     pub async fn prepare<M: MigratorTrait>(
@@ -47,7 +50,7 @@ impl ServiceRuntime {
         shutdown: CancellationToken,
     ) -> Result<Self, StartError> {
         let db = db::connect(&settings.database).await?;
-        db::migrate::<M>(&db).await?;
+        db::prepare_schema::<M>(&db, &settings.database, SCHEMA_WAIT).await?;
         if settings.kafka.create_topics {
             crate::kafka::create_topics_with_retry(&settings.kafka, Duration::from_secs(60))
                 .await?;
@@ -148,6 +151,11 @@ enum Command {
         #[arg(long)]
         wait: bool,
     },
+    /// Create every topic of the registry and its `.dlq` twin (partitions, replication and
+    /// retention from the settings and the registry), leave existing ones alone, and exit.
+    Topics,
+    /// Check the configuration (embedded defaults, file, environment) and exit.
+    CheckConfig,
 }
 
 /// The `main` of a domain service binary: `serve` or `migrate [--wait]`.
@@ -190,6 +198,16 @@ where
                 let db = db::connect_with_wait(&settings.database, timeout).await?;
                 db::migrate::<M>(&db).await?;
                 tracing::info!(service = name, "migrations applied");
+                Ok(())
+            }
+            Command::CheckConfig => {
+                println!("alongside-{name}: configuration valid");
+                Ok(())
+            }
+            Command::Topics => {
+                crate::kafka::create_topics_with_retry(&settings.kafka, Duration::from_secs(120))
+                    .await?;
+                tracing::info!(topics = ?crate::topics::all_names(), "topics present");
                 Ok(())
             }
             Command::Serve => {

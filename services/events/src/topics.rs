@@ -54,6 +54,81 @@ pub fn dlq(topic: &str) -> String {
     format!("{topic}.dlq")
 }
 
+/// How long dead letters are kept, whatever their topic's retention: long enough to investigate
+/// and replay, and never compacted away.
+pub const DLQ_RETENTION_DAYS: u64 = 30;
+
+/// A topic as a broker is asked to create it: a registry topic or a dead-letter twin.
+#[derive(Debug, PartialEq, Eq)]
+pub struct TopicSpec {
+    pub name: String,
+    /// `delete` or `compact`.
+    pub cleanup_policy: &'static str,
+    pub retention_ms: Option<u64>,
+    pub dlq: bool,
+}
+
+impl TopicSpec {
+    /// The topic-level configuration to create it with.
+    pub fn configs(&self) -> Vec<(&'static str, String)> {
+        let mut configs = vec![("cleanup.policy", self.cleanup_policy.to_string())];
+        if let Some(ms) = self.retention_ms {
+            configs.push(("retention.ms", ms.to_string()));
+        }
+        configs
+    }
+}
+
+const DAY_MS: u64 = 24 * 60 * 60 * 1000;
+
+/// Every topic to create, each followed by its dead-letter twin.
+pub fn specs() -> Vec<TopicSpec> {
+    REGISTRY
+        .iter()
+        .flat_map(|topic| {
+            [
+                TopicSpec {
+                    name: topic.name.to_string(),
+                    cleanup_policy: if topic.retention_days.is_some() {
+                        "delete"
+                    } else {
+                        "compact"
+                    },
+                    retention_ms: topic.retention_days.map(|days| u64::from(days) * DAY_MS),
+                    dlq: false,
+                },
+                TopicSpec {
+                    name: dlq(topic.name),
+                    cleanup_policy: "delete",
+                    retention_ms: Some(DLQ_RETENTION_DAYS * DAY_MS),
+                    dlq: true,
+                },
+            ]
+        })
+        .collect()
+}
+
+/// The Helm chart's copy of the registry (`helm/alongside/files/topics.yaml`), from which it
+/// provisions topics; a test keeps the two the same.
+pub fn chart_file() -> String {
+    let mut out = String::from(
+        "# The Kafka topics Alongside uses, each followed by its dead-letter twin.\n\
+         # Generated from the registry in services/events/src/topics.rs: do not edit by hand.\n\
+         # `make topics-file` rewrites it; a test fails when the two differ.\n",
+    );
+    for spec in specs() {
+        out.push_str(&format!(
+            "- name: {}\n  cleanupPolicy: {}\n  retentionMs: {}\n  dlq: {}\n",
+            spec.name,
+            spec.cleanup_policy,
+            spec.retention_ms
+                .map_or_else(|| "null".to_string(), |ms| ms.to_string()),
+            spec.dlq
+        ));
+    }
+    out
+}
+
 /// Every topic name, with its dead-letter twin.
 pub fn all_names() -> Vec<String> {
     REGISTRY
@@ -74,5 +149,43 @@ mod tests {
             assert!(topic.name.ends_with(".v1"), "{}", topic.name);
             assert!(names.contains(&format!("{}.dlq", topic.name)));
         }
+        let specs = specs();
+        assert_eq!(
+            specs.iter().map(|s| s.name.clone()).collect::<Vec<_>>(),
+            names
+        );
+        let insights = specs.iter().find(|s| s.name == FEEDBACK_INSIGHTS).unwrap();
+        assert_eq!(
+            insights.configs(),
+            vec![("cleanup.policy", "compact".to_string())]
+        );
+        let insights_dlq = specs
+            .iter()
+            .find(|s| s.name == "feedback.insights.v1.dlq")
+            .unwrap();
+        assert_eq!(
+            insights_dlq.configs(),
+            vec![
+                ("cleanup.policy", "delete".to_string()),
+                ("retention.ms", "2592000000".to_string())
+            ]
+        );
+    }
+
+    /// The chart provisions topics from its copy of the registry; the copy must match.
+    #[test]
+    fn the_helm_chart_lists_the_same_topics() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../helm/alongside/files/topics.yaml");
+        if std::env::var_os("ALONGSIDE_UPDATE_TOPICS_FILE").is_some() {
+            std::fs::write(&path, chart_file()).unwrap();
+        }
+        let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
+        assert_eq!(
+            on_disk,
+            chart_file(),
+            "{} differs from the registry: run `make topics-file`",
+            path.display()
+        );
     }
 }

@@ -100,6 +100,7 @@ payments = "http://127.0.0.1:50054"
 [database]
 url = "sqlite://data/gateway.db"
 max_connections = 8
+migrate_on_start = true
 
 [auth]
 # Development key only: deployments set ALONGSIDE_AUTH__INTERNAL_TOKEN_KEY from a Secret.

@@ -6,6 +6,7 @@ pub mod clients;
 pub mod config;
 pub mod error;
 pub mod pages;
+pub mod probe;
 pub mod seed;
 pub mod session;
 pub mod store;
@@ -103,7 +104,12 @@ impl Gateway {
         shutdown: CancellationToken,
     ) -> Result<Self, GatewayError> {
         let db = alongside_platform::db::connect(&settings.database).await?;
-        alongside_platform::db::migrate::<store::Migrator>(&db).await?;
+        alongside_platform::db::prepare_schema::<store::Migrator>(
+            &db,
+            &settings.database,
+            std::time::Duration::from_secs(600),
+        )
+        .await?;
         if !std::path::Path::new(&settings.http.assets_dir)
             .join("nhsuk-frontend.min.css")
             .exists()

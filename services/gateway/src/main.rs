@@ -39,11 +39,40 @@ enum Command {
         #[arg(long)]
         partner_id: Option<String>,
     },
+    /// Check the configuration (embedded defaults, file, environment) and exit.
+    CheckConfig,
+    /// Check that services answer (exit 1 naming each that does not): `--grpc` URLs must report
+    /// SERVING on gRPC health, `--http` URLs must answer GET with 2xx. Used by `helm test`.
+    Probe {
+        #[arg(long)]
+        grpc: Vec<String>,
+        #[arg(long)]
+        http: Vec<String>,
+    },
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    if let Command::Probe { grpc, http } = &cli.command {
+        // Needs no settings: it runs in a test pod with nothing but the URLs.
+        anyhow::ensure!(
+            !(grpc.is_empty() && http.is_empty()),
+            "name at least one --grpc or --http URL"
+        );
+        let failures = alongside_gateway::probe::all(grpc, http).await;
+        for failure in &failures {
+            eprintln!("{failure}");
+        }
+        anyhow::ensure!(
+            failures.is_empty(),
+            "{} of {} targets failed",
+            failures.len(),
+            grpc.len() + http.len()
+        );
+        println!("all {} targets answer", grpc.len() + http.len());
+        return Ok(());
+    }
     let settings: alongside_gateway::config::GatewaySettings = alongside_platform::config::load(
         alongside_gateway::config::DEFAULTS,
         cli.config.as_deref(),
@@ -87,6 +116,8 @@ async fn main() -> anyhow::Result<()> {
             .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("user {email} created");
         }
+        Command::Probe { .. } => unreachable!("handled before settings load"),
+        Command::CheckConfig => println!("alongside-gateway: configuration valid"),
         Command::Serve => {
             let shutdown = tokio_util::sync::CancellationToken::new();
             let gateway = alongside_gateway::Gateway::start(settings, shutdown.clone()).await?;

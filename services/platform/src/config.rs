@@ -74,6 +74,9 @@ pub struct DatabaseSettings {
     /// `sqlite://path/to/file.db` or `postgres://user@host/db`.
     pub url: SecretString,
     pub max_connections: u32,
+    /// Apply pending migrations when the service starts (the embedded run). Where a migration
+    /// job applies them once per release (Kubernetes), `false`: the service waits for the schema.
+    pub migrate_on_start: bool,
 }
 
 impl DatabaseSettings {
@@ -113,6 +116,9 @@ pub struct KafkaSettings {
     pub replication_factor: i32,
     /// Create the registry's topics at start-up (off where ops provision them).
     pub create_topics: bool,
+    /// PEM file of the CA that signs the brokers' certificates (for `ssl`/`sasl_ssl`), when it is
+    /// not in the system's store.
+    pub ssl_ca_location: Option<String>,
 }
 
 impl KafkaSettings {
@@ -130,6 +136,25 @@ impl KafkaSettings {
                 key: "kafka.security_protocol",
                 reason: "must be plaintext, ssl, sasl_plaintext or sasl_ssl".into(),
             });
+        }
+        if self.security_protocol.starts_with("sasl_") {
+            match self.sasl_mechanism.as_deref() {
+                Some("PLAIN" | "SCRAM-SHA-256" | "SCRAM-SHA-512") => {}
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        key: "kafka.sasl_mechanism",
+                        reason:
+                            "with a sasl_ protocol, must be PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512"
+                                .into(),
+                    })
+                }
+            }
+            if self.sasl_username.as_deref().unwrap_or("").is_empty() {
+                return Err(ConfigError::Invalid {
+                    key: "kafka.sasl_username",
+                    reason: "must be set with a sasl_ protocol".into(),
+                });
+            }
         }
         if self.partitions < 1 {
             return Err(ConfigError::Invalid {
@@ -239,6 +264,7 @@ listen = "127.0.0.1:{port}"
 [database]
 url = "sqlite://data/{service}.db"
 max_connections = 8
+migrate_on_start = true
 
 [kafka]
 brokers = "127.0.0.1:9092"

@@ -88,6 +88,7 @@ impl TestDatabase {
         DatabaseSettings {
             url: SecretString::from(self.url.clone()),
             max_connections: 4,
+            migrate_on_start: true,
         }
     }
 }

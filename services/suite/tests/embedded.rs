@@ -69,6 +69,31 @@ async fn a_second_run_keeps_the_first_runs_data() {
     }
     let ready = reqwest::get(format!("{base}/readyz")).await.unwrap();
     assert_eq!(ready.status(), 200);
+
+    // What `helm test` runs: every service's gRPC health and the gateway's readiness.
+    let urls = &first.gateway_state().settings.services;
+    let grpc: Vec<String> = [
+        &urls.people,
+        &urls.engagement,
+        &urls.feedback,
+        &urls.payments,
+    ]
+    .into_iter()
+    .cloned()
+    .collect();
+    let failures = alongside_gateway::probe::all(&grpc, &[format!("{base}/readyz")]).await;
+    assert!(failures.is_empty(), "{failures:?}");
+    let failures = alongside_gateway::probe::all(
+        &["http://127.0.0.1:1".to_string()],
+        &[format!("{base}/no-such-page")],
+    )
+    .await;
+    assert_eq!(failures.len(), 2, "{failures:?}");
+    assert!(
+        failures[0].starts_with("http://127.0.0.1:1: cannot connect"),
+        "{failures:?}"
+    );
+    assert!(failures[1].contains("404"), "{failures:?}");
     first.stop().await;
 
     let second = Suite::start(options()).await.expect("second run starts");
