@@ -66,6 +66,38 @@ KAFKA_TOPIC = {
     },
 }
 
+# prometheus-operator's ServiceMonitor (monitoring.coreos.com/v1): the fields the chart sets.
+SERVICE_MONITOR = {
+    "type": "object",
+    "required": ["apiVersion", "kind", "metadata", "spec"],
+    "properties": {
+        "apiVersion": {"const": "monitoring.coreos.com/v1"},
+        "kind": {"const": "ServiceMonitor"},
+        "spec": {
+            "type": "object",
+            "required": ["selector", "endpoints"],
+            "additionalProperties": False,
+            "properties": {
+                "selector": {"type": "object", "required": ["matchLabels"]},
+                "endpoints": {
+                    "type": "array",
+                    "minItems": 1,
+                    "items": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "properties": {
+                            "port": {"type": "string"},
+                            "path": {"type": "string"},
+                            "interval": {"type": "string", "pattern": "^(0|(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$"},
+                        },
+                    },
+                },
+            },
+        },
+    },
+}
+CUSTOM_RESOURCES = {"KafkaTopic": KAFKA_TOPIC, "ServiceMonitor": SERVICE_MONITOR}
+
 failures = []
 
 
@@ -154,11 +186,22 @@ def check_rules(name, docs, values_files):
     topics = [d["spec"]["topicName"] for d in kinds.get("KafkaTopic", [])]
     if values["kafka"]["topics"]["provision"] == "strimzi" and sorted(topics) != sorted(registry):
         fail(f"{name}: KafkaTopics {topics} are not the registry's {registry}")
-    for doc in kinds.get("KafkaTopic", []):
-        try:
-            jsonschema.validate(doc, KAFKA_TOPIC)
-        except jsonschema.ValidationError as err:
-            fail(f"{name}: KafkaTopic/{doc['metadata']['name']}: {err.message}")
+    for kind, schema in CUSTOM_RESOURCES.items():
+        for doc in kinds.get(kind, []):
+            try:
+                jsonschema.validate(doc, schema)
+            except jsonschema.ValidationError as err:
+                fail(f"{name}: {kind}/{doc['metadata']['name']}: {err.message}")
+    for doc in kinds.get("NetworkPolicy", []):
+        component = doc["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/component"]
+        for rule in doc["spec"]["ingress"]:
+            ports = [p["port"] for p in rule["ports"]]
+            if ports == ["metrics"] and not rule.get("from"):
+                fail(f"{name}: NetworkPolicy/{doc['metadata']['name']}: the metrics port is open to everyone")
+            if component != "gateway" and ports == ["grpc"]:
+                peers = {p.get("podSelector", {}).get("matchLabels", {}).get("app.kubernetes.io/component") for p in rule.get("from", [])}
+                if not rule.get("from") or peers - {"gateway", "probe"}:
+                    fail(f"{name}: NetworkPolicy/{doc['metadata']['name']}: {component} accepts more than the gateway")
 
 
 def merge(base, extra):
@@ -216,7 +259,8 @@ def check_value_set(name, files, update):
         f.flush()
         for version in KUBE_VERSIONS:
             v = subprocess.run([str(VALIDATE), "--strict", "--quiet", "-k", version, f.name], capture_output=True, text=True)
-            unknown = [line for line in (v.stdout + v.stderr).splitlines() if "Couldn't find schema" in line and "KafkaTopic" not in line]
+            unknown = [line for line in (v.stdout + v.stderr).splitlines()
+                       if "Couldn't find schema" in line and not any(f"kind {k} " in line for k in CUSTOM_RESOURCES)]
             if v.returncode != 0 or unknown:
                 fail(f"{name}: kubernetes-validate --strict -k {version}:\n{v.stdout}{v.stderr}")
     check_rules(name, docs, files)

@@ -162,6 +162,22 @@ async fn redeliver(producer: &FutureProducer, messages: &[Raw]) {
     }
 }
 
+/// The OpenMetrics text a service serves on its metrics address.
+async fn scrape(addr: &str) -> String {
+    let response = reqwest::get(format!("http://{addr}/metrics"))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    response.text().await.unwrap()
+}
+
+/// The value of one series in a scrape (0 when absent).
+fn metric(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|line| line.strip_prefix(series)?.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_suite_over_tansu_and_postgres() {
     let tansu = Tansu::start().await;
@@ -169,8 +185,13 @@ async fn the_suite_over_tansu_and_postgres() {
 
     let mut dbs: Vec<TestDatabase> = Vec::new();
     let mut services = Vec::new();
+    let payments_metrics = format!("127.0.0.1:{}", alongside_tests::free_port());
+    let gateway_metrics = format!("127.0.0.1:{}", alongside_tests::free_port());
     for name in ["people", "engagement", "feedback", "payments"] {
-        let (env, db) = service_env(name, &tansu.brokers, &otlp, KEY).await;
+        let (mut env, db) = service_env(name, &tansu.brokers, &otlp, KEY).await;
+        if name == "payments" {
+            env.push(("ALONGSIDE_METRICS__LISTEN".into(), payments_metrics.clone()));
+        }
         dbs.push(db);
         services.push(ServiceProcess::spawn(name, env).await);
     }
@@ -183,6 +204,10 @@ async fn the_suite_over_tansu_and_postgres() {
         ),
         ("OTEL_EXPORTER_OTLP_ENDPOINT".to_string(), otlp.clone()),
         ("OTEL_BSP_SCHEDULE_DELAY".to_string(), "200".to_string()),
+        (
+            "ALONGSIDE_METRICS__LISTEN".to_string(),
+            gateway_metrics.clone(),
+        ),
     ];
     for service in &services {
         gateway_env.push((
@@ -327,6 +352,45 @@ async fn the_suite_over_tansu_and_postgres() {
         .collect();
     amounts.sort();
     assert_eq!(amounts, [7_500, 15_000]);
+
+    // ---- what Prometheus scrapes: the restarted payments' consumer and API, the gateway's routes ----
+    let payments_scrape = scrape(&payments_metrics).await;
+    assert!(
+        metric(
+            &payments_scrape,
+            r#"alongside_events_consumed_total{group="payments",topic="engagement.activities.v1",outcome="applied"}"#
+        ) >= 1.0,
+        "{payments_scrape}"
+    );
+    assert!(
+        metric(
+            &payments_scrape,
+            r#"alongside_events_consumed_total{group="payments",topic="engagement.activities.v1",outcome="duplicate"}"#
+        ) >= 1.0,
+        "redeliveries are counted as duplicates: {payments_scrape}"
+    );
+    assert!(
+        metric(
+            &payments_scrape,
+            r#"alongside_grpc_requests_total{method="/alongside.payments.v1.PaymentsService/ListClaims",code="OK"}"#
+        ) >= 1.0,
+        "{payments_scrape}"
+    );
+    let gateway_scrape = scrape(&gateway_metrics).await;
+    assert!(
+        metric(
+            &gateway_scrape,
+            r#"alongside_http_requests_total{method="POST",route="/api/v1/partners",status="201"}"#
+        ) >= 2.0,
+        "{gateway_scrape}"
+    );
+    assert!(
+        metric(
+            &gateway_scrape,
+            r#"alongside_http_requests_total{method="POST",route="/api/v1/partners",status="403"}"#
+        ) >= 1.0,
+        "the CSRF refusal is counted: {gateway_scrape}"
+    );
 
     // ---- another trust sees none of it ----
     let other = Api::sign_in(&gateway.url(), "finance@rzb.test").await;

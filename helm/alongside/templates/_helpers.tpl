@@ -132,6 +132,11 @@ token_ttl_seconds = {{ $v.auth.tokenTtlSeconds }}
 [telemetry]
 log_format = {{ $v.telemetry.logFormat | quote }}
 log_level = {{ $svc.logLevel | quote }}
+{{- if $v.metrics.enabled }}
+
+[metrics]
+listen = "0.0.0.0:{{ $v.metrics.port }}"
+{{- end }}
 {{- end }}
 
 {{/* Environment shared by a service's containers: secrets and OpenTelemetry. Call with (list $ "people"). */}}

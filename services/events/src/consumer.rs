@@ -51,6 +51,32 @@ pub enum Outcome {
     Interrupted,
 }
 
+/// Publishes librdkafka's per-partition consumer lag as a metric.
+struct LagContext {
+    group: String,
+}
+
+impl rdkafka::client::ClientContext for LagContext {
+    fn stats(&self, statistics: rdkafka::Statistics) {
+        let lag = &alongside_platform::metrics::global().consumer_lag;
+        for (topic, stats) in statistics.topics {
+            for (partition, stats) in stats.partitions {
+                // -1: librdkafka's internal partition, or a lag not known yet.
+                if partition >= 0 && stats.consumer_lag >= 0 {
+                    lag.get_or_create(&alongside_platform::metrics::LagLabels {
+                        group: self.group.clone(),
+                        topic: topic.clone(),
+                        partition,
+                    })
+                    .set(stats.consumer_lag);
+                }
+            }
+        }
+    }
+}
+
+impl rdkafka::consumer::ConsumerContext for LagContext {}
+
 pub struct Consumer {
     /// The consumer group, and the `consumer` column of `processed_events`: the service's name.
     group: String,
@@ -78,17 +104,22 @@ impl Consumer {
     }
 
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), rdkafka::error::KafkaError> {
-        let consumer: StreamConsumer = crate::kafka::client_config(&self.settings, &self.group)
-            .set("group.id", &self.group)
-            .set("enable.auto.commit", "true")
-            .set("auto.commit.interval.ms", "1000")
-            // Offsets are stored by hand, only after the effect has committed.
-            .set("enable.auto.offset.store", "false")
-            .set("auto.offset.reset", "earliest")
-            .set("session.timeout.ms", "10000")
-            // Also bounds how long a rebalance waits for a member that died without leaving.
-            .set("max.poll.interval.ms", "30000")
-            .create()?;
+        let consumer: StreamConsumer<LagContext> =
+            crate::kafka::client_config(&self.settings, &self.group)
+                .set("group.id", &self.group)
+                .set("enable.auto.commit", "true")
+                .set("auto.commit.interval.ms", "1000")
+                // Offsets are stored by hand, only after the effect has committed.
+                .set("enable.auto.offset.store", "false")
+                .set("auto.offset.reset", "earliest")
+                .set("session.timeout.ms", "10000")
+                // Also bounds how long a rebalance waits for a member that died without leaving.
+                .set("max.poll.interval.ms", "30000")
+                // Statistics carry each partition's lag, exported as alongside_consumer_lag.
+                .set("statistics.interval.ms", "15000")
+                .create_with_context(LagContext {
+                    group: self.group.clone(),
+                })?;
         let topics: Vec<&str> = self.topics.iter().map(String::as_str).collect();
         consumer.subscribe(&topics)?;
         let dlq_producer = crate::kafka::producer(&self.settings, &format!("{}-dlq", self.group))?;
@@ -108,9 +139,13 @@ impl Consumer {
                 }
             };
             let outcome = self.process(&message, &dlq_producer, &shutdown).await;
-            if outcome == Outcome::Interrupted {
-                break;
-            }
+            let counted = match outcome {
+                Outcome::Interrupted => break,
+                Outcome::Applied => "applied",
+                Outcome::Duplicate => "duplicate",
+                Outcome::DeadLettered => "dead_lettered",
+            };
+            alongside_platform::metrics::global().consumed(&self.group, message.topic(), counted);
             if let Err(err) = consumer.store_offset_from_message(&message) {
                 tracing::warn!(error = %err, "storing offset failed; the message may be redelivered (a no-op)");
             }

@@ -92,6 +92,7 @@ impl Outbox {
 
 /// Publishes outbox rows in order and marks them sent.
 pub struct OutboxRelay {
+    service: &'static str,
     db: DatabaseConnection,
     producer: FutureProducer,
     outbox: Outbox,
@@ -99,8 +100,14 @@ pub struct OutboxRelay {
 }
 
 impl OutboxRelay {
-    pub fn new(db: DatabaseConnection, producer: FutureProducer, outbox: Outbox) -> Self {
+    pub fn new(
+        service: &'static str,
+        db: DatabaseConnection,
+        producer: FutureProducer,
+        outbox: Outbox,
+    ) -> Self {
         Self {
+            service,
             db,
             producer,
             outbox,
@@ -114,6 +121,8 @@ impl OutboxRelay {
             match self.publish_batch().await {
                 Ok(sent) if sent as u64 == self.batch_size => continue,
                 Ok(_) => {
+                    // A whole pass published everything that was waiting.
+                    self.set_pending(0);
                     backoff = Duration::from_millis(200);
                     tokio::select! {
                         _ = shutdown.cancelled() => return,
@@ -122,6 +131,13 @@ impl OutboxRelay {
                     }
                 }
                 Err(err) => {
+                    if let Ok(pending) = Entity::find()
+                        .filter(Column::SentAt.is_null())
+                        .count(&self.db)
+                        .await
+                    {
+                        self.set_pending(pending);
+                    }
                     tracing::warn!(error = %err, retry_in_ms = backoff.as_millis() as u64, "outbox relay: publishing delayed");
                     tokio::select! {
                         _ = shutdown.cancelled() => return,
@@ -131,6 +147,15 @@ impl OutboxRelay {
                 }
             }
         }
+    }
+
+    fn set_pending(&self, pending: u64) {
+        alongside_platform::metrics::global()
+            .outbox_pending
+            .get_or_create(&alongside_platform::metrics::ServiceLabels {
+                service: self.service.to_string(),
+            })
+            .set(i64::try_from(pending).unwrap_or(i64::MAX));
     }
 
     /// Publishes one batch; returns how many rows it marked sent.
@@ -181,6 +206,12 @@ impl OutboxRelay {
                 .exec(&self.db)
                 .await?;
         }
+        alongside_platform::metrics::global()
+            .outbox_published
+            .get_or_create(&alongside_platform::metrics::ServiceLabels {
+                service: self.service.to_string(),
+            })
+            .inc_by(sent.len() as u64);
         match first_error {
             Some(err) => Err(RelayError::Kafka(err)),
             None => Ok(sent.len()),

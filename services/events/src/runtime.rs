@@ -58,7 +58,9 @@ impl ServiceRuntime {
         let outbox = Outbox::new();
         let producer = crate::kafka::producer(&settings.kafka, name)?;
         let mut tasks = JoinSet::new();
-        tasks.spawn(OutboxRelay::new(db.clone(), producer, outbox.clone()).run(shutdown.clone()));
+        tasks.spawn(
+            OutboxRelay::new(name, db.clone(), producer, outbox.clone()).run(shutdown.clone()),
+        );
         Ok(Self {
             name,
             settings,
@@ -103,6 +105,10 @@ impl ServiceRuntime {
             }
         });
         tracing::info!(service = name, %grpc_addr, "serving gRPC");
+        if let Some(listen) = self.settings.metrics.listen {
+            alongside_platform::metrics::spawn(listen, self.shutdown.clone().cancelled_owned())
+                .await?;
+        }
         Ok(Running {
             grpc_addr,
             shutdown: self.shutdown,

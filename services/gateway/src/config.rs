@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 
 use alongside_platform::config::{
-    AuthSettings, ConfigError, DatabaseSettings, TelemetrySettings, Validate,
+    AuthSettings, ConfigError, DatabaseSettings, MetricsSettings, TelemetrySettings, Validate,
 };
 use serde::Deserialize;
 
@@ -41,6 +41,8 @@ pub struct GatewaySettings {
     pub auth: AuthSettings,
     pub session: SessionSettings,
     pub telemetry: TelemetrySettings,
+    #[serde(default)]
+    pub metrics: MetricsSettings,
 }
 
 impl GatewaySettings {

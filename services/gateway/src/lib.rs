@@ -58,6 +58,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .nest_service("/nhsuk", nhsuk)
         .nest_service("/assets", images)
+        .layer(axum::middleware::from_fn(count_request))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &http::Request<_>| {
             tracing::info_span!("http.server", otel.name = %format!("{} {}", request.method(), request.uri().path()), otel.kind = "server")
         }))
@@ -69,6 +70,35 @@ pub fn router(state: AppState) -> Router {
         .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
         .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
         .with_state(state)
+}
+
+/// Counts and times each request by its route pattern (never the raw path: ids would make a
+/// series per partner).
+async fn count_request(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let method = request.method().to_string();
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let start = std::time::Instant::now();
+    let response = next.run(request).await;
+    let metrics = alongside_platform::metrics::global();
+    metrics
+        .http_requests
+        .get_or_create(&alongside_platform::metrics::HttpLabels {
+            method: method.clone(),
+            route: route.clone(),
+            status: response.status().as_u16(),
+        })
+        .inc();
+    metrics
+        .http_duration
+        .get_or_create(&alongside_platform::metrics::RouteLabels { method, route })
+        .observe(start.elapsed().as_secs_f64());
+    response
 }
 
 /// Ready when the gateway's database answers and every service reports SERVING.
@@ -123,6 +153,9 @@ impl Gateway {
             settings: Arc::new(settings),
             templates: Arc::new(pages::templates()),
         };
+        if let Some(listen) = state.settings.metrics.listen {
+            alongside_platform::metrics::spawn(listen, shutdown.clone().cancelled_owned()).await?;
+        }
         let listener = tokio::net::TcpListener::bind(state.settings.http.listen).await?;
         let addr = listener.local_addr()?;
         let app = router(state.clone());

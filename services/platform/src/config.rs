@@ -219,6 +219,13 @@ pub struct GrpcSettings {
     pub listen: SocketAddr,
 }
 
+/// Where Prometheus scrapes `/metrics`; no endpoint when `listen` is not set (the embedded run).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSettings {
+    pub listen: Option<SocketAddr>,
+}
+
 /// The settings of a domain service (people, engagement, feedback, payments).
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -228,6 +235,8 @@ pub struct ServiceSettings {
     pub kafka: KafkaSettings,
     pub auth: AuthSettings,
     pub telemetry: TelemetrySettings,
+    #[serde(default)]
+    pub metrics: MetricsSettings,
 }
 
 impl Validate for ServiceSettings {

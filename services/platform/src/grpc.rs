@@ -58,6 +58,7 @@ pub async fn serve<S: GrpcService>(
         .build_v1()?;
 
     Server::builder()
+        .layer(crate::metrics::GrpcMetricsLayer)
         .layer(
             TraceLayer::new_for_grpc()
                 .make_span_with(crate::telemetry::server_span)

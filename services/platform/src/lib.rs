@@ -8,6 +8,7 @@ pub mod db;
 pub mod error;
 pub mod grpc;
 pub mod ids;
+pub mod metrics;
 pub mod money;
 pub mod paging;
 pub mod telemetry;
