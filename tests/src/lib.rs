@@ -216,7 +216,34 @@ pub async fn service_env(
     (env, db)
 }
 
-/// Runs `alongside-gateway create-user` against the gateway's database.
+/// Runs an `alongside-gateway` administration command against the gateway's database.
+pub async fn gateway_command(
+    gateway_env: &[(String, String)],
+    args: &[&str],
+    password: Option<&str>,
+) -> std::process::ExitStatus {
+    let mut command = Command::new(bin_dir().join("alongside-gateway"));
+    command
+        .args(args)
+        .envs(gateway_env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .stdout(Stdio::null());
+    if let Some(password) = password {
+        command.env("ALONGSIDE_USER_PASSWORD", password);
+    }
+    command.status().await.expect("alongside-gateway runs")
+}
+
+/// Runs `alongside-gateway create-tenant`.
+pub async fn create_tenant(gateway_env: &[(String, String)], code: &str, icb: Option<&str>) {
+    let mut args = vec!["create-tenant", "--ods-code", code, "--name", code];
+    if let Some(icb) = icb {
+        args.extend(["--icb", icb]);
+    }
+    let status = gateway_command(gateway_env, &args, None).await;
+    assert!(status.success(), "create-tenant {code}");
+}
+
+/// Runs `alongside-gateway create-user` (the tenant must exist).
 pub async fn create_user(
     gateway_env: &[(String, String)],
     email: &str,
@@ -224,24 +251,18 @@ pub async fn create_user(
     role: &str,
     password: &str,
 ) {
-    let status = Command::new(bin_dir().join("alongside-gateway"))
-        .args([
-            "create-user",
-            "--email",
-            email,
-            "--name",
-            email,
-            "--tenant",
-            tenant,
-            "--role",
-            role,
-        ])
-        .envs(gateway_env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .env("ALONGSIDE_USER_PASSWORD", password)
-        .stdout(Stdio::null())
-        .status()
-        .await
-        .expect("create-user runs");
+    let args = [
+        "create-user",
+        "--email",
+        email,
+        "--name",
+        email,
+        "--tenant",
+        tenant,
+        "--role",
+        role,
+    ];
+    let status = gateway_command(gateway_env, &args, Some(password)).await;
     assert!(status.success(), "create-user {email}");
 }
 

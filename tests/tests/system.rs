@@ -10,7 +10,9 @@ use alongside_proto::engagement::events::v1::AttendanceRecorded;
 use alongside_proto::feedback::events::v1::FftResponseReceived;
 use alongside_proto::feedback::v1::{FftAnswer, FftResponse};
 use alongside_tests::collector::Collector;
-use alongside_tests::{create_user, eventually, service_env, ServiceProcess, Tansu};
+use alongside_tests::{
+    create_tenant, create_user, eventually, gateway_command, service_env, ServiceProcess, Tansu,
+};
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::message::{Header, Headers, Message, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
@@ -215,6 +217,26 @@ async fn the_suite_over_tansu_and_postgres() {
             service.url(),
         ));
     }
+    create_tenant(&gateway_env, "QZX", None).await;
+    create_tenant(&gateway_env, "RZA", Some("QZX")).await;
+    create_tenant(&gateway_env, "RZB", Some("QZX")).await;
+    let unknown = gateway_command(
+        &gateway_env,
+        &[
+            "create-user",
+            "--email",
+            "x@rzc.test",
+            "--name",
+            "X",
+            "--tenant",
+            "RZC",
+            "--role",
+            "staff",
+        ],
+        Some(PASSWORD),
+    )
+    .await;
+    assert!(!unknown.success(), "no user for a tenant never added");
     create_user(
         &gateway_env,
         "lead@rza.test",

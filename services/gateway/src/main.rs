@@ -23,6 +23,17 @@ enum Command {
         #[arg(long)]
         wait: bool,
     },
+    /// Add an organisation: an ICB (ODS code starting with Q), or a trust of an ICB already added
+    /// (`--icb`). Running it again for the same code renames it.
+    CreateTenant {
+        #[arg(long)]
+        ods_code: String,
+        #[arg(long)]
+        name: String,
+        /// For a trust: the ODS code of its ICB.
+        #[arg(long)]
+        icb: Option<String>,
+    },
     /// Create a user (the password is read from ALONGSIDE_USER_PASSWORD, never from the command line).
     CreateUser {
         #[arg(long)]
@@ -84,6 +95,18 @@ async fn main() -> anyhow::Result<()> {
             let db = alongside_platform::db::connect_with_wait(&settings.database, timeout).await?;
             alongside_platform::db::migrate::<alongside_gateway::store::Migrator>(&db).await?;
         }
+        Command::CreateTenant {
+            ods_code,
+            name,
+            icb,
+        } => {
+            let db = alongside_platform::db::connect(&settings.database).await?;
+            alongside_platform::db::migrate::<alongside_gateway::store::Migrator>(&db).await?;
+            alongside_gateway::seed::create_tenant(&db, &ods_code, &name, icb.as_deref())
+                .await
+                .map_err(|e| anyhow::anyhow!(e))?;
+            println!("tenant {} saved", ods_code.to_ascii_uppercase());
+        }
         Command::CreateUser {
             email,
             name,
@@ -103,6 +126,12 @@ async fn main() -> anyhow::Result<()> {
             let tenant = alongside_platform::OdsCode::parse(&tenant)?;
             let db = alongside_platform::db::connect(&settings.database).await?;
             alongside_platform::db::migrate::<alongside_gateway::store::Migrator>(&db).await?;
+            anyhow::ensure!(
+                alongside_gateway::seed::tenant_exists(&db, tenant.as_str())
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?,
+                "no tenant {tenant}: add it first with `alongside-gateway create-tenant`"
+            );
             alongside_gateway::seed::create_user(
                 &db,
                 &email,

@@ -1,6 +1,6 @@
 //! Tenants and users: the demo ICS of the embedded run, and creating accounts.
 
-use alongside_platform::{ids, Role};
+use alongside_platform::{ids, OdsCode, Role};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait, PaginatorTrait};
 
@@ -44,6 +44,73 @@ pub async fn ensure_tenants(db: &DatabaseConnection) -> Result<(), AppError> {
         .await?;
     }
     Ok(())
+}
+
+/// Adds an ICB (its ODS code starts with Q) or a trust of an ICB already added, or renames one.
+/// Returns what is wrong in words an operator can act on.
+pub async fn create_tenant(
+    db: &DatabaseConnection,
+    ods_code: &str,
+    name: &str,
+    icb: Option<&str>,
+) -> Result<(), String> {
+    let code = OdsCode::parse(ods_code).map_err(|e| format!("--ods-code: {e}"))?;
+    let name = name.trim();
+    if name.is_empty() || name.len() > 200 {
+        return Err("--name: give the organisation's name (1 to 200 characters)".into());
+    }
+    let (kind, parent) = match icb {
+        None if code.is_icb() => ("icb", None),
+        None => {
+            return Err(format!(
+                "{code} is not an ICB code (those start with Q): name the trust's ICB with --icb"
+            ))
+        }
+        Some(_) if code.is_icb() => {
+            return Err(format!(
+                "{code} is an ICB: it belongs to no other ICB (drop --icb)"
+            ))
+        }
+        Some(icb) => {
+            let icb = OdsCode::parse(icb).map_err(|e| format!("--icb: {e}"))?;
+            let known = tenant::Entity::find_by_id(icb.to_string())
+                .one(db)
+                .await
+                .map_err(|e| e.to_string())?;
+            match known {
+                Some(t) if t.kind == "icb" => ("trust", Some(icb.to_string())),
+                Some(_) => return Err(format!("--icb: {icb} is a trust, not an ICB")),
+                None => return Err(format!("--icb: no ICB {icb} yet: create it first")),
+            }
+        }
+    };
+    tenant::Entity::insert(tenant::ActiveModel {
+        ods_code: Set(code.to_string()),
+        name: Set(name.to_string()),
+        kind: Set(kind.to_string()),
+        parent: Set(parent),
+    })
+    .on_conflict(
+        OnConflict::column(tenant::Column::OdsCode)
+            .update_columns([
+                tenant::Column::Name,
+                tenant::Column::Kind,
+                tenant::Column::Parent,
+            ])
+            .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await
+    .map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// Whether `ods_code` is a tenant of this gateway.
+pub async fn tenant_exists(db: &DatabaseConnection, ods_code: &str) -> Result<bool, AppError> {
+    Ok(tenant::Entity::find_by_id(ods_code.to_string())
+        .one(db)
+        .await?
+        .is_some())
 }
 
 pub async fn has_users(db: &DatabaseConnection) -> Result<bool, AppError> {
@@ -124,4 +191,60 @@ pub fn demo_staff() -> Vec<(String, String, &'static str, Role)> {
         Role::IcsAnalyst,
     ));
     users
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alongside_platform::testing::{Backend, TestDatabase};
+
+    #[tokio::test]
+    async fn an_icb_then_its_trusts_with_reasons_for_refusals() {
+        let test_db = TestDatabase::create(Backend::Sqlite, "tenants").await;
+        let db = alongside_platform::db::connect(&test_db.settings())
+            .await
+            .unwrap();
+        alongside_platform::db::migrate::<crate::store::Migrator>(&db)
+            .await
+            .unwrap();
+
+        let err = create_tenant(&db, "RXH", "Royal Sussex", Some("QNX"))
+            .await
+            .unwrap_err();
+        assert!(err.contains("no ICB QNX yet"), "{err}");
+        let err = create_tenant(&db, "RXH", "Royal Sussex", None)
+            .await
+            .unwrap_err();
+        assert!(err.contains("--icb"), "{err}");
+        let err = create_tenant(&db, "R!", "Nope", None).await.unwrap_err();
+        assert!(err.starts_with("--ods-code"), "{err}");
+
+        create_tenant(&db, "QNX", "Sussex ICB", None).await.unwrap();
+        create_tenant(&db, "RXH", "Royal Sussex", Some("QNX"))
+            .await
+            .unwrap();
+        let err = create_tenant(&db, "RYR", "Western Sussex", Some("RXH"))
+            .await
+            .unwrap_err();
+        assert!(err.contains("is a trust, not an ICB"), "{err}");
+        // Running it again renames, it does not duplicate.
+        create_tenant(&db, "RXH", "University Hospitals Sussex", Some("QNX"))
+            .await
+            .unwrap();
+        let trust = tenant::Entity::find_by_id("RXH".to_string())
+            .one(&db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (
+                trust.name.as_str(),
+                trust.kind.as_str(),
+                trust.parent.as_deref()
+            ),
+            ("University Hospitals Sussex", "trust", Some("QNX"))
+        );
+        assert!(tenant_exists(&db, "RXH").await.unwrap());
+        assert!(!tenant_exists(&db, "RYR").await.unwrap());
+    }
 }
