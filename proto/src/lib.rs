@@ -67,6 +67,8 @@ macro_rules! event_names {
 
 event_names! {
     people::events::v1::PartnerRegistered => "alongside.people.events.v1.PartnerRegistered",
+    people::events::v1::PartnerStatusChanged => "alongside.people.events.v1.PartnerStatusChanged",
+    people::events::v1::PartnerErased => "alongside.people.events.v1.PartnerErased",
     engagement::events::v1::OpportunityPublished => "alongside.engagement.events.v1.OpportunityPublished",
     engagement::events::v1::PartnerAssigned => "alongside.engagement.events.v1.PartnerAssigned",
     engagement::events::v1::AttendanceRecorded => "alongside.engagement.events.v1.AttendanceRecorded",

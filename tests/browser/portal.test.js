@@ -168,3 +168,71 @@ test('another trust sees none of this trust\'s partners', async () => {
   await assert.doesNotReject(page.getByText('No partners match').waitFor());
   await context.close();
 });
+
+test('a lead moves a partner along the pipeline, then erases them', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await signIn(page, 'lead@rza.demo.test');
+  await page.goto(`${base}/partners/new`);
+  await page.getByLabel('First name').fill('Ada');
+  await page.getByLabel('Last name').fill('Lovelace');
+  await page.getByLabel('Email address').fill('ada.lovelace@example.org');
+  await page.getByLabel('Locality').fill('West');
+  await page.getByRole('button', { name: 'Register partner' }).click();
+  await page.getByRole('link', { name: 'Ada Lovelace' }).click();
+  await assert.doesNotReject(page.getByRole('heading', { name: 'Ada Lovelace' }).waitFor());
+  await expectAccessible(page, 'partner page');
+
+  // No reason, no move: the error names the field.
+  await page.getByLabel('Move to').selectOption('resting');
+  await page.getByRole('button', { name: 'Change status' }).click();
+  await assert.doesNotReject(page.getByText('There is a problem').waitFor());
+  await assert.doesNotReject(page.locator('#reason-error').getByText('say why').waitFor());
+  await expectAccessible(page, 'status change with errors');
+  await page.getByLabel('Why', { exact: true }).fill('Taking a break over the winter');
+  await page.getByRole('button', { name: 'Change status' }).click();
+  await assert.doesNotReject(page.getByText('Status changed to Resting.').waitFor());
+  await assert.doesNotReject(page.getByRole('cell', { name: 'Taking a break over the winter' }).waitFor());
+
+  // Erasure asks for a reason and a confirmation.
+  await page.getByRole('button', { name: 'Erase partner' }).click();
+  await assert.doesNotReject(page.locator('#confirm-error').waitFor());
+  await expectAccessible(page, 'erasure with errors');
+  await page.getByLabel('Why are you erasing this partner?').fill('Asked to be forgotten');
+  await page.getByLabel('I understand that erasure cannot be undone').check();
+  await page.getByRole('button', { name: 'Erase partner' }).click();
+  await assert.doesNotReject(page.getByText('personal data has been erased').waitFor());
+  assert.equal(await page.getByRole('link', { name: 'Ada Lovelace' }).count(), 0, 'gone from the list');
+
+  await page.goto(`${base}/partners?status=erased`);
+  await page.getByRole('link', { name: 'Erased partner' }).first().click();
+  await assert.doesNotReject(page.getByRole('heading', { name: 'Erased partner' }).waitFor());
+  const html = await page.content();
+  assert.doesNotMatch(html, /Lovelace|ada\.lovelace|winter/, 'no name, address or reason left');
+  await expectAccessible(page, 'erased partner');
+  await context.close();
+});
+
+test('a partner reads and downloads the data held about them, and no one else\'s', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await signIn(page, 'partner@rza.demo.test');
+  await page.getByRole('link', { name: 'Your data' }).first().click();
+  await assert.doesNotReject(page.getByRole('heading', { name: 'The data we hold' }).waitFor());
+  await assert.doesNotReject(page.getByText('asha.patel@rza.partners.demo.test').waitFor());
+  await expectAccessible(page, 'your data');
+
+  const id = page.url().match(/\/partners\/([^/]+)\/data$/)[1];
+  const download = await page.request.get(`${base}/api/v1/partners/${id}/export`);
+  assert.equal(download.status(), 200);
+  assert.match(download.headers()['content-disposition'], /attachment; filename="alongside-ptn_/);
+  const data = await download.json();
+  assert.equal(data.partner.email, 'asha.patel@rza.partners.demo.test');
+  assert.ok(data.access_log.some((a) => a.action === 'export'), 'the page view itself is on the record');
+
+  const other = await page.request.get(`${base}/api/v1/partners/ptn_0000000000000000000000000000dead/export`);
+  assert.equal(other.status(), 404);
+  const list = await page.request.get(`${base}/partners`);
+  assert.equal(list.status(), 403, 'a partner may not browse the People Bank');
+  await context.close();
+});

@@ -415,6 +415,42 @@ async fn the_suite_over_tansu_and_postgres() {
         );
     }
 
+    // ---- erasure reaches engagement: the erased partner can be assigned no more ----
+    let (status, erased) = lead
+        .post(
+            &format!("/api/v1/partners/{second_partner_id}/erase"),
+            json!({ "reason": "asked to be forgotten" }),
+        )
+        .await;
+    assert_eq!(
+        (status, erased["status"].as_str()),
+        (200, Some("erased")),
+        "{erased}"
+    );
+    assert_eq!(erased["family_name"], "");
+    // Asking again to assign them where they already are changes nothing, whatever the answer:
+    // "already assigned" until the event arrives, then "erased".
+    let refused = eventually(Duration::from_secs(30), || async {
+        let (status, body) = lead
+            .post(
+                &format!("/api/v1/opportunities/{opportunity_id}/assignments"),
+                json!({ "partner_id": second_partner_id }),
+            )
+            .await;
+        (status == 422 && body.to_string().contains("partner is erased")).then_some(body)
+    })
+    .await;
+    assert!(
+        refused.is_some(),
+        "PartnerErased reached engagement through Tansu"
+    );
+    let (status, claims_after) = finance.get("/api/v1/claims").await;
+    assert_eq!(
+        (status, claims_after["page"]["total"].as_u64()),
+        (200, Some(2)),
+        "the erased partner's claim stays, under the pseudonymous id"
+    );
+
     // ---- another trust sees none of it ----
     let other = Api::sign_in(&gateway.url(), "finance@rzb.test").await;
     let (status, theirs) = other.get("/api/v1/claims").await;

@@ -2,9 +2,9 @@
 //! state. No contact details ever reach this service.
 
 use alongside_events::{Envelope, Handler, HandlerError};
-use alongside_proto::people::events::v1::PartnerRegistered;
-use sea_orm::sea_query::OnConflict;
-use sea_orm::{ActiveValue::Set, DatabaseTransaction, EntityTrait};
+use alongside_proto::people::events::v1::{PartnerErased, PartnerRegistered, PartnerStatusChanged};
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter};
 
 use crate::store::known_partner;
 
@@ -17,8 +17,17 @@ impl Handler for PartnerReadModel {
         txn: &DatabaseTransaction,
         event: &Envelope,
     ) -> Result<(), HandlerError> {
+        if event.is::<PartnerStatusChanged>() {
+            let changed: PartnerStatusChanged = event.payload()?;
+            return set_status(txn, event, &changed.partner_id, &changed.to_status).await;
+        }
+        if event.is::<PartnerErased>() {
+            // Engagement holds no personal data of partners: the id is already a pseudonym.
+            // Marked erased, the partner can be assigned no more; past attendance stays.
+            let erased: PartnerErased = event.payload()?;
+            return set_status(txn, event, &erased.partner_id, "erased").await;
+        }
         if !event.is::<PartnerRegistered>() {
-            // Other partner events are not needed by engagement yet.
             return Ok(());
         }
         let registered: PartnerRegistered = event.payload()?;
@@ -48,4 +57,37 @@ impl Handler for PartnerReadModel {
             .await?;
         Ok(())
     }
+}
+
+/// Applies a partner's new status (events of one partner arrive in order: they share a key).
+async fn set_status(
+    txn: &DatabaseTransaction,
+    event: &Envelope,
+    partner_id: &str,
+    status: &str,
+) -> Result<(), HandlerError> {
+    if partner_id.is_empty() || status.is_empty() {
+        return Err(HandlerError::Poison(format!(
+            "{} without partner_id or status",
+            event.inner.event_type
+        )));
+    }
+    let updated = known_partner::Entity::update_many()
+        .col_expr(known_partner::Column::Status, Expr::value(status))
+        .col_expr(
+            known_partner::Column::UpdatedAt,
+            Expr::value(event.inner.occurred_at.clone()),
+        )
+        .filter(known_partner::Column::PartnerId.eq(partner_id))
+        .filter(known_partner::Column::TenantId.eq(event.tenant().as_str()))
+        .exec(txn)
+        .await?;
+    if updated.rows_affected == 0 {
+        // The registration has not arrived: it shares the partition, so it never will first.
+        return Err(HandlerError::Poison(format!(
+            "{} for unknown partner {partner_id}",
+            event.inner.event_type
+        )));
+    }
+    Ok(())
 }

@@ -11,7 +11,7 @@ use alongside_platform::Role;
 use alongside_proto::engagement::events::v1::AttendanceRecorded;
 use alongside_proto::engagement::v1::engagement_service_client::EngagementServiceClient;
 use alongside_proto::engagement::v1::*;
-use alongside_proto::people::events::v1::PartnerRegistered;
+use alongside_proto::people::events::v1::{PartnerErased, PartnerRegistered, PartnerStatusChanged};
 use tonic::transport::Channel;
 use tonic::Code;
 
@@ -316,4 +316,83 @@ async fn bad_opportunities_are_refused_by_field() {
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::PermissionDenied);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resting_or_erased_partner_cannot_be_assigned() {
+    for backend in backends() {
+        let mut h = Harness::start(backend).await;
+        let (resting, erased, active) = (
+            "ptn_00000000000000000000000000000r01",
+            "ptn_00000000000000000000000000000e01",
+            "ptn_00000000000000000000000000000a01",
+        );
+        for id in [resting, erased, active] {
+            h.partner_registered("RZA", id).await;
+        }
+        h.svc
+            .publish(
+                PEOPLE_PARTNERS,
+                resting,
+                "RZA",
+                &PartnerStatusChanged {
+                    partner_id: resting.into(),
+                    from_status: "active".into(),
+                    to_status: "resting".into(),
+                    changed_at: "2026-11-02T10:00:00Z".into(),
+                },
+            )
+            .await;
+        h.svc
+            .publish(
+                PEOPLE_PARTNERS,
+                erased,
+                "RZA",
+                &PartnerErased {
+                    partner_id: erased.into(),
+                    erased_at: "2026-11-02T11:00:00Z".into(),
+                },
+            )
+            .await;
+        // Each partner's events share a key, so they apply in order: wait for the last of each.
+        let db = alongside_platform::db::connect(&h.svc.settings.database)
+            .await
+            .unwrap();
+        for (id, status) in [(resting, "resting"), (erased, "erased"), (active, "active")] {
+            let applied = eventually(Duration::from_secs(20), || {
+                let db = db.clone();
+                async move {
+                    use sea_orm::EntityTrait;
+                    let row = alongside_engagement::store::known_partner::Entity::find_by_id(id)
+                        .one(&db)
+                        .await
+                        .ok()??;
+                    (row.status == status).then_some(())
+                }
+            })
+            .await;
+            assert!(
+                applied.is_some(),
+                "{backend:?}: {id} is {status} in the read model"
+            );
+        }
+        let opportunity = h.opportunity().await;
+        h.assign_when_known(&opportunity.id, active).await;
+        for (id, status) in [(resting, "resting"), (erased, "erased")] {
+            let refused = h
+                .client
+                .assign_partner(outgoing(
+                    AssignPartnerRequest {
+                        opportunity_id: opportunity.id.clone(),
+                        partner_id: id.into(),
+                    },
+                    &h.lead,
+                ))
+                .await
+                .unwrap_err();
+            let errors = field_errors(&refused);
+            assert_eq!(errors[0].field, "partner_id", "{backend:?}");
+            assert_eq!(errors[0].reason, format!("partner is {status}, not active"));
+        }
+    }
 }

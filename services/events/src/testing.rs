@@ -29,8 +29,18 @@ pub fn broker() -> MockBroker {
 
 /// An internal token as the gateway would sign it.
 pub fn token(settings: &ServiceSettings, tenant: &str, role: Role) -> String {
+    token_for(
+        settings,
+        tenant,
+        role,
+        &format!("usr_test_{}", role.as_str()),
+    )
+}
+
+/// An internal token for a given subject (a partner's own id, for a partner).
+pub fn token_for(settings: &ServiceSettings, tenant: &str, role: Role, subject: &str) -> String {
     TokenSigner::new(&settings.auth).sign(&Caller {
-        subject: format!("usr_test_{}", role.as_str()),
+        subject: subject.to_string(),
         tenant: OdsCode::parse(tenant).expect("tenant"),
         role,
     })
@@ -125,6 +135,10 @@ impl TestService {
 
     pub fn token(&self, tenant: &str, role: Role) -> String {
         token(&self.settings, tenant, role)
+    }
+
+    pub fn token_for(&self, tenant: &str, role: Role, subject: &str) -> String {
+        token_for(&self.settings, tenant, role, subject)
     }
 
     pub fn brokers(&self) -> &str {

@@ -33,6 +33,11 @@ type ApiResult<T> = Result<T, ApiError>;
         create_session,
         list_partners,
         register_partner,
+        get_partner,
+        change_partner_status,
+        partner_history,
+        erase_partner,
+        export_partner_data,
         list_opportunities,
         create_opportunity,
         list_assignments,
@@ -57,6 +62,11 @@ pub fn routes() -> Router<AppState> {
             "/api/v1/partners",
             get(list_partners).post(register_partner),
         )
+        .route("/api/v1/partners/{id}", get(get_partner))
+        .route("/api/v1/partners/{id}/status", post(change_partner_status))
+        .route("/api/v1/partners/{id}/history", get(partner_history))
+        .route("/api/v1/partners/{id}/erase", post(erase_partner))
+        .route("/api/v1/partners/{id}/export", get(export_partner_data))
         .route(
             "/api/v1/opportunities",
             get(list_opportunities).post(create_opportunity),
@@ -91,6 +101,9 @@ pub struct ListParams {
     /// Case-insensitive text filter, where a list supports it.
     #[serde(default)]
     search: String,
+    /// Status filter, where a list supports it (partners: a pipeline status, or `erased`).
+    #[serde(default)]
+    status: String,
 }
 
 impl ListParams {
@@ -217,6 +230,7 @@ async fn list_partners(
         page: q.page(),
         search: q.search.clone(),
         sort: q.sort.clone(),
+        status: q.status.clone(),
     };
     let listed = state
         .clients
@@ -264,6 +278,216 @@ async fn register_partner(
         .await?
         .into_inner();
     Ok((StatusCode::CREATED, Json(partner.into())))
+}
+
+/// One partner of the caller's trust (the read is audited).
+#[utoipa::path(get, path = "/api/v1/partners/{id}", params(("id" = String, Path)),
+    responses((status = 200, body = PartnerBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn get_partner(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Path(id): Path<String>,
+) -> ApiResult<Json<PartnerBody>> {
+    let partner = state
+        .clients
+        .people()
+        .get_partner(
+            state
+                .clients
+                .request(&me.caller, people::GetPartnerRequest { id }),
+        )
+        .await?
+        .into_inner();
+    Ok(Json(partner.into()))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct ChangeStatusBody {
+    /// interest, application, conversation, checks, induction, active, resting or left.
+    status: String,
+    /// Why: kept in the partner's history.
+    reason: String,
+}
+
+/// Move a partner along the onboarding pipeline. A move the pipeline does not allow is refused
+/// (422) with the moves that are possible.
+#[utoipa::path(post, path = "/api/v1/partners/{id}/status", params(("id" = String, Path)), request_body = ChangeStatusBody,
+    responses((status = 200, body = PartnerBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn change_partner_status(
+    State(state): State<AppState>,
+    me: SignedIn,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Json(b): Json<ChangeStatusBody>,
+) -> ApiResult<Json<PartnerBody>> {
+    csrf(&me, &headers)?;
+    let request = people::ChangeStatusRequest {
+        id,
+        status: b.status,
+        reason: b.reason,
+    };
+    let partner = state
+        .clients
+        .people()
+        .change_status(state.clients.request(&me.caller, request))
+        .await?
+        .into_inner();
+    Ok(Json(partner.into()))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct StatusChangeBody {
+    from_status: String,
+    to_status: String,
+    reason: String,
+    changed_by: String,
+    changed_at: String,
+}
+
+impl From<people::StatusChange> for StatusChangeBody {
+    fn from(c: people::StatusChange) -> Self {
+        Self {
+            from_status: c.from_status,
+            to_status: c.to_status,
+            reason: c.reason,
+            changed_by: c.changed_by,
+            changed_at: c.changed_at,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct HistoryBody {
+    /// Oldest first.
+    changes: Vec<StatusChangeBody>,
+    /// Where the partner may move next.
+    next_statuses: Vec<String>,
+}
+
+/// A partner's onboarding history: who moved them, when and why.
+#[utoipa::path(get, path = "/api/v1/partners/{id}/history", params(("id" = String, Path)),
+    responses((status = 200, body = HistoryBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn partner_history(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Path(id): Path<String>,
+) -> ApiResult<Json<HistoryBody>> {
+    let history = state
+        .clients
+        .people()
+        .list_status_history(
+            state
+                .clients
+                .request(&me.caller, people::ListStatusHistoryRequest { id }),
+        )
+        .await?
+        .into_inner();
+    Ok(Json(HistoryBody {
+        changes: history.changes.into_iter().map(Into::into).collect(),
+        next_statuses: history.next_statuses,
+    }))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct EraseBody {
+    /// Why (kept in the history; do not include personal details).
+    reason: String,
+}
+
+/// Erase a partner (UK GDPR): personal data removed here and, through `PartnerErased`, by every
+/// other service; the id remains as a pseudonym.
+#[utoipa::path(post, path = "/api/v1/partners/{id}/erase", params(("id" = String, Path)), request_body = EraseBody,
+    responses((status = 200, body = PartnerBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn erase_partner(
+    State(state): State<AppState>,
+    me: SignedIn,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Json(b): Json<EraseBody>,
+) -> ApiResult<Json<PartnerBody>> {
+    csrf(&me, &headers)?;
+    let request = people::ErasePartnerRequest {
+        id,
+        reason: b.reason,
+    };
+    let partner = state
+        .clients
+        .people()
+        .erase_partner(state.clients.request(&me.caller, request))
+        .await?
+        .into_inner();
+    Ok(Json(partner.into()))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AccessBody {
+    at: String,
+    actor_role: String,
+    action: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PartnerDataBody {
+    partner: Option<PartnerBody>,
+    status_history: Vec<StatusChangeBody>,
+    /// Every recorded read or change of the partner's record.
+    access_log: Vec<AccessBody>,
+    generated_at: String,
+}
+
+impl From<people::PartnerDataExport> for PartnerDataBody {
+    fn from(e: people::PartnerDataExport) -> Self {
+        Self {
+            partner: e.partner.map(Into::into),
+            status_history: e.status_history.into_iter().map(Into::into).collect(),
+            access_log: e
+                .access_log
+                .into_iter()
+                .map(|a| AccessBody {
+                    at: a.at,
+                    actor_role: a.actor_role,
+                    action: a.action,
+                })
+                .collect(),
+            generated_at: e.generated_at,
+        }
+    }
+}
+
+/// Everything held about a partner (UK GDPR right of access), as a JSON download. A partner may
+/// download their own; engagement leads any of their trust's.
+#[utoipa::path(get, path = "/api/v1/partners/{id}/export", params(("id" = String, Path)),
+    responses((status = 200, body = PartnerDataBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn export_partner_data(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let body: PartnerDataBody = partner_data(&state, &me, id.clone()).await?.into();
+    let disposition = format!("attachment; filename=\"alongside-{id}.json\"");
+    Ok((
+        [(http::header::CONTENT_DISPOSITION, disposition)],
+        Json(body),
+    )
+        .into_response())
+}
+
+/// The partner's data, for the download and the readable page.
+pub async fn partner_data(
+    state: &AppState,
+    me: &SignedIn,
+    id: String,
+) -> Result<people::PartnerDataExport, AppError> {
+    Ok(state
+        .clients
+        .people()
+        .export_partner_data(
+            state
+                .clients
+                .request(&me.caller, people::ExportPartnerDataRequest { id }),
+        )
+        .await?
+        .into_inner())
 }
 
 // ---- opportunities ----

@@ -23,6 +23,11 @@ use crate::AppState;
 
 const TEMPLATES: &[(&str, &str)] = &[
     ("layout.html", include_str!("../templates/layout.html")),
+    ("partner.html", include_str!("../templates/partner.html")),
+    (
+        "partner_data.html",
+        include_str!("../templates/partner_data.html"),
+    ),
     ("macros.html", include_str!("../templates/macros.html")),
     ("sign_in.html", include_str!("../templates/sign_in.html")),
     ("home.html", include_str!("../templates/home.html")),
@@ -72,6 +77,11 @@ pub fn routes() -> Router<AppState> {
         .route("/partners", get(partners))
         .route("/partners.csv", get(partners_csv))
         .route("/partners/new", get(partner_form).post(partner_register))
+        .route("/partners/{id}", get(partner))
+        .route("/partners/{id}/status", post(partner_status))
+        .route("/partners/{id}/erase", post(partner_erase))
+        .route("/partners/{id}/data", get(partner_data_page))
+        .route("/my-data", get(my_data))
         .route("/opportunities", get(opportunities))
         .route("/opportunities.csv", get(opportunities_csv))
         .route(
@@ -178,6 +188,12 @@ fn nav(me: &SignedIn, current: &str) -> Vec<NavLink> {
             "Friends and Family Test",
             "What patients say, month by month.",
             FFT_READERS,
+        ),
+        (
+            "/my-data",
+            "Your data",
+            "Everything we hold about you, and who has looked at it.",
+            &[Role::Partner],
         ),
     ];
     all.into_iter()
@@ -358,6 +374,8 @@ struct ListQuery {
     #[serde(default)]
     sort: String,
     #[serde(default)]
+    status: String,
+    #[serde(default)]
     page: Option<u32>,
     #[serde(default)]
     notice: Option<String>,
@@ -389,6 +407,7 @@ async fn partners(
         page: page_request(q.page, 25),
         search: q.search.clone(),
         sort: sort.clone(),
+        status: q.status.clone(),
     };
     let listed = state
         .clients
@@ -397,9 +416,10 @@ async fn partners(
         .await?
         .into_inner();
     let query_base = format!(
-        "/partners?search={}&sort={}&",
+        "/partners?search={}&sort={}&status={}&",
         urlencoding::encode(&q.search),
-        urlencoding::encode(&sort)
+        urlencoding::encode(&sort),
+        urlencoding::encode(&q.status)
     );
     let partners: Vec<Value> = listed.partners.iter().map(partner_value).collect();
     render(
@@ -407,13 +427,282 @@ async fn partners(
         "partners.html",
         merge(
             base(&me, "/partners", "People Bank"),
-            context! { partners => partners, page => page_value(listed.page), search => q.search, sort => sort, query_base => query_base, can_register => me.has_role(LEADS), notice => (q.notice.as_deref() == Some("registered")).then_some("Partner registered.") },
+            context! { partners => partners, page => page_value(listed.page), search => q.search, sort => sort, status => q.status, statuses => STATUS_OPTIONS, query_base => query_base, can_register => me.has_role(LEADS), notice => match q.notice.as_deref() { Some("registered") => Some("Partner registered."), Some("erased") => Some("The partner's personal data has been erased here and in every other service."), _ => None } },
         ),
     )
 }
 
 fn partner_value(p: &people::Partner) -> Value {
     context! { id => p.id, given_name => p.given_name, family_name => p.family_name, locality => p.locality, status => p.status, registered_at => p.registered_at }
+}
+
+async fn partner(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Path(id): Path<String>,
+    Query(q): Query<NoticeQuery>,
+) -> Result<Html<String>, AppError> {
+    partner_page(
+        &state,
+        &me,
+        &id,
+        q.notice.as_deref(),
+        None,
+        &PartnerForms::default(),
+    )
+    .await
+}
+
+/// What was typed into the partner page's forms, kept when a change is refused.
+#[derive(Default)]
+struct PartnerForms {
+    status: String,
+    reason: String,
+    erase_reason: String,
+}
+
+async fn partner_page(
+    state: &AppState,
+    me: &SignedIn,
+    id: &str,
+    notice: Option<&str>,
+    err: Option<&AppError>,
+    typed: &PartnerForms,
+) -> Result<Html<String>, AppError> {
+    let found = state
+        .clients
+        .people()
+        .get_partner(
+            state
+                .clients
+                .request(&me.caller, people::GetPartnerRequest { id: id.into() }),
+        )
+        .await?
+        .into_inner();
+    let history = state
+        .clients
+        .people()
+        .list_status_history(state.clients.request(
+            &me.caller,
+            people::ListStatusHistoryRequest { id: id.into() },
+        ))
+        .await?
+        .into_inner();
+    let changes: Vec<Value> = history
+        .changes
+        .iter()
+        .rev()
+        .map(|c| context! { from => status_label(&c.from_status), to => status_label(&c.to_status), reason => c.reason, changed_at => c.changed_at.get(..16).unwrap_or(&c.changed_at).replace('T', " ") })
+        .collect();
+    let next: Vec<(String, String)> = history
+        .next_statuses
+        .iter()
+        .map(|s| (s.clone(), status_label(s).to_string()))
+        .collect();
+    let notice = match notice {
+        Some("status") => Some(format!(
+            "Status changed to {}.",
+            status_label(&found.status)
+        )),
+        _ => None,
+    };
+    let errors = err.map(errors_map).unwrap_or_default();
+    let title = if found.status == "erased" {
+        "Erased partner".to_string()
+    } else {
+        format!("{} {}", found.given_name, found.family_name)
+    };
+    render(
+        state,
+        "partner.html",
+        merge(
+            base(me, "/partners", &title),
+            context! {
+                partner => partner_value(&found),
+                email => found.email,
+                phone => found.phone,
+                status_label => status_label(&found.status),
+                erased => found.status == "erased",
+                changes => changes,
+                next_statuses => next,
+                can_manage => me.has_role(LEADS),
+                notice => notice,
+                errors => errors,
+                typed => context! { status => typed.status, reason => typed.reason, erase_reason => typed.erase_reason },
+            },
+        ),
+    )
+}
+
+#[derive(Deserialize)]
+struct StatusForm {
+    csrf_token: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    reason: String,
+}
+
+async fn partner_status(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Path(id): Path<String>,
+    Form(form): Form<StatusForm>,
+) -> Result<Response, AppError> {
+    me.check_csrf(Some(&form.csrf_token))?;
+    let request = people::ChangeStatusRequest {
+        id: id.clone(),
+        status: form.status.clone(),
+        reason: form.reason.clone(),
+    };
+    let result = state
+        .clients
+        .people()
+        .change_status(state.clients.request(&me.caller, request))
+        .await;
+    let typed = PartnerForms {
+        status: form.status,
+        reason: form.reason,
+        ..Default::default()
+    };
+    match result.map_err(AppError::from) {
+        Ok(_) => Ok(Redirect::to(&format!("/partners/{id}?notice=status")).into_response()),
+        Err(err @ AppError::Invalid(_)) => Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            partner_page(&state, &me, &id, None, Some(&err), &typed).await?,
+        )
+            .into_response()),
+        Err(err) => Err(err),
+    }
+}
+
+#[derive(Deserialize)]
+struct EraseForm {
+    csrf_token: String,
+    #[serde(default)]
+    erase_reason: String,
+    /// The confirmation checkbox: present only when ticked.
+    #[serde(default)]
+    confirm: Option<String>,
+}
+
+async fn partner_erase(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Path(id): Path<String>,
+    Form(form): Form<EraseForm>,
+) -> Result<Response, AppError> {
+    me.check_csrf(Some(&form.csrf_token))?;
+    let typed = PartnerForms {
+        erase_reason: form.erase_reason.clone(),
+        ..Default::default()
+    };
+    let result = if form.confirm.is_none() {
+        Err(AppError::Invalid(vec![
+            alongside_platform::error::FieldError::new(
+                "confirm",
+                "tick the box to confirm: erasure cannot be undone",
+            ),
+        ]))
+    } else {
+        let request = people::ErasePartnerRequest {
+            id: id.clone(),
+            reason: form.erase_reason,
+        };
+        state
+            .clients
+            .people()
+            .erase_partner(state.clients.request(&me.caller, request))
+            .await
+            .map_err(AppError::from)
+    };
+    match result {
+        Ok(_) => Ok(Redirect::to("/partners?notice=erased").into_response()),
+        Err(AppError::Invalid(errors)) => {
+            // The page's erase form names its field erase_reason.
+            let errors = errors
+                .into_iter()
+                .map(|mut e| {
+                    if e.field == "reason" {
+                        e.field = "erase_reason".into();
+                    }
+                    e
+                })
+                .collect();
+            let err = AppError::Invalid(errors);
+            Ok((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                partner_page(&state, &me, &id, None, Some(&err), &typed).await?,
+            )
+                .into_response())
+        }
+        Err(err) => Err(err),
+    }
+}
+
+/// Everything held about a partner, readable: for the partner themself, and for leads.
+async fn partner_data_page(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Path(id): Path<String>,
+) -> Result<Html<String>, AppError> {
+    let export = crate::api::partner_data(&state, &me, id.clone()).await?;
+    let partner = export.partner.unwrap_or_default();
+    let history: Vec<Value> = export
+        .status_history
+        .iter()
+        .map(|c| context! { from => status_label(&c.from_status), to => status_label(&c.to_status), reason => c.reason, changed_at => c.changed_at })
+        .collect();
+    let accesses: Vec<Value> = export
+        .access_log
+        .iter()
+        .map(|a| context! { at => a.at, role => a.actor_role, action => a.action })
+        .collect();
+    let current = if me.caller.role == Role::Partner {
+        "/my-data"
+    } else {
+        "/partners"
+    };
+    render(
+        &state,
+        "partner_data.html",
+        merge(
+            base(&me, current, "The data we hold"),
+            context! { partner => partner_value(&partner), email => partner.email, phone => partner.phone, status_label => status_label(&partner.status), history => history, accesses => accesses, generated_at => export.generated_at, id => id },
+        ),
+    )
+}
+
+/// A partner's own data page.
+async fn my_data(me: SignedIn) -> Result<Response, AppError> {
+    if me.caller.role != Role::Partner {
+        return Err(AppError::Forbidden);
+    }
+    Ok(Redirect::to(&format!("/partners/{}/data", me.caller.subject)).into_response())
+}
+
+/// The status filter of the People Bank list: (value, label).
+const STATUS_OPTIONS: &[(&str, &str)] = &[
+    ("", "Any status"),
+    ("interest", "Expressed interest"),
+    ("application", "Application"),
+    ("conversation", "Conversation"),
+    ("checks", "References and checks"),
+    ("induction", "Induction and training"),
+    ("active", "Active"),
+    ("resting", "Resting"),
+    ("left", "Left"),
+    ("erased", "Erased"),
+];
+
+fn status_label(status: &str) -> &str {
+    if status.is_empty() {
+        return "";
+    }
+    STATUS_OPTIONS
+        .iter()
+        .find(|(value, _)| *value == status)
+        .map_or(status, |(_, label)| label)
 }
 
 /// Every page of a list, for CSV export.
@@ -428,6 +717,7 @@ async fn all_partners(
             page,
             search: search.into(),
             sort: sort.into(),
+            status: String::new(),
         };
         let listed = state
             .clients

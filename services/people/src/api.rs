@@ -5,7 +5,7 @@ use alongside_events::Outbox;
 use alongside_platform::ids::{self, PARTNER};
 use alongside_platform::paging::Page;
 use alongside_platform::{audit, grpc, Caller, Role, ServiceError};
-use alongside_proto::people::events::v1::PartnerRegistered;
+use alongside_proto::people::events::v1::{PartnerErased, PartnerRegistered, PartnerStatusChanged};
 use alongside_proto::people::v1::people_service_server::PeopleService;
 use alongside_proto::people::v1::*;
 use sea_orm::{
@@ -14,10 +14,33 @@ use sea_orm::{
 };
 use tonic::{Request, Response, Status};
 
-use crate::partner;
+use crate::pipeline::{check_move, Status as Stage};
+use crate::{history, partner};
 
 /// Who may see partners' personal data.
 const BANK_ROLES: &[Role] = &[Role::EngagementLead, Role::Staff, Role::Admin];
+/// Who may move partners along the pipeline and erase them.
+const LEAD_ROLES: &[Role] = &[Role::EngagementLead, Role::Admin];
+/// Who may download a partner's data: the leads, and the partner themself.
+const EXPORT_ROLES: &[Role] = &[Role::EngagementLead, Role::Admin, Role::Partner];
+
+/// A reason for the history: said, and short.
+fn reason(value: &str) -> Result<String, ServiceError> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err(ServiceError::invalid(
+            "reason",
+            "say why: it is kept in the partner's history",
+        ));
+    }
+    if value.chars().count() > 500 {
+        return Err(ServiceError::invalid(
+            "reason",
+            "must be 500 characters or fewer",
+        ));
+    }
+    Ok(value.to_string())
+}
 
 pub struct PeopleApi {
     db: DatabaseConnection,
@@ -67,6 +90,15 @@ impl PeopleApi {
         partner::Entity::insert(to_active(&row))
             .exec_without_returning(&txn)
             .await?;
+        append_history(
+            &txn,
+            caller,
+            &row.id,
+            "",
+            &row.status,
+            "registered by an engagement lead",
+        )
+        .await?;
         audit::record(&txn, caller, "create", "partner", &row.id).await?;
         self.outbox
             .enqueue(&txn, PEOPLE_PARTNERS, &row.id, &caller.tenant, &event)
@@ -78,14 +110,189 @@ impl PeopleApi {
     }
 
     async fn get(&self, caller: &Caller, id: &str) -> Result<Partner, ServiceError> {
-        let found = partner::for_tenant(&caller.tenant)
-            .filter(partner::Column::Id.eq(id))
-            .one(&self.db)
-            .await?;
-        // Another tenant's partner is "not found", never "forbidden": existence is not disclosed.
-        let row = found.ok_or_else(|| ServiceError::not_found("partner", id))?;
+        let row = self.find(caller, id).await?;
         audit::record(&self.db, caller, "read", "partner", id).await?;
         Ok(row.into())
+    }
+
+    /// The tenant's partner `id`. Another tenant's partner is "not found", never "forbidden":
+    /// existence is not disclosed.
+    async fn find(&self, caller: &Caller, id: &str) -> Result<partner::Model, ServiceError> {
+        partner::for_tenant(&caller.tenant)
+            .filter(partner::Column::Id.eq(id))
+            .one(&self.db)
+            .await?
+            .ok_or_else(|| ServiceError::not_found("partner", id))
+    }
+
+    async fn change_status(
+        &self,
+        caller: &Caller,
+        request: ChangeStatusRequest,
+    ) -> Result<Partner, ServiceError> {
+        let to = Stage::parse(request.status.trim())
+            .filter(|s| *s != Stage::Erased)
+            .ok_or_else(|| {
+                ServiceError::invalid(
+                    "status",
+                    "must be one of interest, application, conversation, checks, induction, active, resting, left",
+                )
+            })?;
+        let why = reason(&request.reason)?;
+        let row = self.find(caller, &request.id).await?;
+        let from = Stage::parse(&row.status)
+            .ok_or_else(|| ServiceError::Internal(format!("unknown status {}", row.status)))?;
+        check_move(from, to).map_err(|message| ServiceError::invalid("status", message))?;
+        let changed_at = alongside_platform::now_rfc3339();
+        let txn = self.db.begin().await?;
+        // Only from the status just read: two leads moving one partner at once cannot both win.
+        let moved = partner::Entity::update_many()
+            .col_expr(
+                partner::Column::Status,
+                sea_orm::sea_query::Expr::value(to.as_str()),
+            )
+            .filter(partner::Column::TenantId.eq(caller.tenant.as_str()))
+            .filter(partner::Column::Id.eq(&row.id))
+            .filter(partner::Column::Status.eq(from.as_str()))
+            .exec(&txn)
+            .await?;
+        if moved.rows_affected != 1 {
+            return Err(ServiceError::Conflict(
+                "the partner's status changed meanwhile; reload and try again".into(),
+            ));
+        }
+        append_history(&txn, caller, &row.id, from.as_str(), to.as_str(), &why).await?;
+        audit::record(&txn, caller, "update", "partner", &row.id).await?;
+        let event = PartnerStatusChanged {
+            partner_id: row.id.clone(),
+            from_status: from.to_string(),
+            to_status: to.to_string(),
+            changed_at,
+        };
+        self.outbox
+            .enqueue(&txn, PEOPLE_PARTNERS, &row.id, &caller.tenant, &event)
+            .await?;
+        txn.commit().await?;
+        self.outbox.notify();
+        tracing::info!(partner_id = %row.id, %from, %to, "partner status changed");
+        Ok(partner::Model {
+            status: to.to_string(),
+            ..row
+        }
+        .into())
+    }
+
+    async fn history(
+        &self,
+        caller: &Caller,
+        id: &str,
+    ) -> Result<ListStatusHistoryResponse, ServiceError> {
+        let row = self.find(caller, id).await?;
+        let changes = history::of_partner(&caller.tenant, id)
+            .all(&self.db)
+            .await?;
+        audit::record(&self.db, caller, "read", "partner_history", id).await?;
+        let next = Stage::parse(&row.status)
+            .map(|s| s.next().iter().map(|n| n.to_string()).collect())
+            .unwrap_or_default();
+        Ok(ListStatusHistoryResponse {
+            changes: changes.into_iter().map(Into::into).collect(),
+            next_statuses: next,
+        })
+    }
+
+    /// Removes the partner's personal data and tells every other service to do the same. The id
+    /// stays, as a pseudonym: claims and attendance keep pointing at it, and it leads nowhere.
+    async fn erase(
+        &self,
+        caller: &Caller,
+        request: ErasePartnerRequest,
+    ) -> Result<Partner, ServiceError> {
+        let why = reason(&request.reason)?;
+        let row = self.find(caller, &request.id).await?;
+        if row.status == Stage::Erased.as_str() {
+            return Err(ServiceError::invalid(
+                "id",
+                "this partner's record has already been erased",
+            ));
+        }
+        let erased_at = alongside_platform::now_rfc3339();
+        let erased = partner::Model {
+            given_name: String::new(),
+            family_name: String::new(),
+            // Unique per tenant, and no longer an address.
+            email: format!("erased:{}", row.id),
+            phone: String::new(),
+            locality: String::new(),
+            status: Stage::Erased.to_string(),
+            ..row.clone()
+        };
+        let txn = self.db.begin().await?;
+        partner::Entity::update(to_active(&erased))
+            .exec(&txn)
+            .await?;
+        // Reasons in the history may name or describe the person: they go too.
+        history::Entity::update_many()
+            .col_expr(
+                history::Column::Reason,
+                sea_orm::sea_query::Expr::value("(erased)"),
+            )
+            .filter(history::Column::TenantId.eq(caller.tenant.as_str()))
+            .filter(history::Column::PartnerId.eq(&row.id))
+            .exec(&txn)
+            .await?;
+        append_history(
+            &txn,
+            caller,
+            &row.id,
+            &row.status,
+            Stage::Erased.as_str(),
+            &why,
+        )
+        .await?;
+        audit::record(&txn, caller, "erase", "partner", &row.id).await?;
+        let event = PartnerErased {
+            partner_id: row.id.clone(),
+            erased_at,
+        };
+        self.outbox
+            .enqueue(&txn, PEOPLE_PARTNERS, &row.id, &caller.tenant, &event)
+            .await?;
+        txn.commit().await?;
+        self.outbox.notify();
+        tracing::info!(partner_id = %row.id, "partner erased");
+        Ok(erased.into())
+    }
+
+    async fn export(&self, caller: &Caller, id: &str) -> Result<PartnerDataExport, ServiceError> {
+        if caller.role == Role::Partner && caller.subject != id {
+            // A partner's own record only; another's is "not found".
+            return Err(ServiceError::not_found("partner", id));
+        }
+        let row = self.find(caller, id).await?;
+        let changes = history::of_partner(&caller.tenant, id)
+            .all(&self.db)
+            .await?;
+        let accesses = audit::Entity::find()
+            .filter(audit::Column::TenantId.eq(caller.tenant.as_str()))
+            .filter(audit::Column::SubjectId.eq(id))
+            .order_by_asc(audit::Column::Id)
+            .all(&self.db)
+            .await?;
+        audit::record(&self.db, caller, "export", "partner", id).await?;
+        Ok(PartnerDataExport {
+            partner: Some(row.into()),
+            status_history: changes.into_iter().map(Into::into).collect(),
+            access_log: accesses
+                .into_iter()
+                .map(|a| AccessRecord {
+                    at: a.at,
+                    actor_role: a.actor_role,
+                    action: a.action,
+                })
+                .collect(),
+            generated_at: alongside_platform::now_rfc3339(),
+        })
     }
 
     async fn list(
@@ -95,6 +302,18 @@ impl PeopleApi {
     ) -> Result<ListPartnersResponse, ServiceError> {
         let page = Page::from_request(request.page.as_ref())?;
         let mut query = partner::for_tenant(&caller.tenant);
+        query = match request.status.trim() {
+            "" => query.filter(partner::Column::Status.ne(Stage::Erased.as_str())),
+            status => {
+                let status = Stage::parse(status).ok_or_else(|| {
+                    ServiceError::invalid(
+                        "status",
+                        "must be one of interest, application, conversation, checks, induction, active, resting, left, erased",
+                    )
+                })?;
+                query.filter(partner::Column::Status.eq(status.as_str()))
+            }
+        };
         let search = request.search.trim();
         if !search.is_empty() {
             let pattern = format!("%{}%", search.to_lowercase());
@@ -158,6 +377,30 @@ impl PeopleApi {
     }
 }
 
+/// Appends one move to the partner's history.
+async fn append_history(
+    db: &impl sea_orm::ConnectionTrait,
+    caller: &Caller,
+    partner_id: &str,
+    from: &str,
+    to: &str,
+    why: &str,
+) -> Result<(), ServiceError> {
+    history::Entity::insert(history::ActiveModel {
+        tenant_id: Set(caller.tenant.to_string()),
+        partner_id: Set(partner_id.to_string()),
+        from_status: Set(from.to_string()),
+        to_status: Set(to.to_string()),
+        reason: Set(why.to_string()),
+        changed_by: Set(caller.subject.clone()),
+        changed_at: Set(alongside_platform::now_rfc3339()),
+        ..Default::default()
+    })
+    .exec_without_returning(db)
+    .await?;
+    Ok(())
+}
+
 fn to_active(m: &partner::Model) -> partner::ActiveModel {
     partner::ActiveModel {
         id: Set(m.id.clone()),
@@ -202,6 +445,46 @@ impl PeopleService for PeopleApi {
         let caller = grpc::authorize(&request, BANK_ROLES)?;
         Ok(Response::new(
             self.list(&caller, request.into_inner()).await?,
+        ))
+    }
+
+    async fn change_status(
+        &self,
+        request: Request<ChangeStatusRequest>,
+    ) -> Result<Response<Partner>, Status> {
+        let caller = grpc::authorize(&request, LEAD_ROLES)?;
+        Ok(Response::new(
+            self.change_status(&caller, request.into_inner()).await?,
+        ))
+    }
+
+    async fn list_status_history(
+        &self,
+        request: Request<ListStatusHistoryRequest>,
+    ) -> Result<Response<ListStatusHistoryResponse>, Status> {
+        let caller = grpc::authorize(&request, BANK_ROLES)?;
+        Ok(Response::new(
+            self.history(&caller, &request.get_ref().id).await?,
+        ))
+    }
+
+    async fn erase_partner(
+        &self,
+        request: Request<ErasePartnerRequest>,
+    ) -> Result<Response<Partner>, Status> {
+        let caller = grpc::authorize(&request, LEAD_ROLES)?;
+        Ok(Response::new(
+            self.erase(&caller, request.into_inner()).await?,
+        ))
+    }
+
+    async fn export_partner_data(
+        &self,
+        request: Request<ExportPartnerDataRequest>,
+    ) -> Result<Response<PartnerDataExport>, Status> {
+        let caller = grpc::authorize(&request, EXPORT_ROLES)?;
+        Ok(Response::new(
+            self.export(&caller, &request.get_ref().id).await?,
         ))
     }
 }

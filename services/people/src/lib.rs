@@ -2,7 +2,9 @@
 //! only from `people.partners.v1`, which never carries contact details.
 
 mod api;
+pub mod history;
 pub mod partner;
+pub mod pipeline;
 mod validate;
 
 use alongside_events::runtime::{Running, ServiceRuntime, StartError};
@@ -22,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(alongside_events::migration::m20261123_000001_outbox_inbox::Migration),
             Box::new(alongside_platform::audit::AuditMigration),
             Box::new(partner::migration::Migration),
+            Box::new(history::migration::Migration),
         ]
     }
 }

@@ -7,7 +7,7 @@ use alongside_platform::error::field_errors;
 use alongside_platform::grpc::outgoing;
 use alongside_platform::testing::{backends, Backend};
 use alongside_platform::Role;
-use alongside_proto::people::events::v1::PartnerRegistered;
+use alongside_proto::people::events::v1::{PartnerErased, PartnerRegistered, PartnerStatusChanged};
 use alongside_proto::people::v1::people_service_client::PeopleServiceClient;
 use alongside_proto::people::v1::*;
 use tonic::transport::Channel;
@@ -331,4 +331,307 @@ async fn health_and_reflection_are_served_without_a_token() {
         names.contains(&"grpc.health.v1.Health".to_string()),
         "{names:?}"
     );
+}
+
+/// Moves `id` to `status` with a reason, as `token` would.
+async fn change(
+    h: &mut Harness,
+    token: &str,
+    id: &str,
+    status: &str,
+) -> Result<Partner, tonic::Status> {
+    h.client
+        .change_status(outgoing(
+            ChangeStatusRequest {
+                id: id.into(),
+                status: status.into(),
+                reason: format!("moved to {status} after the panel"),
+            },
+            token,
+        ))
+        .await
+        .map(|r| r.into_inner())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_onboarding_pipeline_keeps_its_history_and_refuses_shortcuts() {
+    for backend in backends() {
+        let mut h = Harness::start(backend).await;
+        let lead = h.token("RZA", Role::EngagementLead);
+        let partner = h
+            .client
+            .register_partner(outgoing(asha(), &lead))
+            .await
+            .unwrap()
+            .into_inner();
+
+        // Active → resting → active → left → interest → ... → active again.
+        for status in ["resting", "active", "left", "interest", "application"] {
+            let moved = change(&mut h, &lead, &partner.id, status).await.unwrap();
+            assert_eq!(moved.status, status, "{backend:?}");
+        }
+        // Skipping the conversation, checks and induction is refused, saying what is possible.
+        let refused = change(&mut h, &lead, &partner.id, "active")
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), Code::InvalidArgument);
+        let errors = field_errors(&refused);
+        assert_eq!(errors[0].field, "status");
+        assert_eq!(
+            errors[0].reason,
+            "a partner cannot move from application to active; from application they can move to conversation or left"
+        );
+        // No reason, no move; an unknown status is named.
+        let no_reason = h
+            .client
+            .change_status(outgoing(
+                ChangeStatusRequest {
+                    id: partner.id.clone(),
+                    status: "conversation".into(),
+                    reason: "  ".into(),
+                },
+                &lead,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(field_errors(&no_reason)[0].field, "reason");
+        let unknown = change(&mut h, &lead, &partner.id, "promoted")
+            .await
+            .unwrap_err();
+        assert!(field_errors(&unknown)[0]
+            .reason
+            .starts_with("must be one of"));
+
+        let history = h
+            .client
+            .list_status_history(outgoing(
+                ListStatusHistoryRequest {
+                    id: partner.id.clone(),
+                },
+                &lead,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        let moves: Vec<(String, String)> = history
+            .changes
+            .iter()
+            .map(|c| (c.from_status.clone(), c.to_status.clone()))
+            .collect();
+        let expected: Vec<(String, String)> = [
+            ("", "active"),
+            ("active", "resting"),
+            ("resting", "active"),
+            ("active", "left"),
+            ("left", "interest"),
+            ("interest", "application"),
+        ]
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+        assert_eq!(
+            moves, expected,
+            "{backend:?}: every move, in order, refusals not recorded"
+        );
+        assert_eq!(
+            history.changes[1].reason,
+            "moved to resting after the panel"
+        );
+        assert_eq!(history.changes[1].changed_by, "usr_test_engagement_lead");
+        assert_eq!(history.next_statuses, ["conversation", "left"]);
+
+        // Only leads move partners; another trust cannot even find them.
+        let staff = h.token("RZA", Role::Staff);
+        let denied = change(&mut h, &staff, &partner.id, "conversation")
+            .await
+            .unwrap_err();
+        assert_eq!(denied.code(), Code::PermissionDenied);
+        let other = h.token("RZB", Role::EngagementLead);
+        let hidden = change(&mut h, &other, &partner.id, "conversation")
+            .await
+            .unwrap_err();
+        assert_eq!(hidden.code(), Code::NotFound);
+
+        // Engagement learns each move from the topic, without the reasons.
+        let events = testing::read_events(
+            h.svc.brokers(),
+            "people.partners.v1",
+            6,
+            Duration::from_secs(20),
+        )
+        .await;
+        let changed: Vec<String> = events
+            .iter()
+            .filter(|(_, e)| e.is::<PartnerStatusChanged>())
+            .map(|(_, e)| e.payload::<PartnerStatusChanged>().unwrap().to_status)
+            .collect();
+        assert_eq!(
+            changed,
+            ["resting", "active", "left", "interest", "application"]
+        );
+        assert!(events
+            .iter()
+            .all(|(_, e)| !String::from_utf8_lossy(&e.inner.payload).contains("panel")));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partner_downloads_their_data_and_a_lead_erases_them() {
+    for backend in backends() {
+        let mut h = Harness::start(backend).await;
+        let lead = h.token("RZA", Role::EngagementLead);
+        let partner = h
+            .client
+            .register_partner(outgoing(asha(), &lead))
+            .await
+            .unwrap()
+            .into_inner();
+        change(&mut h, &lead, &partner.id, "resting").await.unwrap();
+
+        // The partner downloads everything held about them, including who looked.
+        let own = h.svc.token_for("RZA", Role::Partner, &partner.id);
+        let export = h
+            .client
+            .export_partner_data(outgoing(
+                ExportPartnerDataRequest {
+                    id: partner.id.clone(),
+                },
+                &own,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        let record = export.partner.unwrap();
+        assert_eq!(record.email, "asha.patel@example.org");
+        assert_eq!(export.status_history.len(), 2);
+        let actions: Vec<&str> = export
+            .access_log
+            .iter()
+            .map(|a| a.action.as_str())
+            .collect();
+        assert_eq!(actions, ["create", "update"], "{backend:?}");
+        // Not someone else's.
+        let nosy = h.svc.token_for("RZA", Role::Partner, "ptn_someone_else");
+        let refused = h
+            .client
+            .export_partner_data(outgoing(
+                ExportPartnerDataRequest {
+                    id: partner.id.clone(),
+                },
+                &nosy,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), Code::NotFound);
+
+        // Erasure: staff may not; a lead may, once.
+        let staff = h.token("RZA", Role::Staff);
+        let erase = |token: &str| {
+            outgoing(
+                ErasePartnerRequest {
+                    id: partner.id.clone(),
+                    reason: "asked to be forgotten".into(),
+                },
+                token,
+            )
+        };
+        assert_eq!(
+            h.client
+                .erase_partner(erase(&staff))
+                .await
+                .unwrap_err()
+                .code(),
+            Code::PermissionDenied
+        );
+        let erased = h
+            .client
+            .erase_partner(erase(&lead))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(erased.status, "erased");
+        assert_eq!(
+            (
+                erased.given_name.as_str(),
+                erased.family_name.as_str(),
+                erased.phone.as_str()
+            ),
+            ("", "", "")
+        );
+        let again = h.client.erase_partner(erase(&lead)).await.unwrap_err();
+        assert_eq!(field_errors(&again)[0].field, "id");
+
+        // Nothing personal is left: not the record, not the reasons in its history.
+        let got = h
+            .client
+            .get_partner(outgoing(
+                GetPartnerRequest {
+                    id: partner.id.clone(),
+                },
+                &lead,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(
+            !format!("{got:?}").contains("Asha") && !format!("{got:?}").contains("example.org")
+        );
+        let history = h
+            .client
+            .list_status_history(outgoing(
+                ListStatusHistoryRequest {
+                    id: partner.id.clone(),
+                },
+                &lead,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(history.changes[..2].iter().all(|c| c.reason == "(erased)"));
+        assert_eq!(history.changes.last().unwrap().to_status, "erased");
+        assert!(history.next_statuses.is_empty());
+        let refused = change(&mut h, &lead, &partner.id, "active")
+            .await
+            .unwrap_err();
+        assert!(field_errors(&refused)[0].reason.contains("erased"));
+
+        // Lists leave erased records out unless asked, and the same person can register again.
+        let list = |status: &str| {
+            outgoing(
+                ListPartnersRequest {
+                    status: status.into(),
+                    ..Default::default()
+                },
+                &lead,
+            )
+        };
+        let listed = h.client.list_partners(list("")).await.unwrap().into_inner();
+        assert_eq!(listed.page.unwrap().total, 0, "{backend:?}");
+        let listed = h
+            .client
+            .list_partners(list("erased"))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(listed.partners.len(), 1);
+        h.client
+            .register_partner(outgoing(asha(), &lead))
+            .await
+            .expect("the address is free again");
+
+        // Every other service is told.
+        let events = testing::read_events(
+            h.svc.brokers(),
+            "people.partners.v1",
+            4,
+            Duration::from_secs(20),
+        )
+        .await;
+        let erased_event = events
+            .iter()
+            .find(|(_, e)| e.is::<PartnerErased>())
+            .expect("PartnerErased published");
+        let event: PartnerErased = erased_event.1.payload().unwrap();
+        assert_eq!(event.partner_id, partner.id);
+    }
 }
