@@ -54,6 +54,19 @@ pub mod payments {
     }
 }
 
+/// The roles a partner can hold in the People Bank (DOMAIN.md §2): the people service grants
+/// them, engagement matches opportunities on them.
+pub const PARTNER_ROLES: &[&str] = &[
+    "forum_member",
+    "patient_carer_partner",
+    "governance_partner",
+    "improvement_partner",
+    "peer_support_worker",
+    "co_researcher",
+    "trainer",
+    "recruitment_panel_member",
+];
+
 /// The full protobuf name of an event message, used as the envelope's `event_type`.
 pub trait EventName: prost::Message + Default {
     const EVENT_TYPE: &'static str;
@@ -69,6 +82,7 @@ event_names! {
     people::events::v1::PartnerRegistered => "alongside.people.events.v1.PartnerRegistered",
     people::events::v1::PartnerStatusChanged => "alongside.people.events.v1.PartnerStatusChanged",
     people::events::v1::PartnerErased => "alongside.people.events.v1.PartnerErased",
+    people::events::v1::PartnerEligibilityChanged => "alongside.people.events.v1.PartnerEligibilityChanged",
     engagement::events::v1::OpportunityPublished => "alongside.engagement.events.v1.OpportunityPublished",
     engagement::events::v1::PartnerAssigned => "alongside.engagement.events.v1.PartnerAssigned",
     engagement::events::v1::AttendanceRecorded => "alongside.engagement.events.v1.AttendanceRecorded",

@@ -16,7 +16,7 @@ use sea_orm::{
 };
 use tonic::{Request, Response, Status};
 
-use crate::store::{assignment, attendance, known_partner, opportunity};
+use crate::store::{assignment, attendance, eligibility, known_partner, opportunity};
 
 const ORGANISERS: &[Role] = &[Role::EngagementLead, Role::Staff, Role::Admin];
 
@@ -42,6 +42,37 @@ impl EngagementApi {
             .ok_or_else(|| ServiceError::not_found("opportunity", id))
     }
 
+    /// A role-bound opportunity takes only partners eligible for the role on its date.
+    async fn check_eligible(
+        &self,
+        caller: &Caller,
+        partner_id: &str,
+        opportunity: &opportunity::Model,
+    ) -> Result<(), ServiceError> {
+        let role = &opportunity.required_role;
+        let held = eligibility::for_tenant(&caller.tenant)
+            .filter(eligibility::Column::PartnerId.eq(partner_id))
+            .filter(eligibility::Column::Role.eq(role))
+            .one(&self.db)
+            .await?;
+        match held {
+            None => Err(ServiceError::invalid(
+                "partner_id",
+                format!("partner is not eligible as {role}: they do not hold the role with its training and checks in date"),
+            )),
+            Some(e) if !e.valid_until.is_empty() && e.valid_until < opportunity.starts_on => {
+                Err(ServiceError::invalid(
+                    "partner_id",
+                    format!(
+                        "partner's eligibility as {role} ends on {}, before this opportunity on {}",
+                        e.valid_until, opportunity.starts_on
+                    ),
+                ))
+            }
+            Some(_) => Ok(()),
+        }
+    }
+
     async fn create(
         &self,
         caller: &Caller,
@@ -59,6 +90,7 @@ impl EngagementApi {
             status: Set("published".into()),
             created_at: Set(alongside_platform::now_rfc3339()),
             created_by: Set(caller.subject.clone()),
+            required_role: Set(r.required_role.clone()),
         };
         let txn = self.db.begin().await?;
         let model = opportunity::Entity::insert(row)
@@ -140,6 +172,10 @@ impl EngagementApi {
             }
             Some(p) if p.status != "active" => return Err(ServiceError::invalid("partner_id", format!("partner is {}, not active", p.status))),
             Some(_) => {}
+        }
+        if !opportunity.required_role.is_empty() {
+            self.check_eligible(caller, &request.partner_id, &opportunity)
+                .await?;
         }
         let existing = assignment::for_tenant(&caller.tenant)
             .filter(assignment::Column::OpportunityId.eq(&opportunity.id));

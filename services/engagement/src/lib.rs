@@ -25,6 +25,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(alongside_events::migration::m20261123_000001_outbox_inbox::Migration),
             Box::new(store::migration::Migration),
+            Box::new(store::eligibility_migration::Migration),
         ]
     }
 }

@@ -2,11 +2,13 @@
 //! state. No contact details ever reach this service.
 
 use alongside_events::{Envelope, Handler, HandlerError};
-use alongside_proto::people::events::v1::{PartnerErased, PartnerRegistered, PartnerStatusChanged};
+use alongside_proto::people::events::v1::{
+    PartnerEligibilityChanged, PartnerErased, PartnerRegistered, PartnerStatusChanged,
+};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter};
 
-use crate::store::known_partner;
+use crate::store::{eligibility, known_partner};
 
 pub struct PartnerReadModel;
 
@@ -20,6 +22,10 @@ impl Handler for PartnerReadModel {
         if event.is::<PartnerStatusChanged>() {
             let changed: PartnerStatusChanged = event.payload()?;
             return set_status(txn, event, &changed.partner_id, &changed.to_status).await;
+        }
+        if event.is::<PartnerEligibilityChanged>() {
+            let changed: PartnerEligibilityChanged = event.payload()?;
+            return set_eligibility(txn, event, changed).await;
         }
         if event.is::<PartnerErased>() {
             // Engagement holds no personal data of partners: the id is already a pseudonym.
@@ -88,6 +94,36 @@ async fn set_status(
             "{} for unknown partner {partner_id}",
             event.inner.event_type
         )));
+    }
+    Ok(())
+}
+
+/// Replaces what a partner is eligible for with the event's list.
+async fn set_eligibility(
+    txn: &DatabaseTransaction,
+    event: &Envelope,
+    changed: PartnerEligibilityChanged,
+) -> Result<(), HandlerError> {
+    if changed.partner_id.is_empty() {
+        return Err(HandlerError::Poison(
+            "PartnerEligibilityChanged without partner_id".into(),
+        ));
+    }
+    eligibility::Entity::delete_many()
+        .filter(eligibility::Column::TenantId.eq(event.tenant().as_str()))
+        .filter(eligibility::Column::PartnerId.eq(&changed.partner_id))
+        .exec(txn)
+        .await?;
+    for role in changed.roles {
+        eligibility::Entity::insert(eligibility::ActiveModel {
+            tenant_id: Set(event.tenant().to_string()),
+            partner_id: Set(changed.partner_id.clone()),
+            role: Set(role.role),
+            valid_until: Set(role.valid_until),
+            ..Default::default()
+        })
+        .exec_without_returning(txn)
+        .await?;
     }
     Ok(())
 }

@@ -46,6 +46,8 @@ pub mod opportunity {
         pub status: String,
         pub created_at: String,
         pub created_by: String,
+        /// Empty: any active partner.
+        pub required_role: String,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -65,6 +67,7 @@ pub mod opportunity {
                 places: m.places as u32,
                 status: m.status,
                 created_at: m.created_at,
+                required_role: m.required_role,
             }
         }
     }
@@ -124,6 +127,125 @@ pub mod attendance {
                 activity_date: m.activity_date,
                 recorded_at: m.recorded_at,
             }
+        }
+    }
+}
+
+/// The roles each partner is eligible for, from `PartnerEligibilityChanged`.
+pub mod eligibility {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "partner_eligibility")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub tenant_id: String,
+        pub partner_id: String,
+        pub role: String,
+        /// The last day eligible; empty: no expiry.
+        pub valid_until: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+    impl ActiveModelBehavior for ActiveModel {}
+    tenant_scoped!();
+}
+
+/// Opportunities gain a required role; partners' eligibility is kept.
+pub mod eligibility_migration {
+    use sea_orm_migration::prelude::*;
+
+    pub struct Migration;
+
+    impl MigrationName for Migration {
+        fn name(&self) -> &str {
+            "m20261124_200001_required_roles"
+        }
+    }
+
+    #[derive(DeriveIden)]
+    enum Opportunities {
+        Table,
+        RequiredRole,
+    }
+
+    #[derive(DeriveIden)]
+    enum PartnerEligibility {
+        Table,
+        Id,
+        TenantId,
+        PartnerId,
+        Role,
+        ValidUntil,
+    }
+
+    #[async_trait::async_trait]
+    impl MigrationTrait for Migration {
+        async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(Opportunities::Table)
+                        .add_column(
+                            ColumnDef::new(Opportunities::RequiredRole)
+                                .string()
+                                .not_null()
+                                .default(""),
+                        )
+                        .to_owned(),
+                )
+                .await?;
+            manager
+                .create_table(
+                    Table::create()
+                        .table(PartnerEligibility::Table)
+                        .if_not_exists()
+                        .col(
+                            ColumnDef::new(PartnerEligibility::Id)
+                                .big_integer()
+                                .not_null()
+                                .auto_increment()
+                                .primary_key(),
+                        )
+                        .col(
+                            ColumnDef::new(PartnerEligibility::TenantId)
+                                .string()
+                                .not_null(),
+                        )
+                        .col(
+                            ColumnDef::new(PartnerEligibility::PartnerId)
+                                .string()
+                                .not_null(),
+                        )
+                        .col(ColumnDef::new(PartnerEligibility::Role).string().not_null())
+                        .col(
+                            ColumnDef::new(PartnerEligibility::ValidUntil)
+                                .string()
+                                .not_null(),
+                        )
+                        .to_owned(),
+                )
+                .await?;
+            manager
+                .create_index(
+                    Index::create()
+                        .name("partner_eligibility_one_each")
+                        .table(PartnerEligibility::Table)
+                        .col(PartnerEligibility::PartnerId)
+                        .col(PartnerEligibility::Role)
+                        .unique()
+                        .if_not_exists()
+                        .to_owned(),
+                )
+                .await
+        }
+
+        async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            manager
+                .drop_table(Table::drop().table(PartnerEligibility::Table).to_owned())
+                .await
         }
     }
 }

@@ -50,6 +50,16 @@ pub fn opportunity(
         "places",
         "must be between 1 and 200",
     );
+    r.required_role = r.required_role.trim().to_string();
+    v.check(
+        r.required_role.is_empty()
+            || alongside_proto::PARTNER_ROLES.contains(&r.required_role.as_str()),
+        "required_role",
+        &format!(
+            "must be empty or one of {}",
+            alongside_proto::PARTNER_ROLES.join(", ")
+        ),
+    );
     v.finish()?;
     Ok(r)
 }
@@ -81,6 +91,7 @@ mod tests {
             involvement_level: 4,
             starts_on: "2026-12-01".into(),
             places: 1,
+            required_role: String::new(),
         }
     }
 
@@ -97,6 +108,7 @@ mod tests {
             involvement_level: 5,
             starts_on: "1/12/2026".into(),
             places: 0,
+            required_role: "chair".into(),
         };
         let ServiceError::Invalid(errors) = opportunity(bad).unwrap_err() else {
             panic!()
@@ -104,7 +116,14 @@ mod tests {
         let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(
             fields,
-            ["title", "kind", "involvement_level", "starts_on", "places"]
+            [
+                "title",
+                "kind",
+                "involvement_level",
+                "starts_on",
+                "places",
+                "required_role"
+            ]
         );
     }
 

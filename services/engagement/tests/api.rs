@@ -11,7 +11,10 @@ use alongside_platform::Role;
 use alongside_proto::engagement::events::v1::AttendanceRecorded;
 use alongside_proto::engagement::v1::engagement_service_client::EngagementServiceClient;
 use alongside_proto::engagement::v1::*;
-use alongside_proto::people::events::v1::{PartnerErased, PartnerRegistered, PartnerStatusChanged};
+use alongside_proto::people::events::v1::{
+    PartnerEligibilityChanged, PartnerErased, PartnerRegistered, PartnerStatusChanged,
+    RoleEligibility,
+};
 use tonic::transport::Channel;
 use tonic::Code;
 
@@ -50,6 +53,7 @@ impl Harness {
             involvement_level: 4,
             starts_on: "2026-12-03".into(),
             places: 2,
+            required_role: String::new(),
         };
         self.client
             .create_opportunity(outgoing(request, &self.lead))
@@ -292,6 +296,7 @@ async fn bad_opportunities_are_refused_by_field() {
         involvement_level: 9,
         starts_on: "soon".into(),
         places: 1,
+        required_role: String::new(),
     };
     let status = h
         .client
@@ -394,5 +399,101 @@ async fn a_resting_or_erased_partner_cannot_be_assigned() {
             assert_eq!(errors[0].field, "partner_id", "{backend:?}");
             assert_eq!(errors[0].reason, format!("partner is {status}, not active"));
         }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_role_bound_opportunity_takes_only_partners_eligible_on_the_day() {
+    for backend in backends() {
+        let mut h = Harness::start(backend).await;
+        let (renewed, lapsing, untrained) = (
+            "ptn_0000000000000000000000000000g001",
+            "ptn_0000000000000000000000000000g002",
+            "ptn_0000000000000000000000000000g003",
+        );
+        for (id, valid_until) in [(renewed, "2027-06-30"), (lapsing, "2026-11-30")] {
+            h.partner_registered("RZA", id).await;
+            h.svc
+                .publish(
+                    PEOPLE_PARTNERS,
+                    id,
+                    "RZA",
+                    &PartnerEligibilityChanged {
+                        partner_id: id.into(),
+                        roles: vec![RoleEligibility {
+                            role: "governance_partner".into(),
+                            valid_until: valid_until.into(),
+                        }],
+                        changed_at: "2026-11-20T09:00:00Z".into(),
+                    },
+                )
+                .await;
+        }
+        h.partner_registered("RZA", untrained).await;
+        let db = alongside_platform::db::connect(&h.svc.settings.database)
+            .await
+            .unwrap();
+        let known = eventually(Duration::from_secs(20), || {
+            let db = db.clone();
+            async move {
+                use sea_orm::{EntityTrait, PaginatorTrait};
+                let eligible = alongside_engagement::store::eligibility::Entity::find()
+                    .count(&db)
+                    .await
+                    .ok()?;
+                let partners = alongside_engagement::store::known_partner::Entity::find()
+                    .count(&db)
+                    .await
+                    .ok()?;
+                (eligible == 2 && partners == 3).then_some(())
+            }
+        })
+        .await;
+        assert!(
+            known.is_some(),
+            "{backend:?}: the read model has the three partners"
+        );
+
+        let request = CreateOpportunityRequest {
+            title: "Rheumatology MDT".into(),
+            kind: "mdt_seat".into(),
+            involvement_level: 4,
+            starts_on: "2026-12-03".into(),
+            places: 3,
+            required_role: "governance_partner".into(),
+        };
+        let mdt = h
+            .client
+            .create_opportunity(outgoing(request, &h.lead))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(mdt.required_role, "governance_partner");
+        let assign = |partner: &str| {
+            outgoing(
+                AssignPartnerRequest {
+                    opportunity_id: mdt.id.clone(),
+                    partner_id: partner.into(),
+                },
+                &h.lead,
+            )
+        };
+        h.client
+            .assign_partner(assign(renewed))
+            .await
+            .expect("eligible on the day");
+        let lapsed = h.client.assign_partner(assign(lapsing)).await.unwrap_err();
+        assert_eq!(
+            field_errors(&lapsed)[0].reason,
+            "partner's eligibility as governance_partner ends on 2026-11-30, before this opportunity on 2026-12-03"
+        );
+        let untrained_refusal = h
+            .client
+            .assign_partner(assign(untrained))
+            .await
+            .unwrap_err();
+        assert!(field_errors(&untrained_refusal)[0]
+            .reason
+            .starts_with("partner is not eligible as governance_partner"));
     }
 }

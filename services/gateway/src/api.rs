@@ -502,6 +502,8 @@ pub struct OpportunityBody {
     places: u32,
     status: String,
     created_at: String,
+    /// Empty: any active partner.
+    required_role: String,
 }
 
 impl From<engagement::Opportunity> for OpportunityBody {
@@ -515,6 +517,7 @@ impl From<engagement::Opportunity> for OpportunityBody {
             places: o.places,
             status: o.status,
             created_at: o.created_at,
+            required_role: o.required_role,
         }
     }
 }
@@ -560,6 +563,10 @@ pub struct CreateOpportunityBody {
     /// YYYY-MM-DD
     starts_on: String,
     places: u32,
+    /// A People Bank role partners must be eligible for on the day (e.g. governance_partner);
+    /// empty or absent: any active partner.
+    #[serde(default)]
+    required_role: String,
 }
 
 /// Publish an opportunity.
@@ -578,6 +585,7 @@ async fn create_opportunity(
         involvement_level: b.involvement_level,
         starts_on: b.starts_on,
         places: b.places,
+        required_role: b.required_role,
     };
     let created = state
         .clients

@@ -905,6 +905,29 @@ async fn partner_register(
 
 // ---- opportunities ----
 
+/// The role an opportunity may require: (value, label).
+const ROLE_OPTIONS: &[(&str, &str)] = &[
+    ("", "Any active partner"),
+    ("forum_member", "Forum member"),
+    ("patient_carer_partner", "Patient or carer partner"),
+    (
+        "governance_partner",
+        "Governance partner (MDT or committee seat)",
+    ),
+    ("improvement_partner", "Improvement partner"),
+    ("peer_support_worker", "Peer support worker"),
+    ("co_researcher", "Co-researcher"),
+    ("trainer", "Trainer"),
+    ("recruitment_panel_member", "Recruitment panel member"),
+];
+
+fn partner_role_label(role: &str) -> &str {
+    ROLE_OPTIONS
+        .iter()
+        .find(|(value, _)| *value == role)
+        .map_or(role, |(_, label)| label)
+}
+
 pub const KINDS: &[(&str, &str)] = &[
     ("forum_meeting", "Patient and Carer Forum meeting"),
     ("mdt_seat", "Seat on a multidisciplinary team meeting"),
@@ -931,7 +954,7 @@ fn kind_label(kind: &str) -> &str {
 }
 
 fn opportunity_value(o: &engagement::Opportunity) -> Value {
-    context! { id => o.id, title => o.title, kind => o.kind, kind_label => kind_label(&o.kind), involvement_level => o.involvement_level, starts_on => o.starts_on, places => o.places, status => o.status }
+    context! { id => o.id, title => o.title, kind => o.kind, kind_label => kind_label(&o.kind), involvement_level => o.involvement_level, starts_on => o.starts_on, places => o.places, status => o.status, required_role => o.required_role, required_role_label => partner_role_label(&o.required_role) }
 }
 
 async fn opportunities(
@@ -1026,6 +1049,8 @@ struct OpportunityForm {
     starts_on: String,
     #[serde(default)]
     places: String,
+    #[serde(default)]
+    required_role: String,
 }
 
 const LEVELS: &[(&str, &str)] = &[
@@ -1046,13 +1071,14 @@ async fn opportunity_form(
         involvement_level: "4".into(),
         starts_on: String::new(),
         places: "1".into(),
+        required_role: String::new(),
     };
     render(
         &state,
         "opportunity_new.html",
         merge(
             base(&me, "/opportunities", "Create an opportunity"),
-            context! { form => form, kinds => KINDS, levels => LEVELS },
+            context! { form => form, kinds => KINDS, levels => LEVELS, roles => ROLE_OPTIONS },
         ),
     )
 }
@@ -1089,6 +1115,7 @@ async fn opportunity_create(
             involvement_level: level,
             starts_on: form.starts_on.clone(),
             places,
+            required_role: form.required_role.clone(),
         };
         state
             .clients
@@ -1109,7 +1136,7 @@ async fn opportunity_create(
                 "opportunity_new.html",
                 merge(
                     base(&me, "/opportunities", "Create an opportunity"),
-                    context! { form => form, kinds => KINDS, levels => LEVELS, errors => errors_map(&err) },
+                    context! { form => form, kinds => KINDS, levels => LEVELS, roles => ROLE_OPTIONS, errors => errors_map(&err) },
                 ),
             )?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, html).into_response())

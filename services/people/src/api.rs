@@ -5,7 +5,10 @@ use alongside_events::Outbox;
 use alongside_platform::ids::{self, PARTNER};
 use alongside_platform::paging::Page;
 use alongside_platform::{audit, grpc, Caller, Role, ServiceError};
-use alongside_proto::people::events::v1::{PartnerErased, PartnerRegistered, PartnerStatusChanged};
+use alongside_proto::people::events::v1::{
+    PartnerEligibilityChanged, PartnerErased, PartnerRegistered, PartnerStatusChanged,
+    RoleEligibility,
+};
 use alongside_proto::people::v1::people_service_server::PeopleService;
 use alongside_proto::people::v1::*;
 use sea_orm::{
@@ -15,6 +18,7 @@ use sea_orm::{
 use tonic::{Request, Response, Status};
 
 use crate::pipeline::{check_move, Status as Stage};
+use crate::roles::{self, held_role, training};
 use crate::{history, partner};
 
 /// Who may see partners' personal data.
@@ -264,6 +268,218 @@ impl PeopleApi {
         Ok(erased.into())
     }
 
+    async fn roles(&self, caller: &Caller, id: &str) -> Result<PartnerRoles, ServiceError> {
+        self.find(caller, id).await?;
+        let roles = partner_roles(&self.db, &caller.tenant, id).await?;
+        audit::record(&self.db, caller, "read", "partner_roles", id).await?;
+        Ok(roles)
+    }
+
+    async fn grant_or_revoke(
+        &self,
+        caller: &Caller,
+        request: RoleRequest,
+        grant: bool,
+    ) -> Result<PartnerRoles, ServiceError> {
+        let role = request.role.trim();
+        if !roles::role_known(role) {
+            let known: Vec<&str> = roles::ROLES.iter().map(|(r, _, _)| *r).collect();
+            return Err(ServiceError::invalid(
+                "role",
+                format!("must be one of {}", known.join(", ")),
+            ));
+        }
+        let row = self.find(caller, &request.partner_id).await?;
+        if row.status == Stage::Erased.as_str() {
+            return Err(ServiceError::invalid(
+                "partner_id",
+                "this partner's record was erased",
+            ));
+        }
+        let txn = self.db.begin().await?;
+        let existing = held_role::of_partner(&caller.tenant, &row.id)
+            .filter(held_role::Column::Role.eq(role))
+            .one(&txn)
+            .await?;
+        match (grant, existing) {
+            (true, Some(_)) => {
+                return Err(ServiceError::invalid(
+                    "role",
+                    "the partner already holds this role",
+                ))
+            }
+            (false, None) => {
+                return Err(ServiceError::invalid(
+                    "role",
+                    "the partner does not hold this role",
+                ))
+            }
+            (true, None) => {
+                held_role::Entity::insert(held_role::ActiveModel {
+                    tenant_id: Set(caller.tenant.to_string()),
+                    partner_id: Set(row.id.clone()),
+                    role: Set(role.to_string()),
+                    granted_by: Set(caller.subject.clone()),
+                    granted_at: Set(alongside_platform::now_rfc3339()),
+                    ..Default::default()
+                })
+                .exec_without_returning(&txn)
+                .await?;
+            }
+            (false, Some(held)) => {
+                held_role::Entity::delete_by_id(held.id).exec(&txn).await?;
+            }
+        }
+        self.after_roles_change(&txn, caller, &row.id).await?;
+        let roles = partner_roles(&txn, &caller.tenant, &row.id).await?;
+        txn.commit().await?;
+        self.outbox.notify();
+        Ok(roles)
+    }
+
+    async fn record_training(
+        &self,
+        caller: &Caller,
+        request: RecordTrainingRequest,
+    ) -> Result<PartnerRoles, ServiceError> {
+        let record = crate::validate::training(&request, today())?;
+        let row = self.find(caller, &request.partner_id).await?;
+        if row.status == Stage::Erased.as_str() {
+            return Err(ServiceError::invalid(
+                "partner_id",
+                "this partner's record was erased",
+            ));
+        }
+        let txn = self.db.begin().await?;
+        training::Entity::insert(training::ActiveModel {
+            tenant_id: Set(caller.tenant.to_string()),
+            partner_id: Set(row.id.clone()),
+            kind: Set(record.kind),
+            completed_on: Set(record.completed_on.to_string()),
+            expires_on: Set(record.expires_on.map(|d| d.to_string()).unwrap_or_default()),
+            certificate_number: Set(record.certificate_number),
+            recorded_by: Set(caller.subject.clone()),
+            recorded_at: Set(alongside_platform::now_rfc3339()),
+            ..Default::default()
+        })
+        .exec_without_returning(&txn)
+        .await?;
+        self.after_roles_change(&txn, caller, &row.id).await?;
+        let roles = partner_roles(&txn, &caller.tenant, &row.id).await?;
+        txn.commit().await?;
+        self.outbox.notify();
+        Ok(roles)
+    }
+
+    /// Audits the change and publishes the partner's eligibility as it now stands.
+    async fn after_roles_change(
+        &self,
+        txn: &sea_orm::DatabaseTransaction,
+        caller: &Caller,
+        partner_id: &str,
+    ) -> Result<(), ServiceError> {
+        audit::record(txn, caller, "update", "partner_roles", partner_id).await?;
+        let roles = partner_roles(txn, &caller.tenant, partner_id).await?;
+        let event = PartnerEligibilityChanged {
+            partner_id: partner_id.to_string(),
+            roles: roles
+                .roles
+                .iter()
+                .filter(|r| r.eligible)
+                .map(|r| RoleEligibility {
+                    role: r.role.clone(),
+                    valid_until: r.valid_until.clone(),
+                })
+                .collect(),
+            changed_at: alongside_platform::now_rfc3339(),
+        };
+        self.outbox
+            .enqueue(txn, PEOPLE_PARTNERS, partner_id, &caller.tenant, &event)
+            .await?;
+        Ok(())
+    }
+
+    async fn expiring(
+        &self,
+        caller: &Caller,
+        request: ListExpiringTrainingRequest,
+    ) -> Result<ListExpiringTrainingResponse, ServiceError> {
+        let page = Page::from_request(request.page.as_ref())?;
+        let days = match request.within_days {
+            0 => 60,
+            d @ 1..=366 => d,
+            _ => {
+                return Err(ServiceError::invalid(
+                    "within_days",
+                    "must be between 1 and 366",
+                ))
+            }
+        };
+        let today = today();
+        let until = today + time::Duration::days(i64::from(days));
+        let records = training::of_tenant(&caller.tenant)
+            .filter(training::Column::ExpiresOn.ne(""))
+            .filter(training::Column::ExpiresOn.gte(today.to_string()))
+            .filter(training::Column::ExpiresOn.lte(until.to_string()))
+            .all(&self.db)
+            .await?;
+        let mut items = Vec::new();
+        for record in records {
+            // Only a partner's latest record of a kind counts: one superseded by a renewal is not
+            // "expiring".
+            let latest = training::of_tenant(&caller.tenant)
+                .filter(training::Column::PartnerId.eq(&record.partner_id))
+                .filter(training::Column::Kind.eq(&record.kind))
+                .order_by_desc(training::Column::CompletedOn)
+                .order_by_desc(training::Column::Id)
+                .one(&self.db)
+                .await?;
+            if latest.as_ref().map(|l| l.id) != Some(record.id) {
+                continue;
+            }
+            let Some(who) = partner::for_tenant(&caller.tenant)
+                .filter(partner::Column::Id.eq(&record.partner_id))
+                .filter(
+                    partner::Column::Status
+                        .is_not_in([Stage::Erased.as_str(), Stage::Left.as_str()]),
+                )
+                .one(&self.db)
+                .await?
+            else {
+                continue;
+            };
+            items.push(ExpiringTraining {
+                partner_id: who.id,
+                given_name: who.given_name,
+                family_name: who.family_name,
+                kind: record.kind,
+                expires_on: record.expires_on,
+            });
+        }
+        items.sort_by(|a, b| {
+            (a.expires_on.as_str(), a.family_name.as_str())
+                .cmp(&(b.expires_on.as_str(), b.family_name.as_str()))
+        });
+        let total = items.len() as u64;
+        let items: Vec<_> = items
+            .into_iter()
+            .skip(page.offset() as usize)
+            .take(page.limit() as usize)
+            .collect();
+        audit::record(
+            &self.db,
+            caller,
+            "list",
+            "training",
+            &format!("{} rows", items.len()),
+        )
+        .await?;
+        Ok(ListExpiringTrainingResponse {
+            items,
+            page: Some(page.info(total)),
+        })
+    }
+
     async fn export(&self, caller: &Caller, id: &str) -> Result<PartnerDataExport, ServiceError> {
         if caller.role == Role::Partner && caller.subject != id {
             // A partner's own record only; another's is "not found".
@@ -377,6 +593,71 @@ impl PeopleApi {
     }
 }
 
+fn today() -> time::Date {
+    time::OffsetDateTime::now_utc().date()
+}
+
+/// The roles a partner holds with their eligibility today, and their latest record of each kind.
+async fn partner_roles(
+    db: &impl sea_orm::ConnectionTrait,
+    tenant: &alongside_platform::OdsCode,
+    partner_id: &str,
+) -> Result<PartnerRoles, ServiceError> {
+    let held = held_role::of_partner(tenant, partner_id)
+        .order_by_asc(held_role::Column::Role)
+        .all(db)
+        .await?;
+    let records = training::of_tenant(tenant)
+        .filter(training::Column::PartnerId.eq(partner_id))
+        .order_by_asc(training::Column::CompletedOn)
+        .order_by_asc(training::Column::Id)
+        .all(db)
+        .await?;
+    // Later records of a kind replace earlier ones.
+    let mut latest: std::collections::BTreeMap<String, training::Model> = Default::default();
+    for record in records {
+        latest.insert(record.kind.clone(), record);
+    }
+    let on_record: roles::Held = latest
+        .values()
+        .filter_map(|r| {
+            let completed = alongside_platform::parse_date(&r.completed_on)?;
+            let expires = alongside_platform::parse_date(&r.expires_on);
+            Some((r.kind.clone(), (completed, expires)))
+        })
+        .collect();
+    let today = today();
+    Ok(PartnerRoles {
+        partner_id: partner_id.to_string(),
+        roles: held
+            .iter()
+            .map(|h| {
+                let e = roles::eligibility(&h.role, &on_record, today);
+                RoleStatus {
+                    role: h.role.clone(),
+                    eligible: e.eligible,
+                    missing: e.missing,
+                    valid_until: e.valid_until.map(|d| d.to_string()).unwrap_or_default(),
+                    requires: roles::requirements(&h.role)
+                        .iter()
+                        .map(|r| r.to_string())
+                        .collect(),
+                }
+            })
+            .collect(),
+        training: latest
+            .into_values()
+            .map(|r| TrainingRecord {
+                kind: r.kind,
+                completed_on: r.completed_on,
+                expires_on: r.expires_on,
+                certificate_number: r.certificate_number,
+                recorded_at: r.recorded_at,
+            })
+            .collect(),
+    })
+}
+
 /// Appends one move to the partner's history.
 async fn append_history(
     db: &impl sea_orm::ConnectionTrait,
@@ -475,6 +756,58 @@ impl PeopleService for PeopleApi {
         let caller = grpc::authorize(&request, LEAD_ROLES)?;
         Ok(Response::new(
             self.erase(&caller, request.into_inner()).await?,
+        ))
+    }
+
+    async fn get_partner_roles(
+        &self,
+        request: Request<GetPartnerRequest>,
+    ) -> Result<Response<PartnerRoles>, Status> {
+        let caller = grpc::authorize(&request, BANK_ROLES)?;
+        Ok(Response::new(
+            self.roles(&caller, &request.get_ref().id).await?,
+        ))
+    }
+
+    async fn grant_role(
+        &self,
+        request: Request<RoleRequest>,
+    ) -> Result<Response<PartnerRoles>, Status> {
+        let caller = grpc::authorize(&request, LEAD_ROLES)?;
+        Ok(Response::new(
+            self.grant_or_revoke(&caller, request.into_inner(), true)
+                .await?,
+        ))
+    }
+
+    async fn revoke_role(
+        &self,
+        request: Request<RoleRequest>,
+    ) -> Result<Response<PartnerRoles>, Status> {
+        let caller = grpc::authorize(&request, LEAD_ROLES)?;
+        Ok(Response::new(
+            self.grant_or_revoke(&caller, request.into_inner(), false)
+                .await?,
+        ))
+    }
+
+    async fn record_training(
+        &self,
+        request: Request<RecordTrainingRequest>,
+    ) -> Result<Response<PartnerRoles>, Status> {
+        let caller = grpc::authorize(&request, LEAD_ROLES)?;
+        Ok(Response::new(
+            self.record_training(&caller, request.into_inner()).await?,
+        ))
+    }
+
+    async fn list_expiring_training(
+        &self,
+        request: Request<ListExpiringTrainingRequest>,
+    ) -> Result<Response<ListExpiringTrainingResponse>, Status> {
+        let caller = grpc::authorize(&request, BANK_ROLES)?;
+        Ok(Response::new(
+            self.expiring(&caller, request.into_inner()).await?,
         ))
     }
 

@@ -5,6 +5,7 @@ mod api;
 pub mod history;
 pub mod partner;
 pub mod pipeline;
+pub mod roles;
 mod validate;
 
 use alongside_events::runtime::{Running, ServiceRuntime, StartError};
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(alongside_platform::audit::AuditMigration),
             Box::new(partner::migration::Migration),
             Box::new(history::migration::Migration),
+            Box::new(roles::migration::Migration),
         ]
     }
 }

@@ -1,7 +1,73 @@
 //! Checks on what people type in, each with a message that says what to fix.
 
 use alongside_platform::error::{ServiceError, Violations};
-use alongside_proto::people::v1::RegisterPartnerRequest;
+use alongside_proto::people::v1::{RecordTrainingRequest, RegisterPartnerRequest};
+use time::Date;
+
+/// A training or check record, checked.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Training {
+    pub kind: String,
+    pub completed_on: Date,
+    pub expires_on: Option<Date>,
+    pub certificate_number: String,
+}
+
+/// Checks a training record: a known kind, a completion date not in the future, an expiry after
+/// it (or the kind's usual validity), and a 12-digit certificate number for a DBS check.
+pub fn training(r: &RecordTrainingRequest, today: Date) -> Result<Training, ServiceError> {
+    let mut v = Violations::default();
+    let kind = r.kind.trim();
+    let validity = crate::roles::training_validity(kind);
+    if validity.is_none() {
+        let kinds: Vec<&str> = crate::roles::TRAINING.iter().map(|(k, _, _)| *k).collect();
+        v.push("kind", format!("must be one of {}", kinds.join(", ")));
+    }
+    let completed = alongside_platform::parse_date(r.completed_on.trim());
+    match completed {
+        None => v.push(
+            "completed_on",
+            "enter the date it was completed, like 2026-03-27",
+        ),
+        Some(d) if d > today => v.push("completed_on", "must be today or in the past"),
+        Some(_) => {}
+    }
+    let mut expires = None;
+    if !r.expires_on.trim().is_empty() {
+        match alongside_platform::parse_date(r.expires_on.trim()) {
+            None => v.push(
+                "expires_on",
+                "enter the expiry date like 2029-03-27, or leave it empty",
+            ),
+            Some(e) if completed.is_some_and(|c| e <= c) => {
+                v.push("expires_on", "must be after the date it was completed")
+            }
+            Some(e) => expires = Some(e),
+        }
+    } else if let (Some(Some(years)), Some(c)) = (validity, completed) {
+        // The usual validity; the 29th of February falls back to the 28th.
+        let year = c.year() + years;
+        expires = Date::from_calendar_date(year, c.month(), c.day())
+            .or_else(|_| Date::from_calendar_date(year, c.month(), c.day() - 1))
+            .ok();
+    }
+    let certificate = r.certificate_number.trim().replace(' ', "");
+    if kind == "dbs"
+        && !(certificate.len() == 12 && certificate.chars().all(|c| c.is_ascii_digit()))
+    {
+        v.push(
+            "certificate_number",
+            "enter the 12-digit number on the DBS certificate",
+        );
+    }
+    v.finish()?;
+    Ok(Training {
+        kind: kind.to_string(),
+        completed_on: completed.expect("checked above"),
+        expires_on: expires,
+        certificate_number: certificate,
+    })
+}
 
 /// Trims every field and checks it; returns the cleaned request.
 pub fn registration(mut r: RegisterPartnerRequest) -> Result<RegisterPartnerRequest, ServiceError> {
@@ -68,6 +134,55 @@ fn looks_like_phone(value: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use time::macros::date;
+
+    fn course(kind: &str, completed: &str, expires: &str, cert: &str) -> RecordTrainingRequest {
+        RecordTrainingRequest {
+            partner_id: "ptn_x".into(),
+            kind: kind.into(),
+            completed_on: completed.into(),
+            expires_on: expires.into(),
+            certificate_number: cert.into(),
+        }
+    }
+
+    fn fields(err: ServiceError) -> Vec<String> {
+        match err {
+            ServiceError::Invalid(errors) => errors.into_iter().map(|e| e.field).collect(),
+            other => panic!("{other}"),
+        }
+    }
+
+    #[test]
+    fn training_dates_are_in_order_and_default_to_the_usual_validity() {
+        let today = date!(2026 - 11 - 24);
+        let t = training(&course("safeguarding", "2026-03-27", "", ""), today).unwrap();
+        assert_eq!(t.expires_on, Some(date!(2029 - 03 - 27)));
+        let t = training(&course("induction", "2026-03-27", "", ""), today).unwrap();
+        assert_eq!(t.expires_on, None);
+        let t = training(&course("confidentiality", "2024-02-29", "", ""), today).unwrap();
+        assert_eq!(t.expires_on, Some(date!(2025 - 02 - 28)));
+
+        let err = training(
+            &course("safeguarding", "2026-03-27", "2026-03-01", ""),
+            today,
+        );
+        assert_eq!(fields(err.unwrap_err()), ["expires_on"]);
+        let err = training(&course("safeguarding", "2026-12-01", "", ""), today);
+        assert_eq!(fields(err.unwrap_err()), ["completed_on"]);
+        let err = training(&course("juggling", "27/03/2026", "", ""), today);
+        assert_eq!(fields(err.unwrap_err()), ["kind", "completed_on"]);
+    }
+
+    #[test]
+    fn a_dbs_check_needs_its_certificate_number() {
+        let today = date!(2026 - 11 - 24);
+        let err = training(&course("dbs", "2026-01-05", "", "12345"), today);
+        assert_eq!(fields(err.unwrap_err()), ["certificate_number"]);
+        let t = training(&course("dbs", "2026-01-05", "", "0012 3456 7890"), today).unwrap();
+        assert_eq!(t.certificate_number, "001234567890");
+        assert_eq!(t.expires_on, Some(date!(2029 - 01 - 05)));
+    }
     use alongside_platform::error::FieldError;
 
     fn valid() -> RegisterPartnerRequest {

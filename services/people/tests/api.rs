@@ -7,7 +7,9 @@ use alongside_platform::error::field_errors;
 use alongside_platform::grpc::outgoing;
 use alongside_platform::testing::{backends, Backend};
 use alongside_platform::Role;
-use alongside_proto::people::events::v1::{PartnerErased, PartnerRegistered, PartnerStatusChanged};
+use alongside_proto::people::events::v1::{
+    PartnerEligibilityChanged, PartnerErased, PartnerRegistered, PartnerStatusChanged,
+};
 use alongside_proto::people::v1::people_service_client::PeopleServiceClient;
 use alongside_proto::people::v1::*;
 use tonic::transport::Channel;
@@ -633,5 +635,191 @@ async fn a_partner_downloads_their_data_and_a_lead_erases_them() {
             .expect("PartnerErased published");
         let event: PartnerErased = erased_event.1.payload().unwrap();
         assert_eq!(event.partner_id, partner.id);
+    }
+}
+
+fn days_from_today(days: i64) -> String {
+    (time::OffsetDateTime::now_utc().date() + time::Duration::days(days)).to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn roles_need_their_training_in_date_and_eligibility_is_published() {
+    for backend in backends() {
+        let mut h = Harness::start(backend).await;
+        let lead = h.token("RZA", Role::EngagementLead);
+        let partner = h
+            .client
+            .register_partner(outgoing(asha(), &lead))
+            .await
+            .unwrap()
+            .into_inner();
+        let grant = |role: &str| {
+            outgoing(
+                RoleRequest {
+                    partner_id: partner.id.clone(),
+                    role: role.into(),
+                },
+                &lead,
+            )
+        };
+        let roles = h
+            .client
+            .grant_role(grant("governance_partner"))
+            .await
+            .unwrap()
+            .into_inner();
+        let governance = &roles.roles[0];
+        assert!(!governance.eligible, "{backend:?}");
+        assert_eq!(
+            governance.missing,
+            [
+                "induction (none on record)",
+                "confidentiality (none on record)",
+                "shared_decision_making (none on record)"
+            ]
+        );
+        let again = h
+            .client
+            .grant_role(grant("governance_partner"))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            field_errors(&again)[0].reason,
+            "the partner already holds this role"
+        );
+        let unknown = h.client.grant_role(grant("chair")).await.unwrap_err();
+        assert!(field_errors(&unknown)[0]
+            .reason
+            .starts_with("must be one of forum_member"));
+
+        let record = |kind: &str, completed: String, expires: String| {
+            outgoing(
+                RecordTrainingRequest {
+                    partner_id: partner.id.clone(),
+                    kind: kind.into(),
+                    completed_on: completed,
+                    expires_on: expires,
+                    certificate_number: String::new(),
+                },
+                &lead,
+            )
+        };
+        h.client
+            .record_training(record("induction", days_from_today(-30), String::new()))
+            .await
+            .unwrap();
+        h.client
+            .record_training(record(
+                "shared_decision_making",
+                days_from_today(-30),
+                String::new(),
+            ))
+            .await
+            .unwrap();
+        // Confidentiality done 11 months ago: a year's validity, so it lapses within 60 days.
+        let roles = h
+            .client
+            .record_training(record(
+                "confidentiality",
+                days_from_today(-335),
+                String::new(),
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        let governance = &roles.roles[0];
+        assert!(governance.eligible, "{backend:?}: {governance:?}");
+        assert_eq!(governance.valid_until, days_from_today(30));
+        // Dates out of order are refused, by field.
+        let bad = h
+            .client
+            .record_training(record(
+                "safeguarding",
+                days_from_today(-10),
+                days_from_today(-20),
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(field_errors(&bad)[0].field, "expires_on");
+
+        let expiring = h
+            .client
+            .list_expiring_training(outgoing(ListExpiringTrainingRequest::default(), &lead))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(expiring.items.len(), 1, "{backend:?}");
+        assert_eq!(
+            (
+                expiring.items[0].kind.as_str(),
+                expiring.items[0].family_name.as_str()
+            ),
+            ("confidentiality", "Patel")
+        );
+        // Renewed: no longer expiring, and valid for another year.
+        let roles = h
+            .client
+            .record_training(record("confidentiality", days_from_today(0), String::new()))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(roles.roles[0].valid_until > days_from_today(360));
+        let expiring = h
+            .client
+            .list_expiring_training(outgoing(ListExpiringTrainingRequest::default(), &lead))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(
+            expiring.items.is_empty(),
+            "{backend:?}: the renewal supersedes"
+        );
+
+        // Staff may read but not grant; another trust finds nothing.
+        let staff = h.token("RZA", Role::Staff);
+        let denied = h
+            .client
+            .grant_role(outgoing(
+                RoleRequest {
+                    partner_id: partner.id.clone(),
+                    role: "trainer".into(),
+                },
+                &staff,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(denied.code(), Code::PermissionDenied);
+        let other = h.token("RZB", Role::EngagementLead);
+        let hidden = h
+            .client
+            .get_partner_roles(outgoing(
+                GetPartnerRequest {
+                    id: partner.id.clone(),
+                },
+                &other,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(hidden.code(), Code::NotFound);
+
+        // The last eligibility event names the role and how long it holds.
+        let events = testing::read_events(
+            h.svc.brokers(),
+            "people.partners.v1",
+            6,
+            Duration::from_secs(20),
+        )
+        .await;
+        let last: PartnerEligibilityChanged = events
+            .iter()
+            .rev()
+            .find(|(_, e)| e.is::<PartnerEligibilityChanged>())
+            .unwrap()
+            .1
+            .payload()
+            .unwrap();
+        assert_eq!(last.roles.len(), 1);
+        assert_eq!(last.roles[0].role, "governance_partner");
+        assert_eq!(last.roles[0].valid_until, roles.roles[0].valid_until);
     }
 }

@@ -97,6 +97,7 @@ pub async fn seed(state: &AppState) -> Result<Vec<(String, String)>, String> {
                 involvement_level: *level,
                 starts_on,
                 places: *places,
+                required_role: String::new(),
             };
             let opportunity = state
                 .clients
