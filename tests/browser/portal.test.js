@@ -236,3 +236,39 @@ test('a partner reads and downloads the data held about them, and no one else\'s
   assert.equal(list.status(), 403, 'a partner may not browse the People Bank');
   await context.close();
 });
+
+test('a lead gives a role, records training, and sees what expires', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await signIn(page, 'lead@rza.demo.test');
+  await page.goto(`${base}/partners?search=Patel`);
+  await page.getByRole('link', { name: 'Asha Patel' }).click();
+  await assert.doesNotReject(page.getByRole('cell', { name: /^Yes, until \d{4}-\d{2}-\d{2}$/ }).waitFor(), 'a governance partner in date');
+  await expectAccessible(page, 'partner with roles');
+
+  await page.getByLabel('Give a role').selectOption('trainer');
+  await page.getByRole('button', { name: 'Give role' }).click();
+  await assert.doesNotReject(page.getByText('Roles updated.').waitFor());
+  await assert.doesNotReject(page.getByRole('cell', { name: 'No: safeguarding (none on record)' }).waitFor());
+
+  // A completion date in the future is refused, by field; then a real one makes them eligible.
+  await page.getByLabel('Training or check').selectOption('safeguarding');
+  await page.getByLabel('Completed on').fill('2999-01-01');
+  await page.getByRole('button', { name: 'Record' }).click();
+  await assert.doesNotReject(page.locator('#completed_on-error').getByText('must be today or in the past').waitFor());
+  await expectAccessible(page, 'training with errors');
+  await page.getByLabel('Completed on').fill(new Date().toISOString().slice(0, 10));
+  await page.getByRole('button', { name: 'Record' }).click();
+  await assert.doesNotReject(page.getByText('Training recorded.').waitFor());
+  assert.equal(await page.getByRole('cell', { name: /^No:/ }).count(), 0, 'every role in date now');
+
+  await page.goto(`${base}/partners`);
+  await page.getByRole('link', { name: 'Training and checks expiring in the next 60 days' }).click();
+  await assert.doesNotReject(page.getByRole('link', { name: 'Asha Patel' }).waitFor());
+  await assert.doesNotReject(page.getByRole('cell', { name: 'Confidentiality and data security' }).first().waitFor());
+  await expectAccessible(page, 'training expiring');
+  const csv = await page.request.get(`${base}/training/expiring.csv?within_days=60`);
+  assert.equal(csv.status(), 200);
+  assert.match(await csv.text(), /Asha,Patel,Confidentiality and data security,\d{4}-\d{2}-\d{2}/);
+  await context.close();
+});

@@ -38,6 +38,11 @@ type ApiResult<T> = Result<T, ApiError>;
         partner_history,
         erase_partner,
         export_partner_data,
+        partner_roles,
+        grant_role,
+        revoke_role,
+        record_training,
+        expiring_training,
         list_opportunities,
         create_opportunity,
         list_assignments,
@@ -67,6 +72,16 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/partners/{id}/history", get(partner_history))
         .route("/api/v1/partners/{id}/erase", post(erase_partner))
         .route("/api/v1/partners/{id}/export", get(export_partner_data))
+        .route(
+            "/api/v1/partners/{id}/roles",
+            get(partner_roles).post(grant_role),
+        )
+        .route(
+            "/api/v1/partners/{id}/roles/{role}",
+            axum::routing::delete(revoke_role),
+        )
+        .route("/api/v1/partners/{id}/training", post(record_training))
+        .route("/api/v1/training/expiring", get(expiring_training))
         .route(
             "/api/v1/opportunities",
             get(list_opportunities).post(create_opportunity),
@@ -488,6 +503,241 @@ pub async fn partner_data(
         )
         .await?
         .into_inner())
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RoleStatusBody {
+    role: String,
+    /// Every required item on record and in date today.
+    eligible: bool,
+    /// What is missing or out of date.
+    missing: Vec<String>,
+    /// When eligible: the last day every required item is in date; empty when nothing expires.
+    valid_until: String,
+    requires: Vec<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TrainingBody {
+    kind: String,
+    completed_on: String,
+    expires_on: String,
+    certificate_number: String,
+    recorded_at: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PartnerRolesBody {
+    partner_id: String,
+    roles: Vec<RoleStatusBody>,
+    /// The latest record of each kind.
+    training: Vec<TrainingBody>,
+}
+
+impl From<people::PartnerRoles> for PartnerRolesBody {
+    fn from(r: people::PartnerRoles) -> Self {
+        Self {
+            partner_id: r.partner_id,
+            roles: r
+                .roles
+                .into_iter()
+                .map(|s| RoleStatusBody {
+                    role: s.role,
+                    eligible: s.eligible,
+                    missing: s.missing,
+                    valid_until: s.valid_until,
+                    requires: s.requires,
+                })
+                .collect(),
+            training: r
+                .training
+                .into_iter()
+                .map(|t| TrainingBody {
+                    kind: t.kind,
+                    completed_on: t.completed_on,
+                    expires_on: t.expires_on,
+                    certificate_number: t.certificate_number,
+                    recorded_at: t.recorded_at,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The roles a partner holds, their eligibility today, and their training and checks.
+#[utoipa::path(get, path = "/api/v1/partners/{id}/roles", params(("id" = String, Path)),
+    responses((status = 200, body = PartnerRolesBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn partner_roles(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Path(id): Path<String>,
+) -> ApiResult<Json<PartnerRolesBody>> {
+    let roles = state
+        .clients
+        .people()
+        .get_partner_roles(
+            state
+                .clients
+                .request(&me.caller, people::GetPartnerRequest { id }),
+        )
+        .await?
+        .into_inner();
+    Ok(Json(roles.into()))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct GrantRoleBody {
+    /// forum_member, patient_carer_partner, governance_partner, improvement_partner,
+    /// peer_support_worker, co_researcher, trainer or recruitment_panel_member.
+    role: String,
+}
+
+/// Grant a partner a role (engagement leads).
+#[utoipa::path(post, path = "/api/v1/partners/{id}/roles", params(("id" = String, Path)), request_body = GrantRoleBody,
+    responses((status = 200, body = PartnerRolesBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn grant_role(
+    State(state): State<AppState>,
+    me: SignedIn,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Json(b): Json<GrantRoleBody>,
+) -> ApiResult<Json<PartnerRolesBody>> {
+    csrf(&me, &headers)?;
+    let request = people::RoleRequest {
+        partner_id: id,
+        role: b.role,
+    };
+    let roles = state
+        .clients
+        .people()
+        .grant_role(state.clients.request(&me.caller, request))
+        .await?
+        .into_inner();
+    Ok(Json(roles.into()))
+}
+
+/// Take a role from a partner (engagement leads).
+#[utoipa::path(delete, path = "/api/v1/partners/{id}/roles/{role}", params(("id" = String, Path), ("role" = String, Path)),
+    responses((status = 200, body = PartnerRolesBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn revoke_role(
+    State(state): State<AppState>,
+    me: SignedIn,
+    headers: HeaderMap,
+    Path((id, role)): Path<(String, String)>,
+) -> ApiResult<Json<PartnerRolesBody>> {
+    csrf(&me, &headers)?;
+    let request = people::RoleRequest {
+        partner_id: id,
+        role,
+    };
+    let roles = state
+        .clients
+        .people()
+        .revoke_role(state.clients.request(&me.caller, request))
+        .await?
+        .into_inner();
+    Ok(Json(roles.into()))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct RecordTrainingBody {
+    /// induction, shared_decision_making, confidentiality, safeguarding, references or dbs.
+    kind: String,
+    /// YYYY-MM-DD, not in the future.
+    completed_on: String,
+    /// YYYY-MM-DD after completed_on; empty or absent: the kind's usual validity.
+    #[serde(default)]
+    expires_on: String,
+    /// 12 digits, for dbs.
+    #[serde(default)]
+    certificate_number: String,
+}
+
+/// Record training or a check (engagement leads); eligibility is recomputed and published.
+#[utoipa::path(post, path = "/api/v1/partners/{id}/training", params(("id" = String, Path)), request_body = RecordTrainingBody,
+    responses((status = 200, body = PartnerRolesBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn record_training(
+    State(state): State<AppState>,
+    me: SignedIn,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Json(b): Json<RecordTrainingBody>,
+) -> ApiResult<Json<PartnerRolesBody>> {
+    csrf(&me, &headers)?;
+    let request = people::RecordTrainingRequest {
+        partner_id: id,
+        kind: b.kind,
+        completed_on: b.completed_on,
+        expires_on: b.expires_on,
+        certificate_number: b.certificate_number,
+    };
+    let roles = state
+        .clients
+        .people()
+        .record_training(state.clients.request(&me.caller, request))
+        .await?
+        .into_inner();
+    Ok(Json(roles.into()))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct ExpiringParams {
+    /// Days ahead, 1 to 366 (default 60).
+    within_days: Option<u32>,
+    page: Option<u32>,
+    page_size: Option<u32>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ExpiringBody {
+    partner_id: String,
+    given_name: String,
+    family_name: String,
+    kind: String,
+    expires_on: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ExpiringList {
+    items: Vec<ExpiringBody>,
+    page: Page,
+}
+
+/// Training and checks that expire soon, soonest first (a renewal supersedes the old record).
+#[utoipa::path(get, path = "/api/v1/training/expiring", params(ExpiringParams),
+    responses((status = 200, body = ExpiringList), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn expiring_training(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Query(q): Query<ExpiringParams>,
+) -> ApiResult<Json<ExpiringList>> {
+    let request = people::ListExpiringTrainingRequest {
+        within_days: q.within_days.unwrap_or(0),
+        page: Some(PageRequest {
+            page: q.page.unwrap_or(1),
+            page_size: q.page_size.unwrap_or(25),
+        }),
+    };
+    let listed = state
+        .clients
+        .people()
+        .list_expiring_training(state.clients.request(&me.caller, request))
+        .await?
+        .into_inner();
+    Ok(Json(ExpiringList {
+        items: listed
+            .items
+            .into_iter()
+            .map(|e| ExpiringBody {
+                partner_id: e.partner_id,
+                given_name: e.given_name,
+                family_name: e.family_name,
+                kind: e.kind,
+                expires_on: e.expires_on,
+            })
+            .collect(),
+        page: listed.page.into(),
+    }))
 }
 
 // ---- opportunities ----

@@ -28,6 +28,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         "partner_data.html",
         include_str!("../templates/partner_data.html"),
     ),
+    (
+        "training_expiring.html",
+        include_str!("../templates/training_expiring.html"),
+    ),
     ("macros.html", include_str!("../templates/macros.html")),
     ("sign_in.html", include_str!("../templates/sign_in.html")),
     ("home.html", include_str!("../templates/home.html")),
@@ -80,6 +84,10 @@ pub fn routes() -> Router<AppState> {
         .route("/partners/{id}", get(partner))
         .route("/partners/{id}/status", post(partner_status))
         .route("/partners/{id}/erase", post(partner_erase))
+        .route("/partners/{id}/roles", post(partner_role))
+        .route("/partners/{id}/training", post(partner_training))
+        .route("/training/expiring", get(expiring_training))
+        .route("/training/expiring.csv", get(expiring_training_csv))
         .route("/partners/{id}/data", get(partner_data_page))
         .route("/my-data", get(my_data))
         .route("/opportunities", get(opportunities))
@@ -453,13 +461,8 @@ async fn partner(
     .await
 }
 
-/// What was typed into the partner page's forms, kept when a change is refused.
-#[derive(Default)]
-struct PartnerForms {
-    status: String,
-    reason: String,
-    erase_reason: String,
-}
+/// What was typed into the partner page's forms (field → value), kept when a change is refused.
+type PartnerForms = BTreeMap<&'static str, String>;
 
 async fn partner_page(
     state: &AppState,
@@ -499,11 +502,38 @@ async fn partner_page(
         .iter()
         .map(|s| (s.clone(), status_label(s).to_string()))
         .collect();
+    let roles = state
+        .clients
+        .people()
+        .get_partner_roles(
+            state
+                .clients
+                .request(&me.caller, people::GetPartnerRequest { id: id.into() }),
+        )
+        .await?
+        .into_inner();
+    let held: Vec<Value> = roles
+        .roles
+        .iter()
+        .map(|r| context! { role => r.role, label => partner_role_label(&r.role), eligible => r.eligible, missing => r.missing.join("; "), valid_until => r.valid_until })
+        .collect();
+    let grantable: Vec<(&str, &str)> = ROLE_OPTIONS
+        .iter()
+        .filter(|(value, _)| !value.is_empty() && !roles.roles.iter().any(|r| r.role == *value))
+        .copied()
+        .collect();
+    let training: Vec<Value> = roles
+        .training
+        .iter()
+        .map(|t| context! { label => training_label(&t.kind), completed_on => t.completed_on, expires_on => t.expires_on, certificate_number => t.certificate_number })
+        .collect();
     let notice = match notice {
         Some("status") => Some(format!(
             "Status changed to {}.",
             status_label(&found.status)
         )),
+        Some("role") => Some("Roles updated.".to_string()),
+        Some("training") => Some("Training recorded.".to_string()),
         _ => None,
     };
     let errors = err.map(errors_map).unwrap_or_default();
@@ -528,7 +558,11 @@ async fn partner_page(
                 can_manage => me.has_role(LEADS),
                 notice => notice,
                 errors => errors,
-                typed => context! { status => typed.status, reason => typed.reason, erase_reason => typed.erase_reason },
+                typed => typed,
+                roles => held,
+                grantable => grantable,
+                training => training,
+                training_kinds => TRAINING_KINDS,
             },
         ),
     )
@@ -560,20 +594,207 @@ async fn partner_status(
         .people()
         .change_status(state.clients.request(&me.caller, request))
         .await;
-    let typed = PartnerForms {
-        status: form.status,
-        reason: form.reason,
-        ..Default::default()
-    };
+    let typed = PartnerForms::from([("status", form.status), ("reason", form.reason)]);
+    after_partner_change(&state, &me, &id, result.map(|_| ()), "status", &typed).await
+}
+
+/// After a change on a partner's page: back to it with a notice, or the page again with the
+/// field errors and what was typed when the service refused it.
+async fn after_partner_change(
+    state: &AppState,
+    me: &SignedIn,
+    id: &str,
+    result: Result<(), tonic::Status>,
+    notice: &str,
+    typed: &PartnerForms,
+) -> Result<Response, AppError> {
     match result.map_err(AppError::from) {
-        Ok(_) => Ok(Redirect::to(&format!("/partners/{id}?notice=status")).into_response()),
+        Ok(()) => Ok(Redirect::to(&format!("/partners/{id}?notice={notice}")).into_response()),
         Err(err @ AppError::Invalid(_)) => Ok((
             StatusCode::UNPROCESSABLE_ENTITY,
-            partner_page(&state, &me, &id, None, Some(&err), &typed).await?,
+            partner_page(state, me, id, None, Some(&err), typed).await?,
         )
             .into_response()),
         Err(err) => Err(err),
     }
+}
+
+#[derive(Deserialize)]
+struct RoleForm {
+    csrf_token: String,
+    #[serde(default)]
+    role: String,
+    /// `grant` or `revoke`.
+    #[serde(default)]
+    action: String,
+}
+
+async fn partner_role(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Path(id): Path<String>,
+    Form(form): Form<RoleForm>,
+) -> Result<Response, AppError> {
+    me.check_csrf(Some(&form.csrf_token))?;
+    let request = people::RoleRequest {
+        partner_id: id.clone(),
+        role: form.role.clone(),
+    };
+    let mut people = state.clients.people();
+    let request = state.clients.request(&me.caller, request);
+    let result = if form.action == "revoke" {
+        people.revoke_role(request).await
+    } else {
+        people.grant_role(request).await
+    };
+    let typed = PartnerForms::from([("role", form.role)]);
+    after_partner_change(&state, &me, &id, result.map(|_| ()), "role", &typed).await
+}
+
+#[derive(Deserialize)]
+struct TrainingForm {
+    csrf_token: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    completed_on: String,
+    #[serde(default)]
+    expires_on: String,
+    #[serde(default)]
+    certificate_number: String,
+}
+
+async fn partner_training(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Path(id): Path<String>,
+    Form(form): Form<TrainingForm>,
+) -> Result<Response, AppError> {
+    me.check_csrf(Some(&form.csrf_token))?;
+    let request = people::RecordTrainingRequest {
+        partner_id: id.clone(),
+        kind: form.kind.clone(),
+        completed_on: form.completed_on.clone(),
+        expires_on: form.expires_on.clone(),
+        certificate_number: form.certificate_number.clone(),
+    };
+    let result = state
+        .clients
+        .people()
+        .record_training(state.clients.request(&me.caller, request))
+        .await;
+    let typed = PartnerForms::from([
+        ("kind", form.kind),
+        ("completed_on", form.completed_on),
+        ("expires_on", form.expires_on),
+        ("certificate_number", form.certificate_number),
+    ]);
+    after_partner_change(&state, &me, &id, result.map(|_| ()), "training", &typed).await
+}
+
+/// (kind, label) of training and checks.
+const TRAINING_KINDS: &[(&str, &str)] = &[
+    ("induction", "Induction"),
+    ("shared_decision_making", "Shared decision-making"),
+    ("confidentiality", "Confidentiality and data security"),
+    ("safeguarding", "Safeguarding"),
+    ("references", "References"),
+    ("dbs", "DBS check"),
+];
+
+fn training_label(kind: &str) -> &str {
+    TRAINING_KINDS
+        .iter()
+        .find(|(value, _)| *value == kind)
+        .map_or(kind, |(_, label)| label)
+}
+
+#[derive(Deserialize)]
+struct ExpiringQuery {
+    #[serde(default)]
+    within_days: Option<u32>,
+    #[serde(default)]
+    page: Option<u32>,
+}
+
+async fn expiring_training(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Query(q): Query<ExpiringQuery>,
+) -> Result<Html<String>, AppError> {
+    let days = q.within_days.unwrap_or(60);
+    let request = people::ListExpiringTrainingRequest {
+        within_days: days,
+        page: page_request(q.page, 25),
+    };
+    let listed = state
+        .clients
+        .people()
+        .list_expiring_training(state.clients.request(&me.caller, request))
+        .await?
+        .into_inner();
+    let items: Vec<Value> = listed
+        .items
+        .iter()
+        .map(|e| context! { partner_id => e.partner_id, name => format!("{} {}", e.given_name, e.family_name), label => training_label(&e.kind), expires_on => e.expires_on })
+        .collect();
+    render(
+        &state,
+        "training_expiring.html",
+        merge(
+            base(&me, "/partners", "Training and checks expiring"),
+            context! { items => items, days => days, page => page_value(listed.page), query_base => format!("/training/expiring?within_days={days}&") },
+        ),
+    )
+}
+
+async fn expiring_training_csv(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Query(q): Query<ExpiringQuery>,
+) -> Result<Response, AppError> {
+    let days = q.within_days.unwrap_or(60);
+    let rows = every_page(|page| {
+        let (state, me) = (&state, &me);
+        async move {
+            let listed = state
+                .clients
+                .people()
+                .list_expiring_training(state.clients.request(
+                    &me.caller,
+                    people::ListExpiringTrainingRequest {
+                        within_days: days,
+                        page,
+                    },
+                ))
+                .await?
+                .into_inner();
+            Ok((listed.items, listed.page.map(|p| p.total).unwrap_or(0)))
+        }
+    })
+    .await?
+    .into_iter()
+    .map(|e| {
+        vec![
+            e.partner_id,
+            e.given_name,
+            e.family_name,
+            training_label(&e.kind).to_string(),
+            e.expires_on,
+        ]
+    })
+    .collect();
+    csv_response(
+        "training-expiring.csv",
+        &[
+            "partner_id",
+            "given_name",
+            "family_name",
+            "training",
+            "expires_on",
+        ],
+        rows,
+    )
 }
 
 #[derive(Deserialize)]
@@ -593,10 +814,7 @@ async fn partner_erase(
     Form(form): Form<EraseForm>,
 ) -> Result<Response, AppError> {
     me.check_csrf(Some(&form.csrf_token))?;
-    let typed = PartnerForms {
-        erase_reason: form.erase_reason.clone(),
-        ..Default::default()
-    };
+    let typed = PartnerForms::from([("erase_reason", form.erase_reason.clone())]);
     let result = if form.confirm.is_none() {
         Err(AppError::Invalid(vec![
             alongside_platform::error::FieldError::new(
@@ -1599,6 +1817,27 @@ mod tests {
         let env = templates();
         for (name, _) in TEMPLATES {
             assert!(env.get_template(name).is_ok(), "{name}");
+        }
+    }
+
+    #[test]
+    fn every_template_rendered_is_registered() {
+        let source = include_str!("pages.rs");
+        let rendered: Vec<&str> = source
+            .split('"')
+            .filter(|s| {
+                s.ends_with(".html")
+                    && s.len() > ".html".len()
+                    && s.chars()
+                        .all(|c| c.is_ascii_lowercase() || c == '_' || c == '.')
+            })
+            .collect();
+        assert!(rendered.len() > 10, "{rendered:?}");
+        for name in rendered {
+            assert!(
+                TEMPLATES.iter().any(|(registered, _)| *registered == name),
+                "{name} is rendered but not in TEMPLATES"
+            );
         }
     }
 

@@ -70,6 +70,51 @@ pub async fn seed(state: &AppState) -> Result<Vec<(String, String)>, String> {
                 .into_inner();
             partner_ids.push(partner.id);
         }
+        // The first partner sits on MDTs, with data-security training due for renewal within the
+        // month (it shows on the expiring list); the second is a forum member.
+        let today = time::OffsetDateTime::now_utc().date();
+        let days_ago = |n: i64| (today - time::Duration::days(n)).to_string();
+        for (partner, role, training) in [
+            (
+                &partner_ids[0],
+                "governance_partner",
+                vec![
+                    ("induction", days_ago(200)),
+                    ("shared_decision_making", days_ago(200)),
+                    ("confidentiality", days_ago(335)),
+                ],
+            ),
+            (
+                &partner_ids[1],
+                "forum_member",
+                vec![("induction", days_ago(90))],
+            ),
+        ] {
+            let grant = people::RoleRequest {
+                partner_id: partner.clone(),
+                role: role.into(),
+            };
+            state
+                .clients
+                .people()
+                .grant_role(state.clients.request(&lead, grant))
+                .await
+                .map_err(|e| err(&e))?;
+            for (kind, completed_on) in training {
+                let record = people::RecordTrainingRequest {
+                    partner_id: partner.clone(),
+                    kind: kind.into(),
+                    completed_on,
+                    ..Default::default()
+                };
+                state
+                    .clients
+                    .people()
+                    .record_training(state.clients.request(&lead, record))
+                    .await
+                    .map_err(|e| err(&e))?;
+            }
+        }
         if trust == "RZA" {
             seed::create_user(
                 &state.db,
