@@ -297,37 +297,41 @@ impl PeopleApi {
             ));
         }
         let txn = self.db.begin().await?;
-        let existing = held_role::of_partner(&caller.tenant, &row.id)
-            .filter(held_role::Column::Role.eq(role))
-            .one(&txn)
-            .await?;
-        match (grant, existing) {
-            (true, Some(_)) => {
-                return Err(ServiceError::invalid(
-                    "role",
-                    "the partner already holds this role",
-                ))
+        // Each branch writes before it reads: an SQLite transaction that reads first cannot take
+        // the write lock once another connection has written (SQLITE_BUSY_SNAPSHOT).
+        if grant {
+            let inserted = held_role::Entity::insert(held_role::ActiveModel {
+                tenant_id: Set(caller.tenant.to_string()),
+                partner_id: Set(row.id.clone()),
+                role: Set(role.to_string()),
+                granted_by: Set(caller.subject.clone()),
+                granted_at: Set(alongside_platform::now_rfc3339()),
+                ..Default::default()
+            })
+            .exec_without_returning(&txn)
+            .await;
+            match inserted.map_err(ServiceError::from) {
+                Ok(_) => {}
+                Err(ServiceError::Conflict(_)) => {
+                    return Err(ServiceError::invalid(
+                        "role",
+                        "the partner already holds this role",
+                    ))
+                }
+                Err(err) => return Err(err),
             }
-            (false, None) => {
+        } else {
+            let removed = held_role::Entity::delete_many()
+                .filter(held_role::Column::TenantId.eq(caller.tenant.as_str()))
+                .filter(held_role::Column::PartnerId.eq(&row.id))
+                .filter(held_role::Column::Role.eq(role))
+                .exec(&txn)
+                .await?;
+            if removed.rows_affected == 0 {
                 return Err(ServiceError::invalid(
                     "role",
                     "the partner does not hold this role",
-                ))
-            }
-            (true, None) => {
-                held_role::Entity::insert(held_role::ActiveModel {
-                    tenant_id: Set(caller.tenant.to_string()),
-                    partner_id: Set(row.id.clone()),
-                    role: Set(role.to_string()),
-                    granted_by: Set(caller.subject.clone()),
-                    granted_at: Set(alongside_platform::now_rfc3339()),
-                    ..Default::default()
-                })
-                .exec_without_returning(&txn)
-                .await?;
-            }
-            (false, Some(held)) => {
-                held_role::Entity::delete_by_id(held.id).exec(&txn).await?;
+                ));
             }
         }
         self.after_roles_change(&txn, caller, &row.id).await?;
