@@ -12,8 +12,8 @@ use alongside_proto::people::events::v1::{
 use alongside_proto::people::v1::people_service_server::PeopleService;
 use alongside_proto::people::v1::*;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, TransactionTrait,
 };
 use tonic::{Request, Response, Status};
 
@@ -62,7 +62,9 @@ impl PeopleApi {
         request: RegisterPartnerRequest,
     ) -> Result<Partner, ServiceError> {
         let r = crate::validate::registration(request)?;
+        let search_text = partner::search_text(&r.given_name, &r.family_name, &r.locality);
         let row = partner::Model {
+            search_text,
             id: ids::new_id(PARTNER),
             tenant_id: caller.tenant.to_string(),
             given_name: r.given_name,
@@ -228,6 +230,7 @@ impl PeopleApi {
             email: format!("erased:{}", row.id),
             phone: String::new(),
             locality: String::new(),
+            search_text: String::new(),
             status: Stage::Erased.to_string(),
             ..row.clone()
         };
@@ -536,27 +539,15 @@ impl PeopleApi {
         };
         let search = request.search.trim();
         if !search.is_empty() {
-            let pattern = format!("%{}%", search.to_lowercase());
+            // One lower-cased column (name and locality), with LIKE's wildcards escaped.
+            let escaped = search
+                .to_lowercase()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
             query = query.filter(
-                Condition::any()
-                    .add(
-                        sea_orm::sea_query::Expr::expr(sea_orm::sea_query::Func::lower(
-                            sea_orm::sea_query::Expr::col(partner::Column::GivenName),
-                        ))
-                        .like(&pattern),
-                    )
-                    .add(
-                        sea_orm::sea_query::Expr::expr(sea_orm::sea_query::Func::lower(
-                            sea_orm::sea_query::Expr::col(partner::Column::FamilyName),
-                        ))
-                        .like(&pattern),
-                    )
-                    .add(
-                        sea_orm::sea_query::Expr::expr(sea_orm::sea_query::Func::lower(
-                            sea_orm::sea_query::Expr::col(partner::Column::Locality),
-                        ))
-                        .like(&pattern),
-                    ),
+                sea_orm::sea_query::Expr::col(partner::Column::SearchText)
+                    .like(sea_orm::sea_query::LikeExpr::new(format!("%{escaped}%")).escape('\\')),
             );
         }
         query = match request.sort.as_str() {
@@ -698,6 +689,7 @@ fn to_active(m: &partner::Model) -> partner::ActiveModel {
         status: Set(m.status.clone()),
         registered_at: Set(m.registered_at.clone()),
         registered_by: Set(m.registered_by.clone()),
+        search_text: Set(m.search_text.clone()),
     }
 }
 

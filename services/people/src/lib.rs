@@ -27,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(partner::migration::Migration),
             Box::new(history::migration::Migration),
             Box::new(roles::migration::Migration),
+            Box::new(partner::search_migration::Migration),
         ]
     }
 }

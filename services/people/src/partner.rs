@@ -17,6 +17,13 @@ pub struct Model {
     pub status: String,
     pub registered_at: String,
     pub registered_by: String,
+    /// Name and locality, lower-cased, for search.
+    pub search_text: String,
+}
+
+/// What a search matches: the full name and the locality, lower-cased.
+pub fn search_text(given_name: &str, family_name: &str, locality: &str) -> String {
+    format!("{given_name} {family_name} {locality}").to_lowercase()
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -41,6 +48,84 @@ impl From<Model> for alongside_proto::people::v1::Partner {
             locality: m.locality,
             status: m.status,
             registered_at: m.registered_at,
+        }
+    }
+}
+
+/// Search and sort at the size of a real bank: one lower-cased search column, and indexes in the
+/// orders the list offers.
+pub mod search_migration {
+    use sea_orm_migration::prelude::*;
+
+    pub struct Migration;
+
+    impl MigrationName for Migration {
+        fn name(&self) -> &str {
+            "m20261124_100003_partner_search"
+        }
+    }
+
+    #[derive(DeriveIden)]
+    enum Partners {
+        Table,
+        TenantId,
+        FamilyName,
+        GivenName,
+        Id,
+        RegisteredAt,
+        SearchText,
+    }
+
+    #[async_trait::async_trait]
+    impl MigrationTrait for Migration {
+        async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(Partners::Table)
+                        .add_column(
+                            ColumnDef::new(Partners::SearchText)
+                                .string()
+                                .not_null()
+                                .default(""),
+                        )
+                        .to_owned(),
+                )
+                .await?;
+            manager
+                .get_connection()
+                .execute_unprepared(
+                    "UPDATE partners SET search_text = lower(given_name || ' ' || family_name || ' ' || locality) WHERE status <> 'erased'",
+                )
+                .await?;
+            manager
+                .create_index(
+                    Index::create()
+                        .name("partners_by_name")
+                        .table(Partners::Table)
+                        .col(Partners::TenantId)
+                        .col(Partners::FamilyName)
+                        .col(Partners::GivenName)
+                        .col(Partners::Id)
+                        .if_not_exists()
+                        .to_owned(),
+                )
+                .await?;
+            manager
+                .create_index(
+                    Index::create()
+                        .name("partners_by_registration")
+                        .table(Partners::Table)
+                        .col(Partners::TenantId)
+                        .col(Partners::RegisteredAt)
+                        .if_not_exists()
+                        .to_owned(),
+                )
+                .await
+        }
+
+        async fn down(&self, _manager: &SchemaManager) -> Result<(), DbErr> {
+            Ok(())
         }
     }
 }

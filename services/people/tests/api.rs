@@ -87,6 +87,22 @@ async fn register_list_and_publish_without_contact_details() {
             .into_inner();
         assert_eq!(listed.partners, vec![partner.clone()]);
         assert_eq!(listed.page.unwrap().total, 1);
+        // The full name matches, in any case; LIKE's wildcards are only characters.
+        for (search, found) in [("ASHA PATEL", 1), ("north locality", 1), ("%", 0), ("_", 0)] {
+            let listed = h
+                .client
+                .list_partners(outgoing(
+                    ListPartnersRequest {
+                        search: search.into(),
+                        ..Default::default()
+                    },
+                    &lead,
+                ))
+                .await
+                .unwrap()
+                .into_inner();
+            assert_eq!(listed.partners.len(), found, "{backend:?}: {search:?}");
+        }
 
         let events = testing::read_events(
             h.svc.brokers(),

@@ -1,8 +1,9 @@
 //! `make bench`: pushes FFT responses through the embedded suite and prints figures.
 //!
-//! Two paths, each end to end: (1) the HTTP API of the gateway in batches (→ gRPC → feedback →
-//! SQLite), with per-call latency percentiles; (2) the `feedback.responses.v1` topic (→ consumer
-//! → inbox + store), timed until the gateway's summary shows every response.
+//! Three measurements, each end to end: (1) the HTTP API of the gateway in batches (→ gRPC →
+//! feedback → SQLite), with per-call latency percentiles; (2) the `feedback.responses.v1` topic
+//! (→ consumer → inbox + store), timed until the gateway's summary shows every response; (3) the
+//! People Bank's list and search API over a bank of 100,000 partners, with latency percentiles.
 
 use std::time::{Duration, Instant};
 
@@ -80,6 +81,8 @@ async fn main() -> anyhow::Result<()> {
     // and 50,000 messages, so the topic path is measured on a smaller burst (see README).
     let kafka_responses = arg("--kafka-responses", 20_000);
     let batch = arg("--batch", 1_000);
+    let bank = arg("--partners", 100_000);
+    let searches = arg("--searches", 1_000);
     let data = tempfile::tempdir()?;
     let idle_before = rss_kib("VmRSS:");
     let started = Instant::now();
@@ -108,7 +111,7 @@ async fn main() -> anyhow::Result<()> {
     println!(
         "Alongside benchmark: FFT responses through the embedded suite (SQLite, in-process Kafka)"
     );
-    println!("  command: cargo run --release -p alongside-tests --bin alongside-bench -- --responses {responses} --batch {batch} --kafka-responses {kafka_responses}");
+    println!("  command: cargo run --release -p alongside-tests --bin alongside-bench -- --responses {responses} --batch {batch} --kafka-responses {kafka_responses} --partners {bank} --searches {searches}");
     println!(
         "  machine: {} cores",
         std::thread::available_parallelism()
@@ -264,6 +267,180 @@ async fn main() -> anyhow::Result<()> {
         peak / 1024,
         rss_kib("VmHWM:") / 1024
     );
+
+    // ---- path 3: the People Bank list and search API over a large bank ----
+    people_bank(&suite, data.path(), bank, searches).await?;
+    println!(
+        "  memory: high-water mark after all paths {} MiB",
+        rss_kib("VmHWM:") / 1024
+    );
     suite.stop().await;
+    Ok(())
+}
+
+const GIVEN: [&str; 24] = [
+    "Asha", "Ben", "Chloe", "Dev", "Ella", "Femi", "Grace", "Hamid", "Isla", "Jack", "Kiran",
+    "Leah", "Mohammed", "Niamh", "Olu", "Priya", "Quentin", "Rosa", "Sam", "Tariq", "Uma", "Vic",
+    "Wen", "Yusuf",
+];
+const FAMILY: [&str; 40] = [
+    "Patel", "Okafor", "Smith", "Jones", "Williams", "Brown", "Taylor", "Davies", "Evans",
+    "Thomas", "Khan", "Ali", "Wilson", "Roberts", "Johnson", "Lewis", "Walker", "Robinson", "Wood",
+    "Thompson", "White", "Watson", "Jackson", "Wright", "Green", "Harris", "Cooper", "King", "Lee",
+    "Martin", "Clarke", "James", "Morgan", "Hughes", "Edwards", "Hill", "Moore", "Clark",
+    "Harrison", "Scott",
+];
+const LOCALITIES: [&str; 6] = ["North", "South", "East", "West", "Central", "Coastal"];
+
+/// Fills people's database with `bank` partners of one trust (straight into the table: the
+/// registration path is not what is measured here), then times list and search calls through
+/// the gateway's API as an engagement lead.
+async fn people_bank(
+    suite: &alongside_suite::Suite,
+    data: &std::path::Path,
+    bank: usize,
+    searches: usize,
+) -> anyhow::Result<()> {
+    use sea_orm::EntityTrait;
+    let settings = alongside_platform::config::DatabaseSettings {
+        url: format!("sqlite://{}/people.db", data.display()).into(),
+        max_connections: 1,
+        migrate_on_start: false,
+    };
+    let db = alongside_platform::db::connect(&settings).await?;
+    let seeded = Instant::now();
+    let statuses = ["active", "active", "active", "resting", "induction", "left"];
+    for chunk_start in (0..bank).step_by(1_000) {
+        let rows: Vec<alongside_people::partner::ActiveModel> = (chunk_start
+            ..(chunk_start + 1_000).min(bank))
+            .map(|i| {
+                use sea_orm::ActiveValue::Set;
+                alongside_people::partner::ActiveModel {
+                    id: Set(format!("ptn_bench{i:010}")),
+                    tenant_id: Set("RZA".into()),
+                    given_name: Set(GIVEN[i % GIVEN.len()].into()),
+                    family_name: Set(format!(
+                        "{}{}",
+                        FAMILY[(i / GIVEN.len()) % FAMILY.len()],
+                        if i % 7 == 0 { "-Hughes" } else { "" }
+                    )),
+                    email: Set(format!("partner{i}@bench.example.org")),
+                    phone: Set(String::new()),
+                    locality: Set(LOCALITIES[i % LOCALITIES.len()].into()),
+                    status: Set(statuses[i % statuses.len()].into()),
+                    registered_at: Set(format!(
+                        "2026-{:02}-{:02}T10:00:00Z",
+                        1 + i % 12,
+                        1 + i % 28
+                    )),
+                    registered_by: Set("bench".into()),
+                    search_text: Set(alongside_people::partner::search_text(
+                        GIVEN[i % GIVEN.len()],
+                        &format!(
+                            "{}{}",
+                            FAMILY[(i / GIVEN.len()) % FAMILY.len()],
+                            if i % 7 == 0 { "-Hughes" } else { "" }
+                        ),
+                        LOCALITIES[i % LOCALITIES.len()],
+                    )),
+                }
+            })
+            .collect();
+        alongside_people::partner::Entity::insert_many(rows)
+            .exec_without_returning(&db)
+            .await?;
+    }
+    let seeded = seeded.elapsed();
+    db.close().await?;
+
+    let state = suite.gateway_state().clone();
+    alongside_gateway::seed::create_user(
+        &state.db,
+        "bench-lead@rza.test",
+        "Bench lead",
+        "bench-password-123",
+        "RZA",
+        Role::EngagementLead,
+        None,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let http = reqwest::Client::builder().cookie_store(true).build()?;
+    let base = suite.url();
+    http.post(format!("{base}/api/v1/session"))
+        .json(&json!({ "email": "bench-lead@rza.test", "password": "bench-password-123" }))
+        .send()
+        .await?
+        .error_for_status()?;
+    let pages = bank / 25;
+    let queries: Vec<(&str, String)> = (0..searches)
+        .map(|i| match i % 5 {
+            0 => (
+                "search by family name",
+                format!(
+                    "search={}&page={}",
+                    FAMILY[i % FAMILY.len()].to_lowercase(),
+                    1 + i % 3
+                ),
+            ),
+            1 => (
+                "search by part of a name",
+                format!("search={}", &GIVEN[i % GIVEN.len()][..3].to_lowercase()),
+            ),
+            2 => (
+                "search by locality, newest first",
+                format!(
+                    "search={}&sort=-registered_at",
+                    LOCALITIES[i % LOCALITIES.len()]
+                ),
+            ),
+            3 => (
+                "page through everyone",
+                format!("page={}", 1 + (i * 7919) % pages.max(1)),
+            ),
+            _ => (
+                "filter by status",
+                format!("status=resting&page={}", 1 + i % 40),
+            ),
+        })
+        .collect();
+    let mut all = Vec::with_capacity(searches);
+    let mut by_kind: std::collections::BTreeMap<&str, Vec<Duration>> = Default::default();
+    let started = Instant::now();
+    for (kind, query) in &queries {
+        let t = Instant::now();
+        let response = http
+            .get(format!("{base}/api/v1/partners?{query}&page_size=25"))
+            .send()
+            .await?;
+        anyhow::ensure!(response.status() == 200, "{query}: {}", response.status());
+        let body: Value = response.json().await?;
+        anyhow::ensure!(
+            body["page"]["total"].as_u64().unwrap_or(0) > 0,
+            "{query} found nobody"
+        );
+        let took = t.elapsed();
+        all.push(took);
+        by_kind.entry(kind).or_default().push(took);
+    }
+    let elapsed = started.elapsed();
+    all.sort();
+    println!(
+        "  People Bank ({bank} partners seeded in {:.1} s; {searches} calls of GET /api/v1/partners, 25 a page, one after another): {:.0} calls/s; p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        seeded.as_secs_f64(),
+        searches as f64 / elapsed.as_secs_f64(),
+        percentile(&all, 50.0).as_secs_f64() * 1e3,
+        percentile(&all, 95.0).as_secs_f64() * 1e3,
+        percentile(&all, 99.0).as_secs_f64() * 1e3,
+        all.last().copied().unwrap_or_default().as_secs_f64() * 1e3,
+    );
+    for (kind, mut took) in by_kind {
+        took.sort();
+        println!(
+            "    {kind}: p50 {:.1} ms, p95 {:.1} ms",
+            percentile(&took, 50.0).as_secs_f64() * 1e3,
+            percentile(&took, 95.0).as_secs_f64() * 1e3,
+        );
+    }
     Ok(())
 }
