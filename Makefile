@@ -43,5 +43,5 @@ lint: ## rustfmt check and clippy with warnings as errors
 fmt: ## Format the code
 	cargo fmt --all
 
-bench: ## Push 100,000 FFT responses through the embedded suite and print figures
-	cargo run --release -p alongside-tests --bin alongside-bench -- --responses $${RESPONSES:-100000} --kafka-responses $${KAFKA_RESPONSES:-20000}
+bench: ## FFT responses through the embedded suite, and search over a 100,000-partner bank: print figures
+	cargo run --release -p alongside-tests --bin alongside-bench -- --responses $${RESPONSES:-100000} --kafka-responses $${KAFKA_RESPONSES:-20000} --partners $${PARTNERS:-100000} --searches $${SEARCHES:-1000}

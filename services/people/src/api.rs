@@ -550,15 +550,21 @@ impl PeopleApi {
                     .like(sea_orm::sea_query::LikeExpr::new(format!("%{escaped}%")).escape('\\')),
             );
         }
+        // Counted without the ordering (sorting rows only to count them costs a scan and a sort).
+        let total = alongside_platform::paging::count(query.clone(), &self.db).await?;
+        use partner::Column::{FamilyName, GivenName, Id, RegisteredAt};
+        // The id breaks ties in the same direction, so each order is one index walk.
         query = match request.sort.as_str() {
             "" | "name" => query
-                .order_by_asc(partner::Column::FamilyName)
-                .order_by_asc(partner::Column::GivenName),
+                .order_by_asc(FamilyName)
+                .order_by_asc(GivenName)
+                .order_by_asc(Id),
             "-name" => query
-                .order_by_desc(partner::Column::FamilyName)
-                .order_by_desc(partner::Column::GivenName),
-            "registered_at" => query.order_by_asc(partner::Column::RegisteredAt),
-            "-registered_at" => query.order_by_desc(partner::Column::RegisteredAt),
+                .order_by_desc(FamilyName)
+                .order_by_desc(GivenName)
+                .order_by_desc(Id),
+            "registered_at" => query.order_by_asc(RegisteredAt).order_by_asc(Id),
+            "-registered_at" => query.order_by_desc(RegisteredAt).order_by_desc(Id),
             _ => {
                 return Err(ServiceError::invalid(
                     "sort",
@@ -566,9 +572,7 @@ impl PeopleApi {
                 ))
             }
         };
-        let total = query.clone().count(&self.db).await?;
         let rows = query
-            .order_by_asc(partner::Column::Id)
             .offset(page.offset())
             .limit(page.limit())
             .all(&self.db)

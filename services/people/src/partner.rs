@@ -73,6 +73,7 @@ pub mod search_migration {
         GivenName,
         Id,
         RegisteredAt,
+        Status,
         SearchText,
     }
 
@@ -98,6 +99,9 @@ pub mod search_migration {
                     "UPDATE partners SET search_text = lower(given_name || ' ' || family_name || ' ' || locality) WHERE status <> 'erased'",
                 )
                 .await?;
+            // Nearly every row of a trust matches `tenant_id`, so an index on it alone would make
+            // the database fetch each row at random; these carry what the list filters on
+            // (status, search text) so that counting and paging read the index alone.
             manager
                 .create_index(
                     Index::create()
@@ -107,6 +111,8 @@ pub mod search_migration {
                         .col(Partners::FamilyName)
                         .col(Partners::GivenName)
                         .col(Partners::Id)
+                        .col(Partners::Status)
+                        .col(Partners::SearchText)
                         .if_not_exists()
                         .to_owned(),
                 )
@@ -118,6 +124,9 @@ pub mod search_migration {
                         .table(Partners::Table)
                         .col(Partners::TenantId)
                         .col(Partners::RegisteredAt)
+                        .col(Partners::Id)
+                        .col(Partners::Status)
+                        .col(Partners::SearchText)
                         .if_not_exists()
                         .to_owned(),
                 )

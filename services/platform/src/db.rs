@@ -41,15 +41,18 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, 
         .connect_timeout(Duration::from_secs(5))
         .acquire_timeout(Duration::from_secs(10))
         .sqlx_logging(false);
-    let db = Database::connect(options).await?;
     if sqlite {
-        // WAL lets readers work while the outbox relay and consumers write.
-        db.execute_unprepared(
-            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
-        )
-        .await?;
+        // On every pooled connection, not just the first: WAL lets readers work while the outbox
+        // relay and consumers write; FULL syncs each commit, so a committed claim survives a power
+        // cut even after its Kafka offset has moved on (a fraction of a millisecond here).
+        options.map_sqlx_sqlite_opts(|o| {
+            o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Full)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(10))
+        });
     }
-    Ok(db)
+    Database::connect(options).await
 }
 
 fn sqlite_path(url: &str) -> Option<String> {
