@@ -47,6 +47,23 @@ impl Page {
     }
 }
 
+/// Counts what `select` matches with a plain `SELECT COUNT(*)`: sea-orm's paginator wraps the
+/// whole row (every column) in a subquery, which makes SQLite read each matching row instead of
+/// an index that covers the filter.
+pub async fn count<E: sea_orm::EntityTrait>(
+    select: sea_orm::Select<E>,
+    db: &impl sea_orm::ConnectionTrait,
+) -> Result<u64, sea_orm::DbErr> {
+    use sea_orm::QuerySelect;
+    let n: Option<i64> = select
+        .select_only()
+        .expr(sea_orm::sea_query::Expr::cust("COUNT(*)"))
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok(n.unwrap_or(0).max(0) as u64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -67,21 +84,4 @@ mod tests {
         }))
         .is_err());
     }
-}
-
-/// Counts what `select` matches with a plain `SELECT COUNT(*)`: sea-orm's paginator wraps the
-/// whole row (every column) in a subquery, which makes SQLite read each matching row instead of
-/// an index that covers the filter.
-pub async fn count<E: sea_orm::EntityTrait>(
-    select: sea_orm::Select<E>,
-    db: &impl sea_orm::ConnectionTrait,
-) -> Result<u64, sea_orm::DbErr> {
-    use sea_orm::QuerySelect;
-    let n: Option<i64> = select
-        .select_only()
-        .expr(sea_orm::sea_query::Expr::cust("COUNT(*)"))
-        .into_tuple()
-        .one(db)
-        .await?;
-    Ok(n.unwrap_or(0).max(0) as u64)
 }
