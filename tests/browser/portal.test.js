@@ -272,3 +272,55 @@ test('a lead gives a role, records training, and sees what expires', async () =>
   assert.match(await csv.text(), /Asha,Patel,Confidentiality and data security,\d{4}-\d{2}-\d{2}/);
   await context.close();
 });
+
+test('a partner fills in their profile and bank details, which are shown only masked', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await signIn(page, 'partner@rza.demo.test');
+  await page.getByRole('link', { name: 'Your profile' }).first().click();
+  await assert.doesNotReject(page.getByRole('heading', { name: 'Your profile' }).waitFor());
+  await expectAccessible(page, 'your profile');
+
+  await page.getByLabel('How should we contact you?').selectOption('text');
+  await page.getByLabel('What would help you take part?').fill('Step-free access and papers a week ahead');
+  await page.getByLabel('Lived experience').fill('COPD\nCarer for my mother');
+  await page.getByLabel('Weekday evenings').check();
+  await page.getByLabel('Paid a reduced amount').check();
+  await page.getByLabel('For a reduced amount: the most for each activity, in pounds').fill('lots');
+  await page.getByRole('button', { name: 'Save profile' }).click();
+  await assert.doesNotReject(page.locator('#reduced_amount-error').getByText('enter the amount in pounds').waitFor());
+  assert.equal(await page.getByLabel('Lived experience').inputValue(), 'COPD\nCarer for my mother', 'what was typed is kept');
+  assert.ok(await page.getByLabel('Weekday evenings').isChecked());
+  await expectAccessible(page, 'profile with errors');
+
+  await page.getByLabel('For a reduced amount: the most for each activity, in pounds').fill('37.50');
+  await page.getByLabel('I receive benefits').check();
+  await page.getByRole('button', { name: 'Save profile' }).click();
+  await assert.doesNotReject(page.getByText('Profile saved.').waitFor());
+  await assert.doesNotReject(page.getByText('Paid a reduced amount: £37.50 for each activity').waitFor());
+
+  await page.getByLabel('Name on the account').fill('A PATEL');
+  await page.getByLabel('Sort code').fill('30-99-50');
+  await page.getByLabel('Account number').fill('1234');
+  await page.getByRole('button', { name: 'Save bank details' }).click();
+  await assert.doesNotReject(page.locator('#account_number-error').waitFor());
+  assert.equal(await page.getByLabel('Account number').inputValue(), '', 'account numbers are never echoed back');
+  await page.getByLabel('Sort code').fill('30-99-50');
+  await page.getByLabel('Account number').fill('12345678');
+  await page.getByRole('button', { name: 'Save bank details' }).click();
+  await assert.doesNotReject(page.getByText('Bank details saved.').waitFor());
+  await assert.doesNotReject(page.getByText('Sort code ••-••-50, account ••••5678').waitFor());
+  assert.doesNotMatch(await page.content(), /12345678|309950/, 'the full details are never on the page');
+
+  // The data page and the download carry the profile, masked.
+  await page.getByRole('link', { name: 'Your data' }).first().click();
+  await assert.doesNotReject(page.getByText('Step-free access and papers a week ahead').waitFor());
+  const id = page.url().match(/\/partners\/([^/]+)\/data$/)[1];
+  const data = await (await page.request.get(`${base}/api/v1/partners/${id}/export`)).json();
+  assert.deepEqual(data.profile.lived_experience, ['COPD', 'Carer for my mother']);
+  assert.equal(data.profile.payment.bank_details_masked, 'Sort code ••-••-50, account ••••5678');
+  assert.doesNotMatch(JSON.stringify(data), /12345678/);
+  const reveal = await page.request.get(`${base}/api/v1/partners/${id}/bank-details`);
+  assert.equal(reveal.status(), 403, 'only finance see the details in full');
+  await context.close();
+});

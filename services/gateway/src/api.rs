@@ -20,7 +20,7 @@ use crate::error::{ApiError, AppError, ErrorBody};
 use crate::session::{self, SignedIn};
 use crate::AppState;
 
-type ApiResult<T> = Result<T, ApiError>;
+pub(crate) type ApiResult<T> = Result<T, ApiError>;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -50,7 +50,11 @@ type ApiResult<T> = Result<T, ApiError>;
         record_attendance,
         list_claims,
         submit_fft_responses,
-        fft_summary
+        fft_summary,
+        crate::profile::get_profile,
+        crate::profile::update_profile,
+        crate::profile::set_bank_details,
+        crate::profile::reveal_bank_details
     ),
     components(schemas(ErrorBody))
 )]
@@ -99,7 +103,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/feedback/fft-summary", get(fft_summary))
 }
 
-fn csrf(me: &SignedIn, headers: &HeaderMap) -> Result<(), ApiError> {
+pub(crate) fn csrf(me: &SignedIn, headers: &HeaderMap) -> Result<(), ApiError> {
     me.check_csrf(headers.get("x-csrf-token").and_then(|v| v.to_str().ok()))
         .map_err(ApiError)
 }
@@ -448,6 +452,8 @@ pub struct PartnerDataBody {
     /// Every recorded read or change of the partner's record.
     access_log: Vec<AccessBody>,
     generated_at: String,
+    /// Needs, experience, availability and payment preference (bank details masked).
+    profile: Option<crate::profile::ProfileBody>,
 }
 
 impl From<people::PartnerDataExport> for PartnerDataBody {
@@ -465,6 +471,7 @@ impl From<people::PartnerDataExport> for PartnerDataBody {
                 })
                 .collect(),
             generated_at: e.generated_at,
+            profile: e.profile.map(Into::into),
         }
     }
 }

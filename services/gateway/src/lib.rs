@@ -7,6 +7,7 @@ pub mod config;
 pub mod error;
 pub mod pages;
 pub mod probe;
+pub mod profile;
 pub mod seed;
 pub mod session;
 pub mod store;
@@ -54,6 +55,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(pages::routes())
         .merge(api::routes())
+        .merge(profile::routes())
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .nest_service("/nhsuk", nhsuk)

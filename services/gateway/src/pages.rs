@@ -33,6 +33,7 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/training_expiring.html"),
     ),
     ("macros.html", include_str!("../templates/macros.html")),
+    ("profile.html", include_str!("../templates/profile.html")),
     ("sign_in.html", include_str!("../templates/sign_in.html")),
     ("home.html", include_str!("../templates/home.html")),
     ("partners.html", include_str!("../templates/partners.html")),
@@ -118,7 +119,7 @@ pub fn routes() -> Router<AppState> {
         )
 }
 
-fn render(state: &AppState, name: &str, ctx: Value) -> Result<Html<String>, AppError> {
+pub(crate) fn render(state: &AppState, name: &str, ctx: Value) -> Result<Html<String>, AppError> {
     let template = state
         .templates
         .get_template(name)
@@ -198,6 +199,12 @@ fn nav(me: &SignedIn, current: &str) -> Vec<NavLink> {
             FFT_READERS,
         ),
         (
+            "/my-profile",
+            "Your profile",
+            "How to reach you, what helps you take part, and how you are paid.",
+            &[Role::Partner],
+        ),
+        (
             "/my-data",
             "Your data",
             "Everything we hold about you, and who has looked at it.",
@@ -228,7 +235,7 @@ fn role_label(role: Role) -> &'static str {
 }
 
 /// What every signed-in page needs: who, the navigation, the CSRF token.
-fn base(me: &SignedIn, current: &str, title: &str) -> Value {
+pub(crate) fn base(me: &SignedIn, current: &str, title: &str) -> Value {
     context! {
         title => title,
         me => context! { name => me.user.display_name, role_label => role_label(me.caller.role), tenant => me.caller.tenant.as_str() },
@@ -237,11 +244,11 @@ fn base(me: &SignedIn, current: &str, title: &str) -> Value {
     }
 }
 
-fn merge(base: Value, extra: Value) -> Value {
+pub(crate) fn merge(base: Value, extra: Value) -> Value {
     context! { ..base, ..extra }
 }
 
-fn errors_map(err: &AppError) -> BTreeMap<String, String> {
+pub(crate) fn errors_map(err: &AppError) -> BTreeMap<String, String> {
     err.field_errors()
         .iter()
         .map(|e| {
@@ -886,7 +893,7 @@ async fn partner_data_page(
         "partner_data.html",
         merge(
             base(&me, current, "The data we hold"),
-            context! { partner => partner_value(&partner), email => partner.email, phone => partner.phone, status_label => status_label(&partner.status), history => history, accesses => accesses, generated_at => export.generated_at, id => id },
+            context! { payment_text => export.profile.as_ref().map(crate::profile::payment_text), profile => export.profile.map(crate::profile::ProfileBody::from), partner => partner_value(&partner), email => partner.email, phone => partner.phone, status_label => status_label(&partner.status), history => history, accesses => accesses, generated_at => export.generated_at, id => id },
         ),
     )
 }
@@ -1364,8 +1371,8 @@ async fn opportunity_create(
 }
 
 #[derive(Deserialize)]
-struct NoticeQuery {
-    notice: Option<String>,
+pub(crate) struct NoticeQuery {
+    pub(crate) notice: Option<String>,
 }
 
 async fn opportunity(
@@ -1822,7 +1829,7 @@ mod tests {
 
     #[test]
     fn every_template_rendered_is_registered() {
-        let source = include_str!("pages.rs");
+        let source = [include_str!("pages.rs"), include_str!("profile.rs")].concat();
         let rendered: Vec<&str> = source
             .split('"')
             .filter(|s| {

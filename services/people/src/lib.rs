@@ -5,7 +5,9 @@ mod api;
 pub mod history;
 pub mod partner;
 pub mod pipeline;
+pub mod profile;
 pub mod roles;
+pub mod sealed;
 mod validate;
 
 use alongside_events::runtime::{Running, ServiceRuntime, StartError};
@@ -28,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(history::migration::Migration),
             Box::new(roles::migration::Migration),
             Box::new(partner::search_migration::Migration),
+            Box::new(profile::migration::Migration),
         ]
     }
 }
@@ -38,7 +41,13 @@ pub async fn start(
     shutdown: CancellationToken,
 ) -> Result<Running, StartError> {
     let runtime = ServiceRuntime::prepare::<Migrator>(SERVICE, settings, shutdown).await?;
-    let api = api::PeopleApi::new(runtime.db.clone(), runtime.outbox.clone());
+    let sealer = sealed::Sealer::from_environment().map_err(|e| {
+        alongside_platform::config::ConfigError::Invalid {
+            key: sealed::KEY_VARIABLE,
+            reason: e.to_string(),
+        }
+    })?;
+    let api = api::PeopleApi::new(runtime.db.clone(), runtime.outbox.clone(), sealer);
     let service = PeopleServiceServer::with_interceptor(api, runtime.interceptor());
     runtime.serve(service).await
 }

@@ -839,3 +839,253 @@ async fn roles_need_their_training_in_date_and_eligibility_is_published() {
         assert_eq!(last.roles[0].valid_until, roles.roles[0].valid_until);
     }
 }
+
+fn profile_change() -> UpdateProfileRequest {
+    UpdateProfileRequest {
+        partner_id: String::new(),
+        contact_method: "text".into(),
+        accessibility_needs: "Step-free access; papers a week ahead".into(),
+        lived_experience: vec!["COPD".into(), "Carer for a parent with dementia".into()],
+        skills: vec!["Chairing".into()],
+        availability: vec!["weekday_daytime".into(), "weekend".into()],
+        availability_note: "Not school holidays".into(),
+        payment_preference: "reduced".into(),
+        reduced_amount_pence: 5_000,
+        receives_benefits: true,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partner_keeps_their_profile_and_their_bank_details_stay_sealed() {
+    for backend in backends() {
+        let mut h = Harness::start(backend).await;
+        let lead = h.token("RZA", Role::EngagementLead);
+        let partner = h
+            .client
+            .register_partner(outgoing(asha(), &lead))
+            .await
+            .unwrap()
+            .into_inner();
+        let id = partner.id.clone();
+        let own = h.svc.token_for("RZA", Role::Partner, &id);
+        let get = |token: &str| outgoing(GetPartnerRequest { id: id.clone() }, token);
+
+        // Before anything is said: contact by email, paid at the rate card.
+        let blank = h.client.get_profile(get(&own)).await.unwrap().into_inner();
+        assert_eq!(blank.contact_method, "email");
+        assert_eq!(blank.payment.unwrap().preference, "paid");
+        assert!(blank.updated_at.is_empty());
+
+        // The partner fills it in; bad values are named field by field and nothing changes.
+        let bad = UpdateProfileRequest {
+            partner_id: id.clone(),
+            contact_method: "pigeon".into(),
+            reduced_amount_pence: 0,
+            ..profile_change()
+        };
+        let refused = h
+            .client
+            .update_profile(outgoing(bad, &own))
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), Code::InvalidArgument);
+        let fields: Vec<String> = field_errors(&refused)
+            .into_iter()
+            .map(|e| e.field)
+            .collect();
+        assert_eq!(
+            fields,
+            ["contact_method", "reduced_amount_pence"],
+            "{backend:?}"
+        );
+        let change = UpdateProfileRequest {
+            partner_id: id.clone(),
+            ..profile_change()
+        };
+        let saved = h
+            .client
+            .update_profile(outgoing(change.clone(), &own))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(saved.lived_experience.len(), 2);
+        assert_eq!(saved.availability, ["weekday_daytime", "weekend"]);
+        assert!(!saved.updated_at.is_empty());
+
+        // Bank details: checked, sealed at rest, shown masked.
+        let bank = |token: &str, account: &str| {
+            outgoing(
+                SetBankDetailsRequest {
+                    partner_id: id.clone(),
+                    account_name: "A Patel".into(),
+                    sort_code: "30-99-50".into(),
+                    account_number: account.into(),
+                },
+                token,
+            )
+        };
+        let short = h
+            .client
+            .set_bank_details(bank(&own, "1234"))
+            .await
+            .unwrap_err();
+        assert_eq!(field_errors(&short)[0].field, "account_number");
+        let with_bank = h
+            .client
+            .set_bank_details(bank(&own, "12345678"))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(
+            with_bank.payment.unwrap().bank_details_masked,
+            "Sort code ••-••-50, account ••••5678"
+        );
+        let db = alongside_platform::db::connect(&h.svc.settings.database)
+            .await
+            .unwrap();
+        use sea_orm::EntityTrait;
+        let stored = alongside_people::profile::Entity::find_by_id(id.clone())
+            .one(&db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(stored.bank_sealed.starts_with("v1:"), "{backend:?}");
+        for plain in ["12345678", "309950", "A Patel"] {
+            assert!(!stored.bank_sealed.contains(plain));
+            assert!(!stored.bank_masked.contains(plain));
+        }
+        // Saving the profile again leaves the bank details alone.
+        let again = h
+            .client
+            .update_profile(outgoing(change, &own))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(!again.payment.unwrap().bank_details_masked.is_empty());
+
+        // Each role sees its part.
+        let staff = h.token("RZA", Role::Staff);
+        let seen = h
+            .client
+            .get_profile(get(&staff))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(
+            seen.payment.is_none(),
+            "staff do not see payment or benefits"
+        );
+        assert_eq!(
+            seen.accessibility_needs,
+            "Step-free access; papers a week ahead"
+        );
+        let finance = h.token("RZA", Role::Finance);
+        let seen = h
+            .client
+            .get_profile(get(&finance))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(seen.about_withheld && seen.lived_experience.is_empty());
+        assert!(seen.accessibility_needs.is_empty());
+        assert!(seen.payment.unwrap().receives_benefits);
+
+        // Only finance sees the details in full; the partner, finance alone may change them.
+        let full = h
+            .client
+            .reveal_bank_details(get(&finance))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(
+            (
+                full.account_name.as_str(),
+                full.sort_code.as_str(),
+                full.account_number.as_str()
+            ),
+            ("A Patel", "309950", "12345678")
+        );
+        for token in [&own, &lead, &staff] {
+            let refused = h.client.reveal_bank_details(get(token)).await.unwrap_err();
+            assert_eq!(refused.code(), Code::PermissionDenied);
+        }
+        let refused = h
+            .client
+            .set_bank_details(bank(&lead, "87654321"))
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), Code::PermissionDenied);
+        h.client
+            .set_bank_details(bank(&finance, "87654321"))
+            .await
+            .unwrap();
+        let refused = h
+            .client
+            .update_profile(outgoing(
+                UpdateProfileRequest {
+                    partner_id: id.clone(),
+                    ..profile_change()
+                },
+                &staff,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), Code::PermissionDenied);
+
+        // Not another partner's, not another trust's: "not found", with nothing disclosed.
+        let nosy = h.svc.token_for("RZA", Role::Partner, "ptn_someone_else");
+        let other_trust = h.token("RXX", Role::EngagementLead);
+        let other_finance = h.token("RXX", Role::Finance);
+        for token in [&nosy, &other_trust, &other_finance] {
+            let refused = h.client.get_profile(get(token)).await.unwrap_err();
+            assert_eq!(refused.code(), Code::NotFound, "{backend:?}");
+        }
+        assert_eq!(
+            h.client
+                .reveal_bank_details(get(&other_finance))
+                .await
+                .unwrap_err()
+                .code(),
+            Code::NotFound
+        );
+
+        // The partner's download carries the profile, masked, and every look at the details.
+        let export = h
+            .client
+            .export_partner_data(outgoing(ExportPartnerDataRequest { id: id.clone() }, &own))
+            .await
+            .unwrap()
+            .into_inner();
+        let profile = export.profile.unwrap();
+        assert_eq!(profile.skills, ["Chairing"]);
+        assert_eq!(
+            profile.payment.unwrap().bank_details_masked,
+            "Sort code ••-••-50, account ••••4321"
+        );
+        let looks: Vec<&str> = export
+            .access_log
+            .iter()
+            .map(|a| a.action.as_str())
+            .collect();
+        assert!(looks.contains(&"reveal"), "{looks:?}");
+
+        // Erasure takes the whole profile, bank details included.
+        h.client
+            .erase_partner(outgoing(
+                ErasePartnerRequest {
+                    id: id.clone(),
+                    reason: "asked to be forgotten".into(),
+                },
+                &lead,
+            ))
+            .await
+            .unwrap();
+        assert!(alongside_people::profile::Entity::find_by_id(id.clone())
+            .one(&db)
+            .await
+            .unwrap()
+            .is_none());
+        let gone = h.client.get_profile(get(&lead)).await.unwrap_err();
+        assert_eq!(gone.code(), Code::InvalidArgument);
+    }
+}

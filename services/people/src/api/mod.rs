@@ -17,8 +17,11 @@ use sea_orm::{
 };
 use tonic::{Request, Response, Status};
 
+mod profile;
+
 use crate::pipeline::{check_move, Status as Stage};
 use crate::roles::{self, held_role, training};
+use crate::sealed::Sealer;
 use crate::{history, partner};
 
 /// Who may see partners' personal data.
@@ -49,11 +52,12 @@ fn reason(value: &str) -> Result<String, ServiceError> {
 pub struct PeopleApi {
     db: DatabaseConnection,
     outbox: Outbox,
+    sealer: Sealer,
 }
 
 impl PeopleApi {
-    pub fn new(db: DatabaseConnection, outbox: Outbox) -> Self {
-        Self { db, outbox }
+    pub fn new(db: DatabaseConnection, outbox: Outbox, sealer: Sealer) -> Self {
+        Self { db, outbox, sealer }
     }
 
     async fn register(
@@ -246,6 +250,12 @@ impl PeopleApi {
             )
             .filter(history::Column::TenantId.eq(caller.tenant.as_str()))
             .filter(history::Column::PartnerId.eq(&row.id))
+            .exec(&txn)
+            .await?;
+        // The profile (needs, experience, payment preference, bank details) goes entirely.
+        crate::profile::Entity::delete_many()
+            .filter(crate::profile::Column::TenantId.eq(caller.tenant.as_str()))
+            .filter(crate::profile::Column::PartnerId.eq(&row.id))
             .exec(&txn)
             .await?;
         append_history(
@@ -502,8 +512,10 @@ impl PeopleApi {
             .order_by_asc(audit::Column::Id)
             .all(&self.db)
             .await?;
+        let held = self.stored_profile(caller, id).await?;
         audit::record(&self.db, caller, "export", "partner", id).await?;
         Ok(PartnerDataExport {
+            profile: Some(crate::profile::view(&held, caller.role)),
             partner: Some(row.into()),
             status_history: changes.into_iter().map(Into::into).collect(),
             access_log: accesses
@@ -550,21 +562,21 @@ impl PeopleApi {
                     .like(sea_orm::sea_query::LikeExpr::new(format!("%{escaped}%")).escape('\\')),
             );
         }
-        // Counted without the ordering (sorting rows only to count them costs a scan and a sort).
-        let total = alongside_platform::paging::count(query.clone(), &self.db).await?;
         use partner::Column::{FamilyName, GivenName, Id, RegisteredAt};
         // The id breaks ties in the same direction, so each order is one index walk.
-        query = match request.sort.as_str() {
+        let sorted = match request.sort.as_str() {
             "" | "name" => query
+                .clone()
                 .order_by_asc(FamilyName)
                 .order_by_asc(GivenName)
                 .order_by_asc(Id),
             "-name" => query
+                .clone()
                 .order_by_desc(FamilyName)
                 .order_by_desc(GivenName)
                 .order_by_desc(Id),
-            "registered_at" => query.order_by_asc(RegisteredAt).order_by_asc(Id),
-            "-registered_at" => query.order_by_desc(RegisteredAt).order_by_desc(Id),
+            "registered_at" => query.clone().order_by_asc(RegisteredAt).order_by_asc(Id),
+            "-registered_at" => query.clone().order_by_desc(RegisteredAt).order_by_desc(Id),
             _ => {
                 return Err(ServiceError::invalid(
                     "sort",
@@ -572,11 +584,15 @@ impl PeopleApi {
                 ))
             }
         };
-        let rows = query
-            .offset(page.offset())
-            .limit(page.limit())
-            .all(&self.db)
-            .await?;
+        // The total (without the ordering: sorting rows only to count them is wasted work) and
+        // the page are each one pass over the index; run side by side on two pooled connections.
+        let (total, rows) = tokio::try_join!(
+            alongside_platform::paging::count(query, &self.db),
+            sorted
+                .offset(page.offset())
+                .limit(page.limit())
+                .all(&self.db)
+        )?;
         audit::record(
             &self.db,
             caller,
@@ -818,6 +834,47 @@ impl PeopleService for PeopleApi {
         let caller = grpc::authorize(&request, EXPORT_ROLES)?;
         Ok(Response::new(
             self.export(&caller, &request.get_ref().id).await?,
+        ))
+    }
+
+    async fn get_profile(
+        &self,
+        request: Request<GetPartnerRequest>,
+    ) -> Result<Response<Profile>, Status> {
+        let caller = grpc::authorize(&request, profile::PROFILE_READERS)?;
+        Ok(Response::new(
+            self.get_profile(&caller, &request.get_ref().id).await?,
+        ))
+    }
+
+    async fn update_profile(
+        &self,
+        request: Request<UpdateProfileRequest>,
+    ) -> Result<Response<Profile>, Status> {
+        let caller = grpc::authorize(&request, profile::PROFILE_EDITORS)?;
+        Ok(Response::new(
+            self.update_profile(&caller, request.into_inner()).await?,
+        ))
+    }
+
+    async fn set_bank_details(
+        &self,
+        request: Request<SetBankDetailsRequest>,
+    ) -> Result<Response<Profile>, Status> {
+        let caller = grpc::authorize(&request, profile::BANK_EDITORS)?;
+        Ok(Response::new(
+            self.set_bank_details(&caller, request.into_inner()).await?,
+        ))
+    }
+
+    async fn reveal_bank_details(
+        &self,
+        request: Request<GetPartnerRequest>,
+    ) -> Result<Response<BankDetails>, Status> {
+        let caller = grpc::authorize(&request, &[Role::Finance])?;
+        Ok(Response::new(
+            self.reveal_bank_details(&caller, &request.get_ref().id)
+                .await?,
         ))
     }
 }
