@@ -231,6 +231,7 @@ fn role_label(role: Role) -> &'static str {
         Role::Analyst => "Analyst",
         Role::IcsAnalyst => "ICS analyst",
         Role::Admin => "Administrator",
+        Role::Public => "Member of the public",
     }
 }
 

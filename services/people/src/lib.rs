@@ -2,6 +2,7 @@
 //! only from `people.partners.v1`, which never carries contact details.
 
 mod api;
+pub mod consent;
 pub mod history;
 pub mod partner;
 pub mod pipeline;
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(roles::migration::Migration),
             Box::new(partner::search_migration::Migration),
             Box::new(profile::migration::Migration),
+            Box::new(consent::migration::Migration),
         ]
     }
 }

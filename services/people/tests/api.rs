@@ -1089,3 +1089,186 @@ async fn a_partner_keeps_their_profile_and_their_bank_details_stay_sealed() {
         assert_eq!(gone.code(), Code::InvalidArgument);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_public_express_interest_and_consent_is_kept_per_purpose() {
+    for backend in backends() {
+        let mut h = Harness::start(backend).await;
+        let public = h.token("RZA", Role::Public);
+        let lead = h.token("RZA", Role::EngagementLead);
+        let interest = || ExpressInterestRequest {
+            given_name: "Grace".into(),
+            family_name: "Hopper".into(),
+            email: "Grace.Hopper@example.org".into(),
+            phone: "".into(),
+            locality: "East".into(),
+            interests: "Improving how the breathing clinic books appointments".into(),
+            consent_to_contact: true,
+            notice_version: "2026-11".into(),
+        };
+
+        // Every problem at once, registration fields and the form's own.
+        let refused = h
+            .client
+            .express_interest(outgoing(
+                ExpressInterestRequest {
+                    email: "not an email".into(),
+                    consent_to_contact: false,
+                    ..interest()
+                },
+                &public,
+            ))
+            .await
+            .unwrap_err();
+        let fields: Vec<String> = field_errors(&refused)
+            .into_iter()
+            .map(|e| e.field)
+            .collect();
+        assert_eq!(fields, ["email", "consent_to_contact"], "{backend:?}");
+
+        h.client
+            .express_interest(outgoing(interest(), &public))
+            .await
+            .unwrap();
+        // The same address again: the same answer, and still one record.
+        h.client
+            .express_interest(outgoing(interest(), &public))
+            .await
+            .unwrap();
+        let listed = h
+            .client
+            .list_partners(outgoing(
+                ListPartnersRequest {
+                    status: "interest".into(),
+                    ..Default::default()
+                },
+                &lead,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(listed.partners.len(), 1, "{backend:?}");
+        let grace = &listed.partners[0];
+        assert_eq!(grace.email, "grace.hopper@example.org");
+        let history = h
+            .client
+            .list_status_history(outgoing(
+                ListStatusHistoryRequest {
+                    id: grace.id.clone(),
+                },
+                &lead,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(history.changes[0].to_status, "interest");
+        assert!(history.changes[0].reason.contains("breathing clinic"));
+        assert_eq!(history.next_statuses, ["application", "left"]);
+
+        // The public role does nothing else; no other role may use the public form.
+        let refused = h
+            .client
+            .list_partners(outgoing(ListPartnersRequest::default(), &public))
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), Code::PermissionDenied);
+        let refused = h
+            .client
+            .express_interest(outgoing(interest(), &lead))
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), Code::PermissionDenied);
+
+        // Consent to contact came with the form; the partner adds and withdraws others.
+        let own = h.svc.token_for("RZA", Role::Partner, &grace.id);
+        let get = |token: &str| {
+            outgoing(
+                GetPartnerRequest {
+                    id: grace.id.clone(),
+                },
+                token,
+            )
+        };
+        let consents = h
+            .client
+            .list_consents(get(&own))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(consents.current.len(), 1);
+        assert_eq!(
+            (
+                consents.current[0].purpose.as_str(),
+                consents.current[0].granted
+            ),
+            ("contact", true)
+        );
+        assert_eq!(consents.current[0].recorded_by_role, "public");
+        let record = |purpose: &str, granted: bool, token: &str| {
+            outgoing(
+                RecordConsentRequest {
+                    partner_id: grace.id.clone(),
+                    purpose: purpose.into(),
+                    granted,
+                    notice_version: "2026-11".into(),
+                },
+                token,
+            )
+        };
+        h.client
+            .record_consent(record("sharing", true, &own))
+            .await
+            .unwrap();
+        let now = h
+            .client
+            .record_consent(record("contact", false, &own))
+            .await
+            .unwrap()
+            .into_inner();
+        let current: Vec<(&str, bool)> = now
+            .current
+            .iter()
+            .map(|c| (c.purpose.as_str(), c.granted))
+            .collect();
+        assert_eq!(current, [("contact", false), ("sharing", true)]);
+        assert_eq!(
+            now.history.len(),
+            3,
+            "withdrawal adds a record; nothing is overwritten"
+        );
+        let refused = h
+            .client
+            .record_consent(record("marketing", true, &own))
+            .await
+            .unwrap_err();
+        assert_eq!(field_errors(&refused)[0].field, "purpose");
+
+        // Staff read consents but do not record them; others' partners and trusts see nothing.
+        let staff = h.token("RZA", Role::Staff);
+        h.client.list_consents(get(&staff)).await.unwrap();
+        let refused = h
+            .client
+            .record_consent(record("contact", true, &staff))
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), Code::PermissionDenied);
+        let nosy = h.svc.token_for("RZA", Role::Partner, "ptn_someone_else");
+        let other_trust = h.token("RXX", Role::EngagementLead);
+        for token in [&nosy, &other_trust] {
+            let refused = h.client.list_consents(get(token)).await.unwrap_err();
+            assert_eq!(refused.code(), Code::NotFound);
+        }
+        let export = h
+            .client
+            .export_partner_data(outgoing(
+                ExportPartnerDataRequest {
+                    id: grace.id.clone(),
+                },
+                &own,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(export.consents.len(), 3);
+    }
+}

@@ -25,6 +25,9 @@ pub enum Role {
     Analyst,
     IcsAnalyst,
     Admin,
+    /// The gateway acting for someone not signed in (the public expression-of-interest form).
+    /// Never a user's role: not in [`Role::ALL`], so no account can be given it.
+    Public,
 }
 
 impl Role {
@@ -47,6 +50,7 @@ impl Role {
             Role::Analyst => "analyst",
             Role::IcsAnalyst => "ics_analyst",
             Role::Admin => "admin",
+            Role::Public => "public",
         }
     }
 
@@ -241,5 +245,10 @@ mod tests {
         for role in Role::ALL {
             assert_eq!(Role::parse(role.as_str()), Some(role));
         }
+        assert_eq!(
+            Role::parse("public"),
+            None,
+            "no account can hold the public role"
+        );
     }
 }

@@ -17,6 +17,7 @@ use sea_orm::{
 };
 use tonic::{Request, Response, Status};
 
+mod interest;
 mod profile;
 
 use crate::pipeline::{check_move, Status as Stage};
@@ -516,6 +517,13 @@ impl PeopleApi {
         audit::record(&self.db, caller, "export", "partner", id).await?;
         Ok(PartnerDataExport {
             profile: Some(crate::profile::view(&held, caller.role)),
+            consents: crate::consent::of_partner(&caller.tenant, id)
+                .order_by_desc(crate::consent::Column::Id)
+                .all(&self.db)
+                .await?
+                .into_iter()
+                .map(Into::into)
+                .collect(),
             partner: Some(row.into()),
             status_history: changes.into_iter().map(Into::into).collect(),
             access_log: accesses
@@ -875,6 +883,36 @@ impl PeopleService for PeopleApi {
         Ok(Response::new(
             self.reveal_bank_details(&caller, &request.get_ref().id)
                 .await?,
+        ))
+    }
+
+    async fn express_interest(
+        &self,
+        request: Request<ExpressInterestRequest>,
+    ) -> Result<Response<ExpressInterestResponse>, Status> {
+        let caller = grpc::authorize(&request, &[Role::Public])?;
+        Ok(Response::new(
+            self.express_interest(&caller, request.into_inner()).await?,
+        ))
+    }
+
+    async fn record_consent(
+        &self,
+        request: Request<RecordConsentRequest>,
+    ) -> Result<Response<ListConsentsResponse>, Status> {
+        let caller = grpc::authorize(&request, interest::CONSENT_EDITORS)?;
+        Ok(Response::new(
+            self.record_consent(&caller, request.into_inner()).await?,
+        ))
+    }
+
+    async fn list_consents(
+        &self,
+        request: Request<GetPartnerRequest>,
+    ) -> Result<Response<ListConsentsResponse>, Status> {
+        let caller = grpc::authorize(&request, interest::CONSENT_READERS)?;
+        Ok(Response::new(
+            self.list_consents(&caller, &request.get_ref().id).await?,
         ))
     }
 }
