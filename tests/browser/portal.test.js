@@ -324,3 +324,81 @@ test('a partner fills in their profile and bank details, which are shown only ma
   assert.equal(reveal.status(), 403, 'only finance see the details in full');
   await context.close();
 });
+
+test('someone expresses interest, a lead takes them to active and invites them, and they sign in', async () => {
+  const visitor = await browser.newContext();
+  let page = await visitor.newPage();
+  await page.goto(`${base}/sign-in`);
+  await page.getByRole('link', { name: 'Tell us you are interested' }).click();
+  await page.getByRole('link', { name: 'Riverside MSK Partnership (demo)' }).click();
+  await assert.doesNotReject(page.getByRole('heading', { name: 'Tell us you are interested' }).waitFor());
+  await expectAccessible(page, 'expression of interest');
+
+  await page.getByLabel('Email address').fill('not an address');
+  await page.getByRole('button', { name: 'Send' }).click();
+  await assert.doesNotReject(page.getByText('There is a problem').waitFor());
+  await assert.doesNotReject(page.locator('#consent_to_contact-error').waitFor(), 'consent to contact is asked for');
+  await assert.doesNotReject(page.locator('#email-error').waitFor());
+  await expectAccessible(page, 'expression of interest with errors');
+
+  await page.getByLabel('First name').fill('Mary');
+  await page.getByLabel('Last name').fill('Seacole');
+  await page.getByLabel('Email address').fill('mary.seacole@example.org');
+  await page.getByLabel('Where you live').fill('South');
+  await page.getByLabel('What would you like to be involved in? (optional)').fill('How the district nurses visit');
+  await page.getByLabel('You may contact me about involvement').check();
+  await page.getByRole('button', { name: 'Send' }).click();
+  await assert.doesNotReject(page.getByRole('heading', { name: 'Thank you' }).waitFor());
+  await expectAccessible(page, 'thanks');
+  await visitor.close();
+
+  const lead = await browser.newContext();
+  page = await lead.newPage();
+  await signIn(page, 'lead@rza.demo.test');
+  await page.goto(`${base}/partners?status=interest`);
+  await page.getByRole('link', { name: 'Mary Seacole' }).click();
+  await assert.doesNotReject(page.getByRole('cell', { name: 'Expressed interest online: How the district nurses visit' }).waitFor());
+  for (const [status, why] of [
+    ['application', 'Sent the application form'],
+    ['conversation', 'Application received'],
+    ['checks', 'Good conversation on the phone'],
+    ['induction', 'References back'],
+    ['active', 'Induction done'],
+  ]) {
+    await page.getByLabel('Move to').selectOption(status);
+    await page.getByLabel('Why', { exact: true }).fill(why);
+    await page.getByRole('button', { name: 'Change status' }).click();
+    await assert.doesNotReject(page.getByRole('cell', { name: why }).waitFor());
+  }
+  await assert.doesNotReject(page.getByText('Status changed to Active.').waitFor());
+  await page.getByRole('button', { name: 'Create an invitation link' }).click();
+  await assert.doesNotReject(page.getByRole('heading', { name: 'Invitation for Mary Seacole' }).waitFor());
+  await expectAccessible(page, 'invitation');
+  const link = await page.getByLabel('Invitation link').inputValue();
+  assert.match(link, /\/invite\/[A-Za-z0-9_-]{43}$/);
+  await lead.close();
+
+  const partner = await browser.newContext();
+  page = await partner.newPage();
+  await page.goto(link);
+  await assert.doesNotReject(page.getByRole('heading', { name: 'Choose your password' }).waitFor());
+  await expectAccessible(page, 'choose a password');
+  await page.getByLabel('Password', { exact: true }).fill('short');
+  await page.getByLabel('Type the same password again').fill('short');
+  await page.getByRole('button', { name: 'Set password and sign in' }).click();
+  await assert.doesNotReject(page.locator('#password-error').getByText('at least 12 characters').waitFor());
+  await page.getByLabel('Password', { exact: true }).fill('lantern meadow copper');
+  await page.getByLabel('Type the same password again').fill('lantern meadow copper');
+  await page.getByRole('button', { name: 'Set password and sign in' }).click();
+  await assert.doesNotReject(page.getByRole('heading', { name: 'Your profile' }).waitFor());
+  await page.getByRole('link', { name: 'Your data' }).first().click();
+  await assert.doesNotReject(page.getByText('mary.seacole@example.org').waitFor());
+  await partner.close();
+
+  // The link worked once.
+  const again = await browser.newContext();
+  page = await again.newPage();
+  const reused = await page.goto(link);
+  assert.equal(reused.status(), 409);
+  await again.close();
+});

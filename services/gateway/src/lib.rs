@@ -5,6 +5,7 @@ pub mod api;
 pub mod clients;
 pub mod config;
 pub mod error;
+pub mod join;
 pub mod pages;
 pub mod probe;
 pub mod profile;
@@ -56,6 +57,7 @@ pub fn router(state: AppState) -> Router {
         .merge(pages::routes())
         .merge(api::routes())
         .merge(profile::routes())
+        .merge(join::routes())
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .nest_service("/nhsuk", nhsuk)

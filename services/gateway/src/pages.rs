@@ -34,6 +34,23 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("macros.html", include_str!("../templates/macros.html")),
     ("profile.html", include_str!("../templates/profile.html")),
+    ("join.html", include_str!("../templates/join.html")),
+    (
+        "join_choose.html",
+        include_str!("../templates/join_choose.html"),
+    ),
+    (
+        "join_thanks.html",
+        include_str!("../templates/join_thanks.html"),
+    ),
+    (
+        "invitation.html",
+        include_str!("../templates/invitation.html"),
+    ),
+    (
+        "invite_accept.html",
+        include_str!("../templates/invite_accept.html"),
+    ),
     ("sign_in.html", include_str!("../templates/sign_in.html")),
     ("home.html", include_str!("../templates/home.html")),
     ("partners.html", include_str!("../templates/partners.html")),
@@ -1830,7 +1847,12 @@ mod tests {
 
     #[test]
     fn every_template_rendered_is_registered() {
-        let source = [include_str!("pages.rs"), include_str!("profile.rs")].concat();
+        let source = [
+            include_str!("pages.rs"),
+            include_str!("profile.rs"),
+            include_str!("join.rs"),
+        ]
+        .concat();
         let rendered: Vec<&str> = source
             .split('"')
             .filter(|s| {

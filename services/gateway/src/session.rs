@@ -29,7 +29,7 @@ pub fn random_token() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
-fn digest(token: &str) -> String {
+pub fn digest(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
@@ -175,6 +175,31 @@ pub fn sign_in_csrf_cookie(token: String, secure: bool) -> Cookie<'static> {
         .same_site(SameSite::Strict)
         .path("/sign-in")
         .build()
+}
+
+/// Double-submit cookie of the forms used before there is a session (joining, accepting an
+/// invitation), scoped to the form's path.
+pub const FORM_CSRF_COOKIE: &str = "alongside_form_csrf";
+
+pub fn form_csrf_cookie(token: String, path: &str, secure: bool) -> Cookie<'static> {
+    Cookie::build((FORM_CSRF_COOKIE, token))
+        .http_only(true)
+        .secure(secure)
+        .same_site(SameSite::Strict)
+        .path(path.to_string())
+        .build()
+}
+
+/// Refuses a sessionless form whose token does not match its cookie.
+pub fn check_form_csrf(jar: &CookieJar, presented: &str) -> Result<(), AppError> {
+    let expected = jar
+        .get(FORM_CSRF_COOKIE)
+        .map(|c| c.value().to_string())
+        .unwrap_or_default();
+    if expected.is_empty() || !constant_time_eq(expected.as_bytes(), presented.as_bytes()) {
+        return Err(AppError::Csrf);
+    }
+    Ok(())
 }
 
 /// The signed-in user, or a refusal: pages redirect to sign-in, the API answers 401.

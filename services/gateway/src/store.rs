@@ -7,7 +7,10 @@ pub struct Migrator;
 
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(migration::Migration)]
+        vec![
+            Box::new(migration::Migration),
+            Box::new(invitation::migration::Migration),
+        ]
     }
 }
 
@@ -53,6 +56,98 @@ pub mod user {
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
     pub enum Relation {}
     impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// Links that let a partner set their password once: stored only as SHA-256 digests.
+pub mod invitation {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "invitations")]
+    pub struct Model {
+        /// SHA-256 of the link's token, hex.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub token_hash: String,
+        pub tenant_id: String,
+        pub partner_id: String,
+        pub email: String,
+        pub display_name: String,
+        pub created_by: String,
+        pub created_at: String,
+        /// Unix seconds.
+        pub expires_at: i64,
+        /// Set when the partner chose their password; a link works once.
+        pub used_at: Option<String>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+    impl ActiveModelBehavior for ActiveModel {}
+
+    pub mod migration {
+        use sea_orm_migration::prelude::*;
+
+        pub struct Migration;
+
+        impl MigrationName for Migration {
+            fn name(&self) -> &str {
+                "m20261125_500002_invitations"
+            }
+        }
+
+        #[derive(DeriveIden)]
+        enum Invitations {
+            Table,
+            TokenHash,
+            TenantId,
+            PartnerId,
+            Email,
+            DisplayName,
+            CreatedBy,
+            CreatedAt,
+            ExpiresAt,
+            UsedAt,
+        }
+
+        #[async_trait::async_trait]
+        impl MigrationTrait for Migration {
+            async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+                let text = |c: Invitations| ColumnDef::new(c).string().not_null().to_owned();
+                manager
+                    .create_table(
+                        Table::create()
+                            .table(Invitations::Table)
+                            .if_not_exists()
+                            .col(
+                                ColumnDef::new(Invitations::TokenHash)
+                                    .string()
+                                    .not_null()
+                                    .primary_key(),
+                            )
+                            .col(text(Invitations::TenantId))
+                            .col(text(Invitations::PartnerId))
+                            .col(text(Invitations::Email))
+                            .col(text(Invitations::DisplayName))
+                            .col(text(Invitations::CreatedBy))
+                            .col(text(Invitations::CreatedAt))
+                            .col(
+                                ColumnDef::new(Invitations::ExpiresAt)
+                                    .big_integer()
+                                    .not_null(),
+                            )
+                            .col(ColumnDef::new(Invitations::UsedAt).string().null())
+                            .to_owned(),
+                    )
+                    .await
+            }
+
+            async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+                manager
+                    .drop_table(Table::drop().table(Invitations::Table).to_owned())
+                    .await
+            }
+        }
+    }
 }
 
 pub mod session {
