@@ -67,6 +67,21 @@ pub const PARTNER_ROLES: &[&str] = &[
     "recruitment_panel_member",
 ];
 
+/// The purposes a partner consents to (DOMAIN.md §2), with what each means, in the order they
+/// are shown: the people service records them, the portal asks for them.
+pub const CONSENT_PURPOSES: &[(&str, &str)] = &[
+    ("contact", "Being contacted about involvement opportunities"),
+    ("data", "The trust keeping these details in its People Bank"),
+    (
+        "sharing",
+        "Being offered to other trusts of the same Integrated Care System",
+    ),
+    (
+        "equality",
+        "Equality monitoring answers, used only in anonymous totals",
+    ),
+];
+
 /// The full protobuf name of an event message, used as the envelope's `event_type`.
 pub trait EventName: prost::Message + Default {
     const EVENT_TYPE: &'static str;

@@ -312,6 +312,13 @@ test('a partner fills in their profile and bank details, which are shown only ma
   await assert.doesNotReject(page.getByText('Sort code ••-••-50, account ••••5678').waitFor());
   assert.doesNotMatch(await page.content(), /12345678|309950/, 'the full details are never on the page');
 
+  // Consent per purpose: given, then withdrawn; both are kept.
+  await page.getByRole('button', { name: /^Agree\W+Being offered to other trusts/ }).click();
+  await assert.doesNotReject(page.getByText('Your choice is recorded.').waitFor());
+  await page.getByRole('button', { name: /^Withdraw\W+Being offered to other trusts/ }).click();
+  await assert.doesNotReject(page.getByRole('cell', { name: /^No, withdrawn \d{4}-\d{2}-\d{2}$/ }).waitFor());
+  await expectAccessible(page, 'profile with consents');
+
   // The data page and the download carry the profile, masked.
   await page.getByRole('link', { name: 'Your data' }).first().click();
   await assert.doesNotReject(page.getByText('Step-free access and papers a week ahead').waitFor());
@@ -320,6 +327,7 @@ test('a partner fills in their profile and bank details, which are shown only ma
   assert.deepEqual(data.profile.lived_experience, ['COPD', 'Carer for my mother']);
   assert.equal(data.profile.payment.bank_details_masked, 'Sort code ••-••-50, account ••••5678');
   assert.doesNotMatch(JSON.stringify(data), /12345678/);
+  assert.deepEqual(data.consents.map((c) => [c.purpose, c.granted]), [['sharing', false], ['sharing', true]]);
   const reveal = await page.request.get(`${base}/api/v1/partners/${id}/bank-details`);
   assert.equal(reveal.status(), 403, 'only finance see the details in full');
   await context.close();

@@ -454,6 +454,18 @@ pub struct PartnerDataBody {
     generated_at: String,
     /// Needs, experience, availability and payment preference (bank details masked).
     profile: Option<crate::profile::ProfileBody>,
+    /// Every consent given or withdrawn, newest first.
+    consents: Vec<ConsentBody>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ConsentBody {
+    /// contact, data, sharing or equality.
+    purpose: String,
+    granted: bool,
+    notice_version: String,
+    recorded_at: String,
+    recorded_by_role: String,
 }
 
 impl From<people::PartnerDataExport> for PartnerDataBody {
@@ -472,6 +484,17 @@ impl From<people::PartnerDataExport> for PartnerDataBody {
                 .collect(),
             generated_at: e.generated_at,
             profile: e.profile.map(Into::into),
+            consents: e
+                .consents
+                .into_iter()
+                .map(|c| ConsentBody {
+                    purpose: c.purpose,
+                    granted: c.granted,
+                    notice_version: c.notice_version,
+                    recorded_at: c.recorded_at,
+                    recorded_by_role: c.recorded_by_role,
+                })
+                .collect(),
         }
     }
 }

@@ -911,7 +911,7 @@ async fn partner_data_page(
         "partner_data.html",
         merge(
             base(&me, current, "The data we hold"),
-            context! { payment_text => export.profile.as_ref().map(crate::profile::payment_text), profile => export.profile.map(crate::profile::ProfileBody::from), partner => partner_value(&partner), email => partner.email, phone => partner.phone, status_label => status_label(&partner.status), history => history, accesses => accesses, generated_at => export.generated_at, id => id },
+            context! { consents => export.consents.iter().map(|c| context! { purpose => c.purpose, granted => c.granted, recorded_at => c.recorded_at, notice_version => c.notice_version }).collect::<Vec<_>>(), payment_text => export.profile.as_ref().map(crate::profile::payment_text), profile => export.profile.map(crate::profile::ProfileBody::from), partner => partner_value(&partner), email => partner.email, phone => partner.phone, status_label => status_label(&partner.status), history => history, accesses => accesses, generated_at => export.generated_at, id => id },
         ),
     )
 }

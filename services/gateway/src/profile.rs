@@ -38,6 +38,7 @@ pub fn routes() -> Router<AppState> {
             get(profile_page).post(profile_save),
         )
         .route("/partners/{id}/bank-details", post(bank_save))
+        .route("/partners/{id}/consent", post(consent_save))
         .route("/my-profile", get(my_profile))
 }
 
@@ -295,6 +296,41 @@ struct ProfileForm {
     receives_benefits: Option<String>,
 }
 
+use alongside_proto::CONSENT_PURPOSES;
+
+#[derive(Deserialize)]
+struct ConsentForm {
+    csrf_token: String,
+    #[serde(default)]
+    purpose: String,
+    /// `give` or `withdraw`.
+    #[serde(default)]
+    action: String,
+}
+
+async fn consent_save(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Path(id): Path<String>,
+    Form(form): Form<ConsentForm>,
+) -> Result<Response, AppError> {
+    me.check_csrf(Some(&form.csrf_token))?;
+    let request = people::RecordConsentRequest {
+        partner_id: id.clone(),
+        purpose: form.purpose,
+        granted: form.action == "give",
+        notice_version: crate::join::PRIVACY_NOTICE_VERSION.into(),
+    };
+    let result = state
+        .clients
+        .people()
+        .record_consent(state.clients.request(&me.caller, request))
+        .await
+        .map(|_| ())
+        .map_err(AppError::from);
+    after_save(&state, &me, &id, result, "consent", &Typed::new()).await
+}
+
 #[derive(Deserialize)]
 struct BankForm {
     csrf_token: String,
@@ -362,6 +398,7 @@ async fn profile_page(
     let notice = match q.notice.as_deref() {
         Some("profile") => Some("Profile saved."),
         Some("bank") => Some("Bank details saved."),
+        Some("consent") => Some("Your choice is recorded."),
         _ => None,
     };
     page(&state, &me, &id, notice, None, None).await
@@ -411,6 +448,33 @@ async fn page(
     }
     let own = me.caller.role == Role::Partner;
     let can_edit = own || me.has_role(&[Role::EngagementLead, Role::Admin]);
+    // Finance do not see consents; everyone else who sees the profile does.
+    let consents: Vec<minijinja::Value> = if me.caller.role == Role::Finance {
+        Vec::new()
+    } else {
+        let held = state
+            .clients
+            .people()
+            .list_consents(
+                state
+                    .clients
+                    .request(&me.caller, people::GetPartnerRequest { id: id.into() }),
+            )
+            .await?
+            .into_inner();
+        CONSENT_PURPOSES
+            .iter()
+            .map(|(purpose, label)| {
+                let now = held.current.iter().find(|c| c.purpose == *purpose);
+                context! {
+                    purpose => purpose,
+                    label => label,
+                    granted => now.is_some_and(|c| c.granted),
+                    recorded_at => now.map(|c| c.recorded_at.get(..10).unwrap_or_default().to_string()),
+                }
+            })
+            .collect()
+    };
     let can_set_bank = own || me.caller.role == Role::Finance;
     let errors = err.map(errors_map).unwrap_or_default();
     let (current, title) = if own {
@@ -431,6 +495,7 @@ async fn page(
                 payment_text => payment_text(&profile),
                 can_edit => can_edit && !profile.about_withheld,
                 can_set_bank => can_set_bank,
+                consents => consents,
                 typed => shown,
                 contact_options => CONTACT_OPTIONS,
                 availability_options => AVAILABILITY_OPTIONS,

@@ -4,19 +4,7 @@
 use alongside_platform::OdsCode;
 use sea_orm::entity::prelude::*;
 
-/// (purpose, what the partner agrees to).
-pub const PURPOSES: &[(&str, &str)] = &[
-    ("contact", "Being contacted about involvement opportunities"),
-    ("data", "The trust holding their details in the People Bank"),
-    (
-        "sharing",
-        "Being offered to other trusts of the same Integrated Care System",
-    ),
-    (
-        "equality",
-        "Equality monitoring answers, used only in anonymous totals",
-    ),
-];
+pub use alongside_proto::CONSENT_PURPOSES as PURPOSES;
 
 pub fn purpose_known(purpose: &str) -> bool {
     PURPOSES.iter().any(|(p, _)| *p == purpose)
