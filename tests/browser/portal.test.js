@@ -410,3 +410,41 @@ test('someone expresses interest, a lead takes them to active and invites them, 
   assert.equal(reused.status(), 409);
   await again.close();
 });
+
+test('a lead names a supporter, whose notes only they and the leads can read', async () => {
+  const lead = await browser.newContext();
+  let page = await lead.newPage();
+  await signIn(page, 'lead@rza.demo.test');
+  await page.goto(`${base}/partners?search=Patel`);
+  await page.getByRole('link', { name: 'Asha Patel' }).click();
+  const partnerUrl = page.url();
+  await page.getByLabel('Supporter', { exact: true }).selectOption({ label: 'Clinical Staff (RZA)' });
+  await page.getByRole('button', { name: 'Name supporter' }).click();
+  await assert.doesNotReject(page.getByText('Supporter named.').waitFor());
+  await page.getByRole('button', { name: 'Add note' }).click();
+  await assert.doesNotReject(page.locator('#note_body-error').getByText('write the note').waitFor());
+  await expectAccessible(page, 'support with errors');
+  await lead.close();
+
+  const supporter = await browser.newContext();
+  page = await supporter.newPage();
+  await signIn(page, 'staff@rza.demo.test');
+  await page.goto(partnerUrl);
+  await page.getByLabel('Kind of note').selectOption('debrief');
+  await page.getByLabel('Note', { exact: true }).fill('Found the first MDT hard going; we talked it through');
+  await page.getByRole('button', { name: 'Add note' }).click();
+  await assert.doesNotReject(page.getByText('Note added.').waitFor());
+  await assert.doesNotReject(page.getByRole('cell', { name: 'Found the first MDT hard going; we talked it through' }).waitFor());
+  await expectAccessible(page, 'support notes');
+  await supporter.close();
+
+  // The partner's own page says notes are held but does not show them; nor does another trust.
+  const partner = await browser.newContext();
+  page = await partner.newPage();
+  await signIn(page, 'partner@rza.demo.test');
+  await page.getByRole('link', { name: 'Your data' }).first().click();
+  await assert.doesNotReject(page.getByRole('heading', { name: 'The data we hold' }).waitFor());
+  await assert.doesNotReject(page.getByText('1 debrief or wellbeing note is held by your supporter').waitFor());
+  assert.doesNotMatch(await page.content(), /hard going/);
+  await partner.close();
+});

@@ -456,6 +456,19 @@ pub struct PartnerDataBody {
     profile: Option<crate::profile::ProfileBody>,
     /// Every consent given or withdrawn, newest first.
     consents: Vec<ConsentBody>,
+    /// Debrief and wellbeing notes: in full for a lead answering an access request; for the
+    /// partner's own download, only how many are held.
+    support_notes: Vec<SupportNoteBody>,
+    support_notes_held: u32,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SupportNoteBody {
+    /// debrief or wellbeing.
+    kind: String,
+    body: String,
+    written_at: String,
+    written_by_role: String,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -484,6 +497,17 @@ impl From<people::PartnerDataExport> for PartnerDataBody {
                 .collect(),
             generated_at: e.generated_at,
             profile: e.profile.map(Into::into),
+            support_notes: e
+                .support_notes
+                .into_iter()
+                .map(|n| SupportNoteBody {
+                    kind: n.kind,
+                    body: n.body,
+                    written_at: n.written_at,
+                    written_by_role: n.written_by_role,
+                })
+                .collect(),
+            support_notes_held: e.support_notes_held,
             consents: e
                 .consents
                 .into_iter()

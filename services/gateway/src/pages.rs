@@ -15,6 +15,7 @@ use axum::{Form, Router};
 use axum_extra::extract::cookie::CookieJar;
 use http::{header, StatusCode};
 use minijinja::{context, Environment, Value};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
@@ -104,6 +105,8 @@ pub fn routes() -> Router<AppState> {
         .route("/partners/{id}/erase", post(partner_erase))
         .route("/partners/{id}/roles", post(partner_role))
         .route("/partners/{id}/training", post(partner_training))
+        .route("/partners/{id}/supporter", post(partner_supporter))
+        .route("/partners/{id}/notes", post(partner_note))
         .route("/training/expiring", get(expiring_training))
         .route("/training/expiring.csv", get(expiring_training_csv))
         .route("/partners/{id}/data", get(partner_data_page))
@@ -552,7 +555,52 @@ async fn partner_page(
         .iter()
         .map(|t| context! { label => training_label(&t.kind), completed_on => t.completed_on, expires_on => t.expires_on, certificate_number => t.certificate_number })
         .collect();
+    // Support notes: only for the partner's supporter and the leads; for anyone else, no section.
+    let support = if found.status == "erased" {
+        None
+    } else {
+        match state
+            .clients
+            .people()
+            .get_support(
+                state
+                    .clients
+                    .request(&me.caller, people::GetPartnerRequest { id: id.into() }),
+            )
+            .await
+        {
+            Ok(answer) => Some(answer.into_inner()),
+            Err(status) if status.code() == tonic::Code::PermissionDenied => None,
+            Err(status) => return Err(status.into()),
+        }
+    };
+    let supporters: Vec<(String, String)> = if me.has_role(&[Role::EngagementLead]) {
+        crate::store::user::Entity::find()
+            .filter(crate::store::user::Column::TenantId.eq(me.caller.tenant.as_str()))
+            .filter(
+                crate::store::user::Column::Role
+                    .is_in([Role::Staff.as_str(), Role::EngagementLead.as_str()]),
+            )
+            .order_by_asc(crate::store::user::Column::DisplayName)
+            .all(&state.db)
+            .await?
+            .into_iter()
+            .map(|u| (u.id, u.display_name))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let support = support.map(|s| {
+        let notes: Vec<Value> = s
+            .notes
+            .iter()
+            .map(|n| context! { kind => n.kind, body => n.body, written_at => n.written_at.get(..16).unwrap_or(&n.written_at).replace('T', " "), role => n.written_by_role.replace('_', " ") })
+            .collect();
+        context! { supporter_id => s.supporter_id, supporter_name => s.supporter_name, notes => notes }
+    });
     let notice = match notice {
+        Some("supporter") => Some("Supporter named.".to_string()),
+        Some("note") => Some("Note added.".to_string()),
         Some("status") => Some(format!(
             "Status changed to {}.",
             status_label(&found.status)
@@ -588,6 +636,8 @@ async fn partner_page(
                 grantable => grantable,
                 training => training,
                 training_kinds => TRAINING_KINDS,
+                support => support,
+                supporters => supporters,
             },
         ),
     )
@@ -715,6 +765,96 @@ async fn partner_training(
         ("certificate_number", form.certificate_number),
     ]);
     after_partner_change(&state, &me, &id, result.map(|_| ()), "training", &typed).await
+}
+
+#[derive(Deserialize)]
+struct SupporterForm {
+    csrf_token: String,
+    #[serde(default)]
+    supporter_id: String,
+}
+
+async fn partner_supporter(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Path(id): Path<String>,
+    Form(form): Form<SupporterForm>,
+) -> Result<Response, AppError> {
+    me.check_csrf(Some(&form.csrf_token))?;
+    // Only a member of staff or a lead of the same trust can be named.
+    let named = crate::store::user::Entity::find_by_id(form.supporter_id.clone())
+        .one(&state.db)
+        .await?
+        .filter(|u| {
+            u.tenant_id == me.caller.tenant.as_str()
+                && [Role::Staff.as_str(), Role::EngagementLead.as_str()].contains(&u.role.as_str())
+        });
+    let request = people::AssignSupporterRequest {
+        partner_id: id.clone(),
+        supporter_id: named.as_ref().map(|u| u.id.clone()).unwrap_or_default(),
+        supporter_name: named.map(|u| u.display_name).unwrap_or_default(),
+    };
+    let result = state
+        .clients
+        .people()
+        .assign_supporter(state.clients.request(&me.caller, request))
+        .await;
+    let typed = PartnerForms::from([("supporter_id", form.supporter_id)]);
+    after_partner_change(&state, &me, &id, result.map(|_| ()), "supporter", &typed).await
+}
+
+#[derive(Deserialize)]
+struct NoteForm {
+    csrf_token: String,
+    #[serde(default)]
+    note_kind: String,
+    #[serde(default)]
+    note_body: String,
+}
+
+async fn partner_note(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Path(id): Path<String>,
+    Form(form): Form<NoteForm>,
+) -> Result<Response, AppError> {
+    me.check_csrf(Some(&form.csrf_token))?;
+    let request = people::AddSupportNoteRequest {
+        partner_id: id.clone(),
+        kind: form.note_kind.clone(),
+        body: form.note_body.clone(),
+    };
+    let result = state
+        .clients
+        .people()
+        .add_support_note(state.clients.request(&me.caller, request))
+        .await
+        .map(|_| ())
+        .map_err(|status| {
+            // The form's fields are named apart from the training form's `kind`.
+            match AppError::from(status) {
+                AppError::Invalid(errors) => AppError::Invalid(
+                    errors
+                        .into_iter()
+                        .map(|mut e| {
+                            e.field = format!("note_{}", e.field);
+                            e
+                        })
+                        .collect(),
+                ),
+                other => other,
+            }
+        });
+    let typed = PartnerForms::from([("note_kind", form.note_kind), ("note_body", form.note_body)]);
+    match result {
+        Ok(()) => Ok(Redirect::to(&format!("/partners/{id}?notice=note")).into_response()),
+        Err(err @ AppError::Invalid(_)) => Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            partner_page(&state, &me, &id, None, Some(&err), &typed).await?,
+        )
+            .into_response()),
+        Err(err) => Err(err),
+    }
 }
 
 /// (kind, label) of training and checks.
@@ -911,7 +1051,7 @@ async fn partner_data_page(
         "partner_data.html",
         merge(
             base(&me, current, "The data we hold"),
-            context! { consents => export.consents.iter().map(|c| context! { purpose => c.purpose, granted => c.granted, recorded_at => c.recorded_at, notice_version => c.notice_version }).collect::<Vec<_>>(), payment_text => export.profile.as_ref().map(crate::profile::payment_text), profile => export.profile.map(crate::profile::ProfileBody::from), partner => partner_value(&partner), email => partner.email, phone => partner.phone, status_label => status_label(&partner.status), history => history, accesses => accesses, generated_at => export.generated_at, id => id },
+            context! { support_notes_held => export.support_notes_held, support_notes => export.support_notes.iter().map(|n| context! { kind => n.kind, body => n.body, written_at => n.written_at }).collect::<Vec<_>>(), consents => export.consents.iter().map(|c| context! { purpose => c.purpose, granted => c.granted, recorded_at => c.recorded_at, notice_version => c.notice_version }).collect::<Vec<_>>(), payment_text => export.profile.as_ref().map(crate::profile::payment_text), profile => export.profile.map(crate::profile::ProfileBody::from), partner => partner_value(&partner), email => partner.email, phone => partner.phone, status_label => status_label(&partner.status), history => history, accesses => accesses, generated_at => export.generated_at, id => id },
         ),
     )
 }

@@ -9,6 +9,7 @@ pub mod pipeline;
 pub mod profile;
 pub mod roles;
 pub mod sealed;
+pub mod support;
 mod validate;
 
 use alongside_events::runtime::{Running, ServiceRuntime, StartError};
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(partner::search_migration::Migration),
             Box::new(profile::migration::Migration),
             Box::new(consent::migration::Migration),
+            Box::new(support::migration::Migration),
         ]
     }
 }

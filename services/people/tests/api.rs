@@ -1272,3 +1272,148 @@ async fn the_public_express_interest_and_consent_is_kept_per_purpose() {
         assert_eq!(export.consents.len(), 3);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn support_notes_are_for_the_supporter_and_the_leads_only() {
+    for backend in backends() {
+        let mut h = Harness::start(backend).await;
+        let lead = h.token("RZA", Role::EngagementLead);
+        let partner = h
+            .client
+            .register_partner(outgoing(asha(), &lead))
+            .await
+            .unwrap()
+            .into_inner();
+        let id = partner.id.clone();
+        let get = |token: &str| outgoing(GetPartnerRequest { id: id.clone() }, token);
+        let note = |token: &str, kind: &str, body: &str| {
+            outgoing(
+                AddSupportNoteRequest {
+                    partner_id: id.clone(),
+                    kind: kind.into(),
+                    body: body.into(),
+                },
+                token,
+            )
+        };
+        let supporter = h.svc.token_for("RZA", Role::Staff, "usr_supporter");
+        let other_staff = h.svc.token_for("RZA", Role::Staff, "usr_someone");
+
+        // Before anyone is named, staff may not read or write notes.
+        let refused = h.client.get_support(get(&supporter)).await.unwrap_err();
+        assert_eq!(refused.code(), Code::PermissionDenied, "{backend:?}");
+        let support = h
+            .client
+            .assign_supporter(outgoing(
+                AssignSupporterRequest {
+                    partner_id: id.clone(),
+                    supporter_id: "usr_supporter".into(),
+                    supporter_name: "Sam Supporter".into(),
+                },
+                &lead,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(support.supporter_name, "Sam Supporter");
+
+        let bad = h
+            .client
+            .add_support_note(note(&supporter, "gossip", ""))
+            .await
+            .unwrap_err();
+        let fields: Vec<String> = field_errors(&bad).into_iter().map(|e| e.field).collect();
+        assert_eq!(fields, ["kind", "body"]);
+        h.client
+            .add_support_note(note(
+                &supporter,
+                "debrief",
+                "Found the MDT hard going; talked it through",
+            ))
+            .await
+            .unwrap();
+        let seen = h
+            .client
+            .add_support_note(note(&lead, "wellbeing", "Checked in a week later: better"))
+            .await
+            .unwrap()
+            .into_inner();
+        let kinds: Vec<&str> = seen.notes.iter().map(|n| n.kind.as_str()).collect();
+        assert_eq!(kinds, ["wellbeing", "debrief"], "newest first");
+
+        // Nobody else: other staff, the partner, finance, admin, another trust.
+        let own = h.svc.token_for("RZA", Role::Partner, &id);
+        for (token, code) in [
+            (&other_staff, Code::PermissionDenied),
+            (&own, Code::PermissionDenied),
+            (&h.token("RZA", Role::Finance), Code::PermissionDenied),
+            (&h.token("RZA", Role::Admin), Code::PermissionDenied),
+            (&h.token("RXX", Role::EngagementLead), Code::NotFound),
+        ] {
+            let refused = h.client.get_support(get(token)).await.unwrap_err();
+            assert_eq!(refused.code(), code, "{backend:?}");
+            let refused = h
+                .client
+                .add_support_note(note(token, "debrief", "should not be stored"))
+                .await
+                .unwrap_err();
+            assert_eq!(refused.code(), code);
+        }
+        let refused = h
+            .client
+            .assign_supporter(outgoing(
+                AssignSupporterRequest {
+                    partner_id: id.clone(),
+                    supporter_id: "usr_someone".into(),
+                    supporter_name: "Someone".into(),
+                },
+                &supporter,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), Code::PermissionDenied);
+
+        // The partner's own download says notes are held; a lead's access answer carries them.
+        let export = |token: &str| outgoing(ExportPartnerDataRequest { id: id.clone() }, token);
+        let theirs = h
+            .client
+            .export_partner_data(export(&own))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(
+            (theirs.support_notes_held, theirs.support_notes.len()),
+            (2, 0)
+        );
+        let leads = h
+            .client
+            .export_partner_data(export(&lead))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(leads.support_notes.len(), 2);
+
+        // Erasure takes the notes.
+        h.client
+            .erase_partner(outgoing(
+                ErasePartnerRequest {
+                    id: id.clone(),
+                    reason: "asked to be forgotten".into(),
+                },
+                &lead,
+            ))
+            .await
+            .unwrap();
+        let db = alongside_platform::db::connect(&h.svc.settings.database)
+            .await
+            .unwrap();
+        use sea_orm::{EntityTrait, PaginatorTrait};
+        assert_eq!(
+            alongside_people::support::note::Entity::find()
+                .count(&db)
+                .await
+                .unwrap(),
+            0
+        );
+    }
+}

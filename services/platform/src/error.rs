@@ -28,6 +28,9 @@ pub enum ServiceError {
     NotFound { what: &'static str, id: String },
     #[error("conflict: {0}")]
     Conflict(String),
+    /// The role may call this, but not for this record (e.g. notes of a partner one does not support).
+    #[error("{0}")]
+    Forbidden(String),
     #[error("unavailable: {0}")]
     Unavailable(String),
     #[error("internal error: {0}")]
@@ -111,6 +114,7 @@ impl From<ServiceError> for Status {
             }
             ServiceError::NotFound { .. } => Status::not_found(err.to_string()),
             ServiceError::Conflict(message) => Status::already_exists(message),
+            ServiceError::Forbidden(message) => Status::permission_denied(message),
             ServiceError::Unavailable(message) => Status::unavailable(message),
             ServiceError::Internal(message) => {
                 // Opaque to the caller; the detail goes to the log with the trace id.

@@ -19,6 +19,7 @@ use tonic::{Request, Response, Status};
 
 mod interest;
 mod profile;
+mod support;
 
 use crate::pipeline::{check_move, Status as Stage};
 use crate::roles::{self, held_role, training};
@@ -251,6 +252,17 @@ impl PeopleApi {
             )
             .filter(history::Column::TenantId.eq(caller.tenant.as_str()))
             .filter(history::Column::PartnerId.eq(&row.id))
+            .exec(&txn)
+            .await?;
+        // Support notes and the named supporter go with the person.
+        crate::support::note::Entity::delete_many()
+            .filter(crate::support::note::Column::TenantId.eq(caller.tenant.as_str()))
+            .filter(crate::support::note::Column::PartnerId.eq(&row.id))
+            .exec(&txn)
+            .await?;
+        crate::support::supporter::Entity::delete_many()
+            .filter(crate::support::supporter::Column::TenantId.eq(caller.tenant.as_str()))
+            .filter(crate::support::supporter::Column::PartnerId.eq(&row.id))
             .exec(&txn)
             .await?;
         // The profile (needs, experience, payment preference, bank details) goes entirely.
@@ -514,9 +526,19 @@ impl PeopleApi {
             .all(&self.db)
             .await?;
         let held = self.stored_profile(caller, id).await?;
+        let notes = crate::support::note::of_partner(&caller.tenant, id)
+            .order_by_desc(crate::support::note::Column::Id)
+            .all(&self.db)
+            .await?;
         audit::record(&self.db, caller, "export", "partner", id).await?;
         Ok(PartnerDataExport {
             profile: Some(crate::profile::view(&held, caller.role)),
+            support_notes: if caller.role == Role::Partner {
+                Vec::new()
+            } else {
+                notes.clone().into_iter().map(Into::into).collect()
+            },
+            support_notes_held: notes.len() as u32,
             consents: crate::consent::of_partner(&caller.tenant, id)
                 .order_by_desc(crate::consent::Column::Id)
                 .all(&self.db)
@@ -913,6 +935,36 @@ impl PeopleService for PeopleApi {
         let caller = grpc::authorize(&request, interest::CONSENT_READERS)?;
         Ok(Response::new(
             self.list_consents(&caller, &request.get_ref().id).await?,
+        ))
+    }
+
+    async fn assign_supporter(
+        &self,
+        request: Request<AssignSupporterRequest>,
+    ) -> Result<Response<Support>, Status> {
+        let caller = grpc::authorize(&request, support::SUPPORT_ASSIGNERS)?;
+        Ok(Response::new(
+            self.assign_supporter(&caller, request.into_inner()).await?,
+        ))
+    }
+
+    async fn add_support_note(
+        &self,
+        request: Request<AddSupportNoteRequest>,
+    ) -> Result<Response<Support>, Status> {
+        let caller = grpc::authorize(&request, support::SUPPORT_READERS)?;
+        Ok(Response::new(
+            self.add_support_note(&caller, request.into_inner()).await?,
+        ))
+    }
+
+    async fn get_support(
+        &self,
+        request: Request<GetPartnerRequest>,
+    ) -> Result<Response<Support>, Status> {
+        let caller = grpc::authorize(&request, support::SUPPORT_READERS)?;
+        Ok(Response::new(
+            self.get_support(&caller, &request.get_ref().id).await?,
         ))
     }
 }
