@@ -162,6 +162,13 @@ impl Gateway {
         }
         let listener = tokio::net::TcpListener::bind(state.settings.http.listen).await?;
         let addr = listener.local_addr()?;
+        // Responses go out in several writes; without TCP_NODELAY the later ones wait on the
+        // client's delayed ACK.
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            if let Err(err) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %err, "TCP_NODELAY not set");
+            }
+        });
         let app = router(state.clone());
         let task = tokio::spawn(async move {
             let served = axum::serve(listener, app)

@@ -3,6 +3,7 @@
 
 mod api;
 pub mod consent;
+pub mod equality;
 pub mod history;
 pub mod partner;
 pub mod pipeline;
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(profile::migration::Migration),
             Box::new(consent::migration::Migration),
             Box::new(support::migration::Migration),
+            Box::new(equality::migration::Migration),
         ]
     }
 }

@@ -1417,3 +1417,173 @@ async fn support_notes_are_for_the_supporter_and_the_leads_only() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn equality_answers_are_the_partners_own_and_shown_only_in_suppressed_totals() {
+    for backend in backends() {
+        let mut h = Harness::start(backend).await;
+        let lead = h.token("RZA", Role::EngagementLead);
+        let mut ids = Vec::new();
+        for i in 0..7 {
+            let p = h
+                .client
+                .register_partner(outgoing(
+                    RegisterPartnerRequest {
+                        email: format!("partner{i}@example.org"),
+                        ..asha()
+                    },
+                    &lead,
+                ))
+                .await
+                .unwrap()
+                .into_inner();
+            ids.push(p.id);
+        }
+        let answers = |id: &str, sex: &str| EqualityAnswers {
+            partner_id: id.into(),
+            age_band: "35_44".into(),
+            sex: sex.into(),
+            ethnic_group: "".into(),
+            disability: "no".into(),
+            carer: "prefer_not_to_say".into(),
+            answered_at: String::new(),
+        };
+        let consent = |id: &str, granted: bool, token: &str| {
+            outgoing(
+                RecordConsentRequest {
+                    partner_id: id.into(),
+                    purpose: "equality".into(),
+                    granted,
+                    notice_version: "2026-11".into(),
+                },
+                token,
+            )
+        };
+
+        // Without the equality consent nothing is kept.
+        let own = h.svc.token_for("RZA", Role::Partner, &ids[0]);
+        let refused = h
+            .client
+            .record_equality_answers(outgoing(answers(&ids[0], "female"), &own))
+            .await
+            .unwrap_err();
+        assert_eq!(field_errors(&refused)[0].field, "consent", "{backend:?}");
+
+        for (i, id) in ids.iter().enumerate() {
+            let token = h.svc.token_for("RZA", Role::Partner, id);
+            h.client
+                .record_consent(consent(id, true, &token))
+                .await
+                .unwrap();
+            let sex = match i {
+                0..=4 => "female",
+                5 => "male",
+                _ => "prefer_not_to_say",
+            };
+            h.client
+                .record_equality_answers(outgoing(answers(id, sex), &token))
+                .await
+                .unwrap();
+        }
+        let bad = h
+            .client
+            .record_equality_answers(outgoing(answers(&ids[0], "35_44"), &own))
+            .await
+            .unwrap_err();
+        assert_eq!(field_errors(&bad)[0].field, "sex");
+
+        // One partner's answers: theirs alone, never a lead's or another partner's.
+        let mine = h
+            .client
+            .get_equality_answers(outgoing(GetPartnerRequest { id: ids[0].clone() }, &own))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(
+            (mine.sex.as_str(), mine.ethnic_group.as_str()),
+            ("female", "prefer_not_to_say")
+        );
+        let refused = h
+            .client
+            .get_equality_answers(outgoing(GetPartnerRequest { id: ids[0].clone() }, &lead))
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), Code::PermissionDenied);
+        let other = h.svc.token_for("RZA", Role::Partner, &ids[1]);
+        let refused = h
+            .client
+            .get_equality_answers(outgoing(GetPartnerRequest { id: ids[0].clone() }, &other))
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), Code::NotFound);
+
+        // The totals: five shown; the lone "male" and lone "prefer not" hide each other.
+        let analyst = h.token("RZA", Role::Analyst);
+        let report = h
+            .client
+            .get_equality_report(outgoing(EqualityReportRequest {}, &analyst))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!((report.active_partners, report.respondents), (7, 7));
+        let sex = report
+            .questions
+            .iter()
+            .find(|q| q.question == "sex")
+            .unwrap();
+        let shown: Vec<(&str, Option<u64>)> = sex
+            .counts
+            .iter()
+            .map(|c| (c.answer.as_str(), (!c.hidden).then_some(c.count)))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                ("female", Some(5)),
+                ("male", None),
+                ("prefer_not_to_say", None)
+            ],
+            "{backend:?}"
+        );
+        assert_eq!((sex.total, sex.total_hidden), (7, false));
+        // Another trust's totals hold none of these; staff and finance get no totals at all.
+        let elsewhere = h
+            .client
+            .get_equality_report(outgoing(
+                EqualityReportRequest {},
+                &h.token("RXX", Role::EngagementLead),
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!((elsewhere.active_partners, elsewhere.respondents), (0, 0));
+        for role in [Role::Staff, Role::Finance, Role::Partner] {
+            let refused = h
+                .client
+                .get_equality_report(outgoing(EqualityReportRequest {}, &h.token("RZA", role)))
+                .await
+                .unwrap_err();
+            assert_eq!(refused.code(), Code::PermissionDenied);
+        }
+
+        // Withdrawing the consent deletes the answers.
+        h.client
+            .record_consent(consent(&ids[0], false, &own))
+            .await
+            .unwrap();
+        let gone = h
+            .client
+            .get_equality_answers(outgoing(GetPartnerRequest { id: ids[0].clone() }, &own))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(gone.answered_at.is_empty() && gone.sex.is_empty());
+        let report = h
+            .client
+            .get_equality_report(outgoing(EqualityReportRequest {}, &analyst))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(report.respondents, 6);
+    }
+}

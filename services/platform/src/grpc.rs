@@ -70,9 +70,24 @@ pub async fn serve<S: GrpcService>(
         .add_service(health)
         .add_service(reflection)
         .add_service(service)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .serve_with_incoming_shutdown(no_delay(TcpListenerStream::new(listener)), shutdown)
         .await?;
     Ok(())
+}
+
+/// Accepted connections with `TCP_NODELAY`: HTTP/2 writes headers, data and trailers apart, and
+/// with Nagle's algorithm each small write after another waits for the peer's delayed ACK (about
+/// 40 ms on Linux). Measured: the People Bank list through the gateway took ~60 ms at p50 before.
+pub fn no_delay(
+    incoming: TcpListenerStream,
+) -> impl tokio_stream::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
+    use tokio_stream::StreamExt;
+    incoming.map(|accepted| {
+        accepted.and_then(|stream| {
+            stream.set_nodelay(true)?;
+            Ok(stream)
+        })
+    })
 }
 
 /// Builds an outgoing request that carries the internal token and the current trace context.

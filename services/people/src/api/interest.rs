@@ -196,6 +196,10 @@ impl PeopleApi {
         })
         .exec_without_returning(&txn)
         .await?;
+        if purpose == "equality" && !request.granted {
+            // Withdrawal takes the answers with it.
+            super::equality::forget_equality(&txn, &caller.tenant, &id).await?;
+        }
         audit::record(&txn, caller, "update", "consent", &id).await?;
         txn.commit().await?;
         tracing::info!(partner_id = %id, purpose, granted = request.granted, "consent recorded");

@@ -17,6 +17,7 @@ use sea_orm::{
 };
 use tonic::{Request, Response, Status};
 
+mod equality;
 mod interest;
 mod profile;
 mod support;
@@ -254,6 +255,7 @@ impl PeopleApi {
             .filter(history::Column::PartnerId.eq(&row.id))
             .exec(&txn)
             .await?;
+        equality::forget_equality(&txn, &caller.tenant, &row.id).await?;
         // Support notes and the named supporter go with the person.
         crate::support::note::Entity::delete_many()
             .filter(crate::support::note::Column::TenantId.eq(caller.tenant.as_str()))
@@ -966,5 +968,35 @@ impl PeopleService for PeopleApi {
         Ok(Response::new(
             self.get_support(&caller, &request.get_ref().id).await?,
         ))
+    }
+
+    async fn record_equality_answers(
+        &self,
+        request: Request<EqualityAnswers>,
+    ) -> Result<Response<EqualityAnswers>, Status> {
+        let caller = grpc::authorize(&request, &[Role::Partner])?;
+        Ok(Response::new(
+            self.record_equality_answers(&caller, request.into_inner())
+                .await?,
+        ))
+    }
+
+    async fn get_equality_answers(
+        &self,
+        request: Request<GetPartnerRequest>,
+    ) -> Result<Response<EqualityAnswers>, Status> {
+        let caller = grpc::authorize(&request, &[Role::Partner])?;
+        Ok(Response::new(
+            self.get_equality_answers(&caller, &request.get_ref().id)
+                .await?,
+        ))
+    }
+
+    async fn get_equality_report(
+        &self,
+        request: Request<EqualityReportRequest>,
+    ) -> Result<Response<EqualityReport>, Status> {
+        let caller = grpc::authorize(&request, equality::REPORT_READERS)?;
+        Ok(Response::new(self.equality_report(&caller).await?))
     }
 }

@@ -1,0 +1,197 @@
+//! Equality monitoring calls: the partner's own answers, and the suppressed totals.
+
+use sea_orm::sea_query::{OnConflict, Query};
+
+use super::*;
+use crate::equality::{self, Column as E, PREFER_NOT, QUESTIONS};
+
+/// Who may read the totals (never anyone's answers).
+pub(super) const REPORT_READERS: &[Role] = &[Role::EngagementLead, Role::Admin, Role::Analyst];
+
+impl PeopleApi {
+    /// Only the partner themself reaches their answers.
+    async fn equality_owner(&self, caller: &Caller, id: &str) -> Result<(), ServiceError> {
+        if caller.subject != id {
+            return Err(ServiceError::not_found("partner", id));
+        }
+        let row = self.find(caller, id).await?;
+        if row.status == Stage::Erased.as_str() {
+            return Err(ServiceError::invalid(
+                "id",
+                "this partner's record has been erased",
+            ));
+        }
+        Ok(())
+    }
+
+    pub(super) async fn get_equality_answers(
+        &self,
+        caller: &Caller,
+        id: &str,
+    ) -> Result<EqualityAnswers, ServiceError> {
+        self.equality_owner(caller, id).await?;
+        let row = equality::of_partner(&caller.tenant, id)
+            .one(&self.db)
+            .await?;
+        Ok(row.map(to_answers).unwrap_or_else(|| EqualityAnswers {
+            partner_id: id.to_string(),
+            ..Default::default()
+        }))
+    }
+
+    pub(super) async fn record_equality_answers(
+        &self,
+        caller: &Caller,
+        request: EqualityAnswers,
+    ) -> Result<EqualityAnswers, ServiceError> {
+        let id = request.partner_id.clone();
+        self.equality_owner(caller, &id).await?;
+        let consents = crate::consent::of_partner(&caller.tenant, &id)
+            .order_by_desc(crate::consent::Column::Id)
+            .all(&self.db)
+            .await?;
+        let agreed = crate::consent::current(&consents)
+            .iter()
+            .any(|c| c.purpose == "equality" && c.granted);
+        if !agreed {
+            return Err(ServiceError::invalid(
+                "consent",
+                "agree to equality monitoring first: the answers are kept only with that consent",
+            ));
+        }
+        let mut v = alongside_platform::error::Violations::default();
+        let mut answer = |question: &str, value: &str| {
+            equality::checked(question, value).unwrap_or_else(|| {
+                v.push(
+                    question,
+                    "choose one of the answers offered, or prefer not to say",
+                );
+                String::new()
+            })
+        };
+        let row = equality::Model {
+            partner_id: id.clone(),
+            tenant_id: caller.tenant.to_string(),
+            age_band: answer("age_band", &request.age_band),
+            sex: answer("sex", &request.sex),
+            ethnic_group: answer("ethnic_group", &request.ethnic_group),
+            disability: answer("disability", &request.disability),
+            carer: answer("carer", &request.carer),
+            answered_at: alongside_platform::now_rfc3339(),
+        };
+        v.finish()?;
+        let txn = self.db.begin().await?;
+        equality::Entity::insert(sea_orm::IntoActiveModel::into_active_model(row.clone()))
+            .on_conflict(
+                OnConflict::column(E::PartnerId)
+                    .update_columns([
+                        E::AgeBand,
+                        E::Sex,
+                        E::EthnicGroup,
+                        E::Disability,
+                        E::Carer,
+                        E::AnsweredAt,
+                    ])
+                    .to_owned(),
+            )
+            .exec_without_returning(&txn)
+            .await?;
+        audit::record(&txn, caller, "update", "equality_answers", &id).await?;
+        txn.commit().await?;
+        Ok(to_answers(row))
+    }
+
+    pub(super) async fn equality_report(
+        &self,
+        caller: &Caller,
+    ) -> Result<EqualityReport, ServiceError> {
+        let active = || {
+            Query::select()
+                .column(partner::Column::Id)
+                .from(partner::Entity)
+                .and_where(partner::Column::TenantId.eq(caller.tenant.as_str()))
+                .and_where(partner::Column::Status.eq(Stage::Active.as_str()))
+                .to_owned()
+        };
+        let answers = equality::Entity::find()
+            .filter(E::TenantId.eq(caller.tenant.as_str()))
+            .filter(E::PartnerId.in_subquery(active()))
+            .all(&self.db)
+            .await?;
+        let active_partners = alongside_platform::paging::count(
+            partner::for_tenant(&caller.tenant)
+                .filter(partner::Column::Status.eq(Stage::Active.as_str())),
+            &self.db,
+        )
+        .await?;
+        let questions = QUESTIONS
+            .iter()
+            .map(|(question, label, options)| {
+                let mut codes: Vec<(&str, &str)> = options.to_vec();
+                codes.push((PREFER_NOT, "Prefer not to say"));
+                let counts: Vec<u64> = codes
+                    .iter()
+                    .map(|(code, _)| {
+                        answers
+                            .iter()
+                            .filter(|a| a.answer(question) == *code)
+                            .count() as u64
+                    })
+                    .collect();
+                let (shown, total) = equality::suppress(&counts);
+                EqualityQuestion {
+                    question: question.to_string(),
+                    label: label.to_string(),
+                    counts: codes
+                        .iter()
+                        .zip(shown)
+                        .map(|((code, text), shown)| EqualityCount {
+                            answer: code.to_string(),
+                            label: text.to_string(),
+                            count: shown.unwrap_or(0),
+                            hidden: shown.is_none(),
+                        })
+                        .collect(),
+                    total: total.unwrap_or(0),
+                    total_hidden: total.is_none(),
+                }
+            })
+            .collect();
+        let respondents = answers.len() as u64;
+        // The number who answered is itself a small number while the bank is small.
+        let respondents_hidden = (1..=equality::SMALL).contains(&respondents);
+        audit::record(&self.db, caller, "read", "equality_report", "totals").await?;
+        Ok(EqualityReport {
+            questions,
+            active_partners,
+            respondents: if respondents_hidden { 0 } else { respondents },
+            respondents_hidden,
+        })
+    }
+}
+
+fn to_answers(m: equality::Model) -> EqualityAnswers {
+    EqualityAnswers {
+        partner_id: m.partner_id,
+        age_band: m.age_band,
+        sex: m.sex,
+        ethnic_group: m.ethnic_group,
+        disability: m.disability,
+        carer: m.carer,
+        answered_at: m.answered_at,
+    }
+}
+
+/// Deletes a partner's answers (consent withdrawn, or erasure).
+pub(super) async fn forget_equality(
+    db: &impl sea_orm::ConnectionTrait,
+    tenant: &alongside_platform::OdsCode,
+    partner_id: &str,
+) -> Result<(), ServiceError> {
+    equality::Entity::delete_many()
+        .filter(E::TenantId.eq(tenant.as_str()))
+        .filter(E::PartnerId.eq(partner_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}

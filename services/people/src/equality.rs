@@ -1,0 +1,219 @@
+//! Equality monitoring (DOMAIN.md §2): optional answers, given only with the partner's
+//! `equality` consent, kept in their own table apart from the profile, readable one by one only
+//! by the partner, and otherwise used only in totals with small numbers suppressed.
+
+use alongside_platform::OdsCode;
+use sea_orm::entity::prelude::*;
+
+/// Every question's answers; "prefer_not_to_say" is always allowed.
+pub const QUESTIONS: &[(&str, &str, &[(&str, &str)])] = &[
+    (
+        "age_band",
+        "Age",
+        &[
+            ("16_24", "16 to 24"),
+            ("25_34", "25 to 34"),
+            ("35_44", "35 to 44"),
+            ("45_54", "45 to 54"),
+            ("55_64", "55 to 64"),
+            ("65_74", "65 to 74"),
+            ("75_plus", "75 or over"),
+        ],
+    ),
+    ("sex", "Sex", &[("female", "Female"), ("male", "Male")]),
+    (
+        "ethnic_group",
+        "Ethnic group",
+        // The five high-level groups of the 2021 Census in England and Wales.
+        &[
+            ("asian", "Asian or Asian British"),
+            ("black", "Black, Black British, Caribbean or African"),
+            ("mixed", "Mixed or multiple ethnic groups"),
+            ("white", "White"),
+            ("other", "Other ethnic group"),
+        ],
+    ),
+    (
+        "disability",
+        "Disability or long-term condition that limits day-to-day activities",
+        &[("yes", "Yes"), ("no", "No")],
+    ),
+    (
+        "carer",
+        "Caring for someone",
+        &[("yes", "Yes"), ("no", "No")],
+    ),
+];
+
+pub const PREFER_NOT: &str = "prefer_not_to_say";
+/// Counts from 1 to this are hidden (0 is shown), as NHS England's publications do.
+pub const SMALL: u64 = 4;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "equality_answers")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub partner_id: String,
+    pub tenant_id: String,
+    pub age_band: String,
+    pub sex: String,
+    pub ethnic_group: String,
+    pub disability: String,
+    pub carer: String,
+    pub answered_at: String,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
+
+pub fn of_partner(tenant: &OdsCode, partner_id: &str) -> Select<Entity> {
+    Entity::find()
+        .filter(Column::TenantId.eq(tenant.as_str()))
+        .filter(Column::PartnerId.eq(partner_id))
+}
+
+impl Model {
+    pub fn answer(&self, question: &str) -> &str {
+        match question {
+            "age_band" => &self.age_band,
+            "sex" => &self.sex,
+            "ethnic_group" => &self.ethnic_group,
+            "disability" => &self.disability,
+            _ => &self.carer,
+        }
+    }
+}
+
+/// An answer, checked: one of the question's answers, "prefer_not_to_say", or empty (not
+/// answered, kept as prefer not to say).
+pub fn checked(question: &str, value: &str) -> Option<String> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Some(PREFER_NOT.into());
+    }
+    let (_, _, answers) = QUESTIONS.iter().find(|(q, _, _)| *q == question)?;
+    (value == PREFER_NOT || answers.iter().any(|(a, _)| *a == value)).then(|| value.to_string())
+}
+
+/// A count as it may be shown: `None` when hidden.
+pub type Shown = Option<u64>;
+
+/// Hides counts of 1 to [`SMALL`] (primary); then, in a question where exactly one count is
+/// hidden, also the next smallest non-zero count (secondary), or, when there is none, the total,
+/// so that no hidden count can be worked out from the others and the total. Returns the counts
+/// and the total as they may be shown.
+pub fn suppress(counts: &[u64]) -> (Vec<Shown>, Shown) {
+    let mut shown: Vec<Shown> = counts
+        .iter()
+        .map(|&n| (n == 0 || n > SMALL).then_some(n))
+        .collect();
+    let mut total = Some(counts.iter().sum());
+    if shown.iter().filter(|s| s.is_none()).count() == 1 {
+        let second = counts
+            .iter()
+            .enumerate()
+            .filter(|(i, &n)| shown[*i].is_some() && n > 0)
+            .min_by_key(|(_, &n)| n)
+            .map(|(i, _)| i);
+        match second {
+            Some(i) => shown[i] = None,
+            None => total = None,
+        }
+    }
+    (shown, total)
+}
+
+pub mod migration {
+    use sea_orm_migration::prelude::*;
+
+    pub struct Migration;
+
+    impl MigrationName for Migration {
+        fn name(&self) -> &str {
+            "m20261125_100007_equality_answers"
+        }
+    }
+
+    #[derive(DeriveIden)]
+    enum EqualityAnswers {
+        Table,
+        PartnerId,
+        TenantId,
+        AgeBand,
+        Sex,
+        EthnicGroup,
+        Disability,
+        Carer,
+        AnsweredAt,
+    }
+
+    #[async_trait::async_trait]
+    impl MigrationTrait for Migration {
+        async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            let text = |c: EqualityAnswers| ColumnDef::new(c).string().not_null().to_owned();
+            manager
+                .create_table(
+                    Table::create()
+                        .table(EqualityAnswers::Table)
+                        .if_not_exists()
+                        .col(
+                            ColumnDef::new(EqualityAnswers::PartnerId)
+                                .string()
+                                .not_null()
+                                .primary_key(),
+                        )
+                        .col(text(EqualityAnswers::TenantId))
+                        .col(text(EqualityAnswers::AgeBand))
+                        .col(text(EqualityAnswers::Sex))
+                        .col(text(EqualityAnswers::EthnicGroup))
+                        .col(text(EqualityAnswers::Disability))
+                        .col(text(EqualityAnswers::Carer))
+                        .col(text(EqualityAnswers::AnsweredAt))
+                        .to_owned(),
+                )
+                .await
+        }
+
+        async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            manager
+                .drop_table(Table::drop().table(EqualityAnswers::Table).to_owned())
+                .await
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_counts_are_hidden_and_one_more_when_one_alone_would_show() {
+        assert_eq!(
+            suppress(&[10, 0, 7]),
+            (vec![Some(10), Some(0), Some(7)], Some(17))
+        );
+        // Two small counts hide each other.
+        assert_eq!(
+            suppress(&[10, 3, 2]),
+            (vec![Some(10), None, None], Some(15))
+        );
+        // One small count alone: the next smallest goes too, or the total would reveal it.
+        assert_eq!(
+            suppress(&[20, 3, 9, 0]),
+            (vec![Some(20), None, None, Some(0)], Some(32))
+        );
+        // Nothing else to hide: the total goes instead. Zero is never hidden.
+        assert_eq!(suppress(&[0, 3]), (vec![Some(0), None], None));
+    }
+
+    #[test]
+    fn answers_are_checked_against_their_question() {
+        assert_eq!(checked("age_band", "35_44").as_deref(), Some("35_44"));
+        assert_eq!(checked("age_band", "").as_deref(), Some(PREFER_NOT));
+        assert_eq!(checked("sex", PREFER_NOT).as_deref(), Some(PREFER_NOT));
+        assert_eq!(checked("sex", "35_44"), None);
+        assert_eq!(checked("shoe_size", "9"), None);
+    }
+}
