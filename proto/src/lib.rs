@@ -82,6 +82,48 @@ pub const CONSENT_PURPOSES: &[(&str, &str)] = &[
     ),
 ];
 
+/// The equality monitoring questions (DOMAIN.md §2) and their answers, in the order asked;
+/// "prefer_not_to_say" is always allowed besides. The people service keeps the answers, the
+/// portal asks them.
+pub const EQUALITY_QUESTIONS: &[(&str, &str, &[(&str, &str)])] = &[
+    (
+        "age_band",
+        "Age",
+        &[
+            ("16_24", "16 to 24"),
+            ("25_34", "25 to 34"),
+            ("35_44", "35 to 44"),
+            ("45_54", "45 to 54"),
+            ("55_64", "55 to 64"),
+            ("65_74", "65 to 74"),
+            ("75_plus", "75 or over"),
+        ],
+    ),
+    ("sex", "Sex", &[("female", "Female"), ("male", "Male")]),
+    (
+        "ethnic_group",
+        "Ethnic group",
+        // The five high-level groups of the 2021 Census in England and Wales.
+        &[
+            ("asian", "Asian or Asian British"),
+            ("black", "Black, Black British, Caribbean or African"),
+            ("mixed", "Mixed or multiple ethnic groups"),
+            ("white", "White"),
+            ("other", "Other ethnic group"),
+        ],
+    ),
+    (
+        "disability",
+        "Disability or long-term condition that limits day-to-day activities",
+        &[("yes", "Yes"), ("no", "No")],
+    ),
+    (
+        "carer",
+        "Caring for someone",
+        &[("yes", "Yes"), ("no", "No")],
+    ),
+];
+
 /// The full protobuf name of an event message, used as the envelope's `event_type`.
 pub trait EventName: prost::Message + Default {
     const EVENT_TYPE: &'static str;

@@ -448,3 +448,31 @@ test('a lead names a supporter, whose notes only they and the leads can read', a
   assert.doesNotMatch(await page.content(), /hard going/);
   await partner.close();
 });
+
+test('a partner answers equality monitoring, which analysts see only in suppressed totals', async () => {
+  const context = await browser.newContext();
+  let page = await context.newPage();
+  await signIn(page, 'partner@rza.demo.test');
+  await page.goto(`${base}/my-profile`);
+  await page.getByRole('link', { name: 'Answer or change them' }).click();
+  await page.getByRole('button', { name: 'Agree and continue' }).click();
+  await page.getByRole('group', { name: 'Age' }).getByLabel('35 to 44').check();
+  await page.getByRole('group', { name: 'Sex' }).getByLabel('Female').check();
+  await page.getByRole('group', { name: 'Ethnic group' }).getByLabel('Prefer not to say').check();
+  await page.getByRole('button', { name: 'Save answers' }).click();
+  await assert.doesNotReject(page.getByText('Your answers are saved.').waitFor());
+  assert.ok(await page.getByRole('group', { name: 'Age' }).getByLabel('35 to 44').isChecked());
+  await expectAccessible(page, 'equality monitoring');
+  await context.close();
+
+  const analyst = await browser.newContext();
+  page = await analyst.newPage();
+  await signIn(page, 'analyst@rza.demo.test');
+  await page.getByRole('link', { name: 'Representation' }).first().click();
+  await assert.doesNotReject(page.getByRole('heading', { name: 'How representative is the People Bank?' }).waitFor());
+  const age = page.getByRole('table', { name: 'Age' });
+  assert.equal(await age.getByRole('row', { name: /35 to 44/ }).getByRole('cell').nth(1).innerText(), '–', 'a single answer is hidden');
+  assert.equal(await age.getByRole('row', { name: /Total/ }).getByRole('cell').last().innerText(), '–', 'and so is the total that would reveal it');
+  await expectAccessible(page, 'representation');
+  await analyst.close();
+});

@@ -4,6 +4,7 @@
 pub mod api;
 pub mod clients;
 pub mod config;
+pub mod equality;
 pub mod error;
 pub mod join;
 pub mod pages;
@@ -58,6 +59,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api::routes())
         .merge(profile::routes())
         .merge(join::routes())
+        .merge(equality::routes())
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .nest_service("/nhsuk", nhsuk)

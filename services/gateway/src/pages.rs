@@ -36,6 +36,11 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("macros.html", include_str!("../templates/macros.html")),
     ("profile.html", include_str!("../templates/profile.html")),
     ("join.html", include_str!("../templates/join.html")),
+    ("equality.html", include_str!("../templates/equality.html")),
+    (
+        "representation.html",
+        include_str!("../templates/representation.html"),
+    ),
     (
         "join_choose.html",
         include_str!("../templates/join_choose.html"),
@@ -217,6 +222,12 @@ fn nav(me: &SignedIn, current: &str) -> Vec<NavLink> {
             "Friends and Family Test",
             "What patients say, month by month.",
             FFT_READERS,
+        ),
+        (
+            "/partners/representation",
+            "Representation",
+            "How the People Bank compares, in totals with small numbers hidden.",
+            crate::equality::REPORT_READERS,
         ),
         (
             "/my-profile",
@@ -1991,6 +2002,7 @@ mod tests {
             include_str!("pages.rs"),
             include_str!("profile.rs"),
             include_str!("join.rs"),
+            include_str!("equality.rs"),
         ]
         .concat();
         let rendered: Vec<&str> = source

@@ -5,45 +5,7 @@
 use alongside_platform::OdsCode;
 use sea_orm::entity::prelude::*;
 
-/// Every question's answers; "prefer_not_to_say" is always allowed.
-pub const QUESTIONS: &[(&str, &str, &[(&str, &str)])] = &[
-    (
-        "age_band",
-        "Age",
-        &[
-            ("16_24", "16 to 24"),
-            ("25_34", "25 to 34"),
-            ("35_44", "35 to 44"),
-            ("45_54", "45 to 54"),
-            ("55_64", "55 to 64"),
-            ("65_74", "65 to 74"),
-            ("75_plus", "75 or over"),
-        ],
-    ),
-    ("sex", "Sex", &[("female", "Female"), ("male", "Male")]),
-    (
-        "ethnic_group",
-        "Ethnic group",
-        // The five high-level groups of the 2021 Census in England and Wales.
-        &[
-            ("asian", "Asian or Asian British"),
-            ("black", "Black, Black British, Caribbean or African"),
-            ("mixed", "Mixed or multiple ethnic groups"),
-            ("white", "White"),
-            ("other", "Other ethnic group"),
-        ],
-    ),
-    (
-        "disability",
-        "Disability or long-term condition that limits day-to-day activities",
-        &[("yes", "Yes"), ("no", "No")],
-    ),
-    (
-        "carer",
-        "Caring for someone",
-        &[("yes", "Yes"), ("no", "No")],
-    ),
-];
+pub use alongside_proto::EQUALITY_QUESTIONS as QUESTIONS;
 
 pub const PREFER_NOT: &str = "prefer_not_to_say";
 /// Counts from 1 to this are hidden (0 is shown), as NHS England's publications do.

@@ -1,0 +1,243 @@
+//! Equality monitoring in the portal: a partner's own optional answers, and the People Bank's
+//! representation in suppressed totals for leads and analysts.
+
+use std::collections::BTreeMap;
+
+use alongside_platform::Role;
+use alongside_proto::people::v1 as people;
+use alongside_proto::EQUALITY_QUESTIONS;
+use axum::extract::{Query, State};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use http::StatusCode;
+use minijinja::context;
+use serde::Deserialize;
+
+use crate::error::AppError;
+use crate::pages::{base, errors_map, merge, render, NoticeQuery};
+use crate::session::SignedIn;
+use crate::AppState;
+
+/// Who sees the totals.
+pub const REPORT_READERS: &[Role] = &[Role::EngagementLead, Role::Admin, Role::Analyst];
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/my-equality", get(my_equality).post(save_answers))
+        .route("/my-equality/consent", post(consent))
+        .route("/partners/representation", get(representation))
+}
+
+fn partner_only(me: &SignedIn) -> Result<(), AppError> {
+    if me.caller.role == Role::Partner {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
+async fn page(
+    state: &AppState,
+    me: &SignedIn,
+    notice: Option<&str>,
+    err: Option<&AppError>,
+    typed: Option<&BTreeMap<String, String>>,
+) -> Result<Html<String>, AppError> {
+    let id = me.caller.subject.clone();
+    let consents = state
+        .clients
+        .people()
+        .list_consents(
+            state
+                .clients
+                .request(&me.caller, people::GetPartnerRequest { id: id.clone() }),
+        )
+        .await?
+        .into_inner();
+    let agreed = consents
+        .current
+        .iter()
+        .any(|c| c.purpose == "equality" && c.granted);
+    let held = if agreed {
+        state
+            .clients
+            .people()
+            .get_equality_answers(
+                state
+                    .clients
+                    .request(&me.caller, people::GetPartnerRequest { id }),
+            )
+            .await?
+            .into_inner()
+    } else {
+        people::EqualityAnswers::default()
+    };
+    let stored = |question: &str| -> String {
+        match question {
+            "age_band" => held.age_band.clone(),
+            "sex" => held.sex.clone(),
+            "ethnic_group" => held.ethnic_group.clone(),
+            "disability" => held.disability.clone(),
+            _ => held.carer.clone(),
+        }
+    };
+    let questions: Vec<minijinja::Value> = EQUALITY_QUESTIONS
+        .iter()
+        .map(|(question, label, options)| {
+            let mut options: Vec<(&str, &str)> = options.to_vec();
+            options.push(("prefer_not_to_say", "Prefer not to say"));
+            let answer = typed
+                .and_then(|t| t.get(*question).cloned())
+                .unwrap_or_else(|| stored(question));
+            context! { question => question, label => label, options => options, answer => answer }
+        })
+        .collect();
+    let notice = match notice {
+        Some("saved") => Some("Your answers are saved."),
+        Some("withdrawn") => Some("Your consent is withdrawn and your answers are deleted."),
+        _ => None,
+    };
+    render(
+        state,
+        "equality.html",
+        merge(
+            base(me, "/my-profile", "Equality monitoring"),
+            context! {
+                agreed => agreed,
+                questions => questions,
+                answered_at => held.answered_at,
+                notice => notice,
+                errors => err.map(errors_map).unwrap_or_default(),
+            },
+        ),
+    )
+}
+
+async fn my_equality(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Query(q): Query<NoticeQuery>,
+) -> Result<Html<String>, AppError> {
+    partner_only(&me)?;
+    page(&state, &me, q.notice.as_deref(), None, None).await
+}
+
+async fn save_answers(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Form(form): Form<BTreeMap<String, String>>,
+) -> Result<Response, AppError> {
+    partner_only(&me)?;
+    me.check_csrf(form.get("csrf_token").map(String::as_str))?;
+    let answer = |q: &str| form.get(q).cloned().unwrap_or_default();
+    let request = people::EqualityAnswers {
+        partner_id: me.caller.subject.clone(),
+        age_band: answer("age_band"),
+        sex: answer("sex"),
+        ethnic_group: answer("ethnic_group"),
+        disability: answer("disability"),
+        carer: answer("carer"),
+        answered_at: String::new(),
+    };
+    match state
+        .clients
+        .people()
+        .record_equality_answers(state.clients.request(&me.caller, request))
+        .await
+        .map_err(AppError::from)
+    {
+        Ok(_) => Ok(Redirect::to("/my-equality?notice=saved").into_response()),
+        Err(err @ AppError::Invalid(_)) => Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            page(&state, &me, None, Some(&err), Some(&form)).await?,
+        )
+            .into_response()),
+        Err(err) => Err(err),
+    }
+}
+
+#[derive(Deserialize)]
+struct ConsentForm {
+    csrf_token: String,
+    /// `give` or `withdraw`.
+    #[serde(default)]
+    action: String,
+}
+
+async fn consent(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Form(form): Form<ConsentForm>,
+) -> Result<Response, AppError> {
+    partner_only(&me)?;
+    me.check_csrf(Some(&form.csrf_token))?;
+    let granted = form.action == "give";
+    let request = people::RecordConsentRequest {
+        partner_id: me.caller.subject.clone(),
+        purpose: "equality".into(),
+        granted,
+        notice_version: crate::join::PRIVACY_NOTICE_VERSION.into(),
+    };
+    state
+        .clients
+        .people()
+        .record_consent(state.clients.request(&me.caller, request))
+        .await?;
+    let to = if granted {
+        "/my-equality"
+    } else {
+        "/my-equality?notice=withdrawn"
+    };
+    Ok(Redirect::to(to).into_response())
+}
+
+async fn representation(
+    State(state): State<AppState>,
+    me: SignedIn,
+) -> Result<Html<String>, AppError> {
+    if !me.has_role(REPORT_READERS) {
+        return Err(AppError::Forbidden);
+    }
+    let report = state
+        .clients
+        .people()
+        .get_equality_report(
+            state
+                .clients
+                .request(&me.caller, people::EqualityReportRequest {}),
+        )
+        .await?
+        .into_inner();
+    let questions: Vec<minijinja::Value> = report
+        .questions
+        .iter()
+        .map(|q| {
+            let counts: Vec<minijinja::Value> = q
+                .counts
+                .iter()
+                .map(|c| context! { label => c.label, count => c.count, hidden => c.hidden })
+                .collect();
+            context! { label => q.label, counts => counts, total => q.total, total_hidden => q.total_hidden }
+        })
+        .collect();
+    render(
+        &state,
+        "representation.html",
+        merge(
+            base(
+                &me,
+                "/partners/representation",
+                "How representative is the People Bank?",
+            ),
+            context! {
+                report => context! {
+                    questions => questions,
+                    active_partners => report.active_partners,
+                    respondents => report.respondents,
+                    respondents_hidden => report.respondents_hidden,
+                },
+            },
+        ),
+    )
+}
