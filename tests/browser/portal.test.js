@@ -476,3 +476,29 @@ test('a partner answers equality monitoring, which analysts see only in suppress
   await expectAccessible(page, 'representation');
   await analyst.close();
 });
+
+test('a lead filters the People Bank by role and expiring training, and exports what they see', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await signIn(page, 'lead@rza.demo.test');
+  await page.goto(`${base}/partners`);
+  await page.getByLabel('Role').selectOption('governance_partner');
+  await page.getByLabel('Training expiring in 60 days').check();
+  await page.getByRole('button', { name: 'Apply' }).click();
+  await assert.doesNotReject(page.getByRole('link', { name: 'Asha Patel' }).waitFor(), 'the demo governance partner, training due');
+  assert.equal(await page.locator('tbody tr').count(), 1);
+  await expectAccessible(page, 'filtered People Bank');
+  const href = await page.getByRole('link', { name: 'Download these partners as CSV' }).getAttribute('href');
+  assert.match(href, /role=governance_partner/);
+  assert.match(href, /expiring=60/);
+  const csv = await (await page.request.get(`${base}${href}`)).text();
+  const lines = csv.trim().split('\n');
+  assert.equal(lines.length, 2, 'the header and the one partner the page shows');
+  assert.match(lines[1], /Asha,Patel/);
+  assert.doesNotMatch(csv, /benefit|bank|accessib/i, 'no sensitive profile fields');
+
+  const bad = await page.request.get(`${base}/api/v1/partners?role=juggler`);
+  assert.equal(bad.status(), 422);
+  assert.equal((await bad.json()).errors[0].field, 'role');
+  await context.close();
+});

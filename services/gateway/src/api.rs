@@ -117,12 +117,6 @@ pub struct ListParams {
     /// Sort key; see each list.
     #[serde(default)]
     sort: String,
-    /// Case-insensitive text filter, where a list supports it.
-    #[serde(default)]
-    search: String,
-    /// Status filter, where a list supports it (partners: a pipeline status, or `erased`).
-    #[serde(default)]
-    status: String,
 }
 
 impl ListParams {
@@ -237,19 +231,55 @@ pub struct PartnerList {
     page: Page,
 }
 
-/// Partners of the caller's trust. Sort: name, -name, registered_at, -registered_at.
-#[utoipa::path(get, path = "/api/v1/partners", params(ListParams),
+#[derive(Deserialize, IntoParams)]
+pub struct PartnerListParams {
+    /// 1-based page number (default 1).
+    page: Option<u32>,
+    /// Rows per page (default 25, at most 200).
+    page_size: Option<u32>,
+    /// name, -name, registered_at or -registered_at (default name).
+    #[serde(default)]
+    sort: String,
+    /// Part of a name or locality, case-insensitive.
+    #[serde(default)]
+    search: String,
+    /// A pipeline status, or `erased`; default: every status but erased.
+    #[serde(default)]
+    status: String,
+    /// Only partners holding this role.
+    #[serde(default)]
+    role: String,
+    /// Only partners of this locality (case-insensitive).
+    #[serde(default)]
+    locality: String,
+    /// Only partners whose lived experience mentions this, e.g. a pathway.
+    #[serde(default)]
+    pathway: String,
+    /// Only partners with training expiring within this many days (1 to 366).
+    expiring_within_days: Option<u32>,
+}
+
+/// Partners of the caller's trust, filtered, sorted and paged.
+#[utoipa::path(get, path = "/api/v1/partners", params(PartnerListParams),
     responses((status = 200, body = PartnerList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn list_partners(
     State(state): State<AppState>,
     me: SignedIn,
-    Query(q): Query<ListParams>,
+    Query(q): Query<PartnerListParams>,
 ) -> ApiResult<Json<PartnerList>> {
     let request = people::ListPartnersRequest {
-        page: q.page(),
-        search: q.search.clone(),
-        sort: q.sort.clone(),
-        status: q.status.clone(),
+        page: Some(PageRequest {
+            page: q.page.unwrap_or(1),
+            page_size: q.page_size.unwrap_or(25),
+        }),
+        search: q.search,
+        sort: q.sort,
+        status: q.status,
+        role: q.role,
+        locality: q.locality,
+        pathway: q.pathway,
+        expiring_within_days: q.expiring_within_days.unwrap_or(0),
+        export: false,
     };
     let listed = state
         .clients

@@ -423,6 +423,15 @@ struct ListQuery {
     #[serde(default)]
     status: String,
     #[serde(default)]
+    role: String,
+    #[serde(default)]
+    locality: String,
+    #[serde(default)]
+    pathway: String,
+    /// "60": only partners with training expiring in the next 60 days.
+    #[serde(default)]
+    expiring: String,
+    #[serde(default)]
     page: Option<u32>,
     #[serde(default)]
     notice: Option<String>,
@@ -440,41 +449,81 @@ fn page_value(info: Option<alongside_proto::common::v1::PageInfo>) -> Value {
     context! { page => info.page, page_size => info.page_size, total => info.total }
 }
 
+impl ListQuery {
+    fn sort(&self) -> String {
+        if self.sort.is_empty() {
+            "name".to_string()
+        } else {
+            self.sort.clone()
+        }
+    }
+
+    /// The People Bank list request these filters make (without a page).
+    fn partner_filter(&self) -> people::ListPartnersRequest {
+        people::ListPartnersRequest {
+            page: None,
+            search: self.search.clone(),
+            sort: self.sort(),
+            status: self.status.clone(),
+            role: self.role.clone(),
+            locality: self.locality.clone(),
+            pathway: self.pathway.clone(),
+            expiring_within_days: self.expiring.parse().unwrap_or(0),
+            export: false,
+        }
+    }
+
+    /// The filters as a query string, for paging links and the CSV link.
+    fn partner_query(&self) -> String {
+        [
+            ("search", self.search.clone()),
+            ("sort", self.sort()),
+            ("status", self.status.clone()),
+            ("role", self.role.clone()),
+            ("locality", self.locality.clone()),
+            ("pathway", self.pathway.clone()),
+            ("expiring", self.expiring.clone()),
+        ]
+        .iter()
+        .map(|(k, v)| format!("{k}={}", urlencoding::encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+    }
+}
+
 async fn partners(
     State(state): State<AppState>,
     me: SignedIn,
     Query(q): Query<ListQuery>,
 ) -> Result<Html<String>, AppError> {
-    let sort = if q.sort.is_empty() {
-        "name".to_string()
-    } else {
-        q.sort.clone()
-    };
     let request = people::ListPartnersRequest {
         page: page_request(q.page, 25),
-        search: q.search.clone(),
-        sort: sort.clone(),
-        status: q.status.clone(),
+        ..q.partner_filter()
     };
     let listed = state
         .clients
         .people()
         .list_partners(state.clients.request(&me.caller, request))
-        .await?
-        .into_inner();
-    let query_base = format!(
-        "/partners?search={}&sort={}&status={}&",
-        urlencoding::encode(&q.search),
-        urlencoding::encode(&sort),
-        urlencoding::encode(&q.status)
-    );
+        .await;
+    // Refused filters are shown by field, with the list empty.
+    let (listed, errors) = match listed.map_err(AppError::from) {
+        Ok(answer) => (answer.into_inner(), BTreeMap::new()),
+        Err(err @ AppError::Invalid(_)) => {
+            (people::ListPartnersResponse::default(), errors_map(&err))
+        }
+        Err(err) => return Err(err),
+    };
+    let filters = q.partner_query();
+    let query_base = format!("/partners?{filters}&");
     let partners: Vec<Value> = listed.partners.iter().map(partner_value).collect();
+    let mut roles: Vec<(&str, &str)> = vec![("", "Any role")];
+    roles.extend(ROLE_OPTIONS.iter().skip(1));
     render(
         &state,
         "partners.html",
         merge(
             base(&me, "/partners", "People Bank"),
-            context! { partners => partners, page => page_value(listed.page), search => q.search, sort => sort, status => q.status, statuses => STATUS_OPTIONS, query_base => query_base, can_register => me.has_role(LEADS), notice => match q.notice.as_deref() { Some("registered") => Some("Partner registered."), Some("erased") => Some("The partner's personal data has been erased here and in every other service."), _ => None } },
+            context! { partners => partners, page => page_value(listed.page), search => q.search, sort => q.sort(), status => q.status, role => q.role, locality => q.locality, pathway => q.pathway, expiring => q.expiring, roles => roles, statuses => STATUS_OPTIONS, query_base => query_base, csv_query => filters, errors => errors, can_register => me.has_role(LEADS), notice => match q.notice.as_deref() { Some("registered") => Some("Partner registered."), Some("erased") => Some("The partner's personal data has been erased here and in every other service."), _ => None } },
         ),
     )
 }
@@ -1099,19 +1148,36 @@ fn status_label(status: &str) -> &str {
         .map_or(status, |(_, label)| label)
 }
 
-/// Every page of a list, for CSV export.
+/// Every partner of a search, for CSV export and name lookups.
 async fn all_partners(
     state: &AppState,
     me: &SignedIn,
     search: &str,
     sort: &str,
 ) -> Result<Vec<people::Partner>, AppError> {
+    every_partner(
+        state,
+        me,
+        people::ListPartnersRequest {
+            search: search.into(),
+            sort: sort.into(),
+            ..Default::default()
+        },
+    )
+    .await
+}
+
+/// Every partner `filter` selects, page by page.
+async fn every_partner(
+    state: &AppState,
+    me: &SignedIn,
+    filter: people::ListPartnersRequest,
+) -> Result<Vec<people::Partner>, AppError> {
+    let filter = &filter;
     every_page(|page| async move {
         let request = people::ListPartnersRequest {
             page,
-            search: search.into(),
-            sort: sort.into(),
-            status: String::new(),
+            ..filter.clone()
         };
         let listed = state
             .clients
@@ -1190,12 +1256,13 @@ async fn partners_csv(
     me: SignedIn,
     Query(q): Query<ListQuery>,
 ) -> Result<Response, AppError> {
-    let sort = if q.sort.is_empty() {
-        "name".to_string()
-    } else {
-        q.sort
+    // The page's filters; audited as an export. Only the record's own fields: the profile's
+    // sensitive parts (needs, experience, payment, benefits) are never exported.
+    let filter = people::ListPartnersRequest {
+        export: true,
+        ..q.partner_filter()
     };
-    let rows = all_partners(&state, &me, &q.search, &sort)
+    let rows = every_partner(&state, &me, filter)
         .await?
         .into_iter()
         .map(|p| {

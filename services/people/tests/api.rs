@@ -1587,3 +1587,156 @@ async fn equality_answers_are_the_partners_own_and_shown_only_in_suppressed_tota
         assert_eq!(report.respondents, 6);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lists_filter_by_role_locality_pathway_and_expiring_training() {
+    for backend in backends() {
+        let mut h = Harness::start(backend).await;
+        let lead = h.token("RZA", Role::EngagementLead);
+        let mut ids = Vec::new();
+        for (email, locality) in [
+            ("one@example.org", "North Locality"),
+            ("two@example.org", "south locality"),
+            ("three@example.org", "South Locality"),
+        ] {
+            let p = h
+                .client
+                .register_partner(outgoing(
+                    RegisterPartnerRequest {
+                        email: email.into(),
+                        locality: locality.into(),
+                        ..asha()
+                    },
+                    &lead,
+                ))
+                .await
+                .unwrap()
+                .into_inner();
+            ids.push(p.id);
+        }
+        h.client
+            .grant_role(outgoing(
+                RoleRequest {
+                    partner_id: ids[0].clone(),
+                    role: "trainer".into(),
+                },
+                &lead,
+            ))
+            .await
+            .unwrap();
+        h.client
+            .update_profile(outgoing(
+                UpdateProfileRequest {
+                    partner_id: ids[1].clone(),
+                    lived_experience: vec!["MSK pathway: knee replacement".into()],
+                    ..profile_change()
+                },
+                &lead,
+            ))
+            .await
+            .unwrap();
+        // Confidentiality done 364 days ago: a year's validity ends tomorrow.
+        h.client
+            .record_training(outgoing(
+                RecordTrainingRequest {
+                    partner_id: ids[2].clone(),
+                    kind: "confidentiality".into(),
+                    completed_on: days_from_today(-364),
+                    expires_on: String::new(),
+                    certificate_number: String::new(),
+                },
+                &lead,
+            ))
+            .await
+            .unwrap();
+        let lister = h.client.clone();
+        let list = |request: ListPartnersRequest| {
+            let mut client = lister.clone();
+            let token = lead.clone();
+            async move {
+                let listed = client
+                    .list_partners(outgoing(request, &token))
+                    .await?
+                    .into_inner();
+                Ok::<_, tonic::Status>(
+                    listed
+                        .partners
+                        .into_iter()
+                        .map(|p| p.email)
+                        .collect::<Vec<_>>(),
+                )
+            }
+        };
+        let by = |f: fn(&mut ListPartnersRequest)| {
+            let mut r = ListPartnersRequest::default();
+            f(&mut r);
+            r
+        };
+        assert_eq!(
+            list(by(|r| r.role = "trainer".into())).await.unwrap(),
+            ["one@example.org"],
+            "{backend:?}"
+        );
+        let mut south = list(by(|r| r.locality = "SOUTH LOCALITY".into()))
+            .await
+            .unwrap();
+        south.sort();
+        assert_eq!(south, ["three@example.org", "two@example.org"]);
+        assert_eq!(
+            list(by(|r| r.pathway = "msk".into())).await.unwrap(),
+            ["two@example.org"]
+        );
+        assert_eq!(
+            list(by(|r| r.expiring_within_days = 60)).await.unwrap(),
+            ["three@example.org"],
+            "{backend:?}"
+        );
+        assert!(list(by(|r| {
+            r.expiring_within_days = 60;
+            r.role = "trainer".into();
+        }))
+        .await
+        .unwrap()
+        .is_empty());
+        // A renewal means it no longer expires soon.
+        h.client
+            .record_training(outgoing(
+                RecordTrainingRequest {
+                    partner_id: ids[2].clone(),
+                    kind: "confidentiality".into(),
+                    completed_on: days_from_today(0),
+                    expires_on: String::new(),
+                    certificate_number: String::new(),
+                },
+                &lead,
+            ))
+            .await
+            .unwrap();
+        assert!(list(by(|r| r.expiring_within_days = 60))
+            .await
+            .unwrap()
+            .is_empty());
+        let bad = list(by(|r| {
+            r.role = "juggler".into();
+            r.expiring_within_days = 400;
+        }))
+        .await
+        .unwrap_err();
+        let fields: Vec<String> = field_errors(&bad).into_iter().map(|e| e.field).collect();
+        assert_eq!(fields, ["role", "expiring_within_days"]);
+
+        // An export is audited as one.
+        list(by(|r| r.export = true)).await.unwrap();
+        let db = alongside_platform::db::connect(&h.svc.settings.database)
+            .await
+            .unwrap();
+        use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+        let exports = alongside_platform::audit::Entity::find()
+            .filter(alongside_platform::audit::Column::Action.eq("export"))
+            .filter(alongside_platform::audit::Column::SubjectKind.eq("partner"))
+            .count(&db)
+            .await
+            .unwrap();
+        assert_eq!(exports, 1);
+    }
+}

@@ -583,17 +583,12 @@ impl PeopleApi {
         };
         let search = request.search.trim();
         if !search.is_empty() {
-            // One lower-cased column (name and locality), with LIKE's wildcards escaped.
-            let escaped = search
-                .to_lowercase()
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_");
+            // One lower-cased column (name and locality).
             query = query.filter(
-                sea_orm::sea_query::Expr::col(partner::Column::SearchText)
-                    .like(sea_orm::sea_query::LikeExpr::new(format!("%{escaped}%")).escape('\\')),
+                sea_orm::sea_query::Expr::col(partner::Column::SearchText).like(contains(search)),
             );
         }
+        query = filters(query, caller, &request)?;
         use partner::Column::{FamilyName, GivenName, Id, RegisteredAt};
         // The id breaks ties in the same direction, so each order is one index walk.
         let sorted = match request.sort.as_str() {
@@ -628,7 +623,7 @@ impl PeopleApi {
         audit::record(
             &self.db,
             caller,
-            "list",
+            if request.export { "export" } else { "list" },
             "partner",
             &format!("{} rows", rows.len()),
         )
@@ -638,6 +633,111 @@ impl PeopleApi {
             page: Some(page.info(total)),
         })
     }
+}
+
+/// A LIKE pattern matching `text` anywhere, lower-cased, with LIKE's wildcards escaped.
+fn contains(text: &str) -> sea_orm::sea_query::LikeExpr {
+    let escaped = text
+        .to_lowercase()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    sea_orm::sea_query::LikeExpr::new(format!("%{escaped}%")).escape('\\')
+}
+
+/// The list's filters beyond status and search: role held, locality, lived experience, and
+/// training expiring soon. Each is a subquery on the tenant's own rows.
+fn filters(
+    mut query: sea_orm::Select<partner::Entity>,
+    caller: &Caller,
+    request: &ListPartnersRequest,
+) -> Result<sea_orm::Select<partner::Entity>, ServiceError> {
+    use sea_orm::sea_query::{Expr, Func, Query};
+    let mut v = alongside_platform::error::Violations::default();
+    let tenant = caller.tenant.as_str();
+    let role = request.role.trim();
+    if !role.is_empty() {
+        if roles::role_known(role) {
+            query = query.filter(
+                partner::Column::Id.in_subquery(
+                    Query::select()
+                        .column(held_role::Column::PartnerId)
+                        .from(held_role::Entity)
+                        .and_where(held_role::Column::TenantId.eq(tenant))
+                        .and_where(held_role::Column::Role.eq(role))
+                        .to_owned(),
+                ),
+            );
+        } else {
+            v.push(
+                "role",
+                format!(
+                    "must be one of {}",
+                    alongside_proto::PARTNER_ROLES.join(", ")
+                ),
+            );
+        }
+    }
+    let locality = request.locality.trim();
+    if !locality.is_empty() {
+        query = query.filter(
+            Expr::expr(Func::lower(Expr::col(partner::Column::Locality)))
+                .eq(locality.to_lowercase()),
+        );
+    }
+    let pathway = request.pathway.trim();
+    if !pathway.is_empty() {
+        query = query.filter(
+            partner::Column::Id.in_subquery(
+                Query::select()
+                    .column(crate::profile::Column::PartnerId)
+                    .from(crate::profile::Entity)
+                    .and_where(crate::profile::Column::TenantId.eq(tenant))
+                    .and_where(
+                        Expr::expr(Func::lower(Expr::col(
+                            crate::profile::Column::LivedExperience,
+                        )))
+                        .like(contains(pathway)),
+                    )
+                    .to_owned(),
+            ),
+        );
+    }
+    if request.expiring_within_days > 0 {
+        if request.expiring_within_days > 366 {
+            v.push("expiring_within_days", "must be between 1 and 366");
+        } else {
+            let from = today();
+            let to = from + time::Duration::days(i64::from(request.expiring_within_days));
+            use sea_orm::sea_query::Alias;
+            use training::Column as T;
+            let (t, u) = (Alias::new("t"), Alias::new("u"));
+            let renewed = Query::select()
+                .expr(Expr::val(1))
+                .from_as(training::Entity, u.clone())
+                .and_where(Expr::col((u.clone(), T::TenantId)).equals((t.clone(), T::TenantId)))
+                .and_where(Expr::col((u.clone(), T::PartnerId)).equals((t.clone(), T::PartnerId)))
+                .and_where(Expr::col((u.clone(), T::Kind)).equals((t.clone(), T::Kind)))
+                .and_where(Expr::col((u, T::Id)).gt(Expr::col((t.clone(), T::Id))))
+                .to_owned();
+            query = query.filter(
+                partner::Column::Id.in_subquery(
+                    Query::select()
+                        .column((t.clone(), T::PartnerId))
+                        .from_as(training::Entity, t.clone())
+                        .and_where(Expr::col((t.clone(), T::TenantId)).eq(tenant))
+                        .and_where(Expr::col((t.clone(), T::ExpiresOn)).ne(""))
+                        .and_where(Expr::col((t.clone(), T::ExpiresOn)).gte(from.to_string()))
+                        .and_where(Expr::col((t, T::ExpiresOn)).lte(to.to_string()))
+                        // The latest record of each kind counts: a renewed course is not expiring.
+                        .and_where(Expr::exists(renewed).not())
+                        .to_owned(),
+                ),
+            );
+        }
+    }
+    v.finish()?;
+    Ok(query)
 }
 
 fn today() -> time::Date {
