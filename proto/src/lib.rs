@@ -82,10 +82,13 @@ pub const CONSENT_PURPOSES: &[(&str, &str)] = &[
     ),
 ];
 
+/// (code, label) of one answer.
+pub type Answer = (&'static str, &'static str);
+
 /// The equality monitoring questions (DOMAIN.md §2) and their answers, in the order asked;
 /// "prefer_not_to_say" is always allowed besides. The people service keeps the answers, the
 /// portal asks them.
-pub const EQUALITY_QUESTIONS: &[(&str, &str, &[(&str, &str)])] = &[
+pub const EQUALITY_QUESTIONS: &[(&str, &str, &[Answer])] = &[
     (
         "age_band",
         "Age",
