@@ -502,3 +502,28 @@ test('a lead filters the People Bank by role and expiring training, and exports 
   assert.equal((await bad.json()).errors[0].field, 'role');
   await context.close();
 });
+
+test('a partner who agrees to sharing is added by another trust of the ICS without re-entering anything', async () => {
+  const partner = await browser.newContext();
+  let page = await partner.newPage();
+  await signIn(page, 'partner@rza.demo.test');
+  await page.goto(`${base}/my-profile`);
+  const agree = page.getByRole('button', { name: /^Agree\W+Being offered to other trusts/ });
+  if (await agree.count()) await agree.click();
+  await assert.doesNotReject(page.getByRole('button', { name: /^Withdraw\W+Being offered to other trusts/ }).waitFor());
+  await partner.close();
+
+  const other = await browser.newContext();
+  page = await other.newPage();
+  await signIn(page, 'lead@rzb.demo.test');
+  await page.goto(`${base}/partners`);
+  await page.getByRole('link', { name: 'Partners of other trusts in your ICS' }).click();
+  await assert.doesNotReject(page.getByRole('cell', { name: 'Asha Patel', exact: true }).waitFor());
+  assert.doesNotMatch(await page.content(), /asha\.patel@/, 'no contact details before they are added');
+  await expectAccessible(page, 'partners across the ICS');
+  await page.getByRole('button', { name: /^Add to our People Bank\W+Asha Patel/ }).click();
+  await assert.doesNotReject(page.getByText('Added to your People Bank').waitFor());
+  await assert.doesNotReject(page.getByText('asha.patel@rza.partners.demo.test').waitFor(), 'their details came with them');
+  assert.match(await page.locator('.alongside-who').innerText(), /RZB/);
+  await other.close();
+});

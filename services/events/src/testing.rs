@@ -43,6 +43,17 @@ pub fn token_for(settings: &ServiceSettings, tenant: &str, role: Role, subject: 
         subject: subject.to_string(),
         tenant: OdsCode::parse(tenant).expect("tenant"),
         role,
+        ics: None,
+    })
+}
+
+/// An internal token of a user whose trust belongs to the ICS `ics`.
+pub fn token_in_ics(settings: &ServiceSettings, tenant: &str, ics: &str, role: Role) -> String {
+    TokenSigner::new(&settings.auth).sign(&Caller {
+        subject: format!("usr_test_{}_{tenant}", role.as_str()),
+        tenant: OdsCode::parse(tenant).expect("tenant"),
+        role,
+        ics: Some(OdsCode::parse(ics).expect("ics")),
     })
 }
 
@@ -139,6 +150,10 @@ impl TestService {
 
     pub fn token_for(&self, tenant: &str, role: Role, subject: &str) -> String {
         token_for(&self.settings, tenant, role, subject)
+    }
+
+    pub fn token_in_ics(&self, tenant: &str, ics: &str, role: Role) -> String {
+        token_in_ics(&self.settings, tenant, ics, role)
     }
 
     pub fn brokers(&self) -> &str {

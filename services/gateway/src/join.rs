@@ -152,6 +152,7 @@ async fn join(
         subject: "public-form".into(),
         tenant: OdsCode::parse(&trust.ods_code).map_err(|e| AppError::Internal(e.to_string()))?,
         role: Role::Public,
+        ics: trust.parent.as_deref().and_then(|p| OdsCode::parse(p).ok()),
     };
     let request = people::ExpressInterestRequest {
         given_name: form.given_name.clone(),

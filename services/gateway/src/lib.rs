@@ -12,6 +12,7 @@ pub mod probe;
 pub mod profile;
 pub mod seed;
 pub mod session;
+pub mod sharing;
 pub mod store;
 
 use std::net::SocketAddr;
@@ -60,6 +61,7 @@ pub fn router(state: AppState) -> Router {
         .merge(profile::routes())
         .merge(join::routes())
         .merge(equality::routes())
+        .merge(sharing::routes())
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .nest_service("/nhsuk", nhsuk)

@@ -36,6 +36,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("macros.html", include_str!("../templates/macros.html")),
     ("profile.html", include_str!("../templates/profile.html")),
     ("join.html", include_str!("../templates/join.html")),
+    ("shared.html", include_str!("../templates/shared.html")),
     ("equality.html", include_str!("../templates/equality.html")),
     (
         "representation.html",
@@ -437,14 +438,14 @@ struct ListQuery {
     notice: Option<String>,
 }
 
-fn page_request(page: Option<u32>, size: u32) -> Option<PageRequest> {
+pub(crate) fn page_request(page: Option<u32>, size: u32) -> Option<PageRequest> {
     Some(PageRequest {
         page: page.unwrap_or(1),
         page_size: size,
     })
 }
 
-fn page_value(info: Option<alongside_proto::common::v1::PageInfo>) -> Value {
+pub(crate) fn page_value(info: Option<alongside_proto::common::v1::PageInfo>) -> Value {
     let info = info.unwrap_or_default();
     context! { page => info.page, page_size => info.page_size, total => info.total }
 }
@@ -523,7 +524,7 @@ async fn partners(
         "partners.html",
         merge(
             base(&me, "/partners", "People Bank"),
-            context! { partners => partners, page => page_value(listed.page), search => q.search, sort => q.sort(), status => q.status, role => q.role, locality => q.locality, pathway => q.pathway, expiring => q.expiring, roles => roles, statuses => STATUS_OPTIONS, query_base => query_base, csv_query => filters, errors => errors, can_register => me.has_role(LEADS), notice => match q.notice.as_deref() { Some("registered") => Some("Partner registered."), Some("erased") => Some("The partner's personal data has been erased here and in every other service."), _ => None } },
+            context! { partners => partners, page => page_value(listed.page), search => q.search, sort => q.sort(), status => q.status, role => q.role, locality => q.locality, pathway => q.pathway, expiring => q.expiring, roles => roles, statuses => STATUS_OPTIONS, query_base => query_base, csv_query => filters, errors => errors, can_register => me.has_role(LEADS), can_share => me.has_role(&[Role::EngagementLead]), notice => match q.notice.as_deref() { Some("registered") => Some("Partner registered."), Some("erased") => Some("The partner's personal data has been erased here and in every other service."), _ => None } },
         ),
     )
 }
@@ -660,6 +661,9 @@ async fn partner_page(
     });
     let notice = match notice {
         Some("supporter") => Some("Supporter named.".to_string()),
+        Some("joined") => Some(
+            "Added to your People Bank with the details, profile and consents they gave their own trust. Roles and training are your trust's to give.".to_string(),
+        ),
         Some("note") => Some("Note added.".to_string()),
         Some("status") => Some(format!(
             "Status changed to {}.",
@@ -2070,6 +2074,7 @@ mod tests {
             include_str!("profile.rs"),
             include_str!("join.rs"),
             include_str!("equality.rs"),
+            include_str!("sharing.rs"),
         ]
         .concat();
         let rendered: Vec<&str> = source

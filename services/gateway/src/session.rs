@@ -108,7 +108,8 @@ pub async fn sign_in(
     })
     .exec_without_returning(db)
     .await?;
-    let signed_in = to_signed_in(account, csrf_token)?;
+    let ics = ics_of(db, &account.tenant_id).await?;
+    let signed_in = to_signed_in(account, csrf_token, ics)?;
     Ok(Some((token, signed_in)))
 }
 
@@ -132,10 +133,24 @@ async fn lookup(db: &DatabaseConnection, token: &str) -> Result<Option<SignedIn>
     let Some(account) = user::Entity::find_by_id(found.user_id).one(db).await? else {
         return Ok(None);
     };
-    Ok(Some(to_signed_in(account, found.csrf_token)?))
+    let ics = ics_of(db, &account.tenant_id).await?;
+    Ok(Some(to_signed_in(account, found.csrf_token, ics)?))
 }
 
-fn to_signed_in(account: user::Model, csrf_token: String) -> Result<SignedIn, AppError> {
+/// The ICS (ICB) the user's trust belongs to, from the tenant table.
+async fn ics_of(db: &DatabaseConnection, tenant: &str) -> Result<Option<OdsCode>, AppError> {
+    Ok(crate::store::tenant::Entity::find_by_id(tenant.to_string())
+        .one(db)
+        .await?
+        .and_then(|t| t.parent)
+        .and_then(|p| OdsCode::parse(&p).ok()))
+}
+
+fn to_signed_in(
+    account: user::Model,
+    csrf_token: String,
+    ics: Option<OdsCode>,
+) -> Result<SignedIn, AppError> {
     let role = Role::parse(&account.role).ok_or_else(|| {
         AppError::Internal(format!(
             "user {} has unknown role {}",
@@ -153,6 +168,7 @@ fn to_signed_in(account: user::Model, csrf_token: String) -> Result<SignedIn, Ap
             subject,
             tenant,
             role,
+            ics,
         },
         user: account,
         csrf_token,

@@ -159,6 +159,7 @@ async fn trusts_and_partners_see_only_their_own_claims() {
             subject: "ptn_x".into(),
             tenant: alongside_platform::OdsCode::parse("RZA").unwrap(),
             role: Role::Partner,
+            ics: None,
         },
     );
     let own = client

@@ -37,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(consent::migration::Migration),
             Box::new(support::migration::Migration),
             Box::new(equality::migration::Migration),
+            Box::new(partner::ics_migration::Migration),
         ]
     }
 }

@@ -19,6 +19,8 @@ pub struct Model {
     pub registered_by: String,
     /// Name and locality, lower-cased, for search.
     pub search_text: String,
+    /// The ICS (ICB) of the tenant, empty when it belongs to none: sharing stays within it.
+    pub ics_id: String,
 }
 
 /// What a search matches: the full name and the locality, lower-cased.
@@ -210,6 +212,60 @@ pub mod migration {
             manager
                 .drop_table(Table::drop().table(Partners::Table).to_owned())
                 .await
+        }
+    }
+}
+
+/// Each partner carries their trust's ICS, so sharing across it needs no other table.
+pub mod ics_migration {
+    use sea_orm_migration::prelude::*;
+
+    pub struct Migration;
+
+    impl MigrationName for Migration {
+        fn name(&self) -> &str {
+            "m20261125_100008_partner_ics"
+        }
+    }
+
+    #[derive(DeriveIden)]
+    enum Partners {
+        Table,
+        IcsId,
+        Status,
+    }
+
+    #[async_trait::async_trait]
+    impl MigrationTrait for Migration {
+        async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(Partners::Table)
+                        .add_column(
+                            ColumnDef::new(Partners::IcsId)
+                                .string()
+                                .not_null()
+                                .default(""),
+                        )
+                        .to_owned(),
+                )
+                .await?;
+            manager
+                .create_index(
+                    Index::create()
+                        .name("partners_by_ics")
+                        .table(Partners::Table)
+                        .col(Partners::IcsId)
+                        .col(Partners::Status)
+                        .if_not_exists()
+                        .to_owned(),
+                )
+                .await
+        }
+
+        async fn down(&self, _manager: &SchemaManager) -> Result<(), DbErr> {
+            Ok(())
         }
     }
 }

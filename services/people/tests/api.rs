@@ -1740,3 +1740,171 @@ async fn lists_filter_by_role_locality_pathway_and_expiring_training() {
         assert_eq!(exports, 1);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partner_who_agrees_is_offered_across_their_ics_and_no_further() {
+    for backend in backends() {
+        let mut h = Harness::start(backend).await;
+        // RZA and RZB are trusts of the ICS QZX; RXX belongs to another.
+        let lead_a = h.svc.token_in_ics("RZA", "QZX", Role::EngagementLead);
+        let lead_b = h.svc.token_in_ics("RZB", "QZX", Role::EngagementLead);
+        let lead_x = h.svc.token_in_ics("RXX", "QYY", Role::EngagementLead);
+        let shared_one = h
+            .client
+            .register_partner(outgoing(asha(), &lead_a))
+            .await
+            .unwrap()
+            .into_inner();
+        let quiet = h
+            .client
+            .register_partner(outgoing(
+                RegisterPartnerRequest {
+                    email: "quiet@example.org".into(),
+                    given_name: "Quinn".into(),
+                    ..asha()
+                },
+                &lead_a,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        h.client
+            .update_profile(outgoing(
+                UpdateProfileRequest {
+                    partner_id: shared_one.id.clone(),
+                    ..profile_change()
+                },
+                &lead_a,
+            ))
+            .await
+            .unwrap();
+        let lister = h.client.clone();
+        let shared = |token: &str| {
+            let mut client = lister.clone();
+            let token = token.to_string();
+            async move {
+                client
+                    .list_shared_partners(outgoing(ListSharedPartnersRequest::default(), &token))
+                    .await
+                    .map(|r| r.into_inner().partners)
+            }
+        };
+        // Without the sharing consent, the other trust sees nothing.
+        assert!(shared(&lead_b).await.unwrap().is_empty(), "{backend:?}");
+
+        let own = h.svc.token_for("RZA", Role::Partner, &shared_one.id);
+        let sharing = |granted: bool| {
+            outgoing(
+                RecordConsentRequest {
+                    partner_id: shared_one.id.clone(),
+                    purpose: "sharing".into(),
+                    granted,
+                    notice_version: "2026-11".into(),
+                },
+                &own,
+            )
+        };
+        h.client.record_consent(sharing(true)).await.unwrap();
+        let seen = shared(&lead_b).await.unwrap();
+        assert_eq!(seen.len(), 1, "only the partner who agreed: {backend:?}");
+        assert_eq!(
+            (seen[0].id.as_str(), seen[0].tenant_id.as_str()),
+            (shared_one.id.as_str(), "RZA")
+        );
+        assert!(
+            seen[0].email.is_empty() && seen[0].phone.is_empty(),
+            "contact details stay home"
+        );
+        assert!(
+            shared(&lead_x).await.unwrap().is_empty(),
+            "another ICS sees nothing"
+        );
+        assert!(
+            shared(&lead_a).await.unwrap().is_empty(),
+            "not offered to their own trust"
+        );
+        let no_ics = h.token("RZB", Role::EngagementLead);
+        assert_eq!(
+            shared(&no_ics).await.unwrap_err().code(),
+            Code::InvalidArgument
+        );
+
+        // Added at RZB: their own record, details and profile carried over, no bank details.
+        let adopt = |token: &str, id: &str| {
+            outgoing(
+                AdoptSharedPartnerRequest {
+                    partner_id: id.to_string(),
+                },
+                token,
+            )
+        };
+        let refused = h
+            .client
+            .adopt_shared_partner(adopt(&lead_b, &quiet.id))
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), Code::NotFound, "no consent, no record");
+        let refused = h
+            .client
+            .adopt_shared_partner(adopt(&lead_x, &shared_one.id))
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), Code::NotFound);
+        let at_b = h
+            .client
+            .adopt_shared_partner(adopt(&lead_b, &shared_one.id))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_ne!(at_b.id, shared_one.id);
+        assert_eq!(
+            (
+                at_b.tenant_id.as_str(),
+                at_b.email.as_str(),
+                at_b.status.as_str()
+            ),
+            ("RZB", "asha.patel@example.org", "active")
+        );
+        let profile = h
+            .client
+            .get_profile(outgoing(
+                GetPartnerRequest {
+                    id: at_b.id.clone(),
+                },
+                &lead_b,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(profile.skills, ["Chairing"]);
+        let again = h
+            .client
+            .adopt_shared_partner(adopt(&lead_b, &shared_one.id))
+            .await
+            .unwrap_err();
+        assert_eq!(again.code(), Code::AlreadyExists);
+        // The first trust's partner can read who took their record across.
+        let export = h
+            .client
+            .export_partner_data(outgoing(
+                ExportPartnerDataRequest {
+                    id: shared_one.id.clone(),
+                },
+                &own,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(export.access_log.iter().any(|a| a.action == "share"));
+
+        // Withdrawn: no longer offered.
+        h.client.record_consent(sharing(false)).await.unwrap();
+        assert!(shared(&lead_b).await.unwrap().is_empty());
+        // Staff cannot look across the ICS.
+        let staff_b = h.svc.token_in_ics("RZB", "QZX", Role::Staff);
+        assert_eq!(
+            shared(&staff_b).await.unwrap_err().code(),
+            Code::PermissionDenied
+        );
+    }
+}

@@ -66,6 +66,10 @@ pub struct Caller {
     pub subject: String,
     pub tenant: OdsCode,
     pub role: Role,
+    /// The ICB (integrated care system) the tenant belongs to, when it belongs to one: partners
+    /// who consent to sharing are visible across it.
+    #[serde(default)]
+    pub ics: Option<OdsCode>,
 }
 
 impl Caller {
@@ -87,6 +91,8 @@ struct Claims {
     sub: String,
     tenant: OdsCode,
     role: Role,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ics: Option<OdsCode>,
     iss: String,
     aud: String,
     iat: u64,
@@ -113,6 +119,7 @@ impl TokenSigner {
             sub: caller.subject.clone(),
             tenant: caller.tenant.clone(),
             role: caller.role,
+            ics: caller.ics.clone(),
             iss: ISSUER.into(),
             aud: AUDIENCE.into(),
             iat: now,
@@ -148,6 +155,7 @@ impl TokenVerifier {
             subject: data.claims.sub,
             tenant: data.claims.tenant,
             role: data.claims.role,
+            ics: data.claims.ics,
         })
     }
 }
@@ -216,6 +224,7 @@ mod tests {
             subject: "usr_1".into(),
             tenant: OdsCode::parse("RXH").unwrap(),
             role: Role::EngagementLead,
+            ics: None,
         }
     }
 
@@ -224,6 +233,12 @@ mod tests {
         let s = settings("0123456789abcdef0123456789abcdef");
         let token = TokenSigner::new(&s).sign(&lead());
         assert_eq!(TokenVerifier::new(&s).verify(&token).unwrap(), lead());
+        let in_ics = Caller {
+            ics: Some(OdsCode::parse("QZX").unwrap()),
+            ..lead()
+        };
+        let token = TokenSigner::new(&s).sign(&in_ics);
+        assert_eq!(TokenVerifier::new(&s).verify(&token).unwrap(), in_ics);
     }
 
     #[test]

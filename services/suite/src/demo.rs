@@ -46,6 +46,7 @@ pub async fn seed(state: &AppState) -> Result<Vec<(String, String)>, String> {
             subject: "usr_demo_seed".into(),
             tenant: OdsCode::parse(trust).map_err(|e| err(&e))?,
             role: Role::EngagementLead,
+            ics: Some(OdsCode::parse("QZX").map_err(|e| err(&e))?),
         };
         let mut partner_ids = Vec::new();
         for (i, (given, family, locality)) in PARTNERS.iter().enumerate() {

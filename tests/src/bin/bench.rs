@@ -179,6 +179,7 @@ async fn main() -> anyhow::Result<()> {
         subject: "bench".into(),
         tenant: OdsCode::parse("RZA")?,
         role: Role::Analyst,
+        ics: None,
     };
     let before = total(&state, &caller).await;
     let producer: FutureProducer = rdkafka::ClientConfig::new()

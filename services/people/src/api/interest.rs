@@ -73,6 +73,11 @@ impl PeopleApi {
             status: Stage::Interest.to_string(),
             registered_at: now.clone(),
             registered_by: "public form".into(),
+            ics_id: caller
+                .ics
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
         };
         let txn = self.db.begin().await?;
         // An address already in the bank changes nothing, and the caller learns nothing of it.

@@ -20,6 +20,7 @@ use tonic::{Request, Response, Status};
 mod equality;
 mod interest;
 mod profile;
+mod sharing;
 mod support;
 
 use crate::pipeline::{check_move, Status as Stage};
@@ -82,6 +83,11 @@ impl PeopleApi {
             status: "active".into(),
             registered_at: alongside_platform::now_rfc3339(),
             registered_by: caller.subject.clone(),
+            ics_id: caller
+                .ics
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
         };
         let exists = partner::for_tenant(&caller.tenant)
             .filter(partner::Column::Email.eq(&row.email))
@@ -842,6 +848,7 @@ fn to_active(m: &partner::Model) -> partner::ActiveModel {
         registered_at: Set(m.registered_at.clone()),
         registered_by: Set(m.registered_by.clone()),
         search_text: Set(m.search_text.clone()),
+        ics_id: Set(m.ics_id.clone()),
     }
 }
 
@@ -1098,5 +1105,26 @@ impl PeopleService for PeopleApi {
     ) -> Result<Response<EqualityReport>, Status> {
         let caller = grpc::authorize(&request, equality::REPORT_READERS)?;
         Ok(Response::new(self.equality_report(&caller).await?))
+    }
+
+    async fn list_shared_partners(
+        &self,
+        request: Request<ListSharedPartnersRequest>,
+    ) -> Result<Response<ListPartnersResponse>, Status> {
+        let caller = grpc::authorize(&request, sharing::SHARING_ROLES)?;
+        Ok(Response::new(
+            self.list_shared(&caller, request.into_inner()).await?,
+        ))
+    }
+
+    async fn adopt_shared_partner(
+        &self,
+        request: Request<AdoptSharedPartnerRequest>,
+    ) -> Result<Response<Partner>, Status> {
+        let caller = grpc::authorize(&request, sharing::SHARING_ROLES)?;
+        Ok(Response::new(
+            self.adopt_shared(&caller, &request.get_ref().partner_id)
+                .await?,
+        ))
     }
 }
