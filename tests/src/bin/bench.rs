@@ -335,6 +335,7 @@ async fn people_bank(
                         1 + i % 28
                     )),
                     registered_by: Set("bench".into()),
+                    ics_id: Set("QZX".into()),
                     search_text: Set(alongside_people::partner::search_text(
                         GIVEN[i % GIVEN.len()],
                         &format!(
