@@ -1908,3 +1908,341 @@ async fn a_partner_who_agrees_is_offered_across_their_ics_and_no_further() {
         );
     }
 }
+
+type Call = Box<
+    dyn Fn(
+        String,
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<(), tonic::Status>> + Send>,
+    >,
+>;
+
+/// Every call of the service, with the roles that may make it: each is tried by every role (a
+/// partner on their own record) and by every role of another trust, which must learn nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_call_is_open_to_its_roles_only_and_to_no_other_trust() {
+    use Role::*;
+    let mut h = Harness::start(Backend::Sqlite).await;
+    let lead = h.token("RZA", EngagementLead);
+    let register = |email: &str| RegisterPartnerRequest {
+        email: email.into(),
+        ..asha()
+    };
+    let target = h
+        .client
+        .register_partner(outgoing(register("target@example.org"), &lead))
+        .await
+        .unwrap()
+        .into_inner()
+        .id;
+    let client = h.client.clone();
+    macro_rules! call {
+        ($method:ident, $request:expr) => {{
+            let client = client.clone();
+            let request = $request;
+            Box::new(move |token: String| {
+                let mut client = client.clone();
+                let request = request.clone();
+                Box::pin(async move { client.$method(outgoing(request, &token)).await.map(|_| ()) })
+                    as std::pin::Pin<Box<dyn std::future::Future<Output = _> + Send>>
+            }) as Call
+        }};
+    }
+    let id = || target.clone();
+    let get = GetPartnerRequest { id: id() };
+    let calls: Vec<(&str, Vec<Role>, Call)> = vec![
+        (
+            "RegisterPartner",
+            vec![EngagementLead, Admin],
+            call!(register_partner, register("new@example.org")),
+        ),
+        (
+            "GetPartner",
+            vec![EngagementLead, Staff, Admin],
+            call!(get_partner, get.clone()),
+        ),
+        (
+            "ListPartners",
+            vec![EngagementLead, Staff, Admin],
+            call!(list_partners, ListPartnersRequest::default()),
+        ),
+        (
+            "ChangeStatus",
+            vec![EngagementLead, Admin],
+            call!(
+                change_status,
+                ChangeStatusRequest {
+                    id: id(),
+                    status: "resting".into(),
+                    reason: "a break".into()
+                }
+            ),
+        ),
+        (
+            "ListStatusHistory",
+            vec![EngagementLead, Staff, Admin],
+            call!(list_status_history, ListStatusHistoryRequest { id: id() }),
+        ),
+        (
+            "ExportPartnerData",
+            vec![EngagementLead, Admin, Partner],
+            call!(export_partner_data, ExportPartnerDataRequest { id: id() }),
+        ),
+        (
+            "GetPartnerRoles",
+            vec![EngagementLead, Staff, Admin],
+            call!(get_partner_roles, get.clone()),
+        ),
+        (
+            "GrantRole",
+            vec![EngagementLead, Admin],
+            call!(
+                grant_role,
+                RoleRequest {
+                    partner_id: id(),
+                    role: "trainer".into()
+                }
+            ),
+        ),
+        (
+            "RevokeRole",
+            vec![EngagementLead, Admin],
+            call!(
+                revoke_role,
+                RoleRequest {
+                    partner_id: id(),
+                    role: "trainer".into()
+                }
+            ),
+        ),
+        (
+            "RecordTraining",
+            vec![EngagementLead, Admin],
+            call!(
+                record_training,
+                RecordTrainingRequest {
+                    partner_id: id(),
+                    kind: "induction".into(),
+                    completed_on: days_from_today(-1),
+                    ..Default::default()
+                }
+            ),
+        ),
+        (
+            "ListExpiringTraining",
+            vec![EngagementLead, Staff, Admin],
+            call!(
+                list_expiring_training,
+                ListExpiringTrainingRequest::default()
+            ),
+        ),
+        (
+            "GetProfile",
+            vec![Partner, EngagementLead, Staff, Admin, Finance],
+            call!(get_profile, get.clone()),
+        ),
+        (
+            "UpdateProfile",
+            vec![Partner, EngagementLead, Admin],
+            call!(
+                update_profile,
+                UpdateProfileRequest {
+                    partner_id: id(),
+                    ..profile_change()
+                }
+            ),
+        ),
+        (
+            "SetBankDetails",
+            vec![Partner, Finance],
+            call!(
+                set_bank_details,
+                SetBankDetailsRequest {
+                    partner_id: id(),
+                    account_name: "A Patel".into(),
+                    sort_code: "309950".into(),
+                    account_number: "12345678".into()
+                }
+            ),
+        ),
+        (
+            "RevealBankDetails",
+            vec![Finance],
+            call!(reveal_bank_details, get.clone()),
+        ),
+        (
+            "ExpressInterest",
+            vec![Public],
+            call!(
+                express_interest,
+                ExpressInterestRequest {
+                    given_name: "Ivy".into(),
+                    family_name: "Interest".into(),
+                    email: "ivy@example.org".into(),
+                    locality: "East".into(),
+                    consent_to_contact: true,
+                    notice_version: "2026-11".into(),
+                    ..Default::default()
+                }
+            ),
+        ),
+        (
+            "RecordConsent",
+            vec![Partner, EngagementLead, Admin],
+            call!(
+                record_consent,
+                RecordConsentRequest {
+                    partner_id: id(),
+                    purpose: "contact".into(),
+                    granted: true,
+                    notice_version: "2026-11".into()
+                }
+            ),
+        ),
+        (
+            "ListConsents",
+            vec![Partner, EngagementLead, Staff, Admin],
+            call!(list_consents, get.clone()),
+        ),
+        (
+            "AssignSupporter",
+            vec![EngagementLead],
+            call!(
+                assign_supporter,
+                AssignSupporterRequest {
+                    partner_id: id(),
+                    supporter_id: "usr_lead".into(),
+                    supporter_name: "A Lead".into()
+                }
+            ),
+        ),
+        // Staff pass the role check, but only the named supporter gets in: still refused here.
+        (
+            "AddSupportNote",
+            vec![EngagementLead],
+            call!(
+                add_support_note,
+                AddSupportNoteRequest {
+                    partner_id: id(),
+                    kind: "debrief".into(),
+                    body: "went well".into()
+                }
+            ),
+        ),
+        (
+            "GetSupport",
+            vec![EngagementLead],
+            call!(get_support, get.clone()),
+        ),
+        (
+            "RecordEqualityAnswers",
+            vec![Partner],
+            call!(
+                record_equality_answers,
+                EqualityAnswers {
+                    partner_id: id(),
+                    ..Default::default()
+                }
+            ),
+        ),
+        (
+            "GetEqualityAnswers",
+            vec![Partner],
+            call!(get_equality_answers, get.clone()),
+        ),
+        (
+            "GetEqualityReport",
+            vec![EngagementLead, Admin, Analyst],
+            call!(get_equality_report, EqualityReportRequest {}),
+        ),
+        (
+            "ListSharedPartners",
+            vec![EngagementLead],
+            call!(list_shared_partners, ListSharedPartnersRequest::default()),
+        ),
+        (
+            "AdoptSharedPartner",
+            vec![EngagementLead],
+            call!(
+                adopt_shared_partner,
+                AdoptSharedPartnerRequest { partner_id: id() }
+            ),
+        ),
+    ];
+    let roles: Vec<Role> = Role::ALL.into_iter().chain([Public]).collect();
+    let refused =
+        |r: &Result<(), tonic::Status>| matches!(r, Err(s) if s.code() == Code::PermissionDenied);
+    for (name, allowed, call) in &calls {
+        for role in &roles {
+            let token = if *role == Partner {
+                h.svc.token_for("RZA", Partner, &target)
+            } else {
+                h.token("RZA", *role)
+            };
+            let result = call(token).await;
+            assert_eq!(
+                !refused(&result),
+                allowed.contains(role),
+                "{name} by {role:?}: {result:?}"
+            );
+            // Another trust: refused or "not found"; lists answer, but without this trust's data.
+            let elsewhere = if *role == Partner {
+                h.svc.token_for("RXX", Partner, &target)
+            } else {
+                h.token("RXX", *role)
+            };
+            match call(elsewhere).await {
+                Err(s) => assert!(
+                    matches!(
+                        s.code(),
+                        Code::PermissionDenied | Code::NotFound | Code::InvalidArgument
+                    ),
+                    "{name} by another trust's {role:?}: {s:?}"
+                ),
+                Ok(()) => assert!(
+                    [
+                        "RegisterPartner",
+                        "ListPartners",
+                        "ListExpiringTraining",
+                        "ExpressInterest",
+                        "GetEqualityReport",
+                    ]
+                    .contains(name),
+                    "{name} answered another trust's {role:?}"
+                ),
+            }
+        }
+    }
+    // What those answering calls gave the other trust: nothing of this trust's.
+    let other_lead = h.token("RXX", EngagementLead);
+    let listed = h
+        .client
+        .list_partners(outgoing(ListPartnersRequest::default(), &other_lead))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(listed.partners.iter().all(|p| p.tenant_id == "RXX"));
+    assert!(!listed.partners.iter().any(|p| p.id == target));
+
+    // Erasure last: it ends the record the others work on.
+    let erase = call!(
+        erase_partner,
+        ErasePartnerRequest {
+            id: id(),
+            reason: "asked".into()
+        }
+    );
+    for role in &roles {
+        let token = if *role == Partner {
+            h.svc.token_for("RZA", Partner, &target)
+        } else {
+            h.token("RZA", *role)
+        };
+        if ![EngagementLead, Admin].contains(role) {
+            assert!(refused(&erase(token).await), "ErasePartner by {role:?}");
+        }
+    }
+    let elsewhere = erase(h.token("RXX", EngagementLead)).await.unwrap_err();
+    assert_eq!(elsewhere.code(), Code::NotFound);
+    erase(lead.clone()).await.unwrap();
+}
