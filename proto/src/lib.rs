@@ -82,6 +82,15 @@ pub const CONSENT_PURPOSES: &[(&str, &str)] = &[
     ),
 ];
 
+/// Reasonable adjustments a partner may need (DOMAIN.md §2): (code, label).
+pub const ADJUSTMENTS: &[(&str, &str)] = &[
+    ("large_print", "Large print"),
+    ("bsl", "A British Sign Language interpreter"),
+    ("easy_read", "Easy read documents"),
+    ("hearing_loop", "A hearing loop"),
+    ("step_free", "Step-free access"),
+];
+
 /// (code, label) of one answer.
 pub type Answer = (&'static str, &'static str);
 

@@ -282,19 +282,25 @@ test('a partner fills in their profile and bank details, which are shown only ma
   await expectAccessible(page, 'your profile');
 
   await page.getByLabel('How should we contact you?').selectOption('text');
-  await page.getByLabel('What would help you take part?').fill('Step-free access and papers a week ahead');
+  await page.getByLabel('Large print').check();
+  await page.getByLabel('Anything else that would help you take part?').fill('Step-free access and papers a week ahead');
+  await page.getByLabel('Postcode').fill('LS1');
   await page.getByLabel('Lived experience').fill('COPD\nCarer for my mother');
   await page.getByLabel('Weekday evenings').check();
   await page.getByLabel('Paid a reduced amount').check();
   await page.getByLabel('For a reduced amount: the most for each activity, in pounds').fill('lots');
   await page.getByRole('button', { name: 'Save profile' }).click();
   await assert.doesNotReject(page.locator('#reduced_amount-error').getByText('enter the amount in pounds').waitFor());
+  assert.ok(await page.getByLabel('Large print').isChecked(), 'ticks are kept');
   assert.equal(await page.getByLabel('Lived experience').inputValue(), 'COPD\nCarer for my mother', 'what was typed is kept');
   assert.ok(await page.getByLabel('Weekday evenings').isChecked());
   await expectAccessible(page, 'profile with errors');
 
   await page.getByLabel('For a reduced amount: the most for each activity, in pounds').fill('37.50');
   await page.getByLabel('I receive benefits').check();
+  await page.getByRole('button', { name: 'Save profile' }).click();
+  await assert.doesNotReject(page.locator('#postcode-error').getByText('enter a UK postcode').waitFor());
+  await page.getByLabel('Postcode').fill('ls1 4ap');
   await page.getByRole('button', { name: 'Save profile' }).click();
   await assert.doesNotReject(page.getByText('Profile saved.').waitFor());
   await assert.doesNotReject(page.getByText('Paid a reduced amount: £37.50 for each activity').waitFor());

@@ -70,6 +70,10 @@ pub struct ProfileBody {
     updated_at: String,
     /// True for finance, who see the payment section only.
     about_withheld: bool,
+    /// large_print, bsl, easy_read, hearing_loop, step_free.
+    adjustments: Vec<String>,
+    address: String,
+    postcode: String,
 }
 
 impl From<people::Profile> for ProfileBody {
@@ -91,6 +95,9 @@ impl From<people::Profile> for ProfileBody {
             }),
             updated_at: p.updated_at,
             about_withheld: p.about_withheld,
+            adjustments: p.adjustments,
+            address: p.address,
+            postcode: p.postcode,
         }
     }
 }
@@ -113,6 +120,15 @@ pub struct UpdateProfileBody {
     reduced_amount_pence: i64,
     #[serde(default)]
     receives_benefits: bool,
+    /// large_print, bsl, easy_read, hearing_loop, step_free.
+    #[serde(default)]
+    adjustments: Vec<String>,
+    /// Required when contact_method is post.
+    #[serde(default)]
+    address: String,
+    /// A UK postcode; required when contact_method is post.
+    #[serde(default)]
+    postcode: String,
 }
 
 #[derive(Deserialize, Serialize, ToSchema)]
@@ -172,6 +188,9 @@ pub async fn update_profile(
         payment_preference: b.payment_preference,
         reduced_amount_pence: b.reduced_amount_pence,
         receives_benefits: b.receives_benefits,
+        adjustments: b.adjustments,
+        address: b.address,
+        postcode: b.postcode,
     };
     let saved = state
         .clients
@@ -294,6 +313,20 @@ struct ProfileForm {
     reduced_amount: String,
     #[serde(default)]
     receives_benefits: Option<String>,
+    #[serde(default)]
+    large_print: Option<String>,
+    #[serde(default)]
+    bsl: Option<String>,
+    #[serde(default)]
+    easy_read: Option<String>,
+    #[serde(default)]
+    hearing_loop: Option<String>,
+    #[serde(default)]
+    step_free: Option<String>,
+    #[serde(default)]
+    address: String,
+    #[serde(default)]
+    postcode: String,
 }
 
 use alongside_proto::CONSENT_PURPOSES;
@@ -440,6 +473,13 @@ async fn page(
             shown.insert(slot, "yes".into());
         }
     }
+    for (code, _) in alongside_proto::ADJUSTMENTS {
+        if profile.adjustments.iter().any(|a| a == code) {
+            shown.insert(code, "yes".into());
+        }
+    }
+    shown.insert("address", profile.address.clone());
+    shown.insert("postcode", profile.postcode.clone());
     match typed {
         // The profile form refused: show exactly what was sent, ticks included.
         Some(t) if t.contains_key("contact_method") => shown = t.clone(),
@@ -499,6 +539,7 @@ async fn page(
                 typed => shown,
                 contact_options => CONTACT_OPTIONS,
                 availability_options => AVAILABILITY_OPTIONS,
+                adjustment_options => alongside_proto::ADJUSTMENTS,
                 payment_options => PAYMENT_OPTIONS,
                 notice => notice,
                 errors => errors,
@@ -545,6 +586,17 @@ async fn profile_save(
     .filter(|(_, ticked)| ticked.is_some())
     .map(|(slot, _)| slot.to_string())
     .collect();
+    let adjustments: Vec<String> = [
+        ("large_print", &form.large_print),
+        ("bsl", &form.bsl),
+        ("easy_read", &form.easy_read),
+        ("hearing_loop", &form.hearing_loop),
+        ("step_free", &form.step_free),
+    ]
+    .into_iter()
+    .filter(|(_, ticked)| ticked.is_some())
+    .map(|(code, _)| code.to_string())
+    .collect();
     let mut typed = Typed::from([
         ("contact_method", form.contact_method.clone()),
         ("accessibility_needs", form.accessibility_needs.clone()),
@@ -562,8 +614,15 @@ async fn profile_save(
                 .to_string(),
         ),
     ]);
+    typed.insert("address", form.address.clone());
+    typed.insert("postcode", form.postcode.clone());
     for slot in &availability {
         if let Some((key, _)) = AVAILABILITY_OPTIONS.iter().find(|(s, _)| s == slot) {
+            typed.insert(key, "yes".into());
+        }
+    }
+    for code in &adjustments {
+        if let Some((key, _)) = alongside_proto::ADJUSTMENTS.iter().find(|(c, _)| c == code) {
             typed.insert(key, "yes".into());
         }
     }
@@ -592,6 +651,9 @@ async fn profile_save(
         payment_preference: form.payment_preference,
         reduced_amount_pence: reduced,
         receives_benefits: form.receives_benefits.is_some(),
+        adjustments,
+        address: form.address,
+        postcode: form.postcode,
     };
     let result = state
         .clients

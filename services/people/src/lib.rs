@@ -38,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(support::migration::Migration),
             Box::new(equality::migration::Migration),
             Box::new(partner::ics_migration::Migration),
+            Box::new(profile::address_migration::Migration),
         ]
     }
 }

@@ -38,6 +38,10 @@ pub struct Model {
     pub bank_updated_at: String,
     pub updated_at: String,
     pub updated_by: String,
+    /// One code a line, from [`alongside_proto::ADJUSTMENTS`].
+    pub adjustments: String,
+    pub address: String,
+    pub postcode: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -70,6 +74,9 @@ pub fn blank(tenant: &OdsCode, partner_id: &str) -> Model {
         bank_updated_at: String::new(),
         updated_at: String::new(),
         updated_by: String::new(),
+        adjustments: String::new(),
+        address: String::new(),
+        postcode: String::new(),
     }
 }
 
@@ -110,6 +117,9 @@ pub fn view(m: &Model, role: Role) -> Profile {
         payment,
         updated_at: m.updated_at.clone(),
         about_withheld: false,
+        adjustments: lines(&m.adjustments),
+        address: m.address.clone(),
+        postcode: m.postcode.clone(),
     }
 }
 
@@ -186,7 +196,41 @@ pub fn updated(current: &Model, r: &UpdateProfileRequest) -> Result<Model, Servi
     } else {
         0
     };
+    let mut adjustments: Vec<&str> = Vec::new();
+    for code in &r.adjustments {
+        let code = code.trim();
+        if !alongside_proto::ADJUSTMENTS.iter().any(|(c, _)| *c == code) {
+            v.push(
+                "adjustments",
+                "each must be one of large_print, bsl, easy_read, hearing_loop, step_free",
+            );
+            break;
+        }
+        if !adjustments.contains(&code) {
+            adjustments.push(code);
+        }
+    }
+    let address = text(&mut v, "address", &r.address, 300);
+    let postcode = if r.postcode.trim().is_empty() {
+        String::new()
+    } else {
+        crate::validate::postcode(&r.postcode).unwrap_or_else(|| {
+            v.push("postcode", "enter a UK postcode, like LS1 4AP");
+            String::new()
+        })
+    };
+    if contact_method == "post" {
+        if address.is_empty() {
+            v.push("address", "enter the address to write to");
+        }
+        if r.postcode.trim().is_empty() {
+            v.push("postcode", "enter the postcode to write to");
+        }
+    }
     let row = Model {
+        adjustments: adjustments.join("\n"),
+        address,
+        postcode,
         contact_method: contact_method.to_string(),
         accessibility_needs: text(&mut v, "accessibility_needs", &r.accessibility_needs, 2000),
         lived_experience: items(&mut v, "lived_experience", &r.lived_experience),
@@ -246,6 +290,53 @@ pub fn masked(sort_code: &str, account_number: &str) -> String {
         &sort_code[sort_code.len().saturating_sub(2)..],
         &account_number[account_number.len().saturating_sub(4)..]
     )
+}
+
+/// Adjustments and a postal address, for partners who need them.
+pub mod address_migration {
+    use sea_orm_migration::prelude::*;
+
+    pub struct Migration;
+
+    impl MigrationName for Migration {
+        fn name(&self) -> &str {
+            "m20261125_100009_profile_adjustments_address"
+        }
+    }
+
+    #[derive(DeriveIden, Clone, Copy)]
+    enum PartnerProfiles {
+        Table,
+        Adjustments,
+        Address,
+        Postcode,
+    }
+
+    #[async_trait::async_trait]
+    impl MigrationTrait for Migration {
+        async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            // One column per statement: SQLite alters one thing at a time.
+            for column in [
+                PartnerProfiles::Adjustments,
+                PartnerProfiles::Address,
+                PartnerProfiles::Postcode,
+            ] {
+                manager
+                    .alter_table(
+                        Table::alter()
+                            .table(PartnerProfiles::Table)
+                            .add_column(ColumnDef::new(column).text().not_null().default(""))
+                            .to_owned(),
+                    )
+                    .await?;
+            }
+            Ok(())
+        }
+
+        async fn down(&self, _manager: &SchemaManager) -> Result<(), DbErr> {
+            Ok(())
+        }
+    }
 }
 
 pub mod migration {
@@ -362,6 +453,9 @@ mod tests {
             payment_preference: "reduced".into(),
             reduced_amount_pence: 5000,
             receives_benefits: true,
+            adjustments: vec!["large_print".into(), "step_free".into()],
+            address: String::new(),
+            postcode: String::new(),
         }
     }
 

@@ -103,6 +103,34 @@ pub fn registration(mut r: RegisterPartnerRequest) -> Result<RegisterPartnerRequ
     Ok(r)
 }
 
+/// A UK postcode in its usual form (upper case, one space before the inward code), if `value`
+/// has the shape of one: an outward code of a letter or two, a digit, and an optional letter or
+/// digit; then a digit and two letters.
+pub fn postcode(value: &str) -> Option<String> {
+    let compact: String = value
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_ascii_uppercase();
+    if !(5..=7).contains(&compact.len()) || !compact.is_ascii() {
+        return None;
+    }
+    let (outward, inward) = compact.split_at(compact.len() - 3);
+    let inward_ok = {
+        let b = inward.as_bytes();
+        b[0].is_ascii_digit() && b[1].is_ascii_alphabetic() && b[2].is_ascii_alphabetic()
+    };
+    let o = outward.as_bytes();
+    let letters = o.iter().take_while(|c| c.is_ascii_alphabetic()).count();
+    let rest = &o[letters..];
+    let outward_ok = (1..=2).contains(&letters)
+        && !rest.is_empty()
+        && rest.len() <= 2
+        && rest[0].is_ascii_digit()
+        && rest[1..].iter().all(|c| c.is_ascii_alphanumeric());
+    (inward_ok && outward_ok).then(|| format!("{outward} {inward}"))
+}
+
 fn required(v: &mut Violations, field: &str, value: &str, max: usize) {
     if value.is_empty() {
         v.push(field, "is required");
@@ -218,6 +246,19 @@ mod tests {
             .map(|e: &FieldError| e.field.as_str())
             .collect();
         assert_eq!(fields, ["given_name", "email", "phone"]);
+    }
+
+    #[test]
+    fn postcodes_have_their_shape() {
+        assert_eq!(postcode("ls1 4ap").as_deref(), Some("LS1 4AP"));
+        assert_eq!(postcode("SW1A1AA").as_deref(), Some("SW1A 1AA"));
+        assert_eq!(postcode(" m1  1ae ").as_deref(), Some("M1 1AE"));
+        assert_eq!(postcode("B33 8TH").as_deref(), Some("B33 8TH"));
+        for bad in [
+            "", "LS1", "12345", "LS1 4A", "ABC1 4AP", "LS1 AAA", "LS£ 4AP",
+        ] {
+            assert_eq!(postcode(bad), None, "{bad}");
+        }
     }
 
     #[test]

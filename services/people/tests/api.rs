@@ -852,6 +852,9 @@ fn profile_change() -> UpdateProfileRequest {
         payment_preference: "reduced".into(),
         reduced_amount_pence: 5_000,
         receives_benefits: true,
+        adjustments: vec!["large_print".into()],
+        address: String::new(),
+        postcode: String::new(),
     }
 }
 
@@ -898,6 +901,26 @@ async fn a_partner_keeps_their_profile_and_their_bank_details_stay_sealed() {
             ["contact_method", "reduced_amount_pence"],
             "{backend:?}"
         );
+        // Letters need somewhere to go, and a postcode with the shape of one.
+        let by_post = h
+            .client
+            .update_profile(outgoing(
+                UpdateProfileRequest {
+                    partner_id: id.clone(),
+                    contact_method: "post".into(),
+                    postcode: "LS1".into(),
+                    adjustments: vec!["telepathy".into()],
+                    ..profile_change()
+                },
+                &own,
+            ))
+            .await
+            .unwrap_err();
+        let fields: Vec<String> = field_errors(&by_post)
+            .into_iter()
+            .map(|e| e.field)
+            .collect();
+        assert_eq!(fields, ["adjustments", "postcode", "address"]);
         let change = UpdateProfileRequest {
             partner_id: id.clone(),
             ..profile_change()
@@ -910,6 +933,7 @@ async fn a_partner_keeps_their_profile_and_their_bank_details_stay_sealed() {
             .into_inner();
         assert_eq!(saved.lived_experience.len(), 2);
         assert_eq!(saved.availability, ["weekday_daytime", "weekend"]);
+        assert_eq!(saved.adjustments, ["large_print"]);
         assert!(!saved.updated_at.is_empty());
 
         // Bank details: checked, sealed at rest, shown masked.

@@ -90,6 +90,9 @@ impl PeopleApi {
                         P::PaymentPreference,
                         P::ReducedAmountPence,
                         P::ReceivesBenefits,
+                        P::Adjustments,
+                        P::Address,
+                        P::Postcode,
                         P::UpdatedAt,
                         P::UpdatedBy,
                     ])
