@@ -533,3 +533,24 @@ test('a partner who agrees to sharing is added by another trust of the ICS witho
   assert.match(await page.locator('.alongside-who').innerText(), /RZB/);
   await other.close();
 });
+
+test('a withdrawn consent to hold their details is put before the lead', async () => {
+  const partner = await browser.newContext();
+  let page = await partner.newPage();
+  await signIn(page, 'partner@rza.demo.test');
+  await page.goto(`${base}/my-profile`);
+  const agree = page.getByRole('button', { name: /^Agree\W+The trust keeping these details/ });
+  if (await agree.count()) await agree.click();
+  await page.getByRole('button', { name: /^Withdraw\W+The trust keeping these details/ }).click();
+  await assert.doesNotReject(page.getByText('Your choice is recorded.').waitFor());
+  await partner.close();
+
+  const lead = await browser.newContext();
+  page = await lead.newPage();
+  await signIn(page, 'lead@rza.demo.test');
+  await page.goto(`${base}/partners?search=Patel`);
+  await page.getByRole('link', { name: 'Asha Patel' }).click();
+  await assert.doesNotReject(page.getByText('Consent to hold their details withdrawn').waitFor());
+  await expectAccessible(page, 'partner with consent withdrawn');
+  await lead.close();
+});

@@ -171,6 +171,12 @@ impl EngagementApi {
                 ))
             }
             Some(p) if p.status != "active" => return Err(ServiceError::invalid("partner_id", format!("partner is {}, not active", p.status))),
+            Some(p) if !p.contactable => {
+                return Err(ServiceError::invalid(
+                    "partner_id",
+                    "this partner has withdrawn consent to be contacted about opportunities",
+                ))
+            }
             Some(_) => {}
         }
         if !opportunity.required_role.is_empty() {

@@ -26,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(alongside_events::migration::m20261123_000001_outbox_inbox::Migration),
             Box::new(store::migration::Migration),
             Box::new(store::eligibility_migration::Migration),
+            Box::new(store::contact_migration::Migration),
         ]
     }
 }

@@ -3,7 +3,8 @@
 
 use alongside_events::{Envelope, Handler, HandlerError};
 use alongside_proto::people::events::v1::{
-    PartnerEligibilityChanged, PartnerErased, PartnerRegistered, PartnerStatusChanged,
+    PartnerConsentChanged, PartnerEligibilityChanged, PartnerErased, PartnerRegistered,
+    PartnerStatusChanged,
 };
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter};
@@ -27,6 +28,13 @@ impl Handler for PartnerReadModel {
             let changed: PartnerEligibilityChanged = event.payload()?;
             return set_eligibility(txn, event, changed).await;
         }
+        if event.is::<PartnerConsentChanged>() {
+            let changed: PartnerConsentChanged = event.payload()?;
+            if changed.purpose != "contact" {
+                return Ok(());
+            }
+            return set_contactable(txn, event, &changed.partner_id, changed.granted).await;
+        }
         if event.is::<PartnerErased>() {
             // Engagement holds no personal data of partners: the id is already a pseudonym.
             // Marked erased, the partner can be assigned no more; past attendance stays.
@@ -48,6 +56,7 @@ impl Handler for PartnerReadModel {
             status: Set(registered.status),
             locality: Set(registered.locality),
             updated_at: Set(event.inner.occurred_at.clone()),
+            contactable: Set(true),
         };
         known_partner::Entity::insert(row)
             .on_conflict(
@@ -93,6 +102,32 @@ async fn set_status(
         return Err(HandlerError::Poison(format!(
             "{} for unknown partner {partner_id}",
             event.inner.event_type
+        )));
+    }
+    Ok(())
+}
+
+/// Whether the partner may be contacted about opportunities.
+async fn set_contactable(
+    txn: &DatabaseTransaction,
+    event: &Envelope,
+    partner_id: &str,
+    contactable: bool,
+) -> Result<(), HandlerError> {
+    if partner_id.is_empty() {
+        return Err(HandlerError::Poison(
+            "PartnerConsentChanged without partner_id".into(),
+        ));
+    }
+    let updated = known_partner::Entity::update_many()
+        .col_expr(known_partner::Column::Contactable, Expr::value(contactable))
+        .filter(known_partner::Column::PartnerId.eq(partner_id))
+        .filter(known_partner::Column::TenantId.eq(event.tenant().as_str()))
+        .exec(txn)
+        .await?;
+    if updated.rows_affected == 0 {
+        return Err(HandlerError::Poison(format!(
+            "PartnerConsentChanged for unknown partner {partner_id}"
         )));
     }
     Ok(())

@@ -21,6 +21,8 @@ pub mod known_partner {
         pub status: String,
         pub locality: String,
         pub updated_at: String,
+        /// False once the partner withdraws consent to be contacted: offered nothing more.
+        pub contactable: bool,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -151,6 +153,48 @@ pub mod eligibility {
     pub enum Relation {}
     impl ActiveModelBehavior for ActiveModel {}
     tenant_scoped!();
+}
+
+/// Whether a partner may be contacted, from `PartnerConsentChanged`.
+pub mod contact_migration {
+    use sea_orm_migration::prelude::*;
+
+    pub struct Migration;
+
+    impl MigrationName for Migration {
+        fn name(&self) -> &str {
+            "m20261125_200002_partner_contactable"
+        }
+    }
+
+    #[derive(DeriveIden)]
+    enum KnownPartners {
+        Table,
+        Contactable,
+    }
+
+    #[async_trait::async_trait]
+    impl MigrationTrait for Migration {
+        async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(KnownPartners::Table)
+                        .add_column(
+                            ColumnDef::new(KnownPartners::Contactable)
+                                .boolean()
+                                .not_null()
+                                .default(true),
+                        )
+                        .to_owned(),
+                )
+                .await
+        }
+
+        async fn down(&self, _manager: &SchemaManager) -> Result<(), DbErr> {
+            Ok(())
+        }
+    }
 }
 
 /// Opportunities gain a required role; partners' eligibility is kept.

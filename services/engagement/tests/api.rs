@@ -12,8 +12,8 @@ use alongside_proto::engagement::events::v1::AttendanceRecorded;
 use alongside_proto::engagement::v1::engagement_service_client::EngagementServiceClient;
 use alongside_proto::engagement::v1::*;
 use alongside_proto::people::events::v1::{
-    PartnerEligibilityChanged, PartnerErased, PartnerRegistered, PartnerStatusChanged,
-    RoleEligibility,
+    PartnerConsentChanged, PartnerEligibilityChanged, PartnerErased, PartnerRegistered,
+    PartnerStatusChanged, RoleEligibility,
 };
 use tonic::transport::Channel;
 use tonic::Code;
@@ -495,5 +495,67 @@ async fn a_role_bound_opportunity_takes_only_partners_eligible_on_the_day() {
         assert!(field_errors(&untrained_refusal)[0]
             .reason
             .starts_with("partner is not eligible as governance_partner"));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partner_who_withdrew_consent_to_contact_is_offered_nothing() {
+    for backend in backends() {
+        let mut h = Harness::start(backend).await;
+        let id = "ptn_00000000000000000000000000000c01";
+        h.partner_registered("RZA", id).await;
+        let consent = |granted: bool| PartnerConsentChanged {
+            partner_id: id.into(),
+            purpose: "contact".into(),
+            granted,
+            changed_at: "2026-11-25T10:00:00Z".into(),
+        };
+        h.svc
+            .publish(PEOPLE_PARTNERS, id, "RZA", &consent(false))
+            .await;
+        let db = alongside_platform::db::connect(&h.svc.settings.database)
+            .await
+            .unwrap();
+        let contactable = |want: bool| {
+            let db = db.clone();
+            async move {
+                eventually(Duration::from_secs(20), || {
+                    let db = db.clone();
+                    async move {
+                        use sea_orm::EntityTrait;
+                        let row =
+                            alongside_engagement::store::known_partner::Entity::find_by_id(id)
+                                .one(&db)
+                                .await
+                                .ok()??;
+                        (row.contactable == want).then_some(())
+                    }
+                })
+                .await
+                .is_some()
+            }
+        };
+        assert!(contactable(false).await, "{backend:?}: withdrawal applied");
+        let opportunity = h.opportunity().await;
+        let assign = || {
+            outgoing(
+                AssignPartnerRequest {
+                    opportunity_id: opportunity.id.clone(),
+                    partner_id: id.into(),
+                },
+                &h.lead,
+            )
+        };
+        let refused = h.client.assign_partner(assign()).await.unwrap_err();
+        assert_eq!(
+            field_errors(&refused)[0].reason,
+            "this partner has withdrawn consent to be contacted about opportunities"
+        );
+        // Consent given again: offered again. Other purposes change nothing here.
+        h.svc
+            .publish(PEOPLE_PARTNERS, id, "RZA", &consent(true))
+            .await;
+        assert!(contactable(true).await);
+        h.client.assign_partner(assign()).await.unwrap();
     }
 }

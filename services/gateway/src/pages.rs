@@ -616,6 +616,31 @@ async fn partner_page(
         .iter()
         .map(|t| context! { label => training_label(&t.kind), completed_on => t.completed_on, expires_on => t.expires_on, certificate_number => t.certificate_number })
         .collect();
+    // A withdrawn consent the team must act on.
+    let withdrawn: Vec<&str> = if found.status == "erased" {
+        Vec::new()
+    } else {
+        let consents = state
+            .clients
+            .people()
+            .list_consents(
+                state
+                    .clients
+                    .request(&me.caller, people::GetPartnerRequest { id: id.into() }),
+            )
+            .await?
+            .into_inner();
+        consents
+            .current
+            .iter()
+            .filter(|c| !c.granted)
+            .filter_map(|c| match c.purpose.as_str() {
+                "contact" => Some("contact"),
+                "data" => Some("data"),
+                _ => None,
+            })
+            .collect()
+    };
     // Support notes: only for the partner's supporter and the leads; for anyone else, no section.
     let support = if found.status == "erased" {
         None
@@ -702,6 +727,7 @@ async fn partner_page(
                 training_kinds => TRAINING_KINDS,
                 support => support,
                 supporters => supporters,
+                withdrawn => withdrawn,
             },
         ),
     )

@@ -1260,6 +1260,31 @@ async fn the_public_express_interest_and_consent_is_kept_per_purpose() {
             3,
             "withdrawal adds a record; nothing is overwritten"
         );
+        // Every service hears of it: the registration, then the two consent changes.
+        let events = testing::read_events(
+            h.svc.brokers(),
+            "people.partners.v1",
+            3,
+            Duration::from_secs(20),
+        )
+        .await;
+        let consents: Vec<(String, bool)> = events
+            .iter()
+            .filter(|(_, e)| e.is::<alongside_proto::people::events::v1::PartnerConsentChanged>())
+            .map(|(_, e)| {
+                let c: alongside_proto::people::events::v1::PartnerConsentChanged =
+                    e.payload().unwrap();
+                (c.purpose, c.granted)
+            })
+            .collect();
+        assert_eq!(
+            consents,
+            [
+                ("sharing".to_string(), true),
+                ("contact".to_string(), false)
+            ],
+            "{backend:?}"
+        );
         let refused = h
             .client
             .record_consent(record("marketing", true, &own))

@@ -206,7 +206,17 @@ impl PeopleApi {
             super::equality::forget_equality(&txn, &caller.tenant, &id).await?;
         }
         audit::record(&txn, caller, "update", "consent", &id).await?;
+        let event = alongside_proto::people::events::v1::PartnerConsentChanged {
+            partner_id: id.clone(),
+            purpose: purpose.to_string(),
+            granted: request.granted,
+            changed_at: alongside_platform::now_rfc3339(),
+        };
+        self.outbox
+            .enqueue(&txn, PEOPLE_PARTNERS, &id, &caller.tenant, &event)
+            .await?;
         txn.commit().await?;
+        self.outbox.notify();
         tracing::info!(partner_id = %id, purpose, granted = request.granted, "consent recorded");
         self.consents(caller, &id).await
     }
