@@ -554,3 +554,25 @@ test('a withdrawn consent to hold their details is put before the lead', async (
   await expectAccessible(page, 'partner with consent withdrawn');
   await lead.close();
 });
+
+test('a lead sets the population served and sees the bank beside it', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await signIn(page, 'lead@rza.demo.test');
+  await page.goto(`${base}/partners/representation`);
+  await page.getByText('Set the population served: sex').click();
+  await page.getByLabel('Female (%)', { exact: true }).fill('60');
+  await page.getByLabel('Male (%)', { exact: true }).fill('60');
+  await page.locator('#sex-source').fill('Census 2021, demo area');
+  await page.getByRole('button', { name: /^Save figures\W+for sex/ }).click();
+  await assert.doesNotReject(page.locator('#sex-shares-error').getByText('add up to 120.0%').waitFor());
+  await expectAccessible(page, 'population with errors');
+  await page.getByLabel('Female (%)', { exact: true }).fill('51.2');
+  await page.getByLabel('Male (%)', { exact: true }).fill('48.8');
+  await page.getByRole('button', { name: /^Save figures\W+for sex/ }).click();
+  await assert.doesNotReject(page.getByText('Population figures saved.').waitFor());
+  const sex = page.getByRole('table', { name: 'Sex' });
+  assert.equal(await sex.getByRole('row', { name: /^Female/ }).getByRole('cell').last().innerText(), '51.2%');
+  await assert.doesNotReject(sex.getByText('Source: Census 2021, demo area').waitFor());
+  await context.close();
+});

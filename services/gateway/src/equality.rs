@@ -27,6 +27,7 @@ pub fn routes() -> Router<AppState> {
         .route("/my-equality", get(my_equality).post(save_answers))
         .route("/my-equality/consent", post(consent))
         .route("/partners/representation", get(representation))
+        .route("/partners/representation/population", post(set_population))
 }
 
 fn partner_only(me: &SignedIn) -> Result<(), AppError> {
@@ -192,9 +193,36 @@ async fn consent(
     Ok(Redirect::to(to).into_response())
 }
 
+/// Tenths of a percent as a percentage, "51.2%".
+fn percent(permille: Option<u32>) -> String {
+    permille.map_or_else(String::new, |p| format!("{}.{}%", p / 10, p % 10))
+}
+
+/// A percentage as typed ("51.2", "51.2%", "7") in tenths of a percent.
+fn permille(typed: &str) -> Option<u32> {
+    let typed = typed.trim().trim_end_matches('%').trim();
+    let (whole, tenth) = typed.split_once('.').unwrap_or((typed, "0"));
+    if whole.is_empty() || whole.len() > 3 || tenth.len() != 1 {
+        return None;
+    }
+    let whole: u32 = whole.parse().ok()?;
+    let tenth: u32 = tenth.parse().ok()?;
+    Some(whole * 10 + tenth)
+}
+
 async fn representation(
     State(state): State<AppState>,
     me: SignedIn,
+    Query(q): Query<NoticeQuery>,
+) -> Result<Html<String>, AppError> {
+    report_page(&state, &me, q.notice.as_deref(), None).await
+}
+
+async fn report_page(
+    state: &AppState,
+    me: &SignedIn,
+    notice: Option<&str>,
+    err: Option<(&str, &AppError, &BTreeMap<String, String>)>,
 ) -> Result<Html<String>, AppError> {
     if !me.has_role(REPORT_READERS) {
         return Err(AppError::Forbidden);
@@ -213,20 +241,42 @@ async fn representation(
         .questions
         .iter()
         .map(|q| {
+            // What was typed into this question's form when it was refused.
+            let typed = match err {
+                Some((question, _, typed)) if question == q.question => Some(typed),
+                _ => None,
+            };
             let counts: Vec<minijinja::Value> = q
                 .counts
                 .iter()
-                .map(|c| context! { label => c.label, count => c.count, hidden => c.hidden })
+                .map(|c| {
+                    let population = percent(c.population_permille);
+                    let entered = typed
+                        .and_then(|t| t.get(&format!("share_{}", c.answer)).cloned())
+                        .unwrap_or_else(|| population.trim_end_matches('%').to_string());
+                    context! { answer => c.answer, label => c.label, count => c.count, hidden => c.hidden, bank => percent(c.bank_permille), population => population, entered => entered }
+                })
                 .collect();
-            context! { label => q.label, counts => counts, total => q.total, total_hidden => q.total_hidden }
+            let errors = match err {
+                Some((question, e, _)) if question == q.question => errors_map(e),
+                _ => BTreeMap::new(),
+            };
+            let source_entered = typed
+                .and_then(|t| t.get("source").cloned())
+                .unwrap_or_else(|| q.population_source.clone());
+            context! { question => q.question, label => q.label, counts => counts, total => q.total, total_hidden => q.total_hidden, source => q.population_source, source_entered => source_entered, errors => errors }
         })
         .collect();
+    let notice = match notice {
+        Some("population") => Some("Population figures saved."),
+        _ => None,
+    };
     render(
-        &state,
+        state,
         "representation.html",
         merge(
             base(
-                &me,
+                me,
                 "/partners/representation",
                 "How representative is the People Bank?",
             ),
@@ -237,7 +287,95 @@ async fn representation(
                     respondents => report.respondents,
                     respondents_hidden => report.respondents_hidden,
                 },
+                can_set => me.has_role(&[Role::EngagementLead, Role::Admin]),
+                notice => notice,
+                // The summary links to the field of the question's own form.
+                errors => err
+                    .map(|(question, e, _)| {
+                        errors_map(e)
+                            .into_iter()
+                            .map(|(field, reason)| match field.as_str() {
+                                "source" => (format!("{question}-source"), reason),
+                                _ => (format!("{question}-shares-error"), reason),
+                            })
+                            .collect::<BTreeMap<_, _>>()
+                    })
+                    .unwrap_or_default(),
             },
         ),
     )
+}
+
+async fn set_population(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Form(form): Form<BTreeMap<String, String>>,
+) -> Result<Response, AppError> {
+    me.check_csrf(form.get("csrf_token").map(String::as_str))?;
+    let question = form.get("question").cloned().unwrap_or_default();
+    let mut shares = Vec::new();
+    let mut unreadable = Vec::new();
+    for (key, value) in &form {
+        if let Some(answer) = key.strip_prefix("share_") {
+            match permille(value) {
+                Some(p) => shares.push(people::PopulationShare {
+                    answer: answer.to_string(),
+                    permille: p,
+                }),
+                None => unreadable.push(answer.replace('_', " ")),
+            }
+        }
+    }
+    let result = if unreadable.is_empty() {
+        state
+            .clients
+            .people()
+            .set_population(state.clients.request(
+                &me.caller,
+                people::SetPopulationRequest {
+                    question: question.clone(),
+                    shares,
+                    source: form.get("source").cloned().unwrap_or_default(),
+                },
+            ))
+            .await
+            .map(|_| ())
+            .map_err(AppError::from)
+    } else {
+        Err(AppError::Invalid(vec![
+            alongside_platform::error::FieldError::new(
+                "shares",
+                format!(
+                    "enter each share as a percentage like 51.2 ({})",
+                    unreadable.join(", ")
+                ),
+            ),
+        ]))
+    };
+    match result {
+        Ok(()) => Ok(Redirect::to("/partners/representation?notice=population").into_response()),
+        Err(err @ AppError::Invalid(_)) => Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            report_page(&state, &me, None, Some((&question, &err, &form))).await?,
+        )
+            .into_response()),
+        Err(err) => Err(err),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentages_as_typed_become_tenths() {
+        assert_eq!(permille("51.2"), Some(512));
+        assert_eq!(permille("7%"), Some(70));
+        assert_eq!(permille(" 100.0 "), Some(1000));
+        for bad in ["", "51.25", "abc", "-3", "1000"] {
+            assert_eq!(permille(bad), None, "{bad}");
+        }
+        assert_eq!(percent(Some(512)), "51.2%");
+        assert_eq!(percent(None), "");
+    }
 }

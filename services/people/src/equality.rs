@@ -87,6 +87,153 @@ pub fn suppress(counts: &[u64]) -> (Vec<Shown>, Shown) {
     (shown, total)
 }
 
+/// `population_shares`: the population a trust serves, per question and answer.
+pub mod population {
+    use super::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "population_shares")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub tenant_id: String,
+        pub question: String,
+        pub answer: String,
+        /// Tenths of a percent.
+        pub permille: i32,
+        pub source: String,
+        pub updated_at: String,
+        pub updated_by: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// A count's share of `total` in tenths of a percent, rounded half up.
+pub fn permille(count: u64, total: u64) -> Option<u32> {
+    (total > 0).then(|| ((count * 2000 + total) / (2 * total)) as u32)
+}
+
+/// Checks a trust's population figures for `question`: every answer once, each between 0 and
+/// 100%, adding up to 100% give or take rounding.
+pub fn checked_population(
+    question: &str,
+    shares: &[(String, u32)],
+) -> Result<Vec<(String, u32)>, String> {
+    let Some((_, _, answers)) = QUESTIONS.iter().find(|(q, _, _)| *q == question) else {
+        return Err("unknown question".into());
+    };
+    let mut kept = Vec::new();
+    for (code, _) in answers.iter() {
+        let given: Vec<&(String, u32)> = shares.iter().filter(|(a, _)| a == code).collect();
+        match given.as_slice() {
+            [(_, p)] if *p <= 1000 => kept.push(((*code).to_owned(), *p)),
+            [_] => return Err(format!("{code}: must be between 0 and 100%")),
+            [] => return Err(format!("give a share for {code}")),
+            _ => return Err(format!("{code} is given more than once")),
+        }
+    }
+    if shares.len() != kept.len() {
+        return Err(format!(
+            "answers must be those of the question: {}",
+            answers
+                .iter()
+                .map(|(c, _)| *c)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    let sum: u32 = kept.iter().map(|(_, p)| p).sum();
+    if !(990..=1010).contains(&sum) {
+        return Err(format!(
+            "the shares add up to {}.{}%; they should add up to 100%",
+            sum / 10,
+            sum % 10
+        ));
+    }
+    Ok(kept)
+}
+
+pub mod population_migration {
+    use sea_orm_migration::prelude::*;
+
+    pub struct Migration;
+
+    impl MigrationName for Migration {
+        fn name(&self) -> &str {
+            "m20261125_100010_population_shares"
+        }
+    }
+
+    #[derive(DeriveIden)]
+    enum PopulationShares {
+        Table,
+        Id,
+        TenantId,
+        Question,
+        Answer,
+        Permille,
+        Source,
+        UpdatedAt,
+        UpdatedBy,
+    }
+
+    #[async_trait::async_trait]
+    impl MigrationTrait for Migration {
+        async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            let text = |c: PopulationShares| ColumnDef::new(c).string().not_null().to_owned();
+            manager
+                .create_table(
+                    Table::create()
+                        .table(PopulationShares::Table)
+                        .if_not_exists()
+                        .col(
+                            ColumnDef::new(PopulationShares::Id)
+                                .big_integer()
+                                .not_null()
+                                .auto_increment()
+                                .primary_key(),
+                        )
+                        .col(text(PopulationShares::TenantId))
+                        .col(text(PopulationShares::Question))
+                        .col(text(PopulationShares::Answer))
+                        .col(
+                            ColumnDef::new(PopulationShares::Permille)
+                                .integer()
+                                .not_null(),
+                        )
+                        .col(text(PopulationShares::Source))
+                        .col(text(PopulationShares::UpdatedAt))
+                        .col(text(PopulationShares::UpdatedBy))
+                        .to_owned(),
+                )
+                .await?;
+            manager
+                .create_index(
+                    Index::create()
+                        .name("population_shares_one_each")
+                        .table(PopulationShares::Table)
+                        .col(PopulationShares::TenantId)
+                        .col(PopulationShares::Question)
+                        .col(PopulationShares::Answer)
+                        .unique()
+                        .if_not_exists()
+                        .to_owned(),
+                )
+                .await
+        }
+
+        async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            manager
+                .drop_table(Table::drop().table(PopulationShares::Table).to_owned())
+                .await
+        }
+    }
+}
+
 pub mod migration {
     use sea_orm_migration::prelude::*;
 
@@ -168,6 +315,29 @@ mod tests {
         );
         // Nothing else to hide: the total goes instead. Zero is never hidden.
         assert_eq!(suppress(&[0, 3]), (vec![Some(0), None], None));
+    }
+
+    #[test]
+    fn shares_round_half_up_and_population_figures_add_up() {
+        assert_eq!(permille(1, 3), Some(333));
+        assert_eq!(permille(2, 3), Some(667));
+        assert_eq!(permille(5, 0), None);
+        let sex = |f: u32, m: u32| vec![("female".to_string(), f), ("male".to_string(), m)];
+        assert!(checked_population("sex", &sex(512, 488)).is_ok());
+        assert!(
+            checked_population("sex", &sex(512, 490)).is_ok(),
+            "rounding allowed"
+        );
+        assert!(checked_population("sex", &sex(600, 500))
+            .unwrap_err()
+            .contains("add up to 110.0%"));
+        assert!(checked_population("sex", &sex(512, 488)[..1])
+            .unwrap_err()
+            .contains("male"));
+        let mut extra = sex(500, 500);
+        extra.push(("other".into(), 0));
+        assert!(checked_population("sex", &extra).is_err());
+        assert!(checked_population("shoe_size", &sex(500, 500)).is_err());
     }
 
     #[test]

@@ -39,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(equality::migration::Migration),
             Box::new(partner::ics_migration::Migration),
             Box::new(profile::address_migration::Migration),
+            Box::new(equality::population_migration::Migration),
         ]
     }
 }

@@ -1595,6 +1595,60 @@ async fn equality_answers_are_the_partners_own_and_shown_only_in_suppressed_tota
             "{backend:?}"
         );
         assert_eq!((sex.total, sex.total_hidden), (7, false));
+
+        // The population served, to compare with: set by a lead, checked, shown beside the bank.
+        let population = |female: u32, male: u32| SetPopulationRequest {
+            question: "sex".into(),
+            shares: vec![
+                PopulationShare {
+                    answer: "female".into(),
+                    permille: female,
+                },
+                PopulationShare {
+                    answer: "male".into(),
+                    permille: male,
+                },
+            ],
+            source: "Census 2021, demo area".into(),
+        };
+        let bad = h
+            .client
+            .set_population(outgoing(population(600, 500), &lead))
+            .await
+            .unwrap_err();
+        assert_eq!(field_errors(&bad)[0].field, "shares");
+        let refused = h
+            .client
+            .set_population(outgoing(population(512, 488), &analyst))
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), Code::PermissionDenied);
+        let compared = h
+            .client
+            .set_population(outgoing(population(512, 488), &lead))
+            .await
+            .unwrap()
+            .into_inner();
+        let sex = compared
+            .questions
+            .iter()
+            .find(|q| q.question == "sex")
+            .unwrap();
+        assert_eq!(sex.population_source, "Census 2021, demo area");
+        let shares: Vec<(&str, Option<u32>, Option<u32>)> = sex
+            .counts
+            .iter()
+            .map(|c| (c.answer.as_str(), c.bank_permille, c.population_permille))
+            .collect();
+        assert_eq!(
+            shares,
+            [
+                ("female", Some(714), Some(512)),
+                ("male", None, Some(488)),
+                ("prefer_not_to_say", None, None)
+            ],
+            "{backend:?}: a hidden count has no share"
+        );
         // Another trust's totals hold none of these; staff and finance get no totals at all.
         let elsewhere = h
             .client
@@ -2205,6 +2259,27 @@ async fn every_call_is_open_to_its_roles_only_and_to_no_other_trust() {
             call!(get_equality_report, EqualityReportRequest {}),
         ),
         (
+            "SetPopulation",
+            vec![EngagementLead, Admin],
+            call!(
+                set_population,
+                SetPopulationRequest {
+                    question: "sex".into(),
+                    shares: vec![
+                        PopulationShare {
+                            answer: "female".into(),
+                            permille: 510
+                        },
+                        PopulationShare {
+                            answer: "male".into(),
+                            permille: 490
+                        },
+                    ],
+                    source: "Census 2021".into()
+                }
+            ),
+        ),
+        (
             "ListSharedPartners",
             vec![EngagementLead],
             call!(list_shared_partners, ListSharedPartnersRequest::default()),
@@ -2255,6 +2330,8 @@ async fn every_call_is_open_to_its_roles_only_and_to_no_other_trust() {
                         "ListExpiringTraining",
                         "ExpressInterest",
                         "GetEqualityReport",
+                        // Sets the other trust's own figures: nothing of this trust's.
+                        "SetPopulation",
                     ]
                     .contains(name),
                     "{name} answered another trust's {role:?}"

@@ -7,6 +7,8 @@ use crate::equality::{self, Column as E, PREFER_NOT, QUESTIONS};
 
 /// Who may read the totals (never anyone's answers).
 pub(super) const REPORT_READERS: &[Role] = &[Role::EngagementLead, Role::Admin, Role::Analyst];
+/// Who may set the population figures.
+pub(super) const POPULATION_EDITORS: &[Role] = &[Role::EngagementLead, Role::Admin];
 
 impl PeopleApi {
     /// Only the partner themself reaches their answers.
@@ -118,6 +120,10 @@ impl PeopleApi {
             .filter(E::PartnerId.in_subquery(active()))
             .all(&self.db)
             .await?;
+        let population = equality::population::Entity::find()
+            .filter(equality::population::Column::TenantId.eq(caller.tenant.as_str()))
+            .all(&self.db)
+            .await?;
         let active_partners = alongside_platform::paging::count(
             partner::for_tenant(&caller.tenant)
                 .filter(partner::Column::Status.eq(Stage::Active.as_str())),
@@ -139,6 +145,10 @@ impl PeopleApi {
                     })
                     .collect();
                 let (shown, total) = equality::suppress(&counts);
+                let figures: Vec<&equality::population::Model> = population
+                    .iter()
+                    .filter(|p| p.question == *question)
+                    .collect();
                 EqualityQuestion {
                     question: question.to_string(),
                     label: label.to_string(),
@@ -150,10 +160,23 @@ impl PeopleApi {
                             label: text.to_string(),
                             count: shown.unwrap_or(0),
                             hidden: shown.is_none(),
+                            // Of everyone who answered, only where both figures are shown: a
+                            // share of a hidden total would give the hidden counts away.
+                            bank_permille: shown
+                                .zip(total)
+                                .and_then(|(n, of)| equality::permille(n, of)),
+                            population_permille: figures
+                                .iter()
+                                .find(|p| p.answer == *code)
+                                .map(|p| p.permille.max(0) as u32),
                         })
                         .collect(),
                     total: total.unwrap_or(0),
                     total_hidden: total.is_none(),
+                    population_source: figures
+                        .first()
+                        .map(|p| p.source.clone())
+                        .unwrap_or_default(),
                 }
             })
             .collect();
@@ -167,6 +190,63 @@ impl PeopleApi {
             respondents: if respondents_hidden { 0 } else { respondents },
             respondents_hidden,
         })
+    }
+}
+
+impl PeopleApi {
+    pub(super) async fn set_population(
+        &self,
+        caller: &Caller,
+        request: SetPopulationRequest,
+    ) -> Result<EqualityReport, ServiceError> {
+        let mut v = alongside_platform::error::Violations::default();
+        let question = request.question.trim();
+        let shares: Vec<(String, u32)> = request
+            .shares
+            .iter()
+            .map(|s| (s.answer.trim().to_string(), s.permille))
+            .collect();
+        let kept = equality::checked_population(question, &shares).unwrap_or_else(|reason| {
+            let field = if reason == "unknown question" {
+                "question"
+            } else {
+                "shares"
+            };
+            v.push(field, reason);
+            Vec::new()
+        });
+        let source = request.source.trim();
+        if source.is_empty() || source.chars().count() > 200 {
+            v.push(
+                "source",
+                "say where the figures come from, e.g. Census 2021 for the trust's area (up to 200 characters)",
+            );
+        }
+        v.finish()?;
+        use equality::population::{ActiveModel, Column as Pop, Entity as Population};
+        let now = alongside_platform::now_rfc3339();
+        let txn = self.db.begin().await?;
+        Population::delete_many()
+            .filter(Pop::TenantId.eq(caller.tenant.as_str()))
+            .filter(Pop::Question.eq(question))
+            .exec(&txn)
+            .await?;
+        for (answer, permille) in kept {
+            Population::insert(ActiveModel {
+                tenant_id: Set(caller.tenant.to_string()),
+                question: Set(question.to_string()),
+                answer: Set(answer),
+                permille: Set(permille as i32),
+                source: Set(source.to_string()),
+                updated_at: Set(now.clone()),
+                updated_by: Set(caller.subject.clone()),
+                ..Default::default()
+            })
+            .exec_without_returning(&txn)
+            .await?;
+        }
+        txn.commit().await?;
+        self.equality_report(caller).await
     }
 }
 

@@ -1127,4 +1127,14 @@ impl PeopleService for PeopleApi {
                 .await?,
         ))
     }
+
+    async fn set_population(
+        &self,
+        request: Request<SetPopulationRequest>,
+    ) -> Result<Response<EqualityReport>, Status> {
+        let caller = grpc::authorize(&request, equality::POPULATION_EDITORS)?;
+        Ok(Response::new(
+            self.set_population(&caller, request.into_inner()).await?,
+        ))
+    }
 }
