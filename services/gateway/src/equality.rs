@@ -46,16 +46,7 @@ async fn page(
     typed: Option<&BTreeMap<String, String>>,
 ) -> Result<Html<String>, AppError> {
     let id = me.caller.subject.clone();
-    let consents = state
-        .clients
-        .people()
-        .list_consents(
-            state
-                .clients
-                .request(&me.caller, people::GetPartnerRequest { id: id.clone() }),
-        )
-        .await?
-        .into_inner();
+    let consents = crate::profile::fetch_consents(state, me, &id).await?;
     let agreed = consents
         .current
         .iter()

@@ -29,6 +29,23 @@ pub enum AppError {
 }
 
 impl AppError {
+    /// The same refusal with its fields renamed, for a form whose inputs are named apart from the
+    /// service's fields.
+    pub fn with_fields(self, rename: impl Fn(&str) -> String) -> AppError {
+        match self {
+            AppError::Invalid(errors) => AppError::Invalid(
+                errors
+                    .into_iter()
+                    .map(|mut e| {
+                        e.field = rename(&e.field);
+                        e
+                    })
+                    .collect(),
+            ),
+            other => other,
+        }
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
             AppError::SignInRequired => StatusCode::SEE_OTHER,

@@ -620,16 +620,7 @@ async fn partner_page(
     let withdrawn: Vec<&str> = if found.status == "erased" {
         Vec::new()
     } else {
-        let consents = state
-            .clients
-            .people()
-            .list_consents(
-                state
-                    .clients
-                    .request(&me.caller, people::GetPartnerRequest { id: id.into() }),
-            )
-            .await?
-            .into_inner();
+        let consents = crate::profile::fetch_consents(state, me, id).await?;
         consents
             .current
             .iter()
@@ -920,21 +911,8 @@ async fn partner_note(
         .add_support_note(state.clients.request(&me.caller, request))
         .await
         .map(|_| ())
-        .map_err(|status| {
-            // The form's fields are named apart from the training form's `kind`.
-            match AppError::from(status) {
-                AppError::Invalid(errors) => AppError::Invalid(
-                    errors
-                        .into_iter()
-                        .map(|mut e| {
-                            e.field = format!("note_{}", e.field);
-                            e
-                        })
-                        .collect(),
-                ),
-                other => other,
-            }
-        });
+        // The form's fields are named apart from the training form's `kind`.
+        .map_err(|status| AppError::from(status).with_fields(|field| format!("note_{field}")));
     let typed = PartnerForms::from([("note_kind", form.note_kind), ("note_body", form.note_body)]);
     match result {
         Ok(()) => Ok(Redirect::to(&format!("/partners/{id}?notice=note")).into_response()),

@@ -138,6 +138,24 @@ pub struct BankDetailsBody {
     account_number: String,
 }
 
+/// A partner's consents: the latest of each purpose, and every record.
+pub(crate) async fn fetch_consents(
+    state: &AppState,
+    me: &SignedIn,
+    id: &str,
+) -> Result<people::ListConsentsResponse, AppError> {
+    Ok(state
+        .clients
+        .people()
+        .list_consents(
+            state
+                .clients
+                .request(&me.caller, people::GetPartnerRequest { id: id.into() }),
+        )
+        .await?
+        .into_inner())
+}
+
 async fn fetch_profile(
     state: &AppState,
     me: &SignedIn,
@@ -492,16 +510,7 @@ async fn page(
     let consents: Vec<minijinja::Value> = if me.caller.role == Role::Finance {
         Vec::new()
     } else {
-        let held = state
-            .clients
-            .people()
-            .list_consents(
-                state
-                    .clients
-                    .request(&me.caller, people::GetPartnerRequest { id: id.into() }),
-            )
-            .await?
-            .into_inner();
+        let held = fetch_consents(state, me, id).await?;
         CONSENT_PURPOSES
             .iter()
             .map(|(purpose, label)| {
@@ -667,20 +676,10 @@ async fn profile_save(
 
 /// The service names the amount in pence; the form asks for pounds.
 fn renamed(err: AppError) -> AppError {
-    match err {
-        AppError::Invalid(errors) => AppError::Invalid(
-            errors
-                .into_iter()
-                .map(|mut e| {
-                    if e.field == "reduced_amount_pence" {
-                        e.field = "reduced_amount".into();
-                    }
-                    e
-                })
-                .collect(),
-        ),
-        other => other,
-    }
+    err.with_fields(|field| match field {
+        "reduced_amount_pence" => "reduced_amount".into(),
+        other => other.into(),
+    })
 }
 
 async fn bank_save(

@@ -60,25 +60,7 @@ impl PeopleApi {
             }
             (Err(e), _) | (_, Err(e)) => return Err(e),
         };
-        let now = alongside_platform::now_rfc3339();
-        let row = partner::Model {
-            search_text: partner::search_text(&r.given_name, &r.family_name, &r.locality),
-            id: ids::new_id(PARTNER),
-            tenant_id: caller.tenant.to_string(),
-            given_name: r.given_name,
-            family_name: r.family_name,
-            email: r.email,
-            phone: r.phone,
-            locality: r.locality,
-            status: Stage::Interest.to_string(),
-            registered_at: now.clone(),
-            registered_by: "public form".into(),
-            ics_id: caller
-                .ics
-                .as_ref()
-                .map(ToString::to_string)
-                .unwrap_or_default(),
-        };
+        let row = new_partner(caller, r, Stage::Interest, "public form");
         let txn = self.db.begin().await?;
         // An address already in the bank changes nothing, and the caller learns nothing of it.
         let inserted = partner::Entity::insert(to_active(&row))
@@ -99,30 +81,20 @@ impl PeopleApi {
         } else {
             format!("Expressed interest online: {interests}")
         };
-        append_history(&txn, caller, &row.id, "", Stage::Interest.as_str(), &why).await?;
+        self.created(&txn, caller, &row, &why).await?;
         consent::Entity::insert(consent::ActiveModel {
             tenant_id: Set(caller.tenant.to_string()),
             partner_id: Set(row.id.clone()),
             purpose: Set("contact".into()),
             granted: Set(true),
             notice_version: Set(version),
-            recorded_at: Set(now.clone()),
+            recorded_at: Set(row.registered_at.clone()),
             recorded_by: Set(row.id.clone()),
             recorded_by_role: Set(caller.role.as_str().into()),
             ..Default::default()
         })
         .exec_without_returning(&txn)
         .await?;
-        audit::record(&txn, caller, "create", "partner", &row.id).await?;
-        let event = PartnerRegistered {
-            partner_id: row.id.clone(),
-            locality: row.locality.clone(),
-            status: row.status.clone(),
-            registered_at: now,
-        };
-        self.outbox
-            .enqueue(&txn, PEOPLE_PARTNERS, &row.id, &caller.tenant, &event)
-            .await?;
         txn.commit().await?;
         self.outbox.notify();
         tracing::info!(partner_id = %row.id, tenant = %caller.tenant, "expression of interest");
@@ -147,27 +119,12 @@ impl PeopleApi {
         })
     }
 
-    /// A partner's own, or any of the tenant's for the other roles; never an erased record.
-    async fn consent_owner(&self, caller: &Caller, id: &str) -> Result<(), ServiceError> {
-        if caller.role == Role::Partner && caller.subject != id {
-            return Err(ServiceError::not_found("partner", id));
-        }
-        let row = self.find(caller, id).await?;
-        if row.status == Stage::Erased.as_str() {
-            return Err(ServiceError::invalid(
-                "id",
-                "this partner's record has been erased",
-            ));
-        }
-        Ok(())
-    }
-
     pub(super) async fn list_consents(
         &self,
         caller: &Caller,
         id: &str,
     ) -> Result<ListConsentsResponse, ServiceError> {
-        self.consent_owner(caller, id).await?;
+        self.reachable(caller, id).await?;
         let answer = self.consents(caller, id).await?;
         audit::record(&self.db, caller, "read", "consent", id).await?;
         Ok(answer)
@@ -186,7 +143,7 @@ impl PeopleApi {
         let version = notice_version(&mut v, &request.notice_version);
         v.finish()?;
         let id = request.partner_id.clone();
-        self.consent_owner(caller, &id).await?;
+        self.reachable(caller, &id).await?;
         let txn = self.db.begin().await?;
         consent::Entity::insert(consent::ActiveModel {
             tenant_id: Set(caller.tenant.to_string()),

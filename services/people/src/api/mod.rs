@@ -70,25 +70,7 @@ impl PeopleApi {
         request: RegisterPartnerRequest,
     ) -> Result<Partner, ServiceError> {
         let r = crate::validate::registration(request)?;
-        let search_text = partner::search_text(&r.given_name, &r.family_name, &r.locality);
-        let row = partner::Model {
-            search_text,
-            id: ids::new_id(PARTNER),
-            tenant_id: caller.tenant.to_string(),
-            given_name: r.given_name,
-            family_name: r.family_name,
-            email: r.email,
-            phone: r.phone,
-            locality: r.locality,
-            status: "active".into(),
-            registered_at: alongside_platform::now_rfc3339(),
-            registered_by: caller.subject.clone(),
-            ics_id: caller
-                .ics
-                .as_ref()
-                .map(ToString::to_string)
-                .unwrap_or_default(),
-        };
+        let row = new_partner(caller, r, Stage::Active, &caller.subject);
         let exists = partner::for_tenant(&caller.tenant)
             .filter(partner::Column::Email.eq(&row.email))
             .count(&self.db)
@@ -99,33 +81,39 @@ impl PeopleApi {
                 "a partner with this email address is already registered",
             ));
         }
+        let txn = self.db.begin().await?;
+        partner::Entity::insert(to_active(&row))
+            .exec_without_returning(&txn)
+            .await?;
+        self.created(&txn, caller, &row, "registered by an engagement lead")
+            .await?;
+        txn.commit().await?;
+        self.outbox.notify();
+        tracing::info!(partner_id = %row.id, tenant = %caller.tenant, "partner registered");
+        Ok(row.into())
+    }
+
+    /// What follows every new partner record, in its transaction: the first line of its history,
+    /// its audit entry, and `PartnerRegistered` for the other services.
+    async fn created(
+        &self,
+        txn: &sea_orm::DatabaseTransaction,
+        caller: &Caller,
+        row: &partner::Model,
+        why: &str,
+    ) -> Result<(), ServiceError> {
+        append_history(txn, caller, &row.id, "", &row.status, why).await?;
+        audit::record(txn, caller, "create", "partner", &row.id).await?;
         let event = PartnerRegistered {
             partner_id: row.id.clone(),
             locality: row.locality.clone(),
             status: row.status.clone(),
             registered_at: row.registered_at.clone(),
         };
-        let txn = self.db.begin().await?;
-        partner::Entity::insert(to_active(&row))
-            .exec_without_returning(&txn)
-            .await?;
-        append_history(
-            &txn,
-            caller,
-            &row.id,
-            "",
-            &row.status,
-            "registered by an engagement lead",
-        )
-        .await?;
-        audit::record(&txn, caller, "create", "partner", &row.id).await?;
         self.outbox
-            .enqueue(&txn, PEOPLE_PARTNERS, &row.id, &caller.tenant, &event)
+            .enqueue(txn, PEOPLE_PARTNERS, &row.id, &caller.tenant, &event)
             .await?;
-        txn.commit().await?;
-        self.outbox.notify();
-        tracing::info!(partner_id = %row.id, tenant = %caller.tenant, "partner registered");
-        Ok(row.into())
+        Ok(())
     }
 
     async fn get(&self, caller: &Caller, id: &str) -> Result<Partner, ServiceError> {
@@ -833,6 +821,33 @@ async fn append_history(
     .exec_without_returning(db)
     .await?;
     Ok(())
+}
+
+/// A new record of the caller's trust (and ICS) from checked registration details.
+fn new_partner(
+    caller: &Caller,
+    r: RegisterPartnerRequest,
+    status: Stage,
+    registered_by: &str,
+) -> partner::Model {
+    partner::Model {
+        search_text: partner::search_text(&r.given_name, &r.family_name, &r.locality),
+        id: ids::new_id(PARTNER),
+        tenant_id: caller.tenant.to_string(),
+        given_name: r.given_name,
+        family_name: r.family_name,
+        email: r.email,
+        phone: r.phone,
+        locality: r.locality,
+        status: status.to_string(),
+        registered_at: alongside_platform::now_rfc3339(),
+        registered_by: registered_by.to_string(),
+        ics_id: caller
+            .ics
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
+    }
 }
 
 fn to_active(m: &partner::Model) -> partner::ActiveModel {

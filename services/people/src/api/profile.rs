@@ -19,9 +19,9 @@ pub(super) const PROFILE_EDITORS: &[Role] = &[Role::Partner, Role::EngagementLea
 pub(super) const BANK_EDITORS: &[Role] = &[Role::Partner, Role::Finance];
 
 impl PeopleApi {
-    /// The partner whose profile `caller` may reach: a partner only their own, and never an
-    /// erased record.
-    async fn profile_owner(
+    /// The partner whose profile or consents `caller` may reach: a partner only their own, the
+    /// other roles any of their trust's; never an erased record.
+    pub(super) async fn reachable(
         &self,
         caller: &Caller,
         id: &str,
@@ -55,7 +55,7 @@ impl PeopleApi {
         caller: &Caller,
         id: &str,
     ) -> Result<Profile, ServiceError> {
-        self.profile_owner(caller, id).await?;
+        self.reachable(caller, id).await?;
         let row = self.stored_profile(caller, id).await?;
         audit::record(&self.db, caller, "read", "partner_profile", id).await?;
         Ok(profile::view(&row, caller.role))
@@ -67,7 +67,7 @@ impl PeopleApi {
         request: UpdateProfileRequest,
     ) -> Result<Profile, ServiceError> {
         let id = request.partner_id.clone();
-        self.profile_owner(caller, &id).await?;
+        self.reachable(caller, &id).await?;
         let current = self.stored_profile(caller, &id).await?;
         let row = profile::Model {
             updated_at: alongside_platform::now_rfc3339(),
@@ -112,7 +112,7 @@ impl PeopleApi {
         request: SetBankDetailsRequest,
     ) -> Result<Profile, ServiceError> {
         let id = request.partner_id.clone();
-        self.profile_owner(caller, &id).await?;
+        self.reachable(caller, &id).await?;
         let (name, sort_code, account) = profile::bank_details(&request)?;
         let now = alongside_platform::now_rfc3339();
         let row = profile::Model {
@@ -147,7 +147,7 @@ impl PeopleApi {
         caller: &Caller,
         id: &str,
     ) -> Result<BankDetails, ServiceError> {
-        self.profile_owner(caller, id).await?;
+        self.reachable(caller, id).await?;
         let row = self.stored_profile(caller, id).await?;
         if row.bank_sealed.is_empty() {
             return Err(ServiceError::not_found("bank details of partner", id));

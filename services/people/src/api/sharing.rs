@@ -128,18 +128,11 @@ impl PeopleApi {
         partner::Entity::insert(to_active(&row))
             .exec_without_returning(&txn)
             .await?;
-        append_history(
-            &txn,
-            caller,
-            &row.id,
-            "",
-            Stage::Active.as_str(),
-            &format!(
-                "Joined from {} with their consent to be offered across the ICS",
-                source.tenant_id
-            ),
-        )
-        .await?;
+        let why = format!(
+            "Joined from {} with their consent to be offered across the ICS",
+            source.tenant_id
+        );
+        self.created(&txn, caller, &row, &why).await?;
         // What they agreed to comes with them (the latest of each purpose).
         for held in consent::current(&consents) {
             let mut copied = sea_orm::ActiveModelTrait::reset_all(
@@ -171,22 +164,12 @@ impl PeopleApi {
             .exec_without_returning(&txn)
             .await?;
         }
-        audit::record(&txn, caller, "create", "partner", &row.id).await?;
         // Their first trust's log shows who took the record across.
         let at_source = Caller {
             tenant: source_tenant,
             ..caller.clone()
         };
         audit::record(&txn, &at_source, "share", "partner", &source.id).await?;
-        let event = PartnerRegistered {
-            partner_id: row.id.clone(),
-            locality: row.locality.clone(),
-            status: row.status.clone(),
-            registered_at: now,
-        };
-        self.outbox
-            .enqueue(&txn, PEOPLE_PARTNERS, &row.id, &caller.tenant, &event)
-            .await?;
         txn.commit().await?;
         self.outbox.notify();
         tracing::info!(partner_id = %row.id, from = %source.tenant_id, "shared partner added");
