@@ -245,6 +245,7 @@ impl PeopleApi {
             .exec_without_returning(&txn)
             .await?;
         }
+        audit::record(&txn, caller, "update", "population", question).await?;
         txn.commit().await?;
         self.equality_report(caller).await
     }
