@@ -145,6 +145,10 @@ test('a lead assigns a partner and records attendance, and the claim follows', a
   await page.getByLabel('Minutes attended').fill('0');
   await page.getByRole('button', { name: 'Record attendance' }).click();
   await assert.doesNotReject(page.getByText('must be between 1 and 1440').first().waitFor(), 'bad minutes are refused by field');
+  const link = await page.locator('.nhsuk-error-summary__list a').first().getAttribute('href');
+  assert.match(link, /^#minutes-asg_/, 'the summary links to the row\'s own input');
+  assert.equal(await page.locator(link).count(), 1, 'and that input is on the page');
+  assert.match(await page.locator('.nhsuk-error-summary__list a').first().innerText(), /^Minutes: must be between 1 and 1440/);
   await expectAccessible(page, 'attendance with errors');
   await page.getByLabel('Minutes attended').fill('420');
   await page.getByRole('button', { name: 'Record attendance' }).click();

@@ -294,6 +294,8 @@ pub(crate) fn errors_map(err: &AppError) -> BTreeMap<String, String> {
 }
 
 fn label_of(field: &str) -> String {
+    // A field of one row of a table ("minutes-asg_…") is labelled as the field.
+    let field = field.split('-').next().unwrap_or(field);
     let mut label = field.replace('_', " ");
     if let Some(first) = label.get_mut(0..1) {
         first.make_ascii_uppercase();
@@ -1756,6 +1758,7 @@ async fn opportunity_attendance(
 ) -> Result<Response, AppError> {
     me.check_csrf(Some(&form.csrf_token))?;
     let minutes = form.minutes.trim().parse::<u32>().unwrap_or(0);
+    let row = format!("minutes-{}", form.assignment_id);
     let request = engagement::RecordAttendanceRequest {
         assignment_id: form.assignment_id,
         minutes,
@@ -1764,8 +1767,26 @@ async fn opportunity_attendance(
         .clients
         .engagement()
         .record_attendance(state.clients.request(&me.caller, request))
-        .await;
-    after_opportunity_change(&state, &me, &id, result.map(|_| ()), "attendance").await
+        .await
+        .map(|_| ())
+        // Each row has its own minutes input: the error summary links to the row's.
+        .map_err(|status| {
+            AppError::from(status).with_fields(|field| match field {
+                "minutes" => row.clone(),
+                other => other.to_string(),
+            })
+        });
+    match result {
+        Ok(()) => {
+            Ok(Redirect::to(&format!("/opportunities/{id}?notice=attendance")).into_response())
+        }
+        Err(err @ AppError::Invalid(_)) => Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            opportunity_page(&state, &me, &id, None, Some(&err)).await?,
+        )
+            .into_response()),
+        Err(err) => Err(err),
+    }
 }
 
 // ---- claims ----
