@@ -224,6 +224,7 @@ test('a partner reads and downloads the data held about them, and no one else\'s
   await page.getByRole('link', { name: 'Your data' }).first().click();
   await assert.doesNotReject(page.getByRole('heading', { name: 'The data we hold' }).waitFor());
   await assert.doesNotReject(page.getByText('asha.patel@rza.partners.demo.test').waitFor());
+  await assert.doesNotReject(page.getByText(/^Governance partner \(MDT or committee seat\): can take part/).waitFor(), 'roles are part of their data');
   await expectAccessible(page, 'your data');
 
   const id = page.url().match(/\/partners\/([^/]+)\/data$/)[1];

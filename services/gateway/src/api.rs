@@ -490,6 +490,20 @@ pub struct PartnerDataBody {
     /// partner's own download, only how many are held.
     support_notes: Vec<SupportNoteBody>,
     support_notes_held: u32,
+    /// Roles held, eligibility, and the latest record of each training and check.
+    roles: Option<PartnerRolesBody>,
+    /// Their equality monitoring answers: in the partner's own download only.
+    equality: Option<EqualityBody>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct EqualityBody {
+    age_band: String,
+    sex: String,
+    ethnic_group: String,
+    disability: String,
+    carer: String,
+    answered_at: String,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -538,6 +552,15 @@ impl From<people::PartnerDataExport> for PartnerDataBody {
                 })
                 .collect(),
             support_notes_held: e.support_notes_held,
+            roles: e.roles.map(Into::into),
+            equality: e.equality.map(|q| EqualityBody {
+                age_band: q.age_band,
+                sex: q.sex,
+                ethnic_group: q.ethnic_group,
+                disability: q.disability,
+                carer: q.carer,
+                answered_at: q.answered_at,
+            }),
             consents: e
                 .consents
                 .into_iter()

@@ -1541,6 +1541,24 @@ async fn equality_answers_are_the_partners_own_and_shown_only_in_suppressed_tota
             .unwrap_err();
         assert_eq!(field_errors(&bad)[0].field, "sex");
 
+        // Their download carries their answers; a lead's access answer does not.
+        let export = |token: &str| outgoing(ExportPartnerDataRequest { id: ids[0].clone() }, token);
+        let theirs = h
+            .client
+            .export_partner_data(export(&own))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(theirs.equality.unwrap().sex, "female");
+        assert!(theirs.roles.is_some());
+        let leads = h
+            .client
+            .export_partner_data(export(&lead))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(leads.equality.is_none(), "{backend:?}");
+
         // One partner's answers: theirs alone, never a lead's or another partner's.
         let mine = h
             .client

@@ -251,7 +251,7 @@ impl PeopleApi {
     }
 }
 
-fn to_answers(m: equality::Model) -> EqualityAnswers {
+pub(super) fn to_answers(m: equality::Model) -> EqualityAnswers {
     EqualityAnswers {
         partner_id: m.partner_id,
         age_band: m.age_band,

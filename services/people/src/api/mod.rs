@@ -526,8 +526,19 @@ impl PeopleApi {
             .order_by_desc(crate::support::note::Column::Id)
             .all(&self.db)
             .await?;
+        let roles = partner_roles(&self.db, &caller.tenant, id).await?;
+        let equality = if caller.role == Role::Partner {
+            crate::equality::of_partner(&caller.tenant, id)
+                .one(&self.db)
+                .await?
+                .map(equality::to_answers)
+        } else {
+            None
+        };
         audit::record(&self.db, caller, "export", "partner", id).await?;
         Ok(PartnerDataExport {
+            roles: Some(roles),
+            equality,
             profile: Some(crate::profile::view(&held, caller.role)),
             support_notes: if caller.role == Role::Partner {
                 Vec::new()
