@@ -39,10 +39,28 @@ impl From<DbErr> for HandlerError {
 pub trait Handler: Send + Sync + 'static {
     async fn handle(&self, txn: &DatabaseTransaction, event: &Envelope)
         -> Result<(), HandlerError>;
+
+    /// Applies several events, in the order given, in one transaction. The default applies them
+    /// one by one; a handler may do it set-wise for speed. Any error rolls the whole batch back,
+    /// and the consumer then applies the events one at a time, so a poison event is dead-lettered
+    /// alone.
+    async fn handle_batch(
+        &self,
+        txn: &DatabaseTransaction,
+        events: &[Envelope],
+    ) -> Result<(), HandlerError> {
+        for event in events {
+            self.handle(txn, event).await?;
+        }
+        Ok(())
+    }
 }
 
+/// At most this many messages already fetched are applied in one transaction.
+const BATCH_SIZE: usize = 500;
+
 /// What happened to one message.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
     Applied,
     Duplicate,
@@ -125,7 +143,7 @@ impl Consumer {
         let dlq_producer = crate::kafka::producer(&self.settings, &format!("{}-dlq", self.group))?;
         tracing::info!(group = %self.group, topics = ?self.topics, "consumer started");
 
-        loop {
+        'poll: loop {
             let message = tokio::select! {
                 _ = shutdown.cancelled() => break,
                 message = consumer.recv() => message,
@@ -138,21 +156,110 @@ impl Consumer {
                     continue;
                 }
             };
-            let outcome = self.process(&message, &dlq_producer, &shutdown).await;
-            let counted = match outcome {
-                Outcome::Interrupted => break,
-                Outcome::Applied => "applied",
-                Outcome::Duplicate => "duplicate",
-                Outcome::DeadLettered => "dead_lettered",
-            };
-            alongside_platform::metrics::global().consumed(&self.group, message.topic(), counted);
-            if let Err(err) = consumer.store_offset_from_message(&message) {
-                tracing::warn!(error = %err, "storing offset failed; the message may be redelivered (a no-op)");
+            // What has already been fetched joins it, up to a batch: one transaction for all.
+            let mut batch = vec![message];
+            while batch.len() < BATCH_SIZE {
+                match futures::FutureExt::now_or_never(consumer.recv()) {
+                    Some(Ok(message)) => batch.push(message),
+                    Some(Err(err)) => {
+                        tracing::warn!(error = %err, group = %self.group, "consumer error; continuing");
+                        break;
+                    }
+                    None => break,
+                }
+            }
+            let mut outcomes = self.process_batch(&batch).await;
+            for (i, message) in batch.iter().enumerate() {
+                let outcome = match outcomes.get_mut(i).and_then(Option::take) {
+                    Some(outcome) => outcome,
+                    None => self.process(message, &dlq_producer, &shutdown).await,
+                };
+                let counted = match outcome {
+                    Outcome::Interrupted => break 'poll,
+                    Outcome::Applied => "applied",
+                    Outcome::Duplicate => "duplicate",
+                    Outcome::DeadLettered => "dead_lettered",
+                };
+                alongside_platform::metrics::global().consumed(
+                    &self.group,
+                    message.topic(),
+                    counted,
+                );
+                if let Err(err) = consumer.store_offset_from_message(message) {
+                    tracing::warn!(error = %err, "storing offset failed; the message may be redelivered (a no-op)");
+                }
             }
         }
         let _ = consumer.commit_consumer_state(CommitMode::Sync);
         tracing::info!(group = %self.group, "consumer stopped");
         Ok(())
+    }
+
+    /// Applies a batch of several messages in one transaction. Each outcome is `None` when the
+    /// batch could not be applied whole (a bad message, an error): those messages are then
+    /// processed one by one, which retries or dead-letters each on its own.
+    async fn process_batch(&self, batch: &[BorrowedMessage<'_>]) -> Vec<Option<Outcome>> {
+        if batch.len() < 2 {
+            return vec![None; batch.len()];
+        }
+        let span = tracing::info_span!(
+            "kafka.consume",
+            otel.name = %format!("{} process", batch[0].topic()),
+            otel.kind = "consumer",
+            messaging.system = "kafka",
+            messaging.consumer.group.name = %self.group,
+            messaging.batch.message_count = batch.len(),
+        );
+        alongside_platform::telemetry::set_parent(&span, parent_context(&batch[0]));
+        let envelopes: Option<Vec<Envelope>> = batch
+            .iter()
+            .map(|m| Envelope::decode(m.payload().unwrap_or_default()).ok())
+            .collect();
+        let Some(envelopes) = envelopes else {
+            return vec![None; batch.len()];
+        };
+        match self.apply_batch(&envelopes).instrument(span).await {
+            Ok(fresh) => envelopes
+                .iter()
+                .enumerate()
+                .map(|(i, e)| {
+                    // The first of two copies in one batch is the one applied.
+                    let first =
+                        envelopes.iter().position(|o| o.event_id() == e.event_id()) == Some(i);
+                    Some(if first && fresh.contains(e.event_id()) {
+                        Outcome::Applied
+                    } else {
+                        Outcome::Duplicate
+                    })
+                })
+                .collect(),
+            Err(err) => {
+                tracing::debug!(error = %err, size = batch.len(), "batch applied one event at a time instead");
+                vec![None; batch.len()]
+            }
+        }
+    }
+
+    /// Applies the events this consumer has not processed yet, in one transaction; returns their ids.
+    async fn apply_batch(
+        &self,
+        envelopes: &[Envelope],
+    ) -> Result<std::collections::HashSet<String>, HandlerError> {
+        let txn = self.db.begin().await?;
+        let ids: Vec<&str> = envelopes.iter().map(Envelope::event_id).collect();
+        let fresh = crate::inbox::claim_many(&txn, &self.group, &ids).await?;
+        let fresh: std::collections::HashSet<String> = fresh.into_iter().collect();
+        let mut seen = std::collections::HashSet::new();
+        let todo: Vec<Envelope> = envelopes
+            .iter()
+            .filter(|e| fresh.contains(e.event_id()) && seen.insert(e.event_id().to_string()))
+            .cloned()
+            .collect();
+        if !todo.is_empty() {
+            self.handler.handle_batch(&txn, &todo).await?;
+        }
+        txn.commit().await?;
+        Ok(fresh)
     }
 
     async fn process(

@@ -76,6 +76,43 @@ impl Outbox {
         Ok(envelope.event_id().to_string())
     }
 
+    /// Adds several events in one statement: (topic, key, tenant, event) each.
+    pub async fn enqueue_many<E: EventName>(
+        &self,
+        txn: &impl ConnectionTrait,
+        events: &[(&str, &str, &OdsCode, E)],
+    ) -> Result<(), DbErr> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let mut headers = alongside_platform::telemetry::current_context_headers();
+        headers.insert("event_type".into(), E::EVENT_TYPE.into());
+        let created_at = alongside_platform::now_rfc3339();
+        let rows = events.iter().map(|(topic, key, tenant, event)| {
+            let envelope = Envelope::new(tenant, event);
+            let mut headers = headers.clone();
+            headers.insert("tenant_id".into(), tenant.to_string());
+            ActiveModel {
+                event_id: Set(envelope.event_id().to_string()),
+                topic: Set((*topic).to_owned()),
+                partition_key: Set((*key).to_owned()),
+                payload: Set(envelope.encode()),
+                headers: Set(serde_json::to_string(&headers).unwrap_or_else(|_| "{}".into())),
+                created_at: Set(created_at.clone()),
+                sent_at: Set(None),
+                ..Default::default()
+            }
+        });
+        // Bounded statements: PostgreSQL takes at most 65,535 parameters in one.
+        let rows: Vec<ActiveModel> = rows.collect();
+        for chunk in rows.chunks(5_000) {
+            Entity::insert_many(chunk.to_vec())
+                .exec_without_returning(txn)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Tells the relay there is something to send; call after the transaction commits.
     pub fn notify(&self) {
         self.wake.notify_one();

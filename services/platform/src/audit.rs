@@ -50,6 +50,33 @@ pub async fn record(
     Ok(())
 }
 
+/// Appends one entry per subject, in one statement: the same `action` by `caller` on many records
+/// (a list of payees, a payment file).
+pub async fn record_each(
+    db: &impl ConnectionTrait,
+    caller: &Caller,
+    action: &str,
+    subject_kind: &str,
+    subject_ids: &[String],
+) -> Result<(), DbErr> {
+    if subject_ids.is_empty() {
+        return Ok(());
+    }
+    let at = crate::now_rfc3339();
+    let rows = subject_ids.iter().map(|id| ActiveModel {
+        tenant_id: Set(caller.tenant.to_string()),
+        actor: Set(caller.subject.clone()),
+        actor_role: Set(caller.role.as_str().to_string()),
+        action: Set(action.to_string()),
+        subject_kind: Set(subject_kind.to_string()),
+        subject_id: Set(id.clone()),
+        at: Set(at.clone()),
+        ..Default::default()
+    });
+    Entity::insert_many(rows).exec_without_returning(db).await?;
+    Ok(())
+}
+
 /// The audit table, in the migration history of every service that holds personal data.
 pub struct AuditMigration;
 

@@ -5,6 +5,11 @@ pub const OPPORTUNITY: &str = "opp";
 pub const ASSIGNMENT: &str = "asg";
 pub const ATTENDANCE: &str = "att";
 pub const CLAIM: &str = "clm";
+pub const RATE_CARD: &str = "rcd";
+pub const PAYMENT_RUN: &str = "run";
+pub const RECEIPT: &str = "rct";
+pub const JOURNAL: &str = "jnl";
+pub const BENEFIT_LIMIT: &str = "lim";
 pub const FFT_RESPONSE: &str = "fft";
 pub const USER: &str = "usr";
 
