@@ -54,6 +54,21 @@ pub mod payments {
     }
 }
 
+/// The kinds of involvement work (DOMAIN.md §3): engagement offers them, payments prices them.
+pub const ACTIVITY_KINDS: &[&str] = &[
+    "forum_meeting",
+    "mdt_seat",
+    "improvement_group",
+    "pathway_redesign",
+    "discussion_group",
+    "training_codelivery",
+    "recruitment_panel",
+    "co_research",
+    "story_video",
+    "health_equity",
+    "digital_advisory",
+];
+
 /// The roles a partner can hold in the People Bank (DOMAIN.md §2): the people service grants
 /// them, engagement matches opportunities on them.
 pub const PARTNER_ROLES: &[&str] = &[
@@ -89,6 +104,16 @@ pub const ADJUSTMENTS: &[(&str, &str)] = &[
     ("easy_read", "Easy read documents"),
     ("hearing_loop", "A hearing loop"),
     ("step_free", "Step-free access"),
+];
+
+/// Benefits a partner may say they receive (DOMAIN.md §5), so that payments can warn them and
+/// finance near that benefit's earnings limit: (code, label).
+pub const BENEFITS: &[(&str, &str)] = &[
+    ("esa", "Employment and Support Allowance (ESA)"),
+    ("carers_allowance", "Carer's Allowance"),
+    ("universal_credit", "Universal Credit"),
+    ("pip_dla_aa", "PIP, DLA or Attendance Allowance"),
+    ("other", "Another benefit"),
 ];
 
 /// (code, label) of one answer.
@@ -156,6 +181,15 @@ event_names! {
     engagement::events::v1::OpportunityPublished => "alongside.engagement.events.v1.OpportunityPublished",
     engagement::events::v1::PartnerAssigned => "alongside.engagement.events.v1.PartnerAssigned",
     engagement::events::v1::AttendanceRecorded => "alongside.engagement.events.v1.AttendanceRecorded",
+    engagement::events::v1::AttendanceCorrected => "alongside.engagement.events.v1.AttendanceCorrected",
+    people::events::v1::PartnerPaymentTermsChanged => "alongside.people.events.v1.PartnerPaymentTermsChanged",
     feedback::events::v1::FftResponseReceived => "alongside.feedback.events.v1.FftResponseReceived",
     payments::events::v1::ClaimCreated => "alongside.payments.events.v1.ClaimCreated",
+    payments::events::v1::ClaimCorrected => "alongside.payments.events.v1.ClaimCorrected",
+    payments::events::v1::ClaimApproved => "alongside.payments.events.v1.ClaimApproved",
+    payments::events::v1::ClaimRejected => "alongside.payments.events.v1.ClaimRejected",
+    payments::events::v1::PaymentRunCreated => "alongside.payments.events.v1.PaymentRunCreated",
+    payments::events::v1::PaymentRunCancelled => "alongside.payments.events.v1.PaymentRunCancelled",
+    payments::events::v1::PaymentRunCompleted => "alongside.payments.events.v1.PaymentRunCompleted",
+    payments::events::v1::PaymentIssued => "alongside.payments.events.v1.PaymentIssued",
 }

@@ -6,7 +6,7 @@ use alongside_platform::ids::{self, ASSIGNMENT, ATTENDANCE, OPPORTUNITY};
 use alongside_platform::paging::Page;
 use alongside_platform::{grpc, Caller, Role, ServiceError};
 use alongside_proto::engagement::events::v1::{
-    AttendanceRecorded, OpportunityPublished, PartnerAssigned,
+    AttendanceCorrected, AttendanceRecorded, OpportunityPublished, PartnerAssigned,
 };
 use alongside_proto::engagement::v1::engagement_service_server::EngagementService;
 use alongside_proto::engagement::v1::*;
@@ -16,7 +16,7 @@ use sea_orm::{
 };
 use tonic::{Request, Response, Status};
 
-use crate::store::{assignment, attendance, eligibility, known_partner, opportunity};
+use crate::store::{assignment, attendance, correction, eligibility, known_partner, opportunity};
 
 const ORGANISERS: &[Role] = &[Role::EngagementLead, Role::Staff, Role::Admin];
 
@@ -91,6 +91,9 @@ impl EngagementApi {
             created_at: Set(alongside_platform::now_rfc3339()),
             created_by: Set(caller.subject.clone()),
             required_role: Set(r.required_role.clone()),
+            pathway: Set(r.pathway.clone()),
+            cost_centre: Set(r.cost_centre.clone()),
+            remuneration: Set(r.remuneration.clone()),
         };
         let txn = self.db.begin().await?;
         let model = opportunity::Entity::insert(row)
@@ -236,6 +239,7 @@ impl EngagementApi {
             partner_id: model.partner_id,
             created_at: model.created_at,
             attended_minutes: None,
+            attendance_id: String::new(),
         })
     }
 
@@ -256,15 +260,16 @@ impl EngagementApi {
             .await?;
         let assignments = rows
             .into_iter()
-            .map(|a| Assignment {
-                attended_minutes: attended
-                    .iter()
-                    .find(|t| t.assignment_id == a.id)
-                    .map(|t| t.minutes as u32),
-                id: a.id,
-                opportunity_id: a.opportunity_id,
-                partner_id: a.partner_id,
-                created_at: a.created_at,
+            .map(|a| {
+                let recorded = attended.iter().find(|t| t.assignment_id == a.id);
+                Assignment {
+                    attended_minutes: recorded.map(|t| t.minutes as u32),
+                    attendance_id: recorded.map(|t| t.id.clone()).unwrap_or_default(),
+                    id: a.id,
+                    opportunity_id: a.opportunity_id,
+                    partner_id: a.partner_id,
+                    created_at: a.created_at,
+                }
             })
             .collect();
         Ok(ListAssignmentsResponse { assignments })
@@ -305,20 +310,15 @@ impl EngagementApi {
             activity_date: Set(opportunity.starts_on.clone()),
             recorded_at: Set(alongside_platform::now_rfc3339()),
             recorded_by: Set(caller.subject.clone()),
+            revision: Set(1),
+            corrected_at: Set(String::new()),
+            correction_reason: Set(String::new()),
         };
         let txn = self.db.begin().await?;
         let model = attendance::Entity::insert(row)
             .exec_with_returning(&txn)
             .await?;
-        let event = AttendanceRecorded {
-            attendance_id: model.id.clone(),
-            opportunity_id: opportunity.id.clone(),
-            partner_id: model.partner_id.clone(),
-            minutes: request.minutes,
-            activity_kind: opportunity.kind.clone(),
-            involvement_level: opportunity.involvement_level as u32,
-            activity_date: model.activity_date.clone(),
-        };
+        let event = attendance_event(&opportunity, &model);
         self.outbox
             .enqueue(
                 &txn,
@@ -332,6 +332,118 @@ impl EngagementApi {
         self.outbox.notify();
         tracing::info!(attendance_id = %model.id, minutes = request.minutes, "attendance recorded");
         Ok(model.into())
+    }
+}
+
+impl EngagementApi {
+    async fn correct_attendance(
+        &self,
+        caller: &Caller,
+        request: CorrectAttendanceRequest,
+    ) -> Result<Attendance, ServiceError> {
+        crate::validate::correction(&request)?;
+        let current = attendance::for_tenant(&caller.tenant)
+            .filter(attendance::Column::Id.eq(&request.attendance_id))
+            .one(&self.db)
+            .await?
+            .ok_or_else(|| ServiceError::not_found("attendance", &request.attendance_id))?;
+        if current.minutes == request.minutes as i32 {
+            return Err(ServiceError::invalid(
+                "minutes",
+                format!("{} minutes are already recorded", current.minutes),
+            ));
+        }
+        let opportunity = self
+            .find_opportunity(caller, &current.opportunity_id)
+            .await?;
+        let now = alongside_platform::now_rfc3339();
+        let reason = request.reason.trim().to_string();
+        let txn = self.db.begin().await?;
+        // The revision moves only from the one read: a correction made meanwhile is not lost.
+        let changed = attendance::Entity::update_many()
+            .col_expr(
+                attendance::Column::Minutes,
+                sea_orm::sea_query::Expr::value(request.minutes as i32),
+            )
+            .col_expr(
+                attendance::Column::Revision,
+                sea_orm::sea_query::Expr::value(current.revision + 1),
+            )
+            .col_expr(
+                attendance::Column::CorrectedAt,
+                sea_orm::sea_query::Expr::value(now.clone()),
+            )
+            .col_expr(
+                attendance::Column::CorrectionReason,
+                sea_orm::sea_query::Expr::value(reason.clone()),
+            )
+            .filter(attendance::Column::Id.eq(&current.id))
+            .filter(attendance::Column::Revision.eq(current.revision))
+            .exec(&txn)
+            .await?
+            .rows_affected;
+        if changed == 0 {
+            return Err(ServiceError::Conflict(
+                "the attendance was corrected by someone else meanwhile; look again".into(),
+            ));
+        }
+        correction::Entity::insert(correction::ActiveModel {
+            tenant_id: Set(caller.tenant.to_string()),
+            attendance_id: Set(current.id.clone()),
+            revision: Set(current.revision + 1),
+            from_minutes: Set(current.minutes),
+            to_minutes: Set(request.minutes as i32),
+            reason: Set(reason.clone()),
+            corrected_by: Set(caller.subject.clone()),
+            corrected_at: Set(now.clone()),
+            ..Default::default()
+        })
+        .exec_without_returning(&txn)
+        .await?;
+        let corrected = attendance::Model {
+            minutes: request.minutes as i32,
+            revision: current.revision + 1,
+            corrected_at: now.clone(),
+            correction_reason: reason,
+            ..current
+        };
+        let event = AttendanceCorrected {
+            attendance: Some(attendance_event(&opportunity, &corrected)),
+            corrected_at: now,
+        };
+        self.outbox
+            .enqueue(
+                &txn,
+                ENGAGEMENT_ACTIVITIES,
+                &opportunity.id,
+                &caller.tenant,
+                &event,
+            )
+            .await?;
+        txn.commit().await?;
+        self.outbox.notify();
+        tracing::info!(attendance_id = %corrected.id, revision = corrected.revision, "attendance corrected");
+        Ok(corrected.into())
+    }
+}
+
+/// The whole attendance as it stands, as payments prices it.
+fn attendance_event(
+    opportunity: &opportunity::Model,
+    attended: &attendance::Model,
+) -> AttendanceRecorded {
+    AttendanceRecorded {
+        attendance_id: attended.id.clone(),
+        opportunity_id: opportunity.id.clone(),
+        partner_id: attended.partner_id.clone(),
+        minutes: attended.minutes as u32,
+        activity_kind: opportunity.kind.clone(),
+        involvement_level: opportunity.involvement_level as u32,
+        activity_date: attended.activity_date.clone(),
+        pathway: opportunity.pathway.clone(),
+        cost_centre: opportunity.cost_centre.clone(),
+        expenses_only: opportunity.remuneration == "expenses_only",
+        revision: attended.revision as u32,
     }
 }
 
@@ -397,6 +509,17 @@ impl EngagementService for EngagementApi {
         let caller = grpc::authorize(&request, ORGANISERS)?;
         Ok(Response::new(
             self.record_attendance(&caller, request.into_inner())
+                .await?,
+        ))
+    }
+
+    async fn correct_attendance(
+        &self,
+        request: Request<CorrectAttendanceRequest>,
+    ) -> Result<Response<Attendance>, Status> {
+        let caller = grpc::authorize(&request, ORGANISERS)?;
+        Ok(Response::new(
+            self.correct_attendance(&caller, request.into_inner())
                 .await?,
         ))
     }

@@ -50,6 +50,10 @@ pub mod opportunity {
         pub created_by: String,
         /// Empty: any active partner.
         pub required_role: String,
+        pub pathway: String,
+        pub cost_centre: String,
+        /// rate_card or expenses_only.
+        pub remuneration: String,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -70,6 +74,9 @@ pub mod opportunity {
                 status: m.status,
                 created_at: m.created_at,
                 required_role: m.required_role,
+                pathway: m.pathway,
+                cost_centre: m.cost_centre,
+                remuneration: m.remuneration,
             }
         }
     }
@@ -111,6 +118,10 @@ pub mod attendance {
         pub activity_date: String,
         pub recorded_at: String,
         pub recorded_by: String,
+        /// 1 as recorded, one more for each correction (kept in `attendance_corrections`).
+        pub revision: i32,
+        pub corrected_at: String,
+        pub correction_reason: String,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -128,7 +139,163 @@ pub mod attendance {
                 minutes: m.minutes as u32,
                 activity_date: m.activity_date,
                 recorded_at: m.recorded_at,
+                revision: m.revision as u32,
+                corrected_at: m.corrected_at,
+                correction_reason: m.correction_reason,
             }
+        }
+    }
+}
+
+/// Every correction of recorded attendance, never overwritten.
+pub mod correction {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "attendance_corrections")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub tenant_id: String,
+        pub attendance_id: String,
+        pub revision: i32,
+        pub from_minutes: i32,
+        pub to_minutes: i32,
+        pub reason: String,
+        pub corrected_by: String,
+        pub corrected_at: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+    impl ActiveModelBehavior for ActiveModel {}
+    tenant_scoped!();
+}
+
+/// Pathway, cost centre and remuneration on opportunities (reported on by payments), and
+/// corrections of attendance with their history.
+pub mod payment_fields_migration {
+    use sea_orm_migration::prelude::*;
+
+    pub struct Migration;
+
+    impl MigrationName for Migration {
+        fn name(&self) -> &str {
+            "m20261201_200004_opportunity_payment_fields_corrections"
+        }
+    }
+
+    #[derive(DeriveIden, Clone, Copy)]
+    enum Opportunities {
+        Table,
+        Pathway,
+        CostCentre,
+        Remuneration,
+    }
+
+    #[derive(DeriveIden, Clone, Copy)]
+    enum Attendances {
+        Table,
+        Revision,
+        CorrectedAt,
+        CorrectionReason,
+    }
+
+    #[derive(DeriveIden)]
+    enum AttendanceCorrections {
+        Table,
+        Id,
+        TenantId,
+        AttendanceId,
+        Revision,
+        FromMinutes,
+        ToMinutes,
+        Reason,
+        CorrectedBy,
+        CorrectedAt,
+    }
+
+    #[async_trait::async_trait]
+    impl MigrationTrait for Migration {
+        async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            // One column per statement: SQLite alters one thing at a time.
+            for (column, default) in [
+                (Opportunities::Pathway, ""),
+                (Opportunities::CostCentre, ""),
+                (Opportunities::Remuneration, "rate_card"),
+            ] {
+                manager
+                    .alter_table(
+                        Table::alter()
+                            .table(Opportunities::Table)
+                            .add_column(ColumnDef::new(column).text().not_null().default(default))
+                            .to_owned(),
+                    )
+                    .await?;
+            }
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(Attendances::Table)
+                        .add_column(
+                            ColumnDef::new(Attendances::Revision)
+                                .integer()
+                                .not_null()
+                                .default(1),
+                        )
+                        .to_owned(),
+                )
+                .await?;
+            for column in [Attendances::CorrectedAt, Attendances::CorrectionReason] {
+                manager
+                    .alter_table(
+                        Table::alter()
+                            .table(Attendances::Table)
+                            .add_column(ColumnDef::new(column).text().not_null().default(""))
+                            .to_owned(),
+                    )
+                    .await?;
+            }
+            let text = |c: AttendanceCorrections| ColumnDef::new(c).text().not_null().to_owned();
+            manager
+                .create_table(
+                    Table::create()
+                        .table(AttendanceCorrections::Table)
+                        .if_not_exists()
+                        .col(
+                            ColumnDef::new(AttendanceCorrections::Id)
+                                .big_integer()
+                                .not_null()
+                                .auto_increment()
+                                .primary_key(),
+                        )
+                        .col(text(AttendanceCorrections::TenantId))
+                        .col(text(AttendanceCorrections::AttendanceId))
+                        .col(
+                            ColumnDef::new(AttendanceCorrections::Revision)
+                                .integer()
+                                .not_null(),
+                        )
+                        .col(
+                            ColumnDef::new(AttendanceCorrections::FromMinutes)
+                                .integer()
+                                .not_null(),
+                        )
+                        .col(
+                            ColumnDef::new(AttendanceCorrections::ToMinutes)
+                                .integer()
+                                .not_null(),
+                        )
+                        .col(text(AttendanceCorrections::Reason))
+                        .col(text(AttendanceCorrections::CorrectedBy))
+                        .col(text(AttendanceCorrections::CorrectedAt))
+                        .to_owned(),
+                )
+                .await
+        }
+
+        async fn down(&self, _manager: &SchemaManager) -> Result<(), DbErr> {
+            Ok(())
         }
     }
 }

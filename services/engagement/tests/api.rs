@@ -54,6 +54,9 @@ impl Harness {
             starts_on: "2026-12-03".into(),
             places: 2,
             required_role: String::new(),
+            pathway: "pain".into(),
+            cost_centre: "CC-4410".into(),
+            remuneration: String::new(),
         };
         self.client
             .create_opportunity(outgoing(request, &self.lead))
@@ -159,6 +162,15 @@ async fn partner_from_kafka_is_assigned_and_attendance_is_published() {
         assert_eq!(recorded[0].minutes, 180);
         assert_eq!(recorded[0].activity_kind, "pathway_redesign");
         assert_eq!(recorded[0].involvement_level, 4);
+        assert_eq!(
+            (
+                recorded[0].pathway.as_str(),
+                recorded[0].cost_centre.as_str()
+            ),
+            ("pain", "CC-4410")
+        );
+        assert!(!recorded[0].expenses_only);
+        assert_eq!(recorded[0].revision, 1);
         assert!(
             events
                 .iter()
@@ -297,6 +309,7 @@ async fn bad_opportunities_are_refused_by_field() {
         starts_on: "soon".into(),
         places: 1,
         required_role: String::new(),
+        ..Default::default()
     };
     let status = h
         .client
@@ -461,6 +474,7 @@ async fn a_role_bound_opportunity_takes_only_partners_eligible_on_the_day() {
             starts_on: "2026-12-03".into(),
             places: 3,
             required_role: "governance_partner".into(),
+            ..Default::default()
         };
         let mdt = h
             .client
@@ -557,5 +571,124 @@ async fn a_partner_who_withdrew_consent_to_contact_is_offered_nothing() {
             .await;
         assert!(contactable(true).await);
         h.client.assign_partner(assign()).await.unwrap();
+    }
+}
+
+/// A correction is never a silent edit: it says why, moves the revision on, and is published as
+/// the whole attendance at the new revision.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attendance_is_corrected_with_a_reason_and_a_correcting_event() {
+    use alongside_proto::engagement::events::v1::AttendanceCorrected;
+    for backend in backends() {
+        let mut h = Harness::start(backend).await;
+        let partner = "ptn_0000000000000000000000000000000c";
+        h.partner_registered("RZA", partner).await;
+        let opportunity = h.opportunity().await;
+        let assignment = h.assign_when_known(&opportunity.id, partner).await;
+        let attendance = h
+            .client
+            .record_attendance(outgoing(
+                RecordAttendanceRequest {
+                    assignment_id: assignment.id.clone(),
+                    minutes: 180,
+                },
+                &h.lead,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        let correct = |minutes: u32, reason: &str, token: &str| {
+            outgoing(
+                CorrectAttendanceRequest {
+                    attendance_id: attendance.id.clone(),
+                    minutes,
+                    reason: reason.into(),
+                },
+                token,
+            )
+        };
+        let no_reason = h
+            .client
+            .correct_attendance(correct(300, "", &h.lead))
+            .await
+            .unwrap_err();
+        assert_eq!(field_errors(&no_reason)[0].field, "reason");
+        let same = h
+            .client
+            .correct_attendance(correct(180, "checked", &h.lead))
+            .await
+            .unwrap_err();
+        assert_eq!(field_errors(&same)[0].field, "minutes", "{backend:?}");
+        let partner_token = h.svc.token_for("RZA", Role::Partner, partner);
+        let refused = h
+            .client
+            .correct_attendance(correct(300, "stayed on", &partner_token))
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), Code::PermissionDenied);
+        let elsewhere = h
+            .client
+            .correct_attendance(correct(
+                300,
+                "stayed on",
+                &h.svc.token("RZB", Role::EngagementLead),
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            elsewhere.code(),
+            Code::NotFound,
+            "another trust's attendance"
+        );
+
+        let corrected = h
+            .client
+            .correct_attendance(correct(300, "Stayed for the afternoon session", &h.lead))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!((corrected.minutes, corrected.revision), (300, 2));
+        let none = h
+            .client
+            .correct_attendance(correct(0, "Recorded against the wrong partner", &h.lead))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!((none.minutes, none.revision), (0, 3));
+        let listed = h
+            .client
+            .list_assignments(outgoing(
+                ListAssignmentsRequest {
+                    opportunity_id: opportunity.id.clone(),
+                },
+                &h.lead,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(listed.assignments[0].attendance_id, attendance.id);
+        assert_eq!(listed.assignments[0].attended_minutes, Some(0));
+
+        let events = read_events(
+            h.svc.brokers(),
+            ENGAGEMENT_ACTIVITIES,
+            5,
+            Duration::from_secs(20),
+        )
+        .await;
+        let corrections: Vec<AttendanceCorrected> = events
+            .iter()
+            .filter(|(_, e)| e.is::<AttendanceCorrected>())
+            .map(|(_, e)| e.payload().unwrap())
+            .collect();
+        assert_eq!(
+            corrections.len(),
+            2,
+            "{backend:?}: one event per correction"
+        );
+        let last = corrections[1].attendance.clone().unwrap();
+        assert_eq!((last.minutes, last.revision), (0, 3));
+        assert_eq!(last.attendance_id, attendance.id);
+        assert_eq!(last.pathway, "pain");
     }
 }

@@ -5,7 +5,6 @@
 use alongside_proto::common::v1::{PageInfo, PageRequest};
 use alongside_proto::engagement::v1 as engagement;
 use alongside_proto::feedback::v1 as feedback;
-use alongside_proto::payments::v1 as payments;
 use alongside_proto::people::v1 as people;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
@@ -48,7 +47,24 @@ pub(crate) type ApiResult<T> = Result<T, ApiError>;
         list_assignments,
         assign_partner,
         record_attendance,
-        list_claims,
+        correct_attendance,
+        crate::payments_api::list_claims,
+        crate::payments_api::get_claim,
+        crate::payments_api::submit_expense_claim,
+        crate::payments_api::decide_claims,
+        crate::payments_api::list_rate_cards,
+        crate::payments_api::create_rate_card,
+        crate::payments_api::list_payment_runs,
+        crate::payments_api::create_payment_run,
+        crate::payments_api::get_payment_run,
+        crate::payments_api::confirm_payment_run,
+        crate::payments_api::cancel_payment_run,
+        crate::payments_api::payment_file,
+        crate::payments_api::partner_account,
+        crate::payments_api::annual_statement,
+        crate::payments_api::benefit_warnings,
+        crate::payments_api::spend_report,
+        crate::payments_api::check_ledger,
         submit_fft_responses,
         fft_summary,
         crate::profile::get_profile,
@@ -98,7 +114,10 @@ pub fn routes() -> Router<AppState> {
             "/api/v1/assignments/{id}/attendance",
             post(record_attendance),
         )
-        .route("/api/v1/claims", get(list_claims))
+        .route(
+            "/api/v1/attendances/{id}/correction",
+            post(correct_attendance),
+        )
         .route("/api/v1/feedback/fft-responses", post(submit_fft_responses))
         .route("/api/v1/feedback/fft-summary", get(fft_summary))
 }
@@ -861,6 +880,10 @@ pub struct OpportunityBody {
     created_at: String,
     /// Empty: any active partner.
     required_role: String,
+    pathway: String,
+    cost_centre: String,
+    /// rate_card or expenses_only.
+    remuneration: String,
 }
 
 impl From<engagement::Opportunity> for OpportunityBody {
@@ -875,6 +898,9 @@ impl From<engagement::Opportunity> for OpportunityBody {
             status: o.status,
             created_at: o.created_at,
             required_role: o.required_role,
+            pathway: o.pathway,
+            cost_centre: o.cost_centre,
+            remuneration: o.remuneration,
         }
     }
 }
@@ -924,6 +950,15 @@ pub struct CreateOpportunityBody {
     /// empty or absent: any active partner.
     #[serde(default)]
     required_role: String,
+    /// The clinical pathway, e.g. rheumatology (optional).
+    #[serde(default)]
+    pathway: String,
+    /// The cost centre that pays, e.g. CC-4410 (optional).
+    #[serde(default)]
+    cost_centre: String,
+    /// rate_card (the default) or expenses_only.
+    #[serde(default)]
+    remuneration: String,
 }
 
 /// Publish an opportunity.
@@ -943,6 +978,9 @@ async fn create_opportunity(
         starts_on: b.starts_on,
         places: b.places,
         required_role: b.required_role,
+        pathway: b.pathway,
+        cost_centre: b.cost_centre,
+        remuneration: b.remuneration,
     };
     let created = state
         .clients
@@ -960,6 +998,8 @@ pub struct AssignmentBody {
     partner_id: String,
     created_at: String,
     attended_minutes: Option<u32>,
+    /// The attendance recorded for it (to correct it); empty when none is.
+    attendance_id: String,
 }
 
 impl From<engagement::Assignment> for AssignmentBody {
@@ -970,6 +1010,7 @@ impl From<engagement::Assignment> for AssignmentBody {
             partner_id: a.partner_id,
             created_at: a.created_at,
             attended_minutes: a.attended_minutes,
+            attendance_id: a.attendance_id,
         }
     }
 }
@@ -1075,63 +1116,45 @@ async fn record_attendance(
     Ok((StatusCode::CREATED, Json(body)))
 }
 
-// ---- claims ----
-
-#[derive(Serialize, ToSchema)]
-pub struct ClaimBody {
-    id: String,
-    partner_id: String,
-    attendance_id: String,
-    /// Integer pence.
-    amount_pence: i64,
-    rate_basis: String,
-    status: String,
-    activity_date: String,
+#[derive(Deserialize, ToSchema)]
+pub struct CorrectionBody {
+    /// The right number of minutes; 0 when the partner did not take part after all.
     minutes: u32,
-    created_at: String,
+    /// Why: kept with the correction.
+    reason: String,
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct ClaimList {
-    items: Vec<ClaimBody>,
-    page: Page,
-}
-
-/// Claims the caller may see: a partner their own, finance and leads their trust's.
-#[utoipa::path(get, path = "/api/v1/claims", params(ListParams), responses((status = 200, body = ClaimList), (status = 403, body = ErrorBody)))]
-async fn list_claims(
+/// Correct recorded attendance. Never a silent edit: the correction and its reason are kept, and
+/// payments reprices or adjusts the partner's claim.
+#[utoipa::path(post, path = "/api/v1/attendances/{id}/correction", params(("id" = String, Path, description = "attendance id")), request_body = CorrectionBody,
+    responses((status = 200, body = AttendanceBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn correct_attendance(
     State(state): State<AppState>,
     me: SignedIn,
-    Query(q): Query<ListParams>,
-) -> ApiResult<Json<ClaimList>> {
-    let request = payments::ListClaimsRequest {
-        page: q.page(),
-        partner_id: String::new(),
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Json(b): Json<CorrectionBody>,
+) -> ApiResult<Json<AttendanceBody>> {
+    csrf(&me, &headers)?;
+    let request = engagement::CorrectAttendanceRequest {
+        attendance_id: id,
+        minutes: b.minutes,
+        reason: b.reason,
     };
-    let listed = state
+    let a = state
         .clients
-        .payments()
-        .list_claims(state.clients.request(&me.caller, request))
+        .engagement()
+        .correct_attendance(state.clients.request(&me.caller, request))
         .await?
         .into_inner();
-    let items = listed
-        .claims
-        .into_iter()
-        .map(|c| ClaimBody {
-            amount_pence: c.amount.map(|m| m.pence).unwrap_or(0),
-            id: c.id,
-            partner_id: c.partner_id,
-            attendance_id: c.attendance_id,
-            rate_basis: c.rate_basis,
-            status: c.status,
-            activity_date: c.activity_date,
-            minutes: c.minutes,
-            created_at: c.created_at,
-        })
-        .collect();
-    Ok(Json(ClaimList {
-        items,
-        page: listed.page.into(),
+    Ok(Json(AttendanceBody {
+        id: a.id,
+        assignment_id: a.assignment_id,
+        opportunity_id: a.opportunity_id,
+        partner_id: a.partner_id,
+        minutes: a.minutes,
+        activity_date: a.activity_date,
+        recorded_at: a.recorded_at,
     }))
 }
 

@@ -8,6 +8,9 @@ pub mod equality;
 pub mod error;
 pub mod join;
 pub mod pages;
+pub mod payments;
+pub mod payments_api;
+pub mod pdf;
 pub mod probe;
 pub mod profile;
 pub mod seed;
@@ -62,6 +65,8 @@ pub fn router(state: AppState) -> Router {
         .merge(join::routes())
         .merge(equality::routes())
         .merge(sharing::routes())
+        .merge(payments::routes())
+        .merge(payments_api::routes())
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .nest_service("/nhsuk", nhsuk)

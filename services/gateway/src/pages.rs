@@ -6,7 +6,6 @@ use alongside_platform::Role;
 use alongside_proto::common::v1::PageRequest;
 use alongside_proto::engagement::v1 as engagement;
 use alongside_proto::feedback::v1 as feedback;
-use alongside_proto::payments::v1 as payments;
 use alongside_proto::people::v1 as people;
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -78,6 +77,33 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/opportunity.html"),
     ),
     ("claims.html", include_str!("../templates/claims.html")),
+    ("claim.html", include_str!("../templates/claim.html")),
+    (
+        "expense_new.html",
+        include_str!("../templates/expense_new.html"),
+    ),
+    ("runs.html", include_str!("../templates/runs.html")),
+    ("run.html", include_str!("../templates/run.html")),
+    (
+        "remittance.html",
+        include_str!("../templates/remittance.html"),
+    ),
+    (
+        "my_payments.html",
+        include_str!("../templates/my_payments.html"),
+    ),
+    (
+        "statement.html",
+        include_str!("../templates/statement.html"),
+    ),
+    ("payee.html", include_str!("../templates/payee.html")),
+    (
+        "rate_cards.html",
+        include_str!("../templates/rate_cards.html"),
+    ),
+    ("benefits.html", include_str!("../templates/benefits.html")),
+    ("budget.html", include_str!("../templates/budget.html")),
+    ("ledger.html", include_str!("../templates/ledger.html")),
     ("feedback.html", include_str!("../templates/feedback.html")),
     ("error.html", include_str!("../templates/error.html")),
 ];
@@ -129,8 +155,10 @@ pub fn routes() -> Router<AppState> {
             "/opportunities/{id}/attendance",
             post(opportunity_attendance),
         )
-        .route("/claims", get(claims))
-        .route("/claims.csv", get(claims_csv))
+        .route(
+            "/opportunities/{id}/corrections",
+            post(opportunity_correction),
+        )
         .route("/feedback", get(fft))
         .route("/feedback.csv", get(fft_csv))
         .route("/feedback/responses", post(fft_add))
@@ -183,14 +211,8 @@ struct NavLink {
     current: bool,
 }
 
-const LEADS: &[Role] = &[Role::EngagementLead, Role::Admin];
-const ORGANISERS: &[Role] = &[Role::EngagementLead, Role::Staff, Role::Admin];
-const CLAIM_READERS: &[Role] = &[
-    Role::Finance,
-    Role::EngagementLead,
-    Role::Admin,
-    Role::Partner,
-];
+pub(crate) const LEADS: &[Role] = &[Role::EngagementLead, Role::Admin];
+pub(crate) const ORGANISERS: &[Role] = &[Role::EngagementLead, Role::Staff, Role::Admin];
 const FFT_READERS: &[Role] = &[
     Role::Analyst,
     Role::EngagementLead,
@@ -215,8 +237,38 @@ fn nav(me: &SignedIn, current: &str) -> Vec<NavLink> {
         (
             "/claims",
             "Claims",
-            "Payments for partners' time, priced by the rate card.",
-            CLAIM_READERS,
+            "Payments for partners' time and expenses, and their approval.",
+            crate::payments::CLAIM_READERS,
+        ),
+        (
+            "/payments/runs",
+            "Payment runs",
+            "Pay approved claims: the payment file and remittance advice.",
+            crate::payments::FINANCE,
+        ),
+        (
+            "/my-payments",
+            "Your payments",
+            "What you have been paid, remittance advice and yearly statements.",
+            &[Role::Partner],
+        ),
+        (
+            "/payments/rate-cards",
+            "Rate cards",
+            "How involvement is paid, from the date each card comes into force.",
+            crate::payments::CARD_PAGE_READERS,
+        ),
+        (
+            "/payments/benefits",
+            "Benefits safeguards",
+            "Earnings limits of benefits, and partners close to them.",
+            crate::payments::BENEFIT_PAGE_READERS,
+        ),
+        (
+            "/payments/budget",
+            "Involvement spend",
+            "Spend by month, pathway, kind of work and cost centre.",
+            crate::payments::BUDGET_READERS,
         ),
         (
             "/feedback",
@@ -1159,7 +1211,7 @@ fn status_label(status: &str) -> &str {
 }
 
 /// Every partner of a search, for CSV export and name lookups.
-async fn all_partners(
+pub(crate) async fn all_partners(
     state: &AppState,
     me: &SignedIn,
     search: &str,
@@ -1201,7 +1253,7 @@ async fn every_partner(
 }
 
 /// Every page of a list, for CSV export: `fetch` gets one page and returns its rows and the total.
-async fn every_page<T, F, Fut>(mut fetch: F) -> Result<Vec<T>, AppError>
+pub(crate) async fn every_page<T, F, Fut>(mut fetch: F) -> Result<Vec<T>, AppError>
 where
     F: FnMut(Option<PageRequest>) -> Fut,
     Fut: std::future::Future<Output = Result<(Vec<T>, u64), tonic::Status>>,
@@ -1222,7 +1274,7 @@ where
     Ok(out)
 }
 
-fn csv_response(
+pub(crate) fn csv_response(
     filename: &str,
     header: &[&str],
     rows: Vec<Vec<String>>,
@@ -1425,8 +1477,14 @@ fn kind_label(kind: &str) -> &str {
 }
 
 fn opportunity_value(o: &engagement::Opportunity) -> Value {
-    context! { id => o.id, title => o.title, kind => o.kind, kind_label => kind_label(&o.kind), involvement_level => o.involvement_level, starts_on => o.starts_on, places => o.places, status => o.status, required_role => o.required_role, required_role_label => partner_role_label(&o.required_role) }
+    context! { id => o.id, title => o.title, kind => o.kind, kind_label => kind_label(&o.kind), involvement_level => o.involvement_level, starts_on => o.starts_on, places => o.places, status => o.status, required_role => o.required_role, required_role_label => partner_role_label(&o.required_role), pathway => o.pathway, cost_centre => o.cost_centre, expenses_only => o.remuneration == "expenses_only" }
 }
+
+/// How an opportunity pays (DOMAIN.md §3).
+const REMUNERATIONS: &[(&str, &str)] = &[
+    ("rate_card", "Paid by the trust's rate card"),
+    ("expenses_only", "Expenses only"),
+];
 
 async fn opportunities(
     State(state): State<AppState>,
@@ -1521,6 +1579,12 @@ struct OpportunityForm {
     #[serde(default)]
     places: String,
     #[serde(default)]
+    pathway: String,
+    #[serde(default)]
+    cost_centre: String,
+    #[serde(default)]
+    remuneration: String,
+    #[serde(default)]
     required_role: String,
 }
 
@@ -1543,13 +1607,16 @@ async fn opportunity_form(
         starts_on: String::new(),
         places: "1".into(),
         required_role: String::new(),
+        pathway: String::new(),
+        cost_centre: String::new(),
+        remuneration: "rate_card".into(),
     };
     render(
         &state,
         "opportunity_new.html",
         merge(
             base(&me, "/opportunities", "Create an opportunity"),
-            context! { form => form, kinds => KINDS, levels => LEVELS, roles => ROLE_OPTIONS },
+            context! { form => form, kinds => KINDS, levels => LEVELS, roles => ROLE_OPTIONS, remunerations => REMUNERATIONS },
         ),
     )
 }
@@ -1587,6 +1654,9 @@ async fn opportunity_create(
             starts_on: form.starts_on.clone(),
             places,
             required_role: form.required_role.clone(),
+            pathway: form.pathway.clone(),
+            cost_centre: form.cost_centre.clone(),
+            remuneration: form.remuneration.clone(),
         };
         state
             .clients
@@ -1607,7 +1677,7 @@ async fn opportunity_create(
                 "opportunity_new.html",
                 merge(
                     base(&me, "/opportunities", "Create an opportunity"),
-                    context! { form => form, kinds => KINDS, levels => LEVELS, roles => ROLE_OPTIONS, errors => errors_map(&err) },
+                    context! { form => form, kinds => KINDS, levels => LEVELS, roles => ROLE_OPTIONS, remunerations => REMUNERATIONS, errors => errors_map(&err) },
                 ),
             )?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, html).into_response())
@@ -1668,7 +1738,7 @@ async fn opportunity_page(
     };
     let rows: Vec<Value> = assignments
         .iter()
-        .map(|a| context! { id => a.id, partner_name => name_of(&a.partner_id), attended_minutes => a.attended_minutes })
+        .map(|a| context! { id => a.id, partner_name => name_of(&a.partner_id), attended_minutes => a.attended_minutes, attendance_id => a.attendance_id })
         .collect();
     let options: Vec<(String, String)> = partners
         .iter()
@@ -1683,6 +1753,9 @@ async fn opportunity_page(
     let notice = match notice {
         Some("assigned") => Some("Partner assigned."),
         Some("attendance") => Some("Attendance recorded. A claim will be created for the partner."),
+        Some("corrected") => {
+            Some("Attendance corrected. The partner's claim follows the correction.")
+        }
         _ => None,
     };
     let errors = err.map(errors_map).unwrap_or_default();
@@ -1789,112 +1862,67 @@ async fn opportunity_attendance(
     }
 }
 
-// ---- claims ----
-
-fn pounds(pence: i64) -> String {
-    alongside_platform::money::Pence(pence).display()
+#[derive(Deserialize)]
+struct CorrectionForm {
+    csrf_token: String,
+    attendance_id: String,
+    #[serde(default)]
+    minutes: String,
+    #[serde(default)]
+    reason: String,
 }
 
-async fn partner_names(state: &AppState, me: &SignedIn) -> BTreeMap<String, String> {
-    // Finance may not read the People Bank; they see partner ids until a finance view of names exists.
-    match all_partners(state, me, "", "name").await {
-        Ok(partners) => partners
-            .into_iter()
-            .map(|p| (p.id, format!("{} {}", p.given_name, p.family_name)))
-            .collect(),
-        Err(_) => BTreeMap::new(),
-    }
-}
-
-async fn claims(
+async fn opportunity_correction(
     State(state): State<AppState>,
     me: SignedIn,
-    Query(q): Query<ListQuery>,
-) -> Result<Html<String>, AppError> {
-    let request = payments::ListClaimsRequest {
-        page: page_request(q.page, 25),
-        partner_id: String::new(),
+    Path(id): Path<String>,
+    Form(form): Form<CorrectionForm>,
+) -> Result<Response, AppError> {
+    me.check_csrf(Some(&form.csrf_token))?;
+    let row = form.attendance_id.clone();
+    let minutes = match form.minutes.trim().parse::<u32>() {
+        Ok(m) => m,
+        Err(_) => {
+            let err = AppError::Invalid(vec![alongside_platform::error::FieldError::new(
+                format!("correct_minutes-{row}"),
+                "enter the minutes as a whole number (0 if they did not take part)",
+            )]);
+            return Ok((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                opportunity_page(&state, &me, &id, None, Some(&err)).await?,
+            )
+                .into_response());
+        }
     };
-    let listed = state
+    let request = engagement::CorrectAttendanceRequest {
+        attendance_id: form.attendance_id,
+        minutes,
+        reason: form.reason,
+    };
+    let result = state
         .clients
-        .payments()
-        .list_claims(state.clients.request(&me.caller, request))
-        .await?
-        .into_inner();
-    let names = if me.has_role(ORGANISERS) {
-        partner_names(&state, &me).await
-    } else {
-        BTreeMap::new()
-    };
-    let rows: Vec<Value> = listed
-        .claims
-        .iter()
-        .map(|c| {
-            context! {
-                partner => names.get(&c.partner_id).cloned().unwrap_or_else(|| c.partner_id.clone()),
-                activity_date => c.activity_date, minutes => c.minutes, rate_basis => c.rate_basis.replace('_', " "),
-                amount => pounds(c.amount.map(|m| m.pence).unwrap_or(0)), status => c.status.replace('_', " "),
-            }
-        })
-        .collect();
-    render(
-        &state,
-        "claims.html",
-        merge(
-            base(&me, "/claims", "Claims"),
-            context! { claims => rows, page => page_value(listed.page) },
-        ),
-    )
-}
-
-async fn claims_csv(State(state): State<AppState>, me: SignedIn) -> Result<Response, AppError> {
-    let (state, me) = (&state, &me);
-    let claims = every_page(|page| async move {
-        let request = payments::ListClaimsRequest {
-            page,
-            partner_id: String::new(),
-        };
-        let listed = state
-            .clients
-            .payments()
-            .list_claims(state.clients.request(&me.caller, request))
-            .await?
-            .into_inner();
-        Ok((listed.claims, listed.page.map(|p| p.total).unwrap_or(0)))
-    })
-    .await?;
-    let rows = claims
-        .into_iter()
-        .map(|c| {
-            let pence = c.amount.map(|m| m.pence).unwrap_or(0);
-            vec![
-                c.id,
-                c.partner_id,
-                c.attendance_id,
-                c.activity_date,
-                c.minutes.to_string(),
-                c.rate_basis,
-                pence.to_string(),
-                c.status,
-                c.created_at,
-            ]
-        })
-        .collect();
-    csv_response(
-        "claims.csv",
-        &[
-            "id",
-            "partner_id",
-            "attendance_id",
-            "activity_date",
-            "minutes",
-            "rate_basis",
-            "amount_pence",
-            "status",
-            "created_at",
-        ],
-        rows,
-    )
+        .engagement()
+        .correct_attendance(state.clients.request(&me.caller, request))
+        .await
+        .map(|_| ())
+        .map_err(|status| {
+            AppError::from(status).with_fields(|field| match field {
+                "minutes" => format!("correct_minutes-{row}"),
+                "reason" => format!("reason-{row}"),
+                other => other.to_string(),
+            })
+        });
+    match result {
+        Ok(()) => {
+            Ok(Redirect::to(&format!("/opportunities/{id}?notice=corrected")).into_response())
+        }
+        Err(err @ AppError::Invalid(_)) => Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            opportunity_page(&state, &me, &id, None, Some(&err)).await?,
+        )
+            .into_response()),
+        Err(err) => Err(err),
+    }
 }
 
 // ---- feedback ----
@@ -2128,7 +2156,7 @@ mod tests {
 
     #[test]
     fn money_and_percentages_display_as_published() {
-        assert_eq!(pounds(15_000), "£150.00");
+        assert_eq!(crate::payments::pounds(15_000), "£150.00");
         assert_eq!(percent(Some(66.666)), "67%");
         assert_eq!(percent(None), "–");
     }

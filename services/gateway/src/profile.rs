@@ -49,6 +49,8 @@ pub struct PaymentBody {
     /// For reduced: the amount per activity, in pence.
     reduced_amount_pence: i64,
     receives_benefits: bool,
+    /// Which: esa, carers_allowance, universal_credit, pip_dla_aa, other (each has its own limit).
+    benefits: Vec<String>,
     /// Masked, e.g. "Sort code ••-••-50, account ••••5678"; empty when none are held.
     bank_details_masked: String,
     bank_details_updated_at: String,
@@ -90,6 +92,7 @@ impl From<people::Profile> for ProfileBody {
                 preference: s.preference,
                 reduced_amount_pence: s.reduced_amount_pence,
                 receives_benefits: s.receives_benefits,
+                benefits: s.benefits,
                 bank_details_masked: s.bank_details_masked,
                 bank_details_updated_at: s.bank_details_updated_at,
             }),
@@ -120,6 +123,10 @@ pub struct UpdateProfileBody {
     reduced_amount_pence: i64,
     #[serde(default)]
     receives_benefits: bool,
+    /// When they receive benefits, which: esa, carers_allowance, universal_credit, pip_dla_aa,
+    /// other. Payments warns them and finance near each benefit's earnings limit.
+    #[serde(default)]
+    benefits: Vec<String>,
     /// large_print, bsl, easy_read, hearing_loop, step_free.
     #[serde(default)]
     adjustments: Vec<String>,
@@ -206,6 +213,7 @@ pub async fn update_profile(
         payment_preference: b.payment_preference,
         reduced_amount_pence: b.reduced_amount_pence,
         receives_benefits: b.receives_benefits,
+        benefits: b.benefits,
         adjustments: b.adjustments,
         address: b.address,
         postcode: b.postcode,
@@ -332,6 +340,16 @@ struct ProfileForm {
     #[serde(default)]
     receives_benefits: Option<String>,
     #[serde(default)]
+    esa: Option<String>,
+    #[serde(default)]
+    carers_allowance: Option<String>,
+    #[serde(default)]
+    universal_credit: Option<String>,
+    #[serde(default)]
+    pip_dla_aa: Option<String>,
+    #[serde(default)]
+    other: Option<String>,
+    #[serde(default)]
     large_print: Option<String>,
     #[serde(default)]
     bsl: Option<String>,
@@ -413,7 +431,7 @@ pub(crate) fn payment_text(profile: &people::Profile) -> String {
 }
 
 /// Pounds as typed ("50", "£37.50") to pence.
-fn pence(typed: &str) -> Option<i64> {
+pub(crate) fn pence(typed: &str) -> Option<i64> {
     let typed = typed.trim().trim_start_matches('£').replace(',', "");
     let (whole, fraction) = typed.split_once('.').unwrap_or((&typed, ""));
     if whole.is_empty() && fraction.is_empty()
@@ -496,6 +514,11 @@ async fn page(
             shown.insert(code, "yes".into());
         }
     }
+    for (code, _) in alongside_proto::BENEFITS {
+        if payment.benefits.iter().any(|b| b == code) {
+            shown.insert(code, "yes".into());
+        }
+    }
     shown.insert("address", profile.address.clone());
     shown.insert("postcode", profile.postcode.clone());
     match typed {
@@ -549,6 +572,7 @@ async fn page(
                 contact_options => CONTACT_OPTIONS,
                 availability_options => AVAILABILITY_OPTIONS,
                 adjustment_options => alongside_proto::ADJUSTMENTS,
+                benefit_options => alongside_proto::BENEFITS,
                 payment_options => PAYMENT_OPTIONS,
                 notice => notice,
                 errors => errors,
@@ -625,6 +649,20 @@ async fn profile_save(
     ]);
     typed.insert("address", form.address.clone());
     typed.insert("postcode", form.postcode.clone());
+    let benefits: Vec<String> = [
+        ("esa", &form.esa),
+        ("carers_allowance", &form.carers_allowance),
+        ("universal_credit", &form.universal_credit),
+        ("pip_dla_aa", &form.pip_dla_aa),
+        ("other", &form.other),
+    ]
+    .into_iter()
+    .filter(|(_, ticked)| ticked.is_some())
+    .map(|(code, _)| {
+        typed.insert(code, "yes".into());
+        code.to_string()
+    })
+    .collect();
     for slot in &availability {
         if let Some((key, _)) = AVAILABILITY_OPTIONS.iter().find(|(s, _)| s == slot) {
             typed.insert(key, "yes".into());
@@ -660,6 +698,7 @@ async fn profile_save(
         payment_preference: form.payment_preference,
         reduced_amount_pence: reduced,
         receives_benefits: form.receives_benefits.is_some(),
+        benefits,
         adjustments,
         address: form.address,
         postcode: form.postcode,

@@ -62,6 +62,15 @@ impl SignedIn {
         roles.contains(&self.caller.role)
     }
 
+    /// Refuses the page or call unless the user holds one of `roles`.
+    pub fn require(&self, roles: &[Role]) -> Result<(), AppError> {
+        if self.has_role(roles) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden)
+        }
+    }
+
     /// Refuses a state-changing request whose CSRF token is not this session's.
     pub fn check_csrf(&self, presented: Option<&str>) -> Result<(), AppError> {
         match presented {

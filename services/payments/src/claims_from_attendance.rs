@@ -1,105 +1,534 @@
-//! Confirmed attendance becomes a claim, at most once per attendance.
+//! Confirmed attendance becomes a claim, at most once per attendance; a correction reprices a
+//! claim still awaiting approval, or adds an adjustment claim for the difference once it has been
+//! approved or paid. Every event carries the whole attendance at a revision, so duplicated,
+//! reordered and replayed events all end at the latest revision.
+
+use std::collections::HashMap;
 
 use alongside_events::topics::PAYMENTS_CLAIMS;
 use alongside_events::{Envelope, Handler, HandlerError, Outbox};
 use alongside_platform::ids::{self, CLAIM};
-use alongside_proto::engagement::events::v1::AttendanceRecorded;
-use alongside_proto::payments::events::v1::ClaimCreated;
-use sea_orm::sea_query::OnConflict;
-use sea_orm::{ActiveValue::Set, DatabaseTransaction, EntityTrait};
+use alongside_platform::OdsCode;
+use alongside_proto::engagement::events::v1::{AttendanceCorrected, AttendanceRecorded};
+use alongside_proto::payments::events::v1::{ClaimCorrected, ClaimCreated};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter};
 
 use crate::claim;
+use crate::ledger;
+use crate::pricing::{self, Attended, Preference};
 use crate::rate_card::{in_force, RateCard};
+use crate::store::{claim_event, partner, rate_card};
 
-pub struct ClaimsFromAttendance {
+/// Handles everything payments consumes: attendance from engagement, partners from people.
+pub struct PaymentsEvents {
     outbox: Outbox,
-    cards: Vec<RateCard>,
 }
 
-impl ClaimsFromAttendance {
+impl PaymentsEvents {
     pub fn new(outbox: Outbox) -> Self {
-        Self {
-            outbox,
-            cards: vec![RateCard::default_card()],
-        }
+        Self { outbox }
     }
 }
 
 #[async_trait::async_trait]
-impl Handler for ClaimsFromAttendance {
+impl Handler for PaymentsEvents {
     async fn handle(
         &self,
         txn: &DatabaseTransaction,
         event: &Envelope,
     ) -> Result<(), HandlerError> {
-        if !event.is::<AttendanceRecorded>() {
-            return Ok(());
+        self.handle_batch(txn, std::slice::from_ref(event)).await
+    }
+
+    /// Partner events one by one (they are few); attendance set-wise.
+    async fn handle_batch(
+        &self,
+        txn: &DatabaseTransaction,
+        events: &[Envelope],
+    ) -> Result<(), HandlerError> {
+        let mut attended = Vec::new();
+        for event in events {
+            if event.is::<AttendanceRecorded>() {
+                attended.push((event.tenant().clone(), checked(event.payload()?)?));
+            } else if event.is::<AttendanceCorrected>() {
+                let corrected: AttendanceCorrected = event.payload()?;
+                let state = corrected.attendance.ok_or_else(|| {
+                    HandlerError::Poison("AttendanceCorrected without its attendance".into())
+                })?;
+                attended.push((event.tenant().clone(), checked(state)?));
+            } else {
+                crate::partners::apply(txn, event).await?;
+            }
         }
-        let attended: AttendanceRecorded = event.payload()?;
-        let date = alongside_platform::parse_date(&attended.activity_date).ok_or_else(|| {
-            HandlerError::Poison(format!(
-                "activity_date {:?} is not a date",
-                attended.activity_date
-            ))
-        })?;
-        if attended.attendance_id.is_empty()
-            || attended.partner_id.is_empty()
-            || attended.minutes == 0
-        {
-            return Err(HandlerError::Poison(
-                "AttendanceRecorded without attendance, partner or minutes".into(),
-            ));
+        if !attended.is_empty() {
+            self.claims_for(txn, attended).await?;
         }
-        let card = in_force(&self.cards, date)
-            .ok_or_else(|| HandlerError::Poison(format!("no rate card in force on {date}")))?;
-        let (amount, basis) = card.price(attended.minutes);
-        let row = claim::ActiveModel {
-            id: Set(ids::new_id(CLAIM)),
-            tenant_id: Set(event.tenant().to_string()),
-            partner_id: Set(attended.partner_id.clone()),
-            attendance_id: Set(attended.attendance_id.clone()),
-            opportunity_id: Set(attended.opportunity_id.clone()),
-            amount_pence: Set(amount.0),
-            rate_basis: Set(basis.as_str().into()),
-            status: Set("awaiting_approval".into()),
-            activity_date: Set(attended.activity_date.clone()),
-            minutes: Set(attended.minutes as i32),
-            created_at: Set(alongside_platform::now_rfc3339()),
+        Ok(())
+    }
+}
+
+fn checked(mut a: AttendanceRecorded) -> Result<AttendanceRecorded, HandlerError> {
+    if a.attendance_id.is_empty() || a.partner_id.is_empty() {
+        return Err(HandlerError::Poison(
+            "attendance without an attendance or partner id".into(),
+        ));
+    }
+    if alongside_platform::parse_date(&a.activity_date).is_none() {
+        return Err(HandlerError::Poison(format!(
+            "activity_date {:?} is not a date",
+            a.activity_date
+        )));
+    }
+    if a.attendance_id.contains('#') {
+        return Err(HandlerError::Poison("attendance id holds '#'".into()));
+    }
+    // Producers before revisions existed sent 0: the first recording.
+    a.revision = a.revision.max(1);
+    Ok(a)
+}
+
+/// What one batch writes, in one statement a table.
+#[derive(Default)]
+struct Writes {
+    claims: Vec<claim::ActiveModel>,
+    ledger: Vec<ledger::ActiveModel>,
+    history: Vec<claim_event::ActiveModel>,
+    created: Vec<(OdsCode, ClaimCreated)>,
+    corrected: Vec<(OdsCode, ClaimCorrected)>,
+}
+
+impl Writes {
+    fn journal(&mut self, c: &claim::Model, kind: &str, lines: &[ledger::Line], memo: &str) {
+        if lines.is_empty() {
+            return;
+        }
+        let posting = ledger::Posting {
+            tenant: &c.tenant_id,
+            partner_id: &c.partner_id,
+            claim_id: &c.id,
+            run_id: "",
+            kind,
+            memo,
         };
-        let claim_id = row.id.clone().unwrap();
-        // The inbox already makes redelivery a no-op; the unique attendance id guards replays
-        // that arrive with a new event id.
-        let inserted = claim::Entity::insert(row)
-            .on_conflict(
-                OnConflict::column(claim::Column::AttendanceId)
-                    .do_nothing()
-                    .to_owned(),
-            )
-            .exec_without_returning(txn)
-            .await?;
-        if inserted == 0 {
-            tracing::info!(attendance_id = %attended.attendance_id, "claim already exists for this attendance");
-            return Ok(());
+        self.ledger
+            .extend(ledger::rows(&posting, lines, &c.updated_at));
+    }
+}
+
+impl PaymentsEvents {
+    async fn claims_for(
+        &self,
+        txn: &DatabaseTransaction,
+        attended: Vec<(OdsCode, AttendanceRecorded)>,
+    ) -> Result<(), HandlerError> {
+        // Within a batch only the latest revision of each attendance matters.
+        let mut latest: Vec<(OdsCode, AttendanceRecorded)> = Vec::new();
+        for (tenant, a) in attended {
+            match latest
+                .iter_mut()
+                .find(|(_, l)| l.attendance_id == a.attendance_id)
+            {
+                Some(l) if l.1.revision < a.revision => *l = (tenant, a),
+                Some(_) => {}
+                None => latest.push((tenant, a)),
+            }
         }
-        let created = ClaimCreated {
-            claim_id,
-            partner_id: attended.partner_id.clone(),
-            attendance_id: attended.attendance_id,
-            amount_pence: amount.0,
-            rate_basis: basis.as_str().into(),
-            activity_date: attended.activity_date,
-        };
-        self.outbox
-            .enqueue(
-                txn,
-                PAYMENTS_CLAIMS,
-                &attended.partner_id,
-                event.tenant(),
-                &created,
-            )
-            .await?;
+        let ids: Vec<String> = latest
+            .iter()
+            .map(|(_, a)| a.attendance_id.clone())
+            .collect();
+        let existing: HashMap<String, claim::Model> = claim::Entity::find()
+            .filter(claim::Column::AttendanceId.is_in(ids))
+            .all(txn)
+            .await?
+            .into_iter()
+            .map(|c| (c.attendance_id.clone(), c))
+            .collect();
+        let partner_ids: Vec<String> = latest.iter().map(|(_, a)| a.partner_id.clone()).collect();
+        let partners: HashMap<String, partner::Model> = partner::Entity::find()
+            .filter(partner::Column::PartnerId.is_in(partner_ids))
+            .all(txn)
+            .await?
+            .into_iter()
+            .map(|p| (p.partner_id.clone(), p))
+            .collect();
+        let mut cards: HashMap<OdsCode, Vec<RateCard>> = HashMap::new();
+        for (tenant, _) in &latest {
+            if !cards.contains_key(tenant) {
+                cards.insert(tenant.clone(), rate_card::cards_of(txn, tenant).await?);
+            }
+        }
+
+        let now = alongside_platform::now_rfc3339();
+        let mut writes = Writes::default();
+        for (tenant, a) in &latest {
+            let terms = partners
+                .get(&a.partner_id)
+                .filter(|p| p.tenant_id == tenant.as_str());
+            let preference = terms.map_or(Preference::Paid, |p| {
+                Preference::from_terms(&p.preference, p.reduced_amount_pence)
+            });
+            let tenant_cards = &cards[tenant];
+            match existing.get(&a.attendance_id) {
+                None => {
+                    let date = alongside_platform::parse_date(&a.activity_date)
+                        .unwrap_or(time::macros::date!(2020 - 01 - 01));
+                    let card = in_force(tenant_cards, date).ok_or_else(|| {
+                        HandlerError::Poison(format!("no rate card in force on {date}"))
+                    })?;
+                    new_claim(&mut writes, tenant, a, card, &preference, &now);
+                }
+                Some(c) if c.tenant_id != tenant.as_str() => {
+                    return Err(HandlerError::Poison(format!(
+                        "attendance {} belongs to another trust",
+                        a.attendance_id
+                    )));
+                }
+                Some(c) if c.revision >= a.revision as i32 => {
+                    tracing::debug!(attendance_id = %a.attendance_id, "claim already at this revision or later");
+                }
+                Some(c) => {
+                    // Repriced by the card that priced it: a new card never reprices a claim.
+                    let card = tenant_cards
+                        .iter()
+                        .find(|k| k.id == c.rate_card_id)
+                        .unwrap_or(&tenant_cards[0]);
+                    self.correct(txn, &mut writes, c, a, card, &preference, &now)
+                        .await?;
+                }
+            }
+        }
+
+        if !writes.claims.is_empty() {
+            // A claim another consumer made meanwhile breaks the unique key: the batch is then
+            // applied one event at a time, which finds it.
+            for chunk in writes.claims.chunks(500) {
+                claim::Entity::insert_many(chunk.to_vec())
+                    .exec_without_returning(txn)
+                    .await?;
+            }
+        }
+        for chunk in writes.ledger.chunks(1_000) {
+            ledger::Entity::insert_many(chunk.to_vec())
+                .exec_without_returning(txn)
+                .await?;
+        }
+        for chunk in writes.history.chunks(1_000) {
+            claim_event::Entity::insert_many(chunk.to_vec())
+                .exec_without_returning(txn)
+                .await?;
+        }
+        let created: Vec<(&str, &str, &OdsCode, ClaimCreated)> = writes
+            .created
+            .iter()
+            .map(|(t, e)| (PAYMENTS_CLAIMS, e.partner_id.as_str(), t, e.clone()))
+            .collect();
+        self.outbox.enqueue_many(txn, &created).await?;
+        let corrected: Vec<(&str, &str, &OdsCode, ClaimCorrected)> = writes
+            .corrected
+            .iter()
+            .map(|(t, e)| (PAYMENTS_CLAIMS, e.partner_id.as_str(), t, e.clone()))
+            .collect();
+        self.outbox.enqueue_many(txn, &corrected).await?;
         // The relay polls too; waking it early is only a speed-up, so before commit is harmless.
         self.outbox.notify();
         Ok(())
     }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn correct(
+        &self,
+        txn: &DatabaseTransaction,
+        writes: &mut Writes,
+        c: &claim::Model,
+        a: &AttendanceRecorded,
+        card: &RateCard,
+        preference: &Preference,
+        now: &str,
+    ) -> Result<(), HandlerError> {
+        let priced = pricing::price(card, preference, &attended(a));
+        let change = format!(
+            "attendance corrected from {} to {} minutes",
+            c.minutes, a.minutes
+        );
+        match c.status.as_str() {
+            "awaiting_approval" | "no_payment" | "withdrawn" => {
+                let delta = priced.involvement.0 - c.involvement_pence;
+                let updated = claim::Model {
+                    amount_pence: priced.involvement.0 + c.expenses_pence,
+                    involvement_pence: priced.involvement.0,
+                    rate_basis: priced.basis.into(),
+                    status: priced.status.into(),
+                    description: priced.description.clone(),
+                    minutes: a.minutes as i32,
+                    revision: a.revision as i32,
+                    payment_preference: preference.as_str().into(),
+                    updated_at: now.to_string(),
+                    ..c.clone()
+                };
+                // Only from the revision read: a newer one applied meanwhile is never undone.
+                let moved = claim::Entity::update_many()
+                    .col_expr(
+                        claim::Column::AmountPence,
+                        Expr::value(updated.amount_pence),
+                    )
+                    .col_expr(
+                        claim::Column::InvolvementPence,
+                        Expr::value(updated.involvement_pence),
+                    )
+                    .col_expr(
+                        claim::Column::RateBasis,
+                        Expr::value(updated.rate_basis.clone()),
+                    )
+                    .col_expr(claim::Column::Status, Expr::value(updated.status.clone()))
+                    .col_expr(
+                        claim::Column::Description,
+                        Expr::value(updated.description.clone()),
+                    )
+                    .col_expr(claim::Column::Minutes, Expr::value(updated.minutes))
+                    .col_expr(claim::Column::Revision, Expr::value(updated.revision))
+                    .col_expr(
+                        claim::Column::PaymentPreference,
+                        Expr::value(updated.payment_preference.clone()),
+                    )
+                    .col_expr(claim::Column::UpdatedAt, Expr::value(now.to_string()))
+                    .filter(claim::Column::Id.eq(&c.id))
+                    .filter(claim::Column::Revision.eq(c.revision))
+                    .filter(claim::Column::Status.eq(&c.status))
+                    .exec(txn)
+                    .await?
+                    .rows_affected;
+                if moved == 0 {
+                    return Err(HandlerError::Retryable("claim changed meanwhile".into()));
+                }
+                writes.journal(
+                    &updated,
+                    "correction",
+                    &ledger::claim_made(delta, 0),
+                    &change,
+                );
+                writes.history.push(claim_event::row(
+                    &c.tenant_id,
+                    &c.id,
+                    "corrected",
+                    "engagement",
+                    &format!(
+                        "{change}: {} now {}",
+                        alongside_platform::money::Pence(c.amount_pence).display(),
+                        alongside_platform::money::Pence(updated.amount_pence).display()
+                    ),
+                    now,
+                ));
+                writes.corrected.push((
+                    tenant_of(c),
+                    ClaimCorrected {
+                        claim_id: c.id.clone(),
+                        partner_id: c.partner_id.clone(),
+                        attendance_id: a.attendance_id.clone(),
+                        from_pence: c.amount_pence,
+                        to_pence: updated.amount_pence,
+                        status: updated.status.clone(),
+                        revision: a.revision,
+                    },
+                ));
+            }
+            "approved" | "in_run" | "paid" => {
+                // What the attendance is already paid or owed: the claim and its adjustments
+                // that still stand.
+                let adjustments = claim::Entity::find()
+                    .filter(claim::Column::AdjustsClaimId.eq(&c.id))
+                    .all(txn)
+                    .await?;
+                let standing: i64 = c.involvement_pence
+                    + adjustments
+                        .iter()
+                        .filter(|x| claim::COUNTED.contains(&x.status.as_str()))
+                        .map(|x| x.involvement_pence)
+                        .sum::<i64>();
+                let delta = priced.involvement.0 - standing;
+                let moved = claim::Entity::update_many()
+                    .col_expr(claim::Column::Revision, Expr::value(a.revision as i32))
+                    .filter(claim::Column::Id.eq(&c.id))
+                    .filter(claim::Column::Revision.eq(c.revision))
+                    .exec(txn)
+                    .await?
+                    .rows_affected;
+                if moved == 0 {
+                    return Err(HandlerError::Retryable("claim changed meanwhile".into()));
+                }
+                if delta == 0 {
+                    writes.history.push(claim_event::row(
+                        &c.tenant_id,
+                        &c.id,
+                        "corrected",
+                        "engagement",
+                        &format!("{change}: the amount stands"),
+                        now,
+                    ));
+                    return Ok(());
+                }
+                let adjustment = claim::Model {
+                    id: ids::new_id(CLAIM),
+                    attendance_id: format!("{}#r{}", a.attendance_id, a.revision),
+                    kind: "adjustment".into(),
+                    amount_pence: delta,
+                    involvement_pence: delta,
+                    expenses_pence: 0,
+                    rate_basis: "adjustment".into(),
+                    status: "awaiting_approval".into(),
+                    minutes: a.minutes as i32,
+                    revision: a.revision as i32,
+                    description: format!(
+                        "Adjustment: {change}; {} is now due instead of {}",
+                        priced.involvement.display(),
+                        alongside_platform::money::Pence(standing).display()
+                    ),
+                    decided_by: String::new(),
+                    decided_at: String::new(),
+                    decision_reason: String::new(),
+                    run_id: None,
+                    paid_at: String::new(),
+                    adjusts_claim_id: c.id.clone(),
+                    created_by: "engagement".into(),
+                    created_at: now.to_string(),
+                    updated_at: now.to_string(),
+                    ..c.clone()
+                };
+                writes.journal(&adjustment, "claim", &ledger::claim_made(delta, 0), &change);
+                writes.history.push(claim_event::row(
+                    &c.tenant_id,
+                    &c.id,
+                    "corrected",
+                    "engagement",
+                    &format!(
+                        "{change}: adjustment {} for {}",
+                        adjustment.id,
+                        alongside_platform::money::Pence(delta).display()
+                    ),
+                    now,
+                ));
+                writes.history.push(claim_event::row(
+                    &c.tenant_id,
+                    &adjustment.id,
+                    "created",
+                    "engagement",
+                    &format!("adjusts {}", c.id),
+                    now,
+                ));
+                writes
+                    .created
+                    .push((tenant_of(c), created_event(&adjustment)));
+                writes.claims.push(active(&adjustment));
+            }
+            // Rejected stays rejected: finance decided on it.
+            _ => {
+                claim::Entity::update_many()
+                    .col_expr(claim::Column::Revision, Expr::value(a.revision as i32))
+                    .filter(claim::Column::Id.eq(&c.id))
+                    .exec(txn)
+                    .await?;
+                writes.history.push(claim_event::row(
+                    &c.tenant_id,
+                    &c.id,
+                    "corrected",
+                    "engagement",
+                    &format!("{change}: the claim was rejected and stays so"),
+                    now,
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn attended(a: &AttendanceRecorded) -> Attended<'_> {
+    Attended {
+        kind: &a.activity_kind,
+        level: a.involvement_level,
+        minutes: a.minutes,
+        expenses_only: a.expenses_only,
+    }
+}
+
+fn tenant_of(c: &claim::Model) -> OdsCode {
+    OdsCode::parse(&c.tenant_id).unwrap_or_else(|_| OdsCode::parse("XXX").expect("valid code"))
+}
+
+fn new_claim(
+    writes: &mut Writes,
+    tenant: &OdsCode,
+    a: &AttendanceRecorded,
+    card: &RateCard,
+    preference: &Preference,
+    now: &str,
+) {
+    let priced = pricing::price(card, preference, &attended(a));
+    let row = claim::Model {
+        id: ids::new_id(CLAIM),
+        tenant_id: tenant.to_string(),
+        partner_id: a.partner_id.clone(),
+        attendance_id: a.attendance_id.clone(),
+        opportunity_id: a.opportunity_id.clone(),
+        amount_pence: priced.involvement.0,
+        rate_basis: priced.basis.into(),
+        status: priced.status.into(),
+        activity_date: a.activity_date.clone(),
+        minutes: a.minutes as i32,
+        created_at: now.to_string(),
+        kind: "attendance".into(),
+        activity_kind: a.activity_kind.clone(),
+        involvement_level: a.involvement_level as i32,
+        pathway: a.pathway.clone(),
+        cost_centre: a.cost_centre.clone(),
+        description: priced.description.clone(),
+        involvement_pence: priced.involvement.0,
+        expenses_pence: 0,
+        rate_card_id: card.id.clone(),
+        payment_preference: preference.as_str().into(),
+        revision: a.revision as i32,
+        decided_by: String::new(),
+        decided_at: String::new(),
+        decision_reason: String::new(),
+        run_id: None,
+        paid_at: String::new(),
+        adjusts_claim_id: String::new(),
+        created_by: "engagement".into(),
+        updated_at: now.to_string(),
+    };
+    writes.journal(
+        &row,
+        "claim",
+        &ledger::claim_made(row.involvement_pence, 0),
+        &priced.description,
+    );
+    writes.history.push(claim_event::row(
+        &row.tenant_id,
+        &row.id,
+        "created",
+        "engagement",
+        &priced.description,
+        now,
+    ));
+    writes.created.push((tenant.clone(), created_event(&row)));
+    writes.claims.push(active(&row));
+}
+
+pub(crate) fn created_event(c: &claim::Model) -> ClaimCreated {
+    ClaimCreated {
+        claim_id: c.id.clone(),
+        partner_id: c.partner_id.clone(),
+        attendance_id: claim::attendance_of(c),
+        amount_pence: c.amount_pence,
+        rate_basis: c.rate_basis.clone(),
+        activity_date: c.activity_date.clone(),
+        kind: c.kind.clone(),
+        status: c.status.clone(),
+        adjusts_claim_id: c.adjusts_claim_id.clone(),
+    }
+}
+
+/// Every column set, for an insert.
+pub(crate) fn active(c: &claim::Model) -> claim::ActiveModel {
+    sea_orm::ActiveModelTrait::reset_all(sea_orm::IntoActiveModel::into_active_model(c.clone()))
 }

@@ -40,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(partner::ics_migration::Migration),
             Box::new(profile::address_migration::Migration),
             Box::new(equality::population_migration::Migration),
+            Box::new(profile::benefits_migration::Migration),
         ]
     }
 }

@@ -42,6 +42,8 @@ pub struct Model {
     pub adjustments: String,
     pub address: String,
     pub postcode: String,
+    /// Codes of [`alongside_proto::BENEFITS`], one a line; empty unless `receives_benefits`.
+    pub benefits: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -77,6 +79,7 @@ pub fn blank(tenant: &OdsCode, partner_id: &str) -> Model {
         adjustments: String::new(),
         address: String::new(),
         postcode: String::new(),
+        benefits: String::new(),
     }
 }
 
@@ -96,6 +99,7 @@ pub fn view(m: &Model, role: Role) -> Profile {
         receives_benefits: m.receives_benefits,
         bank_details_masked: m.bank_masked.clone(),
         bank_details_updated_at: m.bank_updated_at.clone(),
+        benefits: lines(&m.benefits),
     });
     if role == Role::Finance {
         return Profile {
@@ -210,6 +214,24 @@ pub fn updated(current: &Model, r: &UpdateProfileRequest) -> Result<Model, Servi
             adjustments.push(code);
         }
     }
+    let mut benefits: Vec<&str> = Vec::new();
+    for code in &r.benefits {
+        let code = code.trim();
+        if !alongside_proto::BENEFITS.iter().any(|(c, _)| *c == code) {
+            v.push(
+                "benefits",
+                "each must be one of esa, carers_allowance, universal_credit, pip_dla_aa, other",
+            );
+            break;
+        }
+        if !benefits.contains(&code) {
+            benefits.push(code);
+        }
+    }
+    if !r.receives_benefits {
+        // Which benefits is asked only of someone who says they receive any.
+        benefits.clear();
+    }
     let address = text(&mut v, "address", &r.address, 300);
     let postcode = if r.postcode.trim().is_empty() {
         String::new()
@@ -240,6 +262,7 @@ pub fn updated(current: &Model, r: &UpdateProfileRequest) -> Result<Model, Servi
         payment_preference: preference.to_string(),
         reduced_amount_pence: reduced,
         receives_benefits: r.receives_benefits,
+        benefits: benefits.join("\n"),
         ..current.clone()
     };
     v.finish()?;
@@ -290,6 +313,60 @@ pub fn masked(sort_code: &str, account_number: &str) -> String {
         &sort_code[sort_code.len().saturating_sub(2)..],
         &account_number[account_number.len().saturating_sub(4)..]
     )
+}
+
+/// The payment terms payments honours, as `PartnerPaymentTermsChanged` carries them.
+pub fn payment_terms(m: &Model) -> alongside_proto::people::events::v1::PartnerPaymentTermsChanged {
+    alongside_proto::people::events::v1::PartnerPaymentTermsChanged {
+        partner_id: m.partner_id.clone(),
+        preference: m.payment_preference.clone(),
+        reduced_amount_pence: m.reduced_amount_pence,
+        receives_benefits: m.receives_benefits,
+        benefits: lines(&m.benefits),
+        changed_at: m.updated_at.clone(),
+    }
+}
+
+/// Which benefits a partner receives, so each benefit's own limit can be watched.
+pub mod benefits_migration {
+    use sea_orm_migration::prelude::*;
+
+    pub struct Migration;
+
+    impl MigrationName for Migration {
+        fn name(&self) -> &str {
+            "m20261201_100010_profile_benefits"
+        }
+    }
+
+    #[derive(DeriveIden)]
+    enum PartnerProfiles {
+        Table,
+        Benefits,
+    }
+
+    #[async_trait::async_trait]
+    impl MigrationTrait for Migration {
+        async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(PartnerProfiles::Table)
+                        .add_column(
+                            ColumnDef::new(PartnerProfiles::Benefits)
+                                .text()
+                                .not_null()
+                                .default(""),
+                        )
+                        .to_owned(),
+                )
+                .await
+        }
+
+        async fn down(&self, _manager: &SchemaManager) -> Result<(), DbErr> {
+            Ok(())
+        }
+    }
 }
 
 /// Adjustments and a postal address, for partners who need them.
@@ -456,7 +533,33 @@ mod tests {
             adjustments: vec!["large_print".into(), "step_free".into()],
             address: String::new(),
             postcode: String::new(),
+            benefits: vec!["carers_allowance".into(), "carers_allowance".into()],
         }
+    }
+
+    #[test]
+    fn benefits_are_kept_once_and_only_while_receiving_any() {
+        let current = blank(&OdsCode::parse("RZA").unwrap(), "ptn_1");
+        let row = updated(&current, &request()).unwrap();
+        assert_eq!(row.benefits, "carers_allowance");
+        let none = updated(
+            &current,
+            &UpdateProfileRequest {
+                receives_benefits: false,
+                ..request()
+            },
+        )
+        .unwrap();
+        assert!(none.benefits.is_empty());
+        let bad = updated(
+            &current,
+            &UpdateProfileRequest {
+                benefits: vec!["jackpot".into()],
+                ..request()
+            },
+        )
+        .unwrap_err();
+        assert_eq!(fields(bad), ["benefits"]);
     }
 
     fn fields(err: ServiceError) -> Vec<String> {

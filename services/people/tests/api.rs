@@ -855,6 +855,175 @@ fn profile_change() -> UpdateProfileRequest {
         adjustments: vec!["large_print".into()],
         address: String::new(),
         postcode: String::new(),
+        benefits: vec!["esa".into()],
+    }
+}
+
+/// Payment terms reach payments as an event whenever the payment section changes, and only then;
+/// finance learn who they pay by name, and bank details only when they ask, each reveal audited.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn payment_terms_are_published_and_finance_sees_its_payees() {
+    use alongside_proto::people::events::v1::PartnerPaymentTermsChanged;
+    for backend in backends() {
+        let mut h = Harness::start(backend).await;
+        let lead = h.token("RZA", Role::EngagementLead);
+        let finance = h.token("RZA", Role::Finance);
+        let id = h
+            .client
+            .register_partner(outgoing(asha(), &lead))
+            .await
+            .unwrap()
+            .into_inner()
+            .id;
+        let own = h.svc.token_for("RZA", Role::Partner, &id);
+        let change = |r: UpdateProfileRequest| UpdateProfileRequest {
+            partner_id: id.clone(),
+            ..r
+        };
+
+        let refused = h
+            .client
+            .update_profile(outgoing(
+                change(UpdateProfileRequest {
+                    benefits: vec!["esa".into(), "lottery".into()],
+                    ..profile_change()
+                }),
+                &own,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(field_errors(&refused)[0].field, "benefits", "{backend:?}");
+
+        let saved = h
+            .client
+            .update_profile(outgoing(change(profile_change()), &own))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(saved.payment.unwrap().benefits, ["esa"]);
+        // Another change that leaves the payment section alone publishes no terms.
+        h.client
+            .update_profile(outgoing(
+                change(UpdateProfileRequest {
+                    skills: vec!["Listening".into()],
+                    ..profile_change()
+                }),
+                &own,
+            ))
+            .await
+            .unwrap();
+        // Which benefits is kept only while they say they receive any.
+        let stopped = h
+            .client
+            .update_profile(outgoing(
+                change(UpdateProfileRequest {
+                    receives_benefits: false,
+                    payment_preference: "paid".into(),
+                    ..profile_change()
+                }),
+                &own,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(stopped.payment.unwrap().benefits.is_empty());
+
+        let events = testing::read_events(
+            h.svc.brokers(),
+            "people.partners.v1",
+            3,
+            Duration::from_secs(20),
+        )
+        .await;
+        let terms: Vec<PartnerPaymentTermsChanged> = events
+            .iter()
+            .filter(|(_, e)| e.is::<PartnerPaymentTermsChanged>())
+            .map(|(_, e)| e.payload().unwrap())
+            .collect();
+        assert_eq!(terms.len(), 2, "{backend:?}: one per change of terms");
+        assert_eq!(
+            (terms[0].preference.as_str(), terms[0].reduced_amount_pence),
+            ("reduced", 5_000)
+        );
+        assert!(terms[0].receives_benefits);
+        assert_eq!(terms[0].benefits, ["esa"]);
+        assert_eq!(terms[1].preference, "paid");
+        assert!(!terms[1].receives_benefits && terms[1].benefits.is_empty());
+
+        // Names for finance; bank details only when asked and held.
+        let payees = |include: bool, ids: Vec<String>| {
+            outgoing(
+                GetPayeesRequest {
+                    partner_ids: ids,
+                    include_bank_details: include,
+                },
+                &finance,
+            )
+        };
+        let named = h
+            .client
+            .get_payees(payees(true, vec![id.clone(), "ptn_unknown".into()]))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(named.payees.len(), 1, "unknown ids are left out");
+        assert_eq!(named.payees[0].name, "Asha Patel");
+        assert!(named.payees[0].bank_details.is_none(), "none held yet");
+        assert!(!named.payees[0].bank_details_held);
+        h.client
+            .set_bank_details(outgoing(
+                SetBankDetailsRequest {
+                    partner_id: id.clone(),
+                    account_name: "A PATEL".into(),
+                    sort_code: "30-99-50".into(),
+                    account_number: "12345678".into(),
+                },
+                &own,
+            ))
+            .await
+            .unwrap();
+        let names_only = h
+            .client
+            .get_payees(payees(false, vec![id.clone()]))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(names_only.payees[0].bank_details.is_none());
+        assert!(
+            names_only.payees[0].bank_details_held,
+            "held, without revealing them"
+        );
+        let with_bank = h
+            .client
+            .get_payees(payees(true, vec![id.clone()]))
+            .await
+            .unwrap()
+            .into_inner();
+        let bank = with_bank.payees[0].bank_details.clone().unwrap();
+        assert_eq!(
+            (bank.sort_code.as_str(), bank.account_number.as_str()),
+            ("309950", "12345678")
+        );
+        let too_many = h
+            .client
+            .get_payees(payees(false, vec![id.clone(); 1_001]))
+            .await
+            .unwrap_err();
+        assert_eq!(too_many.code(), Code::InvalidArgument);
+
+        // The partner's own access log shows finance revealing their details.
+        let export = h
+            .client
+            .export_partner_data(outgoing(ExportPartnerDataRequest { id: id.clone() }, &own))
+            .await
+            .unwrap()
+            .into_inner();
+        let reveals = export
+            .access_log
+            .iter()
+            .filter(|a| a.action == "reveal" && a.actor_role == "finance")
+            .count();
+        assert_eq!(reveals, 1, "{backend:?}: one audited reveal");
     }
 }
 
@@ -2192,6 +2361,17 @@ async fn every_call_is_open_to_its_roles_only_and_to_no_other_trust() {
             call!(reveal_bank_details, get.clone()),
         ),
         (
+            "GetPayees",
+            vec![Finance],
+            call!(
+                get_payees,
+                GetPayeesRequest {
+                    partner_ids: vec![id()],
+                    include_bank_details: true
+                }
+            ),
+        ),
+        (
             "ExpressInterest",
             vec![Public],
             call!(
@@ -2350,6 +2530,8 @@ async fn every_call_is_open_to_its_roles_only_and_to_no_other_trust() {
                         "GetEqualityReport",
                         // Sets the other trust's own figures: nothing of this trust's.
                         "SetPopulation",
+                        // Answers with the other trust's payees among those asked: none.
+                        "GetPayees",
                     ]
                     .contains(name),
                     "{name} answered another trust's {role:?}"
@@ -2367,6 +2549,22 @@ async fn every_call_is_open_to_its_roles_only_and_to_no_other_trust() {
         .into_inner();
     assert!(listed.partners.iter().all(|p| p.tenant_id == "RXX"));
     assert!(!listed.partners.iter().any(|p| p.id == target));
+    let payees = h
+        .client
+        .get_payees(outgoing(
+            GetPayeesRequest {
+                partner_ids: vec![target.clone()],
+                include_bank_details: true,
+            },
+            &h.token("RXX", Finance),
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        payees.payees.is_empty(),
+        "another trust's finance learns nothing"
+    );
 
     // Erasure last: it ends the record the others work on.
     let erase = call!(

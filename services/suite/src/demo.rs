@@ -9,6 +9,7 @@ use alongside_gateway::AppState;
 use alongside_platform::{Caller, OdsCode, Role};
 use alongside_proto::engagement::v1 as engagement;
 use alongside_proto::feedback::v1 as feedback;
+use alongside_proto::payments::v1 as payments;
 use alongside_proto::people::v1 as people;
 
 const PARTNERS: &[(&str, &str, &str)] = &[
@@ -129,13 +130,51 @@ pub async fn seed(state: &AppState) -> Result<Vec<(String, String)>, String> {
             .await
             .map_err(|e| err(&e))?;
         }
+        // The second partner receives ESA: finance and they are warned near its limits.
+        let benefits = people::UpdateProfileRequest {
+            partner_id: partner_ids[1].clone(),
+            contact_method: "email".into(),
+            payment_preference: "paid".into(),
+            receives_benefits: true,
+            benefits: vec!["esa".into()],
+            ..Default::default()
+        };
+        state
+            .clients
+            .people()
+            .update_profile(state.clients.request(&lead, benefits))
+            .await
+            .map_err(|e| err(&e))?;
         let opportunities = [
-            ("Rheumatology MDT", "mdt_seat", 4, 1),
-            ("Patient and Carer Forum — December", "forum_meeting", 4, 6),
-            ("Pain pathway redesign workshop", "pathway_redesign", 4, 3),
+            (
+                "Rheumatology MDT",
+                "mdt_seat",
+                4,
+                1,
+                "rheumatology",
+                "CC-4410",
+            ),
+            (
+                "Patient and Carer Forum — December",
+                "forum_meeting",
+                4,
+                6,
+                "",
+                "CC-4400",
+            ),
+            (
+                "Pain pathway redesign workshop",
+                "pathway_redesign",
+                4,
+                3,
+                "pain",
+                "CC-4420",
+            ),
         ];
         let today = time::OffsetDateTime::now_utc().date();
-        for (n, (title, kind, level, places)) in opportunities.iter().enumerate() {
+        for (n, (title, kind, level, places, pathway, cost_centre)) in
+            opportunities.iter().enumerate()
+        {
             let starts_on = (today - time::Duration::days(14 - 7 * n as i64)).to_string();
             let request = engagement::CreateOpportunityRequest {
                 title: title.to_string(),
@@ -144,6 +183,9 @@ pub async fn seed(state: &AppState) -> Result<Vec<(String, String)>, String> {
                 starts_on,
                 places: *places,
                 required_role: String::new(),
+                pathway: pathway.to_string(),
+                cost_centre: cost_centre.to_string(),
+                remuneration: String::new(),
             };
             let opportunity = state
                 .clients
@@ -171,6 +213,9 @@ pub async fn seed(state: &AppState) -> Result<Vec<(String, String)>, String> {
                     .map_err(|e| err(&e))?;
             }
         }
+        if trust == "RZA" {
+            pay_the_first_partner(state, &lead, &partner_ids[0]).await?;
+        }
         let analyst = Caller {
             role: Role::Analyst,
             ..lead.clone()
@@ -185,6 +230,128 @@ pub async fn seed(state: &AppState) -> Result<Vec<(String, String)>, String> {
             .map_err(|e| err(&e))?;
     }
     Ok(sign_ins)
+}
+
+/// The demo partner's time is approved and paid in a confirmed run (so they have remittance
+/// advice), and they have an expense claim with a receipt waiting for finance.
+async fn pay_the_first_partner(
+    state: &AppState,
+    lead: &Caller,
+    partner_id: &str,
+) -> Result<(), String> {
+    let err = |e: &dyn std::fmt::Display| e.to_string();
+    let finance = Caller {
+        subject: "usr_demo_finance_seed".into(),
+        role: Role::Finance,
+        ..lead.clone()
+    };
+    // Claims arrive from attendance through Kafka.
+    let mut theirs = Vec::new();
+    for _ in 0..100 {
+        let request = payments::ListClaimsRequest {
+            partner_id: partner_id.into(),
+            ..Default::default()
+        };
+        theirs = state
+            .clients
+            .payments()
+            .list_claims(state.clients.request(&finance, request))
+            .await
+            .map_err(|e| err(&e))?
+            .into_inner()
+            .claims;
+        if theirs.len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let decide = payments::DecideClaimsRequest {
+        claim_ids: theirs.iter().map(|c| c.id.clone()).collect(),
+        decision: "approve".into(),
+        reason: String::new(),
+    };
+    state
+        .clients
+        .payments()
+        .decide_claims(state.clients.request(&finance, decide))
+        .await
+        .map_err(|e| err(&e))?;
+    let today = time::OffsetDateTime::now_utc().date().to_string();
+    let run = state
+        .clients
+        .payments()
+        .create_payment_run(state.clients.request(
+            &finance,
+            payments::CreatePaymentRunRequest {
+                up_to: today.clone(),
+            },
+        ))
+        .await
+        .map_err(|e| err(&e))?
+        .into_inner();
+    state
+        .clients
+        .payments()
+        .confirm_payment_run(
+            state
+                .clients
+                .request(&finance, payments::PaymentRunAction { id: run.id }),
+        )
+        .await
+        .map_err(|e| err(&e))?;
+    let partner = Caller {
+        subject: partner_id.into(),
+        role: Role::Partner,
+        ..lead.clone()
+    };
+    let bank = people::SetBankDetailsRequest {
+        partner_id: partner_id.into(),
+        account_name: "A PATEL".into(),
+        sort_code: "30-99-50".into(),
+        account_number: "31926819".into(),
+    };
+    state
+        .clients
+        .people()
+        .set_bank_details(state.clients.request(&partner, bank))
+        .await
+        .map_err(|e| err(&e))?;
+    let receipt = alongside_gateway::pdf::render(&[
+        alongside_gateway::pdf::Block::Title("City Car Park".into()),
+        alongside_gateway::pdf::Block::Row("Parking, 3 hours".into(), "£6.50".into()),
+    ]);
+    let claim = payments::SubmitExpenseClaimRequest {
+        description: "Forum meeting: parking and the drive in".into(),
+        items: vec![
+            payments::ExpenseItemInput {
+                kind: "parking".into(),
+                description: "City Car Park".into(),
+                amount_pence: 650,
+                spent_on: today.clone(),
+                receipt: Some(payments::ReceiptUpload {
+                    filename: "parking-receipt.pdf".into(),
+                    content_type: "application/pdf".into(),
+                    content: receipt,
+                }),
+                ..Default::default()
+            },
+            payments::ExpenseItemInput {
+                kind: "mileage".into(),
+                miles_tenths: 124,
+                vehicle: "car".into(),
+                spent_on: today,
+                ..Default::default()
+            },
+        ],
+        ..Default::default()
+    };
+    state
+        .clients
+        .payments()
+        .submit_expense_claim(state.clients.request(&partner, claim))
+        .await
+        .map_err(|e| err(&e))?;
+    Ok(())
 }
 
 /// The partner reaches engagement's read model through Kafka a moment after registration.

@@ -1043,6 +1043,16 @@ impl PeopleService for PeopleApi {
         ))
     }
 
+    async fn get_payees(
+        &self,
+        request: Request<GetPayeesRequest>,
+    ) -> Result<Response<GetPayeesResponse>, Status> {
+        let caller = grpc::authorize(&request, &[Role::Finance])?;
+        Ok(Response::new(
+            self.payees(&caller, request.into_inner()).await?,
+        ))
+    }
+
     async fn express_interest(
         &self,
         request: Request<ExpressInterestRequest>,

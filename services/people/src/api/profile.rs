@@ -3,7 +3,7 @@
 use sea_orm::sea_query::OnConflict;
 
 use super::*;
-use crate::profile::{self, Column as P};
+use crate::profile::{self, Column as P, Model};
 
 /// Who may read a profile (each sees the part [`profile::view`] gives their role).
 pub(super) const PROFILE_READERS: &[Role] = &[
@@ -90,6 +90,7 @@ impl PeopleApi {
                         P::PaymentPreference,
                         P::ReducedAmountPence,
                         P::ReceivesBenefits,
+                        P::Benefits,
                         P::Adjustments,
                         P::Address,
                         P::Postcode,
@@ -101,7 +102,19 @@ impl PeopleApi {
             .exec_without_returning(&txn)
             .await?;
         audit::record(&txn, caller, "update", "partner_profile", &id).await?;
+        let terms = profile::payment_terms(&row);
+        if terms
+            != profile::payment_terms(&Model {
+                updated_at: row.updated_at.clone(),
+                ..current
+            })
+        {
+            self.outbox
+                .enqueue(&txn, PEOPLE_PARTNERS, &id, &caller.tenant, &terms)
+                .await?;
+        }
         txn.commit().await?;
+        self.outbox.notify();
         let saved = self.stored_profile(caller, &id).await?;
         Ok(profile::view(&saved, caller.role))
     }
@@ -156,17 +169,89 @@ impl PeopleApi {
             .sealer
             .open(&row.bank_sealed, &bank_context(caller, id))
             .map_err(|e| ServiceError::Internal(e.to_string()))?;
-        let mut parts = opened.splitn(3, '\n');
-        let mut next = || parts.next().unwrap_or_default().to_string();
-        let details = BankDetails {
-            partner_id: id.to_string(),
-            account_name: next(),
-            sort_code: next(),
-            account_number: next(),
-        };
+        let details = unsealed(id, &opened);
         // Recorded before the details leave the service.
         audit::record(&self.db, caller, "reveal", "bank_details", id).await?;
         Ok(details)
+    }
+}
+
+impl PeopleApi {
+    /// Names (and, when asked, bank details) of up to 1,000 of the trust's partners, for finance.
+    pub(super) async fn payees(
+        &self,
+        caller: &Caller,
+        request: GetPayeesRequest,
+    ) -> Result<GetPayeesResponse, ServiceError> {
+        if request.partner_ids.len() > 1_000 {
+            return Err(ServiceError::invalid(
+                "partner_ids",
+                "ask for at most 1,000 partners at a time",
+            ));
+        }
+        let rows = partner::for_tenant(&caller.tenant)
+            .filter(partner::Column::Id.is_in(request.partner_ids.iter().cloned()))
+            .all(&self.db)
+            .await?;
+        let sealed: std::collections::HashMap<String, String> = profile::Entity::find()
+            .filter(P::TenantId.eq(caller.tenant.as_str()))
+            .filter(P::PartnerId.is_in(request.partner_ids.iter().cloned()))
+            .filter(P::BankSealed.ne(""))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|p| (p.partner_id, p.bank_sealed))
+            .collect();
+        let by_id: std::collections::HashMap<&str, &partner::Model> =
+            rows.iter().map(|r| (r.id.as_str(), r)).collect();
+        let mut payees = Vec::new();
+        let mut revealed = Vec::new();
+        for id in &request.partner_ids {
+            let Some(row) = by_id.get(id.as_str()) else {
+                continue;
+            };
+            let held = sealed.get(id).filter(|_| request.include_bank_details);
+            let bank_details = match held {
+                Some(sealed) => {
+                    let opened = self
+                        .sealer
+                        .open(sealed, &bank_context(caller, id))
+                        .map_err(|e| ServiceError::Internal(e.to_string()))?;
+                    revealed.push(id.clone());
+                    Some(unsealed(id, &opened))
+                }
+                None => None,
+            };
+            let name = if row.status == Stage::Erased.as_str() {
+                "Erased partner".to_string()
+            } else {
+                format!("{} {}", row.given_name, row.family_name)
+            };
+            payees.push(Payee {
+                partner_id: id.clone(),
+                name,
+                bank_details,
+                bank_details_held: sealed.contains_key(id),
+            });
+        }
+        let named: Vec<String> = payees.iter().map(|p| p.partner_id.clone()).collect();
+        let txn = self.db.begin().await?;
+        audit::record_each(&txn, caller, "read", "payee", &named).await?;
+        // Recorded before the details leave the service.
+        audit::record_each(&txn, caller, "reveal", "bank_details", &revealed).await?;
+        txn.commit().await?;
+        Ok(GetPayeesResponse { payees })
+    }
+}
+
+fn unsealed(partner_id: &str, opened: &str) -> BankDetails {
+    let mut parts = opened.splitn(3, '\n');
+    let mut next = || parts.next().unwrap_or_default().to_string();
+    BankDetails {
+        partner_id: partner_id.to_string(),
+        account_name: next(),
+        sort_code: next(),
+        account_number: next(),
     }
 }
 

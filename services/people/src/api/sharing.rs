@@ -159,10 +159,15 @@ impl PeopleApi {
                 ..p
             };
             crate::profile::Entity::insert(sea_orm::ActiveModelTrait::reset_all(
-                sea_orm::IntoActiveModel::into_active_model(copied),
+                sea_orm::IntoActiveModel::into_active_model(copied.clone()),
             ))
             .exec_without_returning(&txn)
             .await?;
+            // This trust's payments pays them as they asked the first.
+            let terms = crate::profile::payment_terms(&copied);
+            self.outbox
+                .enqueue(&txn, PEOPLE_PARTNERS, &row.id, &caller.tenant, &terms)
+                .await?;
         }
         // Their first trust's log shows who took the record across.
         let at_source = Caller {
