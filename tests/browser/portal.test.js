@@ -160,7 +160,7 @@ test('a lead assigns a partner and records attendance, and the claim follows', a
   const financePage = await finance.newPage();
   await signIn(financePage, 'finance@rza.demo.test');
   await financePage.goto(`${base}/claims`);
-  await assert.doesNotReject(financePage.getByRole('cell', { name: '420' }).waitFor({ timeout: 15_000 }), 'a claim for the new attendance');
+  await assert.doesNotReject(financePage.getByRole('row', { name: /Ceri Williams.*Day, £150\.00/ }).waitFor({ timeout: 15_000 }), 'a claim for the new attendance, priced as a day');
   await finance.close();
 });
 
@@ -580,4 +580,70 @@ test('a lead sets the population served and sees the bank beside it', async () =
   assert.equal(await sex.getByRole('row', { name: /^Female/ }).getByRole('cell').last().innerText(), '51.2%');
   await assert.doesNotReject(sex.getByText('Source: Census 2021, demo area').waitFor());
   await context.close();
+});
+
+test('a partner claims expenses with a receipt, finance approve and pay them, and the partner sees the remittance', async () => {
+  const partner = await browser.newContext();
+  const page = await partner.newPage();
+  await signIn(page, 'partner@rza.demo.test');
+  await page.getByRole('link', { name: 'Claims' }).first().click();
+  await page.getByRole('link', { name: 'Claim expenses' }).click();
+  await expectAccessible(page, 'the expense claim form');
+  await page.getByLabel('What it was').first().selectOption('parking');
+  await page.getByLabel('Details').first().fill('Hospital car park');
+  await page.getByLabel('Amount in pounds (not for mileage)').first().fill('7.20');
+  await page.getByRole('button', { name: 'Send claim' }).click();
+  await assert.doesNotReject(page.getByText('attach the receipt').first().waitFor(), 'an item without its receipt is refused by field');
+  assert.match(await page.locator('.nhsuk-error-summary__list a').first().getAttribute('href'), /^#receipt-0$/);
+  await expectAccessible(page, 'the expense claim form with errors');
+  await page.getByLabel('Receipt (a PDF or a photo, up to 5 MB)').first().setInputFiles({
+    name: 'car-park.pdf', mimeType: 'application/pdf', buffer: Buffer.from('%PDF-1.4\n% a receipt\n'),
+  });
+  await page.getByLabel('What it was').nth(1).selectOption('mileage');
+  await page.getByLabel('Miles (mileage only)').nth(1).fill('12.5');
+  await page.getByRole('button', { name: 'Send claim' }).click();
+  await assert.doesNotReject(page.getByText('Your claim is sent.').waitFor());
+  // £7.20 parking and 12.5 miles at 45p (£5.63): £12.83.
+  await assert.doesNotReject(page.getByRole('heading', { name: '£12.83: Awaiting approval' }).waitFor());
+  await assert.doesNotReject(page.getByText('12.5 miles at 45p').waitFor());
+  await expectAccessible(page, 'a claim');
+
+  const finance = await browser.newContext();
+  const money = await finance.newPage();
+  await signIn(money, 'finance@rza.demo.test');
+  await money.goto(`${base}/claims?status=awaiting_approval`);
+  await expectAccessible(money, 'claims awaiting approval');
+  await money.getByRole('row', { name: /Asha Patel.*£12\.83/ }).getByRole('link').click();
+  await assert.doesNotReject(money.getByRole('link', { name: 'car-park.pdf' }).waitFor(), 'the receipt is there to check');
+  const receipt = await money.request.get(base + await money.getByRole('link', { name: 'car-park.pdf' }).getAttribute('href'));
+  assert.equal(receipt.headers()['content-type'], 'application/pdf');
+  await money.getByRole('button', { name: 'Approve claim' }).click();
+  await assert.doesNotReject(money.getByText('Claim approved.').waitFor());
+  await money.getByRole('link', { name: 'Payment runs' }).first().click();
+  await expectAccessible(money, 'payment runs');
+  await money.getByRole('button', { name: 'Start a payment run' }).click();
+  await assert.doesNotReject(money.getByRole('heading', { name: /ALONGSIDE RZA 0002: £12\.83/ }).waitFor(), 'the run holds the approved claim');
+  const file = await money.request.get(`${money.url()}/payment-file.csv`);
+  assert.match(await file.text(), /ALONGSIDE RZA 0002,bacs,ptn_[0-9a-f]+,Asha Patel,[^,]+,\d{6},\d{8},1283,12\.83,ALONGSIDE RZA 0002,\r?\n/, 'the payment file carries what BACS needs');
+  await expectAccessible(money, 'a draft payment run');
+  await money.getByRole('button', { name: 'Confirm: the claims are paid' }).click();
+  await assert.doesNotReject(money.getByText('The run is confirmed').waitFor());
+  for (const [path, label] of [['/payments/rate-cards', 'rate cards'], ['/payments/benefits', 'benefits safeguards'], ['/payments/budget?group_by=pathway', 'involvement spend'], ['/payments/ledger', 'the ledger']]) {
+    await money.goto(`${base}${path}`);
+    await expectAccessible(money, label);
+  }
+  await assert.doesNotReject(money.getByText('The ledger balances').waitFor());
+  await finance.close();
+
+  await page.getByRole('link', { name: 'Your payments' }).first().click();
+  await expectAccessible(page, 'your payments');
+  await page.getByRole('link', { name: /ALONGSIDE RZA 0002/ }).click();
+  await assert.doesNotReject(page.getByRole('heading', { name: '£12.83 paid to Asha Patel' }).waitFor());
+  await expectAccessible(page, 'remittance advice');
+  const pdf = await page.request.get(base + await page.getByRole('link', { name: 'Download as PDF' }).getAttribute('href'));
+  assert.equal(pdf.headers()['content-type'], 'application/pdf');
+  assert.equal((await pdf.body()).subarray(0, 5).toString(), '%PDF-');
+  await page.goto(`${base}/payments/runs`);
+  assert.match(await page.locator('h1').innerText(), /You cannot do this/, 'partners do not see payment runs');
+  await partner.close();
 });

@@ -43,38 +43,48 @@ pub async fn claim(
 }
 
 /// Records that `consumer` has processed each of `event_ids`, and returns those it had not
-/// processed before (in the order given, each once).
+/// processed before (in the order given, each once). One statement that writes first: SQLite
+/// refuses a transaction that reads and then writes while another connection writes.
 pub async fn claim_many(
     txn: &DatabaseTransaction,
     consumer: &str,
     event_ids: &[&str],
 ) -> Result<Vec<String>, DbErr> {
-    let seen: std::collections::HashSet<String> = Entity::find()
-        .filter(Column::Consumer.eq(consumer))
-        .filter(Column::EventId.is_in(event_ids.iter().copied()))
-        .all(txn)
-        .await?
-        .into_iter()
-        .map(|row| row.event_id)
-        .collect();
-    let mut fresh: Vec<String> = Vec::new();
+    use sea_orm::{ConnectionTrait, Statement, Value};
+    let mut unique: Vec<&str> = Vec::new();
     for id in event_ids {
-        if !seen.contains(*id) && !fresh.iter().any(|f| f == id) {
-            fresh.push((*id).to_owned());
+        if !unique.contains(id) {
+            unique.push(id);
         }
     }
-    if fresh.is_empty() {
-        return Ok(fresh);
+    if unique.is_empty() {
+        return Ok(Vec::new());
     }
     let at = alongside_platform::now_rfc3339();
-    // A plain insert: a row another consumer wrote meanwhile fails the batch, which is then
-    // applied one event at a time.
-    Entity::insert_many(fresh.iter().map(|id| ActiveModel {
-        consumer: Set(consumer.to_string()),
-        event_id: Set(id.clone()),
-        processed_at: Set(at.clone()),
-    }))
-    .exec_without_returning(txn)
-    .await?;
-    Ok(fresh)
+    let mut values: Vec<Value> = vec![consumer.into(), at.into()];
+    let rows: Vec<String> = unique
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            values.push((*id).into());
+            format!("($1, ${}, $2)", i + 3)
+        })
+        .collect();
+    let sql = format!(
+        "INSERT INTO processed_events (consumer, event_id, processed_at) VALUES {} \
+         ON CONFLICT (consumer, event_id) DO NOTHING RETURNING event_id",
+        rows.join(", ")
+    );
+    let backend = txn.get_database_backend();
+    let inserted: std::collections::HashSet<String> = txn
+        .query_all(Statement::from_sql_and_values(backend, sql, values))
+        .await?
+        .iter()
+        .filter_map(|row| row.try_get::<String>("", "event_id").ok())
+        .collect();
+    Ok(unique
+        .into_iter()
+        .filter(|id| inserted.contains(*id))
+        .map(str::to_owned)
+        .collect())
 }

@@ -148,7 +148,10 @@ mod tests {
         let text = String::from_utf8_lossy(&bytes);
         assert!(text.contains("(Remittance advice)"));
         // "£75.00" in WinAnsi (the pound sign is 0xA3), written as a hex string.
-        assert!(text.to_ascii_uppercase().contains("<A337352E3030>"), "{text}");
+        assert!(
+            text.to_ascii_uppercase().contains("<A337352E3030>"),
+            "{text}"
+        );
         assert!(text.contains("/Count 2"), "80 lines need a second page");
     }
 

@@ -54,45 +54,32 @@ impl PaymentsApi {
         let id = ids::new_id(PAYMENT_RUN);
         let now = alongside_platform::now_rfc3339();
         let txn = self.db.begin().await?;
-        let sequence: i32 = run::for_tenant(&caller.tenant)
+        // Written first, with its number worked out in the same statement: SQLite refuses a
+        // transaction that reads and then writes while another connection writes. One draft a
+        // tenant (a unique index on open_draft) and one number each (tenant, sequence).
+        let backend = txn.get_database_backend();
+        txn.execute(Statement::from_sql_and_values(
+            backend,
+            r#"INSERT INTO payment_runs (id, tenant_id, status, up_to, sequence, claim_count, partner_count, total_pence, reference, open_draft,
+                                         created_by, created_at, confirmed_by, confirmed_at, cancelled_by, cancelled_at)
+               VALUES ($1, $2, 'draft', $3, (SELECT COALESCE(MAX(sequence), 0) + 1 FROM payment_runs WHERE tenant_id = $2), 0, 0, 0, '', $2,
+                       $4, $5, '', '', '', '')"#,
+            [id.clone().into(), tenant.clone().into(), up_to.to_string().into(), caller.subject.clone().into(), now.clone().into()],
+        ))
+        .await?;
+        let sequence: i32 = run::Entity::find_by_id(&id)
             .select_only()
-            .column_as(Expr::cust("COALESCE(MAX(sequence), 0)"), "seq")
+            .column(run::Column::Sequence)
             .into_tuple()
             .one(&txn)
             .await?
-            .unwrap_or(0)
-            + 1;
+            .unwrap_or(1);
         let reference: String = format!("ALONGSIDE {tenant} {sequence:04}")
             .chars()
             .take(18)
             .collect();
-        // Held first, so that the claims it takes have a run to point at; one draft a tenant
-        // (a unique index on open_draft).
-        run::Entity::insert(sea_orm::ActiveModelTrait::reset_all(
-            sea_orm::IntoActiveModel::into_active_model(run::Model {
-                id: id.clone(),
-                tenant_id: tenant.clone(),
-                status: "draft".into(),
-                up_to: up_to.to_string(),
-                sequence,
-                claim_count: 0,
-                partner_count: 0,
-                total_pence: 0,
-                reference,
-                open_draft: Some(tenant.clone()),
-                created_by: caller.subject.clone(),
-                created_at: now.clone(),
-                confirmed_by: String::new(),
-                confirmed_at: String::new(),
-                cancelled_by: String::new(),
-                cancelled_at: String::new(),
-            }),
-        ))
-        .exec_without_returning(&txn)
-        .await?;
         // Approved claims not in any run, up to the date, of partners owed more than nothing
         // (a negative adjustment waits for a claim it can be netted against).
-        let backend = txn.get_database_backend();
         txn.execute(Statement::from_sql_and_values(
             backend,
             r#"UPDATE claims SET run_id = $1, status = 'in_run', updated_at = $2
@@ -113,6 +100,7 @@ impl PaymentsApi {
             ));
         }
         run::Entity::update_many()
+            .col_expr(run::Column::Reference, Expr::value(reference))
             .col_expr(run::Column::ClaimCount, Expr::value(count))
             .col_expr(run::Column::PartnerCount, Expr::value(partners))
             .col_expr(run::Column::TotalPence, Expr::value(total))
