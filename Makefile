@@ -43,5 +43,5 @@ lint: ## rustfmt check and clippy with warnings as errors
 fmt: ## Format the code
 	cargo fmt --all
 
-bench: ## FFT responses through the embedded suite, and search over a 100,000-partner bank: print figures
-	cargo run --release -p alongside-tests --bin alongside-bench -- --responses $${RESPONSES:-100000} --kafka-responses $${KAFKA_RESPONSES:-20000} --partners $${PARTNERS:-100000} --searches $${SEARCHES:-1000}
+bench: ## FFT responses, People Bank search, attendance → claims and a 100,000-claim payment run: print figures
+	cargo run --release -p alongside-tests --bin alongside-bench -- --responses $${RESPONSES:-100000} --kafka-responses $${KAFKA_RESPONSES:-20000} --partners $${PARTNERS:-100000} --searches $${SEARCHES:-1000} --attendances $${ATTENDANCES:-20000} --run-claims $${RUN_CLAIMS:-100000}

@@ -61,27 +61,31 @@ pub async fn claim_many(
         return Ok(Vec::new());
     }
     let at = alongside_platform::now_rfc3339();
-    let mut values: Vec<Value> = vec![consumer.into(), at.into()];
-    let rows: Vec<String> = unique
-        .iter()
-        .enumerate()
-        .map(|(i, id)| {
-            values.push((*id).into());
-            format!("($1, ${}, $2)", i + 3)
-        })
-        .collect();
-    let sql = format!(
-        "INSERT INTO processed_events (consumer, event_id, processed_at) VALUES {} \
-         ON CONFLICT (consumer, event_id) DO NOTHING RETURNING event_id",
-        rows.join(", ")
-    );
     let backend = txn.get_database_backend();
-    let inserted: std::collections::HashSet<String> = txn
-        .query_all(Statement::from_sql_and_values(backend, sql, values))
-        .await?
-        .iter()
-        .filter_map(|row| row.try_get::<String>("", "event_id").ok())
-        .collect();
+    let mut inserted = std::collections::HashSet::new();
+    // Bounded statements: SQLite takes at most 32,766 parameters in one.
+    for chunk in unique.chunks(1_000) {
+        let mut values: Vec<Value> = vec![consumer.into(), at.clone().into()];
+        let rows: Vec<String> = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, id)| {
+                values.push((*id).into());
+                format!("($1, ${}, $2)", i + 3)
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO processed_events (consumer, event_id, processed_at) VALUES {} \
+             ON CONFLICT (consumer, event_id) DO NOTHING RETURNING event_id",
+            rows.join(", ")
+        );
+        inserted.extend(
+            txn.query_all(Statement::from_sql_and_values(backend, sql, values))
+                .await?
+                .iter()
+                .filter_map(|row| row.try_get::<String>("", "event_id").ok()),
+        );
+    }
     Ok(unique
         .into_iter()
         .filter(|id| inserted.contains(*id))

@@ -103,9 +103,9 @@ impl Outbox {
                 ..Default::default()
             }
         });
-        // Bounded statements: PostgreSQL takes at most 65,535 parameters in one.
+        // Bounded statements: SQLite takes at most 32,766 parameters in one, PostgreSQL 65,535.
         let rows: Vec<ActiveModel> = rows.collect();
-        for chunk in rows.chunks(5_000) {
+        for chunk in rows.chunks(1_000) {
             Entity::insert_many(chunk.to_vec())
                 .exec_without_returning(txn)
                 .await?;

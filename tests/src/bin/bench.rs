@@ -3,7 +3,11 @@
 //! Three measurements, each end to end: (1) the HTTP API of the gateway in batches (→ gRPC →
 //! feedback → SQLite), with per-call latency percentiles; (2) the `feedback.responses.v1` topic
 //! (→ consumer → inbox + store), timed until the gateway's summary shows every response; (3) the
-//! People Bank's list and search API over a bank of 100,000 partners, with latency percentiles.
+//! People Bank's list and search API over a bank of 100,000 partners, with latency percentiles;
+//! (4) attendance events becoming claims and (5) a payment run over 100,000 approved claims.
+
+#[path = "../bench/payments.rs"]
+mod payments;
 
 use std::time::{Duration, Instant};
 
@@ -53,7 +57,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[rank.min(sorted.len() - 1)]
 }
 
-fn day(i: usize) -> String {
+pub(crate) fn day(i: usize) -> String {
     let start = time::macros::date!(2025 - 01 - 01);
     (start + time::Duration::days((i % 600) as i64)).to_string()
 }
@@ -83,6 +87,8 @@ async fn main() -> anyhow::Result<()> {
     let batch = arg("--batch", 1_000);
     let bank = arg("--partners", 100_000);
     let searches = arg("--searches", 1_000);
+    let attendances = arg("--attendances", 20_000);
+    let run_claims = arg("--run-claims", 100_000);
     let data = tempfile::tempdir()?;
     let idle_before = rss_kib("VmRSS:");
     let started = Instant::now();
@@ -111,7 +117,7 @@ async fn main() -> anyhow::Result<()> {
     println!(
         "Alongside benchmark: FFT responses through the embedded suite (SQLite, in-process Kafka)"
     );
-    println!("  command: cargo run --release -p alongside-tests --bin alongside-bench -- --responses {responses} --batch {batch} --kafka-responses {kafka_responses} --partners {bank} --searches {searches}");
+    println!("  command: cargo run --release -p alongside-tests --bin alongside-bench -- --responses {responses} --batch {batch} --kafka-responses {kafka_responses} --partners {bank} --searches {searches} --attendances {attendances} --run-claims {run_claims}");
     println!(
         "  machine: {} cores",
         std::thread::available_parallelism()
@@ -271,6 +277,9 @@ async fn main() -> anyhow::Result<()> {
 
     // ---- path 3: the People Bank list and search API over a large bank ----
     people_bank(&suite, data.path(), bank, searches).await?;
+
+    // ---- paths 4 and 5: attendance → claims, and a payment run ----
+    payments::bench(&suite, attendances, run_claims).await?;
     println!(
         "  memory: high-water mark after all paths {} MiB",
         rss_kib("VmHWM:") / 1024
