@@ -47,7 +47,7 @@ async fn wait_for_port(addr: SocketAddr, timeout: Duration) -> bool {
 /// A Tansu broker on a loopback port, in memory, stopped when dropped.
 pub struct Tansu {
     pub brokers: String,
-    _child: Child,
+    child: Child,
 }
 
 impl Tansu {
@@ -66,12 +66,31 @@ impl Tansu {
             wait_for_port(([127, 0, 0, 1], port).into(), Duration::from_secs(30)).await,
             "tansu did not open its port"
         );
-        let tansu = Self {
-            brokers,
-            _child: child,
-        };
+        let tansu = Self { brokers, child };
         tansu.create_topics().await;
         tansu
+    }
+
+    /// Freezes the broker (SIGSTOP): connections stay open and nothing answers, as when a broker
+    /// stalls or its network goes. Its in-memory data is kept, which a kill would lose.
+    pub async fn freeze(&self) {
+        self.signal("-STOP").await;
+    }
+
+    /// Lets a frozen broker carry on (SIGCONT).
+    pub async fn thaw(&self) {
+        self.signal("-CONT").await;
+    }
+
+    async fn signal(&self, signal: &str) {
+        if let Some(pid) = self.child.id() {
+            let status = Command::new("kill")
+                .args([signal, &pid.to_string()])
+                .status()
+                .await
+                .expect("kill runs");
+            assert!(status.success(), "kill {signal} tansu");
+        }
     }
 
     /// Tansu does not create topics on first use: create the registry's, as ops would.

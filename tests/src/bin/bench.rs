@@ -264,7 +264,7 @@ async fn main() -> anyhow::Result<()> {
     }
     let kafka_elapsed = kafka_start.elapsed();
     println!(
-        "  Kafka path ({delivered} responses on feedback.responses.v1 → consumer, one transaction per event): produced in {:.1} s; all counted after {:.1} s: {:.0} responses/s end to end",
+        "  Kafka path ({delivered} responses on feedback.responses.v1 → consumer, batched transactions): produced in {:.1} s; all counted after {:.1} s: {:.0} responses/s end to end",
         produced.as_secs_f64(),
         kafka_elapsed.as_secs_f64(),
         delivered as f64 / kafka_elapsed.as_secs_f64()
