@@ -1915,6 +1915,23 @@ pub(crate) async fn spend_by_trust(
     Ok(out)
 }
 
+/// The ICS's total spend, unless exactly one trust's total is hidden: the ICS total less the
+/// others would reveal it.
+pub(crate) fn ics_total(
+    reports: &[(String, String, payments::SpendReportResponse)],
+) -> Option<i64> {
+    let hidden = reports
+        .iter()
+        .filter(|(_, _, r)| r.total.as_ref().is_some_and(|t| t.suppressed))
+        .count();
+    (hidden != 1).then(|| {
+        reports
+            .iter()
+            .map(|(_, _, r)| r.total.as_ref().map_or(0, |t| t.total_pence))
+            .sum()
+    })
+}
+
 fn spend_request(q: &BudgetQuery) -> payments::SpendReportRequest {
     payments::SpendReportRequest {
         group_by: if q.group_by.is_empty() {
@@ -1957,10 +1974,7 @@ async fn budget(
         }
         Err(err) => return Err(err),
     };
-    let ics_total: i64 = reports
-        .iter()
-        .map(|(_, _, r)| r.total.as_ref().map_or(0, |t| t.total_pence))
-        .sum();
+    let ics_total = ics_total(&reports).map(pounds);
     let trusts: Vec<Value> = reports
         .iter()
         .map(|(code, name, r)| context! { code => code, name => name, rows => r.rows.iter().map(spend_cells).collect::<Vec<_>>(), total => r.total.as_ref().map(spend_cells) })
@@ -1978,7 +1992,7 @@ async fn budget(
         merge(
             base(&me, "/payments/budget", "Involvement spend"),
             context! {
-                trusts => trusts, rolled_up => reports.len() > 1, ics_total => pounds(ics_total), groups => GROUPS, bases => BASES_OF_SPEND,
+                trusts => trusts, rolled_up => reports.len() > 1, ics_total => ics_total, groups => GROUPS, bases => BASES_OF_SPEND,
                 q => context! { group_by => if q.group_by.is_empty() { "month" } else { q.group_by.as_str() }, from => q.from, to => q.to, basis => q.basis },
                 query => query, suppressed_view => matches!(me.caller.role, Analyst | IcsAnalyst), errors => BTreeMap::<String, String>::new(),
             },
@@ -2012,6 +2026,26 @@ async fn budget_csv(
                 },
             ]);
         }
+    }
+    if reports.len() > 1 {
+        let total = ics_total(&reports);
+        rows.push(vec![
+            me.caller.tenant.to_string(),
+            reports
+                .first()
+                .map(|(_, _, r)| r.group_by.clone())
+                .unwrap_or_default(),
+            "ICS total".into(),
+            String::new(),
+            String::new(),
+            String::new(),
+            total.map(|t| t.to_string()).unwrap_or_default(),
+            if total.is_none() {
+                "suppressed".into()
+            } else {
+                String::new()
+            },
+        ]);
     }
     csv_response(
         "involvement-spend.csv",
@@ -2057,6 +2091,32 @@ async fn ledger(State(state): State<AppState>, me: SignedIn) -> Result<Html<Stri
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn report(total: i64, suppressed: bool) -> (String, String, payments::SpendReportResponse) {
+        let total = payments::SpendRow {
+            total_pence: total,
+            suppressed,
+            ..Default::default()
+        };
+        let response = payments::SpendReportResponse {
+            total: Some(total),
+            ..Default::default()
+        };
+        (String::new(), String::new(), response)
+    }
+
+    #[test]
+    fn the_ics_total_hides_when_it_would_reveal_one_hidden_trust() {
+        assert_eq!(
+            ics_total(&[report(100, false), report(200, false)]),
+            Some(300)
+        );
+        assert_eq!(ics_total(&[report(100, false), report(0, true)]), None);
+        assert_eq!(
+            ics_total(&[report(100, false), report(0, true), report(0, true)]),
+            Some(100)
+        );
+    }
 
     #[test]
     fn miles_are_read_to_a_tenth() {

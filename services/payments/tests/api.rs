@@ -1129,6 +1129,43 @@ async fn spend_is_reported_by_pathway_with_small_numbers_hidden_from_analysts() 
         .iter()
         .all(|r| r.suppressed && r.total_pence == 0));
     assert_eq!(analyst.total.unwrap().total_pence, 105_000);
+    // A trust that paid two partners: its total is theirs, so analysts see it hidden too.
+    for i in 0..2 {
+        h.svc
+            .publish(
+                ENGAGEMENT_ACTIVITIES,
+                "opp_b",
+                "RZB",
+                &attended(&format!("att_rzb{i}"), &format!("ptn_b{i}"), 480),
+            )
+            .await;
+    }
+    let rzb_finance = h.svc.token("RZB", Role::Finance);
+    let rzb_claims = h.claims(&rzb_finance, 2).await;
+    let mut client = h.client.clone();
+    client
+        .decide_claims(outgoing(
+            DecideClaimsRequest {
+                claim_ids: rzb_claims.iter().map(|c| c.id.clone()).collect(),
+                decision: "approve".into(),
+                reason: String::new(),
+            },
+            &rzb_finance,
+        ))
+        .await
+        .unwrap();
+    let small = report(h.svc.token("RZB", Role::IcsAnalyst)).await;
+    let small_total = small.total.unwrap();
+    assert!(
+        small_total.suppressed && small_total.total_pence == 0,
+        "{small_total:?}"
+    );
+    let theirs = report(rzb_finance).await;
+    assert_eq!(
+        theirs.total.unwrap().total_pence,
+        30_000,
+        "finance see their own"
+    );
     let monthly = h
         .client
         .clone()
