@@ -30,7 +30,7 @@ fn attendance(i: usize) -> AttendanceRecorded {
         attendance_id: format!("att_fault{i:06}"),
         opportunity_id: format!("opp_fault{:03}", i % 60),
         partner_id: format!("ptn_fault{:04}", i % 700),
-        minutes: if i % 4 == 0 { 420 } else { 150 },
+        minutes: if i.is_multiple_of(4) { 420 } else { 150 },
         activity_kind: "forum_meeting".into(),
         involvement_level: 4,
         activity_date: "2026-11-20".into(),

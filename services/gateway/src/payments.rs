@@ -682,6 +682,30 @@ async fn expense_form(
     expense_page(&state, &me, &Typed::new(), None).await
 }
 
+/// The form input of a service's field in a list: `items[1].amount_pence` is `amount-3` when the
+/// second item sent came from the form's fourth row (`rows`), with the fields `renamed`; the list
+/// itself points at its first row's first input.
+fn row_field(field: &str, list: &str, rows: &[usize], renamed: &[(&str, &str)]) -> String {
+    let Some(rest) = field.strip_prefix(list).and_then(|r| r.strip_prefix('[')) else {
+        return if field == list {
+            format!("{}-0", if list == "items" { "kind" } else { "basis" })
+        } else {
+            field.to_string()
+        };
+    };
+    let (index, name) = rest.split_once("].").unwrap_or((rest, ""));
+    let row = index
+        .parse::<usize>()
+        .ok()
+        .and_then(|i| rows.get(i).copied())
+        .unwrap_or(0);
+    let name = renamed
+        .iter()
+        .find(|(from, _)| *from == name)
+        .map_or(name, |(_, to)| to);
+    format!("{name}-{row}")
+}
+
 fn unreadable(what: &str, err: impl std::fmt::Display) -> AppError {
     tracing::info!(error = %err, "expense form not read");
     AppError::Invalid(vec![alongside_platform::error::FieldError::new(
@@ -810,26 +834,12 @@ async fn expense_submit(
             .await
             .map_err(|status| {
                 AppError::from(status).with_fields(|field| {
-                    // items[1].amount_pence → amount-<its form row>
-                    let Some(rest) = field.strip_prefix("items[") else {
-                        return if field == "items" {
-                            "kind-0".into()
-                        } else {
-                            field.to_string()
-                        };
-                    };
-                    let (index, name) = rest.split_once("].").unwrap_or((rest, ""));
-                    let row = index
-                        .parse::<usize>()
-                        .ok()
-                        .and_then(|i| rows.get(i).copied())
-                        .unwrap_or(0);
-                    let name = match name {
-                        "amount_pence" => "amount",
-                        "miles_tenths" => "miles",
-                        other => other,
-                    };
-                    format!("{name}-{row}")
+                    row_field(
+                        field,
+                        "items",
+                        &rows,
+                        &[("amount_pence", "amount"), ("miles_tenths", "miles")],
+                    )
                 })
             })
     };
@@ -1694,27 +1704,17 @@ async fn rate_card_create(
             .map(|_| ())
             .map_err(|status| {
                 AppError::from(status).with_fields(|field| {
-                    let Some(rest) = field.strip_prefix("rules[") else {
-                        return if field == "rules" {
-                            "basis-0".into()
-                        } else {
-                            field.to_string()
-                        };
-                    };
-                    let (index, name) = rest.split_once("].").unwrap_or((rest, ""));
-                    let row = index
-                        .parse::<usize>()
-                        .ok()
-                        .and_then(|i| rows.get(i).copied())
-                        .unwrap_or(0);
-                    let name = match name {
-                        "amount_pence" => "amount",
-                        "half_day_pence" => "half_day",
-                        "half_day_max_minutes" => "half_day_minutes",
-                        "involvement_level" => "level",
-                        other => other,
-                    };
-                    format!("{name}-{row}")
+                    row_field(
+                        field,
+                        "rules",
+                        &rows,
+                        &[
+                            ("amount_pence", "amount"),
+                            ("half_day_pence", "half_day"),
+                            ("half_day_max_minutes", "half_day_minutes"),
+                            ("involvement_level", "level"),
+                        ],
+                    )
                 })
             })
     };
@@ -2115,6 +2115,25 @@ mod tests {
         assert_eq!(
             ics_total(&[report(100, false), report(0, true), report(0, true)]),
             Some(100)
+        );
+    }
+
+    #[test]
+    fn a_fields_error_lands_on_its_form_row() {
+        let renamed = [("amount_pence", "amount")];
+        assert_eq!(
+            row_field("items[1].amount_pence", "items", &[0, 3], &renamed),
+            "amount-3"
+        );
+        assert_eq!(
+            row_field("items[0].receipt", "items", &[2], &renamed),
+            "receipt-2"
+        );
+        assert_eq!(row_field("items", "items", &[2], &renamed), "kind-0");
+        assert_eq!(row_field("rules", "rules", &[], &[]), "basis-0");
+        assert_eq!(
+            row_field("partner_id", "items", &[], &renamed),
+            "partner_id"
         );
     }
 

@@ -296,7 +296,9 @@ async fn corrections_reprice_a_waiting_claim_and_adjust_an_approved_one() {
             ..attended("att_c", "ptn_c", 60)
         })
         .await;
-        let decided = h.decide(&[first.id.clone()], "approve", "").await;
+        let decided = h
+            .decide(std::slice::from_ref(&first.id), "approve", "")
+            .await;
         assert_eq!(decided.decided.len(), 1, "{decided:?}");
         assert_eq!(pence(&decided.decided[0]), 15_000, "{backend:?}");
 
@@ -376,7 +378,9 @@ async fn the_partners_choice_is_honoured() {
             (0, "expenses_only")
         );
         // Nothing to pay is nothing to approve.
-        let refused = h.decide(&[declined.id.clone()], "approve", "").await;
+        let refused = h
+            .decide(std::slice::from_ref(&declined.id), "approve", "")
+            .await;
         assert!(refused.decided.is_empty());
         assert!(refused.refused[0].reason.contains("not awaiting approval"));
     }
@@ -863,7 +867,7 @@ async fn nobody_decides_a_claim_they_entered() {
         .cannot_decide_because
         .contains("you entered this claim"));
     let id = made.claim.unwrap().id;
-    let own = h.decide(&[id.clone()], "approve", "").await;
+    let own = h.decide(std::slice::from_ref(&id), "approve", "").await;
     assert!(own.decided.is_empty());
     let colleague = h.svc.token_for("RZA", Role::Finance, "usr_colleague");
     let decided = client

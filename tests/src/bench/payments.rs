@@ -9,7 +9,7 @@ use alongside_events::topics::ENGAGEMENT_ACTIVITIES;
 use alongside_platform::{Caller, OdsCode, Role};
 use alongside_proto::engagement::events::v1::AttendanceRecorded;
 use alongside_proto::payments::v1 as payments;
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::producer::FutureProducer;
 
 /// Partners in the bench: each attendance goes to one of them.
 const PARTNERS: usize = 10_000;
@@ -49,14 +49,12 @@ async fn attend(
     let tenant = OdsCode::parse("RZA")?;
     let before = claims_held(state, finance, "").await?;
     let started = Instant::now();
-    let mut sends = Vec::with_capacity(5_000);
-    let mut delivered = 0usize;
-    for i in from..to {
+    let messages = (from..to).map(|i| {
         let event = AttendanceRecorded {
             attendance_id: format!("att_bench{i:09}"),
             opportunity_id: format!("opp_bench{:04}", i % 500),
             partner_id: format!("ptn_bench{:06}", i % PARTNERS),
-            minutes: if i % 3 == 0 { 420 } else { 180 },
+            minutes: if i.is_multiple_of(3) { 420 } else { 180 },
             activity_kind: ["forum_meeting", "mdt_seat", "pathway_redesign"][i % 3].into(),
             involvement_level: 4,
             activity_date: super::day(i),
@@ -65,33 +63,12 @@ async fn attend(
             expenses_only: false,
             revision: 1,
         };
-        let payload = Envelope::new(&tenant, &event).encode();
-        let key = event.opportunity_id.clone();
-        let producer = producer.clone();
-        sends.push(async move {
-            producer
-                .send(
-                    FutureRecord::to(ENGAGEMENT_ACTIVITIES)
-                        .key(&key)
-                        .payload(&payload),
-                    Duration::from_secs(60),
-                )
-                .await
-                .is_ok()
-        });
-        if sends.len() == 5_000 {
-            delivered += futures::future::join_all(sends.drain(..))
-                .await
-                .into_iter()
-                .filter(|ok| *ok)
-                .count();
-        }
-    }
-    delivered += futures::future::join_all(sends)
-        .await
-        .into_iter()
-        .filter(|ok| *ok)
-        .count();
+        (
+            event.opportunity_id.clone(),
+            Envelope::new(&tenant, &event).encode(),
+        )
+    });
+    let delivered = super::send_all(producer, ENGAGEMENT_ACTIVITIES, messages).await;
     anyhow::ensure!(
         delivered == to - from,
         "the broker accepted {delivered} of {} attendances",

@@ -57,6 +57,42 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[rank.min(sorted.len() - 1)]
 }
 
+/// Sends every (key, payload) to `topic`, 5,000 in flight at most; how many the broker took.
+pub(crate) async fn send_all(
+    producer: &FutureProducer,
+    topic: &str,
+    messages: impl Iterator<Item = (String, Vec<u8>)>,
+) -> usize {
+    let mut delivered = 0;
+    let mut sends = Vec::with_capacity(5_000);
+    for (key, payload) in messages {
+        let producer = producer.clone();
+        let topic = topic.to_string();
+        sends.push(async move {
+            producer
+                .send(
+                    FutureRecord::to(&topic).key(&key).payload(&payload),
+                    Duration::from_secs(60),
+                )
+                .await
+                .is_ok()
+        });
+        if sends.len() == 5_000 {
+            delivered += futures::future::join_all(sends.drain(..))
+                .await
+                .into_iter()
+                .filter(|ok| *ok)
+                .count();
+        }
+    }
+    delivered
+        + futures::future::join_all(sends)
+            .await
+            .into_iter()
+            .filter(|ok| *ok)
+            .count()
+}
+
 pub(crate) fn day(i: usize) -> String {
     let start = time::macros::date!(2025 - 01 - 01);
     (start + time::Duration::days((i % 600) as i64)).to_string()
@@ -197,9 +233,7 @@ async fn main() -> anyhow::Result<()> {
         .create()?;
     let tenant = OdsCode::parse("RZA")?;
     let kafka_start = Instant::now();
-    let mut sends = Vec::with_capacity(5_000);
-    let mut delivered = 0usize;
-    for i in 0..kafka_responses {
+    let messages = (0..kafka_responses).map(|i| {
         let answer = [
             FftAnswer::VeryGood,
             FftAnswer::Good,
@@ -216,32 +250,12 @@ async fn main() -> anyhow::Result<()> {
                 responded_on: day(i),
             }),
         };
-        let payload = Envelope::new(&tenant, &event).encode();
-        let producer = producer.clone();
-        sends.push(async move {
-            producer
-                .send(
-                    FutureRecord::to(FEEDBACK_RESPONSES)
-                        .key("RZA:kiosk")
-                        .payload(&payload),
-                    Duration::from_secs(60),
-                )
-                .await
-                .is_ok()
-        });
-        if sends.len() == 5_000 {
-            delivered += futures::future::join_all(sends.drain(..))
-                .await
-                .into_iter()
-                .filter(|ok| *ok)
-                .count();
-        }
-    }
-    delivered += futures::future::join_all(sends)
-        .await
-        .into_iter()
-        .filter(|ok| *ok)
-        .count();
+        (
+            "RZA:kiosk".to_string(),
+            Envelope::new(&tenant, &event).encode(),
+        )
+    });
+    let delivered = send_all(&producer, FEEDBACK_RESPONSES, messages).await;
     let produced = kafka_start.elapsed();
     if delivered < kafka_responses {
         println!("  Kafka path: the broker accepted {delivered} of {kafka_responses} messages (the rest timed out after 15 s)");

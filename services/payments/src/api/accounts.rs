@@ -116,7 +116,11 @@ impl PaymentsApi {
             .await?
             .unwrap_or_else(|| partner::unknown(caller.tenant.as_str(), &partner_id));
         let warnings = self
-            .warnings_of(&caller.tenant, Some(&[partner_id.clone()]), today())
+            .warnings_of(
+                &caller.tenant,
+                Some(std::slice::from_ref(&partner_id)),
+                today(),
+            )
             .await?;
         audit::record(&self.db, caller, "read", "partner_account", &partner_id).await?;
         Ok(PartnerAccount {

@@ -188,7 +188,11 @@ impl PaymentsApi {
             .await?;
         let on = alongside_platform::parse_date(&c.activity_date).unwrap_or_else(today);
         let warnings = self
-            .warnings_of(&caller.tenant, Some(&[c.partner_id.clone()]), on)
+            .warnings_of(
+                &caller.tenant,
+                Some(std::slice::from_ref(&c.partner_id)),
+                on,
+            )
             .await?;
         let refusal = refusal(caller, &c);
         Ok(ClaimDetail {

@@ -221,25 +221,7 @@ impl PaymentsApi {
         let tenant = caller.tenant.to_string();
         let now = alongside_platform::now_rfc3339();
         let txn = self.db.begin().await?;
-        let moved = run::Entity::update_many()
-            .col_expr(run::Column::Status, Expr::value("confirmed"))
-            .col_expr(run::Column::OpenDraft, Expr::value(Option::<String>::None))
-            .col_expr(
-                run::Column::ConfirmedBy,
-                Expr::value(caller.subject.clone()),
-            )
-            .col_expr(run::Column::ConfirmedAt, Expr::value(now.clone()))
-            .filter(run::Column::Id.eq(&found.id))
-            .filter(run::Column::Status.eq("draft"))
-            .exec(&txn)
-            .await?
-            .rows_affected;
-        if moved == 0 {
-            return Err(ServiceError::Conflict(format!(
-                "the run is {}: only a draft can be confirmed",
-                found.status
-            )));
-        }
+        close_draft(&txn, caller, &found, "confirmed", &now).await?;
         claim::Entity::update_many()
             .col_expr(claim::Column::Status, Expr::value("paid"))
             .col_expr(claim::Column::PaidAt, Expr::value(now.clone()))
@@ -351,25 +333,7 @@ impl PaymentsApi {
         let found = self.find_run(caller, &r.id).await?;
         let now = alongside_platform::now_rfc3339();
         let txn = self.db.begin().await?;
-        let moved = run::Entity::update_many()
-            .col_expr(run::Column::Status, Expr::value("cancelled"))
-            .col_expr(run::Column::OpenDraft, Expr::value(Option::<String>::None))
-            .col_expr(
-                run::Column::CancelledBy,
-                Expr::value(caller.subject.clone()),
-            )
-            .col_expr(run::Column::CancelledAt, Expr::value(now.clone()))
-            .filter(run::Column::Id.eq(&found.id))
-            .filter(run::Column::Status.eq("draft"))
-            .exec(&txn)
-            .await?
-            .rows_affected;
-        if moved == 0 {
-            return Err(ServiceError::Conflict(format!(
-                "the run is {}: only a draft can be cancelled",
-                found.status
-            )));
-        }
+        close_draft(&txn, caller, &found, "cancelled", &now).await?;
         history_for_run(
             &txn,
             &found.id,
@@ -452,6 +416,39 @@ impl PaymentsApi {
             run: Some(found.into()),
         })
     }
+}
+
+/// Moves a draft to `confirmed` or `cancelled`, once: a run that is no longer a draft (confirmed
+/// or cancelled meanwhile, by this or another request) is refused.
+async fn close_draft(
+    txn: &DatabaseTransaction,
+    caller: &Caller,
+    found: &run::Model,
+    to: &str,
+    now: &str,
+) -> Result<(), ServiceError> {
+    let (by, at) = if to == "confirmed" {
+        (run::Column::ConfirmedBy, run::Column::ConfirmedAt)
+    } else {
+        (run::Column::CancelledBy, run::Column::CancelledAt)
+    };
+    let moved = run::Entity::update_many()
+        .col_expr(run::Column::Status, Expr::value(to))
+        .col_expr(run::Column::OpenDraft, Expr::value(Option::<String>::None))
+        .col_expr(by, Expr::value(caller.subject.clone()))
+        .col_expr(at, Expr::value(now))
+        .filter(run::Column::Id.eq(&found.id))
+        .filter(run::Column::Status.eq("draft"))
+        .exec(txn)
+        .await?
+        .rows_affected;
+    if moved == 0 {
+        return Err(ServiceError::Conflict(format!(
+            "the run is {}: only a draft can be {to}",
+            found.status
+        )));
+    }
+    Ok(())
 }
 
 async fn run_totals(
