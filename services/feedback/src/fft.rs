@@ -44,6 +44,21 @@ impl Counts {
     }
 }
 
+/// The Wilson score interval at 95% for `part` of `total`, as fractions; none without responses.
+/// Unlike the normal approximation it stays within 0–1 and is sound for small numbers.
+pub fn wilson_95(part: u64, total: u64) -> Option<(f64, f64)> {
+    if total == 0 {
+        return None;
+    }
+    const Z: f64 = 1.959_963_984_540_054;
+    let n = total as f64;
+    let p = part as f64 / n;
+    let z2 = Z * Z;
+    let centre = (p + z2 / (2.0 * n)) / (1.0 + z2 / n);
+    let half = Z * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt() / (1.0 + z2 / n);
+    Some(((centre - half).max(0.0), (centre + half).min(1.0)))
+}
+
 fn percentage(part: u64, total: u64) -> Option<f64> {
     (total > 0).then(|| part as f64 * 100.0 / total as f64)
 }
@@ -104,6 +119,22 @@ mod tests {
         };
         assert_eq!(c.percent_negative(), Some(75.0));
         assert_eq!(c.percent_positive(), Some(25.0));
+    }
+
+    #[test]
+    fn wilson_intervals_of_a_worked_example_and_the_edges() {
+        // 8 of 10: 0.490 to 0.943 (Wilson 1927; e.g. Newcombe 1998, table I method 3).
+        let (low, high) = wilson_95(8, 10).unwrap();
+        assert!(
+            (low - 0.4902).abs() < 1e-4 && (high - 0.9433).abs() < 1e-4,
+            "{low} {high}"
+        );
+        let (low, high) = wilson_95(0, 20).unwrap();
+        assert_eq!(low, 0.0);
+        assert!((high - 0.1611).abs() < 1e-4, "{high}");
+        let (_, high) = wilson_95(20, 20).unwrap();
+        assert_eq!(high, 1.0);
+        assert_eq!(wilson_95(0, 0), None);
     }
 
     #[test]

@@ -5,6 +5,8 @@ mod api;
 pub mod fft;
 mod ingest;
 pub mod response;
+pub mod spc;
+pub mod suppression;
 
 use std::sync::Arc;
 

@@ -1,6 +1,7 @@
 //! The embedded Alongside: the five services in one process, each with its own SQLite file and
 //! its real gRPC server on loopback, talking over librdkafka's in-process mock Kafka cluster.
 
+pub mod analyze;
 mod demo;
 
 use std::path::{Path, PathBuf};

@@ -1,11 +1,13 @@
 use std::path::PathBuf;
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
 
 /// Alongside, embedded: all services in one process with SQLite and an in-process Kafka broker.
 #[derive(Parser)]
 #[command(name = "alongside", version)]
 struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
     /// HTTP port of the portal.
     #[arg(long, default_value_t = 8080, env = "ALONGSIDE_PORT")]
     port: u16,
@@ -17,9 +19,34 @@ struct Cli {
     no_demo: bool,
 }
 
+#[derive(Subcommand)]
+enum Command {
+    /// Analyses for analysts: CSV in, JSON on stdout (without this, `alongside` runs the suite).
+    Analyze {
+        #[command(subcommand)]
+        analysis: alongside_suite::analyze::Analysis,
+    },
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    if let Some(Command::Analyze { analysis }) = &cli.command {
+        match alongside_suite::analyze::run(analysis) {
+            Ok(json) => {
+                use std::io::Write;
+                // A reader that stops early (`| head`) is not an error.
+                return match writeln!(std::io::stdout().lock(), "{json:#}") {
+                    Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+                    _ => Ok(()),
+                };
+            }
+            Err(message) => {
+                eprintln!("alongside analyze: {message}");
+                std::process::exit(2);
+            }
+        }
+    }
     let _telemetry = alongside_platform::telemetry::init(
         "alongside",
         &alongside_platform::config::TelemetrySettings {
