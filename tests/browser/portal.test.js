@@ -647,3 +647,20 @@ test('a partner claims expenses with a receipt, finance approve and pay them, an
   assert.match(await page.locator('h1').innerText(), /You cannot do this/, 'partners do not see payment runs');
   await partner.close();
 });
+
+test('the Friends and Family Test page charts % positive as Making Data Count does, with a table view', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await signIn(page, 'analyst@rza.demo.test');
+  await page.goto(`${base}/feedback`);
+  const chart = page.getByRole('img', { name: '% positive by month, with its mean and process limits' });
+  await assert.doesNotReject(chart.waitFor(), 'the SPC chart is drawn on the server');
+  // Six months of demo responses and this one: a point for each.
+  assert.ok(await chart.locator('circle').count() >= 6);
+  await assert.doesNotReject(page.getByRole('paragraph').filter({ hasText: /points; the latest, \d{4}-\d{2}, is \d+\.\d%/ }).waitFor(), 'what the chart shows, in words');
+  await page.getByText('The chart as a table').click();
+  await assert.doesNotReject(page.getByRole('columnheader', { name: 'Upper limit' }).waitFor());
+  await assert.doesNotReject(page.getByRole('columnheader', { name: '95% interval' }).waitFor());
+  await expectAccessible(page, 'the SPC chart');
+  await context.close();
+});

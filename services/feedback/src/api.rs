@@ -116,10 +116,17 @@ impl FeedbackApi {
                 .or_default()
                 .add(answer_from_code(&answer), n as u64);
         }
-        Ok(GetFftSummaryResponse {
-            months: months
-                .into_iter()
-                .map(|(month, c)| FftMonth {
+        if request.target.is_some_and(|t| !(0.0..=100.0).contains(&t)) {
+            return Err(ServiceError::invalid(
+                "target",
+                "must be a percentage from 0 to 100",
+            ));
+        }
+        let months: Vec<FftMonth> = months
+            .into_iter()
+            .map(|(month, c)| {
+                let interval = crate::fft::wilson_95(c.very_good + c.good, c.total());
+                FftMonth {
                     month,
                     very_good: c.very_good,
                     good: c.good,
@@ -130,9 +137,50 @@ impl FeedbackApi {
                     total: c.total(),
                     percent_positive: c.percent_positive(),
                     percent_negative: c.percent_negative(),
-                })
-                .collect(),
+                    positive_low_95: interval.map(|(low, _)| low * 100.0),
+                    positive_high_95: interval.map(|(_, high)| high * 100.0),
+                }
+            })
+            .collect();
+        let positive_chart = Some(positive_chart(&months, request.target));
+        Ok(GetFftSummaryResponse {
+            months,
+            positive_chart,
         })
+    }
+}
+
+/// % positive month by month as an XmR chart (higher is better), months without responses left
+/// out as NHSRplotthedots would need them to be.
+fn positive_chart(months: &[FftMonth], target: Option<f64>) -> SpcChart {
+    let shown: Vec<(&str, f64)> = months
+        .iter()
+        .filter_map(|m| Some((m.month.as_str(), m.percent_positive?)))
+        .collect();
+    let values: Vec<f64> = shown.iter().map(|(_, v)| *v).collect();
+    let options = crate::spc::Options {
+        target,
+        ..crate::spc::Options::default()
+    };
+    let chart = crate::spc::xmr(&values, &options);
+    SpcChart {
+        points: chart
+            .points
+            .iter()
+            .zip(&shown)
+            .map(|(p, (month, _))| SpcPoint {
+                period: month.to_string(),
+                value: p.value,
+                mean: p.mean,
+                lpl: p.lpl,
+                upl: p.upl,
+                r#type: p.point_type.as_str().into(),
+                rule: p.rule.map(|r| r.describe().to_string()).unwrap_or_default(),
+            })
+            .collect(),
+        assurance: chart.assurance.as_str().into(),
+        warnings: chart.warnings,
+        target,
     }
 }
 

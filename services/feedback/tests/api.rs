@@ -118,6 +118,7 @@ async fn batch_and_topic_responses_give_nhs_england_figures_counted_once() {
                 GetFftSummaryRequest {
                     from_month: "2026-11".into(),
                     to_month: String::new(),
+                    target: Some(80.0),
                 },
                 &analyst,
             ))
@@ -125,6 +126,21 @@ async fn batch_and_topic_responses_give_nhs_england_figures_counted_once() {
             .unwrap()
             .into_inner();
         assert_eq!(only_nov.months.len(), 1);
+        // November: 1 good of 2 responses, 50% positive, Wilson 95% interval 9.5% to 90.5%.
+        let nov = &only_nov.months[0];
+        assert!(
+            (nov.positive_low_95.unwrap() - 9.45).abs() < 0.01,
+            "{nov:?}"
+        );
+        assert!((nov.positive_high_95.unwrap() - 90.55).abs() < 0.01);
+        let chart = only_nov.positive_chart.unwrap();
+        assert_eq!(chart.points.len(), 1);
+        assert_eq!(chart.points[0].value, 50.0);
+        assert_eq!(
+            chart.assurance, "none",
+            "one point has no limits to assure against"
+        );
+        assert!(chart.warnings[0].contains("no limits"), "{backend:?}");
     }
 }
 
@@ -158,6 +174,7 @@ async fn trusts_see_their_own_figures_and_bad_requests_are_named() {
             GetFftSummaryRequest {
                 from_month: "November".into(),
                 to_month: String::new(),
+                target: None,
             },
             &rza,
         ))
@@ -165,6 +182,17 @@ async fn trusts_see_their_own_figures_and_bad_requests_are_named() {
         .unwrap_err();
     assert_eq!(status.code(), Code::InvalidArgument);
     assert!(status.message().contains("from_month"));
+    let status = client
+        .get_fft_summary(outgoing(
+            GetFftSummaryRequest {
+                target: Some(120.0),
+                ..Default::default()
+            },
+            &rza,
+        ))
+        .await
+        .unwrap_err();
+    assert!(status.message().contains("target"), "{status:?}");
 
     let status = client
         .submit_fft_responses(outgoing(SubmitFftResponsesRequest::default(), &rza))

@@ -1287,6 +1287,7 @@ async fn fft_summary(
     let request = feedback::GetFftSummaryRequest {
         from_month: q.from,
         to_month: q.to,
+        target: None,
     };
     let summary = state
         .clients

@@ -2,6 +2,7 @@
 //! serves the NHS.UK-styled pages and the JSON API, and calls the services over gRPC.
 
 pub mod api;
+pub mod charts;
 pub mod clients;
 pub mod config;
 pub mod equality;

@@ -1965,15 +1965,31 @@ async fn fft_page(
         .iter()
         .rev()
         .map(|m| {
-            context! { month => m.month, very_good => m.very_good, good => m.good, neither => m.neither, poor => m.poor, very_poor => m.very_poor, dont_know => m.dont_know, total => m.total, positive => percent(m.percent_positive), negative => percent(m.percent_negative) }
+            let interval = match (m.positive_low_95, m.positive_high_95) {
+                (Some(low), Some(high)) => format!("{low:.0}–{high:.0}%"),
+                _ => "–".into(),
+            };
+            context! { month => m.month, very_good => m.very_good, good => m.good, neither => m.neither, poor => m.poor, very_poor => m.very_poor, dont_know => m.dont_know, total => m.total, positive => percent(m.percent_positive), negative => percent(m.percent_negative), interval => interval }
         })
         .collect();
+    let chart = summary.positive_chart.unwrap_or_default();
+    let points: Vec<Value> = chart
+        .points
+        .iter()
+        .map(|p| context! { period => p.period, value => format!("{:.1}%", p.value), mean => format!("{:.1}%", p.mean), lpl => p.lpl.map(|v| format!("{v:.1}%")), upl => p.upl.map(|v| format!("{v:.1}%")), variation => p.r#type.replace('_', " "), rule => p.rule })
+        .collect();
+    let spc = (!chart.points.is_empty()).then(|| context! {
+        svg => crate::charts::spc_svg(&chart, "% positive by month, with its mean and process limits", "%"),
+        summary => crate::charts::summary(&chart, "%"),
+        warnings => chart.warnings,
+        points => points,
+    });
     render(
         state,
         "feedback.html",
         merge(
             base(me, "/feedback", "Friends and Family Test"),
-            context! { months => months, answers => ANSWERS, form => form, can_submit => me.has_role(FFT_READERS), errors => err.map(errors_map).unwrap_or_default(), notice => notice },
+            context! { months => months, spc => spc, answers => ANSWERS, form => form, can_submit => me.has_role(FFT_READERS), errors => err.map(errors_map).unwrap_or_default(), notice => notice },
         ),
     )
 }
