@@ -161,6 +161,65 @@ pub const EQUALITY_QUESTIONS: &[(&str, &str, &[Answer])] = &[
     ),
 ];
 
+impl feedback::v1::FftAnswer {
+    /// The six answers in the order asked (NHS England, since 1 April 2020).
+    pub const ALL: [Self; 6] = [
+        Self::VeryGood,
+        Self::Good,
+        Self::Neither,
+        Self::Poor,
+        Self::VeryPoor,
+        Self::DontKnow,
+    ];
+
+    /// The stored name of an answer (stable: the database, CSV files and the API use it).
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::VeryGood => "very_good",
+            Self::Good => "good",
+            Self::Neither => "neither",
+            Self::Poor => "poor",
+            Self::VeryPoor => "very_poor",
+            Self::DontKnow => "dont_know",
+            Self::Unspecified => "unspecified",
+        }
+    }
+
+    /// As the question's answers are worded.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::VeryGood => "Very good",
+            Self::Good => "Good",
+            Self::Neither => "Neither good nor poor",
+            Self::Poor => "Poor",
+            Self::VeryPoor => "Very poor",
+            Self::DontKnow => "Don't know",
+            Self::Unspecified => "",
+        }
+    }
+
+    /// The answer a stored code names; `Unspecified` for anything else.
+    pub fn from_code(code: &str) -> Self {
+        Self::ALL
+            .into_iter()
+            .find(|a| a.code() == code)
+            .unwrap_or(Self::Unspecified)
+    }
+
+    /// The answer as a person or a survey tool might write it: its code, its wording (any case,
+    /// any apostrophe) or its number 1 to 6.
+    pub fn parse(text: &str) -> Option<Self> {
+        let text = text.trim();
+        if let Ok(n) = text.parse::<i32>() {
+            return Self::ALL.into_iter().find(|a| *a as i32 == n);
+        }
+        let fold = |s: &str| s.to_lowercase().replace(['’', '\''], "");
+        Self::ALL
+            .into_iter()
+            .find(|a| a.code() == text || fold(a.label()) == fold(text))
+    }
+}
+
 /// The full protobuf name of an event message, used as the envelope's `event_type`.
 pub trait EventName: prost::Message + Default {
     const EVENT_TYPE: &'static str;

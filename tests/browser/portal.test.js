@@ -664,3 +664,40 @@ test('the Friends and Family Test page charts % positive as Making Data Count do
   await expectAccessible(page, 'the SPC chart');
   await context.close();
 });
+
+test('a CSV upload lists every bad row before storing the good ones, and counts nothing twice', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await signIn(page, 'analyst@rza.demo.test');
+  await page.goto(`${base}/feedback`);
+  await page.getByRole('link', { name: 'Upload responses from a CSV file' }).click();
+  await expectAccessible(page, 'the upload form');
+  const file = {
+    name: 'cards.csv',
+    mimeType: 'text/csv',
+    buffer: Buffer.from([
+      'response_id,answer,responded_on,source',
+      'UP-1,Very good,2026-11-02,paper',
+      'UP-2,fantastic,2026-11-02,paper',
+      'UP-3,4,2026-11-03,just_a_minute_card',
+      'UP-4,Good,2099-01-01,paper',
+    ].join('\n')),
+  };
+  await page.getByLabel('CSV file').setInputFiles(file);
+  await page.getByRole('button', { name: 'Check the file' }).click();
+  await assert.doesNotReject(page.getByRole('heading', { name: 'Before anything is stored' }).waitFor());
+  await assert.doesNotReject(page.getByText('2 new responses will be stored.').waitFor());
+  const problems = page.getByRole('table', { name: 'Rows with problems' });
+  await assert.doesNotReject(problems.getByRole('row', { name: /^3 answer "fantastic" is not an answer/ }).waitFor(), 'the bad answer, by line and field');
+  await assert.doesNotReject(problems.getByRole('row', { name: /^5 responded_on cannot be in the future/ }).waitFor());
+  await expectAccessible(page, 'the upload preview');
+  await page.getByRole('button', { name: 'Store the 2 new responses' }).click();
+  await assert.doesNotReject(page.getByText('2 responses stored; 0 already held and not counted again; 2 rows with problems left out.').waitFor());
+  // The same file again: nothing new.
+  await page.getByLabel('CSV file').setInputFiles(file);
+  await page.getByRole('button', { name: 'Check the file' }).click();
+  await assert.doesNotReject(page.getByText('0 new responses will be stored.').waitFor());
+  await assert.doesNotReject(page.getByText('2 are already held').waitFor());
+  assert.equal(await page.getByRole('button', { name: /^Store the/ }).count(), 0, 'nothing to store');
+  await context.close();
+});

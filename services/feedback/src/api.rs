@@ -67,7 +67,11 @@ impl FeedbackApi {
                 })),
             }
         }
-        let accepted = ingest::store(&self.db, &caller.tenant, &valid).await?;
+        let accepted = if request.dry_run {
+            ingest::count_new(&self.db, &caller.tenant, &valid).await?
+        } else {
+            ingest::store(&self.db, &caller.tenant, &valid).await?
+        };
         Ok(SubmitFftResponsesResponse {
             accepted: accepted as u32,
             duplicates: (valid.len() as u64 - accepted) as u32,

@@ -65,27 +65,11 @@ fn percentage(part: u64, total: u64) -> Option<f64> {
 
 /// The stored name of an answer (stable; used in the database and in CSV).
 pub fn answer_code(answer: FftAnswer) -> &'static str {
-    match answer {
-        FftAnswer::VeryGood => "very_good",
-        FftAnswer::Good => "good",
-        FftAnswer::Neither => "neither",
-        FftAnswer::Poor => "poor",
-        FftAnswer::VeryPoor => "very_poor",
-        FftAnswer::DontKnow => "dont_know",
-        FftAnswer::Unspecified => "unspecified",
-    }
+    answer.code()
 }
 
 pub fn answer_from_code(code: &str) -> FftAnswer {
-    match code {
-        "very_good" => FftAnswer::VeryGood,
-        "good" => FftAnswer::Good,
-        "neither" => FftAnswer::Neither,
-        "poor" => FftAnswer::Poor,
-        "very_poor" => FftAnswer::VeryPoor,
-        "dont_know" => FftAnswer::DontKnow,
-        _ => FftAnswer::Unspecified,
-    }
+    FftAnswer::from_code(code)
 }
 
 #[cfg(test)]
@@ -142,6 +126,16 @@ mod tests {
         let c = Counts::default();
         assert_eq!(c.percent_positive(), None);
         assert_eq!(c.percent_negative(), None);
+    }
+
+    #[test]
+    fn answers_are_read_as_codes_wording_or_numbers() {
+        assert_eq!(FftAnswer::parse("Don't know"), Some(FftAnswer::DontKnow));
+        assert_eq!(FftAnswer::parse("don’t KNOW"), Some(FftAnswer::DontKnow));
+        assert_eq!(FftAnswer::parse("very_poor"), Some(FftAnswer::VeryPoor));
+        assert_eq!(FftAnswer::parse("2"), Some(FftAnswer::Good));
+        assert_eq!(FftAnswer::parse("7"), None);
+        assert_eq!(FftAnswer::parse("excellent"), None);
     }
 
     #[test]

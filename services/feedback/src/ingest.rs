@@ -120,6 +120,34 @@ pub async fn store(
     Ok(inserted)
 }
 
+/// How many of `responses` storing would add: those not already held, each (source, id) once.
+pub async fn count_new(
+    db: &impl ConnectionTrait,
+    tenant: &OdsCode,
+    responses: &[Valid],
+) -> Result<u64, DbErr> {
+    use sea_orm::{ColumnTrait, QueryFilter, QuerySelect};
+    let mut seen: std::collections::HashSet<(String, String)> = std::collections::HashSet::new();
+    for chunk in responses.chunks(500) {
+        let held: Vec<(String, String)> = response::for_tenant(tenant)
+            .filter(response::Column::ResponseId.is_in(chunk.iter().map(|v| v.response_id.clone())))
+            .select_only()
+            .column(response::Column::Source)
+            .column(response::Column::ResponseId)
+            .into_tuple()
+            .all(db)
+            .await?;
+        seen.extend(held);
+    }
+    let mut new = 0;
+    for v in responses {
+        if seen.insert((v.source.clone(), v.response_id.clone())) {
+            new += 1;
+        }
+    }
+    Ok(new)
+}
+
 /// Responses published on `feedback.responses.v1` by survey tools and uploads.
 pub struct ResponsesFromTopic;
 

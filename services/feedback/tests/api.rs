@@ -44,15 +44,56 @@ async fn batch_and_topic_responses_give_nhs_england_figures_counted_once() {
             ..response("bad1", Good, "2026-10-01")
         });
         batch.push(response("a1", VeryGood, "2026-10-02")); // the same response id again
+                                                            // A dry run says what storing would do, and stores nothing.
+        let preview = client
+            .submit_fft_responses(outgoing(
+                SubmitFftResponsesRequest {
+                    responses: batch.clone(),
+                    dry_run: true,
+                },
+                &analyst,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(
+            (preview.accepted, preview.duplicates, preview.rejected.len()),
+            (8, 1, 1)
+        );
+        let nothing = client
+            .get_fft_summary(outgoing(GetFftSummaryRequest::default(), &analyst))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(
+            nothing.months.is_empty(),
+            "{backend:?}: a dry run stores nothing"
+        );
         let result = client
             .submit_fft_responses(outgoing(
-                SubmitFftResponsesRequest { responses: batch },
+                SubmitFftResponsesRequest {
+                    responses: batch.clone(),
+                    dry_run: false,
+                },
                 &analyst,
             ))
             .await
             .unwrap()
             .into_inner();
         assert_eq!((result.accepted, result.duplicates), (8, 1), "{backend:?}");
+        // Now held: a dry run of the same batch finds nothing new.
+        let again = client
+            .submit_fft_responses(outgoing(
+                SubmitFftResponsesRequest {
+                    responses: batch,
+                    dry_run: true,
+                },
+                &analyst,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!((again.accepted, again.duplicates), (0, 9));
         assert_eq!(result.rejected.len(), 1);
         assert_eq!(
             (result.rejected[0].index, result.rejected[0].field.as_str()),
@@ -153,6 +194,7 @@ async fn trusts_see_their_own_figures_and_bad_requests_are_named() {
     client
         .submit_fft_responses(outgoing(
             SubmitFftResponsesRequest {
+                dry_run: false,
                 responses: vec![response("x", FftAnswer::Good, "2026-11-01")],
             },
             &rza,

@@ -1192,19 +1192,6 @@ pub struct SubmitFftResult {
     rejected: Vec<RowErrorBody>,
 }
 
-fn answer(code: &str) -> feedback::FftAnswer {
-    use feedback::FftAnswer::*;
-    match code {
-        "very_good" => VeryGood,
-        "good" => Good,
-        "neither" => Neither,
-        "poor" => Poor,
-        "very_poor" => VeryPoor,
-        "dont_know" => DontKnow,
-        _ => Unspecified,
-    }
-}
-
 /// Submit Friends and Family Test responses (up to 5,000 a call). Good rows are kept; bad rows
 /// are reported by index, field and reason.
 #[utoipa::path(post, path = "/api/v1/feedback/fft-responses", request_body = SubmitFftBody,
@@ -1222,7 +1209,7 @@ async fn submit_fft_responses(
         .map(|r| feedback::FftResponse {
             response_id: r.response_id,
             source: r.source,
-            answer: answer(&r.answer) as i32,
+            answer: feedback::FftAnswer::from_code(&r.answer) as i32,
             responded_on: r.responded_on,
         })
         .collect();
@@ -1231,7 +1218,10 @@ async fn submit_fft_responses(
         .feedback()
         .submit_fft_responses(state.clients.request(
             &me.caller,
-            feedback::SubmitFftResponsesRequest { responses },
+            feedback::SubmitFftResponsesRequest {
+                responses,
+                dry_run: false,
+            },
         ))
         .await?
         .into_inner();

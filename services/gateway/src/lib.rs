@@ -7,6 +7,7 @@ pub mod clients;
 pub mod config;
 pub mod equality;
 pub mod error;
+pub mod feedback_upload;
 pub mod join;
 pub mod pages;
 pub mod payments;
@@ -67,6 +68,7 @@ pub fn router(state: AppState) -> Router {
         .merge(equality::routes())
         .merge(sharing::routes())
         .merge(payments::routes())
+        .merge(feedback_upload::routes())
         .merge(payments_api::routes())
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))

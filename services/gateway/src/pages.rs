@@ -105,6 +105,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("budget.html", include_str!("../templates/budget.html")),
     ("ledger.html", include_str!("../templates/ledger.html")),
     ("feedback.html", include_str!("../templates/feedback.html")),
+    (
+        "feedback_upload.html",
+        include_str!("../templates/feedback_upload.html"),
+    ),
     ("error.html", include_str!("../templates/error.html")),
 ];
 
@@ -2089,6 +2093,7 @@ async fn fft_add(
             &me.caller,
             feedback::SubmitFftResponsesRequest {
                 responses: vec![response],
+                dry_run: false,
             },
         ))
         .await?

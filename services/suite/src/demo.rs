@@ -221,7 +221,10 @@ pub async fn seed(state: &AppState) -> Result<Vec<(String, String)>, String> {
             ..lead.clone()
         };
         let responses = fft_responses(trust, today);
-        let request = feedback::SubmitFftResponsesRequest { responses };
+        let request = feedback::SubmitFftResponsesRequest {
+            responses,
+            dry_run: false,
+        };
         state
             .clients
             .feedback()
