@@ -701,3 +701,46 @@ test('a CSV upload lists every bad row before storing the good ones, and counts 
   assert.equal(await page.getByRole('button', { name: /^Store the/ }).count(), 0, 'nothing to store');
   await context.close();
 });
+
+test('the public FFT form works on a phone, and a personal link counts once', async () => {
+  const staff = await browser.newContext();
+  const desk = await staff.newPage();
+  await signIn(desk, 'analyst@rza.demo.test');
+  const month = new Date().toISOString().slice(0, 7);
+  const counted = async () => {
+    const months = await (await desk.request.get(`${base}/api/v1/feedback/fft-summary?from=${month}&to=${month}`)).json();
+    return months.reduce((n, m) => n + m.total, 0);
+  };
+  const before = await counted();
+  await desk.goto(`${base}/feedback/links`);
+  await expectAccessible(desk, 'survey links');
+  await desk.getByLabel('How many links').fill('1');
+  await desk.getByRole('button', { name: 'Make links' }).click();
+  const url = new URL(await desk.getByRole('table', { name: '1 new link' }).locator('code').innerText());
+  const personal = `${base}${url.pathname}${url.search}`;
+
+  const phone = await browser.newContext({ viewport: { width: 375, height: 667 }, isMobile: true, hasTouch: true });
+  const page = await phone.newPage();
+  await page.goto(`${base}/fft/RZA`);
+  await assert.doesNotReject(page.getByRole('group', { name: 'Overall, how was your experience of our service?' }).waitFor());
+  assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), 'nothing wider than the phone');
+  await expectAccessible(page, 'the public FFT form on a phone');
+  await page.getByRole('button', { name: 'Send' }).click();
+  await assert.doesNotReject(page.getByText('Choose the answer that fits best').first().waitFor(), 'no answer: said so');
+  await expectAccessible(page, 'the public FFT form with an error');
+  await page.getByLabel('Good', { exact: true }).check();
+  await page.getByLabel('What worked well? (optional)').fill('The physio explained everything.');
+  await page.getByRole('button', { name: 'Send' }).click();
+  await assert.doesNotReject(page.getByRole('heading', { name: 'Thank you' }).waitFor());
+  await expectAccessible(page, 'thanks');
+
+  await page.goto(personal);
+  await page.getByLabel('Very good').check();
+  await page.getByRole('button', { name: 'Send' }).click();
+  await assert.doesNotReject(page.getByText('helps').waitFor());
+  await page.goto(personal);
+  await assert.doesNotReject(page.getByText('Your answer was already counted').waitFor(), 'a personal link counts once');
+  assert.equal(await counted(), before + 2, 'the web answer and the link\'s, once each');
+  await phone.close();
+  await staff.close();
+});

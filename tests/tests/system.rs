@@ -496,6 +496,7 @@ async fn the_suite_over_tansu_and_postgres() {
                 source: "kiosk".into(),
                 answer: answer as i32,
                 responded_on: "2026-10-20".into(),
+                ..Default::default()
             }),
         };
         let envelope = Envelope::new(&alongside_platform::OdsCode::parse("RZA").unwrap(), &event);

@@ -26,6 +26,8 @@ const SUBMITTERS: &[Role] = &[
     Role::EngagementLead,
     Role::Staff,
     Role::Admin,
+    // The public web form, through the gateway: one web response at a time.
+    Role::Public,
 ];
 
 pub struct FeedbackApi {
@@ -53,6 +55,15 @@ impl FeedbackApi {
             "responses",
             "send at most 5000 responses in one call",
         );
+        if caller.role == Role::Public
+            && (request.responses.len() != 1
+                || request.dry_run
+                || request.responses.iter().any(|r| r.source != "web"))
+        {
+            return Err(ServiceError::Forbidden(
+                "the public form sends one web response at a time".into(),
+            ));
+        }
         v.finish()?;
         let today = ingest::today();
         let mut valid = Vec::with_capacity(request.responses.len());

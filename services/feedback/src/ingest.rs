@@ -29,6 +29,8 @@ pub struct Valid {
     pub response_id: String,
     pub answer: FftAnswer,
     pub responded_on: time::Date,
+    pub worked_well: String,
+    pub could_improve: String,
 }
 
 /// Checks one response; every problem is named by field.
@@ -66,12 +68,27 @@ pub fn validate(r: &FftResponse, today: time::Date) -> Result<Valid, Vec<FieldEr
         }
         Some(_) => {}
     }
+    let mut comment = |field: &str, text: &str| -> String {
+        let text: String = text
+            .trim()
+            .chars()
+            .map(|c| if c.is_control() && c != '\n' { ' ' } else { c })
+            .collect();
+        if text.chars().count() > 2_000 {
+            errors.push(FieldError::new(field, "must be 2,000 characters or fewer"));
+        }
+        text
+    };
+    let worked_well = comment("worked_well", &r.worked_well);
+    let could_improve = comment("could_improve", &r.could_improve);
     match (errors.is_empty(), date) {
         (true, Some(responded_on)) => Ok(Valid {
             source,
             response_id: response_id.to_string(),
             answer,
             responded_on,
+            worked_well,
+            could_improve,
         }),
         _ => Err(errors),
     }
@@ -102,6 +119,8 @@ pub async fn store(
                 month: Set(responded_on[..7].to_string()),
                 responded_on: Set(responded_on),
                 received_at: Set(received_at.clone()),
+                worked_well: Set(v.worked_well.clone()),
+                could_improve: Set(v.could_improve.clone()),
             }
         });
         inserted += response::Entity::insert_many(rows)
@@ -193,6 +212,7 @@ mod tests {
             source: "SMS".into(),
             answer: answer as i32,
             responded_on: on.into(),
+            ..Default::default()
         }
     }
 
@@ -214,13 +234,24 @@ mod tests {
             source: "carrier pigeon".into(),
             answer: 0,
             responded_on: "2027-01-01".into(),
+            worked_well: "x".repeat(2_001),
+            could_improve: String::new(),
         };
         let fields: Vec<String> = validate(&bad, date!(2026 - 11 - 23))
             .unwrap_err()
             .into_iter()
             .map(|e| e.field)
             .collect();
-        assert_eq!(fields, ["response_id", "source", "answer", "responded_on"]);
+        assert_eq!(
+            fields,
+            [
+                "response_id",
+                "source",
+                "answer",
+                "responded_on",
+                "worked_well"
+            ]
+        );
         assert!(validate(&response(FftAnswer::Good, "1 Nov"), date!(2026 - 11 - 23)).is_err());
         assert!(validate(
             &FftResponse {

@@ -27,6 +27,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(alongside_events::migration::m20261123_000001_outbox_inbox::Migration),
             Box::new(response::migration::Migration),
+            Box::new(response::comments_migration::Migration),
         ]
     }
 }

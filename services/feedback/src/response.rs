@@ -16,6 +16,9 @@ pub struct Model {
     /// YYYY-MM of `responded_on`, for monthly figures.
     pub month: String,
     pub received_at: String,
+    /// Free text: restricted; never logged.
+    pub worked_well: String,
+    pub could_improve: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -26,6 +29,48 @@ impl ActiveModelBehavior for ActiveModel {}
 /// Every query of responses starts here, so no query can forget the tenant.
 pub fn for_tenant(tenant: &OdsCode) -> Select<Entity> {
     Entity::find().filter(Column::TenantId.eq(tenant.as_str()))
+}
+
+/// The free-text follow-ups of the FFT.
+pub mod comments_migration {
+    use sea_orm_migration::prelude::*;
+
+    pub struct Migration;
+
+    impl MigrationName for Migration {
+        fn name(&self) -> &str {
+            "m20261201_300002_fft_comments"
+        }
+    }
+
+    #[derive(DeriveIden, Clone, Copy)]
+    enum FftResponses {
+        Table,
+        WorkedWell,
+        CouldImprove,
+    }
+
+    #[async_trait::async_trait]
+    impl MigrationTrait for Migration {
+        async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            // One column per statement: SQLite alters one thing at a time.
+            for column in [FftResponses::WorkedWell, FftResponses::CouldImprove] {
+                manager
+                    .alter_table(
+                        Table::alter()
+                            .table(FftResponses::Table)
+                            .add_column(ColumnDef::new(column).text().not_null().default(""))
+                            .to_owned(),
+                    )
+                    .await?;
+            }
+            Ok(())
+        }
+
+        async fn down(&self, _manager: &SchemaManager) -> Result<(), DbErr> {
+            Ok(())
+        }
+    }
 }
 
 pub mod migration {

@@ -18,6 +18,7 @@ fn response(id: &str, answer: FftAnswer, on: &str) -> FftResponse {
         source: "sms".into(),
         answer: answer as i32,
         responded_on: on.into(),
+        ..Default::default()
     }
 }
 
@@ -248,4 +249,57 @@ async fn trusts_see_their_own_figures_and_bad_requests_are_named() {
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::PermissionDenied);
+}
+
+/// The public web form reaches feedback as a public caller: one web response at a time, no dry
+/// runs, and nothing to read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_public_form_sends_one_web_response_and_reads_nothing() {
+    let svc = TestService::start("feedback", Backend::Sqlite, alongside_feedback::start).await;
+    let mut client = FeedbackServiceClient::connect(svc.url()).await.unwrap();
+    let public = svc.token("RZA", Role::Public);
+    let web = |id: &str| FftResponse {
+        source: "web".into(),
+        worked_well: "Kind reception staff".into(),
+        ..response(id, FftAnswer::Good, "2026-11-20")
+    };
+    let send = |responses: Vec<FftResponse>, dry_run: bool| SubmitFftResponsesRequest {
+        responses,
+        dry_run,
+    };
+    let ok = client
+        .submit_fft_responses(outgoing(send(vec![web("w1")], false), &public))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(ok.accepted, 1);
+    for (request, why) in [
+        (send(vec![web("w2"), web("w3")], false), "two at once"),
+        (send(vec![web("w4")], true), "a dry run"),
+        (
+            send(vec![response("w5", FftAnswer::Good, "2026-11-20")], false),
+            "another source",
+        ),
+    ] {
+        let refused = client
+            .submit_fft_responses(outgoing(request, &public))
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), Code::PermissionDenied, "{why}");
+    }
+    let read = client
+        .get_fft_summary(outgoing(GetFftSummaryRequest::default(), &public))
+        .await
+        .unwrap_err();
+    assert_eq!(read.code(), Code::PermissionDenied);
+    let analyst = svc.token("RZA", Role::Analyst);
+    let summary = client
+        .get_fft_summary(outgoing(GetFftSummaryRequest::default(), &analyst))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        summary.months[0].total, 1,
+        "only the one web response was stored"
+    );
 }

@@ -1211,6 +1211,7 @@ async fn submit_fft_responses(
             source: r.source,
             answer: feedback::FftAnswer::from_code(&r.answer) as i32,
             responded_on: r.responded_on,
+            ..Default::default()
         })
         .collect();
     let result = state

@@ -46,6 +46,11 @@ pub struct GatewaySettings {
 }
 
 impl GatewaySettings {
+    /// The public URL without a trailing slash, for links sent out of the portal.
+    pub fn public_base(&self) -> &str {
+        self.http.public_url.trim_end_matches('/')
+    }
+
     pub fn secure_cookies(&self) -> bool {
         self.http.public_url.starts_with("https://")
     }

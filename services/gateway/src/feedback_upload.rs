@@ -127,6 +127,7 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed, String> {
                 answer: answer.unwrap_or(feedback::FftAnswer::Unspecified) as i32,
                 responded_on: cell(2),
                 source: cell(3),
+                ..Default::default()
             },
         ));
     }

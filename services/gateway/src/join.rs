@@ -35,7 +35,7 @@ pub fn routes() -> Router<AppState> {
         .route("/invite/{token}", get(accept_form).post(accept))
 }
 
-async fn trust(state: &AppState, ods: &str) -> Result<tenant::Model, AppError> {
+pub(crate) async fn trust(state: &AppState, ods: &str) -> Result<tenant::Model, AppError> {
     tenant::Entity::find_by_id(ods.to_ascii_uppercase())
         .one(&state.db)
         .await?

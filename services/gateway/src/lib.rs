@@ -19,6 +19,7 @@ pub mod seed;
 pub mod session;
 pub mod sharing;
 pub mod store;
+pub mod survey;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -69,6 +70,7 @@ pub fn router(state: AppState) -> Router {
         .merge(sharing::routes())
         .merge(payments::routes())
         .merge(feedback_upload::routes())
+        .merge(survey::routes())
         .merge(payments_api::routes())
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))

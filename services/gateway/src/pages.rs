@@ -109,6 +109,15 @@ const TEMPLATES: &[(&str, &str)] = &[
         "feedback_upload.html",
         include_str!("../templates/feedback_upload.html"),
     ),
+    ("fft_form.html", include_str!("../templates/fft_form.html")),
+    (
+        "fft_thanks.html",
+        include_str!("../templates/fft_thanks.html"),
+    ),
+    (
+        "survey_links.html",
+        include_str!("../templates/survey_links.html"),
+    ),
     ("error.html", include_str!("../templates/error.html")),
 ];
 
@@ -2085,6 +2094,7 @@ async fn fft_add(
         source: "paper".into(),
         answer: form.answer.parse().unwrap_or(0),
         responded_on: form.responded_on.clone(),
+        ..Default::default()
     };
     let result = state
         .clients

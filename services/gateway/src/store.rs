@@ -10,6 +10,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(migration::Migration),
             Box::new(invitation::migration::Migration),
+            Box::new(survey_link::migration::Migration),
         ]
     }
 }
@@ -145,6 +146,78 @@ pub mod invitation {
                 manager
                     .drop_table(Table::drop().table(Invitations::Table).to_owned())
                     .await
+            }
+        }
+    }
+}
+
+/// Personal links to the public FFT form: each counts one response. Only digests are kept.
+pub mod survey_link {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "survey_links")]
+    pub struct Model {
+        /// SHA-256 of the link's token, hex.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub token_hash: String,
+        pub tenant_id: String,
+        pub created_by: String,
+        pub created_at: String,
+        pub used_at: Option<String>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+    impl ActiveModelBehavior for ActiveModel {}
+
+    pub mod migration {
+        use sea_orm_migration::prelude::*;
+
+        pub struct Migration;
+
+        impl MigrationName for Migration {
+            fn name(&self) -> &str {
+                "m20261201_500003_survey_links"
+            }
+        }
+
+        #[derive(DeriveIden)]
+        enum SurveyLinks {
+            Table,
+            TokenHash,
+            TenantId,
+            CreatedBy,
+            CreatedAt,
+            UsedAt,
+        }
+
+        #[async_trait::async_trait]
+        impl MigrationTrait for Migration {
+            async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+                let text = |c: SurveyLinks| ColumnDef::new(c).string().not_null().to_owned();
+                manager
+                    .create_table(
+                        Table::create()
+                            .table(SurveyLinks::Table)
+                            .if_not_exists()
+                            .col(
+                                ColumnDef::new(SurveyLinks::TokenHash)
+                                    .string()
+                                    .not_null()
+                                    .primary_key(),
+                            )
+                            .col(text(SurveyLinks::TenantId))
+                            .col(text(SurveyLinks::CreatedBy))
+                            .col(text(SurveyLinks::CreatedAt))
+                            .col(ColumnDef::new(SurveyLinks::UsedAt).string().null())
+                            .to_owned(),
+                    )
+                    .await
+            }
+
+            async fn down(&self, _manager: &SchemaManager) -> Result<(), DbErr> {
+                Ok(())
             }
         }
     }

@@ -419,6 +419,7 @@ fn fft_responses(trust: &str, today: time::Date) -> Vec<feedback::FftResponse> {
                 source: sources[(next() % sources.len() as u32) as usize].into(),
                 answer: answer as i32,
                 responded_on: day.to_string(),
+                ..Default::default()
             });
         }
     }

@@ -248,6 +248,7 @@ async fn main() -> anyhow::Result<()> {
                 source: "kiosk".into(),
                 answer: answer as i32,
                 responded_on: day(i),
+                ..Default::default()
             }),
         };
         (
