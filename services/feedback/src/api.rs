@@ -10,7 +10,7 @@ use sea_orm::{ColumnTrait, DatabaseConnection, QueryFilter, QuerySelect};
 use tonic::{Request, Response, Status};
 
 use crate::fft::{answer_from_code, Counts};
-use crate::{ingest, response};
+use crate::{ingest, proms, response};
 
 pub const MAX_BATCH: usize = 5_000;
 
@@ -199,6 +199,237 @@ fn positive_chart(months: &[FftMonth], target: Option<f64>) -> SpcChart {
     }
 }
 
+impl FeedbackApi {
+    async fn submit_proms(
+        &self,
+        caller: &Caller,
+        request: SubmitPromResponsesRequest,
+    ) -> Result<SubmitPromResponsesResponse, ServiceError> {
+        use sea_orm::sea_query::OnConflict;
+        use sea_orm::{ActiveValue::Set, EntityTrait};
+        let mut v = Violations::default();
+        v.check(
+            !request.responses.is_empty(),
+            "responses",
+            "send at least one response",
+        );
+        v.check(
+            request.responses.len() <= MAX_BATCH,
+            "responses",
+            "send at most 5000 responses in one call",
+        );
+        v.finish()?;
+        let today = ingest::today();
+        let received_at = alongside_platform::now_rfc3339();
+        let mut rows = Vec::new();
+        let mut rejected = Vec::new();
+        for (index, r) in request.responses.iter().enumerate() {
+            let mut problems: Vec<(&str, String)> = Vec::new();
+            let instrument = proms::Instrument::parse(r.instrument.trim());
+            if instrument.is_none() {
+                problems.push(("instrument", "must be msk_hq or sure".into()));
+            }
+            let response_id = r.response_id.trim();
+            if response_id.is_empty() || response_id.len() > 100 {
+                problems.push(("response_id", "is required, up to 100 characters".into()));
+            }
+            let episode = r.episode_id.trim();
+            if proms::is_nhs_number(episode) {
+                problems.push((
+                    "episode_id",
+                    "is an NHS number: give the episode's own reference instead".into(),
+                ));
+            } else if episode.is_empty()
+                || episode.len() > 64
+                || !episode
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_/.".contains(c))
+            {
+                problems.push((
+                    "episode_id",
+                    "give the episode's reference: up to 64 letters, digits or - _ / .".into(),
+                ));
+            }
+            match alongside_platform::parse_date(r.completed_on.trim()) {
+                None => problems.push((
+                    "completed_on",
+                    "must be a date in the form YYYY-MM-DD".into(),
+                )),
+                Some(d) if d > today => {
+                    problems.push(("completed_on", "cannot be in the future".into()))
+                }
+                Some(_) => {}
+            }
+            let source = r.source.trim().to_ascii_lowercase();
+            if !ingest::SOURCES.contains(&source.as_str()) {
+                problems.push((
+                    "source",
+                    format!("must be one of {}", ingest::SOURCES.join(", ")),
+                ));
+            }
+            let pathway = r.pathway.trim();
+            if pathway.chars().count() > 100 {
+                problems.push(("pathway", "must be 100 characters or fewer".into()));
+            }
+            let total = instrument.map(|i| proms::total(i, &r.items));
+            if let Some(Err(problem)) = &total {
+                problems.push(("items", problem.clone()));
+            }
+            if !problems.is_empty() {
+                rejected.extend(problems.into_iter().map(|(field, reason)| RowError {
+                    index: index as u32,
+                    field: field.into(),
+                    reason,
+                }));
+                continue;
+            }
+            rows.push(crate::prom_store::ActiveModel {
+                id: Set(alongside_platform::ids::new_id(
+                    alongside_platform::ids::PROM_RESPONSE,
+                )),
+                tenant_id: Set(caller.tenant.to_string()),
+                instrument: Set(r.instrument.trim().into()),
+                source: Set(source),
+                response_id: Set(response_id.into()),
+                episode_id: Set(episode.into()),
+                completed_on: Set(r.completed_on.trim().into()),
+                items: Set(r
+                    .items
+                    .iter()
+                    .map(u32::to_string)
+                    .collect::<Vec<_>>()
+                    .join(",")),
+                total: Set(total.and_then(Result::ok).unwrap_or(0) as i32),
+                pathway: Set(pathway.into()),
+                received_at: Set(received_at.clone()),
+            });
+        }
+        let valid = rows.len() as u64;
+        let mut accepted = 0;
+        for chunk in rows.chunks(500) {
+            accepted += crate::prom_store::Entity::insert_many(chunk.to_vec())
+                .on_conflict(
+                    OnConflict::columns([
+                        crate::prom_store::Column::TenantId,
+                        crate::prom_store::Column::Instrument,
+                        crate::prom_store::Column::Source,
+                        crate::prom_store::Column::ResponseId,
+                    ])
+                    .do_nothing()
+                    .to_owned(),
+                )
+                .exec_without_returning(&self.db)
+                .await?;
+        }
+        Ok(SubmitPromResponsesResponse {
+            accepted: accepted as u32,
+            duplicates: (valid - accepted) as u32,
+            rejected,
+        })
+    }
+
+    async fn prom_summary(
+        &self,
+        caller: &Caller,
+        request: GetPromSummaryRequest,
+    ) -> Result<PromSummary, ServiceError> {
+        let mut v = Violations::default();
+        for (field, value) in [("from", &request.from), ("to", &request.to)] {
+            v.check(
+                value.is_empty() || alongside_platform::parse_date(value).is_some(),
+                field,
+                "must be a date in the form YYYY-MM-DD",
+            );
+        }
+        v.check(
+            request.msk_hq_threshold <= 56,
+            "msk_hq_threshold",
+            "must be between 1 and 56 points",
+        );
+        v.finish()?;
+        let threshold = if request.msk_hq_threshold == 0 {
+            proms::MSK_HQ_DEFAULT_THRESHOLD
+        } else {
+            request.msk_hq_threshold
+        };
+        let pathways: Vec<String> = crate::prom_store::for_tenant(&caller.tenant)
+            .select_only()
+            .column(crate::prom_store::Column::Pathway)
+            .distinct()
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        let mut query = crate::prom_store::for_tenant(&caller.tenant);
+        if !request.from.is_empty() {
+            query = query.filter(crate::prom_store::Column::CompletedOn.gte(&request.from));
+        }
+        if !request.to.is_empty() {
+            query = query.filter(crate::prom_store::Column::CompletedOn.lte(&request.to));
+        }
+        if !request.pathway.is_empty() {
+            query = query.filter(crate::prom_store::Column::Pathway.eq(&request.pathway));
+        }
+        let rows: Vec<(String, String, String, i32)> = query
+            .select_only()
+            .columns([
+                crate::prom_store::Column::Instrument,
+                crate::prom_store::Column::EpisodeId,
+                crate::prom_store::Column::CompletedOn,
+                crate::prom_store::Column::Total,
+            ])
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        let of = |instrument: proms::Instrument| -> Vec<proms::Completed> {
+            rows.iter()
+                .filter(|(i, _, _, _)| i == instrument.code())
+                .filter_map(|(_, episode, on, total)| {
+                    Some(proms::Completed {
+                        episode: episode.clone(),
+                        completed_on: alongside_platform::parse_date(on)?,
+                        total: (*total).max(0) as u32,
+                    })
+                })
+                .collect()
+        };
+        let mean = |list: &[proms::Completed]| {
+            (!list.is_empty())
+                .then(|| list.iter().map(|c| f64::from(c.total)).sum::<f64>() / list.len() as f64)
+        };
+        let msk = of(proms::Instrument::MskHq);
+        let sure = of(proms::Instrument::Sure);
+        let change = proms::change_summary(&proms::pairs(&msk), threshold);
+        // Figures about 1 to 4 patients could be theirs alone: withheld, as the FFT's are.
+        let small = |n: usize| (1..=4).contains(&n);
+        let msk_withheld = small(msk.len()) || small(change.episodes);
+        let sure_withheld = small(sure.len());
+        let keep = |withheld: bool, x: Option<f64>| if withheld { None } else { x };
+        Ok(PromSummary {
+            msk_hq_responses: msk.len() as u64,
+            msk_hq_mean_total: keep(small(msk.len()), mean(&msk)),
+            msk_hq_episodes_paired: change.episodes as u64,
+            msk_hq_mean_change: keep(msk_withheld, change.mean_change),
+            msk_hq_improved: keep(msk_withheld, change.improved),
+            msk_hq_worsened: keep(msk_withheld, change.worsened),
+            msk_hq_threshold: threshold,
+            sure_responses: sure.len() as u64,
+            sure_mean_total: keep(sure_withheld, mean(&sure)),
+            sure_conflict: keep(
+                sure_withheld,
+                (!sure.is_empty()).then(|| {
+                    sure.iter()
+                        .filter(|c| proms::decisional_conflict(c.total))
+                        .count() as f64
+                        / sure.len() as f64
+                }),
+            ),
+            pathways: pathways.into_iter().filter(|p| !p.is_empty()).collect(),
+            msk_hq_withheld: msk_withheld,
+            sure_withheld,
+        })
+    }
+}
+
 fn is_month(value: &str) -> bool {
     alongside_platform::parse_date(&format!("{value}-01")).is_some() && value.len() == 7
 }
@@ -222,6 +453,27 @@ impl FeedbackService for FeedbackApi {
         let caller = grpc::authorize(&request, READERS)?;
         Ok(Response::new(
             self.summary(&caller, request.into_inner()).await?,
+        ))
+    }
+
+    async fn submit_prom_responses(
+        &self,
+        request: Request<SubmitPromResponsesRequest>,
+    ) -> Result<Response<SubmitPromResponsesResponse>, Status> {
+        // Staff and analysts who hold the questionnaires; never the public form.
+        let caller = grpc::authorize(&request, READERS)?;
+        Ok(Response::new(
+            self.submit_proms(&caller, request.into_inner()).await?,
+        ))
+    }
+
+    async fn get_prom_summary(
+        &self,
+        request: Request<GetPromSummaryRequest>,
+    ) -> Result<Response<PromSummary>, Status> {
+        let caller = grpc::authorize(&request, READERS)?;
+        Ok(Response::new(
+            self.prom_summary(&caller, request.into_inner()).await?,
         ))
     }
 }

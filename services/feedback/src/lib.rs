@@ -4,6 +4,8 @@
 mod api;
 pub mod fft;
 mod ingest;
+mod prom_store;
+pub mod proms;
 pub mod response;
 pub mod spc;
 pub mod suppression;
@@ -28,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(alongside_events::migration::m20261123_000001_outbox_inbox::Migration),
             Box::new(response::migration::Migration),
             Box::new(response::comments_migration::Migration),
+            Box::new(prom_store::migration::Migration),
         ]
     }
 }

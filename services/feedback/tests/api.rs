@@ -303,3 +303,203 @@ async fn the_public_form_sends_one_web_response_and_reads_nothing() {
         "only the one web response was stored"
     );
 }
+
+fn prom(id: &str, instrument: &str, episode: &str, on: &str, items: Vec<u32>) -> PromResponse {
+    PromResponse {
+        response_id: id.into(),
+        instrument: instrument.into(),
+        episode_id: episode.into(),
+        completed_on: on.into(),
+        items,
+        pathway: "msk".into(),
+        source: "paper".into(),
+    }
+}
+
+/// MSK-HQ change between each episode's first and latest questionnaire, SURE's decisional
+/// conflict, bad rows named, a response id counted once, and figures of few patients withheld.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn proms_are_scored_paired_and_summarised() {
+    for backend in backends() {
+        let svc = TestService::start("feedback", backend, alongside_feedback::start).await;
+        let mut client = FeedbackServiceClient::connect(svc.url()).await.unwrap();
+        let analyst = svc.token("RZA", Role::Analyst);
+        let mut batch = Vec::new();
+        // Five episodes: 20 → 30 (+10) four times, 40 → 38 (-2) once.
+        for e in 0..5 {
+            let (first, latest) = if e < 4 { (20, 30) } else { (40, 38) };
+            let spread = |total: u32| {
+                let mut items = vec![total / 14; 14];
+                for item in items.iter_mut().take((total % 14) as usize) {
+                    *item += 1;
+                }
+                items
+            };
+            batch.push(prom(
+                &format!("m{e}a"),
+                "msk_hq",
+                &format!("EP-{e}"),
+                "2026-09-01",
+                spread(first),
+            ));
+            batch.push(prom(
+                &format!("m{e}b"),
+                "msk_hq",
+                &format!("EP-{e}"),
+                "2026-11-01",
+                spread(latest),
+            ));
+        }
+        for (k, items) in [
+            [1, 1, 1, 1],
+            [1, 0, 1, 1],
+            [1, 1, 1, 1],
+            [0, 0, 1, 1],
+            [1, 1, 1, 1],
+        ]
+        .iter()
+        .enumerate()
+        {
+            batch.push(prom(
+                &format!("s{k}"),
+                "sure",
+                &format!("EP-{k}"),
+                "2026-10-01",
+                items.to_vec(),
+            ));
+        }
+        batch.push(prom(
+            "bad1",
+            "msk_hq",
+            "943 476 5919",
+            "2026-10-01",
+            vec![4; 14],
+        ));
+        batch.push(prom("bad2", "msk_hq", "EP-9", "2026-10-01", vec![4; 13]));
+        batch.push(prom("m0a", "msk_hq", "EP-0", "2026-09-01", vec![1; 14])); // sent again
+        let result = client
+            .submit_prom_responses(outgoing(
+                SubmitPromResponsesRequest { responses: batch },
+                &analyst,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!((result.accepted, result.duplicates), (15, 1), "{backend:?}");
+        let fields: Vec<(u32, &str)> = result
+            .rejected
+            .iter()
+            .map(|e| (e.index, e.field.as_str()))
+            .collect();
+        assert_eq!(fields, [(15, "episode_id"), (16, "items")]);
+        assert!(result.rejected[0].reason.contains("NHS number"));
+
+        let summary = client
+            .get_prom_summary(outgoing(GetPromSummaryRequest::default(), &analyst))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(
+            (summary.msk_hq_responses, summary.msk_hq_episodes_paired),
+            (10, 5)
+        );
+        assert_eq!(summary.msk_hq_threshold, 6, "the default");
+        assert!(
+            (summary.msk_hq_mean_change.unwrap() - 7.6).abs() < 1e-9,
+            "{summary:?}"
+        );
+        assert_eq!(summary.msk_hq_improved, Some(0.8));
+        assert_eq!(summary.msk_hq_worsened, Some(0.0));
+        assert_eq!(summary.sure_responses, 5);
+        assert_eq!(summary.sure_conflict, Some(0.4));
+        assert_eq!(summary.pathways, ["msk"]);
+        assert!(!summary.msk_hq_withheld && !summary.sure_withheld);
+
+        let narrow = client
+            .get_prom_summary(outgoing(
+                GetPromSummaryRequest {
+                    to: "2026-09-30".into(),
+                    msk_hq_threshold: 12,
+                    ..Default::default()
+                },
+                &analyst,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(
+            (narrow.msk_hq_responses, narrow.msk_hq_episodes_paired),
+            (5, 0)
+        );
+        let few = client
+            .get_prom_summary(outgoing(
+                GetPromSummaryRequest {
+                    from: "2026-10-01".into(),
+                    to: "2026-10-31".into(),
+                    ..Default::default()
+                },
+                &analyst,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        // No MSK-HQ in October; the five SURE in it are enough to show.
+        assert_eq!(few.msk_hq_responses, 0);
+        assert!(few.sure_conflict.is_some());
+        let elsewhere = client
+            .get_prom_summary(outgoing(
+                GetPromSummaryRequest::default(),
+                &svc.token("RZB", Role::Analyst),
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(
+            elsewhere.msk_hq_responses, 0,
+            "{backend:?}: another trust sees none"
+        );
+        let public = client
+            .submit_prom_responses(outgoing(
+                SubmitPromResponsesRequest::default(),
+                &svc.token("RZA", Role::Public),
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(public.code(), Code::PermissionDenied);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prom_figures_of_few_patients_are_withheld() {
+    let svc = TestService::start("feedback", Backend::Sqlite, alongside_feedback::start).await;
+    let mut client = FeedbackServiceClient::connect(svc.url()).await.unwrap();
+    let analyst = svc.token("RZA", Role::Analyst);
+    let batch = vec![
+        prom("a", "msk_hq", "EP-1", "2026-09-01", vec![1; 14]),
+        prom("b", "msk_hq", "EP-1", "2026-11-01", vec![3; 14]),
+        prom("c", "sure", "EP-1", "2026-10-01", vec![1, 0, 1, 1]),
+    ];
+    client
+        .submit_prom_responses(outgoing(
+            SubmitPromResponsesRequest { responses: batch },
+            &analyst,
+        ))
+        .await
+        .unwrap();
+    let summary = client
+        .get_prom_summary(outgoing(GetPromSummaryRequest::default(), &analyst))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (summary.msk_hq_responses, summary.msk_hq_episodes_paired),
+        (2, 1),
+        "counts stay"
+    );
+    assert!(
+        summary.msk_hq_withheld
+            && summary.msk_hq_mean_change.is_none()
+            && summary.msk_hq_mean_total.is_none()
+    );
+    assert!(summary.sure_withheld && summary.sure_conflict.is_none());
+}

@@ -11,6 +11,7 @@ pub const RECEIPT: &str = "rct";
 pub const JOURNAL: &str = "jnl";
 pub const BENEFIT_LIMIT: &str = "lim";
 pub const FFT_RESPONSE: &str = "fft";
+pub const PROM_RESPONSE: &str = "prm";
 pub const USER: &str = "usr";
 
 /// A new identifier: the prefix, an underscore and a UUID v7 (sortable by creation time).
