@@ -702,6 +702,47 @@ test('a CSV upload lists every bad row before storing the good ones, and counts 
   await context.close();
 });
 
+test('PROM questionnaires are uploaded as item scores, NHS numbers refused, and summarised by pathway', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await signIn(page, 'analyst@rzb.demo.test');
+  const summary = async () => (await page.request.get(`${base}/api/v1/feedback/prom-summary?pathway=Hip%20and%20knee`)).json();
+  const before = await summary();
+  await page.goto(`${base}/feedback/proms`);
+  await assert.doesNotReject(page.getByRole('table', { name: /^MSK-HQ/ }).getByRole('row', { name: /^Hip and knee/ }).waitFor());
+  await expectAccessible(page, 'outcome measures');
+  await page.getByRole('link', { name: 'Upload questionnaires from a CSV file' }).click();
+  await expectAccessible(page, 'the PROM upload form');
+  const items = Array.from({ length: 14 }, (_, i) => `item_${i + 1}`).join(',');
+  const file = {
+    name: 'proms.csv',
+    mimeType: 'text/csv',
+    buffer: Buffer.from([
+      `response_id,instrument,episode_id,completed_on,source,pathway,${items}`,
+      'UPQ-1,msk_hq,EP-UP-1,2026-11-02,paper,Hip and knee,3,3,3,3,3,3,3,3,3,3,3,3,3,3',
+      'UPQ-2,sure,EP-UP-1,2026-11-02,paper,Hip and knee,1,1,0,1',
+      'UPQ-3,msk_hq,943 476 5919,2026-11-02,paper,Hip and knee,3,3,3,3,3,3,3,3,3,3,3,3,3,3',
+      'UPQ-4,msk_hq,EP-UP-2,2026-11-02,paper,Hip and knee,3,3,3,3,5,3,3,3,3,3,3,3,3,3',
+    ].join('\n')),
+  };
+  await page.getByLabel('CSV file').setInputFiles(file);
+  await page.getByRole('button', { name: 'Check the file' }).click();
+  await assert.doesNotReject(page.getByText('2 new questionnaires will be stored.').waitFor());
+  const problems = page.getByRole('table', { name: 'Rows with problems' });
+  await assert.doesNotReject(problems.getByRole('row', { name: /^4 episode_id is an NHS number/ }).waitFor(), 'an NHS number is refused, by line');
+  await assert.doesNotReject(problems.getByRole('row', { name: /^5 items item 5 is 5; items are scored 0 to 4/ }).waitFor());
+  assert.equal((await summary()).msk_hq_responses, before.msk_hq_responses, 'the preview stores nothing');
+  await expectAccessible(page, 'the PROM upload preview');
+  await page.getByRole('button', { name: 'Store the 2 new questionnaires' }).click();
+  await assert.doesNotReject(page.getByText('2 questionnaires stored; 0 already held and not counted again; 2 rows with problems left out.').waitFor());
+  const after = await summary();
+  assert.equal(after.msk_hq_responses, before.msk_hq_responses + 1);
+  assert.equal(after.sure_responses, before.sure_responses + 1);
+  await page.goto(`${base}/feedback/proms?pathway=Hip%20and%20knee&threshold=99`);
+  await assert.doesNotReject(page.getByText('Threshold: must be a whole number of points from 1 to 56').first().waitFor(), 'a bad filter is named');
+  await context.close();
+});
+
 test('the public FFT form works on a phone, and a personal link counts once', async () => {
   const staff = await browser.newContext();
   const desk = await staff.newPage();

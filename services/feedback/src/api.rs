@@ -205,8 +205,7 @@ impl FeedbackApi {
         caller: &Caller,
         request: SubmitPromResponsesRequest,
     ) -> Result<SubmitPromResponsesResponse, ServiceError> {
-        use sea_orm::sea_query::OnConflict;
-        use sea_orm::{ActiveValue::Set, EntityTrait};
+        use sea_orm::ActiveValue::Set;
         let mut v = Violations::default();
         v.check(
             !request.responses.is_empty(),
@@ -305,22 +304,11 @@ impl FeedbackApi {
             });
         }
         let valid = rows.len() as u64;
-        let mut accepted = 0;
-        for chunk in rows.chunks(500) {
-            accepted += crate::prom_store::Entity::insert_many(chunk.to_vec())
-                .on_conflict(
-                    OnConflict::columns([
-                        crate::prom_store::Column::TenantId,
-                        crate::prom_store::Column::Instrument,
-                        crate::prom_store::Column::Source,
-                        crate::prom_store::Column::ResponseId,
-                    ])
-                    .do_nothing()
-                    .to_owned(),
-                )
-                .exec_without_returning(&self.db)
-                .await?;
-        }
+        let accepted = if request.dry_run {
+            crate::prom_store::count_new(&self.db, &caller.tenant, &rows).await?
+        } else {
+            crate::prom_store::store(&self.db, rows).await?
+        };
         Ok(SubmitPromResponsesResponse {
             accepted: accepted as u32,
             duplicates: (valid - accepted) as u32,

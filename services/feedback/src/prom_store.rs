@@ -30,6 +30,54 @@ pub fn for_tenant(tenant: &OdsCode) -> Select<Entity> {
     Entity::find().filter(Column::TenantId.eq(tenant.as_str()))
 }
 
+/// Stores new questionnaires; one already held (same instrument, source and id) is skipped.
+/// Returns how many were new.
+pub async fn store(db: &impl ConnectionTrait, rows: Vec<ActiveModel>) -> Result<u64, DbErr> {
+    use sea_orm::sea_query::OnConflict;
+    let mut stored = 0;
+    for chunk in rows.chunks(500) {
+        stored += Entity::insert_many(chunk.to_vec())
+            .on_conflict(
+                OnConflict::columns([
+                    Column::TenantId,
+                    Column::Instrument,
+                    Column::Source,
+                    Column::ResponseId,
+                ])
+                .do_nothing()
+                .to_owned(),
+            )
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(stored)
+}
+
+/// How many of `rows` [`store`] would store: not held already, and not repeated among them.
+pub async fn count_new(
+    db: &impl ConnectionTrait,
+    tenant: &OdsCode,
+    rows: &[ActiveModel],
+) -> Result<u64, DbErr> {
+    use sea_orm::QuerySelect;
+    let key = |r: &ActiveModel| {
+        let text = |v: &sea_orm::ActiveValue<String>| v.clone().unwrap();
+        (text(&r.instrument), text(&r.source), text(&r.response_id))
+    };
+    let mut seen = std::collections::HashSet::new();
+    for chunk in rows.chunks(500) {
+        let held: Vec<(String, String, String)> = for_tenant(tenant)
+            .filter(Column::ResponseId.is_in(chunk.iter().map(|r| key(r).2)))
+            .select_only()
+            .columns([Column::Instrument, Column::Source, Column::ResponseId])
+            .into_tuple()
+            .all(db)
+            .await?;
+        seen.extend(held);
+    }
+    Ok(rows.iter().filter(|r| seen.insert(key(r))).count() as u64)
+}
+
 pub mod migration {
     use sea_orm_migration::prelude::*;
 

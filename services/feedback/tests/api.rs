@@ -377,15 +377,50 @@ async fn proms_are_scored_paired_and_summarised() {
         ));
         batch.push(prom("bad2", "msk_hq", "EP-9", "2026-10-01", vec![4; 13]));
         batch.push(prom("m0a", "msk_hq", "EP-0", "2026-09-01", vec![1; 14])); // sent again
+        let preview = client
+            .submit_prom_responses(outgoing(
+                SubmitPromResponsesRequest {
+                    responses: batch.clone(),
+                    dry_run: true,
+                },
+                &analyst,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(
+            (preview.accepted, preview.duplicates, preview.rejected.len()),
+            (15, 1, 2),
+            "{backend:?}: a dry run counts the repeat within the batch"
+        );
         let result = client
             .submit_prom_responses(outgoing(
-                SubmitPromResponsesRequest { responses: batch },
+                SubmitPromResponsesRequest {
+                    responses: batch.clone(),
+                    dry_run: false,
+                },
                 &analyst,
             ))
             .await
             .unwrap()
             .into_inner();
         assert_eq!((result.accepted, result.duplicates), (15, 1), "{backend:?}");
+        let again = client
+            .submit_prom_responses(outgoing(
+                SubmitPromResponsesRequest {
+                    responses: batch,
+                    dry_run: true,
+                },
+                &analyst,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(
+            (again.accepted, again.duplicates),
+            (0, 16),
+            "{backend:?}: a dry run after storing finds every one held"
+        );
         let fields: Vec<(u32, &str)> = result
             .rejected
             .iter()
@@ -481,7 +516,10 @@ async fn prom_figures_of_few_patients_are_withheld() {
     ];
     client
         .submit_prom_responses(outgoing(
-            SubmitPromResponsesRequest { responses: batch },
+            SubmitPromResponsesRequest {
+                responses: batch,
+                dry_run: false,
+            },
             &analyst,
         ))
         .await

@@ -67,6 +67,8 @@ pub(crate) type ApiResult<T> = Result<T, ApiError>;
         crate::payments_api::check_ledger,
         submit_fft_responses,
         fft_summary,
+        submit_prom_responses,
+        prom_summary,
         crate::profile::get_profile,
         crate::profile::update_profile,
         crate::profile::set_bank_details,
@@ -120,6 +122,11 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/api/v1/feedback/fft-responses", post(submit_fft_responses))
         .route("/api/v1/feedback/fft-summary", get(fft_summary))
+        .route(
+            "/api/v1/feedback/prom-responses",
+            post(submit_prom_responses),
+        )
+        .route("/api/v1/feedback/prom-summary", get(prom_summary))
 }
 
 pub(crate) fn csrf(me: &SignedIn, headers: &HeaderMap) -> Result<(), ApiError> {
@@ -1304,4 +1311,152 @@ async fn fft_summary(
             })
             .collect(),
     ))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct PromResponseBody {
+    /// The source's own id: the same id is counted once.
+    response_id: String,
+    /// msk_hq (14 items, each 0-4) or sure (4 items, each 0 or 1).
+    instrument: String,
+    /// The trust's reference to the episode of care, linking its questionnaires; never an NHS number.
+    episode_id: String,
+    /// YYYY-MM-DD
+    completed_on: String,
+    /// Item scores in item order.
+    items: Vec<u32>,
+    #[serde(default)]
+    pathway: String,
+    /// web, sms, kiosk, paper, just_a_minute_card, ivr, app
+    source: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct SubmitPromBody {
+    responses: Vec<PromResponseBody>,
+    /// Validate and count, storing nothing.
+    #[serde(default)]
+    dry_run: bool,
+}
+
+/// Submit PROM questionnaires (up to 5,000 a call) as item scores. Good rows are kept; bad rows
+/// are reported by index, field and reason.
+#[utoipa::path(post, path = "/api/v1/feedback/prom-responses", request_body = SubmitPromBody,
+    responses((status = 200, body = SubmitFftResult), (status = 422, body = ErrorBody)))]
+async fn submit_prom_responses(
+    State(state): State<AppState>,
+    me: SignedIn,
+    headers: HeaderMap,
+    Json(b): Json<SubmitPromBody>,
+) -> ApiResult<Json<SubmitFftResult>> {
+    csrf(&me, &headers)?;
+    let request = feedback::SubmitPromResponsesRequest {
+        responses: b
+            .responses
+            .into_iter()
+            .map(|r| feedback::PromResponse {
+                response_id: r.response_id,
+                instrument: r.instrument,
+                episode_id: r.episode_id,
+                completed_on: r.completed_on,
+                items: r.items,
+                pathway: r.pathway,
+                source: r.source,
+            })
+            .collect(),
+        dry_run: b.dry_run,
+    };
+    let result = state
+        .clients
+        .feedback()
+        .submit_prom_responses(state.clients.request(&me.caller, request))
+        .await?
+        .into_inner();
+    Ok(Json(SubmitFftResult {
+        accepted: result.accepted,
+        duplicates: result.duplicates,
+        rejected: result
+            .rejected
+            .into_iter()
+            .map(|r| RowErrorBody {
+                index: r.index,
+                field: r.field,
+                reason: r.reason,
+            })
+            .collect(),
+    }))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct PromSummaryParams {
+    /// First completion date, YYYY-MM-DD.
+    #[serde(default)]
+    from: String,
+    /// Last completion date, YYYY-MM-DD.
+    #[serde(default)]
+    to: String,
+    /// One pathway; empty for all.
+    #[serde(default)]
+    pathway: String,
+    /// MSK-HQ change that matters, in points (default 6).
+    #[serde(default)]
+    threshold: u32,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PromSummaryBody {
+    msk_hq_responses: u64,
+    msk_hq_mean_total: Option<f64>,
+    /// Episodes with a first and a later questionnaire.
+    msk_hq_episodes_paired: u64,
+    msk_hq_mean_change: Option<f64>,
+    msk_hq_threshold: u32,
+    /// Share (0-1) of paired episodes improved by at least the threshold.
+    msk_hq_improved: Option<f64>,
+    msk_hq_worsened: Option<f64>,
+    sure_responses: u64,
+    sure_mean_total: Option<f64>,
+    /// Share (0-1) with a SURE total below 4.
+    sure_conflict: Option<f64>,
+    pathways: Vec<String>,
+    /// Figures of 1 to 4 patients are withheld (absent); the counts stay.
+    msk_hq_withheld: bool,
+    sure_withheld: bool,
+}
+
+/// PROM figures for the caller's trust.
+#[utoipa::path(get, path = "/api/v1/feedback/prom-summary", params(PromSummaryParams),
+    responses((status = 200, body = PromSummaryBody), (status = 422, body = ErrorBody)))]
+async fn prom_summary(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Query(q): Query<PromSummaryParams>,
+) -> ApiResult<Json<PromSummaryBody>> {
+    let request = feedback::GetPromSummaryRequest {
+        from: q.from,
+        to: q.to,
+        pathway: q.pathway,
+        msk_hq_threshold: q.threshold,
+    };
+    let s = state
+        .clients
+        .feedback()
+        .get_prom_summary(state.clients.request(&me.caller, request))
+        .await?
+        .into_inner();
+    Ok(Json(PromSummaryBody {
+        msk_hq_responses: s.msk_hq_responses,
+        msk_hq_mean_total: s.msk_hq_mean_total,
+        msk_hq_episodes_paired: s.msk_hq_episodes_paired,
+        msk_hq_mean_change: s.msk_hq_mean_change,
+        msk_hq_threshold: s.msk_hq_threshold,
+        msk_hq_improved: s.msk_hq_improved,
+        msk_hq_worsened: s.msk_hq_worsened,
+        sure_responses: s.sure_responses,
+        sure_mean_total: s.sure_mean_total,
+        sure_conflict: s.sure_conflict,
+        pathways: s.pathways,
+        msk_hq_withheld: s.msk_hq_withheld,
+        sure_withheld: s.sure_withheld,
+    }))
 }

@@ -1,6 +1,7 @@
-//! Friends and Family Test responses from a CSV file: a preview lists every row's problems and
-//! says what storing would do, before anything is stored; then the good rows are stored. Sending
-//! the same file again counts nothing twice (a response id is counted once).
+//! Feedback from a CSV file: Friends and Family Test responses, or PROM questionnaires. A preview
+//! lists every row's problems and says what storing would do, before anything is stored; then the
+//! good rows are stored. Sending the same file again counts nothing twice (a response id is
+//! counted once).
 
 use alongside_proto::feedback::v1 as feedback;
 use axum::extract::{DefaultBodyLimit, Multipart, Query, State};
@@ -19,7 +20,7 @@ use crate::AppState;
 
 use alongside_platform::Role;
 
-const UPLOADERS: &[Role] = &[
+pub(crate) const UPLOADERS: &[Role] = &[
     Role::Analyst,
     Role::EngagementLead,
     Role::Staff,
@@ -27,35 +28,134 @@ const UPLOADERS: &[Role] = &[
 ];
 /// One call of the feedback service takes 5,000; a preview is exact within one call.
 pub const MAX_ROWS: usize = 5_000;
-const COLUMNS: [&str; 4] = ["response_id", "answer", "responded_on", "source"];
+/// MSK-HQ has the most items of the questionnaires held.
+const MAX_ITEMS: usize = 14;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/feedback/upload",
-            get(form)
-                .post(preview)
-                .layer(DefaultBodyLimit::max(8 * 1024 * 1024)),
-        )
-        .route(
-            "/feedback/upload/confirm",
-            axum::routing::post(confirm).layer(DefaultBodyLimit::max(16 * 1024 * 1024)),
-        )
-        .route("/feedback/upload-template.csv", get(template))
+/// What a file holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Fft,
+    Prom,
 }
 
-/// A file read: the responses to send (each with its line) and the problems found on the way.
+impl Kind {
+    fn path(self) -> &'static str {
+        match self {
+            Kind::Fft => "/feedback/upload",
+            Kind::Prom => "/feedback/proms/upload",
+        }
+    }
+
+    /// The columns every file must have.
+    fn columns(self) -> &'static [&'static str] {
+        match self {
+            Kind::Fft => &["response_id", "answer", "responded_on", "source"],
+            Kind::Prom => &[
+                "response_id",
+                "instrument",
+                "episode_id",
+                "completed_on",
+                "source",
+                "item_1",
+            ],
+        }
+    }
+
+    /// Columns read when present.
+    fn optional(self, column: &str) -> bool {
+        match self {
+            Kind::Fft => false,
+            Kind::Prom => {
+                column == "pathway"
+                    || column
+                        .strip_prefix("item_")
+                        .and_then(|n| n.parse::<usize>().ok())
+                        .is_some_and(|n| (2..=MAX_ITEMS).contains(&n))
+            }
+        }
+    }
+
+    fn noun(self) -> &'static str {
+        match self {
+            Kind::Fft => "response",
+            Kind::Prom => "questionnaire",
+        }
+    }
+
+    fn template(self) -> (&'static str, String) {
+        match self {
+            Kind::Fft => (
+                "fft-responses-template.csv",
+                "response_id,answer,responded_on,source\nCARD-0001,Very good,2026-11-20,paper\nCARD-0002,Don't know,2026-11-20,paper\n".into(),
+            ),
+            Kind::Prom => {
+                let items: Vec<String> = (1..=MAX_ITEMS).map(|n| format!("item_{n}")).collect();
+                (
+                    "prom-responses-template.csv",
+                    format!(
+                        "response_id,instrument,episode_id,completed_on,source,pathway,{}\n\
+                         Q-0001,msk_hq,EP-1042,2026-09-14,paper,msk,3,2,2,3,1,2,3,2,2,1,3,2,2,3\n\
+                         Q-0002,msk_hq,EP-1042,2026-11-20,web,msk,4,3,3,3,2,3,4,3,3,2,3,3,3,4\n\
+                         Q-0003,sure,EP-1042,2026-09-14,paper,msk,1,1,0,1{}\n",
+                        items.join(","),
+                        ",".repeat(MAX_ITEMS - 4)
+                    ),
+                )
+            }
+        }
+    }
+}
+
+pub fn routes() -> Router<AppState> {
+    let mut router = Router::new();
+    for kind in [Kind::Fft, Kind::Prom] {
+        let path = kind.path();
+        router = router
+            .route(
+                path,
+                get(
+                    move |state: State<AppState>, me: SignedIn, q: Query<Stored>| {
+                        form(kind, state, me, q)
+                    },
+                )
+                .post(move |state: State<AppState>, me: SignedIn, m: Multipart| {
+                    preview(kind, state, me, m)
+                })
+                .layer(DefaultBodyLimit::max(8 * 1024 * 1024)),
+            )
+            .route(
+                &format!("{path}/confirm"),
+                axum::routing::post(
+                    move |state: State<AppState>, me: SignedIn, f: Form<ConfirmForm>| {
+                        confirm(kind, state, me, f)
+                    },
+                )
+                .layer(DefaultBodyLimit::max(16 * 1024 * 1024)),
+            )
+            .route(&format!("{path}-template.csv"), get(move || template(kind)));
+    }
+    router
+}
+
+/// One row to send.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Row {
+    Fft(feedback::FftResponse),
+    Prom(feedback::PromResponse),
+}
+
+/// A file read: the rows to send (each with its line) and the problems found on the way.
 #[derive(Debug, Default, PartialEq)]
 pub struct Parsed {
-    pub rows: Vec<(usize, feedback::FftResponse)>,
+    pub rows: Vec<(usize, Row)>,
     /// (line, field, reason); line 1 is the header.
     pub problems: Vec<(usize, String, String)>,
     pub ignored_columns: Vec<String>,
     pub lines: usize,
 }
 
-/// Reads a CSV of responses; an error that concerns the whole file is the `Err`.
-pub fn parse(bytes: &[u8]) -> Result<Parsed, String> {
+/// Reads a CSV file of `kind`; an error that concerns the whole file is the `Err`.
+pub fn parse(kind: Kind, bytes: &[u8]) -> Result<Parsed, String> {
     let text = std::str::from_utf8(bytes).map_err(|_| {
         "the file is not UTF-8 text: save it from the spreadsheet as CSV UTF-8".to_string()
     })?;
@@ -73,22 +173,18 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed, String> {
         .iter()
         .map(|h| h.to_ascii_lowercase())
         .collect();
-    let mut positions = Vec::new();
-    for column in COLUMNS {
-        match header.iter().position(|h| h == column) {
-            Some(p) => positions.push(p),
-            None => {
-                return Err(format!(
-                    "there is no {column} column: the first line must name the columns {}",
-                    COLUMNS.join(", ")
-                ))
-            }
-        }
+    let columns = kind.columns();
+    if let Some(missing) = columns.iter().find(|c| !header.iter().any(|h| h == *c)) {
+        return Err(format!(
+            "there is no {missing} column: the first line must name the columns {}",
+            columns.join(", ")
+        ));
     }
+    let position = |column: &str| header.iter().position(|h| h == column);
     let mut parsed = Parsed {
         ignored_columns: header
             .iter()
-            .filter(|h| !COLUMNS.contains(&h.as_str()) && !h.is_empty())
+            .filter(|h| !columns.contains(&h.as_str()) && !kind.optional(h) && !h.is_empty())
             .cloned()
             .collect(),
         ..Parsed::default()
@@ -110,26 +206,20 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed, String> {
                 continue;
             }
         };
-        let cell = |k: usize| record.get(positions[k]).unwrap_or("").to_string();
-        let answer = feedback::FftAnswer::parse(&cell(1));
-        if answer.is_none() {
-            parsed.problems.push((
-                line,
-                "answer".into(),
-                format!("{:?} is not an answer: use Very good, Good, Neither good nor poor, Poor, Very poor, Don't know, or 1 to 6", cell(1)),
-            ));
-            continue;
+        let cell = |column: &str| {
+            position(column)
+                .and_then(|p| record.get(p))
+                .unwrap_or("")
+                .to_string()
+        };
+        let row = match kind {
+            Kind::Fft => fft_row(&cell),
+            Kind::Prom => prom_row(&cell),
+        };
+        match row {
+            Ok(row) => parsed.rows.push((line, row)),
+            Err((field, reason)) => parsed.problems.push((line, field, reason)),
         }
-        parsed.rows.push((
-            line,
-            feedback::FftResponse {
-                response_id: cell(0),
-                answer: answer.unwrap_or(feedback::FftAnswer::Unspecified) as i32,
-                responded_on: cell(2),
-                source: cell(3),
-                ..Default::default()
-            },
-        ));
     }
     if parsed.lines == 0 {
         return Err("the file has a header but no rows".into());
@@ -137,34 +227,122 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed, String> {
     Ok(parsed)
 }
 
-/// Sends the file's responses, for real or as a dry run; the answer with every problem by line.
+type RowResult = Result<Row, (String, String)>;
+
+fn fft_row(cell: &dyn Fn(&str) -> String) -> RowResult {
+    let Some(answer) = feedback::FftAnswer::parse(&cell("answer")) else {
+        return Err((
+            "answer".into(),
+            format!("{:?} is not an answer: use Very good, Good, Neither good nor poor, Poor, Very poor, Don't know, or 1 to 6", cell("answer")),
+        ));
+    };
+    Ok(Row::Fft(feedback::FftResponse {
+        response_id: cell("response_id"),
+        answer: answer as i32,
+        responded_on: cell("responded_on"),
+        source: cell("source"),
+        ..Default::default()
+    }))
+}
+
+/// Item scores are read from item_1 on, up to the last one filled in; a gap is a problem.
+fn prom_row(cell: &dyn Fn(&str) -> String) -> RowResult {
+    let cells: Vec<String> = (1..=MAX_ITEMS)
+        .map(|n| cell(&format!("item_{n}")))
+        .collect();
+    let filled = cells
+        .iter()
+        .rposition(|c| !c.is_empty())
+        .map_or(0, |p| p + 1);
+    let mut items = Vec::with_capacity(filled);
+    for (n, value) in cells.iter().take(filled).enumerate() {
+        let field = format!("item_{}", n + 1);
+        if value.is_empty() {
+            return Err((field, "is blank: every item is needed for a total".into()));
+        }
+        match value.parse::<u32>() {
+            Ok(score) => items.push(score),
+            Err(_) => {
+                return Err((
+                    field,
+                    format!("{value:?} is not a score: use a whole number"),
+                ))
+            }
+        }
+    }
+    Ok(Row::Prom(feedback::PromResponse {
+        response_id: cell("response_id"),
+        instrument: cell("instrument").to_ascii_lowercase(),
+        episode_id: cell("episode_id"),
+        completed_on: cell("completed_on"),
+        items,
+        pathway: cell("pathway"),
+        source: cell("source"),
+    }))
+}
+
+/// What the feedback service said of a file's rows.
+#[derive(Default)]
+struct Answer {
+    accepted: u32,
+    duplicates: u32,
+}
+
+/// Sends the file's rows, for real or as a dry run; the answer with every problem by line.
 async fn send(
     state: &AppState,
     me: &SignedIn,
     parsed: &Parsed,
     dry_run: bool,
-) -> Result<
-    (
-        feedback::SubmitFftResponsesResponse,
-        Vec<(usize, String, String)>,
-    ),
-    AppError,
-> {
+) -> Result<(Answer, Vec<(usize, String, String)>), AppError> {
     let mut problems = parsed.problems.clone();
     if parsed.rows.is_empty() {
-        return Ok((Default::default(), problems));
+        return Ok((Answer::default(), problems));
     }
-    let request = feedback::SubmitFftResponsesRequest {
-        responses: parsed.rows.iter().map(|(_, r)| r.clone()).collect(),
-        dry_run,
+    let mut fft = Vec::new();
+    let mut prom = Vec::new();
+    for (_, row) in &parsed.rows {
+        match row {
+            Row::Fft(r) => fft.push(r.clone()),
+            Row::Prom(r) => prom.push(r.clone()),
+        }
+    }
+    let mut client = state.clients.feedback();
+    // A file holds one kind of row, so the indexes answered are of `parsed.rows`.
+    let (answer, rejected) = if prom.is_empty() {
+        let request = feedback::SubmitFftResponsesRequest {
+            responses: fft,
+            dry_run,
+        };
+        let a = client
+            .submit_fft_responses(state.clients.request(&me.caller, request))
+            .await?
+            .into_inner();
+        (
+            Answer {
+                accepted: a.accepted,
+                duplicates: a.duplicates,
+            },
+            a.rejected,
+        )
+    } else {
+        let request = feedback::SubmitPromResponsesRequest {
+            responses: prom,
+            dry_run,
+        };
+        let a = client
+            .submit_prom_responses(state.clients.request(&me.caller, request))
+            .await?
+            .into_inner();
+        (
+            Answer {
+                accepted: a.accepted,
+                duplicates: a.duplicates,
+            },
+            a.rejected,
+        )
     };
-    let answer = state
-        .clients
-        .feedback()
-        .submit_fft_responses(state.clients.request(&me.caller, request))
-        .await?
-        .into_inner();
-    problems.extend(answer.rejected.iter().map(|e| {
+    problems.extend(rejected.iter().map(|e| {
         let line = parsed
             .rows
             .get(e.index as usize)
@@ -176,15 +354,7 @@ async fn send(
 }
 
 async fn page(
-    state: &AppState,
-    me: &SignedIn,
-    preview: Option<minijinja::Value>,
-    file_error: Option<String>,
-) -> Result<Html<String>, AppError> {
-    page_with(state, me, preview, file_error, None).await
-}
-
-async fn page_with(
+    kind: Kind,
     state: &AppState,
     me: &SignedIn,
     preview: Option<minijinja::Value>,
@@ -195,17 +365,22 @@ async fn page_with(
         .iter()
         .map(|e| ("file".to_string(), format!("File: {e}")))
         .collect();
+    let (current, title) = match kind {
+        Kind::Fft => ("/feedback", "Upload Friends and Family Test responses"),
+        Kind::Prom => ("/feedback/proms", "Upload PROM questionnaires"),
+    };
     render(
         state,
         "feedback_upload.html",
         merge(
-            base(me, "/feedback", "Upload responses"),
-            context! { preview => preview, errors => errors, file_error => file_error, max_rows => MAX_ROWS, notice => notice },
+            base(me, current, title),
+            context! { kind => format!("{kind:?}").to_lowercase(), path => kind.path(), heading => title, noun => kind.noun(), preview => preview, errors => errors, file_error => file_error, max_rows => MAX_ROWS, notice => notice },
         ),
     )
 }
 
 async fn form(
+    kind: Kind,
     State(state): State<AppState>,
     me: SignedIn,
     Query(q): Query<Stored>,
@@ -213,17 +388,19 @@ async fn form(
     me.require(UPLOADERS)?;
     let notice = q.stored.map(|stored| {
         format!(
-            "{stored} response{} stored; {} already held and not counted again; {} row{} with problems left out.",
+            "{stored} {}{} stored; {} already held and not counted again; {} row{} with problems left out.",
+            kind.noun(),
             if stored == 1 { "" } else { "s" },
             q.held.unwrap_or(0),
             q.left.unwrap_or(0),
             if q.left == Some(1) { "" } else { "s" }
         )
     });
-    page_with(&state, &me, None, None, notice).await
+    page(kind, &state, &me, None, None, notice).await
 }
 
 async fn preview(
+    kind: Kind,
     State(state): State<AppState>,
     me: SignedIn,
     mut multipart: Multipart,
@@ -245,16 +422,16 @@ async fn preview(
         }
     }
     me.check_csrf(csrf.as_deref())?;
-    let Some((filename, bytes)) = file.filter(|(_, b)| !b.is_empty()) else {
-        let html = page(&state, &me, None, Some("choose a CSV file".into())).await?;
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, html).into_response());
+    let refuse = |problem: String| async {
+        let html = page(kind, &state, &me, None, Some(problem), None).await?;
+        Ok::<_, AppError>((StatusCode::UNPROCESSABLE_ENTITY, html).into_response())
     };
-    let parsed = match parse(&bytes) {
+    let Some((filename, bytes)) = file.filter(|(_, b)| !b.is_empty()) else {
+        return refuse("choose a CSV file".into()).await;
+    };
+    let parsed = match parse(kind, &bytes) {
         Ok(parsed) => parsed,
-        Err(problem) => {
-            let html = page(&state, &me, None, Some(problem)).await?;
-            return Ok((StatusCode::UNPROCESSABLE_ENTITY, html).into_response());
-        }
+        Err(problem) => return refuse(problem).await,
     };
     let (answer, problems) = send(&state, &me, &parsed, true).await?;
     let preview = context! {
@@ -267,7 +444,7 @@ async fn preview(
         ignored => parsed.ignored_columns,
         content => base64::engine::general_purpose::STANDARD.encode(&bytes),
     };
-    Ok(page(&state, &me, Some(preview), None)
+    Ok(page(kind, &state, &me, Some(preview), None, None)
         .await?
         .into_response())
 }
@@ -286,6 +463,7 @@ struct ConfirmForm {
 }
 
 async fn confirm(
+    kind: Kind,
     State(state): State<AppState>,
     me: SignedIn,
     Form(form): Form<ConfirmForm>,
@@ -295,7 +473,7 @@ async fn confirm(
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(form.content.trim())
         .map_err(|_| unreadable())?;
-    let parsed = parse(&bytes).map_err(|e| {
+    let parsed = parse(kind, &bytes).map_err(|e| {
         AppError::Invalid(vec![alongside_platform::error::FieldError::new("file", e)])
     })?;
     let (answer, problems) = send(&state, &me, &parsed, false).await?;
@@ -305,14 +483,17 @@ async fn confirm(
         .collect::<std::collections::BTreeSet<_>>()
         .len();
     tracing::info!(
+        kind = ?kind,
         stored = answer.accepted,
         held = answer.duplicates,
         left,
-        "FFT upload stored"
+        "feedback upload stored"
     );
     Ok(Redirect::to(&format!(
-        "/feedback/upload?stored={}&held={}&left={left}",
-        answer.accepted, answer.duplicates
+        "{}?stored={}&held={}&left={left}",
+        kind.path(),
+        answer.accepted,
+        answer.duplicates
     ))
     .into_response())
 }
@@ -324,13 +505,17 @@ pub struct Stored {
     left: Option<usize>,
 }
 
-async fn template() -> Response {
+async fn template(kind: Kind) -> Response {
+    let (filename, body) = kind.template();
     (
         [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (header::CONTENT_DISPOSITION, "attachment; filename=\"fft-responses-template.csv\""),
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{filename}\""),
+            ),
         ],
-        "response_id,answer,responded_on,source\nCARD-0001,Very good,2026-11-20,paper\nCARD-0002,Don't know,2026-11-20,paper\n",
+        body,
     )
         .into_response()
 }
@@ -342,6 +527,7 @@ mod tests {
     #[test]
     fn rows_are_read_with_their_lines_and_bad_answers_named() {
         let parsed = parse(
+            Kind::Fft,
             "\u{feff}Response_ID,answer,responded_on,source,ward\n\
              c1,Very good,2026-11-20,paper,W1\n\
              c2,fantastic,2026-11-20,paper,W1\n\
@@ -352,10 +538,10 @@ mod tests {
         assert_eq!(parsed.lines, 3);
         assert_eq!(parsed.rows.len(), 2);
         assert_eq!(parsed.rows[1].0, 4, "line 4 of the file");
-        assert_eq!(
-            parsed.rows[1].1.answer,
-            feedback::FftAnswer::DontKnow as i32
-        );
+        let Row::Fft(response) = &parsed.rows[1].1 else {
+            panic!("an FFT file gives FFT rows")
+        };
+        assert_eq!(response.answer, feedback::FftAnswer::DontKnow as i32);
         assert_eq!(parsed.problems[0].0, 3);
         assert_eq!(parsed.problems[0].1, "answer");
         assert_eq!(parsed.ignored_columns, ["ward"]);
@@ -363,20 +549,78 @@ mod tests {
 
     #[test]
     fn a_file_without_its_columns_or_rows_is_refused_whole() {
-        assert!(parse(b"id,answer\nx,1\n")
+        assert!(parse(Kind::Fft, b"id,answer\nx,1\n")
             .unwrap_err()
             .contains("no response_id column"));
-        assert!(parse(b"response_id,answer,responded_on,source\n")
+        assert!(
+            parse(Kind::Fft, b"response_id,answer,responded_on,source\n")
+                .unwrap_err()
+                .contains("no rows")
+        );
+        assert!(parse(Kind::Fft, b"").unwrap_err().contains("empty"));
+        assert!(parse(Kind::Fft, &[0xff, 0xfe, 0x00])
             .unwrap_err()
-            .contains("no rows"));
-        assert!(parse(b"").unwrap_err().contains("empty"));
-        assert!(parse(&[0xff, 0xfe, 0x00]).unwrap_err().contains("UTF-8"));
+            .contains("UTF-8"));
         let mut big = String::from("response_id,answer,responded_on,source\n");
         for i in 0..=MAX_ROWS {
             big.push_str(&format!("r{i},1,2026-11-20,web\n"));
         }
-        assert!(parse(big.as_bytes())
+        assert!(parse(Kind::Fft, big.as_bytes())
             .unwrap_err()
             .contains("more than 5000 rows"));
+    }
+
+    #[test]
+    fn prom_items_are_read_to_the_last_one_filled_in_and_gaps_named() {
+        let (_, template) = Kind::Prom.template();
+        let parsed = parse(Kind::Prom, template.as_bytes()).unwrap();
+        assert!(parsed.problems.is_empty(), "{:?}", parsed.problems);
+        let items: Vec<usize> = parsed
+            .rows
+            .iter()
+            .map(|(_, row)| match row {
+                Row::Prom(r) => r.items.len(),
+                Row::Fft(_) => 0,
+            })
+            .collect();
+        assert_eq!(items, [14, 14, 4], "MSK-HQ has 14 items, SURE 4");
+        assert!(
+            parsed.ignored_columns.is_empty(),
+            "pathway and item_2.. are read"
+        );
+
+        let parsed = parse(
+            Kind::Prom,
+            b"response_id,instrument,episode_id,completed_on,source,item_1,item_2,item_3,item_4\n\
+              a,sure,E1,2026-11-01,paper,1,,1,1\n\
+              b,sure,E2,2026-11-01,paper,1,yes,1,1\n\
+              c,SURE,E3,2026-11-01,paper,1,0,1\n",
+        )
+        .unwrap();
+        assert_eq!(
+            parsed.problems,
+            [
+                (
+                    2,
+                    "item_2".into(),
+                    "is blank: every item is needed for a total".into()
+                ),
+                (
+                    3,
+                    "item_2".into(),
+                    "\"yes\" is not a score: use a whole number".into()
+                ),
+            ]
+        );
+        let Row::Prom(short) = &parsed.rows[0].1 else {
+            panic!("a PROM file gives PROM rows")
+        };
+        assert_eq!((short.instrument.as_str(), short.items.len()), ("sure", 3));
+        assert!(parse(
+            Kind::Prom,
+            b"response_id,instrument,episode_id,completed_on,source\nx\n"
+        )
+        .unwrap_err()
+        .contains("no item_1 column"));
     }
 }

@@ -15,6 +15,7 @@ pub mod payments_api;
 pub mod pdf;
 pub mod probe;
 pub mod profile;
+pub mod proms;
 pub mod seed;
 pub mod session;
 pub mod sharing;
@@ -70,6 +71,7 @@ pub fn router(state: AppState) -> Router {
         .merge(sharing::routes())
         .merge(payments::routes())
         .merge(feedback_upload::routes())
+        .merge(proms::routes())
         .merge(survey::routes())
         .merge(payments_api::routes())
         .route("/healthz", get(|| async { "ok" }))

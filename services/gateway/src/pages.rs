@@ -105,6 +105,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("budget.html", include_str!("../templates/budget.html")),
     ("ledger.html", include_str!("../templates/ledger.html")),
     ("feedback.html", include_str!("../templates/feedback.html")),
+    ("proms.html", include_str!("../templates/proms.html")),
     (
         "feedback_upload.html",
         include_str!("../templates/feedback_upload.html"),
@@ -287,6 +288,12 @@ fn nav(me: &SignedIn, current: &str) -> Vec<NavLink> {
             "/feedback",
             "Friends and Family Test",
             "What patients say, month by month.",
+            FFT_READERS,
+        ),
+        (
+            "/feedback/proms",
+            "Outcome measures",
+            "MSK-HQ change and SURE decisional conflict, by pathway.",
             FFT_READERS,
         ),
         (

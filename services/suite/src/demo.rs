@@ -231,6 +231,16 @@ pub async fn seed(state: &AppState) -> Result<Vec<(String, String)>, String> {
             .submit_fft_responses(state.clients.request(&analyst, request))
             .await
             .map_err(|e| err(&e))?;
+        let request = feedback::SubmitPromResponsesRequest {
+            responses: prom_responses(trust, today),
+            dry_run: false,
+        };
+        state
+            .clients
+            .feedback()
+            .submit_prom_responses(state.clients.request(&analyst, request))
+            .await
+            .map_err(|e| err(&e))?;
     }
     Ok(sign_ins)
 }
@@ -386,20 +396,26 @@ async fn assign_when_known(
     ))
 }
 
-/// Six months of FFT responses with a plausible, deterministic mix of answers.
-fn fft_responses(trust: &str, today: time::Date) -> Vec<feedback::FftResponse> {
-    let sources = ["sms", "web", "paper", "kiosk", "just_a_minute_card"];
-    let mut state: u64 = if trust == "RZA" {
-        0x9E37_79B9
-    } else {
-        0x85EB_CA6B
-    };
-    let mut next = move || {
+/// A small deterministic generator, so the demo is the same on every machine.
+fn demo_numbers(trust: &str, salt: u64) -> impl FnMut() -> u32 {
+    let mut state: u64 = salt
+        ^ if trust == "RZA" {
+            0x9E37_79B9
+        } else {
+            0x85EB_CA6B
+        };
+    move || {
         state = state
             .wrapping_mul(6_364_136_223_846_793_005)
             .wrapping_add(1_442_695_040_888_963_407);
         (state >> 33) as u32
-    };
+    }
+}
+
+/// Six months of FFT responses with a plausible, deterministic mix of answers.
+fn fft_responses(trust: &str, today: time::Date) -> Vec<feedback::FftResponse> {
+    let sources = ["sms", "web", "paper", "kiosk", "just_a_minute_card"];
+    let mut next = demo_numbers(trust, 0);
     let mut out = Vec::new();
     for day_back in 0..180i64 {
         let day = today - time::Duration::days(day_back);
@@ -420,6 +436,61 @@ fn fft_responses(trust: &str, today: time::Date) -> Vec<feedback::FftResponse> {
                 answer: answer as i32,
                 responded_on: day.to_string(),
                 ..Default::default()
+            });
+        }
+    }
+    out
+}
+
+/// Episodes of MSK care over the last five months: an MSK-HQ and a SURE at the start, and for
+/// most episodes a second MSK-HQ six to ten weeks later, usually better.
+fn prom_responses(trust: &str, today: time::Date) -> Vec<feedback::PromResponse> {
+    let pathways = ["MSK physiotherapy", "Hip and knee"];
+    let mut next = demo_numbers(trust, 0x5052_4F4D);
+    let msk_hq = |total: i64| {
+        let total = total.clamp(0, 56) as u32;
+        let mut items = vec![total / 14; 14];
+        for item in items.iter_mut().take((total % 14) as usize) {
+            *item += 1;
+        }
+        items
+    };
+    let mut out = Vec::new();
+    for episode in 0..80u32 {
+        let started = today - time::Duration::days(i64::from(70 + next() % 80));
+        let pathway = pathways[(episode % 2) as usize].to_string();
+        let episode_id = format!("EP-{trust}-{:04}", 1000 + episode);
+        let first = 22 + i64::from(next() % 16);
+        out.push(feedback::PromResponse {
+            response_id: format!("demo-{trust}-{episode}-msk1"),
+            instrument: "msk_hq".into(),
+            episode_id: episode_id.clone(),
+            completed_on: started.to_string(),
+            items: msk_hq(first),
+            pathway: pathway.clone(),
+            source: "paper".into(),
+        });
+        let sure: Vec<u32> = (0..4).map(|_| u32::from(next() % 20 != 0)).collect();
+        out.push(feedback::PromResponse {
+            response_id: format!("demo-{trust}-{episode}-sure"),
+            instrument: "sure".into(),
+            episode_id: episode_id.clone(),
+            completed_on: started.to_string(),
+            items: sure,
+            pathway: pathway.clone(),
+            source: "paper".into(),
+        });
+        let later = started + time::Duration::days(i64::from(42 + next() % 28));
+        if later <= today && next() % 5 != 0 {
+            let change = i64::from(next() % 25) - 8;
+            out.push(feedback::PromResponse {
+                response_id: format!("demo-{trust}-{episode}-msk2"),
+                instrument: "msk_hq".into(),
+                episode_id,
+                completed_on: later.to_string(),
+                items: msk_hq(first + change),
+                pathway,
+                source: "web".into(),
             });
         }
     }
