@@ -18,6 +18,10 @@ pub enum Analysis {
     /// Friends and Family Test figures of a hierarchy of units with NHS England's small-number
     /// suppression. Input columns: unit,parent,very_good,good,neither,poor,very_poor,dont_know.
     Fft(FileArg),
+    /// Free-text themes (NHS England's framework, v7) and 5-point sentiment of comments. Input
+    /// columns: comment, and optionally id, question (worked_well, could_improve or unspecified)
+    /// and answer (the FFT answer given with it: 1 to 6 or its words).
+    Themes(FileArg),
 }
 
 #[derive(Args)]
@@ -55,6 +59,7 @@ pub fn run(analysis: &Analysis) -> Result<Value, String> {
     match analysis {
         Analysis::Spc(args) => spc_chart(args),
         Analysis::Fft(args) => fft_units(&args.input),
+        Analysis::Themes(args) => themes(&args.input),
     }
 }
 
@@ -219,4 +224,69 @@ fn fft_units(path: &Path) -> Result<Value, String> {
             })
             .collect(),
     ))
+}
+
+fn themes(path: &Path) -> Result<Value, String> {
+    use alongside_themes::{Input, Question};
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::Headers)
+        .from_path(path)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let header = reader
+        .headers()
+        .map_err(|e| format!("{}: {e}", path.display()))?
+        .clone();
+    let position = |c: &str| header.iter().position(|h| h.eq_ignore_ascii_case(c));
+    let comment = position("comment").ok_or_else(|| {
+        format!(
+            "{}: no column \"comment\" (columns: comment, and optionally id, question, answer)",
+            path.display()
+        )
+    })?;
+    let (id, question, answer) = (position("id"), position("question"), position("answer"));
+    let model = alongside_themes::shipped();
+    let mut out = Vec::new();
+    let mut seen = BTreeSet::new();
+    for (i, record) in reader.records().enumerate() {
+        let line = i + 2;
+        let record = record.map_err(|e| format!("{}, line {line}: {e}", path.display()))?;
+        let cell = |p: Option<usize>| p.and_then(|p| record.get(p)).unwrap_or("").trim();
+        let row_id = match cell(id) {
+            "" => (line - 1).to_string(),
+            given => given.to_string(),
+        };
+        if !seen.insert(row_id.clone()) {
+            return Err(format!("line {line}: id {row_id:?} appears twice"));
+        }
+        let question = match cell(question) {
+            "" => Question::Unspecified,
+            given => Question::parse(given).ok_or_else(|| {
+                format!("line {line}: question {given:?} must be worked_well, could_improve or unspecified")
+            })?,
+        };
+        let rating = match cell(answer) {
+            "" => None,
+            given => Some(
+                alongside_proto::feedback::v1::FftAnswer::parse(given).ok_or_else(|| {
+                    format!("line {line}: answer {given:?} is not an FFT answer (1 to 6, or Very good … Don't know)")
+                })? as u8,
+            ),
+        };
+        let text = record.get(comment).unwrap_or("");
+        let got = model.classify(&Input {
+            text,
+            question,
+            rating,
+        });
+        out.push(json!({
+            "id": row_id,
+            "categories": got.categories.iter().map(|c| json!({
+                "code": c.code, "name": c.name, "major": c.major,
+            })).collect::<Vec<_>>(),
+            "sentiment": got.sentiment.map(|s| json!({
+                "score": s.score(), "code": s.code(), "label": s.label(),
+            })),
+        }));
+    }
+    Ok(Value::Array(out))
 }

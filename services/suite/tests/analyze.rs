@@ -115,3 +115,58 @@ fn bad_input_names_the_line_and_exits_non_zero() {
         "{message}"
     );
 }
+
+#[test]
+fn themes_gives_each_comment_categories_and_a_sentiment() {
+    let csv = "id,question,answer,comment\n\
+               c1,worked_well,1,\"The nurses were so kind and caring, thank you all\"\n\
+               c2,could_improve,Poor,Waited over four hours for the ambulance to arrive\n\
+               c3,,,\n";
+    let (code, json, _) = analyze(&["themes"], csv);
+    assert_eq!(code, 0);
+    let rows = json.as_array().unwrap();
+    assert_eq!(rows.len(), 3);
+    let codes = |row: &serde_json::Value| -> Vec<String> {
+        row["categories"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["code"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert!(
+        codes(&rows[0]).contains(&"staff_manner".to_string()),
+        "{}",
+        rows[0]
+    );
+    let staff = rows[0]["categories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["code"] == "staff_manner")
+        .unwrap();
+    assert_eq!(staff["major"], "Staff");
+    assert_eq!(staff["name"], "Staff manner & personal attributes");
+    assert_eq!(rows[0]["sentiment"]["code"], "very_positive");
+    assert!(
+        codes(&rows[1]).contains(&"timeliness".to_string()),
+        "{}",
+        rows[1]
+    );
+    assert!(rows[1]["sentiment"]["score"].as_u64().unwrap() >= 4);
+    assert_eq!(codes(&rows[2]), ["labelling_not_possible"]);
+    assert!(rows[2]["sentiment"].is_null());
+}
+
+#[test]
+fn themes_names_the_line_of_bad_input() {
+    let (code, _, err) = analyze(&["themes"], "id,text\n1,hello\n");
+    assert_eq!(code, 2);
+    assert!(err.contains("no column \"comment\""), "{err}");
+    let (code, _, err) = analyze(&["themes"], "id,comment,answer\n1,fine,brilliant\n");
+    assert_eq!(code, 2);
+    assert!(err.contains("line 2: answer \"brilliant\""), "{err}");
+    let (code, _, err) = analyze(&["themes"], "id,comment\na,x\na,y\n");
+    assert_eq!(code, 2);
+    assert!(err.contains("line 3: id \"a\" appears twice"), "{err}");
+}
