@@ -89,6 +89,15 @@ impl ServiceRuntime {
         });
     }
 
+    /// Runs a background task of the service until shutdown; it is given the shutdown token.
+    pub fn spawn<F, Fut>(&mut self, task: F)
+    where
+        F: FnOnce(CancellationToken) -> Fut,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
+        self.tasks.spawn(task(self.shutdown.clone()));
+    }
+
     pub fn interceptor(&self) -> alongside_platform::auth::AuthInterceptor {
         grpc::interceptor(&self.settings.auth)
     }

@@ -14,6 +14,10 @@ use crate::{ingest, proms, response};
 
 pub const MAX_BATCH: usize = 5_000;
 
+/// Comments one by one may hold names: staff only, not analysts.
+const COMMENT_READERS: &[Role] = &[Role::EngagementLead, Role::Staff, Role::Admin];
+const TRAINERS: &[Role] = &[Role::EngagementLead, Role::Admin];
+
 /// FFT figures are aggregates, not personal data: analysts may read them.
 const READERS: &[Role] = &[
     Role::Analyst,
@@ -31,12 +35,13 @@ const SUBMITTERS: &[Role] = &[
 ];
 
 pub struct FeedbackApi {
-    db: DatabaseConnection,
+    pub(crate) db: DatabaseConnection,
+    pub(crate) models: std::sync::Arc<crate::themes::ThemeModels>,
 }
 
 impl FeedbackApi {
-    pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+    pub fn new(db: DatabaseConnection, models: std::sync::Arc<crate::themes::ThemeModels>) -> Self {
+        Self { db, models }
     }
 
     async fn submit(
@@ -81,7 +86,11 @@ impl FeedbackApi {
         let accepted = if request.dry_run {
             ingest::count_new(&self.db, &caller.tenant, &valid).await?
         } else {
-            ingest::store(&self.db, &caller.tenant, &valid).await?
+            // Responses and their comments together, or neither.
+            let txn = sea_orm::TransactionTrait::begin(&self.db).await?;
+            let stored = ingest::store(&txn, &caller.tenant, &valid, &self.models).await?;
+            txn.commit().await?;
+            stored
         };
         Ok(SubmitFftResponsesResponse {
             accepted: accepted as u32,
@@ -418,7 +427,7 @@ impl FeedbackApi {
     }
 }
 
-fn is_month(value: &str) -> bool {
+pub(crate) fn is_month(value: &str) -> bool {
     alongside_platform::parse_date(&format!("{value}-01")).is_some() && value.len() == 7
 }
 
@@ -463,5 +472,62 @@ impl FeedbackService for FeedbackApi {
         Ok(Response::new(
             self.prom_summary(&caller, request.into_inner()).await?,
         ))
+    }
+
+    async fn list_comments(
+        &self,
+        request: Request<ListCommentsRequest>,
+    ) -> Result<Response<ListCommentsResponse>, Status> {
+        let caller = grpc::authorize(&request, COMMENT_READERS)?;
+        Ok(Response::new(
+            FeedbackApi::list_comments(self, &caller, request.into_inner()).await?,
+        ))
+    }
+
+    async fn get_comment(
+        &self,
+        request: Request<GetCommentRequest>,
+    ) -> Result<Response<Comment>, Status> {
+        let caller = grpc::authorize(&request, COMMENT_READERS)?;
+        Ok(Response::new(
+            self.get_comment_of(&caller, &request.into_inner().id)
+                .await?,
+        ))
+    }
+
+    async fn correct_comment(
+        &self,
+        request: Request<CorrectCommentRequest>,
+    ) -> Result<Response<Comment>, Status> {
+        let caller = grpc::authorize(&request, COMMENT_READERS)?;
+        Ok(Response::new(
+            FeedbackApi::correct_comment(self, &caller, request.into_inner()).await?,
+        ))
+    }
+
+    async fn get_theme_summary(
+        &self,
+        request: Request<GetThemeSummaryRequest>,
+    ) -> Result<Response<ThemeSummary>, Status> {
+        let caller = grpc::authorize(&request, READERS)?;
+        Ok(Response::new(
+            self.theme_summary(&caller, request.into_inner()).await?,
+        ))
+    }
+
+    async fn get_theme_model(
+        &self,
+        request: Request<GetThemeModelRequest>,
+    ) -> Result<Response<ThemeModelStatus>, Status> {
+        let caller = grpc::authorize(&request, READERS)?;
+        Ok(Response::new(self.theme_model(&caller).await?))
+    }
+
+    async fn retrain_themes(
+        &self,
+        request: Request<RetrainThemesRequest>,
+    ) -> Result<Response<ThemeModelStatus>, Status> {
+        let caller = grpc::authorize(&request, TRAINERS)?;
+        Ok(Response::new(self.retrain(&caller).await?))
     }
 }

@@ -9,8 +9,12 @@ use alongside_proto::feedback::v1::{FftAnswer, FftResponse};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait};
 
+use alongside_themes::Question;
+
+use crate::comments;
 use crate::fft::answer_code;
 use crate::response;
+use crate::themes::ThemeModels;
 
 pub const SOURCES: &[&str] = &[
     "web",
@@ -98,20 +102,24 @@ pub fn today() -> time::Date {
     time::OffsetDateTime::now_utc().date()
 }
 
-/// Stores checked responses; returns how many were new (the rest were already held).
+/// Stores checked responses, and their comments labelled by the trust's themes model; returns
+/// how many were new (the rest were already held, and their comments are not stored again).
 pub async fn store(
     db: &impl ConnectionTrait,
     tenant: &OdsCode,
     responses: &[Valid],
+    models: &ThemeModels,
 ) -> Result<u64, DbErr> {
     let received_at = alongside_platform::now_rfc3339();
     let mut inserted = 0;
+    let mut in_use = None;
     // Eight columns a row: 500 rows stay well inside SQLite's bound-parameter limit.
     for chunk in responses.chunks(500) {
-        let rows = chunk.iter().map(|v| {
+        let ids: Vec<String> = chunk.iter().map(|_| ids::new_id(FFT_RESPONSE)).collect();
+        let rows = chunk.iter().zip(&ids).map(|(v, id)| {
             let responded_on = v.responded_on.to_string();
             response::ActiveModel {
-                id: Set(ids::new_id(FFT_RESPONSE)),
+                id: Set(id.clone()),
                 tenant_id: Set(tenant.to_string()),
                 source: Set(v.source.clone()),
                 response_id: Set(v.response_id.clone()),
@@ -119,22 +127,74 @@ pub async fn store(
                 month: Set(responded_on[..7].to_string()),
                 responded_on: Set(responded_on),
                 received_at: Set(received_at.clone()),
-                worked_well: Set(v.worked_well.clone()),
-                could_improve: Set(v.could_improve.clone()),
+                // Comments are kept in their own table, with their themes.
+                worked_well: Set(String::new()),
+                could_improve: Set(String::new()),
             }
         });
-        inserted += response::Entity::insert_many(rows)
-            .on_conflict(
-                OnConflict::columns([
-                    response::Column::TenantId,
-                    response::Column::Source,
-                    response::Column::ResponseId,
-                ])
-                .do_nothing()
-                .to_owned(),
-            )
-            .exec_without_returning(db)
-            .await?;
+        let insert = response::Entity::insert_many(rows).on_conflict(
+            OnConflict::columns([
+                response::Column::TenantId,
+                response::Column::Source,
+                response::Column::ResponseId,
+            ])
+            .do_nothing()
+            .to_owned(),
+        );
+        if chunk
+            .iter()
+            .all(|v| v.worked_well.is_empty() && v.could_improve.is_empty())
+        {
+            inserted += insert.exec_without_returning(db).await?;
+            continue;
+        }
+        // With comments, which responses were new decides which comments are: the fresh ids
+        // that are now stored (a response already held kept its old id).
+        insert.exec_without_returning(db).await?;
+        let new: std::collections::HashSet<String> = {
+            use sea_orm::{ColumnTrait, QueryFilter, QuerySelect};
+            response::Entity::find()
+                .filter(response::Column::Id.is_in(ids.iter().cloned()))
+                .select_only()
+                .column(response::Column::Id)
+                .into_tuple::<String>()
+                .all(db)
+                .await?
+                .into_iter()
+                .collect()
+        };
+        inserted += new.len() as u64;
+        let dates: Vec<String> = chunk.iter().map(|v| v.responded_on.to_string()).collect();
+        let mut new_comments = Vec::new();
+        for ((v, id), on) in chunk.iter().zip(&ids).zip(&dates) {
+            if !new.contains(id) {
+                continue;
+            }
+            for (question, text) in [
+                (Question::WorkedWell, &v.worked_well),
+                (Question::CouldImprove, &v.could_improve),
+            ] {
+                if !text.is_empty() {
+                    new_comments.push(comments::New {
+                        source: &v.source,
+                        response_id: &v.response_id,
+                        question,
+                        text,
+                        responded_on: on,
+                        answer: answer_code(v.answer),
+                        answer_number: Some(v.answer as u8),
+                    });
+                }
+            }
+        }
+        if !new_comments.is_empty() {
+            if in_use.is_none() {
+                in_use = Some(models.for_tenant(tenant).await?);
+            }
+            if let Some(model) = &in_use {
+                comments::store(db, tenant, model, &new_comments).await?;
+            }
+        }
     }
     Ok(inserted)
 }
@@ -168,7 +228,9 @@ pub async fn count_new(
 }
 
 /// Responses published on `feedback.responses.v1` by survey tools and uploads.
-pub struct ResponsesFromTopic;
+pub struct ResponsesFromTopic {
+    pub models: std::sync::Arc<ThemeModels>,
+}
 
 #[async_trait::async_trait]
 impl Handler for ResponsesFromTopic {
@@ -196,7 +258,7 @@ impl Handler for ResponsesFromTopic {
                     .join("; "),
             )
         })?;
-        store(txn, event.tenant(), &[valid]).await?;
+        store(txn, event.tenant(), &[valid], &self.models).await?;
         Ok(())
     }
 }

@@ -1,7 +1,10 @@
-//! Feedback: patient-experience analytics, starting with the Friends and Family Test. Responses
-//! arrive by gRPC batch or on `feedback.responses.v1`; a response id is counted once.
+//! Feedback: patient-experience analytics: the Friends and Family Test with SPC and suppression,
+//! PROMs, and the free-text comments' themes and sentiment. Responses arrive by gRPC batch or on
+//! `feedback.responses.v1`; a response id is counted once.
 
 mod api;
+pub mod comments;
+mod comments_api;
 pub mod fft;
 mod ingest;
 mod prom_store;
@@ -9,6 +12,7 @@ pub mod proms;
 pub mod response;
 pub mod spc;
 pub mod suppression;
+pub mod themes;
 
 use std::sync::Arc;
 
@@ -31,6 +35,9 @@ impl MigratorTrait for Migrator {
             Box::new(response::migration::Migration),
             Box::new(response::comments_migration::Migration),
             Box::new(prom_store::migration::Migration),
+            Box::new(alongside_platform::audit::AuditMigration),
+            Box::new(comments::migration::Migration),
+            Box::new(themes::migration::Migration),
         ]
     }
 }
@@ -41,8 +48,18 @@ pub async fn start(
     shutdown: CancellationToken,
 ) -> Result<Running, StartError> {
     let mut runtime = ServiceRuntime::prepare::<Migrator>(SERVICE, settings, shutdown).await?;
-    runtime.consume(&[FEEDBACK_RESPONSES], Arc::new(ingest::ResponsesFromTopic));
-    let api = api::FeedbackApi::new(runtime.db.clone());
+    let models = themes::ThemeModels::new(runtime.db.clone());
+    runtime.consume(
+        &[FEEDBACK_RESPONSES],
+        Arc::new(ingest::ResponsesFromTopic {
+            models: models.clone(),
+        }),
+    );
+    let (db, m) = (runtime.db.clone(), models.clone());
+    runtime.spawn(move |shutdown| themes::run_trainer(db, m, shutdown));
+    let (db, m) = (runtime.db.clone(), models.clone());
+    runtime.spawn(move |shutdown| themes::run_labeller(db, m, shutdown));
+    let api = api::FeedbackApi::new(runtime.db.clone(), models);
     let service = FeedbackServiceServer::with_interceptor(api, runtime.interceptor());
     runtime.serve(service).await
 }
