@@ -743,6 +743,62 @@ test('PROM questionnaires are uploaded as item scores, NHS numbers refused, and 
   await context.close();
 });
 
+test('comments are counted by theme, corrected by staff, and the model retrained with the corrections', async () => {
+  const analystContext = await browser.newContext();
+  const analyst = await analystContext.newPage();
+  await signIn(analyst, 'analyst@rzb.demo.test');
+  await analyst.goto(`${base}/feedback/themes`);
+  await assert.doesNotReject(analyst.getByRole('table', { name: 'How comments feel' }).waitFor());
+  assert.equal(await analyst.getByRole('link', { name: 'Read and correct the comments' }).count(), 0, 'analysts see counts, not comments');
+  await analyst.goto(`${base}/feedback/comments`);
+  assert.match(await analyst.locator('h1').innerText(), /You cannot do this/);
+  await analystContext.close();
+
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await signIn(page, 'lead@rzb.demo.test');
+  await page.goto(`${base}/feedback/themes`);
+  await expectAccessible(page, 'themes in comments');
+  await page.getByRole('table', { name: 'Access to medical care & support' }).getByRole('link', { name: 'Timeliness of care' }).click();
+  await assert.doesNotReject(page.getByRole('heading', { name: 'Comments' }).waitFor());
+  assert.equal(await page.getByLabel('Theme').inputValue(), 'timeliness', 'the list is filtered by the theme chosen');
+  await expectAccessible(page, 'the comments list');
+  await page.getByRole('link', { name: /^Correct the comment of/ }).first().click();
+  await assert.doesNotReject(page.getByRole('heading', { name: "Correct a comment's themes" }).waitFor());
+  await expectAccessible(page, 'the correction form');
+  // Nothing chosen: the error is named, and nothing is saved.
+  const ticked = page.getByRole('checkbox', { checked: true });
+  while (await ticked.count()) await ticked.first().uncheck();
+  await page.getByRole('button', { name: 'Save the correction' }).click();
+  await assert.doesNotReject(page.getByText('choose at least one category').first().waitFor());
+  await expectAccessible(page, 'the correction form with an error');
+  await page.getByLabel('Transport to/ from services').check();
+  await page.getByLabel('Staffing levels & responsiveness').check();
+  await page.getByLabel('Very negative').check();
+  await page.getByRole('button', { name: 'Save the correction' }).click();
+  await assert.doesNotReject(page.getByText('Correction saved.').waitFor());
+  await page.getByLabel('Labelled').selectOption('staff');
+  await page.getByLabel('Theme').selectOption('');
+  await page.getByRole('button', { name: 'Show' }).click();
+  await assert.doesNotReject(page.getByRole('cell', { name: /Staffing levels & responsiveness; Transport to\/ from services Corrected/ }).first().waitFor());
+
+  await page.goto(`${base}/feedback/themes/model`);
+  await expectAccessible(page, 'the themes model');
+  await assert.doesNotReject(page.getByText('1 comment corrected by your staff.').waitFor());
+  await page.getByRole('button', { name: 'Retrain the model' }).click();
+  await assert.doesNotReject(page.getByText('Retraining has started.').waitFor());
+  // Training takes seconds; look again until it has finished, however slow the machine.
+  for (;;) {
+    if (await page.getByText(/^Finished .* with 1 correction\.$/).count()) break;
+    assert.equal(await page.getByText('did not finish').count(), 0, 'the retraining does not fail');
+    await page.waitForTimeout(1000);
+    await page.goto(`${base}/feedback/themes/model`);
+  }
+  await assert.doesNotReject(page.getByText('Your trust uses its own model, retrained with its corrections.').waitFor());
+  await expectAccessible(page, 'the retrained model');
+  await context.close();
+});
+
 test('the public FFT form works on a phone, and a personal link counts once', async () => {
   const staff = await browser.newContext();
   const desk = await staff.newPage();

@@ -64,7 +64,7 @@ impl Kind {
     /// Columns read when present.
     fn optional(self, column: &str) -> bool {
         match self {
-            Kind::Fft => false,
+            Kind::Fft => matches!(column, "worked_well" | "could_improve"),
             Kind::Prom => {
                 column == "pathway"
                     || column
@@ -86,7 +86,7 @@ impl Kind {
         match self {
             Kind::Fft => (
                 "fft-responses-template.csv",
-                "response_id,answer,responded_on,source\nCARD-0001,Very good,2026-11-20,paper\nCARD-0002,Don't know,2026-11-20,paper\n".into(),
+                "response_id,answer,responded_on,source,worked_well,could_improve\nCARD-0001,Very good,2026-11-20,paper,Friendly reception staff,\nCARD-0002,Don't know,2026-11-20,paper,,\n".into(),
             ),
             Kind::Prom => {
                 let items: Vec<String> = (1..=MAX_ITEMS).map(|n| format!("item_{n}")).collect();
@@ -241,7 +241,8 @@ fn fft_row(cell: &dyn Fn(&str) -> String) -> RowResult {
         answer: answer as i32,
         responded_on: cell("responded_on"),
         source: cell("source"),
-        ..Default::default()
+        worked_well: cell("worked_well"),
+        could_improve: cell("could_improve"),
     }))
 }
 

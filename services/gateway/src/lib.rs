@@ -4,6 +4,8 @@
 pub mod api;
 pub mod charts;
 pub mod clients;
+pub mod comments;
+pub mod comments_api;
 pub mod config;
 pub mod equality;
 pub mod error;
@@ -72,6 +74,8 @@ pub fn router(state: AppState) -> Router {
         .merge(payments::routes())
         .merge(feedback_upload::routes())
         .merge(proms::routes())
+        .merge(comments::routes())
+        .merge(comments_api::routes())
         .merge(survey::routes())
         .merge(payments_api::routes())
         .route("/healthz", get(|| async { "ok" }))

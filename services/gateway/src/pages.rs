@@ -106,6 +106,13 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("ledger.html", include_str!("../templates/ledger.html")),
     ("feedback.html", include_str!("../templates/feedback.html")),
     ("proms.html", include_str!("../templates/proms.html")),
+    ("themes.html", include_str!("../templates/themes.html")),
+    ("comments.html", include_str!("../templates/comments.html")),
+    ("comment.html", include_str!("../templates/comment.html")),
+    (
+        "theme_model.html",
+        include_str!("../templates/theme_model.html"),
+    ),
     (
         "feedback_upload.html",
         include_str!("../templates/feedback_upload.html"),
@@ -288,6 +295,12 @@ fn nav(me: &SignedIn, current: &str) -> Vec<NavLink> {
             "/feedback",
             "Friends and Family Test",
             "What patients say, month by month.",
+            FFT_READERS,
+        ),
+        (
+            "/feedback/themes",
+            "Themes in comments",
+            "What patients write about, and how it feels.",
             FFT_READERS,
         ),
         (

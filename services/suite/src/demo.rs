@@ -412,6 +412,36 @@ fn demo_numbers(trust: &str, salt: u64) -> impl FnMut() -> u32 {
     }
 }
 
+/// Demo comments, written for the demo (no real patient's words).
+const PRAISE: &[&str] = &[
+    "The nurses were kind and took time to explain everything",
+    "Seen quickly and the doctor listened to me",
+    "Really friendly reception staff, thank you",
+    "The physio gave me exercises that have helped my back a lot",
+    "Clean ward and the food was better than I expected",
+    "Everyone was caring and respectful to my mum",
+    "Appointment was on time and the letter told me what to expect",
+    "Nothing to improve, excellent service",
+    "The ambulance crew were calm and reassuring",
+    "Staff kept me informed while I was waiting",
+];
+const CONCERNS: &[&str] = &[
+    "Waited nearly three hours past my appointment time",
+    "Could not get through on the phone to rearrange",
+    "Parking is expensive and there are never any spaces",
+    "Nobody told my family what was happening",
+    "The ward was noisy at night and I could not sleep",
+    "My appointment was cancelled twice with no reason given",
+    "Had to repeat my history to every person I saw",
+    "The transport home did not turn up",
+    "Staff seemed rushed and too busy to answer questions",
+    "Pain relief took a long time to arrive",
+];
+
+fn pick(pool: &[&str], n: u32) -> String {
+    pool[n as usize % pool.len()].to_string()
+}
+
 /// Six months of FFT responses with a plausible, deterministic mix of answers.
 fn fft_responses(trust: &str, today: time::Date) -> Vec<feedback::FftResponse> {
     let sources = ["sms", "web", "paper", "kiosk", "just_a_minute_card"];
@@ -430,12 +460,20 @@ fn fft_responses(trust: &str, today: time::Date) -> Vec<feedback::FftResponse> {
                 96..=97 => feedback::FftAnswer::VeryPoor,
                 _ => feedback::FftAnswer::DontKnow,
             };
+            // About a third leave a comment, the kind their answer suggests.
+            let (worked_well, could_improve) = match (next() % 3, answer as i32) {
+                (0, 1..=2) => (pick(PRAISE, next()), String::new()),
+                (0, 3) => (pick(PRAISE, next()), pick(CONCERNS, next())),
+                (0, 4..=5) => (String::new(), pick(CONCERNS, next())),
+                _ => (String::new(), String::new()),
+            };
             out.push(feedback::FftResponse {
                 response_id: format!("demo-{trust}-{day}-{k}"),
                 source: sources[(next() % sources.len() as u32) as usize].into(),
                 answer: answer as i32,
                 responded_on: day.to_string(),
-                ..Default::default()
+                worked_well,
+                could_improve,
             });
         }
     }
@@ -470,7 +508,7 @@ fn prom_responses(trust: &str, today: time::Date) -> Vec<feedback::PromResponse>
             pathway: pathway.clone(),
             source: "paper".into(),
         });
-        let sure: Vec<u32> = (0..4).map(|_| u32::from(next() % 20 != 0)).collect();
+        let sure: Vec<u32> = (0..4).map(|_| u32::from(!next().is_multiple_of(20))).collect();
         out.push(feedback::PromResponse {
             response_id: format!("demo-{trust}-{episode}-sure"),
             instrument: "sure".into(),
@@ -481,7 +519,7 @@ fn prom_responses(trust: &str, today: time::Date) -> Vec<feedback::PromResponse>
             source: "paper".into(),
         });
         let later = started + time::Duration::days(i64::from(42 + next() % 28));
-        if later <= today && next() % 5 != 0 {
+        if later <= today && !next().is_multiple_of(5) {
             let change = i64::from(next() % 25) - 8;
             out.push(feedback::PromResponse {
                 response_id: format!("demo-{trust}-{episode}-msk2"),
