@@ -812,6 +812,7 @@ test('the public FFT form works on a phone, and a personal link counts once', as
   await desk.goto(`${base}/feedback/links`);
   await expectAccessible(desk, 'survey links');
   await desk.getByLabel('How many links').fill('1');
+  await desk.getByLabel('Site (optional)').fill('Ward 9');
   await desk.getByRole('button', { name: 'Make links' }).click();
   const url = new URL(await desk.getByRole('table', { name: '1 new link' }).locator('code').innerText());
   const personal = `${base}${url.pathname}${url.search}`;
@@ -838,6 +839,61 @@ test('the public FFT form works on a phone, and a personal link counts once', as
   await page.goto(personal);
   await assert.doesNotReject(page.getByText('Your answer was already counted').waitFor(), 'a personal link counts once');
   assert.equal(await counted(), before + 2, 'the web answer and the link\'s, once each');
+  const bySite = await (await desk.request.get(`${base}/api/v1/feedback/fft-breakdown?by=site&from=${month}&to=${month}`)).json();
+  const ward = bySite.rows.find((r) => r.value === 'Ward 9');
+  assert.equal(ward?.total, 1, 'the link\'s answer is counted at the site it names');
+  assert.equal(ward.suppression, 'primary', 'and its figures hidden, being one response');
   await phone.close();
   await staff.close();
+});
+
+test('FFT figures are narrowed to a place, broken down by team or by who answered, and small numbers are hidden', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await signIn(page, 'analyst@rza.demo.test');
+  await page.goto(`${base}/feedback`);
+  await page.getByLabel('Site', { exact: true }).selectOption('Riverside Hospital');
+  await page.getByRole('button', { name: 'Show' }).click();
+  await page.waitForURL(/site=Riverside/);
+  await assert.doesNotReject(page.getByRole('table', { name: 'Responses by month' }).waitFor(), 'the site has months of responses');
+  await expectAccessible(page, 'the FFT page narrowed to a site');
+
+  await page.getByRole('link', { name: /See these figures by site/ }).click();
+  await page.getByLabel('Break down by').selectOption('team');
+  await page.getByRole('button', { name: 'Show' }).click();
+  const byTeam = page.getByRole('table', { name: 'Responses by team' });
+  await assert.doesNotReject(byTeam.getByRole('row', { name: /^All responses/ }).waitFor());
+  await assert.doesNotReject(byTeam.getByRole('row', { name: /^Labour ward/ }).waitFor(), 'the teams seen at that site');
+  await expectAccessible(page, 'the FFT breakdown');
+
+  // Who answered is by period only: with a place as well, a row could be one person.
+  await page.getByLabel('Break down by').selectOption('imd_decile');
+  await page.getByRole('button', { name: 'Show' }).click();
+  await assert.doesNotReject(page.getByText('The health-equity view is by period only').first().waitFor());
+  await expectAccessible(page, 'the health-equity view refusing a place');
+  await page.getByLabel('Site', { exact: true }).selectOption('');
+  await page.getByRole('button', { name: 'Show' }).click();
+  const byDecile = page.getByRole('table', { name: /Responses by deprivation/ });
+  await assert.doesNotReject(byDecile.getByRole('row', { name: /^1 \(most deprived\)/ }).waitFor());
+  await expectAccessible(page, 'the health-equity view');
+
+  // Two paper cards from a small ward: counted, but their figures hidden as NHS England hides them.
+  await page.goto(`${base}/feedback`);
+  for (const card of ['SMALL-1', 'SMALL-2']) {
+    await page.getByLabel('Card or form number').fill(card);
+    await page.getByLabel('Site (optional)').fill('Willow Ward');
+    await page.getByRole('button', { name: 'Add response' }).click();
+    await assert.doesNotReject(page.getByText('Response added.').waitFor());
+  }
+  await page.goto(`${base}/feedback/breakdown?by=site`);
+  const small = page.getByRole('table', { name: 'Responses by site' }).getByRole('row', { name: /^Willow Ward/ });
+  await assert.doesNotReject(small.waitFor());
+  const cells = await small.getByRole('cell').allInnerTexts();
+  assert.equal(cells[0], '2', 'the total is shown');
+  assert.deepEqual(cells.slice(1, 9), ['*', '*', '*', '*', '*', '*', '*', '*'], 'every figure of 2 responses is hidden');
+  assert.equal(cells[9], 'Hidden: 1 to 4 responses');
+  const csv = await (await page.request.get(`${base}/feedback/breakdown.csv?by=site`)).text();
+  assert.match(csv, /^site,total,very_good/);
+  assert.match(csv, /\nWillow Ward,2,,,,,,,,,primary/);
+  await context.close();
 });

@@ -10,7 +10,7 @@ use sea_orm::{ColumnTrait, DatabaseConnection, QueryFilter, QuerySelect};
 use tonic::{Request, Response, Status};
 
 use crate::fft::{answer_from_code, Counts};
-use crate::{ingest, proms, response};
+use crate::{ingest, proms};
 
 pub const MAX_BATCH: usize = 5_000;
 
@@ -116,29 +116,23 @@ impl FeedbackApi {
             );
         }
         v.finish()?;
-        let mut query = response::for_tenant(&caller.tenant);
-        if !request.from_month.is_empty() {
-            query = query.filter(response::Column::Month.gte(&request.from_month));
-        }
-        if !request.to_month.is_empty() {
-            query = query.filter(response::Column::Month.lte(&request.to_month));
-        }
-        let rows: Vec<(String, String, i64)> = query
-            .select_only()
-            .column(response::Column::Month)
-            .column(response::Column::Answer)
-            .column_as(response::Column::Id.count(), "n")
-            .group_by(response::Column::Month)
-            .group_by(response::Column::Answer)
-            .into_tuple()
-            .all(&self.db)
-            .await?;
+        let filter = to_filter(request.filter.as_ref());
+        let rows = crate::rollup::counts(
+            &self.db,
+            &caller.tenant,
+            &request.from_month,
+            &request.to_month,
+            &filter,
+            "month",
+            false,
+        )
+        .await?;
         let mut months: BTreeMap<String, Counts> = BTreeMap::new();
         for (month, answer, n) in rows {
             months
                 .entry(month)
                 .or_default()
-                .add(answer_from_code(&answer), n as u64);
+                .add(answer_from_code(&answer), n);
         }
         if request.target.is_some_and(|t| !(0.0..=100.0).contains(&t)) {
             return Err(ServiceError::invalid(
@@ -171,6 +165,128 @@ impl FeedbackApi {
             months,
             positive_chart,
         })
+    }
+}
+
+pub(crate) fn to_filter(filter: Option<&FftFilter>) -> crate::rollup::Filter {
+    let f = filter.cloned().unwrap_or_default();
+    crate::rollup::Filter {
+        site: f.site.trim().into(),
+        locality: f.locality.trim().into(),
+        pathway: f.pathway.trim().into(),
+        team: f.team.trim().into(),
+        source: f.source.trim().to_ascii_lowercase(),
+    }
+}
+
+impl FeedbackApi {
+    async fn breakdown(
+        &self,
+        caller: &Caller,
+        request: GetFftBreakdownRequest,
+    ) -> Result<GetFftBreakdownResponse, ServiceError> {
+        use crate::rollup::Dim;
+        use crate::suppression::{suppress, Unit};
+        let mut v = Violations::default();
+        for (field, value) in [
+            ("from_month", &request.from_month),
+            ("to_month", &request.to_month),
+        ] {
+            v.check(
+                value.is_empty() || is_month(value),
+                field,
+                "must be a month in the form YYYY-MM",
+            );
+        }
+        let dim = Dim::parse(&request.by);
+        v.check(
+            dim.is_some(),
+            "by",
+            "must be site, locality, pathway, team, source, age_band, sex, ethnic_group or imd_decile",
+        );
+        let filter = to_filter(request.filter.as_ref());
+        if dim.is_some_and(Dim::is_equity) {
+            // Who answered is counted by period alone: with a place too, a row could be a person.
+            v.check(
+                filter.is_empty(),
+                "filter",
+                "the health-equity view is by period only: leave the filter empty",
+            );
+        }
+        v.finish()?;
+        let dim = dim.ok_or_else(|| ServiceError::invalid("by", "unknown"))?;
+        let rows = crate::rollup::counts(
+            &self.db,
+            &caller.tenant,
+            &request.from_month,
+            &request.to_month,
+            &filter,
+            dim.column(),
+            dim.is_equity(),
+        )
+        .await?;
+        let mut by_value: BTreeMap<String, Counts> = BTreeMap::new();
+        for (value, answer, n) in rows {
+            // An unknown decile is stored as 0; shown as not known, like the other dimensions.
+            let value = if dim == Dim::ImdDecile && value == "0" {
+                String::new()
+            } else {
+                value
+            };
+            by_value
+                .entry(value)
+                .or_default()
+                .add(answer_from_code(&answer), n);
+        }
+        let mut all = Counts::default();
+        for c in by_value.values() {
+            all.very_good += c.very_good;
+            all.good += c.good;
+            all.neither += c.neither;
+            all.poor += c.poor;
+            all.very_poor += c.very_poor;
+            all.dont_know += c.dont_know;
+        }
+        // The rows are siblings under "all", suppressed as NHS England's publication does.
+        let mut units = vec![Unit {
+            id: "all".into(),
+            parent: String::new(),
+            counts: all,
+        }];
+        units.extend(by_value.iter().map(|(value, c)| Unit {
+            id: format!("={value}"),
+            parent: "all".into(),
+            counts: *c,
+        }));
+        let published = suppress(&units).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let row = |p: &crate::suppression::Published, value: String| FftBreakdownRow {
+            value,
+            total: p.total,
+            very_good: p.counts.as_ref().map(|c| c.very_good),
+            good: p.counts.as_ref().map(|c| c.good),
+            neither: p.counts.as_ref().map(|c| c.neither),
+            poor: p.counts.as_ref().map(|c| c.poor),
+            very_poor: p.counts.as_ref().map(|c| c.very_poor),
+            dont_know: p.counts.as_ref().map(|c| c.dont_know),
+            percent_positive: p.positive.map(|x| x * 100.0),
+            percent_negative: p.negative.map(|x| x * 100.0),
+            suppression: p.suppression.as_str().into(),
+        };
+        let mut out = GetFftBreakdownResponse {
+            by: dim.column().into(),
+            all: published.first().map(|p| row(p, String::new())),
+            rows: published
+                .iter()
+                .skip(1)
+                .map(|p| row(p, p.id.trim_start_matches('=').to_string()))
+                .collect(),
+            ..Default::default()
+        };
+        out.sites = crate::rollup::values(&self.db, &caller.tenant, "site").await?;
+        out.localities = crate::rollup::values(&self.db, &caller.tenant, "locality").await?;
+        out.pathways = crate::rollup::values(&self.db, &caller.tenant, "pathway").await?;
+        out.teams = crate::rollup::values(&self.db, &caller.tenant, "team").await?;
+        Ok(out)
     }
 }
 
@@ -450,6 +566,16 @@ impl FeedbackService for FeedbackApi {
         let caller = grpc::authorize(&request, READERS)?;
         Ok(Response::new(
             self.summary(&caller, request.into_inner()).await?,
+        ))
+    }
+
+    async fn get_fft_breakdown(
+        &self,
+        request: Request<GetFftBreakdownRequest>,
+    ) -> Result<Response<GetFftBreakdownResponse>, Status> {
+        let caller = grpc::authorize(&request, READERS)?;
+        Ok(Response::new(
+            self.breakdown(&caller, request.into_inner()).await?,
         ))
     }
 

@@ -35,6 +35,53 @@ pub struct Valid {
     pub responded_on: time::Date,
     pub worked_well: String,
     pub could_improve: String,
+    pub tags: Tags,
+    pub who: Who,
+}
+
+/// Where the care was.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Tags {
+    pub site: String,
+    pub locality: String,
+    pub pathway: String,
+    pub team: String,
+}
+
+/// Who answered, with their consent; empty otherwise.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Who {
+    pub age_band: String,
+    pub sex: String,
+    pub ethnic_group: String,
+    pub imd_decile: i32,
+}
+
+/// The answers an equality question takes, as the People Bank asks them ("under_16" too for
+/// age: patients can be children).
+fn equality_answer(question: &str, value: &str) -> Result<String, String> {
+    let value = value.trim();
+    if value.is_empty()
+        || value == "prefer_not_to_say"
+        || (question == "age_band" && value == "under_16")
+    {
+        return Ok(value.to_string());
+    }
+    let answers = alongside_proto::EQUALITY_QUESTIONS
+        .iter()
+        .find(|(q, _, _)| *q == question)
+        .map(|(_, _, a)| *a)
+        .unwrap_or(&[]);
+    if answers.iter().any(|(code, _)| *code == value) {
+        Ok(value.to_string())
+    } else {
+        let mut codes: Vec<&str> = answers.iter().map(|(c, _)| *c).collect();
+        if question == "age_band" {
+            codes.insert(0, "under_16");
+        }
+        codes.push("prefer_not_to_say");
+        Err(format!("must be one of {}", codes.join(", ")))
+    }
 }
 
 /// Checks one response; every problem is named by field.
@@ -85,6 +132,56 @@ pub fn validate(r: &FftResponse, today: time::Date) -> Result<Valid, Vec<FieldEr
     };
     let worked_well = comment("worked_well", &r.worked_well);
     let could_improve = comment("could_improve", &r.could_improve);
+    let mut tag = |field: &str, text: &str| -> String {
+        let text = text.trim();
+        if text.chars().count() > 100 || text.chars().any(char::is_control) {
+            errors.push(FieldError::new(
+                field,
+                "must be up to 100 characters on one line",
+            ));
+        }
+        text.to_string()
+    };
+    let tags = Tags {
+        site: tag("site", &r.site),
+        locality: tag("locality", &r.locality),
+        pathway: tag("pathway", &r.pathway),
+        team: tag("team", &r.team),
+    };
+    let respondent = r.respondent.clone().unwrap_or_default();
+    let mut who = Who::default();
+    let given = !respondent.age_band.trim().is_empty()
+        || !respondent.sex.trim().is_empty()
+        || !respondent.ethnic_group.trim().is_empty()
+        || respondent.imd_decile != 0;
+    if given && !respondent.consent {
+        errors.push(FieldError::new(
+            "respondent",
+            "equality answers are kept only with the respondent's consent: set consent, or leave them out",
+        ));
+    } else if given {
+        for (field, value, slot) in [
+            ("age_band", &respondent.age_band, &mut who.age_band),
+            ("sex", &respondent.sex, &mut who.sex),
+            (
+                "ethnic_group",
+                &respondent.ethnic_group,
+                &mut who.ethnic_group,
+            ),
+        ] {
+            match equality_answer(field, value) {
+                Ok(v) => *slot = v,
+                Err(reason) => errors.push(FieldError::new(format!("respondent.{field}"), reason)),
+            }
+        }
+        if respondent.imd_decile > 10 {
+            errors.push(FieldError::new(
+                "respondent.imd_decile",
+                "must be 1 (most deprived) to 10, or 0 when not known",
+            ));
+        }
+        who.imd_decile = respondent.imd_decile.min(10) as i32;
+    }
     match (errors.is_empty(), date) {
         (true, Some(responded_on)) => Ok(Valid {
             source,
@@ -93,6 +190,8 @@ pub fn validate(r: &FftResponse, today: time::Date) -> Result<Valid, Vec<FieldEr
             responded_on,
             worked_well,
             could_improve,
+            tags,
+            who,
         }),
         _ => Err(errors),
     }
@@ -113,7 +212,7 @@ pub async fn store(
     let received_at = alongside_platform::now_rfc3339();
     let mut inserted = 0;
     let mut in_use = None;
-    // Eight columns a row: 500 rows stay well inside SQLite's bound-parameter limit.
+    // Eighteen columns a row: 500 rows stay well inside SQLite's bound-parameter limit.
     for chunk in responses.chunks(500) {
         let ids: Vec<String> = chunk.iter().map(|_| ids::new_id(FFT_RESPONSE)).collect();
         let rows = chunk.iter().zip(&ids).map(|(v, id)| {
@@ -130,6 +229,14 @@ pub async fn store(
                 // Comments are kept in their own table, with their themes.
                 worked_well: Set(String::new()),
                 could_improve: Set(String::new()),
+                site: Set(v.tags.site.clone()),
+                locality: Set(v.tags.locality.clone()),
+                pathway: Set(v.tags.pathway.clone()),
+                team: Set(v.tags.team.clone()),
+                age_band: Set(v.who.age_band.clone()),
+                sex: Set(v.who.sex.clone()),
+                ethnic_group: Set(v.who.ethnic_group.clone()),
+                imd_decile: Set(v.who.imd_decile),
             }
         });
         let insert = response::Entity::insert_many(rows).on_conflict(
@@ -141,15 +248,8 @@ pub async fn store(
             .do_nothing()
             .to_owned(),
         );
-        if chunk
-            .iter()
-            .all(|v| v.worked_well.is_empty() && v.could_improve.is_empty())
-        {
-            inserted += insert.exec_without_returning(db).await?;
-            continue;
-        }
-        // With comments, which responses were new decides which comments are: the fresh ids
-        // that are now stored (a response already held kept its old id).
+        // Which responses were new decides what is counted and which comments are stored: the
+        // fresh ids that are now held (a response already held kept its old id).
         insert.exec_without_returning(db).await?;
         let new: std::collections::HashSet<String> = {
             use sea_orm::{ColumnTrait, QueryFilter, QuerySelect};
@@ -164,6 +264,19 @@ pub async fn store(
                 .collect()
         };
         inserted += new.len() as u64;
+        let fresh: Vec<&Valid> = chunk
+            .iter()
+            .zip(&ids)
+            .filter(|(_, id)| new.contains(*id))
+            .map(|(v, _)| v)
+            .collect();
+        crate::rollup::add(db, tenant, &fresh).await?;
+        if fresh
+            .iter()
+            .all(|v| v.worked_well.is_empty() && v.could_improve.is_empty())
+        {
+            continue;
+        }
         let dates: Vec<String> = chunk.iter().map(|v| v.responded_on.to_string()).collect();
         let mut new_comments = Vec::new();
         for ((v, id), on) in chunk.iter().zip(&ids).zip(&dates) {
@@ -297,7 +410,8 @@ mod tests {
             answer: 0,
             responded_on: "2027-01-01".into(),
             worked_well: "x".repeat(2_001),
-            could_improve: String::new(),
+            team: "ward\nseven".into(),
+            ..Default::default()
         };
         let fields: Vec<String> = validate(&bad, date!(2026 - 11 - 23))
             .unwrap_err()
@@ -311,7 +425,8 @@ mod tests {
                 "source",
                 "answer",
                 "responded_on",
-                "worked_well"
+                "worked_well",
+                "team"
             ]
         );
         assert!(validate(&response(FftAnswer::Good, "1 Nov"), date!(2026 - 11 - 23)).is_err());
@@ -323,5 +438,43 @@ mod tests {
             date!(2026 - 11 - 23)
         )
         .is_err());
+    }
+
+    #[test]
+    fn equality_answers_need_consent_and_known_codes() {
+        let today = date!(2026 - 11 - 23);
+        let with = |consent: bool, age: &str, decile: u32| FftResponse {
+            respondent: Some(alongside_proto::feedback::v1::Respondent {
+                consent,
+                age_band: age.into(),
+                sex: "female".into(),
+                ethnic_group: String::new(),
+                imd_decile: decile,
+            }),
+            ..response(FftAnswer::Good, "2026-11-01")
+        };
+        let fields = |r: &FftResponse| -> Vec<String> {
+            validate(r, today)
+                .unwrap_err()
+                .into_iter()
+                .map(|e| e.field)
+                .collect()
+        };
+        assert_eq!(fields(&with(false, "35_44", 3)), ["respondent"]);
+        assert_eq!(
+            fields(&with(true, "thirties", 11)),
+            ["respondent.age_band", "respondent.imd_decile"]
+        );
+        let ok = validate(&with(true, "under_16", 3), today).unwrap();
+        assert_eq!(
+            (
+                ok.who.age_band.as_str(),
+                ok.who.sex.as_str(),
+                ok.who.imd_decile
+            ),
+            ("under_16", "female", 3)
+        );
+        let none = validate(&response(FftAnswer::Good, "2026-11-01"), today).unwrap();
+        assert_eq!(none.who, Who::default(), "nothing given, nothing kept");
     }
 }

@@ -10,6 +10,7 @@ mod ingest;
 mod prom_store;
 pub mod proms;
 pub mod response;
+pub mod rollup;
 pub mod spc;
 pub mod suppression;
 pub mod themes;
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(alongside_platform::audit::AuditMigration),
             Box::new(comments::migration::Migration),
             Box::new(themes::migration::Migration),
+            Box::new(rollup::migration::Migration),
         ]
     }
 }

@@ -19,6 +19,16 @@ pub struct Model {
     /// Free text: restricted; never logged.
     pub worked_well: String,
     pub could_improve: String,
+    pub site: String,
+    pub locality: String,
+    pub pathway: String,
+    pub team: String,
+    /// Equality answers, only with the respondent's consent ("" otherwise).
+    pub age_band: String,
+    pub sex: String,
+    pub ethnic_group: String,
+    /// 1 to 10; 0 unknown.
+    pub imd_decile: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -161,6 +161,7 @@ async fn batch_and_topic_responses_give_nhs_england_figures_counted_once() {
                     from_month: "2026-11".into(),
                     to_month: String::new(),
                     target: Some(80.0),
+                    filter: None,
                 },
                 &analyst,
             ))
@@ -218,6 +219,7 @@ async fn trusts_see_their_own_figures_and_bad_requests_are_named() {
                 from_month: "November".into(),
                 to_month: String::new(),
                 target: None,
+                filter: None,
             },
             &rza,
         ))
@@ -540,4 +542,216 @@ async fn prom_figures_of_few_patients_are_withheld() {
             && summary.msk_hq_mean_total.is_none()
     );
     assert!(summary.sure_withheld && summary.sure_conflict.is_none());
+}
+
+fn tagged(id: &str, answer: FftAnswer, site: &str, pathway: &str) -> FftResponse {
+    FftResponse {
+        site: site.into(),
+        pathway: pathway.into(),
+        locality: "North".into(),
+        ..response(id, answer, "2026-10-05")
+    }
+}
+
+/// Breakdowns by place and by who answered, from the rollups, with NHS England's suppression.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn breakdowns_by_place_and_by_who_answered_are_suppressed_as_published() {
+    for backend in backends() {
+        let svc = TestService::start("feedback", backend, alongside_feedback::start).await;
+        let mut client = FeedbackServiceClient::connect(svc.url()).await.unwrap();
+        let analyst = svc.token("RZA", Role::Analyst);
+        let mut batch = Vec::new();
+        // Site A: 10 responses, 8 positive. Site B: 6, 3 positive. Site C: 2 (primary).
+        for i in 0..10 {
+            let answer = if i < 8 {
+                FftAnswer::VeryGood
+            } else {
+                FftAnswer::Poor
+            };
+            batch.push(tagged(&format!("a{i}"), answer, "Site A", "MSK"));
+        }
+        for i in 0..6 {
+            let answer = if i < 3 {
+                FftAnswer::Good
+            } else {
+                FftAnswer::Neither
+            };
+            batch.push(tagged(&format!("b{i}"), answer, "Site B", "Stroke"));
+        }
+        for i in 0..2 {
+            batch.push(tagged(&format!("c{i}"), FftAnswer::Good, "Site C", "MSK"));
+        }
+        for i in 0..7 {
+            let mut r = response(&format!("e{i}"), FftAnswer::Good, "2026-10-06");
+            r.respondent = Some(Respondent {
+                consent: true,
+                age_band: if i < 5 { "65_74" } else { "under_16" }.into(),
+                sex: "female".into(),
+                ethnic_group: String::new(),
+                imd_decile: 2,
+            });
+            batch.push(r);
+        }
+        let sent = client
+            .submit_fft_responses(outgoing(
+                SubmitFftResponsesRequest {
+                    responses: batch.clone(),
+                    dry_run: false,
+                },
+                &analyst,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(sent.accepted, 25, "{backend:?}: {:?}", sent.rejected);
+        // Sent again: the rollups do not count anything twice.
+        client
+            .submit_fft_responses(outgoing(
+                SubmitFftResponsesRequest {
+                    responses: batch,
+                    dry_run: false,
+                },
+                &analyst,
+            ))
+            .await
+            .unwrap();
+
+        let by_site = client
+            .get_fft_breakdown(outgoing(
+                GetFftBreakdownRequest {
+                    by: "site".into(),
+                    ..Default::default()
+                },
+                &analyst,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        let row = |value: &str| {
+            by_site
+                .rows
+                .iter()
+                .find(|r| r.value == value)
+                .unwrap()
+                .clone()
+        };
+        assert_eq!(by_site.all.as_ref().unwrap().total, 25);
+        let a = row("Site A");
+        assert_eq!(
+            (a.total, a.very_good, a.poor),
+            (10, Some(8), Some(2)),
+            "{backend:?}"
+        );
+        assert_eq!(a.percent_positive, Some(80.0));
+        let c = row("Site C");
+        assert_eq!((c.total, c.suppression.as_str()), (2, "primary"));
+        assert_eq!(
+            (c.good, c.percent_positive),
+            (None, None),
+            "1 to 4 responses are hidden"
+        );
+        // Site C is rank 1 and primary; the next smallest (Site B, 6) is hidden too.
+        let b = row("Site B");
+        assert_eq!((b.suppression.as_str(), b.good), ("secondary", None));
+        assert_eq!(
+            b.percent_positive,
+            Some(50.0),
+            "secondary hides counts, not percentages"
+        );
+        assert_eq!(
+            row("").total,
+            7,
+            "responses without a site are a row of their own"
+        );
+        assert_eq!(by_site.sites, ["Site A", "Site B", "Site C"]);
+        assert_eq!(by_site.pathways, ["MSK", "Stroke"]);
+
+        let msk = client
+            .get_fft_summary(outgoing(
+                GetFftSummaryRequest {
+                    filter: Some(FftFilter {
+                        pathway: "MSK".into(),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                },
+                &analyst,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(msk.months.iter().map(|m| m.total).sum::<u64>(), 12);
+
+        let by_age = client
+            .get_fft_breakdown(outgoing(
+                GetFftBreakdownRequest {
+                    by: "age_band".into(),
+                    ..Default::default()
+                },
+                &analyst,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        let ages: Vec<(String, u64, String)> = by_age
+            .rows
+            .iter()
+            .map(|r| (r.value.clone(), r.total, r.suppression.clone()))
+            .collect();
+        assert_eq!(
+            ages,
+            [
+                ("65_74".to_string(), 5, "secondary".to_string()),
+                ("under_16".to_string(), 2, "primary".to_string())
+            ],
+            "only responses given with consent are in the equity view"
+        );
+        let refused = client
+            .get_fft_breakdown(outgoing(
+                GetFftBreakdownRequest {
+                    by: "ethnic_group".into(),
+                    filter: Some(FftFilter {
+                        site: "Site A".into(),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                },
+                &analyst,
+            ))
+            .await
+            .unwrap_err();
+        assert!(
+            refused.message().contains("by period only"),
+            "{}",
+            refused.message()
+        );
+        let bad = client
+            .get_fft_breakdown(outgoing(
+                GetFftBreakdownRequest {
+                    by: "ward".into(),
+                    from_month: "Oct".into(),
+                    ..Default::default()
+                },
+                &analyst,
+            ))
+            .await
+            .unwrap_err();
+        assert!(bad.message().contains("by") && bad.message().contains("from_month"));
+
+        let theirs = client
+            .get_fft_breakdown(outgoing(
+                GetFftBreakdownRequest {
+                    by: "site".into(),
+                    ..Default::default()
+                },
+                &svc.token("RZB", Role::Analyst),
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(
+            theirs.rows.is_empty() && theirs.sites.is_empty(),
+            "another trust sees none"
+        );
+    }
 }

@@ -25,6 +25,7 @@ fn with_comments(
         responded_on: "2026-11-02".into(),
         worked_well: worked_well.into(),
         could_improve: could_improve.into(),
+        ..Default::default()
     }
 }
 

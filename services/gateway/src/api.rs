@@ -67,6 +67,7 @@ pub(crate) type ApiResult<T> = Result<T, ApiError>;
         crate::payments_api::check_ledger,
         submit_fft_responses,
         fft_summary,
+        fft_breakdown,
         submit_prom_responses,
         prom_summary,
         crate::comments_api::list_comments,
@@ -128,6 +129,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/api/v1/feedback/fft-responses", post(submit_fft_responses))
         .route("/api/v1/feedback/fft-summary", get(fft_summary))
+        .route("/api/v1/feedback/fft-breakdown", get(fft_breakdown))
         .route(
             "/api/v1/feedback/prom-responses",
             post(submit_prom_responses),
@@ -1183,6 +1185,42 @@ pub struct FftResponseBody {
     answer: String,
     /// YYYY-MM-DD
     responded_on: String,
+    /// "What worked well?" in the patient's words (up to 2,000 characters).
+    #[serde(default)]
+    worked_well: String,
+    /// "What could we improve?" in the patient's words (up to 2,000 characters).
+    #[serde(default)]
+    could_improve: String,
+    /// Where the care was (each up to 100 characters).
+    #[serde(default)]
+    site: String,
+    #[serde(default)]
+    locality: String,
+    #[serde(default)]
+    pathway: String,
+    #[serde(default)]
+    team: String,
+    /// Who answered, only with their consent; counted, never shown one by one.
+    #[serde(default)]
+    respondent: Option<RespondentBody>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct RespondentBody {
+    /// Must be true for any of the rest to be kept.
+    consent: bool,
+    /// under_16, 16_24, 25_34, 35_44, 45_54, 55_64, 65_74, 75_plus
+    #[serde(default)]
+    age_band: String,
+    /// female, male
+    #[serde(default)]
+    sex: String,
+    /// asian, black, mixed, white, other
+    #[serde(default)]
+    ethnic_group: String,
+    /// Index of Multiple Deprivation decile of their area, 1 (most deprived) to 10; 0 unknown.
+    #[serde(default)]
+    imd_decile: u32,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -1224,7 +1262,19 @@ async fn submit_fft_responses(
             source: r.source,
             answer: feedback::FftAnswer::from_code(&r.answer) as i32,
             responded_on: r.responded_on,
-            ..Default::default()
+            worked_well: r.worked_well,
+            could_improve: r.could_improve,
+            site: r.site,
+            locality: r.locality,
+            pathway: r.pathway,
+            team: r.team,
+            respondent: r.respondent.map(|w| feedback::Respondent {
+                consent: w.consent,
+                age_band: w.age_band,
+                sex: w.sex,
+                ethnic_group: w.ethnic_group,
+                imd_decile: w.imd_decile,
+            }),
         })
         .collect();
     let result = state
@@ -1262,6 +1312,30 @@ pub struct SummaryParams {
     /// Last month, YYYY-MM.
     #[serde(default)]
     to: String,
+    /// Only responses from this site (and so on for the others); empty for any.
+    #[serde(default)]
+    site: String,
+    #[serde(default)]
+    locality: String,
+    #[serde(default)]
+    pathway: String,
+    #[serde(default)]
+    team: String,
+    /// web, sms, kiosk, paper, just_a_minute_card, ivr or app; empty for any.
+    #[serde(default)]
+    source: String,
+}
+
+impl SummaryParams {
+    fn filter(&self) -> feedback::FftFilter {
+        feedback::FftFilter {
+            site: self.site.clone(),
+            locality: self.locality.clone(),
+            pathway: self.pathway.clone(),
+            team: self.team.clone(),
+            source: self.source.clone(),
+        }
+    }
 }
 
 #[derive(Serialize, ToSchema)]
@@ -1289,6 +1363,7 @@ async fn fft_summary(
     Query(q): Query<SummaryParams>,
 ) -> ApiResult<Json<Vec<FftMonthBody>>> {
     let request = feedback::GetFftSummaryRequest {
+        filter: Some(q.filter()),
         from_month: q.from,
         to_month: q.to,
         target: None,
@@ -1317,6 +1392,87 @@ async fn fft_summary(
             })
             .collect(),
     ))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct BreakdownParams {
+    /// site, locality, pathway, team or source; or age_band, sex, ethnic_group or imd_decile
+    /// (who answered: by period only, so no place may be given with them).
+    by: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct FftBreakdownRowBody {
+    /// The value of the dimension; empty for not known (and for the row of all responses).
+    value: String,
+    total: u64,
+    /// Each count is absent when hidden by NHS England's small-number suppression.
+    very_good: Option<u64>,
+    good: Option<u64>,
+    neither: Option<u64>,
+    poor: Option<u64>,
+    very_poor: Option<u64>,
+    dont_know: Option<u64>,
+    percent_positive: Option<f64>,
+    percent_negative: Option<f64>,
+    /// none, primary (1 to 4 responses), secondary (hidden so a primary one cannot be worked
+    /// out) or cascade.
+    suppression: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct FftBreakdownBody {
+    by: String,
+    /// Every response in the period and filter.
+    all: Option<FftBreakdownRowBody>,
+    rows: Vec<FftBreakdownRowBody>,
+}
+
+impl From<feedback::FftBreakdownRow> for FftBreakdownRowBody {
+    fn from(r: feedback::FftBreakdownRow) -> Self {
+        Self {
+            value: r.value,
+            total: r.total,
+            very_good: r.very_good,
+            good: r.good,
+            neither: r.neither,
+            poor: r.poor,
+            very_poor: r.very_poor,
+            dont_know: r.dont_know,
+            percent_positive: r.percent_positive,
+            percent_negative: r.percent_negative,
+            suppression: r.suppression,
+        }
+    }
+}
+
+/// FFT figures broken down by a place or by who answered, small numbers suppressed as NHS
+/// England publishes them.
+#[utoipa::path(get, path = "/api/v1/feedback/fft-breakdown", params(BreakdownParams, SummaryParams),
+    responses((status = 200, body = FftBreakdownBody), (status = 422, body = ErrorBody)))]
+async fn fft_breakdown(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Query(q): Query<BreakdownParams>,
+    Query(p): Query<SummaryParams>,
+) -> ApiResult<Json<FftBreakdownBody>> {
+    let request = feedback::GetFftBreakdownRequest {
+        filter: Some(p.filter()),
+        from_month: p.from,
+        to_month: p.to,
+        by: q.by,
+    };
+    let b = state
+        .clients
+        .feedback()
+        .get_fft_breakdown(state.clients.request(&me.caller, request))
+        .await?
+        .into_inner();
+    Ok(Json(FftBreakdownBody {
+        by: b.by,
+        all: b.all.map(Into::into),
+        rows: b.rows.into_iter().map(Into::into).collect(),
+    }))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -64,7 +64,20 @@ impl Kind {
     /// Columns read when present.
     fn optional(self, column: &str) -> bool {
         match self {
-            Kind::Fft => matches!(column, "worked_well" | "could_improve"),
+            Kind::Fft => matches!(
+                column,
+                "worked_well"
+                    | "could_improve"
+                    | "site"
+                    | "locality"
+                    | "pathway"
+                    | "team"
+                    | "equality_consent"
+                    | "age_band"
+                    | "sex"
+                    | "ethnic_group"
+                    | "imd_decile"
+            ),
             Kind::Prom => {
                 column == "pathway"
                     || column
@@ -86,7 +99,7 @@ impl Kind {
         match self {
             Kind::Fft => (
                 "fft-responses-template.csv",
-                "response_id,answer,responded_on,source,worked_well,could_improve\nCARD-0001,Very good,2026-11-20,paper,Friendly reception staff,\nCARD-0002,Don't know,2026-11-20,paper,,\n".into(),
+                "response_id,answer,responded_on,source,worked_well,could_improve,site,pathway,team\nCARD-0001,Very good,2026-11-20,paper,Friendly reception staff,,Ward 7,Maternity,Midwifery\nCARD-0002,Don't know,2026-11-20,paper,,,Ward 7,Maternity,\n".into(),
             ),
             Kind::Prom => {
                 let items: Vec<String> = (1..=MAX_ITEMS).map(|n| format!("item_{n}")).collect();
@@ -236,6 +249,28 @@ fn fft_row(cell: &dyn Fn(&str) -> String) -> RowResult {
             format!("{:?} is not an answer: use Very good, Good, Neither good nor poor, Poor, Very poor, Don't know, or 1 to 6", cell("answer")),
         ));
     };
+    let imd_decile = match cell("imd_decile").trim() {
+        "" => 0,
+        d => d.parse().map_err(|_| {
+            (
+                "imd_decile".to_string(),
+                format!("{d:?} is not a decile: use a whole number from 1 to 10"),
+            )
+        })?,
+    };
+    let respondent = feedback::Respondent {
+        consent: matches!(
+            cell("equality_consent")
+                .trim()
+                .to_ascii_lowercase()
+                .as_str(),
+            "yes" | "y" | "true" | "1"
+        ),
+        age_band: cell("age_band"),
+        sex: cell("sex"),
+        ethnic_group: cell("ethnic_group"),
+        imd_decile,
+    };
     Ok(Row::Fft(feedback::FftResponse {
         response_id: cell("response_id"),
         answer: answer as i32,
@@ -243,6 +278,11 @@ fn fft_row(cell: &dyn Fn(&str) -> String) -> RowResult {
         source: cell("source"),
         worked_well: cell("worked_well"),
         could_improve: cell("could_improve"),
+        site: cell("site"),
+        locality: cell("locality"),
+        pathway: cell("pathway"),
+        team: cell("team"),
+        respondent: (respondent != feedback::Respondent::default()).then_some(respondent),
     }))
 }
 

@@ -10,6 +10,7 @@ pub mod config;
 pub mod equality;
 pub mod error;
 pub mod feedback_upload;
+pub mod fft;
 pub mod join;
 pub mod pages;
 pub mod payments;
@@ -73,6 +74,7 @@ pub fn router(state: AppState) -> Router {
         .merge(sharing::routes())
         .merge(payments::routes())
         .merge(feedback_upload::routes())
+        .merge(fft::routes())
         .merge(proms::routes())
         .merge(comments::routes())
         .merge(comments_api::routes())

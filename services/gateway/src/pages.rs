@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use alongside_platform::Role;
 use alongside_proto::common::v1::PageRequest;
 use alongside_proto::engagement::v1 as engagement;
-use alongside_proto::feedback::v1 as feedback;
 use alongside_proto::people::v1 as people;
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -105,6 +104,14 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("budget.html", include_str!("../templates/budget.html")),
     ("ledger.html", include_str!("../templates/ledger.html")),
     ("feedback.html", include_str!("../templates/feedback.html")),
+    (
+        "fft_filter.html",
+        include_str!("../templates/fft_filter.html"),
+    ),
+    (
+        "fft_breakdown.html",
+        include_str!("../templates/fft_breakdown.html"),
+    ),
     ("proms.html", include_str!("../templates/proms.html")),
     ("themes.html", include_str!("../templates/themes.html")),
     ("comments.html", include_str!("../templates/comments.html")),
@@ -180,9 +187,6 @@ pub fn routes() -> Router<AppState> {
             "/opportunities/{id}/corrections",
             post(opportunity_correction),
         )
-        .route("/feedback", get(fft))
-        .route("/feedback.csv", get(fft_csv))
-        .route("/feedback/responses", post(fft_add))
         .route(
             "/static/alongside.css",
             get(|| async {
@@ -234,7 +238,7 @@ struct NavLink {
 
 pub(crate) const LEADS: &[Role] = &[Role::EngagementLead, Role::Admin];
 pub(crate) const ORGANISERS: &[Role] = &[Role::EngagementLead, Role::Staff, Role::Admin];
-const FFT_READERS: &[Role] = &[
+pub(crate) const FFT_READERS: &[Role] = &[
     Role::Analyst,
     Role::EngagementLead,
     Role::Staff,
@@ -1958,207 +1962,6 @@ async fn opportunity_correction(
     }
 }
 
-// ---- feedback ----
-
-fn percent(value: Option<f64>) -> String {
-    // NHS England publishes FFT percentages as whole numbers.
-    value
-        .map(|v| format!("{}%", v.round() as i64))
-        .unwrap_or_else(|| "–".into())
-}
-
-const ANSWERS: &[(&str, &str)] = &[
-    ("1", "Very good"),
-    ("2", "Good"),
-    ("3", "Neither good nor poor"),
-    ("4", "Poor"),
-    ("5", "Very poor"),
-    ("6", "Don't know"),
-];
-
-async fn fft_page(
-    state: &AppState,
-    me: &SignedIn,
-    form: Value,
-    err: Option<&AppError>,
-    notice: Option<&str>,
-) -> Result<Html<String>, AppError> {
-    let summary = state
-        .clients
-        .feedback()
-        .get_fft_summary(
-            state
-                .clients
-                .request(&me.caller, feedback::GetFftSummaryRequest::default()),
-        )
-        .await?
-        .into_inner();
-    let months: Vec<Value> = summary
-        .months
-        .iter()
-        .rev()
-        .map(|m| {
-            let interval = match (m.positive_low_95, m.positive_high_95) {
-                (Some(low), Some(high)) => format!("{low:.0}–{high:.0}%"),
-                _ => "–".into(),
-            };
-            context! { month => m.month, very_good => m.very_good, good => m.good, neither => m.neither, poor => m.poor, very_poor => m.very_poor, dont_know => m.dont_know, total => m.total, positive => percent(m.percent_positive), negative => percent(m.percent_negative), interval => interval }
-        })
-        .collect();
-    let chart = summary.positive_chart.unwrap_or_default();
-    let points: Vec<Value> = chart
-        .points
-        .iter()
-        .map(|p| context! { period => p.period, value => format!("{:.1}%", p.value), mean => format!("{:.1}%", p.mean), lpl => p.lpl.map(|v| format!("{v:.1}%")), upl => p.upl.map(|v| format!("{v:.1}%")), variation => p.r#type.replace('_', " "), rule => p.rule })
-        .collect();
-    let spc = (!chart.points.is_empty()).then(|| context! {
-        svg => crate::charts::spc_svg(&chart, "% positive by month, with its mean and process limits", "%"),
-        summary => crate::charts::summary(&chart, "%"),
-        warnings => chart.warnings,
-        points => points,
-    });
-    render(
-        state,
-        "feedback.html",
-        merge(
-            base(me, "/feedback", "Friends and Family Test"),
-            context! { months => months, spc => spc, answers => ANSWERS, form => form, can_submit => me.has_role(FFT_READERS), errors => err.map(errors_map).unwrap_or_default(), notice => notice },
-        ),
-    )
-}
-
-async fn fft(
-    State(state): State<AppState>,
-    me: SignedIn,
-    Query(q): Query<NoticeQuery>,
-) -> Result<Html<String>, AppError> {
-    let today = time::OffsetDateTime::now_utc().date().to_string();
-    let notice = (q.notice.as_deref() == Some("added")).then_some("Response added.");
-    fft_page(
-        &state,
-        &me,
-        context! { response_id => "", answer => "1", responded_on => today },
-        None,
-        notice,
-    )
-    .await
-}
-
-async fn fft_csv(State(state): State<AppState>, me: SignedIn) -> Result<Response, AppError> {
-    let summary = state
-        .clients
-        .feedback()
-        .get_fft_summary(
-            state
-                .clients
-                .request(&me.caller, feedback::GetFftSummaryRequest::default()),
-        )
-        .await?
-        .into_inner();
-    let fmt = |v: Option<f64>| v.map(|v| format!("{v:.2}")).unwrap_or_default();
-    let rows = summary
-        .months
-        .into_iter()
-        .map(|m| {
-            vec![
-                m.month,
-                m.very_good.to_string(),
-                m.good.to_string(),
-                m.neither.to_string(),
-                m.poor.to_string(),
-                m.very_poor.to_string(),
-                m.dont_know.to_string(),
-                m.total.to_string(),
-                fmt(m.percent_positive),
-                fmt(m.percent_negative),
-            ]
-        })
-        .collect();
-    csv_response(
-        "fft.csv",
-        &[
-            "month",
-            "very_good",
-            "good",
-            "neither",
-            "poor",
-            "very_poor",
-            "dont_know",
-            "total",
-            "percent_positive",
-            "percent_negative",
-        ],
-        rows,
-    )
-}
-
-#[derive(Deserialize, Serialize)]
-struct FftForm {
-    csrf_token: String,
-    #[serde(default)]
-    response_id: String,
-    #[serde(default)]
-    answer: String,
-    #[serde(default)]
-    responded_on: String,
-}
-
-async fn fft_add(
-    State(state): State<AppState>,
-    me: SignedIn,
-    Form(form): Form<FftForm>,
-) -> Result<Response, AppError> {
-    me.check_csrf(Some(&form.csrf_token))?;
-    let response = feedback::FftResponse {
-        response_id: form.response_id.clone(),
-        source: "paper".into(),
-        answer: form.answer.parse().unwrap_or(0),
-        responded_on: form.responded_on.clone(),
-        ..Default::default()
-    };
-    let result = state
-        .clients
-        .feedback()
-        .submit_fft_responses(state.clients.request(
-            &me.caller,
-            feedback::SubmitFftResponsesRequest {
-                responses: vec![response],
-                dry_run: false,
-            },
-        ))
-        .await?
-        .into_inner();
-    let err = if !result.rejected.is_empty() {
-        Some(AppError::Invalid(
-            result
-                .rejected
-                .into_iter()
-                .map(|r| alongside_platform::error::FieldError::new(r.field, r.reason))
-                .collect(),
-        ))
-    } else if result.duplicates > 0 {
-        Some(AppError::Invalid(vec![
-            alongside_platform::error::FieldError::new(
-                "response_id",
-                "a paper response with this number is already recorded",
-            ),
-        ]))
-    } else {
-        None
-    };
-    match err {
-        None => Ok(Redirect::to("/feedback?notice=added").into_response()),
-        Some(err) => {
-            let form = context! { response_id => form.response_id, answer => form.answer, responded_on => form.responded_on };
-            Ok((
-                StatusCode::UNPROCESSABLE_ENTITY,
-                fft_page(&state, &me, form, Some(&err), None).await?,
-            )
-                .into_response())
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -2179,6 +1982,12 @@ mod tests {
             include_str!("join.rs"),
             include_str!("equality.rs"),
             include_str!("sharing.rs"),
+            include_str!("fft.rs"),
+            include_str!("proms.rs"),
+            include_str!("comments.rs"),
+            include_str!("payments.rs"),
+            include_str!("feedback_upload.rs"),
+            include_str!("survey.rs"),
         ]
         .concat();
         let rendered: Vec<&str> = source
@@ -2208,7 +2017,7 @@ mod tests {
     #[test]
     fn money_and_percentages_display_as_published() {
         assert_eq!(crate::payments::pounds(15_000), "£150.00");
-        assert_eq!(percent(Some(66.666)), "67%");
-        assert_eq!(percent(None), "–");
+        assert_eq!(crate::fft::percent(Some(66.666)), "67%");
+        assert_eq!(crate::fft::percent(None), "–");
     }
 }

@@ -35,10 +35,38 @@ pub fn routes() -> Router<AppState> {
         .route("/feedback/links", get(links_form).post(make_links))
 }
 
+/// Where the care was, carried by a link so its answers are counted there (a poster's QR code
+/// on a ward, say). Checked by the feedback service like any other tag.
+#[derive(Clone, Deserialize, Default, serde::Serialize)]
+struct Place {
+    #[serde(default)]
+    site: String,
+    #[serde(default)]
+    pathway: String,
+    #[serde(default)]
+    team: String,
+}
+
+impl Place {
+    fn query(&self) -> String {
+        [
+            ("site", &self.site),
+            ("pathway", &self.pathway),
+            ("team", &self.team),
+        ]
+        .into_iter()
+        .filter(|(_, v)| !v.trim().is_empty())
+        .map(|(k, v)| format!("&{k}={}", urlencoding::encode(v.trim())))
+        .collect()
+    }
+}
+
 #[derive(Deserialize, Default)]
 struct LinkQuery {
     #[serde(default)]
     link: String,
+    #[serde(flatten)]
+    place: Place,
 }
 
 #[derive(Deserialize, Default, serde::Serialize)]
@@ -53,6 +81,8 @@ struct AnswerForm {
     could_improve: String,
     #[serde(default)]
     link: String,
+    #[serde(flatten)]
+    place: Place,
     /// Hidden from people; robots fill it in.
     #[serde(default)]
     website: String,
@@ -103,6 +133,7 @@ async fn form(
     let token = session::random_token();
     let typed = AnswerForm {
         link: q.link,
+        place: q.place,
         ..AnswerForm::default()
     };
     let html = form_page(&state, &trust, &token, &typed, None)?;
@@ -185,6 +216,10 @@ async fn answer(
             responded_on: time::OffsetDateTime::now_utc().date().to_string(),
             worked_well: form.worked_well.clone(),
             could_improve: form.could_improve.clone(),
+            site: form.place.site.clone(),
+            pathway: form.place.pathway.clone(),
+            team: form.place.team.clone(),
+            ..Default::default()
         }],
         dry_run: false,
     };
@@ -222,26 +257,28 @@ async fn links_page(
     state: &AppState,
     me: &SignedIn,
     made: Option<Vec<String>>,
-    error: Option<&str>,
+    place: &Place,
+    errors: std::collections::BTreeMap<&str, String>,
 ) -> Result<Html<String>, AppError> {
-    let errors: std::collections::BTreeMap<&str, String> = error
-        .iter()
-        .map(|e| ("count", format!("How many: {e}")))
-        .collect();
-    let public = format!("{}/fft/{}", state.settings.public_base(), me.caller.tenant);
+    let public = format!(
+        "{}/fft/{}{}",
+        state.settings.public_base(),
+        me.caller.tenant,
+        place.query().replacen('&', "?", 1)
+    );
     render(
         state,
         "survey_links.html",
         merge(
             base(me, "/feedback", "Survey links"),
-            context! { public => public, made => made, errors => errors, count_error => error },
+            context! { public => public, made => made, place => place, errors => errors },
         ),
     )
 }
 
 async fn links_form(State(state): State<AppState>, me: SignedIn) -> Result<Html<String>, AppError> {
     me.require(LINK_MAKERS)?;
-    links_page(&state, &me, None, None).await
+    links_page(&state, &me, None, &Place::default(), Default::default()).await
 }
 
 #[derive(Deserialize)]
@@ -249,6 +286,8 @@ struct LinksForm {
     csrf_token: String,
     #[serde(default)]
     count: String,
+    #[serde(flatten)]
+    place: Place,
 }
 
 /// Personal links, shown once (only their digests are kept).
@@ -259,13 +298,36 @@ async fn make_links(
 ) -> Result<Response, AppError> {
     me.check_csrf(Some(&form.csrf_token))?;
     me.require(LINK_MAKERS)?;
-    let count = match form.count.trim().parse::<usize>() {
-        Ok(n @ 1..=500) => n,
-        _ => {
-            let html = links_page(&state, &me, None, Some("enter a number from 1 to 500")).await?;
-            return Ok((StatusCode::UNPROCESSABLE_ENTITY, html).into_response());
+    let mut errors = std::collections::BTreeMap::new();
+    let count = form
+        .count
+        .trim()
+        .parse::<usize>()
+        .ok()
+        .filter(|n| (1..=500).contains(n));
+    if count.is_none() {
+        errors.insert(
+            "count",
+            "How many: enter a number from 1 to 500".to_string(),
+        );
+    }
+    for (field, label, value) in [
+        ("site", "Site", &form.place.site),
+        ("pathway", "Pathway", &form.place.pathway),
+        ("team", "Team", &form.place.team),
+    ] {
+        if value.trim().chars().count() > 100 || value.contains(['\n', '\r']) {
+            errors.insert(
+                field,
+                format!("{label}: must be one line of up to 100 characters"),
+            );
         }
+    }
+    let Some(count) = count.filter(|_| errors.is_empty()) else {
+        let html = links_page(&state, &me, None, &form.place, errors).await?;
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, html).into_response());
     };
+    let place = form.place.query();
     let now = alongside_platform::now_rfc3339();
     let mut urls = Vec::with_capacity(count);
     let mut rows = Vec::with_capacity(count);
@@ -279,7 +341,7 @@ async fn make_links(
             used_at: Set(None),
         });
         urls.push(format!(
-            "{}/fft/{}?link={token}",
+            "{}/fft/{}?link={token}{place}",
             state.settings.public_base(),
             me.caller.tenant
         ));
@@ -287,7 +349,7 @@ async fn make_links(
     survey_link::Entity::insert_many(rows)
         .exec_without_returning(&state.db)
         .await?;
-    Ok(links_page(&state, &me, Some(urls), None)
+    Ok(links_page(&state, &me, Some(urls), &form.place, errors)
         .await?
         .into_response())
 }

@@ -450,7 +450,27 @@ fn fft_responses(trust: &str, today: time::Date) -> Vec<feedback::FftResponse> {
     for day_back in 0..180i64 {
         let day = today - time::Duration::days(day_back);
         for k in 0..(2 + next() % 3) {
-            let roll = next() % 100;
+            let (site, locality) = DEMO_SITES[(next() % DEMO_SITES.len() as u32) as usize];
+            let (pathway, team) = DEMO_TEAMS[(next() % DEMO_TEAMS.len() as u32) as usize];
+            // About two in five answer the equality questions too. People from the most
+            // deprived areas are given a somewhat worse experience, as the health-equity view
+            // should be able to show.
+            let respondent = (next() % 5 < 2).then(|| {
+                let age = alongside_proto::EQUALITY_QUESTIONS[0].2;
+                let eth = alongside_proto::EQUALITY_QUESTIONS[2].2;
+                feedback::Respondent {
+                    consent: true,
+                    age_band: age[(next() % age.len() as u32) as usize].0.into(),
+                    sex: ["female", "male"][(next() % 2) as usize].into(),
+                    ethnic_group: eth[(next() % eth.len() as u32) as usize].0.into(),
+                    imd_decile: 1 + next() % 10,
+                }
+            });
+            let penalty = match respondent.as_ref().map(|r| r.imd_decile) {
+                Some(1..=2) => 12,
+                _ => 0,
+            };
+            let roll = (next() % 100 + penalty).min(99);
             // Roughly 88% positive, 5% negative, as NHS community services commonly see.
             let answer = match roll {
                 0..=61 => feedback::FftAnswer::VeryGood,
@@ -474,11 +494,32 @@ fn fft_responses(trust: &str, today: time::Date) -> Vec<feedback::FftResponse> {
                 responded_on: day.to_string(),
                 worked_well,
                 could_improve,
+                site: site.into(),
+                locality: locality.into(),
+                pathway: pathway.into(),
+                team: team.into(),
+                respondent,
             });
         }
     }
     out
 }
+
+/// Where the demo trusts' care is given: site and its locality, pathway and its team.
+const DEMO_SITES: &[(&str, &str)] = &[
+    ("Riverside Hospital", "Central"),
+    ("Northgate Health Centre", "North"),
+    ("Southfields Clinic", "South"),
+    ("Community (home visits)", "North"),
+];
+const DEMO_TEAMS: &[(&str, &str)] = &[
+    ("Maternity", "Community midwifery"),
+    ("Maternity", "Labour ward"),
+    ("Musculoskeletal", "Physiotherapy"),
+    ("Mental health", "Crisis team"),
+    ("Urgent care", "Minor injuries"),
+    ("Outpatients", "Diabetes clinic"),
+];
 
 /// Episodes of MSK care over the last five months: an MSK-HQ and a SURE at the start, and for
 /// most episodes a second MSK-HQ six to ten weeks later, usually better.
@@ -508,7 +549,9 @@ fn prom_responses(trust: &str, today: time::Date) -> Vec<feedback::PromResponse>
             pathway: pathway.clone(),
             source: "paper".into(),
         });
-        let sure: Vec<u32> = (0..4).map(|_| u32::from(!next().is_multiple_of(20))).collect();
+        let sure: Vec<u32> = (0..4)
+            .map(|_| u32::from(!next().is_multiple_of(20)))
+            .collect();
         out.push(feedback::PromResponse {
             response_id: format!("demo-{trust}-{episode}-sure"),
             instrument: "sure".into(),

@@ -4,8 +4,12 @@
 //! feedback → SQLite), with per-call latency percentiles; (2) the `feedback.responses.v1` topic
 //! (→ consumer → inbox + store), timed until the gateway's summary shows every response; (3) the
 //! People Bank's list and search API over a bank of 100,000 partners, with latency percentiles;
-//! (4) attendance events becoming claims and (5) a payment run over 100,000 approved claims.
+//! (4) attendance events becoming claims and (5) a payment run over 100,000 approved claims;
+//! (6–8) on PostgreSQL, a million FFT responses stored, the dashboard's queries over them, and
+//! comments labelled with themes.
 
+#[path = "../bench/feedback.rs"]
+mod feedback;
 #[path = "../bench/payments.rs"]
 mod payments;
 
@@ -49,7 +53,7 @@ fn rss_kib(field: &str) -> u64 {
         .unwrap_or(0)
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
+pub(crate) fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
     }
@@ -125,6 +129,9 @@ async fn main() -> anyhow::Result<()> {
     let searches = arg("--searches", 1_000);
     let attendances = arg("--attendances", 20_000);
     let run_claims = arg("--run-claims", 100_000);
+    let pg_responses = arg("--pg-responses", 1_000_000);
+    let dashboard_queries = arg("--dashboard-queries", 200);
+    let comments = arg("--comments", 10_000);
     let data = tempfile::tempdir()?;
     let idle_before = rss_kib("VmRSS:");
     let started = Instant::now();
@@ -153,7 +160,7 @@ async fn main() -> anyhow::Result<()> {
     println!(
         "Alongside benchmark: FFT responses through the embedded suite (SQLite, in-process Kafka)"
     );
-    println!("  command: cargo run --release -p alongside-tests --bin alongside-bench -- --responses {responses} --batch {batch} --kafka-responses {kafka_responses} --partners {bank} --searches {searches} --attendances {attendances} --run-claims {run_claims}");
+    println!("  command: cargo run --release -p alongside-tests --bin alongside-bench -- --responses {responses} --batch {batch} --kafka-responses {kafka_responses} --partners {bank} --searches {searches} --attendances {attendances} --run-claims {run_claims} --pg-responses {pg_responses} --dashboard-queries {dashboard_queries} --comments {comments}");
     println!(
         "  machine: {} cores",
         std::thread::available_parallelism()
@@ -300,6 +307,9 @@ async fn main() -> anyhow::Result<()> {
         rss_kib("VmHWM:") / 1024
     );
     suite.stop().await;
+
+    // ---- paths 6 to 8: feedback on PostgreSQL, and the themes model ----
+    feedback::bench(pg_responses, dashboard_queries, comments).await?;
     Ok(())
 }
 
