@@ -11,6 +11,7 @@ pub mod equality;
 pub mod error;
 pub mod feedback_upload;
 pub mod fft;
+pub mod fhir;
 pub mod join;
 pub mod pages;
 pub mod payments;
@@ -75,6 +76,7 @@ pub fn router(state: AppState) -> Router {
         .merge(payments::routes())
         .merge(feedback_upload::routes())
         .merge(fft::routes())
+        .merge(fhir::routes())
         .merge(proms::routes())
         .merge(comments::routes())
         .merge(comments_api::routes())
