@@ -50,7 +50,7 @@ const WHO: &[(&str, &str)] = &[
     ("age_band", "Age"),
     ("sex", "Sex"),
     ("ethnic_group", "Ethnic group"),
-    ("imd_decile", "Deprivation of their area (IMD decile)"),
+    ("imd_decile", "Deprivation decile"),
 ];
 
 const ANSWERS: &[(&str, &str)] = &[
@@ -226,7 +226,7 @@ fn options(known: Option<&feedback::GetFftBreakdownResponse>) -> Value {
         .collect();
     by.extend(
         WHO.iter()
-            .map(|(v, l)| (v.to_string(), format!("Who answered: {}", l.to_lowercase()))),
+            .map(|(v, l)| (v.to_string(), format!("Who answered: {}", lower_first(l)))),
     );
     context! {
         sites => list("All sites", known.map(|k| &k.sites)),
@@ -362,6 +362,13 @@ async fn summary_csv(
     )
 }
 
+fn lower_first(s: &str) -> String {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .map_or_else(String::new, |c| c.to_lowercase().chain(chars).collect())
+}
+
 /// How a value of a dimension reads on the page ("" is not known).
 fn label(by: &str, value: &str) -> String {
     if value.is_empty() {
@@ -384,6 +391,21 @@ fn label(by: &str, value: &str) -> String {
             .and_then(|(_, _, answers)| answers.iter().find(|(v, _)| *v == value))
             .map_or(value.to_string(), |(_, l)| l.to_string()),
     }
+}
+
+/// Rows in the order people read them: age bands youngest first, deciles 1 to 10, the codes of
+/// the other equality questions as asked, places by name; "not known" last.
+fn order(by: &str, value: &str) -> (bool, usize, String) {
+    let position = match by {
+        "imd_decile" => value.parse().unwrap_or(usize::MAX),
+        "age_band" if value == "under_16" => 0,
+        _ => alongside_proto::EQUALITY_QUESTIONS
+            .iter()
+            .find(|(q, _, _)| *q == by)
+            .and_then(|(_, _, answers)| answers.iter().position(|(v, _)| *v == value))
+            .map_or(0, |p| p + 1),
+    };
+    (value.is_empty(), position, value.to_string())
 }
 
 fn suppression_note(kind: &str) -> &'static str {
@@ -435,9 +457,12 @@ async fn breakdown(
     } else {
         StatusCode::OK
     };
-    let rows: Vec<Value> = result
-        .iter()
-        .flat_map(|r| r.rows.iter().map(|row| breakdown_row(&by, row, false)))
+    let mut ordered: Vec<&feedback::FftBreakdownRow> =
+        result.iter().flat_map(|r| r.rows.iter()).collect();
+    ordered.sort_by_key(|row| order(&by, &row.value));
+    let rows: Vec<Value> = ordered
+        .into_iter()
+        .map(|row| breakdown_row(&by, row, false))
         .collect();
     let all = result
         .as_ref()
@@ -459,7 +484,7 @@ async fn breakdown(
                 "Friends and Family Test by place and by who answered",
             ),
             context! {
-                rows => rows, all => all, heading => heading, equity => equity,
+                rows => rows, all => all, heading => heading, phrase => lower_first(heading), equity => equity,
                 filter => filter.value(), query => filter.query(true), summary_query => filter.query(false),
                 options => options(Some(&known)),
                 filter_errors => errors.clone().unwrap_or_default(),
@@ -609,6 +634,19 @@ mod tests {
         assert_eq!(label("source", "sms"), "Text message");
         assert_eq!(label("site", ""), "Not known");
         assert_eq!(label("site", "Ward 7"), "Ward 7");
+    }
+
+    #[test]
+    fn rows_come_in_the_order_people_read_them() {
+        let mut deciles = vec!["10", "", "2", "1"];
+        deciles.sort_by_key(|v| order("imd_decile", v));
+        assert_eq!(deciles, ["1", "2", "10", ""]);
+        let mut ages = vec!["75_plus", "16_24", "under_16", "35_44"];
+        ages.sort_by_key(|v| order("age_band", v));
+        assert_eq!(ages, ["under_16", "16_24", "35_44", "75_plus"]);
+        let mut sites = vec!["Ward 9", "", "Clinic"];
+        sites.sort_by_key(|v| order("site", v));
+        assert_eq!(sites, ["Clinic", "Ward 9", ""]);
     }
 
     #[test]
