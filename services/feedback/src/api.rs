@@ -105,16 +105,7 @@ impl FeedbackApi {
         request: GetFftSummaryRequest,
     ) -> Result<GetFftSummaryResponse, ServiceError> {
         let mut v = Violations::default();
-        for (field, value) in [
-            ("from_month", &request.from_month),
-            ("to_month", &request.to_month),
-        ] {
-            v.check(
-                value.is_empty() || is_month(value),
-                field,
-                "must be a month in the form YYYY-MM",
-            );
-        }
+        check_period(&mut v, &request.from_month, &request.to_month);
         v.finish()?;
         let filter = to_filter(request.filter.as_ref());
         let rows = crate::rollup::counts(
@@ -168,6 +159,17 @@ impl FeedbackApi {
     }
 }
 
+/// A period's months, each empty (open) or YYYY-MM.
+fn check_period(v: &mut Violations, from_month: &str, to_month: &str) {
+    for (field, value) in [("from_month", from_month), ("to_month", to_month)] {
+        v.check(
+            value.is_empty() || is_month(value),
+            field,
+            "must be a month in the form YYYY-MM",
+        );
+    }
+}
+
 pub(crate) fn to_filter(filter: Option<&FftFilter>) -> crate::rollup::Filter {
     let f = filter.cloned().unwrap_or_default();
     crate::rollup::Filter {
@@ -188,16 +190,7 @@ impl FeedbackApi {
         use crate::rollup::Dim;
         use crate::suppression::{suppress, Unit};
         let mut v = Violations::default();
-        for (field, value) in [
-            ("from_month", &request.from_month),
-            ("to_month", &request.to_month),
-        ] {
-            v.check(
-                value.is_empty() || is_month(value),
-                field,
-                "must be a month in the form YYYY-MM",
-            );
-        }
+        check_period(&mut v, &request.from_month, &request.to_month);
         let dim = Dim::parse(&request.by);
         v.check(
             dim.is_some(),

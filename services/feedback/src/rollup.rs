@@ -10,7 +10,7 @@
 //! Only responses new to the store are added (the caller knows which), in the same transaction,
 //! so a count is never added twice.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use alongside_platform::OdsCode;
 use sea_orm::entity::prelude::*;
@@ -112,9 +112,11 @@ pub async fn add(
         return Ok(());
     }
     let month = |v: &Valid| v.responded_on.to_string()[..7].to_string();
-    let mut monthly: HashMap<[String; 3], i64> = HashMap::new();
-    let mut cube: HashMap<[String; 7], i64> = HashMap::new();
-    let mut equity: HashMap<([String; 5], i32), i64> = HashMap::new();
+    // Ordered maps: every transaction upserts rollup rows in key order, so two batches stored at
+    // once wait for each other on a shared row instead of deadlocking (PostgreSQL aborts one).
+    let mut monthly: BTreeMap<[String; 3], i64> = BTreeMap::new();
+    let mut cube: BTreeMap<[String; 7], i64> = BTreeMap::new();
+    let mut equity: BTreeMap<([String; 5], i32), i64> = BTreeMap::new();
     for v in fresh {
         let (m, answer) = (month(v), answer_code(v.answer).to_string());
         *monthly

@@ -755,3 +755,69 @@ async fn breakdowns_by_place_and_by_who_answered_are_suppressed_as_published() {
         );
     }
 }
+
+/// Batches stored at once share rollup rows; none is refused (a deadlock would abort one on
+/// PostgreSQL) and every response is counted once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batches_stored_at_once_are_all_counted() {
+    for backend in backends() {
+        let svc = TestService::start("feedback", backend, alongside_feedback::start).await;
+        let client = FeedbackServiceClient::connect(svc.url()).await.unwrap();
+        let analyst = svc.token("RZA", Role::Analyst);
+        let answers = [FftAnswer::VeryGood, FftAnswer::Good, FftAnswer::Poor];
+        let sites = ["Site A", "Site B", "Site C", "Site D", "Site E"];
+        let calls = (0..4).map(|b| {
+            let mut client = client.clone();
+            // Each batch lists the shared places in its own order.
+            let batch: Vec<FftResponse> = (0..600)
+                .map(|i| {
+                    let k = (i * (b + 1) * 7) % 600;
+                    FftResponse {
+                        responded_on: format!("2026-{:02}-10", 1 + k % 9),
+                        ..tagged(
+                            &format!("b{b}-{i}"),
+                            answers[k % 3],
+                            sites[k % 5],
+                            ["MSK", "Stroke"][k % 2],
+                        )
+                    }
+                })
+                .collect();
+            let request = outgoing(
+                SubmitFftResponsesRequest {
+                    responses: batch,
+                    dry_run: false,
+                },
+                &analyst,
+            );
+            async move { client.submit_fft_responses(request).await }
+        });
+        let results = futures::future::join_all(calls).await;
+        for result in results {
+            let result = result.unwrap_or_else(|e| panic!("{backend:?}: a batch refused: {e}"));
+            assert_eq!(result.into_inner().accepted, 600, "{backend:?}");
+        }
+        let summary = client
+            .clone()
+            .get_fft_summary(outgoing(GetFftSummaryRequest::default(), &analyst))
+            .await
+            .unwrap()
+            .into_inner();
+        let total: u64 = summary.months.iter().map(|m| m.total).sum();
+        assert_eq!(total, 2_400, "{backend:?}: every response counted once");
+        let by_site = client
+            .clone()
+            .get_fft_breakdown(outgoing(
+                GetFftBreakdownRequest {
+                    by: "site".into(),
+                    ..Default::default()
+                },
+                &analyst,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        let sum: u64 = by_site.rows.iter().map(|r| r.total).sum();
+        assert_eq!(sum, 2_400, "{backend:?}: the cube agrees");
+    }
+}

@@ -307,6 +307,36 @@ fn issue(severity: &str, code: &str, expression: Option<&str>, diagnostics: &str
     issue
 }
 
+/// What the feedback service said of the responses sent, with each refusal at its resource.
+#[derive(Default)]
+struct Tally {
+    stored: u32,
+    held: u32,
+    issues: Vec<Value>,
+}
+
+impl Tally {
+    fn add<T>(
+        &mut self,
+        sent: &[(String, T)],
+        accepted: u32,
+        duplicates: u32,
+        rejected: &[feedback::RowError],
+    ) {
+        self.stored += accepted;
+        self.held += duplicates;
+        self.issues.extend(rejected.iter().map(|r| {
+            let path = &sent[r.index as usize].0;
+            issue(
+                "error",
+                "invalid",
+                Some(path),
+                &format!("{path}: {} {}", r.field, r.reason),
+            )
+        }));
+    }
+}
+
 /// Store the responses of a QuestionnaireResponse or a Bundle of them.
 async fn submit(
     State(state): State<AppState>,
@@ -338,7 +368,7 @@ async fn submit(
             ))
         }
     };
-    let mut issues: Vec<Value> = parsed
+    let issues: Vec<Value> = parsed
         .problems
         .iter()
         .map(|(path, reason)| issue("error", "invalid", Some(path), &format!("{path}: {reason}")))
@@ -350,7 +380,10 @@ async fn submit(
             Read::Prom(r) => prom.push((path, r)),
         }
     }
-    let (mut stored, mut held) = (0u32, 0u32);
+    let mut tally = Tally {
+        issues,
+        ..Tally::default()
+    };
     if !fft.is_empty() {
         let result = state
             .clients
@@ -364,17 +397,7 @@ async fn submit(
             ))
             .await?
             .into_inner();
-        stored += result.accepted;
-        held += result.duplicates;
-        issues.extend(result.rejected.iter().map(|r| {
-            let path = &fft[r.index as usize].0;
-            issue(
-                "error",
-                "invalid",
-                Some(path),
-                &format!("{path}: {} {}", r.field, r.reason),
-            )
-        }));
+        tally.add(&fft, result.accepted, result.duplicates, &result.rejected);
     }
     if !prom.is_empty() {
         let result = state
@@ -389,18 +412,13 @@ async fn submit(
             ))
             .await?
             .into_inner();
-        stored += result.accepted;
-        held += result.duplicates;
-        issues.extend(result.rejected.iter().map(|r| {
-            let path = &prom[r.index as usize].0;
-            issue(
-                "error",
-                "invalid",
-                Some(path),
-                &format!("{path}: {} {}", r.field, r.reason),
-            )
-        }));
+        tally.add(&prom, result.accepted, result.duplicates, &result.rejected);
     }
+    let Tally {
+        stored,
+        held,
+        mut issues,
+    } = tally;
     let refused = issues.len();
     let status = if refused > 0 && stored == 0 && held == 0 {
         StatusCode::UNPROCESSABLE_ENTITY

@@ -75,6 +75,10 @@ async fn questionnaire_responses_are_kept_counted_once_and_their_problems_named(
         .await
         .unwrap();
     let csrf = session["csrf_token"].as_str().unwrap().to_string();
+    let get_json = |url: &str| {
+        let request = http.get(url).send();
+        async move { request.await.unwrap().json::<Value>().await.unwrap() }
+    };
     let post = |body: Value, with_csrf: bool| {
         let mut request = http
             .post(format!("{base}/api/v1/fhir/QuestionnaireResponse"))
@@ -124,14 +128,7 @@ async fn questionnaire_responses_are_kept_counted_once_and_their_problems_named(
     assert_eq!(future["issue"][1]["expression"][0], "QuestionnaireResponse");
     assert!(diagnostics(&future)[1].contains("responded_on"), "{future}");
 
-    let by_site: Value = http
-        .get(format!("{base}/api/v1/feedback/fft-breakdown?by=site"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let by_site: Value = get_json(&format!("{base}/api/v1/feedback/fft-breakdown?by=site")).await;
     let ward = by_site["rows"]
         .as_array()
         .unwrap()
@@ -139,24 +136,11 @@ async fn questionnaire_responses_are_kept_counted_once_and_their_problems_named(
         .find(|r| r["value"] == "Ward 7")
         .expect("counted at its site");
     assert_eq!(ward["total"], 1);
-    let by_source: Value = http
-        .get(format!("{base}/api/v1/feedback/fft-breakdown?by=source"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let by_source: Value =
+        get_json(&format!("{base}/api/v1/feedback/fft-breakdown?by=source")).await;
     assert_eq!(by_source["rows"][0]["value"], "kiosk");
 
-    let questionnaire: Value = http
-        .get(format!("{base}/api/v1/fhir/Questionnaire/fft"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let questionnaire: Value = get_json(&format!("{base}/api/v1/fhir/Questionnaire/fft")).await;
     assert_eq!(questionnaire["resourceType"], "Questionnaire");
     assert_eq!(questionnaire["item"][0]["linkId"], "fft");
     assert_eq!(
