@@ -211,7 +211,7 @@ impl CommentQuery {
     }
 
     fn query(&self) -> String {
-        [
+        crate::pages::query_string(&[
             ("from", &self.from),
             ("to", &self.to),
             ("category", &self.category),
@@ -220,12 +220,7 @@ impl CommentQuery {
             ("question", &self.question),
             ("labelled_by", &self.labelled_by),
             ("sort", &self.sort),
-        ]
-        .iter()
-        .filter(|(_, v)| !v.is_empty())
-        .map(|(k, v)| format!("{k}={}", urlencoding::encode(v)))
-        .collect::<Vec<_>>()
-        .join("&")
+        ])
     }
 }
 

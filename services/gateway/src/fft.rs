@@ -14,7 +14,7 @@ use minijinja::{context, Value};
 use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
-use crate::pages::{base, csv_response, errors_map, merge, render, FFT_READERS};
+use crate::pages::{base, csv_response, errors_map, merge, query_string, render, FFT_READERS};
 use crate::session::SignedIn;
 use crate::AppState;
 
@@ -118,7 +118,7 @@ impl Filter {
 
     /// The filter as a query string, to carry it to the CSV and the other page.
     fn query(&self, with_by: bool) -> String {
-        let mut pairs: Vec<(&str, &str)> = [
+        query_string(&[
             ("from", &self.from),
             ("to", &self.to),
             ("site", &self.site),
@@ -126,19 +126,8 @@ impl Filter {
             ("pathway", &self.pathway),
             ("team", &self.team),
             ("source", &self.source),
-        ]
-        .into_iter()
-        .filter(|(_, v)| !v.is_empty())
-        .map(|(k, v)| (k, v.as_str()))
-        .collect();
-        if with_by {
-            pairs.push(("by", self.by()));
-        }
-        pairs
-            .iter()
-            .map(|(k, v)| format!("{k}={}", urlencoding::encode(v)))
-            .collect::<Vec<_>>()
-            .join("&")
+            ("by", if with_by { self.by() } else { "" }),
+        ])
     }
 
     fn value(&self) -> Value {
@@ -150,18 +139,12 @@ impl Filter {
 }
 
 /// The service names the period's fields as its request does; the forms call them from and to.
-fn form_errors(err: &AppError) -> std::collections::BTreeMap<String, String> {
-    errors_map(err)
-        .into_iter()
-        .map(|(field, message)| {
-            let field = match field.as_str() {
-                "from_month" => "from".to_string(),
-                "to_month" => "to".to_string(),
-                _ => field,
-            };
-            (field, message)
-        })
-        .collect()
+fn form_field(field: &str) -> String {
+    match field {
+        "from_month" => "from".into(),
+        "to_month" => "to".into(),
+        other => other.into(),
+    }
 }
 
 pub(crate) fn percent(value: Option<f64>) -> String {
@@ -186,7 +169,8 @@ async fn get_summary(
         .clients
         .feedback()
         .get_fft_summary(state.clients.request(&me.caller, request))
-        .await?
+        .await
+        .map_err(|s| AppError::from(s).with_fields(form_field))?
         .into_inner())
 }
 
@@ -207,7 +191,8 @@ async fn get_breakdown(
         .clients
         .feedback()
         .get_fft_breakdown(state.clients.request(&me.caller, request))
-        .await?
+        .await
+        .map_err(|s| AppError::from(s).with_fields(form_field))?
         .into_inner())
 }
 
@@ -247,7 +232,7 @@ async fn summary_page(
 ) -> Result<Response, AppError> {
     let (summary, filter_errors) = match get_summary(state, me, filter).await {
         Ok(summary) => (Some(summary), None),
-        Err(err @ AppError::Invalid(_)) => (None, Some(form_errors(&err))),
+        Err(err @ AppError::Invalid(_)) => (None, Some(errors_map(&err))),
         Err(err) => return Err(err),
     };
     let known = get_breakdown(state, me, &Filter::default(), "site", false).await?;
@@ -445,7 +430,7 @@ async fn breakdown(
     let equity = WHO.iter().any(|(v, _)| *v == by);
     let (result, errors) = match get_breakdown(&state, &me, &filter, &by, true).await {
         Ok(r) => (Some(r), None),
-        Err(err @ AppError::Invalid(_)) => (None, Some(form_errors(&err))),
+        Err(err @ AppError::Invalid(_)) => (None, Some(errors_map(&err))),
         Err(err) => return Err(err),
     };
     let known = match &result {
@@ -588,20 +573,18 @@ async fn add(
         .await?
         .into_inner();
     let err = if !result.rejected.is_empty() {
-        Some(AppError::Invalid(
-            result
-                .rejected
-                .into_iter()
-                .map(|r| {
-                    // The paper form's place fields are named apart from the filter's.
-                    let field = match r.field.as_str() {
-                        "site" | "pathway" | "team" => format!("paper_{}", r.field),
-                        _ => r.field,
-                    };
-                    FieldError::new(field, r.reason)
-                })
-                .collect(),
-        ))
+        let problems = result
+            .rejected
+            .into_iter()
+            .map(|r| FieldError::new(r.field, r.reason))
+            .collect();
+        // The paper form's place fields are named apart from the filter's.
+        Some(
+            AppError::Invalid(problems).with_fields(|field| match field {
+                "site" | "pathway" | "team" => format!("paper_{field}"),
+                other => other.into(),
+            }),
+        )
     } else if result.duplicates > 0 {
         Some(AppError::Invalid(vec![FieldError::new(
             "response_id",

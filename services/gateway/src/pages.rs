@@ -1342,6 +1342,16 @@ pub(crate) fn csv_response(
         .into_response())
 }
 
+/// `key=value` pairs joined by `&`, values URL-encoded; pairs with an empty value left out.
+pub(crate) fn query_string(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| format!("{k}={}", urlencoding::encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
 pub fn defuse_formula(cell: &str) -> String {
     if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{cell}")

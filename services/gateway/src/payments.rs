@@ -218,18 +218,20 @@ impl ClaimsQuery {
 
     /// The filters as a query string, for paging and the CSV link.
     fn query_string(&self) -> String {
-        [
+        // Each pair ends in "&", for the page number to follow.
+        let pairs = crate::pages::query_string(&[
             ("status", &self.status),
             ("kind", &self.kind),
             ("from", &self.from),
             ("to", &self.to),
             ("sort", &self.sort),
             ("partner", &self.partner),
-        ]
-        .iter()
-        .filter(|(_, v)| !v.is_empty())
-        .map(|(k, v)| format!("{k}={}&", urlencoding::encode(v)))
-        .collect()
+        ]);
+        if pairs.is_empty() {
+            pairs
+        } else {
+            format!("{pairs}&")
+        }
     }
 }
 

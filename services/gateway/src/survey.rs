@@ -48,16 +48,19 @@ struct Place {
 }
 
 impl Place {
-    fn query(&self) -> String {
-        [
-            ("site", &self.site),
-            ("pathway", &self.pathway),
-            ("team", &self.team),
-        ]
-        .into_iter()
-        .filter(|(_, v)| !v.trim().is_empty())
-        .map(|(k, v)| format!("&{k}={}", urlencoding::encode(v.trim())))
-        .collect()
+    /// The form's address for this place, with a personal link's token when there is one.
+    fn form_url(&self, trust_form: &str, link: &str) -> String {
+        let query = crate::pages::query_string(&[
+            ("link", link),
+            ("site", self.site.trim()),
+            ("pathway", self.pathway.trim()),
+            ("team", self.team.trim()),
+        ]);
+        if query.is_empty() {
+            trust_form.to_string()
+        } else {
+            format!("{trust_form}?{query}")
+        }
     }
 }
 
@@ -253,6 +256,11 @@ async fn answer(
     Ok(thanks(&state, &trust, result.accepted == 0)?.into_response())
 }
 
+/// The address of the caller's trust's public form.
+fn trust_form(state: &AppState, me: &SignedIn) -> String {
+    format!("{}/fft/{}", state.settings.public_base(), me.caller.tenant)
+}
+
 async fn links_page(
     state: &AppState,
     me: &SignedIn,
@@ -260,12 +268,7 @@ async fn links_page(
     place: &Place,
     errors: std::collections::BTreeMap<&str, String>,
 ) -> Result<Html<String>, AppError> {
-    let public = format!(
-        "{}/fft/{}{}",
-        state.settings.public_base(),
-        me.caller.tenant,
-        place.query().replacen('&', "?", 1)
-    );
+    let public = place.form_url(&trust_form(state, me), "");
     render(
         state,
         "survey_links.html",
@@ -327,7 +330,7 @@ async fn make_links(
         let html = links_page(&state, &me, None, &form.place, errors).await?;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, html).into_response());
     };
-    let place = form.place.query();
+    let form_url = trust_form(&state, &me);
     let now = alongside_platform::now_rfc3339();
     let mut urls = Vec::with_capacity(count);
     let mut rows = Vec::with_capacity(count);
@@ -340,11 +343,7 @@ async fn make_links(
             created_at: Set(now.clone()),
             used_at: Set(None),
         });
-        urls.push(format!(
-            "{}/fft/{}?link={token}{place}",
-            state.settings.public_base(),
-            me.caller.tenant
-        ));
+        urls.push(form.place.form_url(&form_url, &token));
     }
     survey_link::Entity::insert_many(rows)
         .exec_without_returning(&state.db)
