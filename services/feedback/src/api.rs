@@ -50,16 +50,7 @@ impl FeedbackApi {
         request: SubmitFftResponsesRequest,
     ) -> Result<SubmitFftResponsesResponse, ServiceError> {
         let mut v = Violations::default();
-        v.check(
-            !request.responses.is_empty(),
-            "responses",
-            "send at least one response",
-        );
-        v.check(
-            request.responses.len() <= MAX_BATCH,
-            "responses",
-            "send at most 5000 responses in one call",
-        );
+        check_batch(&mut v, request.responses.len());
         if caller.role == Role::Public
             && (request.responses.len() != 1
                 || request.dry_run
@@ -159,6 +150,16 @@ impl FeedbackApi {
     }
 }
 
+/// A batch's size: at least one response, at most [`MAX_BATCH`].
+fn check_batch(v: &mut Violations, len: usize) {
+    v.check(len > 0, "responses", "send at least one response");
+    v.check(
+        len <= MAX_BATCH,
+        "responses",
+        &format!("send at most {MAX_BATCH} responses in one call"),
+    );
+}
+
 /// A period's months, each empty (open) or YYYY-MM.
 fn check_period(v: &mut Violations, from_month: &str, to_month: &str) {
     for (field, value) in [("from_month", from_month), ("to_month", to_month)] {
@@ -219,6 +220,7 @@ impl FeedbackApi {
         )
         .await?;
         let mut by_value: BTreeMap<String, Counts> = BTreeMap::new();
+        let mut all = Counts::default();
         for (value, answer, n) in rows {
             // An unknown decile is stored as 0; shown as not known, like the other dimensions.
             let value = if dim == Dim::ImdDecile && value == "0" {
@@ -226,19 +228,9 @@ impl FeedbackApi {
             } else {
                 value
             };
-            by_value
-                .entry(value)
-                .or_default()
-                .add(answer_from_code(&answer), n);
-        }
-        let mut all = Counts::default();
-        for c in by_value.values() {
-            all.very_good += c.very_good;
-            all.good += c.good;
-            all.neither += c.neither;
-            all.poor += c.poor;
-            all.very_poor += c.very_poor;
-            all.dont_know += c.dont_know;
+            let answer = answer_from_code(&answer);
+            by_value.entry(value).or_default().add(answer, n);
+            all.add(answer, n);
         }
         // The rows are siblings under "all", suppressed as NHS England's publication does.
         let mut units = vec![Unit {
@@ -265,7 +257,7 @@ impl FeedbackApi {
             percent_negative: p.negative.map(|x| x * 100.0),
             suppression: p.suppression.as_str().into(),
         };
-        let mut out = GetFftBreakdownResponse {
+        Ok(GetFftBreakdownResponse {
             by: dim.column().into(),
             all: published.first().map(|p| row(p, String::new())),
             rows: published
@@ -273,13 +265,17 @@ impl FeedbackApi {
                 .skip(1)
                 .map(|p| row(p, p.id.trim_start_matches('=').to_string()))
                 .collect(),
-            ..Default::default()
-        };
-        out.sites = crate::rollup::values(&self.db, &caller.tenant, "site").await?;
-        out.localities = crate::rollup::values(&self.db, &caller.tenant, "locality").await?;
-        out.pathways = crate::rollup::values(&self.db, &caller.tenant, "pathway").await?;
-        out.teams = crate::rollup::values(&self.db, &caller.tenant, "team").await?;
-        Ok(out)
+        })
+    }
+
+    async fn places(&self, caller: &Caller) -> Result<FftPlaces, ServiceError> {
+        let values = |column| crate::rollup::values(&self.db, &caller.tenant, column);
+        Ok(FftPlaces {
+            sites: values("site").await?,
+            localities: values("locality").await?,
+            pathways: values("pathway").await?,
+            teams: values("team").await?,
+        })
     }
 }
 
@@ -325,16 +321,7 @@ impl FeedbackApi {
     ) -> Result<SubmitPromResponsesResponse, ServiceError> {
         use sea_orm::ActiveValue::Set;
         let mut v = Violations::default();
-        v.check(
-            !request.responses.is_empty(),
-            "responses",
-            "send at least one response",
-        );
-        v.check(
-            request.responses.len() <= MAX_BATCH,
-            "responses",
-            "send at most 5000 responses in one call",
-        );
+        check_batch(&mut v, request.responses.len());
         v.finish()?;
         let today = ingest::today();
         let received_at = alongside_platform::now_rfc3339();
@@ -570,6 +557,14 @@ impl FeedbackService for FeedbackApi {
         Ok(Response::new(
             self.breakdown(&caller, request.into_inner()).await?,
         ))
+    }
+
+    async fn list_fft_places(
+        &self,
+        request: Request<ListFftPlacesRequest>,
+    ) -> Result<Response<FftPlaces>, Status> {
+        let caller = grpc::authorize(&request, READERS)?;
+        Ok(Response::new(self.places(&caller).await?))
     }
 
     async fn submit_prom_responses(

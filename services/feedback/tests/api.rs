@@ -663,8 +663,13 @@ async fn breakdowns_by_place_and_by_who_answered_are_suppressed_as_published() {
             7,
             "responses without a site are a row of their own"
         );
-        assert_eq!(by_site.sites, ["Site A", "Site B", "Site C"]);
-        assert_eq!(by_site.pathways, ["MSK", "Stroke"]);
+        let places = client
+            .list_fft_places(outgoing(ListFftPlacesRequest {}, &analyst))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(places.sites, ["Site A", "Site B", "Site C"]);
+        assert_eq!(places.pathways, ["MSK", "Stroke"]);
 
         let msk = client
             .get_fft_summary(outgoing(
@@ -749,8 +754,16 @@ async fn breakdowns_by_place_and_by_who_answered_are_suppressed_as_published() {
             .await
             .unwrap()
             .into_inner();
+        let their_places = client
+            .list_fft_places(outgoing(
+                ListFftPlacesRequest {},
+                &svc.token("RZB", Role::Analyst),
+            ))
+            .await
+            .unwrap()
+            .into_inner();
         assert!(
-            theirs.rows.is_empty() && theirs.sites.is_empty(),
+            theirs.rows.is_empty() && their_places.sites.is_empty(),
             "another trust sees none"
         );
     }

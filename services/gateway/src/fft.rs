@@ -179,13 +179,12 @@ async fn get_breakdown(
     me: &SignedIn,
     filter: &Filter,
     by: &str,
-    places: bool,
 ) -> Result<feedback::GetFftBreakdownResponse, AppError> {
     let request = feedback::GetFftBreakdownRequest {
         from_month: filter.from.trim().into(),
         to_month: filter.to.trim().into(),
         by: by.into(),
-        filter: places.then(|| filter.places()),
+        filter: Some(filter.places()),
     };
     Ok(state
         .clients
@@ -196,11 +195,24 @@ async fn get_breakdown(
         .into_inner())
 }
 
+async fn get_places(state: &AppState, me: &SignedIn) -> Result<feedback::FftPlaces, AppError> {
+    Ok(state
+        .clients
+        .feedback()
+        .list_fft_places(
+            state
+                .clients
+                .request(&me.caller, feedback::ListFftPlacesRequest {}),
+        )
+        .await?
+        .into_inner())
+}
+
 /// The choices of each filter: every value the trust's responses carry.
-fn options(known: Option<&feedback::GetFftBreakdownResponse>) -> Value {
-    let list = |all: &str, values: Option<&Vec<String>>| {
+fn options(places: &feedback::FftPlaces) -> Value {
+    let list = |all: &str, values: &[String]| {
         let mut out = vec![(String::new(), all.to_string())];
-        out.extend(values.into_iter().flatten().map(|v| (v.clone(), v.clone())));
+        out.extend(values.iter().map(|v| (v.clone(), v.clone())));
         out
     };
     let mut sources = vec![(String::new(), "Any way".to_string())];
@@ -214,10 +226,10 @@ fn options(known: Option<&feedback::GetFftBreakdownResponse>) -> Value {
             .map(|(v, l)| (v.to_string(), format!("Who answered: {}", lower_first(l)))),
     );
     context! {
-        sites => list("All sites", known.map(|k| &k.sites)),
-        localities => list("All localities", known.map(|k| &k.localities)),
-        pathways => list("All pathways", known.map(|k| &k.pathways)),
-        teams => list("All teams", known.map(|k| &k.teams)),
+        sites => list("All sites", &places.sites),
+        localities => list("All localities", &places.localities),
+        pathways => list("All pathways", &places.pathways),
+        teams => list("All teams", &places.teams),
         sources => sources,
         by => by,
     }
@@ -235,7 +247,7 @@ async fn summary_page(
         Err(err @ AppError::Invalid(_)) => (None, Some(errors_map(&err))),
         Err(err) => return Err(err),
     };
-    let known = get_breakdown(state, me, &Filter::default(), "site", false).await?;
+    let places = get_places(state, me).await?;
     let summary = summary.unwrap_or_default();
     let months: Vec<Value> = summary
         .months
@@ -278,7 +290,7 @@ async fn summary_page(
                 errors => err.map(errors_map).or(filter_errors.clone()).unwrap_or_default(),
                 filter_errors => filter_errors.unwrap_or_default(),
                 filter => filter.value(), filtered => filter.any_place() || !filter.from.is_empty() || !filter.to.is_empty(),
-                query => filter.query(false), options => options(Some(&known)),
+                query => filter.query(false), options => options(&places),
                 notice => notice,
             },
         ),
@@ -428,15 +440,12 @@ async fn breakdown(
     me.require(FFT_READERS)?;
     let by = filter.by().to_string();
     let equity = WHO.iter().any(|(v, _)| *v == by);
-    let (result, errors) = match get_breakdown(&state, &me, &filter, &by, true).await {
+    let (result, errors) = match get_breakdown(&state, &me, &filter, &by).await {
         Ok(r) => (Some(r), None),
         Err(err @ AppError::Invalid(_)) => (None, Some(errors_map(&err))),
         Err(err) => return Err(err),
     };
-    let known = match &result {
-        Some(r) => r.clone(),
-        None => get_breakdown(&state, &me, &Filter::default(), "site", false).await?,
-    };
+    let places = get_places(&state, &me).await?;
     let status = if errors.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
@@ -471,7 +480,7 @@ async fn breakdown(
             context! {
                 rows => rows, all => all, heading => heading, phrase => lower_first(heading), equity => equity,
                 filter => filter.value(), query => filter.query(true), summary_query => filter.query(false),
-                options => options(Some(&known)),
+                options => options(&places),
                 filter_errors => errors.clone().unwrap_or_default(),
                 errors => errors.unwrap_or_default(),
             },
@@ -487,7 +496,7 @@ async fn breakdown_csv(
 ) -> Result<Response, AppError> {
     me.require(FFT_READERS)?;
     let by = filter.by().to_string();
-    let result = get_breakdown(&state, &me, &filter, &by, true).await?;
+    let result = get_breakdown(&state, &me, &filter, &by).await?;
     let n = |v: Option<u64>| v.map(|v| v.to_string()).unwrap_or_default();
     let fmt = |v: Option<f64>| v.map(|v| format!("{v:.2}")).unwrap_or_default();
     let line = |value: String, r: &feedback::FftBreakdownRow| {
