@@ -1243,6 +1243,24 @@ pub struct SubmitFftResult {
     rejected: Vec<RowErrorBody>,
 }
 
+impl SubmitFftResult {
+    /// What the feedback service said of a batch (FFT or PROM: their answers have one shape).
+    fn new(accepted: u32, duplicates: u32, rejected: Vec<feedback::RowError>) -> Self {
+        Self {
+            accepted,
+            duplicates,
+            rejected: rejected
+                .into_iter()
+                .map(|r| RowErrorBody {
+                    index: r.index,
+                    field: r.field,
+                    reason: r.reason,
+                })
+                .collect(),
+        }
+    }
+}
+
 /// Submit Friends and Family Test responses (up to 5,000 a call). Good rows are kept; bad rows
 /// are reported by index, field and reason.
 #[utoipa::path(post, path = "/api/v1/feedback/fft-responses", request_body = SubmitFftBody,
@@ -1289,19 +1307,11 @@ async fn submit_fft_responses(
         ))
         .await?
         .into_inner();
-    Ok(Json(SubmitFftResult {
-        accepted: result.accepted,
-        duplicates: result.duplicates,
-        rejected: result
-            .rejected
-            .into_iter()
-            .map(|r| RowErrorBody {
-                index: r.index,
-                field: r.field,
-                reason: r.reason,
-            })
-            .collect(),
-    }))
+    Ok(Json(SubmitFftResult::new(
+        result.accepted,
+        result.duplicates,
+        result.rejected,
+    )))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -1534,19 +1544,11 @@ async fn submit_prom_responses(
         .submit_prom_responses(state.clients.request(&me.caller, request))
         .await?
         .into_inner();
-    Ok(Json(SubmitFftResult {
-        accepted: result.accepted,
-        duplicates: result.duplicates,
-        rejected: result
-            .rejected
-            .into_iter()
-            .map(|r| RowErrorBody {
-                index: r.index,
-                field: r.field,
-                reason: r.reason,
-            })
-            .collect(),
-    }))
+    Ok(Json(SubmitFftResult::new(
+        result.accepted,
+        result.duplicates,
+        result.rejected,
+    )))
 }
 
 #[derive(Deserialize, IntoParams)]
