@@ -662,7 +662,84 @@ test('the Friends and Family Test page charts % positive as Making Data Count do
   await assert.doesNotReject(page.getByRole('columnheader', { name: 'Upper limit' }).waitFor());
   await assert.doesNotReject(page.getByRole('columnheader', { name: '95% interval' }).waitFor());
   await expectAccessible(page, 'the SPC chart');
+
+  // A target and a month where the service changed: the chart says whether it will be met, and
+  // its limits start again there; a month not on the chart is refused by name.
+  const months = await page.locator('details table tbody th').allTextContents();
+  await page.getByLabel('Target % positive').fill('60');
+  await page.getByLabel('Limits start again in').fill(months[3]);
+  await page.getByRole('button', { name: 'Show' }).click();
+  await assert.doesNotReject(page.getByText(/the target will (consistently be met|be met some months)/).first().waitFor());
+  await assert.doesNotReject(page.getByText('The red dotted line is the target, 60%.').waitFor());
+  await assert.doesNotReject(page.getByText('(2 periods of limits)', { exact: false }).waitFor());
+  await page.getByLabel('Limits start again in').fill('2019-01');
+  await page.getByRole('button', { name: 'Show' }).click();
+  await assert.doesNotReject(page.getByRole('link', { name: /2019-01 is not a month on the chart/ }).waitFor(), 'the error summary names the month');
+  await expectAccessible(page, 'the SPC chart with a refused rebase');
   await context.close();
+});
+
+test('a complaint is recorded, closed with its learning, and reported to governance', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await signIn(page, 'lead@rza.demo.test');
+  await page.goto(`${base}/complaints`);
+  await expectAccessible(page, 'the complaints list');
+  await page.getByRole('link', { name: 'Record a complaint' }).click();
+  await page.getByLabel('Reference').fill('RZA-BROWSER-1');
+  await page.getByLabel('How it came').selectOption('letter');
+  await page.getByLabel('Pathway').fill('Browser pathway');
+  await page.getByRole('button', { name: 'Record the complaint' }).click();
+  // Nothing is stored until every field is right, and each problem is named.
+  await assert.doesNotReject(page.getByRole('link', { name: 'Summary: is required' }).waitFor());
+  await assert.doesNotReject(page.getByRole('link', { name: 'Categories: choose at least one theme' }).waitFor());
+  assert.equal(await page.getByLabel('Reference').inputValue(), 'RZA-BROWSER-1', 'what was typed is kept');
+  await expectAccessible(page, 'the complaint form with errors');
+  await page.getByLabel('What the complaint is about').fill('Nobody returned my calls about a cancelled scan');
+  await page.getByLabel('Contacting services').check();
+  await page.getByRole('button', { name: 'Record the complaint' }).click();
+  await page.waitForURL(/\/complaints\?notice=recorded/);
+  await page.getByRole('link', { name: 'RZA-BROWSER-1' }).click();
+
+  // Closing it as upheld needs the learning.
+  const today = new Date().toISOString().slice(0, 10);
+  await page.getByLabel('Date acknowledged').fill(today);
+  await page.getByLabel('Date closed').fill(today);
+  await page.getByLabel('Outcome').selectOption('upheld');
+  await page.getByRole('button', { name: 'Save changes' }).click();
+  await assert.doesNotReject(page.getByRole('link', { name: /Learning: is needed to close an upheld/ }).waitFor());
+  await page.getByLabel('What we learned').fill('Call-backs for cancelled scans were nobody\'s job.');
+  await page.getByRole('button', { name: 'Save changes' }).click();
+  await page.waitForURL(/notice=updated/);
+
+  // The learning report of this month for that pathway: analysts read it, not the summaries.
+  const month = today.slice(0, 7);
+  await context.close();
+  const analyst = await browser.newContext();
+  const report = await analyst.newPage();
+  await signIn(report, 'analyst@rza.demo.test');
+  const denied = await report.goto(`${base}/complaints`);
+  assert.equal(denied.status(), 403, 'analysts do not read complaints one by one');
+  await report.goto(`${base}/complaints/learning?from=${month}&to=${month}&pathway=Browser%20pathway`);
+  await assert.doesNotReject(report.getByText('Call-backs for cancelled scans were nobody\'s job.').waitFor());
+  assert.equal(await report.getByText('Nobody returned my calls').count(), 0, 'no summary in the report');
+  const received = report.locator('.nhsuk-summary-list__row').filter({ has: report.locator('dt', { hasText: /^Received$/ }) }).locator('dd');
+  assert.equal((await received.textContent()).trim(), '1');
+  await expectAccessible(report, 'the learning report');
+  const pdf = await report.request.get(`${base}/complaints/learning.pdf?from=${month}&to=${month}`);
+  assert.equal(pdf.headers()['content-type'], 'application/pdf');
+
+  // The forum's round-up of the last quarter, and an MDT's.
+  await report.goto(`${base}/reports/round-up`);
+  await assert.doesNotReject(report.getByRole('heading', { name: 'Round-up for the patient forum' }).waitFor());
+  await assert.doesNotReject(report.getByRole('heading', { name: 'What comments were about' }).waitFor());
+  await assert.doesNotReject(report.getByRole('img', { name: '% positive by month, with its mean and process limits' }).waitFor());
+  await expectAccessible(report, 'the forum round-up');
+  await report.getByLabel('For', { exact: true }).selectOption({ label: 'The Maternity MDT' });
+  await report.getByRole('button', { name: 'Show' }).click();
+  await assert.doesNotReject(report.getByRole('heading', { name: 'Round-up for the Maternity MDT' }).waitFor());
+  await expectAccessible(report, 'an MDT round-up');
+  await analyst.close();
 });
 
 test('a CSV upload lists every bad row before storing the good ones, and counts nothing twice', async () => {

@@ -14,7 +14,7 @@ use crate::{ingest, proms};
 
 pub const MAX_BATCH: usize = 5_000;
 
-/// Comments one by one may hold names: staff only, not analysts.
+/// Comments and complaints one by one may hold names: staff only, not analysts.
 const COMMENT_READERS: &[Role] = &[Role::EngagementLead, Role::Staff, Role::Admin];
 const TRAINERS: &[Role] = &[Role::EngagementLead, Role::Admin];
 
@@ -97,6 +97,13 @@ impl FeedbackApi {
     ) -> Result<GetFftSummaryResponse, ServiceError> {
         let mut v = Violations::default();
         check_period(&mut v, &request.from_month, &request.to_month);
+        for month in &request.rebase_months {
+            v.check(
+                is_month(month),
+                "rebase_months",
+                &format!("{month:?} is not a month in the form YYYY-MM"),
+            );
+        }
         v.finish()?;
         let filter = to_filter(request.filter.as_ref());
         let rows = crate::rollup::counts(
@@ -142,7 +149,11 @@ impl FeedbackApi {
                 }
             })
             .collect();
-        let positive_chart = Some(positive_chart(&months, request.target));
+        let positive_chart = Some(positive_chart(
+            &months,
+            request.target,
+            &request.rebase_months,
+        )?);
         Ok(GetFftSummaryResponse {
             months,
             positive_chart,
@@ -161,7 +172,7 @@ fn check_batch(v: &mut Violations, len: usize) {
 }
 
 /// A period's months, each empty (open) or YYYY-MM.
-fn check_period(v: &mut Violations, from_month: &str, to_month: &str) {
+pub(crate) fn check_period(v: &mut Violations, from_month: &str, to_month: &str) {
     for (field, value) in [("from_month", from_month), ("to_month", to_month)] {
         v.check(
             value.is_empty() || is_month(value),
@@ -281,18 +292,44 @@ impl FeedbackApi {
 
 /// % positive month by month as an XmR chart (higher is better), months without responses left
 /// out as NHSRplotthedots would need them to be.
-fn positive_chart(months: &[FftMonth], target: Option<f64>) -> SpcChart {
+/// Rebasing starts a new group of limits at each of `rebase_months`, which must be charted months.
+fn positive_chart(
+    months: &[FftMonth],
+    target: Option<f64>,
+    rebase_months: &[String],
+) -> Result<SpcChart, ServiceError> {
     let shown: Vec<(&str, f64)> = months
         .iter()
         .filter_map(|m| Some((m.month.as_str(), m.percent_positive?)))
         .collect();
     let values: Vec<f64> = shown.iter().map(|(_, v)| *v).collect();
+    let mut v = Violations::default();
+    let mut rebase_at = Vec::new();
+    for month in rebase_months {
+        match shown.iter().position(|(m, _)| m == month) {
+            Some(0) => v.push(
+                "rebase_months",
+                format!("{month} is the first month charted: limits already start there"),
+            ),
+            Some(i) => rebase_at.push(i),
+            None => v.push(
+                "rebase_months",
+                format!(
+                    "{month} is not a month on the chart (a month with responses in the period)"
+                ),
+            ),
+        }
+    }
+    v.finish()?;
+    rebase_at.sort_unstable();
+    rebase_at.dedup();
     let options = crate::spc::Options {
         target,
+        rebase_at,
         ..crate::spc::Options::default()
     };
     let chart = crate::spc::xmr(&values, &options);
-    SpcChart {
+    Ok(SpcChart {
         points: chart
             .points
             .iter()
@@ -310,7 +347,7 @@ fn positive_chart(months: &[FftMonth], target: Option<f64>) -> SpcChart {
         assurance: chart.assurance.as_str().into(),
         warnings: chart.warnings,
         target,
-    }
+    })
 }
 
 impl FeedbackApi {
@@ -643,5 +680,56 @@ impl FeedbackService for FeedbackApi {
     ) -> Result<Response<ThemeModelStatus>, Status> {
         let caller = grpc::authorize(&request, TRAINERS)?;
         Ok(Response::new(self.retrain(&caller).await?))
+    }
+
+    async fn record_complaint(
+        &self,
+        request: Request<RecordComplaintRequest>,
+    ) -> Result<Response<Complaint>, Status> {
+        let caller = grpc::authorize(&request, COMMENT_READERS)?;
+        Ok(Response::new(
+            FeedbackApi::record_complaint(self, &caller, request.into_inner()).await?,
+        ))
+    }
+
+    async fn update_complaint(
+        &self,
+        request: Request<UpdateComplaintRequest>,
+    ) -> Result<Response<Complaint>, Status> {
+        let caller = grpc::authorize(&request, COMMENT_READERS)?;
+        Ok(Response::new(
+            FeedbackApi::update_complaint(self, &caller, request.into_inner()).await?,
+        ))
+    }
+
+    async fn get_complaint(
+        &self,
+        request: Request<GetComplaintRequest>,
+    ) -> Result<Response<Complaint>, Status> {
+        let caller = grpc::authorize(&request, COMMENT_READERS)?;
+        Ok(Response::new(
+            FeedbackApi::get_complaint(self, &caller, &request.into_inner().id).await?,
+        ))
+    }
+
+    async fn list_complaints(
+        &self,
+        request: Request<ListComplaintsRequest>,
+    ) -> Result<Response<ListComplaintsResponse>, Status> {
+        let caller = grpc::authorize(&request, COMMENT_READERS)?;
+        Ok(Response::new(
+            FeedbackApi::list_complaints(self, &caller, request.into_inner()).await?,
+        ))
+    }
+
+    async fn get_learning_report(
+        &self,
+        request: Request<GetLearningReportRequest>,
+    ) -> Result<Response<LearningReport>, Status> {
+        let caller = grpc::authorize(&request, READERS)?;
+        Ok(Response::new(
+            self.learning_report_of(&caller, request.into_inner())
+                .await?,
+        ))
     }
 }

@@ -1,10 +1,11 @@
 //! Feedback: patient-experience analytics: the Friends and Family Test with SPC and suppression,
-//! PROMs, and the free-text comments' themes and sentiment. Responses arrive by gRPC batch or on
+//! PROMs, the free-text comments' themes and sentiment, and complaints with their learning. Responses arrive by gRPC batch or on
 //! `feedback.responses.v1`; a response id is counted once.
 
 mod api;
 pub mod comments;
 mod comments_api;
+pub mod complaints;
 pub mod fft;
 mod ingest;
 mod prom_store;
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(comments::migration::Migration),
             Box::new(themes::migration::Migration),
             Box::new(rollup::migration::Migration),
+            Box::new(complaints::migration::Migration),
         ]
     }
 }

@@ -162,6 +162,7 @@ async fn batch_and_topic_responses_give_nhs_england_figures_counted_once() {
                     to_month: String::new(),
                     target: Some(80.0),
                     filter: None,
+                    rebase_months: Vec::new(),
                 },
                 &analyst,
             ))
@@ -184,6 +185,91 @@ async fn batch_and_topic_responses_give_nhs_england_figures_counted_once() {
             "one point has no limits to assure against"
         );
         assert!(chart.warnings[0].contains("no limits"), "{backend:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_chart_is_rebased_where_the_trust_says_the_process_changed() {
+    let svc = TestService::start("feedback", Backend::Sqlite, alongside_feedback::start).await;
+    let mut client = FeedbackServiceClient::connect(svc.url()).await.unwrap();
+    let analyst = svc.token("RZA", Role::Analyst);
+    // 2024: 10 of 20 positive every month (50%); 2025: 19 and 20 of 20 by turns (95%, 100%).
+    let mut responses = Vec::new();
+    for year in [2024, 2025] {
+        for month in 1..=12 {
+            let positive = if year == 2024 { 10 } else { 19 + month % 2 };
+            for k in 0..20 {
+                let answer = if k < positive {
+                    FftAnswer::Good
+                } else {
+                    FftAnswer::Poor
+                };
+                let on = format!("{year}-{month:02}-{:02}", k + 1);
+                responses.push(response(&format!("r{year}-{month}-{k}"), answer, &on));
+            }
+        }
+    }
+    client
+        .submit_fft_responses(outgoing(
+            SubmitFftResponsesRequest {
+                responses,
+                dry_run: false,
+            },
+            &analyst,
+        ))
+        .await
+        .unwrap();
+    let chart = |rebase: &[&str]| GetFftSummaryRequest {
+        rebase_months: rebase.iter().map(|m| m.to_string()).collect(),
+        target: Some(80.0),
+        ..Default::default()
+    };
+    let whole = client
+        .get_fft_summary(outgoing(chart(&[]), &analyst))
+        .await
+        .unwrap()
+        .into_inner()
+        .positive_chart
+        .unwrap();
+    assert_eq!(whole.points.len(), 24);
+    assert!(
+        (whole.points[0].mean - 73.75).abs() < 1e-9,
+        "one mean over both years: {whole:?}"
+    );
+    let rebased = client
+        .get_fft_summary(outgoing(chart(&["2025-01"]), &analyst))
+        .await
+        .unwrap()
+        .into_inner()
+        .positive_chart
+        .unwrap();
+    assert_eq!(rebased.points[11].mean, 50.0, "the first year's own mean");
+    assert!(
+        (rebased.points[12].mean - 97.5).abs() < 1e-9,
+        "limits start again in 2025-01: {rebased:?}"
+    );
+    // 2025's limits: 97.5 ± 2.66 × 5, so its lower limit (84.2) is above the target.
+    assert_eq!(rebased.assurance, "pass");
+    assert_eq!(
+        whole.assurance, "hit_or_miss",
+        "two years together straddle it"
+    );
+    assert_eq!(rebased.target, Some(80.0));
+
+    for (rebase, says) in [
+        ("2023-06", "2023-06 is not a month on the chart"),
+        ("2024-01", "first month charted"),
+        ("June", "not a month in the form YYYY-MM"),
+    ] {
+        let status = client
+            .get_fft_summary(outgoing(chart(&[rebase]), &analyst))
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::InvalidArgument);
+        assert!(
+            status.message().contains("rebase_months") && status.message().contains(says),
+            "{rebase}: {status:?}"
+        );
     }
 }
 
@@ -218,8 +304,7 @@ async fn trusts_see_their_own_figures_and_bad_requests_are_named() {
             GetFftSummaryRequest {
                 from_month: "November".into(),
                 to_month: String::new(),
-                target: None,
-                filter: None,
+                ..Default::default()
             },
             &rza,
         ))

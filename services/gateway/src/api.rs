@@ -67,6 +67,7 @@ pub(crate) type ApiResult<T> = Result<T, ApiError>;
         crate::payments_api::check_ledger,
         submit_fft_responses,
         fft_summary,
+        fft_chart,
         fft_breakdown,
         submit_prom_responses,
         prom_summary,
@@ -76,6 +77,11 @@ pub(crate) type ApiResult<T> = Result<T, ApiError>;
         crate::comments_api::theme_summary,
         crate::comments_api::theme_model,
         crate::comments_api::retrain,
+        crate::complaints_api::list_complaints,
+        crate::complaints_api::record_complaint,
+        crate::complaints_api::get_complaint,
+        crate::complaints_api::update_complaint,
+        crate::complaints_api::learning_report,
         crate::profile::get_profile,
         crate::profile::update_profile,
         crate::profile::set_bank_details,
@@ -129,6 +135,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/api/v1/feedback/fft-responses", post(submit_fft_responses))
         .route("/api/v1/feedback/fft-summary", get(fft_summary))
+        .route("/api/v1/feedback/fft-chart", get(fft_chart))
         .route("/api/v1/feedback/fft-breakdown", get(fft_breakdown))
         .route(
             "/api/v1/feedback/prom-responses",
@@ -1377,6 +1384,7 @@ async fn fft_summary(
         from_month: q.from,
         to_month: q.to,
         target: None,
+        rebase_months: Vec::new(),
     };
     let summary = state
         .clients
@@ -1402,6 +1410,93 @@ async fn fft_summary(
             })
             .collect(),
     ))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct ChartParams {
+    /// A target % positive (0 to 100), for the chart's assurance.
+    #[serde(default)]
+    target: String,
+    /// Months (YYYY-MM, separated by commas) where the limits start again because the service
+    /// changed; each must be a charted month.
+    #[serde(default)]
+    rebase: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SpcPointBody {
+    period: String,
+    value: f64,
+    mean: f64,
+    /// Lower and upper process limits; absent where there are too few points for them.
+    lpl: Option<f64>,
+    upl: Option<f64>,
+    /// common_cause, special_cause_improvement, special_cause_concern or special_cause_neutral.
+    #[serde(rename = "type")]
+    point_type: String,
+    /// Which rule made it a special cause, in words; empty for common cause.
+    rule: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SpcChartBody {
+    points: Vec<SpcPointBody>,
+    /// pass, fail, hit_or_miss, or none without a target.
+    assurance: String,
+    warnings: Vec<String>,
+    target: Option<f64>,
+}
+
+/// % positive month by month as a Making Data Count XmR chart (higher is better), with a target
+/// and rebasing if given.
+#[utoipa::path(get, path = "/api/v1/feedback/fft-chart", params(SummaryParams, ChartParams),
+    responses((status = 200, body = SpcChartBody), (status = 422, body = ErrorBody)))]
+async fn fft_chart(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Query(q): Query<SummaryParams>,
+    Query(c): Query<ChartParams>,
+) -> ApiResult<Json<SpcChartBody>> {
+    let (target, rebase_months) = crate::fft::chart_settings(&c.target, &c.rebase)?;
+    let request = feedback::GetFftSummaryRequest {
+        filter: Some(q.filter()),
+        from_month: q.from,
+        to_month: q.to,
+        target,
+        rebase_months,
+    };
+    let chart = state
+        .clients
+        .feedback()
+        .get_fft_summary(state.clients.request(&me.caller, request))
+        .await
+        .map_err(|s| {
+            AppError::from(s).with_fields(|f| match f {
+                "rebase_months" => "rebase".into(),
+                other => other.into(),
+            })
+        })?
+        .into_inner()
+        .positive_chart
+        .unwrap_or_default();
+    Ok(Json(SpcChartBody {
+        points: chart
+            .points
+            .into_iter()
+            .map(|p| SpcPointBody {
+                period: p.period,
+                value: p.value,
+                mean: p.mean,
+                lpl: p.lpl,
+                upl: p.upl,
+                point_type: p.r#type,
+                rule: p.rule,
+            })
+            .collect(),
+        assurance: chart.assurance,
+        warnings: chart.warnings,
+        target: chart.target,
+    }))
 }
 
 #[derive(Deserialize, IntoParams)]

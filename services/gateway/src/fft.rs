@@ -81,6 +81,12 @@ pub struct Filter {
     source: String,
     #[serde(default)]
     by: String,
+    /// The chart's target % positive, for its assurance.
+    #[serde(default)]
+    target: String,
+    /// Months the chart's limits start afresh, separated by commas or spaces.
+    #[serde(default)]
+    rebase: String,
     #[serde(default)]
     notice: Option<String>,
 }
@@ -134,8 +140,44 @@ impl Filter {
         context! {
             from => self.from, to => self.to, site => self.site, locality => self.locality,
             pathway => self.pathway, team => self.team, source => self.source, by => self.by(),
+            target => self.target, rebase => self.rebase,
         }
     }
+
+    /// The chart's target and rebasing months as the service takes them.
+    fn chart_settings(&self) -> Result<(Option<f64>, Vec<String>), AppError> {
+        chart_settings(&self.target, &self.rebase)
+    }
+}
+
+/// A target typed as "90" or "90%", and months separated by commas or spaces.
+pub(crate) fn chart_settings(
+    target: &str,
+    rebase: &str,
+) -> Result<(Option<f64>, Vec<String>), AppError> {
+    let target = target.trim().trim_end_matches('%').trim();
+    let target = if target.is_empty() {
+        None
+    } else {
+        Some(
+            target
+                .parse::<f64>()
+                .ok()
+                .filter(|t| t.is_finite())
+                .ok_or_else(|| {
+                    AppError::Invalid(vec![FieldError::new(
+                        "target",
+                        "must be a percentage from 0 to 100, for example 90",
+                    )])
+                })?,
+        )
+    };
+    let rebase = rebase
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|m| !m.is_empty())
+        .map(str::to_string)
+        .collect();
+    Ok((target, rebase))
 }
 
 /// The service names the period's fields as its request does; the forms call them from and to.
@@ -143,6 +185,7 @@ fn form_field(field: &str) -> String {
     match field {
         "from_month" => "from".into(),
         "to_month" => "to".into(),
+        "rebase_months" => "rebase".into(),
         other => other.into(),
     }
 }
@@ -159,11 +202,13 @@ async fn get_summary(
     me: &SignedIn,
     filter: &Filter,
 ) -> Result<feedback::GetFftSummaryResponse, AppError> {
+    let (target, rebase_months) = filter.chart_settings()?;
     let request = feedback::GetFftSummaryRequest {
         from_month: filter.from.trim().into(),
         to_month: filter.to.trim().into(),
-        target: None,
+        target,
         filter: Some(filter.places()),
+        rebase_months,
     };
     Ok(state
         .clients
@@ -269,6 +314,8 @@ async fn summary_page(
         .collect();
     let spc = (!chart.points.is_empty()).then(|| context! {
         svg => crate::charts::spc_svg(&chart, "% positive by month, with its mean and process limits", "%"),
+        target => chart.target.map(|t| format!("{t}%")),
+        groups => chart.points.windows(2).filter(|w| w[0].mean != w[1].mean || w[0].upl != w[1].upl).count() + 1,
         summary => crate::charts::summary(&chart, "%"),
         warnings => chart.warnings,
         points => points,
@@ -290,7 +337,7 @@ async fn summary_page(
                 errors => err.map(errors_map).or(filter_errors.clone()).unwrap_or_default(),
                 filter_errors => filter_errors.unwrap_or_default(),
                 filter => filter.value(), filtered => filter.any_place() || !filter.from.is_empty() || !filter.to.is_empty(),
-                query => filter.query(false), options => options(&places),
+                query => filter.query(false), options => options(&places), chart_choice => true,
                 notice => notice,
             },
         ),

@@ -6,6 +6,8 @@ pub mod charts;
 pub mod clients;
 pub mod comments;
 pub mod comments_api;
+pub mod complaints;
+pub mod complaints_api;
 pub mod config;
 pub mod equality;
 pub mod error;
@@ -20,6 +22,7 @@ pub mod pdf;
 pub mod probe;
 pub mod profile;
 pub mod proms;
+pub mod roundup;
 pub mod seed;
 pub mod session;
 pub mod sharing;
@@ -79,6 +82,9 @@ pub fn router(state: AppState) -> Router {
         .merge(fhir::routes())
         .merge(proms::routes())
         .merge(comments::routes())
+        .merge(complaints::routes())
+        .merge(complaints_api::routes())
+        .merge(roundup::routes())
         .merge(comments_api::routes())
         .merge(survey::routes())
         .merge(payments_api::routes())

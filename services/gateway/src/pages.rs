@@ -117,6 +117,20 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("comments.html", include_str!("../templates/comments.html")),
     ("comment.html", include_str!("../templates/comment.html")),
     (
+        "complaints.html",
+        include_str!("../templates/complaints.html"),
+    ),
+    (
+        "complaint.html",
+        include_str!("../templates/complaint.html"),
+    ),
+    ("learning.html", include_str!("../templates/learning.html")),
+    ("roundup.html", include_str!("../templates/roundup.html")),
+    (
+        "learning_tables.html",
+        include_str!("../templates/learning_tables.html"),
+    ),
+    (
         "theme_model.html",
         include_str!("../templates/theme_model.html"),
     ),
@@ -312,6 +326,24 @@ fn nav(me: &SignedIn, current: &str) -> Vec<NavLink> {
             "Outcome measures",
             "MSK-HQ change and SURE decisional conflict, by pathway.",
             FFT_READERS,
+        ),
+        (
+            "/complaints",
+            "Complaints",
+            "Complaints received, their outcomes and what was learned.",
+            crate::comments::COMMENT_READERS,
+        ),
+        (
+            "/complaints/learning",
+            "Learning from complaints",
+            "A period's complaints in figures, and the learning, for governance.",
+            crate::comments::THEME_READERS,
+        ),
+        (
+            "/reports/round-up",
+            "Governance round-up",
+            "A period's feedback and learning for the forum, or for one pathway's MDT.",
+            crate::comments::THEME_READERS,
         ),
         (
             "/partners/representation",

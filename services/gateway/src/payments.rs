@@ -1237,21 +1237,6 @@ async fn remittance(
     )
 }
 
-fn pdf_response(filename: &str, bytes: Vec<u8>) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "application/pdf".to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{filename}\""),
-            ),
-            (header::CACHE_CONTROL, "private, no-store".into()),
-        ],
-        bytes,
-    )
-        .into_response()
-}
-
 async fn remittance_pdf(
     State(state): State<AppState>,
     me: SignedIn,
@@ -1296,7 +1281,7 @@ async fn remittance_pdf(
         Block::Gap,
         Block::Text("Involvement payments are income for tax purposes; expenses repaid at cost are not. Keep this advice with your records.".into()),
     ]);
-    Ok(pdf_response(
+    Ok(pdf::response(
         &format!("remittance-{}.pdf", r.reference.replace(' ', "-")),
         pdf::render(&blocks),
     ))
@@ -1466,7 +1451,7 @@ async fn statement_pdf(
         Block::Heading("For your tax return".into()),
     ]);
     blocks.extend(found.notes.iter().map(|n| Block::Text(n.clone())));
-    Ok(pdf_response(
+    Ok(pdf::response(
         &format!("statement-{}-{}.pdf", found.tax_year, found.tax_year + 1),
         pdf::render(&blocks),
     ))

@@ -1,6 +1,8 @@
 //! Printable documents as PDF (remittance advice, annual statements): A4 pages of headings, text
 //! and label–value rows in the standard Helvetica font, so no font file is needed.
 
+use axum::response::{IntoResponse, Response};
+use http::header;
 use pdf_writer::{Content, Finish, Name, Pdf, Rect, Ref, Str};
 
 pub enum Block {
@@ -16,6 +18,22 @@ const WIDTH: f32 = 595.0;
 const HEIGHT: f32 = 842.0;
 const MARGIN: f32 = 56.0;
 const VALUE_X: f32 = 400.0;
+
+/// The PDF as a download that no cache keeps.
+pub fn response(filename: &str, bytes: Vec<u8>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{filename}\""),
+            ),
+            (header::CACHE_CONTROL, "private, no-store".into()),
+        ],
+        bytes,
+    )
+        .into_response()
+}
 
 /// The bytes of the PDF.
 pub fn render(blocks: &[Block]) -> Vec<u8> {

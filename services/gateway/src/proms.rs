@@ -111,7 +111,7 @@ fn signed(value: Option<f64>) -> String {
     value.map_or_else(|| "–".into(), |v| format!("{v:+.1}"))
 }
 
-fn row(pathway: &str, s: &feedback::PromSummary) -> Value {
+pub(crate) fn row(pathway: &str, s: &feedback::PromSummary) -> Value {
     context! {
         pathway => if pathway.is_empty() { "All pathways" } else { pathway },
         msk_responses => s.msk_hq_responses,

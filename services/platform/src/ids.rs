@@ -14,6 +14,7 @@ pub const FFT_RESPONSE: &str = "fft";
 pub const PROM_RESPONSE: &str = "prm";
 pub const COMMENT: &str = "cmt";
 pub const THEME_TRAINING: &str = "thm";
+pub const COMPLAINT: &str = "cpl";
 pub const USER: &str = "usr";
 
 /// A new identifier: the prefix, an underscore and a UUID v7 (sortable by creation time).

@@ -241,8 +241,112 @@ pub async fn seed(state: &AppState) -> Result<Vec<(String, String)>, String> {
             .submit_prom_responses(state.clients.request(&analyst, request))
             .await
             .map_err(|e| err(&e))?;
+        for complaint in complaints(trust, today) {
+            let request = feedback::RecordComplaintRequest {
+                complaint: Some(complaint),
+            };
+            state
+                .clients
+                .feedback()
+                .record_complaint(state.clients.request(&lead, request))
+                .await
+                .map_err(|e| err(&e))?;
+        }
     }
     Ok(sign_ins)
+}
+
+/// What the demo complaints are about, with their themes and the learning when upheld (written
+/// for the demo).
+const COMPLAINTS: &[(&str, &[&str], &str, &str)] = &[
+    (
+        "Appointment cancelled twice without explanation",
+        &["appointment_arrangements", "kept_informed"],
+        "Cancellations were sent by text only, with no reason or new date.",
+        "Booking team to phone patients whose appointment is cancelled a second time.",
+    ),
+    (
+        "Waited over three hours in clinic with no updates",
+        &["timeliness", "kept_informed"],
+        "Clinic delays were not announced, so patients could not plan.",
+        "Reception to update the delay board every 30 minutes.",
+    ),
+    (
+        "Felt dismissed by the doctor when describing pain",
+        &["listening_involving", "staff_manner"],
+        "Patients' own account of pain was not recorded before the examination.",
+        "Pain history question added to the clinic template.",
+    ),
+    (
+        "Discharged without the medicines I needed",
+        &["discharge", "medication"],
+        "Discharge prescriptions were written after transport had been booked.",
+        "Ward pharmacist to check take-home medicines before transport is booked.",
+    ),
+    (
+        "Could not get through on the phone for a week",
+        &["contacting_services"],
+        "Phone lines were staffed by one person on Mondays.",
+        "A second call handler on Monday mornings from next month.",
+    ),
+    ("No parking for blue badge holders", &["parking"], "", ""),
+];
+
+/// About five complaints a month over six months, most acknowledged in time, the older ones
+/// closed with an outcome and, when upheld, their learning.
+fn complaints(trust: &str, today: time::Date) -> Vec<feedback::Complaint> {
+    let channels = ["letter", "email", "phone", "online", "pals"];
+    let mut next = demo_numbers(trust, 0x434F_4D50);
+    (0..30)
+        .map(|n| {
+            let received = today - time::Duration::days(6 * n + 3);
+            let (summary, themes, learning, actions) =
+                COMPLAINTS[(next() % COMPLAINTS.len() as u32) as usize];
+            let (pathway, team) = DEMO_TEAMS[(next() % DEMO_TEAMS.len() as u32) as usize];
+            let (site, _) = DEMO_SITES[(next() % DEMO_SITES.len() as u32) as usize];
+            let acknowledged = received + time::Duration::days(i64::from(next() % 5));
+            let closed = received + time::Duration::days(20 + i64::from(next() % 40));
+            let outcome = if closed > today || learning.is_empty() && n % 2 == 0 {
+                ""
+            } else {
+                ["upheld", "partly_upheld", "not_upheld", "upheld"][(next() % 4) as usize]
+            };
+            let upheld = matches!(outcome, "upheld" | "partly_upheld");
+            feedback::Complaint {
+                reference: format!("{trust}-C{:04}", 1000 - n),
+                received_on: received.to_string(),
+                channel: channels[(next() % channels.len() as u32) as usize].into(),
+                site: site.into(),
+                pathway: pathway.into(),
+                team: team.into(),
+                categories: themes.iter().map(|t| t.to_string()).collect(),
+                summary: summary.into(),
+                acknowledged_on: if acknowledged <= today {
+                    acknowledged.to_string()
+                } else {
+                    String::new()
+                },
+                closed_on: if outcome.is_empty() {
+                    String::new()
+                } else {
+                    closed.to_string()
+                },
+                outcome: outcome.into(),
+                learning: if upheld || !learning.is_empty() && !outcome.is_empty() {
+                    if learning.is_empty() {
+                        "Signage to the accessible spaces was unclear.".into()
+                    } else {
+                        learning.into()
+                    }
+                } else {
+                    String::new()
+                },
+                actions: if outcome.is_empty() { "" } else { actions }.into(),
+                ombudsman: n == 25,
+                ..Default::default()
+            }
+        })
+        .collect()
 }
 
 /// The demo partner's time is approved and paid in a confirmed run (so they have remittance

@@ -1,0 +1,420 @@
+//! The governance round-up of a period: what patients said (the Friends and Family Test with its
+//! SPC chart, the themes of their comments, outcome measures) and what complaints taught, for the
+//! patient forum (the whole trust) or for one pathway's MDT. Printable, and as PDF. Figures only:
+//! small numbers are hidden as NHS England publishes them, so it can go to a forum of partners.
+
+use alongside_proto::feedback::v1 as feedback;
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use minijinja::{context, Value};
+use serde::Deserialize;
+
+use crate::comments::THEME_READERS;
+use crate::complaints::{get_learning_report, last_quarter, report_blocks, report_value};
+use crate::error::AppError;
+use crate::fft::percent;
+use crate::pages::{base, errors_map, merge, query_string, render};
+use crate::pdf::{self, Block};
+use crate::session::SignedIn;
+use crate::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/reports/round-up", get(page))
+        .route("/reports/round-up.pdf", get(pdf_copy))
+}
+
+/// Months of history the round-up's SPC chart shows up to the period's end.
+const CHART_MONTHS: i32 = 24;
+/// How many themes the round-up lists.
+const TOP_THEMES: usize = 8;
+
+/// `month` (YYYY-MM) moved by `by` months, or `None` when it is not a month.
+pub(crate) fn add_months(month: &str, by: i32) -> Option<String> {
+    let (year, m) = month.split_once('-')?;
+    let (year, m): (i32, i32) = (year.parse().ok()?, m.parse().ok()?);
+    if month.len() != 7 || !(1..=12).contains(&m) {
+        return None;
+    }
+    let index = year * 12 + m - 1 + by;
+    Some(format!(
+        "{}-{:02}",
+        index.div_euclid(12),
+        index.rem_euclid(12) + 1
+    ))
+}
+
+/// The last day of a month (YYYY-MM) as YYYY-MM-DD.
+fn last_day(month: &str) -> Option<String> {
+    let next = alongside_platform::parse_date(&format!("{}-01", add_months(month, 1)?))?;
+    Some(next.previous_day()?.to_string())
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct RoundUpQuery {
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+    /// Empty for the forum's round-up of the whole trust; a pathway for its MDT's.
+    #[serde(default)]
+    pathway: String,
+}
+
+/// Everything the round-up shows, gathered from feedback.
+struct RoundUp {
+    from: String,
+    to: String,
+    pathway: String,
+    fft: Fft,
+    chart: feedback::SpcChart,
+    themes: Option<feedback::ThemeSummary>,
+    proms: feedback::PromSummary,
+    complaints: feedback::LearningReport,
+}
+
+/// The period's FFT figures added up; the percentages hidden with 1 to 4 responses.
+#[derive(Default)]
+struct Fft {
+    total: u64,
+    positive: u64,
+    negative: u64,
+}
+
+impl Fft {
+    fn hidden(&self) -> bool {
+        (1..=4).contains(&self.total)
+    }
+
+    fn share(&self, part: u64) -> String {
+        if self.hidden() || self.total == 0 {
+            "–".into()
+        } else {
+            percent(Some(part as f64 * 100.0 / self.total as f64))
+        }
+    }
+}
+
+async fn gather(state: &AppState, me: &SignedIn, q: &RoundUpQuery) -> Result<RoundUp, AppError> {
+    let (from, to) = if q.from.trim().is_empty() && q.to.trim().is_empty() {
+        last_quarter(time::OffsetDateTime::now_utc().date())
+    } else {
+        (q.from.trim().to_string(), q.to.trim().to_string())
+    };
+    let pathway = q.pathway.trim().to_string();
+    let bad = |field: &str| {
+        AppError::Invalid(vec![alongside_platform::error::FieldError::new(
+            field,
+            "must be a month in the form YYYY-MM",
+        )])
+    };
+    let chart_from = add_months(&to, 1 - CHART_MONTHS).ok_or_else(|| bad("to"))?;
+    let last = last_day(&to).ok_or_else(|| bad("to"))?;
+    add_months(&from, 0).ok_or_else(|| bad("from"))?;
+    if to < from {
+        return Err(AppError::Invalid(vec![
+            alongside_platform::error::FieldError::new("to", "cannot be before the first month"),
+        ]));
+    }
+    let mut feedback = state.clients.feedback();
+    let summary = feedback
+        .get_fft_summary(state.clients.request(
+            &me.caller,
+            feedback::GetFftSummaryRequest {
+                from_month: chart_from.min(from.clone()),
+                to_month: to.clone(),
+                filter: Some(feedback::FftFilter {
+                    pathway: pathway.clone(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+        ))
+        .await?
+        .into_inner();
+    let mut fft = Fft::default();
+    for m in summary
+        .months
+        .iter()
+        .filter(|m| m.month >= from && m.month <= to)
+    {
+        fft.total += m.total;
+        fft.positive += m.very_good + m.good;
+        fft.negative += m.poor + m.very_poor;
+    }
+    let mut chart = summary.positive_chart.unwrap_or_default();
+    // The chart shows months with 5 or more responses only: a point of fewer could be worked
+    // back to a handful of people.
+    let hidden: Vec<String> = summary
+        .months
+        .iter()
+        .filter(|m| (1..=4).contains(&m.total))
+        .map(|m| m.month.clone())
+        .collect();
+    if !hidden.is_empty() {
+        chart.points.retain(|p| !hidden.contains(&p.period));
+        chart.warnings.push(format!(
+            "{} month{} with 1 to 4 responses {} not drawn; the limits still count {}",
+            hidden.len(),
+            if hidden.len() == 1 { "" } else { "s" },
+            if hidden.len() == 1 { "is" } else { "are" },
+            if hidden.len() == 1 { "it" } else { "them" },
+        ));
+    }
+    // Comments carry no pathway: their themes are the forum's, for the whole trust.
+    let themes = if pathway.is_empty() {
+        Some(
+            feedback
+                .get_theme_summary(state.clients.request(
+                    &me.caller,
+                    feedback::GetThemeSummaryRequest {
+                        from_month: from.clone(),
+                        to_month: to.clone(),
+                    },
+                ))
+                .await?
+                .into_inner(),
+        )
+    } else {
+        None
+    };
+    let proms = feedback
+        .get_prom_summary(state.clients.request(
+            &me.caller,
+            feedback::GetPromSummaryRequest {
+                from: format!("{from}-01"),
+                to: last,
+                pathway: pathway.clone(),
+                msk_hq_threshold: 0,
+            },
+        ))
+        .await?
+        .into_inner();
+    let complaints = get_learning_report(state, me, &from, &to, &pathway).await?;
+    Ok(RoundUp {
+        from,
+        to,
+        pathway,
+        fft,
+        chart,
+        themes,
+        proms,
+        complaints,
+    })
+}
+
+fn audience(r: &RoundUp) -> String {
+    if r.pathway.is_empty() {
+        "the patient forum".into()
+    } else {
+        format!("the {} MDT", r.pathway)
+    }
+}
+
+/// The themes most written about in the period, with how they felt.
+fn top_themes(themes: &feedback::ThemeSummary) -> Vec<&feedback::ThemeCount> {
+    let mut top: Vec<&feedback::ThemeCount> = themes
+        .categories
+        .iter()
+        .filter(|c| {
+            c.comments > 0 && !matches!(c.code.as_str(), "not_assigned" | "labelling_not_possible")
+        })
+        .collect();
+    top.sort_by_key(|c| std::cmp::Reverse(c.comments));
+    top.truncate(TOP_THEMES);
+    top
+}
+
+fn share(part: u64, whole: u64) -> String {
+    if whole == 0 {
+        "–".into()
+    } else {
+        format!("{}%", (part as f64 * 100.0 / whole as f64).round() as i64)
+    }
+}
+
+async fn page(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Query(q): Query<RoundUpQuery>,
+) -> Result<Response, AppError> {
+    me.require(THEME_READERS)?;
+    let (found, errors) = match gather(&state, &me, &q).await {
+        Ok(r) => (Some(r), Default::default()),
+        Err(err @ AppError::Invalid(_)) => (None, errors_map(&err)),
+        Err(err) => return Err(err),
+    };
+    let status = if found.is_some() {
+        http::StatusCode::OK
+    } else {
+        http::StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let value = found.as_ref().map(|r| {
+        let themes = r.themes.as_ref().map(|t| {
+            top_themes(t)
+                .into_iter()
+                .map(|c| context! { name => c.name, comments => c.comments, positive => share(c.positive, c.comments), negative => share(c.negative, c.comments) })
+                .collect::<Vec<Value>>()
+        });
+        let chart = (!r.chart.points.is_empty()).then(|| context! {
+            svg => crate::charts::spc_svg(&r.chart, "% positive by month, with its mean and process limits", "%"),
+            summary => crate::charts::summary(&r.chart, "%"),
+            warnings => r.chart.warnings,
+        });
+        context! {
+            audience => audience(r), from => r.from, to => r.to, pathway => r.pathway,
+            fft => context! { total => r.fft.total, hidden => r.fft.hidden(), positive => r.fft.share(r.fft.positive), negative => r.fft.share(r.fft.negative) },
+            chart => chart, themes => themes,
+            comments => r.themes.as_ref().map(|t| t.comments),
+            proms => crate::proms::row(&r.pathway, &r.proms),
+            report => report_value(&r.complaints),
+            query => query_string(&[("from", &r.from), ("to", &r.to), ("pathway", &r.pathway)]),
+        }
+    });
+    // The pathways feedback knows of: where FFT responses and outcome measures were given.
+    let mut pathways = state
+        .clients
+        .feedback()
+        .list_fft_places(
+            state
+                .clients
+                .request(&me.caller, feedback::ListFftPlacesRequest {}),
+        )
+        .await?
+        .into_inner()
+        .pathways;
+    if let Some(r) = &found {
+        pathways.extend(r.proms.pathways.iter().cloned());
+    }
+    pathways.sort();
+    pathways.dedup();
+    let html = render(
+        &state,
+        "roundup.html",
+        merge(
+            base(&me, "/reports/round-up", "Governance round-up"),
+            context! {
+                r => value, errors => errors,
+                filter => context! { from => q.from, to => q.to, pathway => q.pathway },
+                pathways => pathways,
+            },
+        ),
+    )?;
+    Ok((status, html).into_response())
+}
+
+async fn pdf_copy(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Query(q): Query<RoundUpQuery>,
+) -> Result<Response, AppError> {
+    me.require(THEME_READERS)?;
+    let r = gather(&state, &me, &q).await?;
+    let mut blocks = vec![
+        Block::Title(format!("Round-up for {}", audience(&r))),
+        Block::Text(format!(
+            "{}: {} to {}. Small numbers are hidden.",
+            me.caller.tenant.as_str(),
+            r.from,
+            r.to
+        )),
+        Block::Heading("Friends and Family Test".into()),
+        Block::Row("Responses".into(), r.fft.total.to_string()),
+        Block::Row(
+            "Positive (very good or good)".into(),
+            r.fft.share(r.fft.positive),
+        ),
+        Block::Row(
+            "Negative (poor or very poor)".into(),
+            r.fft.share(r.fft.negative),
+        ),
+    ];
+    if !r.chart.points.is_empty() {
+        blocks.push(Block::Text(crate::charts::summary(&r.chart, "%")));
+    }
+    if let Some(themes) = &r.themes {
+        blocks.push(Block::Heading(format!(
+            "What comments were about ({} comments)",
+            themes.comments
+        )));
+        for c in top_themes(themes) {
+            blocks.push(Block::Row(
+                c.name.clone(),
+                format!(
+                    "{} ({} positive, {} negative)",
+                    c.comments,
+                    share(c.positive, c.comments),
+                    share(c.negative, c.comments)
+                ),
+            ));
+        }
+    }
+    let p = &r.proms;
+    if p.msk_hq_responses > 0 || p.sure_responses > 0 {
+        blocks.push(Block::Heading("Outcome measures".into()));
+        let value = |withheld: bool, v: Option<f64>| {
+            if withheld {
+                "hidden".to_string()
+            } else {
+                v.map_or("–".into(), |v| format!("{}%", (v * 100.0).round() as i64))
+            }
+        };
+        blocks.extend([
+            Block::Row(
+                "MSK-HQ questionnaires".into(),
+                p.msk_hq_responses.to_string(),
+            ),
+            Block::Row(
+                format!("Improved by {} points or more", p.msk_hq_threshold),
+                value(p.msk_hq_withheld, p.msk_hq_improved),
+            ),
+            Block::Row("SURE questionnaires".into(), p.sure_responses.to_string()),
+            Block::Row(
+                "With decisional conflict".into(),
+                value(p.sure_withheld, p.sure_conflict),
+            ),
+        ]);
+    }
+    blocks.extend(report_blocks(&r.complaints));
+    let who = if r.pathway.is_empty() {
+        "forum".to_string()
+    } else {
+        r.pathway.to_lowercase().replace(' ', "-")
+    };
+    Ok(pdf::response(
+        &format!("round-up-{who}-{}-{}.pdf", r.from, r.to),
+        pdf::render(&blocks),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn months_move_across_years() {
+        assert_eq!(add_months("2026-11", -23).as_deref(), Some("2024-12"));
+        assert_eq!(add_months("2026-12", 1).as_deref(), Some("2027-01"));
+        assert_eq!(add_months("2026-13", 0), None);
+        assert_eq!(add_months("November", 0), None);
+        assert_eq!(last_day("2024-02").as_deref(), Some("2024-02-29"));
+    }
+
+    #[test]
+    fn a_handful_of_responses_shows_no_percentages() {
+        let few = Fft {
+            total: 4,
+            positive: 4,
+            negative: 0,
+        };
+        assert_eq!(few.share(few.positive), "–");
+        let enough = Fft {
+            total: 5,
+            positive: 4,
+            negative: 1,
+        };
+        assert_eq!(enough.share(enough.positive), "80%");
+    }
+}
