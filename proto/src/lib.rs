@@ -119,6 +119,34 @@ pub const BENEFITS: &[(&str, &str)] = &[
 /// (code, label) of one answer.
 pub type Answer = (&'static str, &'static str);
 
+/// The answers of the survey's other questions, by scale (see `SurveyQuestion.scale`).
+pub const SURVEY_AGREEMENT: &[Answer] = &[
+    ("yes_definitely", "Yes, definitely"),
+    ("yes_somewhat", "Yes, to some extent"),
+    ("no", "No"),
+    ("dont_know", "Don't know"),
+];
+pub const SURVEY_RATING: &[Answer] = &[
+    ("very_good", "Very good"),
+    ("good", "Good"),
+    ("neither", "Neither good nor poor"),
+    ("poor", "Poor"),
+    ("very_poor", "Very poor"),
+    ("dont_know", "Don't know"),
+];
+
+/// The answers of a survey scale: rating, or agreement (the default).
+pub fn survey_answers(scale: &str) -> &'static [Answer] {
+    if scale == "rating" {
+        SURVEY_RATING
+    } else {
+        SURVEY_AGREEMENT
+    }
+}
+
+/// The FFT question in NHS England's wording for most settings (since April 2020).
+pub const FFT_QUESTION: &str = "Overall, how was your experience of our service?";
+
 /// The equality monitoring questions (DOMAIN.md §2) and their answers, in the order asked;
 /// "prefer_not_to_say" is always allowed besides. The people service keeps the answers, the
 /// portal asks them.

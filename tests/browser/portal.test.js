@@ -974,3 +974,34 @@ test('FFT figures are narrowed to a place, broken down by team or by who answere
   assert.match(csv, /\nWillow Ward,2,,,,,,,,,primary/);
   await context.close();
 });
+
+test('a lead adds a question of the trust\'s own, the web form asks it, and a lone answer is hidden', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await signIn(page, 'lead@rza.demo.test');
+  await page.goto(`${base}/feedback/survey`);
+  await expectAccessible(page, 'the survey page');
+  // The demo survey's answers are counted by question.
+  await assert.doesNotReject(page.getByRole('table', { name: 'Was it easy to book or arrange your appointment?' }).waitFor());
+  const blank = page.locator('fieldset', { hasText: 'A new question' }).first();
+  await blank.getByLabel('Question', { exact: true }).fill('How was the waiting area?');
+  await blank.getByLabel('Answered on the scale').selectOption('rating');
+  await page.getByRole('button', { name: 'Save the survey' }).click();
+  await page.waitForURL(/notice=saved/);
+
+  const patient = await browser.newContext({ viewport: { width: 375, height: 740 } });
+  const form = await patient.newPage();
+  await form.goto(`${base}/fft/RZA`);
+  const question = form.getByRole('group', { name: 'How was the waiting area? (optional)' });
+  await assert.doesNotReject(question.waitFor(), 'the web form asks the new question');
+  await form.getByLabel('Very good', { exact: true }).first().check();
+  await question.getByLabel('Poor', { exact: true }).check();
+  await form.getByRole('button', { name: 'Send' }).click();
+  await assert.doesNotReject(form.getByRole('heading', { name: /Thank you/ }).waitFor());
+  await patient.close();
+
+  await page.goto(`${base}/feedback/survey`);
+  const table = page.getByRole('table', { name: 'How was the waiting area?' });
+  await assert.doesNotReject(table.getByText('Hidden: 1 to 4 answers').waitFor(), 'one answer is not shown');
+  await context.close();
+});

@@ -16,6 +16,7 @@ pub const MAX_BATCH: usize = 5_000;
 
 /// Comments and complaints one by one may hold names: staff only, not analysts.
 const COMMENT_READERS: &[Role] = &[Role::EngagementLead, Role::Staff, Role::Admin];
+/// Retrain the themes model, and choose the survey's questions.
 const TRAINERS: &[Role] = &[Role::EngagementLead, Role::Admin];
 
 /// FFT figures are aggregates, not personal data: analysts may read them.
@@ -62,10 +63,11 @@ impl FeedbackApi {
         }
         v.finish()?;
         let today = ingest::today();
+        let questions = crate::survey::Questions::load(&self.db, &caller.tenant).await?;
         let mut valid = Vec::with_capacity(request.responses.len());
         let mut rejected = Vec::new();
         for (index, r) in request.responses.iter().enumerate() {
-            match ingest::validate(r, today) {
+            match ingest::validate_with(r, today, &questions) {
                 Ok(ok) => valid.push(ok),
                 Err(errors) => rejected.extend(errors.into_iter().map(|e| RowError {
                     index: index as u32,
@@ -730,6 +732,35 @@ impl FeedbackService for FeedbackApi {
         Ok(Response::new(
             self.learning_report_of(&caller, request.into_inner())
                 .await?,
+        ))
+    }
+
+    async fn get_survey(
+        &self,
+        request: Request<GetSurveyRequest>,
+    ) -> Result<Response<Survey>, Status> {
+        // The public form asks what the survey asks.
+        let caller = grpc::authorize(&request, SUBMITTERS)?;
+        Ok(Response::new(self.survey(&caller).await?))
+    }
+
+    async fn update_survey(
+        &self,
+        request: Request<UpdateSurveyRequest>,
+    ) -> Result<Response<Survey>, Status> {
+        let caller = grpc::authorize(&request, TRAINERS)?;
+        Ok(Response::new(
+            FeedbackApi::update_survey(self, &caller, request.into_inner()).await?,
+        ))
+    }
+
+    async fn get_survey_results(
+        &self,
+        request: Request<GetSurveyResultsRequest>,
+    ) -> Result<Response<SurveyResults>, Status> {
+        let caller = grpc::authorize(&request, READERS)?;
+        Ok(Response::new(
+            self.survey_results(&caller, request.into_inner()).await?,
         ))
     }
 }

@@ -37,6 +37,8 @@ pub struct Valid {
     pub could_improve: String,
     pub tags: Tags,
     pub who: Who,
+    /// Answers to the survey's other questions: (question code, answer code), sorted.
+    pub answers: Vec<(String, String)>,
 }
 
 /// Where the care was.
@@ -85,8 +87,19 @@ fn equality_answer(question: &str, value: &str) -> Result<String, String> {
 }
 
 /// Checks one response; every problem is named by field.
+#[cfg(test)]
 pub fn validate(r: &FftResponse, today: time::Date) -> Result<Valid, Vec<FieldError>> {
+    validate_with(r, today, &crate::survey::Questions::standard())
+}
+
+/// Checks a response, its answers against the trust's survey `questions`.
+pub fn validate_with(
+    r: &FftResponse,
+    today: time::Date,
+    questions: &crate::survey::Questions,
+) -> Result<Valid, Vec<FieldError>> {
     let mut errors = Vec::new();
+    let answers = questions.check(&r.answers, &mut errors);
     let response_id = r.response_id.trim();
     if response_id.is_empty() || response_id.len() > 100 {
         errors.push(FieldError::new(
@@ -192,6 +205,7 @@ pub fn validate(r: &FftResponse, today: time::Date) -> Result<Valid, Vec<FieldEr
             could_improve,
             tags,
             who,
+            answers,
         }),
         _ => Err(errors),
     }
@@ -271,6 +285,21 @@ pub async fn store(
             .map(|(v, _)| v)
             .collect();
         crate::rollup::add(db, tenant, &fresh).await?;
+        let answered: Vec<crate::survey::Answered> = chunk
+            .iter()
+            .zip(&ids)
+            .filter(|(v, id)| !v.answers.is_empty() && new.contains(*id))
+            .map(|(v, id)| {
+                (
+                    id.as_str(),
+                    v.responded_on.to_string()[..7].to_string(),
+                    v.answers.as_slice(),
+                )
+            })
+            .collect();
+        if !answered.is_empty() {
+            crate::survey::store_answers(db, tenant, &answered).await?;
+        }
         if fresh
             .iter()
             .all(|v| v.worked_well.is_empty() && v.could_improve.is_empty())
@@ -362,7 +391,8 @@ impl Handler for ResponsesFromTopic {
         let response = received
             .response
             .ok_or_else(|| HandlerError::Poison("FftResponseReceived without a response".into()))?;
-        let valid = validate(&response, today()).map_err(|errors| {
+        let questions = crate::survey::Questions::load(txn, event.tenant()).await?;
+        let valid = validate_with(&response, today(), &questions).map_err(|errors| {
             HandlerError::Poison(
                 errors
                     .iter()

@@ -14,6 +14,7 @@ pub mod response;
 pub mod rollup;
 pub mod spc;
 pub mod suppression;
+pub mod survey;
 pub mod themes;
 
 use std::sync::Arc;
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(themes::migration::Migration),
             Box::new(rollup::migration::Migration),
             Box::new(complaints::migration::Migration),
+            Box::new(survey::migration::Migration),
         ]
     }
 }

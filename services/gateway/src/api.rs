@@ -82,6 +82,9 @@ pub(crate) type ApiResult<T> = Result<T, ApiError>;
         crate::complaints_api::get_complaint,
         crate::complaints_api::update_complaint,
         crate::complaints_api::learning_report,
+        crate::survey_page::api_survey,
+        crate::survey_page::api_update_survey,
+        crate::survey_page::api_results,
         crate::profile::get_profile,
         crate::profile::update_profile,
         crate::profile::set_bank_details,
@@ -1210,6 +1213,10 @@ pub struct FftResponseBody {
     /// Who answered, only with their consent; counted, never shown one by one.
     #[serde(default)]
     respondent: Option<RespondentBody>,
+    /// Answers to the trust's other survey questions, by question code
+    /// (`GET /api/v1/feedback/survey`): `{"booking": "yes_definitely"}`.
+    #[serde(default)]
+    answers: std::collections::HashMap<String, String>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -1293,6 +1300,7 @@ async fn submit_fft_responses(
             locality: r.locality,
             pathway: r.pathway,
             team: r.team,
+            answers: r.answers,
             respondent: r.respondent.map(|w| feedback::Respondent {
                 consent: w.consent,
                 age_band: w.age_band,

@@ -64,6 +64,8 @@ impl Kind {
     /// Columns read when present.
     fn optional(self, column: &str) -> bool {
         match self {
+            // The survey's other questions: q_booking, q_own_1, ...
+            Kind::Fft if column.starts_with("q_") => true,
             Kind::Fft => matches!(
                 column,
                 "worked_well"
@@ -226,7 +228,7 @@ pub fn parse(kind: Kind, bytes: &[u8]) -> Result<Parsed, String> {
                 .to_string()
         };
         let row = match kind {
-            Kind::Fft => fft_row(&cell),
+            Kind::Fft => fft_row(&cell).map(|row| with_answers(row, &header, &cell)),
             Kind::Prom => prom_row(&cell),
         };
         match row {
@@ -241,6 +243,21 @@ pub fn parse(kind: Kind, bytes: &[u8]) -> Result<Parsed, String> {
 }
 
 type RowResult = Result<Row, (String, String)>;
+
+/// A row's answers to the survey's other questions, from its `q_<code>` columns.
+fn with_answers(row: Row, header: &[String], cell: &dyn Fn(&str) -> String) -> Row {
+    match row {
+        Row::Fft(mut r) => {
+            r.answers = header
+                .iter()
+                .filter_map(|h| Some((h.strip_prefix("q_")?.to_string(), cell(h))))
+                .filter(|(_, v)| !v.is_empty())
+                .collect();
+            Row::Fft(r)
+        }
+        other => other,
+    }
+}
 
 fn fft_row(cell: &dyn Fn(&str) -> String) -> RowResult {
     let Some(answer) = feedback::FftAnswer::parse(&cell("answer")) else {
@@ -283,6 +300,7 @@ fn fft_row(cell: &dyn Fn(&str) -> String) -> RowResult {
         pathway: cell("pathway"),
         team: cell("team"),
         respondent: (respondent != feedback::Respondent::default()).then_some(respondent),
+        answers: Default::default(),
     }))
 }
 
@@ -586,6 +604,27 @@ mod tests {
         assert_eq!(parsed.problems[0].0, 3);
         assert_eq!(parsed.problems[0].1, "answer");
         assert_eq!(parsed.ignored_columns, ["ward"]);
+    }
+
+    #[test]
+    fn q_columns_carry_the_answers_to_the_surveys_other_questions() {
+        let parsed = parse(
+            Kind::Fft,
+            b"response_id,answer,responded_on,source,Q_Booking,q_own_1\n\
+              c1,1,2026-11-20,paper,yes_definitely,\n",
+        )
+        .unwrap();
+        let Row::Fft(response) = &parsed.rows[0].1 else {
+            panic!("an FFT file gives FFT rows")
+        };
+        assert_eq!(
+            response.answers,
+            [("booking".to_string(), "yes_definitely".to_string())]
+                .into_iter()
+                .collect(),
+            "an empty cell is no answer"
+        );
+        assert!(parsed.ignored_columns.is_empty());
     }
 
     #[test]

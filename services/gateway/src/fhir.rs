@@ -234,6 +234,11 @@ fn read_resource(r: &Value, path: &str, parsed: &mut Parsed) {
                     team: get("team"),
                     respondent: (respondent != feedback::Respondent::default())
                         .then_some(respondent),
+                    // The survey's other questions, by link id q_<code>.
+                    answers: answers
+                        .iter()
+                        .filter_map(|(l, _, a)| Some((l.strip_prefix("q_")?.to_string(), text(a)?)))
+                        .collect(),
                 })
             })
         }

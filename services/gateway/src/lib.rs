@@ -28,6 +28,7 @@ pub mod session;
 pub mod sharing;
 pub mod store;
 pub mod survey;
+pub mod survey_page;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -87,6 +88,7 @@ pub fn router(state: AppState) -> Router {
         .merge(roundup::routes())
         .merge(comments_api::routes())
         .merge(survey::routes())
+        .merge(survey_page::routes())
         .merge(payments_api::routes())
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))

@@ -126,6 +126,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("learning.html", include_str!("../templates/learning.html")),
     ("roundup.html", include_str!("../templates/roundup.html")),
+    ("survey.html", include_str!("../templates/survey.html")),
     (
         "learning_tables.html",
         include_str!("../templates/learning_tables.html"),
@@ -320,6 +321,12 @@ fn nav(me: &SignedIn, current: &str) -> Vec<NavLink> {
             "Themes in comments",
             "What patients write about, and how it feels.",
             FFT_READERS,
+        ),
+        (
+            "/feedback/survey",
+            "Survey questions",
+            "What the web form asks besides the FFT question, and the answers.",
+            crate::comments::THEME_READERS,
         ),
         (
             "/feedback/proms",

@@ -21,7 +21,7 @@ use crate::store::{survey_link, tenant};
 use crate::AppState;
 
 /// NHS England's question, since 1 April 2020.
-pub const QUESTION: &str = "Overall, how was your experience of our service?";
+pub const QUESTION: &str = alongside_proto::FFT_QUESTION;
 const LINK_MAKERS: &[Role] = &[
     Role::Analyst,
     Role::EngagementLead,
@@ -89,6 +89,53 @@ struct AnswerForm {
     /// Hidden from people; robots fill it in.
     #[serde(default)]
     website: String,
+    /// The survey's other questions, as `q_<code>`.
+    #[serde(flatten)]
+    questions: std::collections::BTreeMap<String, String>,
+}
+
+impl AnswerForm {
+    /// The other questions' answers, by question code.
+    fn answers(&self) -> std::collections::HashMap<String, String> {
+        self.questions
+            .iter()
+            .filter_map(|(k, v)| Some((k.strip_prefix("q_")?.to_string(), v.clone())))
+            .filter(|(_, v)| !v.is_empty())
+            .collect()
+    }
+}
+
+/// How the public form calls feedback for a trust: one web response at a time.
+fn public_caller(trust: &tenant::Model) -> Result<Caller, AppError> {
+    Ok(Caller {
+        subject: "public-survey".into(),
+        tenant: OdsCode::parse(&trust.ods_code).map_err(|e| AppError::Internal(e.to_string()))?,
+        role: Role::Public,
+        ics: trust.parent.as_deref().and_then(|p| OdsCode::parse(p).ok()),
+    })
+}
+
+/// The questions the trust's survey asks besides the FFT one, with their answers.
+async fn asked(state: &AppState, trust: &tenant::Model) -> Result<Vec<minijinja::Value>, AppError> {
+    let survey = state
+        .clients
+        .feedback()
+        .get_survey(
+            state
+                .clients
+                .request(&public_caller(trust)?, feedback::GetSurveyRequest {}),
+        )
+        .await?
+        .into_inner();
+    Ok(survey
+        .questions
+        .into_iter()
+        .filter(|q| q.asked)
+        .map(|q| {
+            let answers = alongside_proto::survey_answers(&q.scale);
+            context! { code => q.code, text => q.text, answers => answers }
+        })
+        .collect())
 }
 
 fn options() -> Vec<(String, &'static str)> {
@@ -98,7 +145,7 @@ fn options() -> Vec<(String, &'static str)> {
         .collect()
 }
 
-fn form_page(
+async fn form_page(
     state: &AppState,
     trust: &tenant::Model,
     csrf: &str,
@@ -109,13 +156,14 @@ fn form_page(
         .iter()
         .map(|e| ("answer-1", format!("Answer: {e}")))
         .collect();
+    let questions = asked(state, trust).await?;
     render(
         state,
         "fft_form.html",
         context! {
             title => "Tell us about your experience", trust => context! { name => trust.name, ods => trust.ods_code },
             question => QUESTION, options => options(), typed => typed, csrf_token => csrf,
-            answer_error => error, errors => errors,
+            answer_error => error, errors => errors, questions => questions,
         },
     )
 }
@@ -139,7 +187,7 @@ async fn form(
         place: q.place,
         ..AnswerForm::default()
     };
-    let html = form_page(&state, &trust, &token, &typed, None)?;
+    let html = form_page(&state, &trust, &token, &typed, None).await?;
     let jar = jar.add(session::form_csrf_cookie(
         token,
         &format!("/fft/{}", trust.ods_code),
@@ -191,7 +239,8 @@ async fn answer(
             &form.csrf_token,
             &form,
             Some("choose the answer that fits best"),
-        )?;
+        )
+        .await?;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, html).into_response());
     };
     // A personal link counts once: its response id is the link's. Without one, each answer is
@@ -205,12 +254,7 @@ async fn answer(
         Some(l) => format!("link-{}", &l.token_hash[..24]),
         None => format!("web-{}", uuid::Uuid::now_v7().simple()),
     };
-    let caller = Caller {
-        subject: "public-survey".into(),
-        tenant: OdsCode::parse(&trust.ods_code).map_err(|e| AppError::Internal(e.to_string()))?,
-        role: Role::Public,
-        ics: trust.parent.as_deref().and_then(|p| OdsCode::parse(p).ok()),
-    };
+    let caller = public_caller(&trust)?;
     let request = feedback::SubmitFftResponsesRequest {
         responses: vec![feedback::FftResponse {
             response_id,
@@ -222,6 +266,7 @@ async fn answer(
             site: form.place.site.clone(),
             pathway: form.place.pathway.clone(),
             team: form.place.team.clone(),
+            answers: form.answers(),
             ..Default::default()
         }],
         dry_run: false,
@@ -239,7 +284,8 @@ async fn answer(
             &form.csrf_token,
             &form,
             Some(&problem.reason),
-        )?;
+        )
+        .await?;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, html).into_response());
     }
     if let Some(l) = personal {

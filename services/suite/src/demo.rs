@@ -220,6 +220,12 @@ pub async fn seed(state: &AppState) -> Result<Vec<(String, String)>, String> {
             role: Role::Analyst,
             ..lead.clone()
         };
+        state
+            .clients
+            .feedback()
+            .update_survey(state.clients.request(&lead, demo_survey()))
+            .await
+            .map_err(|e| err(&e))?;
         let responses = fft_responses(trust, today);
         let request = feedback::SubmitFftResponsesRequest {
             responses,
@@ -550,6 +556,7 @@ fn pick(pool: &[&str], n: u32) -> String {
 fn fft_responses(trust: &str, today: time::Date) -> Vec<feedback::FftResponse> {
     let sources = ["sms", "web", "paper", "kiosk", "just_a_minute_card"];
     let mut next = demo_numbers(trust, 0);
+    let mut more = demo_numbers(trust, 0x5355_5256);
     let mut out = Vec::new();
     for day_back in 0..180i64 {
         let day = today - time::Duration::days(day_back);
@@ -603,10 +610,47 @@ fn fft_responses(trust: &str, today: time::Date) -> Vec<feedback::FftResponse> {
                 pathway: pathway.into(),
                 team: team.into(),
                 respondent,
+                answers: survey_answers(answer, &mut more),
             });
         }
     }
     out
+}
+
+/// The demo survey: three standard questions and one of the trust's own.
+fn demo_survey() -> feedback::UpdateSurveyRequest {
+    feedback::UpdateSurveyRequest {
+        standard: vec!["booking".into(), "involvement".into(), "compassion".into()],
+        own: vec![feedback::SurveyQuestion {
+            text: "Was it easy to find your way to the clinic or ward?".into(),
+            scale: "agreement".into(),
+            ..Default::default()
+        }],
+    }
+}
+
+/// About half answer the other questions, mostly as their FFT answer suggests.
+fn survey_answers(
+    fft: feedback::FftAnswer,
+    next: &mut impl FnMut() -> u32,
+) -> std::collections::HashMap<String, String> {
+    if next().is_multiple_of(2) {
+        return Default::default();
+    }
+    ["booking", "involvement", "compassion", "own_1"]
+        .iter()
+        .map(|q| {
+            let roll = next() % 100 + if (fft as i32) <= 2 { 0 } else { 40 };
+            let answer = match roll {
+                0..=69 => "yes_definitely",
+                70..=89 => "yes_somewhat",
+                90..=96 => "no",
+                _ if roll >= 130 => "no",
+                _ => "dont_know",
+            };
+            (q.to_string(), answer.to_string())
+        })
+        .collect()
 }
 
 /// Where the demo trusts' care is given: site and its locality, pathway and its team.
