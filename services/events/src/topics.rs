@@ -38,7 +38,7 @@ pub const REGISTRY: &[Topic] = &[
     Topic {
         name: FEEDBACK_INSIGHTS,
         producer: "feedback",
-        key: "tenant",
+        key: "tenant/fft/month/site/pathway (docs/asyncapi.yaml)",
         retention_days: None,
     },
     Topic {

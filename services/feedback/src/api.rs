@@ -38,11 +38,17 @@ const SUBMITTERS: &[Role] = &[
 pub struct FeedbackApi {
     pub(crate) db: DatabaseConnection,
     pub(crate) models: std::sync::Arc<crate::themes::ThemeModels>,
+    /// The analytics stream's figures go out through it.
+    pub(crate) outbox: alongside_events::outbox::Outbox,
 }
 
 impl FeedbackApi {
-    pub fn new(db: DatabaseConnection, models: std::sync::Arc<crate::themes::ThemeModels>) -> Self {
-        Self { db, models }
+    pub fn new(
+        db: DatabaseConnection,
+        models: std::sync::Arc<crate::themes::ThemeModels>,
+        outbox: alongside_events::outbox::Outbox,
+    ) -> Self {
+        Self { db, models, outbox }
     }
 
     async fn submit(
@@ -79,10 +85,12 @@ impl FeedbackApi {
         let accepted = if request.dry_run {
             ingest::count_new(&self.db, &caller.tenant, &valid).await?
         } else {
-            // Responses and their comments together, or neither.
+            // Responses, their comments and the analytics stream's figures together, or none.
             let txn = sea_orm::TransactionTrait::begin(&self.db).await?;
-            let stored = ingest::store(&txn, &caller.tenant, &valid, &self.models).await?;
+            let stored =
+                ingest::store(&txn, &caller.tenant, &valid, &self.models, &self.outbox).await?;
             txn.commit().await?;
+            self.outbox.notify();
             stored
         };
         Ok(SubmitFftResponsesResponse {

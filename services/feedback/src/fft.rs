@@ -27,6 +27,16 @@ impl Counts {
         }
     }
 
+    /// Adds another unit's or period's counts.
+    pub fn merge(&mut self, other: &Counts) {
+        self.very_good += other.very_good;
+        self.good += other.good;
+        self.neither += other.neither;
+        self.poor += other.poor;
+        self.very_poor += other.very_poor;
+        self.dont_know += other.dont_know;
+    }
+
     /// Every response, "Don't know" and "Neither" included.
     pub fn total(&self) -> u64 {
         self.very_good + self.good + self.neither + self.poor + self.very_poor + self.dont_know

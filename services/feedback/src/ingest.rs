@@ -1,5 +1,6 @@
 //! Taking responses in: validation of each one, and storage that counts a response id once.
 
+use alongside_events::outbox::Outbox;
 use alongside_events::{Envelope, Handler, HandlerError};
 use alongside_platform::error::FieldError;
 use alongside_platform::ids::{self, FFT_RESPONSE};
@@ -222,9 +223,12 @@ pub async fn store(
     tenant: &OdsCode,
     responses: &[Valid],
     models: &ThemeModels,
+    outbox: &Outbox,
 ) -> Result<u64, DbErr> {
     let received_at = alongside_platform::now_rfc3339();
     let mut inserted = 0;
+    // The months whose figures changed, republished on the analytics stream at the end.
+    let mut months = std::collections::BTreeSet::new();
     let mut in_use = None;
     // Eighteen columns a row: 500 rows stay well inside SQLite's bound-parameter limit.
     for chunk in responses.chunks(500) {
@@ -285,6 +289,11 @@ pub async fn store(
             .map(|(v, _)| v)
             .collect();
         crate::rollup::add(db, tenant, &fresh).await?;
+        months.extend(
+            fresh
+                .iter()
+                .map(|v| v.responded_on.to_string()[..7].to_string()),
+        );
         let answered: Vec<crate::survey::Answered> = chunk
             .iter()
             .zip(&ids)
@@ -338,6 +347,7 @@ pub async fn store(
             }
         }
     }
+    crate::insights::publish(db, outbox, tenant, &months).await?;
     Ok(inserted)
 }
 
@@ -372,15 +382,15 @@ pub async fn count_new(
 /// Responses published on `feedback.responses.v1` by survey tools and uploads.
 pub struct ResponsesFromTopic {
     pub models: std::sync::Arc<ThemeModels>,
+    pub outbox: Outbox,
 }
 
-#[async_trait::async_trait]
-impl Handler for ResponsesFromTopic {
-    async fn handle(
-        &self,
-        txn: &DatabaseTransaction,
+impl ResponsesFromTopic {
+    /// A response from the topic, checked against its trust's survey; a bad one is poison.
+    fn check(
         event: &Envelope,
-    ) -> Result<(), HandlerError> {
+        questions: &crate::survey::Questions,
+    ) -> Result<Valid, HandlerError> {
         if !event.is::<FftResponseReceived>() {
             return Err(HandlerError::Poison(format!(
                 "unexpected event type {} on feedback.responses.v1",
@@ -391,8 +401,7 @@ impl Handler for ResponsesFromTopic {
         let response = received
             .response
             .ok_or_else(|| HandlerError::Poison("FftResponseReceived without a response".into()))?;
-        let questions = crate::survey::Questions::load(txn, event.tenant()).await?;
-        let valid = validate_with(&response, today(), &questions).map_err(|errors| {
+        validate_with(&response, today(), questions).map_err(|errors| {
             HandlerError::Poison(
                 errors
                     .iter()
@@ -400,8 +409,48 @@ impl Handler for ResponsesFromTopic {
                     .collect::<Vec<_>>()
                     .join("; "),
             )
-        })?;
-        store(txn, event.tenant(), &[valid], &self.models).await?;
+        })
+    }
+}
+
+#[async_trait::async_trait]
+impl Handler for ResponsesFromTopic {
+    async fn handle(
+        &self,
+        txn: &DatabaseTransaction,
+        event: &Envelope,
+    ) -> Result<(), HandlerError> {
+        self.handle_batch(txn, std::slice::from_ref(event)).await
+    }
+
+    /// A batch is stored per trust at once, so each trust's figures are republished once.
+    async fn handle_batch(
+        &self,
+        txn: &DatabaseTransaction,
+        events: &[Envelope],
+    ) -> Result<(), HandlerError> {
+        let mut by_tenant: std::collections::BTreeMap<String, (OdsCode, Vec<Valid>)> =
+            Default::default();
+        let mut surveys: std::collections::HashMap<String, crate::survey::Questions> =
+            Default::default();
+        for event in events {
+            let tenant = event.tenant();
+            if !surveys.contains_key(tenant.as_str()) {
+                let questions = crate::survey::Questions::load(txn, tenant).await?;
+                surveys.insert(tenant.to_string(), questions);
+            }
+            let valid = Self::check(event, &surveys[tenant.as_str()])?;
+            by_tenant
+                .entry(tenant.to_string())
+                .or_insert_with(|| (tenant.clone(), Vec::new()))
+                .1
+                .push(valid);
+        }
+        for (tenant, valid) in by_tenant.values() {
+            store(txn, tenant, valid, &self.models, &self.outbox).await?;
+        }
+        // The relay polls too; waking it early is only a speed-up, so before commit is harmless.
+        self.outbox.notify();
         Ok(())
     }
 }

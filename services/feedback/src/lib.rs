@@ -8,6 +8,7 @@ mod comments_api;
 pub mod complaints;
 pub mod fft;
 mod ingest;
+pub mod insights;
 mod prom_store;
 pub mod proms;
 pub mod response;
@@ -48,7 +49,8 @@ impl MigratorTrait for Migrator {
     }
 }
 
-/// Starts the service: storage, outbox relay, the responses consumer and the gRPC API.
+/// Starts the service: storage, outbox relay (the analytics stream), the responses consumer and
+/// the gRPC API.
 pub async fn start(
     settings: ServiceSettings,
     shutdown: CancellationToken,
@@ -59,13 +61,14 @@ pub async fn start(
         &[FEEDBACK_RESPONSES],
         Arc::new(ingest::ResponsesFromTopic {
             models: models.clone(),
+            outbox: runtime.outbox.clone(),
         }),
     );
     let (db, m) = (runtime.db.clone(), models.clone());
     runtime.spawn(move |shutdown| themes::run_trainer(db, m, shutdown));
     let (db, m) = (runtime.db.clone(), models.clone());
     runtime.spawn(move |shutdown| themes::run_labeller(db, m, shutdown));
-    let api = api::FeedbackApi::new(runtime.db.clone(), models);
+    let api = api::FeedbackApi::new(runtime.db.clone(), models, runtime.outbox.clone());
     let service = FeedbackServiceServer::with_interceptor(api, runtime.interceptor());
     runtime.serve(service).await
 }

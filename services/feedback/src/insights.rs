@@ -1,0 +1,267 @@
+//! The analytics stream for ICS data teams (`feedback.insights.v1`): after responses are stored,
+//! the FFT figures of every unit of the trust in each month they touched — the trust, its sites,
+//! each pathway at a site — recomputed from the rollups, suppressed as NHS England publishes
+//! (a change to one unit can change whether its siblings are hidden, so the whole month is
+//! republished) and written to the outbox in the same transaction as the responses. The topic is
+//! compacted by key: its latest message per key is the current figure.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use alongside_events::outbox::Outbox;
+use alongside_events::topics::FEEDBACK_INSIGHTS;
+use alongside_platform::OdsCode;
+use alongside_proto::feedback::events::v1::{FftCounts, FftInsight};
+use sea_orm::sea_query::{Alias, Expr, Query};
+use sea_orm::{ConnectionTrait, DbErr};
+
+use crate::fft::{answer_from_code, Counts};
+use crate::suppression::{suppress, Unit};
+
+/// Where responses did not say their site or pathway.
+const NOT_KNOWN: &str = "Not known";
+
+/// A part of a key: "/" and "%" escaped, so the key splits back into its parts.
+fn key_part(value: &str) -> String {
+    value.replace('%', "%25").replace('/', "%2F")
+}
+
+pub fn key(tenant: &str, month: &str, site: &str, pathway: &str) -> String {
+    format!(
+        "{tenant}/fft/{month}/{}/{}",
+        key_part(site),
+        key_part(pathway)
+    )
+}
+
+/// The insights of one trust's month from its counts by (site, pathway), empty strings where
+/// not known; in hierarchy order (trust, then each site followed by its pathways).
+pub fn month_insights(
+    tenant: &str,
+    month: &str,
+    cells: &BTreeMap<(String, String), Counts>,
+) -> Vec<FftInsight> {
+    let known = |v: &str| {
+        if v.is_empty() {
+            NOT_KNOWN.to_string()
+        } else {
+            v.to_string()
+        }
+    };
+    let mut trust = Counts::default();
+    let mut sites: BTreeMap<String, Counts> = BTreeMap::new();
+    for ((site, _), c) in cells {
+        trust.merge(c);
+        sites.entry(known(site)).or_default().merge(c);
+    }
+    // (unit id, level, site, pathway) in the order published.
+    let mut units = vec![Unit {
+        id: "trust".into(),
+        parent: String::new(),
+        counts: trust,
+    }];
+    let mut places = vec![("trust", String::new(), String::new())];
+    for (site, counts) in &sites {
+        let site_id = format!("site:{site}");
+        units.push(Unit {
+            id: site_id.clone(),
+            parent: "trust".into(),
+            counts: *counts,
+        });
+        places.push(("site", site.clone(), String::new()));
+        for ((s, pathway), c) in cells {
+            if known(s) != *site {
+                continue;
+            }
+            units.push(Unit {
+                id: format!("{site_id}/pathway:{}", known(pathway)),
+                parent: site_id.clone(),
+                counts: *c,
+            });
+            places.push(("pathway", site.clone(), known(pathway)));
+        }
+    }
+    let published = suppress(&units).expect("a trust, its sites and their pathways form a tree");
+    published
+        .into_iter()
+        .zip(places)
+        .map(|(p, (level, site, pathway))| FftInsight {
+            tenant: tenant.into(),
+            month: month.into(),
+            level: level.into(),
+            site,
+            pathway,
+            total: p.total,
+            percent_positive: p.positive.map(|f| f * 100.0),
+            percent_negative: p.negative.map(|f| f * 100.0),
+            counts: p.counts.map(|c| FftCounts {
+                very_good: c.very_good,
+                good: c.good,
+                neither: c.neither,
+                poor: c.poor,
+                very_poor: c.very_poor,
+                dont_know: c.dont_know,
+            }),
+            suppression: p.suppression.as_str().into(),
+        })
+        .collect()
+}
+
+/// Recomputes and enqueues the insights of `months` of `tenant`, in the caller's transaction.
+pub async fn publish(
+    db: &impl ConnectionTrait,
+    outbox: &Outbox,
+    tenant: &OdsCode,
+    months: &BTreeSet<String>,
+) -> Result<(), DbErr> {
+    if months.is_empty() {
+        return Ok(());
+    }
+    let mut select = Query::select();
+    select
+        .column(Alias::new("month"))
+        .column(Alias::new("site"))
+        .column(Alias::new("pathway"))
+        .column(Alias::new("answer"))
+        .expr_as(Expr::cust("CAST(SUM(n) AS BIGINT)"), Alias::new("n"))
+        .from(Alias::new("fft_cube"))
+        .and_where(Expr::col(Alias::new("tenant_id")).eq(tenant.as_str()))
+        .and_where(Expr::col(Alias::new("month")).is_in(months.iter().cloned()))
+        .add_group_by([
+            Expr::col(Alias::new("month")).into(),
+            Expr::col(Alias::new("site")).into(),
+            Expr::col(Alias::new("pathway")).into(),
+            Expr::col(Alias::new("answer")).into(),
+        ]);
+    let rows = db
+        .query_all(db.get_database_backend().build(&select))
+        .await?;
+    let mut by_month: BTreeMap<String, BTreeMap<(String, String), Counts>> = BTreeMap::new();
+    for row in rows {
+        let month: String = row.try_get("", "month")?;
+        let site: String = row.try_get("", "site")?;
+        let pathway: String = row.try_get("", "pathway")?;
+        let answer: String = row.try_get("", "answer")?;
+        let n: i64 = row.try_get("", "n")?;
+        by_month
+            .entry(month)
+            .or_default()
+            .entry((site, pathway))
+            .or_default()
+            .add(answer_from_code(&answer), n.max(0) as u64);
+    }
+    let mut events = Vec::new();
+    let mut keys = Vec::new();
+    for (month, cells) in &by_month {
+        for insight in month_insights(tenant.as_str(), month, cells) {
+            let site = if insight.level == "trust" {
+                ""
+            } else {
+                insight.site.as_str()
+            };
+            let pathway = if insight.level == "pathway" {
+                insight.pathway.as_str()
+            } else {
+                ""
+            };
+            keys.push(key(tenant.as_str(), month, site, pathway));
+            events.push(insight);
+        }
+    }
+    let batch: Vec<(&str, &str, &OdsCode, FftInsight)> = events
+        .into_iter()
+        .zip(&keys)
+        .map(|(e, k)| (FEEDBACK_INSIGHTS, k.as_str(), tenant, e))
+        .collect();
+    outbox.enqueue_many(db, &batch).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn counts(very_good: u64, poor: u64) -> Counts {
+        Counts {
+            very_good,
+            poor,
+            ..Counts::default()
+        }
+    }
+
+    #[test]
+    fn keys_split_back_into_their_parts() {
+        assert_eq!(key("RZA", "2026-11", "", ""), "RZA/fft/2026-11//");
+        assert_eq!(
+            key("RZA", "2026-11", "A/B 100%", "MSK"),
+            "RZA/fft/2026-11/A%2FB 100%25/MSK"
+        );
+    }
+
+    #[test]
+    fn the_asyncapi_document_describes_the_topic_as_published() {
+        let doc = include_str!("../../../docs/asyncapi.yaml");
+        assert!(doc.contains(&format!("address: {FEEDBACK_INSIGHTS}")));
+        let registry = alongside_events::topics::REGISTRY
+            .iter()
+            .find(|t| t.name == FEEDBACK_INSIGHTS)
+            .unwrap();
+        assert_eq!(registry.retention_days, None, "compacted");
+        assert!(doc.contains("cleanup.policy:\n            - compact"));
+        for example in [
+            key("RZA", "2026-11", "", ""),
+            key("RZA", "2026-11", "Riverside Hospital", ""),
+            key("RZA", "2026-11", "Riverside Hospital", "Maternity"),
+        ] {
+            assert!(doc.contains(&format!("- {example}\n")), "{example}");
+        }
+        // Every field of the event is documented.
+        for field in [
+            "tenant",
+            "month",
+            "level",
+            "site",
+            "pathway",
+            "total",
+            "percent_positive",
+            "percent_negative",
+            "counts",
+            "suppression",
+        ] {
+            assert!(doc.contains(&format!(" {field} = ")), "{field}");
+        }
+    }
+
+    #[test]
+    fn a_month_is_published_as_a_suppressed_hierarchy() {
+        let cells: BTreeMap<(String, String), Counts> = [
+            (("North".into(), "MSK".into()), counts(30, 2)),
+            (("North".into(), "Pain".into()), counts(2, 1)),
+            (("South".into(), String::new()), counts(10, 0)),
+        ]
+        .into_iter()
+        .collect();
+        let out = month_insights("RZA", "2026-11", &cells);
+        let row = |level: &str, site: &str, pathway: &str| {
+            out.iter()
+                .find(|i| i.level == level && i.site == site && i.pathway == pathway)
+                .unwrap_or_else(|| panic!("{level} {site} {pathway}: {out:?}"))
+        };
+        let trust = row("trust", "", "");
+        assert_eq!(trust.total, 45);
+        assert_eq!(trust.suppression, "none");
+        assert_eq!(trust.counts.as_ref().unwrap().very_good, 42);
+        let pain = row("pathway", "North", "Pain");
+        assert_eq!(
+            (pain.total, pain.suppression.as_str(), pain.percent_positive),
+            (3, "primary", None),
+            "3 responses: only the total"
+        );
+        // MSK ranks 2nd among North's pathways after Pain (rank 1, primary): secondary.
+        let msk = row("pathway", "North", "MSK");
+        assert_eq!(msk.suppression, "secondary");
+        assert!(msk.counts.is_none() && msk.percent_positive.is_some());
+        let south = row("pathway", "South", "Not known");
+        assert_eq!(south.total, 10);
+        assert_eq!(out.len(), 1 + 2 + 3);
+        assert_eq!(out[0].level, "trust", "the trust first");
+    }
+}

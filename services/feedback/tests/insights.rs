@@ -1,0 +1,113 @@
+//! The analytics stream: responses stored by batch are republished as suppressed figures per
+//! unit and month on feedback.insights.v1, with nothing of the comments or of who answered.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use alongside_events::testing::{read_events, TestService};
+use alongside_events::topics::FEEDBACK_INSIGHTS;
+use alongside_platform::grpc::outgoing;
+use alongside_platform::testing::Backend;
+use alongside_platform::Role;
+use alongside_proto::feedback::events::v1::FftInsight;
+use alongside_proto::feedback::v1::feedback_service_client::FeedbackServiceClient;
+use alongside_proto::feedback::v1::*;
+
+fn response(id: &str, answer: FftAnswer, site: &str, pathway: &str) -> FftResponse {
+    FftResponse {
+        response_id: id.into(),
+        source: "sms".into(),
+        answer: answer as i32,
+        responded_on: "2026-11-03".into(),
+        site: site.into(),
+        pathway: pathway.into(),
+        could_improve: "Dr Jones at Ward 9 was rude to me".into(),
+        respondent: Some(Respondent {
+            consent: true,
+            age_band: "65_74".into(),
+            sex: "female".into(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stored_responses_are_republished_as_suppressed_figures() {
+    let svc = TestService::start("feedback", Backend::Sqlite, alongside_feedback::start).await;
+    let mut client = FeedbackServiceClient::connect(svc.url()).await.unwrap();
+    let analyst = svc.token("RZA", Role::Analyst);
+    let mut batch = Vec::new();
+    for i in 0..20 {
+        let answer = if i < 18 {
+            FftAnswer::VeryGood
+        } else {
+            FftAnswer::Poor
+        };
+        batch.push(response(&format!("m{i}"), answer, "Riverside", "MSK"));
+    }
+    for i in 0..3 {
+        batch.push(response(
+            &format!("p{i}"),
+            FftAnswer::Good,
+            "Riverside",
+            "Pain",
+        ));
+    }
+    let sent = client
+        .submit_fft_responses(outgoing(
+            SubmitFftResponsesRequest {
+                responses: batch,
+                dry_run: false,
+            },
+            &analyst,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(sent.accepted, 23);
+
+    // The trust, its site, and the site's two pathways.
+    let events = read_events(svc.brokers(), FEEDBACK_INSIGHTS, 4, Duration::from_secs(30)).await;
+    assert_eq!(events.len(), 4, "{events:?}");
+    let mut by_key: BTreeMap<String, FftInsight> = BTreeMap::new();
+    for (key, envelope) in &events {
+        assert_eq!(envelope.tenant().as_str(), "RZA");
+        let payload = &envelope.inner.payload;
+        let text = String::from_utf8_lossy(payload);
+        for private in ["Jones", "rude", "65_74", "female"] {
+            assert!(!text.contains(private), "{private} is not on the stream");
+        }
+        by_key.insert(
+            String::from_utf8(key.clone().expect("every figure has a key")).unwrap(),
+            envelope.payload().unwrap(),
+        );
+    }
+    let trust = &by_key["RZA/fft/2026-11//"];
+    assert_eq!((trust.level.as_str(), trust.total), ("trust", 23));
+    assert_eq!(trust.counts.as_ref().unwrap().very_good, 18);
+    let pain = &by_key["RZA/fft/2026-11/Riverside/Pain"];
+    assert_eq!(
+        (pain.total, pain.suppression.as_str(), pain.percent_positive),
+        (3, "primary", None),
+        "three responses show only their total"
+    );
+    let msk = &by_key["RZA/fft/2026-11/Riverside/MSK"];
+    assert_eq!(msk.suppression, "secondary", "beside a hidden sibling");
+    assert!(msk.counts.is_none());
+    assert_eq!(msk.percent_positive, Some(90.0));
+
+    // Sent again: nothing new is stored, so nothing is republished.
+    client
+        .submit_fft_responses(outgoing(
+            SubmitFftResponsesRequest {
+                responses: vec![response("m0", FftAnswer::VeryGood, "Riverside", "MSK")],
+                dry_run: false,
+            },
+            &analyst,
+        ))
+        .await
+        .unwrap();
+    let again = read_events(svc.brokers(), FEEDBACK_INSIGHTS, 5, Duration::from_secs(3)).await;
+    assert_eq!(again.len(), 4, "no figure changed");
+}
