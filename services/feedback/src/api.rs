@@ -38,17 +38,11 @@ const SUBMITTERS: &[Role] = &[
 pub struct FeedbackApi {
     pub(crate) db: DatabaseConnection,
     pub(crate) models: std::sync::Arc<crate::themes::ThemeModels>,
-    /// The analytics stream's figures go out through it.
-    pub(crate) outbox: alongside_events::outbox::Outbox,
 }
 
 impl FeedbackApi {
-    pub fn new(
-        db: DatabaseConnection,
-        models: std::sync::Arc<crate::themes::ThemeModels>,
-        outbox: alongside_events::outbox::Outbox,
-    ) -> Self {
-        Self { db, models, outbox }
+    pub fn new(db: DatabaseConnection, models: std::sync::Arc<crate::themes::ThemeModels>) -> Self {
+        Self { db, models }
     }
 
     async fn submit(
@@ -85,12 +79,10 @@ impl FeedbackApi {
         let accepted = if request.dry_run {
             ingest::count_new(&self.db, &caller.tenant, &valid).await?
         } else {
-            // Responses, their comments and the analytics stream's figures together, or none.
+            // Responses, their comments and the marks of what changed together, or none.
             let txn = sea_orm::TransactionTrait::begin(&self.db).await?;
-            let stored =
-                ingest::store(&txn, &caller.tenant, &valid, &self.models, &self.outbox).await?;
+            let stored = ingest::store(&txn, &caller.tenant, &valid, &self.models).await?;
             txn.commit().await?;
-            self.outbox.notify();
             stored
         };
         Ok(SubmitFftResponsesResponse {

@@ -1,6 +1,5 @@
 //! Taking responses in: validation of each one, and storage that counts a response id once.
 
-use alongside_events::outbox::Outbox;
 use alongside_events::{Envelope, Handler, HandlerError};
 use alongside_platform::error::FieldError;
 use alongside_platform::ids::{self, FFT_RESPONSE};
@@ -223,11 +222,10 @@ pub async fn store(
     tenant: &OdsCode,
     responses: &[Valid],
     models: &ThemeModels,
-    outbox: &Outbox,
 ) -> Result<u64, DbErr> {
     let received_at = alongside_platform::now_rfc3339();
     let mut inserted = 0;
-    // The months whose figures changed, republished on the analytics stream at the end.
+    // The months whose figures changed, marked for the analytics stream at the end.
     let mut months = std::collections::BTreeSet::new();
     let mut in_use = None;
     // Eighteen columns a row: 500 rows stay well inside SQLite's bound-parameter limit.
@@ -347,7 +345,7 @@ pub async fn store(
             }
         }
     }
-    crate::insights::publish(db, outbox, tenant, &months).await?;
+    crate::insights::mark(db, tenant, &months).await?;
     Ok(inserted)
 }
 
@@ -382,7 +380,6 @@ pub async fn count_new(
 /// Responses published on `feedback.responses.v1` by survey tools and uploads.
 pub struct ResponsesFromTopic {
     pub models: std::sync::Arc<ThemeModels>,
-    pub outbox: Outbox,
 }
 
 impl ResponsesFromTopic {
@@ -423,7 +420,7 @@ impl Handler for ResponsesFromTopic {
         self.handle_batch(txn, std::slice::from_ref(event)).await
     }
 
-    /// A batch is stored per trust at once, so each trust's figures are republished once.
+    /// A batch is stored per trust at once: one statement per table per trust.
     async fn handle_batch(
         &self,
         txn: &DatabaseTransaction,
@@ -447,10 +444,8 @@ impl Handler for ResponsesFromTopic {
                 .push(valid);
         }
         for (tenant, valid) in by_tenant.values() {
-            store(txn, tenant, valid, &self.models, &self.outbox).await?;
+            store(txn, tenant, valid, &self.models).await?;
         }
-        // The relay polls too; waking it early is only a speed-up, so before commit is harmless.
-        self.outbox.notify();
         Ok(())
     }
 }

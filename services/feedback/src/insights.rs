@@ -1,18 +1,28 @@
-//! The analytics stream for ICS data teams (`feedback.insights.v1`): after responses are stored,
-//! the FFT figures of every unit of the trust in each month they touched — the trust, its sites,
-//! each pathway at a site — recomputed from the rollups, suppressed as NHS England publishes
-//! (a change to one unit can change whether its siblings are hidden, so the whole month is
-//! republished) and written to the outbox in the same transaction as the responses. The topic is
-//! compacted by key: its latest message per key is the current figure.
+//! The analytics stream for ICS data teams (`feedback.insights.v1`): the FFT figures of every
+//! unit of a trust in a month — the trust, its sites, each pathway at a site — recomputed from
+//! the rollups, suppressed as NHS England publishes (a change to one unit can change whether
+//! its siblings are hidden, so the whole month is republished) and written to the outbox. The
+//! topic is compacted by key: its latest message per key is the current figure.
+//!
+//! Storing responses marks their trust's months as changed, in the responses' transaction; a
+//! publisher republishes each marked month at most about once a second, however many batches
+//! arrive, in a transaction that takes the mark and writes the outbox together. So no change is
+//! lost (a mark is only taken when its figures are written) and an upload of many batches does
+//! not republish a month for each.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
 
 use alongside_events::outbox::Outbox;
 use alongside_events::topics::FEEDBACK_INSIGHTS;
 use alongside_platform::OdsCode;
 use alongside_proto::feedback::events::v1::{FftCounts, FftInsight};
-use sea_orm::sea_query::{Alias, Expr, Query};
-use sea_orm::{ConnectionTrait, DbErr};
+use sea_orm::sea_query::{Alias, Expr, OnConflict, Query};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+};
+use tokio_util::sync::CancellationToken;
 
 use crate::fft::{answer_from_code, Counts};
 use crate::suppression::{suppress, Unit};
@@ -106,6 +116,101 @@ pub fn month_insights(
         .collect()
 }
 
+pub mod changed {
+    use sea_orm::entity::prelude::*;
+
+    /// A trust's month whose figures changed and are not yet republished.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "insight_changes")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub tenant_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub month: String,
+        /// When it was last marked: a mark taken by the publisher is the one it read.
+        pub marked_at: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// Marks `months` of `tenant` as changed, in the transaction that changed them.
+pub async fn mark(
+    db: &impl ConnectionTrait,
+    tenant: &OdsCode,
+    months: &BTreeSet<String>,
+) -> Result<(), DbErr> {
+    if months.is_empty() {
+        return Ok(());
+    }
+    // A fresh id rather than a clock: two marks in one instant still differ.
+    let now = alongside_platform::ids::new_id("chg");
+    let rows = months.iter().map(|m| changed::ActiveModel {
+        tenant_id: Set(tenant.to_string()),
+        month: Set(m.clone()),
+        marked_at: Set(now.clone()),
+    });
+    changed::Entity::insert_many(rows)
+        .on_conflict(
+            OnConflict::columns([changed::Column::TenantId, changed::Column::Month])
+                .update_column(changed::Column::MarkedAt)
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
+/// Republishes marked months until shut down: each round takes up to 200 marks.
+pub async fn run_publisher(db: DatabaseConnection, outbox: Outbox, shutdown: CancellationToken) {
+    loop {
+        match publish_marked(&db, &outbox).await {
+            Ok(n) if n > 0 => outbox.notify(),
+            Ok(_) => {}
+            Err(err) => tracing::warn!(error = %err, "insights publisher cannot publish"),
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
+    }
+}
+
+/// One round: for each marked month, in one transaction, takes the mark (only as it was read,
+/// so a newer mark stays for the next round; a mark another replica took is skipped) and writes
+/// the month's figures to the outbox. Answers how many months were republished.
+pub async fn publish_marked(db: &DatabaseConnection, outbox: &Outbox) -> Result<usize, DbErr> {
+    let marks = changed::Entity::find()
+        .order_by_asc(changed::Column::TenantId)
+        .order_by_asc(changed::Column::Month)
+        .limit(200)
+        .all(db)
+        .await?;
+    let mut published = 0;
+    for mark in marks {
+        let Ok(tenant) = OdsCode::parse(&mark.tenant_id) else {
+            continue;
+        };
+        let txn = db.begin().await?;
+        let taken = changed::Entity::delete_many()
+            .filter(changed::Column::TenantId.eq(&mark.tenant_id))
+            .filter(changed::Column::Month.eq(&mark.month))
+            .filter(changed::Column::MarkedAt.eq(&mark.marked_at))
+            .exec(&txn)
+            .await?
+            .rows_affected;
+        if taken == 1 {
+            publish(&txn, outbox, &tenant, &BTreeSet::from([mark.month.clone()])).await?;
+            published += 1;
+        }
+        txn.commit().await?;
+    }
+    Ok(published)
+}
+
 /// Recomputes and enqueues the insights of `months` of `tenant`, in the caller's transaction.
 pub async fn publish(
     db: &impl ConnectionTrait,
@@ -173,6 +278,59 @@ pub async fn publish(
         .map(|(e, k)| (FEEDBACK_INSIGHTS, k.as_str(), tenant, e))
         .collect();
     outbox.enqueue_many(db, &batch).await
+}
+
+pub mod migration {
+    use sea_orm_migration::prelude::*;
+
+    pub struct Migration;
+
+    impl MigrationName for Migration {
+        fn name(&self) -> &str {
+            "m20261201_300009_insight_changes"
+        }
+    }
+
+    #[derive(DeriveIden, Clone, Copy)]
+    enum InsightChanges {
+        Table,
+        TenantId,
+        Month,
+        MarkedAt,
+    }
+
+    #[async_trait::async_trait]
+    impl MigrationTrait for Migration {
+        async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            use InsightChanges as C;
+            manager
+                .create_table(
+                    Table::create()
+                        .table(C::Table)
+                        .if_not_exists()
+                        .col(ColumnDef::new(C::TenantId).string().not_null())
+                        .col(ColumnDef::new(C::Month).string().not_null())
+                        .col(ColumnDef::new(C::MarkedAt).string().not_null())
+                        .primary_key(Index::create().col(C::TenantId).col(C::Month))
+                        .to_owned(),
+                )
+                .await?;
+            // Figures held before the stream existed: every month of every trust, once.
+            let db = manager.get_connection();
+            db.execute_unprepared(
+                "INSERT INTO insight_changes (tenant_id, month, marked_at) \
+                 SELECT DISTINCT tenant_id, month, 'migration' FROM fft_monthly",
+            )
+            .await?;
+            Ok(())
+        }
+
+        async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            manager
+                .drop_table(Table::drop().table(InsightChanges::Table).to_owned())
+                .await
+        }
+    }
 }
 
 #[cfg(test)]

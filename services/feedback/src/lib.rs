@@ -45,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(rollup::migration::Migration),
             Box::new(complaints::migration::Migration),
             Box::new(survey::migration::Migration),
+            Box::new(insights::migration::Migration),
         ]
     }
 }
@@ -61,14 +62,15 @@ pub async fn start(
         &[FEEDBACK_RESPONSES],
         Arc::new(ingest::ResponsesFromTopic {
             models: models.clone(),
-            outbox: runtime.outbox.clone(),
         }),
     );
     let (db, m) = (runtime.db.clone(), models.clone());
     runtime.spawn(move |shutdown| themes::run_trainer(db, m, shutdown));
     let (db, m) = (runtime.db.clone(), models.clone());
     runtime.spawn(move |shutdown| themes::run_labeller(db, m, shutdown));
-    let api = api::FeedbackApi::new(runtime.db.clone(), models, runtime.outbox.clone());
+    let (db, outbox) = (runtime.db.clone(), runtime.outbox.clone());
+    runtime.spawn(move |shutdown| insights::run_publisher(db, outbox, shutdown));
+    let api = api::FeedbackApi::new(runtime.db.clone(), models);
     let service = FeedbackServiceServer::with_interceptor(api, runtime.interceptor());
     runtime.serve(service).await
 }
