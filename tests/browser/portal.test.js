@@ -738,6 +738,7 @@ test('a complaint is recorded, closed with its learning, and reported to governa
   await report.getByLabel('For', { exact: true }).selectOption({ label: 'The Maternity MDT' });
   await report.getByRole('button', { name: 'Show' }).click();
   await assert.doesNotReject(report.getByRole('heading', { name: 'Round-up for the Maternity MDT' }).waitFor());
+  await assert.doesNotReject(report.getByRole('table', { name: /The themes most written about/ }).waitFor(), 'the MDT\'s own comments\' themes');
   await expectAccessible(report, 'an MDT round-up');
   await analyst.close();
 });

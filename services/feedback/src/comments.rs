@@ -39,6 +39,8 @@ pub struct Model {
     pub corrected_by: String,
     pub corrected_at: String,
     pub created_at: String,
+    /// The pathway of the response it came with ("" when not given), for an MDT's themes.
+    pub pathway: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -64,6 +66,7 @@ pub mod theme {
         pub tenant_id: String,
         pub month: String,
         pub sentiment: i32,
+        pub pathway: String,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -97,6 +100,7 @@ pub struct New<'a> {
     pub responded_on: &'a str,
     pub answer: &'a str,
     pub answer_number: Option<u8>,
+    pub pathway: &'a str,
 }
 
 /// Labels and stores new comments with `model`; returns how many.
@@ -121,7 +125,14 @@ pub async fn store(
             let id = alongside_platform::ids::new_id(alongside_platform::ids::COMMENT);
             let month = c.responded_on.get(..7).unwrap_or("").to_string();
             let sentiment = sentiment_number(&got);
-            themes.extend(theme_rows(&id, tenant, &month, &got.categories, sentiment));
+            themes.extend(theme_rows(
+                &id,
+                tenant,
+                &month,
+                c.pathway,
+                &got.categories,
+                sentiment,
+            ));
             let categories = join_codes(&got.categories);
             rows.push(ActiveModel {
                 id: Set(id),
@@ -142,6 +153,7 @@ pub async fn store(
                 corrected_by: Set(String::new()),
                 corrected_at: Set(String::new()),
                 created_at: Set(created_at.clone()),
+                pathway: Set(c.pathway.to_string()),
             });
         }
         stored += rows.len() as u64;
@@ -159,6 +171,7 @@ fn theme_rows(
     comment_id: &str,
     tenant: &OdsCode,
     month: &str,
+    pathway: &str,
     categories: &[Category],
     sentiment: i32,
 ) -> Vec<theme::ActiveModel> {
@@ -170,6 +183,7 @@ fn theme_rows(
             tenant_id: Set(tenant.to_string()),
             month: Set(month.to_string()),
             sentiment: Set(sentiment),
+            pathway: Set(pathway.to_string()),
         })
         .collect()
 }
@@ -228,7 +242,14 @@ pub async fn relabel(
         .await?;
     insert_themes(
         db,
-        theme_rows(&comment.id, &tenant, &comment.month, categories, sentiment),
+        theme_rows(
+            &comment.id,
+            &tenant,
+            &comment.month,
+            &comment.pathway,
+            categories,
+            sentiment,
+        ),
     )
     .await
 }
@@ -420,6 +441,102 @@ pub mod migration {
         }
 
         async fn down(&self, _manager: &SchemaManager) -> Result<(), DbErr> {
+            Ok(())
+        }
+    }
+}
+
+/// Comments and their theme rows carry the pathway of their response, so an MDT's round-up can
+/// count its own comments' themes; those already held take it from their response.
+pub mod pathway_migration {
+    use sea_orm_migration::prelude::*;
+
+    pub struct Migration;
+
+    impl MigrationName for Migration {
+        fn name(&self) -> &str {
+            "m20261201_300010_comment_pathway"
+        }
+    }
+
+    #[derive(DeriveIden, Clone, Copy)]
+    enum Comments {
+        Table,
+        Pathway,
+    }
+
+    #[derive(DeriveIden, Clone, Copy)]
+    enum CommentThemes {
+        Table,
+        Pathway,
+    }
+
+    #[async_trait::async_trait]
+    impl MigrationTrait for Migration {
+        async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(Comments::Table)
+                        .add_column(
+                            ColumnDef::new(Comments::Pathway)
+                                .string()
+                                .not_null()
+                                .default(""),
+                        )
+                        .to_owned(),
+                )
+                .await?;
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(CommentThemes::Table)
+                        .add_column(
+                            ColumnDef::new(CommentThemes::Pathway)
+                                .string()
+                                .not_null()
+                                .default(""),
+                        )
+                        .to_owned(),
+                )
+                .await?;
+            let db = manager.get_connection();
+            db.execute_unprepared(
+                "UPDATE comments SET pathway = COALESCE((SELECT r.pathway FROM fft_responses r \
+                 WHERE r.tenant_id = comments.tenant_id AND r.source = comments.source \
+                 AND r.response_id = comments.response_id), '')",
+            )
+            .await?;
+            db.execute_unprepared(
+                "UPDATE comment_themes SET pathway = COALESCE((SELECT c.pathway FROM comments c \
+                 WHERE c.id = comment_themes.comment_id), '')",
+            )
+            .await?;
+            manager
+                .create_index(
+                    Index::create()
+                        .name("comment_themes_by_pathway")
+                        .table(CommentThemes::Table)
+                        .col(Alias::new("tenant_id"))
+                        .col(CommentThemes::Pathway)
+                        .col(Alias::new("month"))
+                        .if_not_exists()
+                        .to_owned(),
+                )
+                .await
+        }
+
+        async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            for table in [Alias::new("comments"), Alias::new("comment_themes")] {
+                manager
+                    .alter_table(
+                        Table::alter()
+                            .table(table)
+                            .drop_column(Alias::new("pathway"))
+                            .to_owned(),
+                    )
+                    .await?;
+            }
             Ok(())
         }
     }

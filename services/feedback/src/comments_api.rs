@@ -245,6 +245,10 @@ impl FeedbackApi {
             themes_q = themes_q.filter(comments::theme::Column::Month.lte(&r.to_month));
             comments_q = comments_q.filter(comments::Column::Month.lte(&r.to_month));
         }
+        if !r.pathway.is_empty() {
+            themes_q = themes_q.filter(comments::theme::Column::Pathway.eq(r.pathway.trim()));
+            comments_q = comments_q.filter(comments::Column::Pathway.eq(r.pathway.trim()));
+        }
         let by_theme: Vec<(String, i32, i64)> = themes_q
             .select_only()
             .column(comments::theme::Column::Category)

@@ -332,6 +332,7 @@ pub async fn store(
                         responded_on: on,
                         answer: answer_code(v.answer),
                         answer_number: Some(v.answer as u8),
+                        pathway: &v.tags.pathway,
                     });
                 }
             }

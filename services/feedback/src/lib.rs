@@ -46,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(complaints::migration::Migration),
             Box::new(survey::migration::Migration),
             Box::new(insights::migration::Migration),
+            Box::new(comments::pathway_migration::Migration),
         ]
     }
 }

@@ -31,12 +31,15 @@ fn with_comments(
 
 fn batch() -> Vec<FftResponse> {
     vec![
-        with_comments(
-            "r1",
-            FftAnswer::VeryGood,
-            "The nurses were so kind and caring, thank you all",
-            "",
-        ),
+        FftResponse {
+            pathway: "Maternity".into(),
+            ..with_comments(
+                "r1",
+                FftAnswer::VeryGood,
+                "The nurses were so kind and caring, thank you all",
+                "",
+            )
+        },
         with_comments(
             "r2",
             FftAnswer::Poor,
@@ -143,6 +146,39 @@ async fn comments_are_labelled_on_arrival_read_by_staff_and_counted_for_analysts
         assert_eq!((staff_manner.comments, staff_manner.positive), (1, 1));
         assert_eq!(summary.categories.len(), 33, "every category, with zeros");
         assert_eq!(summary.sentiment.iter().sum::<u64>(), 4);
+        // One pathway's comments only: an MDT's themes.
+        let maternity = client
+            .get_theme_summary(outgoing(
+                GetThemeSummaryRequest {
+                    pathway: "Maternity".into(),
+                    ..Default::default()
+                },
+                &analyst,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(maternity.comments, 1, "{backend:?}");
+        let kind_staff = maternity
+            .categories
+            .iter()
+            .find(|c| c.code == "staff_manner")
+            .unwrap();
+        assert_eq!(kind_staff.comments, 1);
+        let counted: Vec<&str> = maternity
+            .categories
+            .iter()
+            .filter(|c| c.comments > 0)
+            .map(|c| c.code.as_str())
+            .collect();
+        assert_eq!(
+            counted, kind.categories,
+            "exactly the themes of the one Maternity comment"
+        );
+        assert!(
+            summary.categories.iter().filter(|c| c.comments > 0).count() > counted.len(),
+            "the other comments' themes are the trust's, not Maternity's"
+        );
 
         // Another trust reads nothing and changes nothing.
         let other = svc.token("RZB", Role::Staff);

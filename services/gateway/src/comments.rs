@@ -78,6 +78,7 @@ async fn summary(
             feedback::GetThemeSummaryRequest {
                 from_month: period.from.trim().into(),
                 to_month: period.to.trim().into(),
+                pathway: String::new(),
             },
         ))
         .await?

@@ -214,6 +214,9 @@ pub struct MonthParams {
     /// Last month, YYYY-MM.
     #[serde(default)]
     to: String,
+    /// Comments given with responses of this pathway only (theme summary).
+    #[serde(default)]
+    pathway: String,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -253,6 +256,7 @@ pub async fn theme_summary(
             feedback::GetThemeSummaryRequest {
                 from_month: q.from,
                 to_month: q.to,
+                pathway: q.pathway,
             },
         ))
         .await?

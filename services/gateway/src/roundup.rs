@@ -1,6 +1,7 @@
 //! The governance round-up of a period: what patients said (the Friends and Family Test with its
 //! SPC chart, the themes of their comments, outcome measures) and what complaints taught, for the
-//! patient forum (the whole trust) or for one pathway's MDT. Printable, and as PDF. Figures only:
+//! patient forum (the whole trust) or for one pathway's MDT (its responses, comments, outcome
+//! measures and complaints only). Printable, and as PDF. Figures only:
 //! small numbers are hidden as NHS England publishes them, so it can go to a forum of partners.
 
 use alongside_proto::feedback::v1 as feedback;
@@ -70,7 +71,7 @@ struct RoundUp {
     pathway: String,
     fft: Fft,
     chart: feedback::SpcChart,
-    themes: Option<feedback::ThemeSummary>,
+    themes: feedback::ThemeSummary,
     proms: feedback::PromSummary,
     complaints: feedback::LearningReport,
 }
@@ -163,23 +164,17 @@ async fn gather(state: &AppState, me: &SignedIn, q: &RoundUpQuery) -> Result<Rou
             if hidden.len() == 1 { "it" } else { "them" },
         ));
     }
-    // Comments carry no pathway: their themes are the forum's, for the whole trust.
-    let themes = if pathway.is_empty() {
-        Some(
-            feedback
-                .get_theme_summary(state.clients.request(
-                    &me.caller,
-                    feedback::GetThemeSummaryRequest {
-                        from_month: from.clone(),
-                        to_month: to.clone(),
-                    },
-                ))
-                .await?
-                .into_inner(),
-        )
-    } else {
-        None
-    };
+    let themes = feedback
+        .get_theme_summary(state.clients.request(
+            &me.caller,
+            feedback::GetThemeSummaryRequest {
+                from_month: from.clone(),
+                to_month: to.clone(),
+                pathway: pathway.clone(),
+            },
+        ))
+        .await?
+        .into_inner();
     let proms = feedback
         .get_prom_summary(state.clients.request(
             &me.caller,
@@ -252,12 +247,10 @@ async fn page(
         http::StatusCode::UNPROCESSABLE_ENTITY
     };
     let value = found.as_ref().map(|r| {
-        let themes = r.themes.as_ref().map(|t| {
-            top_themes(t)
-                .into_iter()
-                .map(|c| context! { name => c.name, comments => c.comments, positive => share(c.positive, c.comments), negative => share(c.negative, c.comments) })
-                .collect::<Vec<Value>>()
-        });
+        let themes: Vec<Value> = top_themes(&r.themes)
+            .into_iter()
+            .map(|c| context! { name => c.name, comments => c.comments, positive => share(c.positive, c.comments), negative => share(c.negative, c.comments) })
+            .collect();
         let chart = (!r.chart.points.is_empty()).then(|| context! {
             svg => crate::charts::spc_svg(&r.chart, "% positive by month, with its mean and process limits", "%"),
             summary => crate::charts::summary(&r.chart, "%"),
@@ -267,7 +260,7 @@ async fn page(
             audience => audience(r), from => r.from, to => r.to, pathway => r.pathway,
             fft => context! { total => r.fft.total, hidden => r.fft.hidden(), positive => r.fft.share(r.fft.positive), negative => r.fft.share(r.fft.negative) },
             chart => chart, themes => themes,
-            comments => r.themes.as_ref().map(|t| t.comments),
+            comments => r.themes.comments,
             proms => crate::proms::row(&r.pathway, &r.proms),
             report => report_value(&r.complaints),
             query => query_string(&[("from", &r.from), ("to", &r.to), ("pathway", &r.pathway)]),
@@ -334,22 +327,20 @@ async fn pdf_copy(
     if !r.chart.points.is_empty() {
         blocks.push(Block::Text(crate::charts::summary(&r.chart, "%")));
     }
-    if let Some(themes) = &r.themes {
-        blocks.push(Block::Heading(format!(
-            "What comments were about ({} comments)",
-            themes.comments
-        )));
-        for c in top_themes(themes) {
-            blocks.push(Block::Row(
-                c.name.clone(),
-                format!(
-                    "{} ({} positive, {} negative)",
-                    c.comments,
-                    share(c.positive, c.comments),
-                    share(c.negative, c.comments)
-                ),
-            ));
-        }
+    blocks.push(Block::Heading(format!(
+        "What comments were about ({} comments)",
+        r.themes.comments
+    )));
+    for c in top_themes(&r.themes) {
+        blocks.push(Block::Row(
+            c.name.clone(),
+            format!(
+                "{} ({} positive, {} negative)",
+                c.comments,
+                share(c.positive, c.comments),
+                share(c.negative, c.comments)
+            ),
+        ));
     }
     let p = &r.proms;
     if p.msk_hq_responses > 0 || p.sure_responses > 0 {
