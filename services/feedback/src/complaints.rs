@@ -279,13 +279,7 @@ fn median(values: &mut [f64]) -> Option<f64> {
 /// The first and last day of an inclusive range of months.
 fn period_days(from_month: &str, to_month: &str) -> Option<(time::Date, time::Date)> {
     let first = parse_date(&format!("{from_month}-01"))?;
-    let after = parse_date(&format!("{to_month}-01"))?;
-    let next = if after.month() == time::Month::December {
-        time::Date::from_calendar_date(after.year() + 1, time::Month::January, 1).ok()?
-    } else {
-        time::Date::from_calendar_date(after.year(), after.month().next(), 1).ok()?
-    };
-    Some((first, next.previous_day()?))
+    Some((first, alongside_platform::last_day_of_month(to_month)?))
 }
 
 fn upheld(outcome: &str) -> bool {

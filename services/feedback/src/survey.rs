@@ -40,7 +40,7 @@ pub const STANDARD: &[(&str, &str)] = &[
     ),
 ];
 
-pub use alongside_proto::survey_answers as answers_of;
+use alongside_proto::survey_answers;
 
 /// Whether an answer counts as positive: the top box of agreement, the top two of rating.
 fn positive(answer: &str) -> bool {
@@ -156,11 +156,11 @@ impl Questions {
             }
             match self.get(code) {
                 Some(q) if q.asked => {
-                    if answers_of(&q.scale).iter().any(|(a, _)| *a == answer) {
+                    let scale = survey_answers(&q.scale);
+                    if scale.iter().any(|(a, _)| *a == answer) {
                         out.push((code.clone(), answer.to_string()));
                     } else {
-                        let codes: Vec<&str> =
-                            answers_of(&q.scale).iter().map(|(a, _)| *a).collect();
+                        let codes: Vec<&str> = scale.iter().map(|(a, _)| *a).collect();
                         errors.push(FieldError::new(
                             field,
                             format!("must be one of {}", codes.join(", ")),
@@ -412,7 +412,7 @@ pub fn result(q: SurveyQuestion, counts: &BTreeMap<String, u64>) -> QuestionResu
     let answers = if suppressed {
         Vec::new()
     } else {
-        answers_of(&q.scale)
+        survey_answers(&q.scale)
             .iter()
             .map(|(a, label)| AnswerCount {
                 answer: a.to_string(),

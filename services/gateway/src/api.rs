@@ -1478,12 +1478,7 @@ async fn fft_chart(
         .feedback()
         .get_fft_summary(state.clients.request(&me.caller, request))
         .await
-        .map_err(|s| {
-            AppError::from(s).with_fields(|f| match f {
-                "rebase_months" => "rebase".into(),
-                other => other.into(),
-            })
-        })?
+        .map_err(|s| AppError::from(s).with_fields(crate::pages::period_field))?
         .into_inner()
         .positive_chart
         .unwrap_or_default();

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use alongside_platform::Role;
 use alongside_proto::feedback::v1 as feedback;
-use alongside_themes::{Sentiment, CATEGORIES, MAJORS, NOT_ASSIGNED};
+use alongside_themes::{Category, Sentiment, CATEGORIES, MAJORS, NOT_ASSIGNED};
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -15,7 +15,10 @@ use minijinja::{context, Value};
 use serde::Deserialize;
 
 use crate::error::AppError;
-use crate::pages::{base, csv_response, errors_map, merge, page_value, render};
+use crate::pages::{
+    base, csv_response, errors_map, export_rows, merge, page_value, posted, posted_all, render,
+    share, EXPORT_PAGE,
+};
 use crate::session::SignedIn;
 use crate::AppState;
 
@@ -38,7 +41,7 @@ pub fn routes() -> Router<AppState> {
         .route("/feedback/comments/{id}", get(comment).post(correct))
 }
 
-fn name_of(code: &str) -> &'static str {
+pub(crate) fn name_of(code: &str) -> &'static str {
     alongside_themes::framework::by_code(code).map_or("Unknown", |c| c.name)
 }
 
@@ -49,12 +52,22 @@ fn sentiment_label(score: u32) -> &'static str {
         .map_or("None", |s| s.label())
 }
 
-fn share(part: u64, whole: u64) -> String {
-    if whole == 0 {
-        "–".into()
-    } else {
-        format!("{}%", (part as f64 * 100.0 / whole as f64).round() as i64)
-    }
+/// The framework's categories that `include` keeps, grouped by major category, for choosing
+/// themes with checkboxes (a comment's correction, a complaint's themes).
+pub(crate) fn theme_groups(include: impl Fn(&Category) -> bool, chosen: &[String]) -> Vec<Value> {
+    MAJORS
+        .iter()
+        .enumerate()
+        .map(|(g, major)| {
+            let options: Vec<Value> = CATEGORIES
+                .iter()
+                .chain([&NOT_ASSIGNED])
+                .filter(|c| c.major == *major && include(c))
+                .map(|c| context! { code => c.code, name => c.name, checked => chosen.iter().any(|x| x == c.code) })
+                .collect();
+            context! { major => major, index => g, options => options }
+        })
+        .collect()
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -325,33 +338,38 @@ async fn comments_csv(
     Query(q): Query<CommentQuery>,
 ) -> Result<Response, AppError> {
     me.require(COMMENT_READERS)?;
-    let mut rows = Vec::new();
-    for page in 1..=25 {
-        let listed = state
+    let (state, me, q) = (&state, &me, &q);
+    let listed = export_rows(|page| async move {
+        Ok(state
             .clients
             .feedback()
-            .list_comments(state.clients.request(&me.caller, q.request(page, 200)))
+            .list_comments(
+                state
+                    .clients
+                    .request(&me.caller, q.request(page, EXPORT_PAGE)),
+            )
             .await?
-            .into_inner();
-        let last = listed.comments.len() < 200;
-        rows.extend(listed.comments.into_iter().map(|c| {
+            .into_inner()
+            .comments)
+    })
+    .await?;
+    let rows = listed
+        .into_iter()
+        .map(|c| {
             vec![
-                c.responded_on.clone(),
-                c.question.clone(),
-                c.text.clone(),
+                c.responded_on,
+                c.question,
+                c.text,
                 c.categories
                     .iter()
                     .map(|code| name_of(code))
                     .collect::<Vec<_>>()
                     .join("; "),
                 sentiment_label(c.sentiment).to_string(),
-                c.labelled_by.clone(),
+                c.labelled_by,
             ]
-        }));
-        if last {
-            break;
-        }
-    }
+        })
+        .collect();
     csv_response(
         "comments.csv",
         &[
@@ -401,19 +419,7 @@ async fn comment_page(
         .into_inner();
     let (codes, sentiment) =
         chosen.unwrap_or_else(|| (c.categories.clone(), c.sentiment.to_string()));
-    let groups: Vec<Value> = MAJORS
-        .iter()
-        .enumerate()
-        .map(|(g, major)| {
-            let options: Vec<Value> = CATEGORIES
-                .iter()
-                .chain([&NOT_ASSIGNED])
-                .filter(|cat| cat.major == *major)
-                .map(|cat| context! { code => cat.code, name => cat.name, checked => codes.iter().any(|x| x == cat.code) })
-                .collect();
-            context! { major => major, index => g, options => options }
-        })
-        .collect();
+    let groups = theme_groups(|_| true, &codes);
     let mut sentiments: Vec<(String, String)> = Sentiment::ALL
         .iter()
         .map(|s| (s.score().to_string(), s.label().to_string()))
@@ -445,19 +451,10 @@ async fn correct(
     Path(id): Path<String>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    let value = |key: &str| {
-        form.iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
+    let value = |key: &str| posted(&form, key).unwrap_or_default().to_string();
     me.check_csrf(Some(&value("csrf_token")))?;
     me.require(COMMENT_READERS)?;
-    let categories: Vec<String> = form
-        .iter()
-        .filter(|(k, _)| k == "categories")
-        .map(|(_, v)| v.clone())
-        .collect();
+    let categories = posted_all(&form, "categories");
     let sentiment = value("sentiment");
     let back = safe_back(&value("back"));
     let result = state

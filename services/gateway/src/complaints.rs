@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use alongside_proto::feedback::v1 as feedback;
-use alongside_themes::{CATEGORIES, MAJORS};
+use alongside_themes::CATEGORIES;
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -13,9 +13,12 @@ use axum::{Form, Router};
 use minijinja::{context, Value};
 use serde::Deserialize;
 
-use crate::comments::{COMMENT_READERS, THEME_READERS};
+use crate::comments::{name_of, theme_groups, COMMENT_READERS, THEME_READERS};
 use crate::error::AppError;
-use crate::pages::{base, csv_response, errors_map, merge, page_value, query_string, render};
+use crate::pages::{
+    base, csv_response, errors_map, export_rows, merge, page_value, period_field, posted,
+    posted_all, query_string, render, share, EXPORT_PAGE,
+};
 use crate::pdf::{self, Block};
 use crate::session::SignedIn;
 use crate::AppState;
@@ -62,26 +65,7 @@ pub(crate) fn outcome_label(value: &str) -> &str {
 }
 
 pub(crate) fn theme_names(codes: &[String]) -> Vec<&'static str> {
-    codes
-        .iter()
-        .map(|code| alongside_themes::framework::by_code(code).map_or("Unknown", |c| c.name))
-        .collect()
-}
-
-/// The framework's categories grouped by major category, for choosing themes with checkboxes.
-pub(crate) fn theme_groups(chosen: &[String]) -> Vec<Value> {
-    MAJORS
-        .iter()
-        .enumerate()
-        .map(|(g, major)| {
-            let options: Vec<Value> = CATEGORIES
-                .iter()
-                .filter(|c| c.major == *major && c.code != "labelling_not_possible")
-                .map(|c| context! { code => c.code, name => c.name, checked => chosen.iter().any(|x| x == c.code) })
-                .collect();
-            context! { major => major, index => g, options => options }
-        })
-        .collect()
+    codes.iter().map(|code| name_of(code)).collect()
 }
 
 // ---- the list ----
@@ -226,34 +210,40 @@ async fn list_csv(
     Query(q): Query<ListQuery>,
 ) -> Result<Response, AppError> {
     me.require(COMMENT_READERS)?;
-    let mut rows = Vec::new();
-    for page in 1..=25 {
-        let listed = state
+    let (state, me, q) = (&state, &me, &q);
+    let listed = export_rows(|page| async move {
+        Ok(state
             .clients
             .feedback()
-            .list_complaints(state.clients.request(&me.caller, q.request(page, 200)))
+            .list_complaints(
+                state
+                    .clients
+                    .request(&me.caller, q.request(page, EXPORT_PAGE)),
+            )
             .await?
-            .into_inner();
-        let last = listed.complaints.len() < 200;
-        rows.extend(listed.complaints.into_iter().map(|c| {
+            .into_inner()
+            .complaints)
+    })
+    .await?;
+    let rows = listed
+        .into_iter()
+        .map(|c| {
+            let themes = theme_names(&c.categories).join("; ");
             vec![
-                c.reference.clone(),
-                c.received_on.clone(),
-                c.acknowledged_on.clone(),
-                c.closed_on.clone(),
-                c.channel.clone(),
-                c.site.clone(),
-                c.pathway.clone(),
-                c.team.clone(),
-                theme_names(&c.categories).join("; "),
-                c.outcome.clone(),
+                c.reference,
+                c.received_on,
+                c.acknowledged_on,
+                c.closed_on,
+                c.channel,
+                c.site,
+                c.pathway,
+                c.team,
+                themes,
+                c.outcome,
                 if c.ombudsman { "yes" } else { "no" }.into(),
             ]
-        }));
-        if last {
-            break;
-        }
-    }
+        })
+        .collect();
     csv_response(
         "complaints.csv",
         &[
@@ -275,22 +265,9 @@ async fn list_csv(
 
 // ---- one complaint: recording and updating ----
 
-fn period_field(field: &str) -> String {
-    match field {
-        "from_month" => "from".into(),
-        "to_month" => "to".into(),
-        other => other.into(),
-    }
-}
-
 /// The form's fields, as posted (themes may repeat).
 fn from_form(form: &[(String, String)]) -> feedback::Complaint {
-    let value = |key: &str| {
-        form.iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
+    let value = |key: &str| posted(form, key).unwrap_or_default().to_string();
     feedback::Complaint {
         reference: value("reference"),
         received_on: value("received_on").trim().into(),
@@ -298,11 +275,7 @@ fn from_form(form: &[(String, String)]) -> feedback::Complaint {
         site: value("site"),
         pathway: value("pathway"),
         team: value("team"),
-        categories: form
-            .iter()
-            .filter(|(k, _)| k == "categories")
-            .map(|(_, v)| v.clone())
-            .collect(),
+        categories: posted_all(form, "categories"),
         summary: value("summary"),
         acknowledged_on: value("acknowledged_on").trim().into(),
         closed_on: value("closed_on").trim().into(),
@@ -345,7 +318,7 @@ fn form_page(
             base(me, "/complaints", &title),
             context! {
                 title => title, c => form_value(c), channels => channels,
-                outcomes => with_any("Still open", OUTCOMES), groups => theme_groups(&c.categories),
+                outcomes => with_any("Still open", OUTCOMES), groups => theme_groups(|t| !matches!(t.code, "labelling_not_possible" | "not_assigned"), &c.categories),
                 action => if c.id.is_empty() { "/complaints".to_string() } else { format!("/complaints/{}", c.id) },
                 errors => errors,
             },
@@ -389,11 +362,7 @@ async fn save(
     form: Vec<(String, String)>,
     id: Option<String>,
 ) -> Result<Response, AppError> {
-    let token = form
-        .iter()
-        .find(|(k, _)| k == "csrf_token")
-        .map(|(_, v)| v.as_str());
-    me.check_csrf(token)?;
+    me.check_csrf(posted(&form, "csrf_token"))?;
     me.require(COMMENT_READERS)?;
     let mut c = from_form(&form);
     let mut feedback_client = state.clients.feedback();
@@ -475,7 +444,7 @@ impl ReportQuery {
 /// The three whole months before `today`'s month, as YYYY-MM.
 pub(crate) fn last_quarter(today: time::Date) -> (String, String) {
     let this = format!("{:04}-{:02}", today.year(), u8::from(today.month()));
-    let month = |by| crate::roundup::add_months(&this, by).unwrap_or_default();
+    let month = |by| alongside_platform::add_months(&this, by).unwrap_or_default();
     (month(-3), month(-1))
 }
 
@@ -500,14 +469,6 @@ pub(crate) async fn get_learning_report(
         .await
         .map_err(|s| AppError::from(s).with_fields(period_field))?
         .into_inner())
-}
-
-fn share(part: u64, whole: u64) -> String {
-    if whole == 0 {
-        "–".into()
-    } else {
-        format!("{}%", (part as f64 * 100.0 / whole as f64).round() as i64)
-    }
 }
 
 /// The report as the pages show it (the round-up shows it too).

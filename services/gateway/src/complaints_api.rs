@@ -328,13 +328,7 @@ pub async fn learning_report(
             },
         ))
         .await
-        .map_err(|s| {
-            AppError::from(s).with_fields(|f| match f {
-                "from_month" => "from".into(),
-                "to_month" => "to".into(),
-                other => other.into(),
-            })
-        })?
+        .map_err(|s| AppError::from(s).with_fields(crate::pages::period_field))?
         .into_inner();
     Ok(Json(LearningReportBody {
         from: r.from_month,

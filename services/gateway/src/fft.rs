@@ -14,7 +14,9 @@ use minijinja::{context, Value};
 use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
-use crate::pages::{base, csv_response, errors_map, merge, query_string, render, FFT_READERS};
+use crate::pages::{
+    base, csv_response, errors_map, merge, period_field, query_string, render, FFT_READERS,
+};
 use crate::session::SignedIn;
 use crate::AppState;
 
@@ -143,11 +145,6 @@ impl Filter {
             target => self.target, rebase => self.rebase,
         }
     }
-
-    /// The chart's target and rebasing months as the service takes them.
-    fn chart_settings(&self) -> Result<(Option<f64>, Vec<String>), AppError> {
-        chart_settings(&self.target, &self.rebase)
-    }
 }
 
 /// A target typed as "90" or "90%", and months separated by commas or spaces.
@@ -180,16 +177,6 @@ pub(crate) fn chart_settings(
     Ok((target, rebase))
 }
 
-/// The service names the period's fields as its request does; the forms call them from and to.
-fn form_field(field: &str) -> String {
-    match field {
-        "from_month" => "from".into(),
-        "to_month" => "to".into(),
-        "rebase_months" => "rebase".into(),
-        other => other.into(),
-    }
-}
-
 pub(crate) fn percent(value: Option<f64>) -> String {
     // NHS England publishes FFT percentages as whole numbers.
     value
@@ -202,7 +189,7 @@ async fn get_summary(
     me: &SignedIn,
     filter: &Filter,
 ) -> Result<feedback::GetFftSummaryResponse, AppError> {
-    let (target, rebase_months) = filter.chart_settings()?;
+    let (target, rebase_months) = chart_settings(&filter.target, &filter.rebase)?;
     let request = feedback::GetFftSummaryRequest {
         from_month: filter.from.trim().into(),
         to_month: filter.to.trim().into(),
@@ -215,7 +202,7 @@ async fn get_summary(
         .feedback()
         .get_fft_summary(state.clients.request(&me.caller, request))
         .await
-        .map_err(|s| AppError::from(s).with_fields(form_field))?
+        .map_err(|s| AppError::from(s).with_fields(period_field))?
         .into_inner())
 }
 
@@ -236,7 +223,7 @@ async fn get_breakdown(
         .feedback()
         .get_fft_breakdown(state.clients.request(&me.caller, request))
         .await
-        .map_err(|s| AppError::from(s).with_fields(form_field))?
+        .map_err(|s| AppError::from(s).with_fields(period_field))?
         .into_inner())
 }
 

@@ -1381,6 +1381,61 @@ pub(crate) fn csv_response(
         .into_response())
 }
 
+/// The first value of `key` in a posted form whose fields may repeat (checkboxes).
+pub(crate) fn posted<'a>(form: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    form.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+}
+
+/// Every value of `key` in a posted form, in order (the ticked checkboxes of a group).
+pub(crate) fn posted_all(form: &[(String, String)], key: &str) -> Vec<String> {
+    form.iter()
+        .filter(|(k, _)| k == key)
+        .map(|(_, v)| v.clone())
+        .collect()
+}
+
+/// The form field for a field a service names: services name a period's months as their
+/// requests do, the forms and the JSON API call them from and to (and the chart's rebase).
+pub(crate) fn period_field(field: &str) -> String {
+    match field {
+        "from_month" => "from".into(),
+        "to_month" => "to".into(),
+        "rebase_months" => "rebase".into(),
+        other => other.into(),
+    }
+}
+
+/// Rows a CSV download may hold: a list read `EXPORT_PAGE` a page, up to 25 pages.
+pub(crate) const EXPORT_PAGE: u32 = 200;
+
+/// Every row of a list for a CSV download, `page(n)` giving page n of `EXPORT_PAGE` rows, up
+/// to 5,000 rows; stops at the first page that is not full.
+pub(crate) async fn export_rows<T, F, Fut>(mut page: F) -> Result<Vec<T>, AppError>
+where
+    F: FnMut(u32) -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<T>, AppError>>,
+{
+    let mut rows = Vec::new();
+    for n in 1..=25 {
+        let got = page(n).await?;
+        let last = got.len() < EXPORT_PAGE as usize;
+        rows.extend(got);
+        if last {
+            break;
+        }
+    }
+    Ok(rows)
+}
+
+/// `part` of `whole` as a whole percentage, or "–" when there is no whole.
+pub(crate) fn share(part: u64, whole: u64) -> String {
+    if whole == 0 {
+        "–".into()
+    } else {
+        format!("{}%", (part as f64 * 100.0 / whole as f64).round() as i64)
+    }
+}
+
 /// `key=value` pairs joined by `&`, values URL-encoded; pairs with an empty value left out.
 pub(crate) fn query_string(pairs: &[(&str, &str)]) -> String {
     pairs

@@ -417,18 +417,9 @@ async fn decide_many(
     me: SignedIn,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    let field = |name: &str| {
-        pairs
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    };
+    let field = |name: &str| crate::pages::posted(&pairs, name);
     me.check_csrf(field("csrf_token"))?;
-    let ids: Vec<String> = pairs
-        .iter()
-        .filter(|(k, _)| k == "claim_id")
-        .map(|(_, v)| v.clone())
-        .collect();
+    let ids = crate::pages::posted_all(&pairs, "claim_id");
     if ids.is_empty() {
         let err = AppError::Invalid(vec![alongside_platform::error::FieldError::new(
             "claim_id",

@@ -4,6 +4,7 @@
 //! measures and complaints only). Printable, and as PDF. Figures only:
 //! small numbers are hidden as NHS England publishes them, so it can go to a forum of partners.
 
+use alongside_platform::{add_months, last_day_of_month};
 use alongside_proto::feedback::v1 as feedback;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
@@ -16,7 +17,7 @@ use crate::comments::THEME_READERS;
 use crate::complaints::{get_learning_report, last_quarter, report_blocks, report_value};
 use crate::error::AppError;
 use crate::fft::percent;
-use crate::pages::{base, errors_map, merge, query_string, render};
+use crate::pages::{base, errors_map, merge, query_string, render, share};
 use crate::pdf::{self, Block};
 use crate::session::SignedIn;
 use crate::AppState;
@@ -31,27 +32,6 @@ pub fn routes() -> Router<AppState> {
 const CHART_MONTHS: i32 = 24;
 /// How many themes the round-up lists.
 const TOP_THEMES: usize = 8;
-
-/// `month` (YYYY-MM) moved by `by` months, or `None` when it is not a month.
-pub(crate) fn add_months(month: &str, by: i32) -> Option<String> {
-    let (year, m) = month.split_once('-')?;
-    let (year, m): (i32, i32) = (year.parse().ok()?, m.parse().ok()?);
-    if month.len() != 7 || !(1..=12).contains(&m) {
-        return None;
-    }
-    let index = year * 12 + m - 1 + by;
-    Some(format!(
-        "{}-{:02}",
-        index.div_euclid(12),
-        index.rem_euclid(12) + 1
-    ))
-}
-
-/// The last day of a month (YYYY-MM) as YYYY-MM-DD.
-fn last_day(month: &str) -> Option<String> {
-    let next = alongside_platform::parse_date(&format!("{}-01", add_months(month, 1)?))?;
-    Some(next.previous_day()?.to_string())
-}
 
 #[derive(Clone, Debug, Default, Deserialize)]
 pub struct RoundUpQuery {
@@ -112,7 +92,7 @@ async fn gather(state: &AppState, me: &SignedIn, q: &RoundUpQuery) -> Result<Rou
         )])
     };
     let chart_from = add_months(&to, 1 - CHART_MONTHS).ok_or_else(|| bad("to"))?;
-    let last = last_day(&to).ok_or_else(|| bad("to"))?;
+    let last = last_day_of_month(&to).ok_or_else(|| bad("to"))?.to_string();
     add_months(&from, 0).ok_or_else(|| bad("from"))?;
     if to < from {
         return Err(AppError::Invalid(vec![
@@ -220,14 +200,6 @@ fn top_themes(themes: &feedback::ThemeSummary) -> Vec<&feedback::ThemeCount> {
     top.sort_by_key(|c| std::cmp::Reverse(c.comments));
     top.truncate(TOP_THEMES);
     top
-}
-
-fn share(part: u64, whole: u64) -> String {
-    if whole == 0 {
-        "–".into()
-    } else {
-        format!("{}%", (part as f64 * 100.0 / whole as f64).round() as i64)
-    }
 }
 
 async fn page(
@@ -383,15 +355,6 @@ async fn pdf_copy(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn months_move_across_years() {
-        assert_eq!(add_months("2026-11", -23).as_deref(), Some("2024-12"));
-        assert_eq!(add_months("2026-12", 1).as_deref(), Some("2027-01"));
-        assert_eq!(add_months("2026-13", 0), None);
-        assert_eq!(add_months("November", 0), None);
-        assert_eq!(last_day("2024-02").as_deref(), Some("2024-02-29"));
-    }
 
     #[test]
     fn a_handful_of_responses_shows_no_percentages() {

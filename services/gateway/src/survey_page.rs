@@ -18,7 +18,9 @@ use utoipa::{IntoParams, ToSchema};
 use crate::api::{csrf, ApiResult};
 use crate::comments::THEME_READERS;
 use crate::error::{AppError, ErrorBody};
-use crate::pages::{base, csv_response, errors_map, merge, query_string, render};
+use crate::pages::{
+    base, csv_response, errors_map, merge, period_field, posted, posted_all, query_string, render,
+};
 use crate::session::SignedIn;
 use crate::AppState;
 
@@ -79,13 +81,7 @@ async fn results(
             },
         ))
         .await
-        .map_err(|s| {
-            AppError::from(s).with_fields(|f| match f {
-                "from_month" => "from".into(),
-                "to_month" => "to".into(),
-                other => other.into(),
-            })
-        })?
+        .map_err(|s| AppError::from(s).with_fields(period_field))?
         .into_inner())
 }
 
@@ -109,8 +105,7 @@ fn result_value(r: &feedback::QuestionResult) -> Value {
 /// The survey's questions for the form: the standard ones to tick, the trust's own (asked)
 /// with blank rows after them. `typed` is the form as posted, after a problem.
 fn choice_value(s: &feedback::Survey, typed: Option<&[(String, String)]>) -> Value {
-    let value =
-        |key: &str| typed.and_then(|t| t.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()));
+    let value = |key: &str| typed.and_then(|t| posted(t, key)).map(str::to_string);
     let standard: Vec<Value> = s
         .questions
         .iter()
@@ -193,26 +188,21 @@ async fn page(
 }
 
 /// The form as an update: ticked standard questions, and own rows with text (a row whose text
-/// is cleared stops being asked).
-fn update_of(form: &[(String, String)]) -> feedback::UpdateSurveyRequest {
-    let value = |key: &str| {
-        form.iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.trim().to_string())
-            .unwrap_or_default()
-    };
+/// is cleared stops being asked); with the form's row of each own question sent, so a problem
+/// the service names by its place in the update is shown on its row.
+fn update_of(form: &[(String, String)]) -> (feedback::UpdateSurveyRequest, Vec<usize>) {
+    let value = |key: &str| posted(form, key).unwrap_or_default().trim().to_string();
     let rows = form
         .iter()
         .filter(|(k, _)| k.starts_with("own_text_"))
         .count();
-    feedback::UpdateSurveyRequest {
-        standard: form
+    let filled: Vec<usize> = (0..rows)
+        .filter(|i| !value(&format!("own_text_{i}")).is_empty())
+        .collect();
+    let request = feedback::UpdateSurveyRequest {
+        standard: posted_all(form, "standard"),
+        own: filled
             .iter()
-            .filter(|(k, _)| k == "standard")
-            .map(|(_, v)| v.clone())
-            .collect(),
-        own: (0..rows)
-            .filter(|i| !value(&format!("own_text_{i}")).is_empty())
             .map(|i| feedback::SurveyQuestion {
                 code: value(&format!("own_code_{i}")),
                 text: value(&format!("own_text_{i}")),
@@ -220,7 +210,8 @@ fn update_of(form: &[(String, String)]) -> feedback::UpdateSurveyRequest {
                 ..Default::default()
             })
             .collect(),
-    }
+    };
+    (request, filled)
 }
 
 async fn choose(
@@ -228,20 +219,9 @@ async fn choose(
     me: SignedIn,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    let token = form
-        .iter()
-        .find(|(k, _)| k == "csrf_token")
-        .map(|(_, v)| v.as_str());
-    me.check_csrf(token)?;
+    me.check_csrf(posted(&form, "csrf_token"))?;
     me.require(CHOOSERS)?;
-    let request = update_of(&form);
-    // A problem with the n-th own question with text is shown on its row of the form.
-    let filled: Vec<usize> = (0..form.len())
-        .filter(|i| {
-            form.iter()
-                .any(|(k, v)| *k == format!("own_text_{i}") && !v.trim().is_empty())
-        })
-        .collect();
+    let (request, filled) = update_of(&form);
     let result = state
         .clients
         .feedback()
@@ -473,8 +453,9 @@ mod tests {
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-        let update = update_of(&form);
+        let (update, rows) = update_of(&form);
         assert_eq!(update.standard, ["booking", "compassion"]);
+        assert_eq!(rows, [0, 2], "the form's rows of the questions sent");
         let own: Vec<(&str, &str, &str)> = update
             .own
             .iter()

@@ -52,6 +52,26 @@ pub fn format_rfc3339(at: time::OffsetDateTime) -> String {
         .unwrap_or_else(|_| at.unix_timestamp().to_string())
 }
 
+/// `month` (YYYY-MM) moved by `by` months, or `None` when it is not a month.
+pub fn add_months(month: &str, by: i32) -> Option<String> {
+    let (year, m) = month.split_once('-')?;
+    let (year, m): (i32, i32) = (year.parse().ok()?, m.parse().ok()?);
+    if month.len() != 7 || !(1..=12).contains(&m) {
+        return None;
+    }
+    let index = year * 12 + m - 1 + by;
+    Some(format!(
+        "{}-{:02}",
+        index.div_euclid(12),
+        index.rem_euclid(12) + 1
+    ))
+}
+
+/// The last day of a month (YYYY-MM), or `None` when it is not a month.
+pub fn last_day_of_month(month: &str) -> Option<time::Date> {
+    parse_date(&format!("{}-01", add_months(month, 1)?))?.previous_day()
+}
+
 /// Parses an ISO 8601 calendar date (YYYY-MM-DD).
 pub fn parse_date(value: &str) -> Option<time::Date> {
     time::Date::parse(
@@ -59,4 +79,23 @@ pub fn parse_date(value: &str) -> Option<time::Date> {
         time::macros::format_description!("[year]-[month]-[day]"),
     )
     .ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn months_move_across_years() {
+        assert_eq!(add_months("2026-11", -23).as_deref(), Some("2024-12"));
+        assert_eq!(add_months("2026-12", 1).as_deref(), Some("2027-01"));
+        assert_eq!(add_months("2026-13", 0), None);
+        assert_eq!(add_months("November", 0), None);
+        assert_eq!(
+            last_day_of_month("2024-02")
+                .map(|d| d.to_string())
+                .as_deref(),
+            Some("2024-02-29")
+        );
+    }
 }
