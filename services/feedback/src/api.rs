@@ -26,6 +26,16 @@ const READERS: &[Role] = &[
     Role::Staff,
     Role::Admin,
 ];
+/// The aggregates, suppressed: analysts of the trust, and of its ICS through the gateway.
+const FIGURE_READERS: &[Role] = &[
+    Role::Analyst,
+    Role::IcsAnalyst,
+    Role::EngagementLead,
+    Role::Staff,
+    Role::Admin,
+];
+/// Trusts side by side: the ICS's analysts, whose tenant is the ICB.
+const COMPARERS: &[Role] = &[Role::IcsAnalyst];
 const SUBMITTERS: &[Role] = &[
     Role::Analyst,
     Role::EngagementLead,
@@ -133,29 +143,13 @@ impl FeedbackApi {
         }
         let months: Vec<FftMonth> = months
             .into_iter()
-            .map(|(month, c)| {
-                let interval = crate::fft::wilson_95(c.very_good + c.good, c.total());
-                FftMonth {
-                    month,
-                    very_good: c.very_good,
-                    good: c.good,
-                    neither: c.neither,
-                    poor: c.poor,
-                    very_poor: c.very_poor,
-                    dont_know: c.dont_know,
-                    total: c.total(),
-                    percent_positive: c.percent_positive(),
-                    percent_negative: c.percent_negative(),
-                    positive_low_95: interval.map(|(low, _)| low * 100.0),
-                    positive_high_95: interval.map(|(_, high)| high * 100.0),
-                }
-            })
+            .map(|(month, c)| fft_month(month, &c))
             .collect();
-        let positive_chart = Some(positive_chart(
-            &months,
-            request.target,
-            &request.rebase_months,
-        )?);
+        let mut chart = positive_chart(&months, request.target, &request.rebase_months)?;
+        if request.leave_out_small_months {
+            chart = crate::compare::public_chart(&months, chart);
+        }
+        let positive_chart = Some(chart);
         Ok(GetFftSummaryResponse {
             months,
             positive_chart,
@@ -257,26 +251,13 @@ impl FeedbackApi {
             counts: *c,
         }));
         let published = suppress(&units).map_err(|e| ServiceError::Internal(e.to_string()))?;
-        let row = |p: &crate::suppression::Published, value: String| FftBreakdownRow {
-            value,
-            total: p.total,
-            very_good: p.counts.as_ref().map(|c| c.very_good),
-            good: p.counts.as_ref().map(|c| c.good),
-            neither: p.counts.as_ref().map(|c| c.neither),
-            poor: p.counts.as_ref().map(|c| c.poor),
-            very_poor: p.counts.as_ref().map(|c| c.very_poor),
-            dont_know: p.counts.as_ref().map(|c| c.dont_know),
-            percent_positive: p.positive.map(|x| x * 100.0),
-            percent_negative: p.negative.map(|x| x * 100.0),
-            suppression: p.suppression.as_str().into(),
-        };
         Ok(GetFftBreakdownResponse {
             by: dim.column().into(),
-            all: published.first().map(|p| row(p, String::new())),
+            all: published.first().map(|p| published_row(p, String::new())),
             rows: published
                 .iter()
                 .skip(1)
-                .map(|p| row(p, p.id.trim_start_matches('=').to_string()))
+                .map(|p| published_row(p, p.id.trim_start_matches('=').to_string()))
                 .collect(),
         })
     }
@@ -292,10 +273,51 @@ impl FeedbackApi {
     }
 }
 
+/// A month's counts with its percentages and interval.
+pub(crate) fn fft_month(month: String, c: &Counts) -> FftMonth {
+    let interval = crate::fft::wilson_95(c.very_good + c.good, c.total());
+    FftMonth {
+        month,
+        very_good: c.very_good,
+        good: c.good,
+        neither: c.neither,
+        poor: c.poor,
+        very_poor: c.very_poor,
+        dont_know: c.dont_know,
+        total: c.total(),
+        percent_positive: c.percent_positive(),
+        percent_negative: c.percent_negative(),
+        positive_low_95: interval.map(|(low, _)| low * 100.0),
+        positive_high_95: interval.map(|(_, high)| high * 100.0),
+    }
+}
+
+/// What may be published of a unit, as a row, with the interval of what it shows.
+pub(crate) fn published_row(p: &crate::suppression::Published, value: String) -> FftBreakdownRow {
+    let interval = p
+        .positive
+        .and_then(|share| crate::fft::wilson_95((share * p.total as f64).round() as u64, p.total));
+    FftBreakdownRow {
+        value,
+        total: p.total,
+        very_good: p.counts.as_ref().map(|c| c.very_good),
+        good: p.counts.as_ref().map(|c| c.good),
+        neither: p.counts.as_ref().map(|c| c.neither),
+        poor: p.counts.as_ref().map(|c| c.poor),
+        very_poor: p.counts.as_ref().map(|c| c.very_poor),
+        dont_know: p.counts.as_ref().map(|c| c.dont_know),
+        percent_positive: p.positive.map(|x| x * 100.0),
+        percent_negative: p.negative.map(|x| x * 100.0),
+        suppression: p.suppression.as_str().into(),
+        positive_low_95: interval.map(|(low, _)| low * 100.0),
+        positive_high_95: interval.map(|(_, high)| high * 100.0),
+    }
+}
+
 /// % positive month by month as an XmR chart (higher is better), months without responses left
 /// out as NHSRplotthedots would need them to be.
 /// Rebasing starts a new group of limits at each of `rebase_months`, which must be charted months.
-fn positive_chart(
+pub(crate) fn positive_chart(
     months: &[FftMonth],
     target: Option<f64>,
     rebase_months: &[String],
@@ -582,7 +604,7 @@ impl FeedbackService for FeedbackApi {
         &self,
         request: Request<GetFftSummaryRequest>,
     ) -> Result<Response<GetFftSummaryResponse>, Status> {
-        let caller = grpc::authorize(&request, READERS)?;
+        let caller = grpc::authorize(&request, FIGURE_READERS)?;
         Ok(Response::new(
             self.summary(&caller, request.into_inner()).await?,
         ))
@@ -592,7 +614,7 @@ impl FeedbackService for FeedbackApi {
         &self,
         request: Request<GetFftBreakdownRequest>,
     ) -> Result<Response<GetFftBreakdownResponse>, Status> {
-        let caller = grpc::authorize(&request, READERS)?;
+        let caller = grpc::authorize(&request, FIGURE_READERS)?;
         Ok(Response::new(
             self.breakdown(&caller, request.into_inner()).await?,
         ))
@@ -602,7 +624,7 @@ impl FeedbackService for FeedbackApi {
         &self,
         request: Request<ListFftPlacesRequest>,
     ) -> Result<Response<FftPlaces>, Status> {
-        let caller = grpc::authorize(&request, READERS)?;
+        let caller = grpc::authorize(&request, FIGURE_READERS)?;
         Ok(Response::new(self.places(&caller).await?))
     }
 
@@ -621,7 +643,7 @@ impl FeedbackService for FeedbackApi {
         &self,
         request: Request<GetPromSummaryRequest>,
     ) -> Result<Response<PromSummary>, Status> {
-        let caller = grpc::authorize(&request, READERS)?;
+        let caller = grpc::authorize(&request, FIGURE_READERS)?;
         Ok(Response::new(
             self.prom_summary(&caller, request.into_inner()).await?,
         ))
@@ -662,7 +684,7 @@ impl FeedbackService for FeedbackApi {
         &self,
         request: Request<GetThemeSummaryRequest>,
     ) -> Result<Response<ThemeSummary>, Status> {
-        let caller = grpc::authorize(&request, READERS)?;
+        let caller = grpc::authorize(&request, FIGURE_READERS)?;
         Ok(Response::new(
             self.theme_summary(&caller, request.into_inner()).await?,
         ))
@@ -728,7 +750,7 @@ impl FeedbackService for FeedbackApi {
         &self,
         request: Request<GetLearningReportRequest>,
     ) -> Result<Response<LearningReport>, Status> {
-        let caller = grpc::authorize(&request, READERS)?;
+        let caller = grpc::authorize(&request, FIGURE_READERS)?;
         Ok(Response::new(
             self.learning_report_of(&caller, request.into_inner())
                 .await?,
@@ -758,9 +780,19 @@ impl FeedbackService for FeedbackApi {
         &self,
         request: Request<GetSurveyResultsRequest>,
     ) -> Result<Response<SurveyResults>, Status> {
-        let caller = grpc::authorize(&request, READERS)?;
+        let caller = grpc::authorize(&request, FIGURE_READERS)?;
         Ok(Response::new(
             self.survey_results(&caller, request.into_inner()).await?,
+        ))
+    }
+
+    async fn compare_trusts(
+        &self,
+        request: Request<CompareTrustsRequest>,
+    ) -> Result<Response<TrustComparison>, Status> {
+        let caller = grpc::authorize(&request, COMPARERS)?;
+        Ok(Response::new(
+            crate::compare::compare(&self.db, &caller, request.into_inner()).await?,
         ))
     }
 }

@@ -5,12 +5,14 @@
 mod api;
 pub mod comments;
 mod comments_api;
+pub mod compare;
 pub mod complaints;
 pub mod fft;
 mod ingest;
 pub mod insights;
 mod prom_store;
 pub mod proms;
+pub mod protection;
 pub mod response;
 pub mod rollup;
 pub mod spc;

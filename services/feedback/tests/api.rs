@@ -161,8 +161,7 @@ async fn batch_and_topic_responses_give_nhs_england_figures_counted_once() {
                     from_month: "2026-11".into(),
                     to_month: String::new(),
                     target: Some(80.0),
-                    filter: None,
-                    rebase_months: Vec::new(),
+                    ..Default::default()
                 },
                 &analyst,
             ))

@@ -82,6 +82,7 @@ pub(crate) type ApiResult<T> = Result<T, ApiError>;
         crate::complaints_api::get_complaint,
         crate::complaints_api::update_complaint,
         crate::complaints_api::learning_report,
+        crate::dashboard::dashboard_json,
         crate::survey_page::api_survey,
         crate::survey_page::api_update_survey,
         crate::survey_page::api_results,
@@ -1391,8 +1392,7 @@ async fn fft_summary(
         filter: Some(q.filter()),
         from_month: q.from,
         to_month: q.to,
-        target: None,
-        rebase_months: Vec::new(),
+        ..Default::default()
     };
     let summary = state
         .clients
@@ -1472,6 +1472,7 @@ async fn fft_chart(
         to_month: q.to,
         target,
         rebase_months,
+        leave_out_small_months: false,
     };
     let chart = state
         .clients
@@ -1482,24 +1483,30 @@ async fn fft_chart(
         .into_inner()
         .positive_chart
         .unwrap_or_default();
-    Ok(Json(SpcChartBody {
-        points: chart
-            .points
-            .into_iter()
-            .map(|p| SpcPointBody {
-                period: p.period,
-                value: p.value,
-                mean: p.mean,
-                lpl: p.lpl,
-                upl: p.upl,
-                point_type: p.r#type,
-                rule: p.rule,
-            })
-            .collect(),
-        assurance: chart.assurance,
-        warnings: chart.warnings,
-        target: chart.target,
-    }))
+    Ok(Json(chart.into()))
+}
+
+impl From<feedback::SpcChart> for SpcChartBody {
+    fn from(chart: feedback::SpcChart) -> Self {
+        Self {
+            points: chart
+                .points
+                .into_iter()
+                .map(|p| SpcPointBody {
+                    period: p.period,
+                    value: p.value,
+                    mean: p.mean,
+                    lpl: p.lpl,
+                    upl: p.upl,
+                    point_type: p.r#type,
+                    rule: p.rule,
+                })
+                .collect(),
+            assurance: chart.assurance,
+            warnings: chart.warnings,
+            target: chart.target,
+        }
+    }
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -1526,6 +1533,9 @@ pub struct FftBreakdownRowBody {
     /// none, primary (1 to 4 responses), secondary (hidden so a primary one cannot be worked
     /// out) or cascade.
     suppression: String,
+    /// The Wilson 95% interval of percent_positive; absent when it is.
+    positive_low_95: Option<f64>,
+    positive_high_95: Option<f64>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -1534,6 +1544,35 @@ pub struct FftBreakdownBody {
     /// Every response in the period and filter.
     all: Option<FftBreakdownRowBody>,
     rows: Vec<FftBreakdownRowBody>,
+}
+
+impl FftBreakdownRowBody {
+    pub(crate) fn total(&self) -> u64 {
+        self.total
+    }
+    pub(crate) fn percent_positive(&self) -> Option<f64> {
+        self.percent_positive
+    }
+    pub(crate) fn percent_negative(&self) -> Option<f64> {
+        self.percent_negative
+    }
+    pub(crate) fn suppression(&self) -> &str {
+        &self.suppression
+    }
+    pub(crate) fn interval(&self) -> Option<(f64, f64)> {
+        self.positive_low_95.zip(self.positive_high_95)
+    }
+    /// The six counts in answer order, each absent when hidden.
+    pub(crate) fn counts(&self) -> [Option<u64>; 6] {
+        [
+            self.very_good,
+            self.good,
+            self.neither,
+            self.poor,
+            self.very_poor,
+            self.dont_know,
+        ]
+    }
 }
 
 impl From<feedback::FftBreakdownRow> for FftBreakdownRowBody {
@@ -1550,6 +1589,8 @@ impl From<feedback::FftBreakdownRow> for FftBreakdownRowBody {
             percent_positive: r.percent_positive,
             percent_negative: r.percent_negative,
             suppression: r.suppression,
+            positive_low_95: r.positive_low_95,
+            positive_high_95: r.positive_high_95,
         }
     }
 }

@@ -56,6 +56,11 @@ pub fn summary(chart: &SpcChart, unit: &str) -> String {
 /// The XmR chart as an SVG element: the points joined in time order, the mean and the process
 /// limits, each point coloured by its variation; `unit` follows values (e.g. "%").
 pub fn spc_svg(chart: &SpcChart, title: &str, unit: &str) -> String {
+    spc_svg_with_id(chart, title, unit, "chart")
+}
+
+/// As [`spc_svg`], its title and description under ids starting `id`, for pages of several.
+pub fn spc_svg_with_id(chart: &SpcChart, title: &str, unit: &str, id: &str) -> String {
     let points = &chart.points;
     let mut lows: Vec<f64> = points.iter().map(|p| p.value).collect();
     lows.extend(points.iter().filter_map(|p| p.lpl));
@@ -87,7 +92,7 @@ pub fn spc_svg(chart: &SpcChart, title: &str, unit: &str) -> String {
     let y = |v: f64| TOP + plot_h * (high - v) / (high - low);
     let description = summary(chart, unit);
     let mut svg = format!(
-        r#"<svg class="alongside-chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-labelledby="chart-title chart-desc" xmlns="http://www.w3.org/2000/svg"><title id="chart-title">{}</title><desc id="chart-desc">{}</desc>"#,
+        r#"<svg class="alongside-chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-labelledby="{id}-title {id}-desc" xmlns="http://www.w3.org/2000/svg"><title id="{id}-title">{}</title><desc id="{id}-desc">{}</desc>"#,
         escape(title),
         escape(&description)
     );
@@ -173,6 +178,222 @@ pub fn spc_svg(chart: &SpcChart, title: &str, unit: &str) -> String {
     svg
 }
 
+/// Making Data Count's variation icon for the latest point: its kind, and whether it is high or
+/// low against the mean; `None` without points.
+pub fn variation(chart: &SpcChart) -> Option<(&'static str, String)> {
+    let last = chart.points.last()?;
+    let side = if last.value >= last.mean {
+        "high"
+    } else {
+        "low"
+    };
+    Some(match last.r#type.as_str() {
+        "special_cause_improvement" => (
+            "improvement",
+            format!("Special cause variation: improvement ({side})"),
+        ),
+        "special_cause_concern" => (
+            "concern",
+            format!("Special cause variation: concern ({side})"),
+        ),
+        "special_cause_neutral" => ("neutral", format!("Special cause variation ({side})")),
+        _ => ("common", "Common cause variation".to_string()),
+    })
+}
+
+/// The variation and (with a target) assurance icons, as small SVGs with text alternatives,
+/// drawn as Making Data Count does: orange for concern, blue for improvement, grey otherwise.
+pub fn icons_svg(chart: &SpcChart) -> String {
+    let Some((kind, label)) = variation(chart) else {
+        return String::new();
+    };
+    let last = chart
+        .points
+        .last()
+        .map(|p| p.value >= p.mean)
+        .unwrap_or(true);
+    let (fill, letter) = match kind {
+        "improvement" => ("#005EB8", if last { "H" } else { "L" }),
+        "concern" => ("#ED8B00", if last { "H" } else { "L" }),
+        "neutral" => ("#7C2855", if last { "H" } else { "L" }),
+        _ => ("#768692", "~"),
+    };
+    let mut svg = icon(fill, letter, &label);
+    let assurance = match chart.assurance.as_str() {
+        "pass" => Some((
+            "#005EB8",
+            "P",
+            "Assurance: the target will consistently be met",
+        )),
+        "fail" => Some((
+            "#ED8B00",
+            "F",
+            "Assurance: the target will consistently be missed",
+        )),
+        "hit_or_miss" => Some((
+            "#768692",
+            "?",
+            "Assurance: the target will be met some months and missed others",
+        )),
+        _ => None,
+    };
+    if let Some((fill, letter, label)) = assurance {
+        svg.push_str(&icon(fill, letter, label));
+    }
+    svg
+}
+
+fn icon(fill: &str, letter: &str, label: &str) -> String {
+    format!(
+        r##"<svg class="alongside-icon" viewBox="0 0 32 32" width="32" height="32" role="img" aria-label="{label}" xmlns="http://www.w3.org/2000/svg"><title>{label}</title><circle cx="16" cy="16" r="14" fill="#FFFFFF" stroke="{fill}" stroke-width="3"/><text x="16" y="21" font-size="14" font-weight="bold" text-anchor="middle" fill="{fill}">{letter}</text></svg>"##,
+        label = escape(label),
+        letter = escape(letter),
+    )
+}
+
+/// One unit of a funnel plot: its responses and % positive.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FunnelUnit {
+    pub label: String,
+    pub n: u64,
+    pub percent: f64,
+}
+
+/// 95% and 99.8% control limits (two-sided z 1.96 and 3.09) of a proportion `mean` (in percent)
+/// for a unit of `n`, by the normal approximation to the binomial (Spiegelhalter, 2005), in
+/// percent and within 0–100: (low 99.8, low 95, high 95, high 99.8).
+pub fn funnel_limits(mean: f64, n: u64) -> (f64, f64, f64, f64) {
+    let p = (mean / 100.0).clamp(0.0, 1.0);
+    let se = if n == 0 {
+        f64::INFINITY
+    } else {
+        (p * (1.0 - p) / n as f64).sqrt()
+    };
+    let at = |z: f64| ((p + z * se) * 100.0).clamp(0.0, 100.0);
+    (at(-3.090_232), at(-1.959_964), at(1.959_964), at(3.090_232))
+}
+
+/// Where a unit lies on the funnel, in words.
+pub fn funnel_position(mean: f64, unit: &FunnelUnit) -> &'static str {
+    let (low998, low95, high95, high998) = funnel_limits(mean, unit.n);
+    match unit.percent {
+        v if v > high998 => "above 99.8%: special cause",
+        v if v < low998 => "below 99.8%: special cause",
+        v if v > high95 => "above 95%",
+        v if v < low95 => "below 95%",
+        _ => "within the limits",
+    }
+}
+
+/// A funnel plot: each unit's % positive against its responses, with the overall mean and its
+/// 95% and 99.8% limits narrowing as responses grow, so that units of different sizes compare
+/// fairly.
+pub fn funnel_svg(units: &[FunnelUnit], mean: f64, title: &str, id: &str) -> String {
+    let max_n = units.iter().map(|u| u.n).max().unwrap_or(1).max(1) as f64 * 1.08;
+    // From a third of the smallest unit, so the funnel's narrowing shows.
+    let min_n = (units.iter().map(|u| u.n).min().unwrap_or(1) as f64 / 3.0).max(5.0);
+    let samples: Vec<f64> = (0..=60)
+        .map(|i| min_n + (max_n - min_n) * (i as f64 / 60.0).powi(2))
+        .collect();
+    let mut lows: Vec<f64> = units.iter().map(|u| u.percent).collect();
+    lows.push(funnel_limits(mean, samples[0] as u64).0);
+    let mut highs: Vec<f64> = units.iter().map(|u| u.percent).collect();
+    highs.push(funnel_limits(mean, samples[0] as u64).3);
+    let low = lows.iter().copied().fold(mean, f64::min).max(0.0);
+    let high = highs.iter().copied().fold(mean, f64::max).min(100.0);
+    let pad = ((high - low) * 0.08).max(0.5);
+    let (low, high) = ((low - pad).max(0.0), (high + pad).min(100.0));
+    let plot_w = WIDTH - LEFT - RIGHT;
+    let plot_h = HEIGHT - TOP - BOTTOM;
+    let x = |n: f64| LEFT + plot_w * n / max_n;
+    let y = |v: f64| TOP + plot_h * (high - v) / (high - low);
+    let outside = units
+        .iter()
+        .filter(|u| funnel_position(mean, u).contains("99.8"))
+        .count();
+    let description = format!(
+        "{} units against a mean of {mean:.1}%; {outside} outside the 99.8% limits.",
+        units.len()
+    );
+    let mut svg = format!(
+        r#"<svg class="alongside-chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-labelledby="{id}-title {id}-desc" xmlns="http://www.w3.org/2000/svg"><title id="{id}-title">{}</title><desc id="{id}-desc">{}</desc>"#,
+        escape(title),
+        escape(&description)
+    );
+    for k in 0..=4 {
+        let v = low + (high - low) * k as f64 / 4.0;
+        svg.push_str(&format!(
+            r##"<line x1="{LEFT}" x2="{}" y1="{y:.1}" y2="{y:.1}" stroke="#E8EDEE" stroke-width="1"/><text x="{}" y="{:.1}" font-size="11" text-anchor="end" fill="#4C6272">{v:.1}%</text>"##,
+            WIDTH - RIGHT,
+            LEFT - 6.0,
+            y(v) + 4.0,
+            y = y(v),
+        ));
+        let n = max_n * k as f64 / 4.0;
+        svg.push_str(&format!(
+            r##"<text x="{:.1}" y="{}" font-size="11" text-anchor="middle" fill="#4C6272">{:.0}</text>"##,
+            x(n),
+            HEIGHT - BOTTOM + 18.0,
+            n
+        ));
+    }
+    svg.push_str(&format!(
+        r##"<text x="{:.1}" y="{}" font-size="11" text-anchor="middle" fill="#4C6272">Responses</text>"##,
+        LEFT + plot_w / 2.0,
+        HEIGHT - 8.0
+    ));
+    svg.push_str(&format!(
+        r##"<line x1="{LEFT}" x2="{}" y1="{y:.1}" y2="{y:.1}" stroke="#231F20" stroke-width="1.5"/>"##,
+        WIDTH - RIGHT,
+        y = y(mean)
+    ));
+    let limits: Vec<(f64, (f64, f64, f64, f64))> = samples
+        .iter()
+        .map(|&n| (n, funnel_limits(mean, n.round().max(1.0) as u64)))
+        .collect();
+    for (pick, dash) in [
+        (0usize, " stroke-dasharray=\"2 3\""),
+        (1, " stroke-dasharray=\"6 4\""),
+        (2, " stroke-dasharray=\"6 4\""),
+        (3, " stroke-dasharray=\"2 3\""),
+    ] {
+        let path: Vec<String> = limits
+            .iter()
+            .map(|(n, l)| {
+                let v = [l.0, l.1, l.2, l.3][pick].clamp(low, high);
+                format!("{:.1},{:.1}", x(*n), y(v))
+            })
+            .collect();
+        svg.push_str(&format!(
+            r##"<polyline points="{}" fill="none" stroke="#768692" stroke-width="1.2"{dash}/>"##,
+            path.join(" ")
+        ));
+    }
+    for u in units {
+        let position = funnel_position(mean, u);
+        let fill = if position.contains("99.8") {
+            if u.percent > mean {
+                "#005EB8"
+            } else {
+                "#ED8B00"
+            }
+        } else {
+            "#768692"
+        };
+        svg.push_str(&format!(
+            r#"<circle cx="{:.1}" cy="{:.1}" r="5" fill="{fill}"><title>{}: {:.1}% of {} ({})</title></circle>"#,
+            x(u.n as f64),
+            y(u.percent),
+            escape(&u.label),
+            u.percent,
+            u.n,
+            position
+        ));
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -232,5 +453,66 @@ mod tests {
             summary(&SpcChart::default(), "%"),
             "No points to chart yet."
         );
+    }
+
+    #[test]
+    fn funnel_limits_narrow_as_responses_grow_and_stay_within_0_to_100() {
+        let (l998, l95, h95, h998) = funnel_limits(80.0, 100);
+        // 80% of 100: standard error 4 points.
+        assert!(
+            (h95 - 87.84).abs() < 0.01 && (l95 - 72.16).abs() < 0.01,
+            "{l95} {h95}"
+        );
+        assert!((h998 - 92.36).abs() < 0.01 && (l998 - 67.64).abs() < 0.01);
+        let (_, wide_low, wide_high, _) = funnel_limits(80.0, 25);
+        assert!(wide_high > h95 && wide_low < l95);
+        let (_, _, _, top) = funnel_limits(99.0, 5);
+        assert_eq!(top, 100.0);
+    }
+
+    #[test]
+    fn the_funnel_marks_units_outside_the_limits() {
+        let units = vec![
+            FunnelUnit {
+                label: "Big and ordinary".into(),
+                n: 1000,
+                percent: 81.0,
+            },
+            FunnelUnit {
+                label: "Small and high".into(),
+                n: 50,
+                percent: 95.0,
+            },
+            FunnelUnit {
+                label: "Big and low".into(),
+                n: 2000,
+                percent: 70.0,
+            },
+        ];
+        assert_eq!(funnel_position(80.0, &units[0]), "within the limits");
+        assert_eq!(funnel_position(80.0, &units[1]), "above 95%");
+        assert_eq!(
+            funnel_position(80.0, &units[2]),
+            "below 99.8%: special cause"
+        );
+        let svg = funnel_svg(&units, 80.0, "Funnel <plot>", "funnel");
+        assert!(svg.contains(r#"aria-labelledby="funnel-title funnel-desc""#));
+        assert!(svg.contains("Funnel &lt;plot&gt;"));
+        assert!(svg.contains("1 outside the 99.8% limits"));
+        assert_eq!(svg.matches("<circle").count(), 3);
+        assert!(svg.contains("#ED8B00"), "the low outlier is a concern");
+        assert!(!svg.contains("style="));
+    }
+
+    #[test]
+    fn icons_say_the_latest_variation_and_the_assurance() {
+        let svg = icons_svg(&chart());
+        assert!(
+            svg.contains(r#"aria-label="Special cause variation: concern (low)""#),
+            "{svg}"
+        );
+        assert!(svg.contains("Assurance: the target will consistently be missed"));
+        assert_eq!(icons_svg(&SpcChart::default()), "");
+        assert!(spc_svg_with_id(&chart(), "t", "%", "rza").contains(r#"id="rza-title""#));
     }
 }

@@ -196,6 +196,7 @@ async fn get_summary(
         target,
         filter: Some(filter.places()),
         rebase_months,
+        leave_out_small_months: false,
     };
     Ok(state
         .clients

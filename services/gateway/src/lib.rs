@@ -9,6 +9,7 @@ pub mod comments_api;
 pub mod complaints;
 pub mod complaints_api;
 pub mod config;
+pub mod dashboard;
 pub mod equality;
 pub mod error;
 pub mod feedback_upload;
@@ -86,6 +87,7 @@ pub fn router(state: AppState) -> Router {
         .merge(complaints::routes())
         .merge(complaints_api::routes())
         .merge(roundup::routes())
+        .merge(dashboard::routes())
         .merge(comments_api::routes())
         .merge(survey::routes())
         .merge(survey_page::routes())

@@ -148,6 +148,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         "survey_links.html",
         include_str!("../templates/survey_links.html"),
     ),
+    (
+        "dashboard.html",
+        include_str!("../templates/dashboard.html"),
+    ),
     ("error.html", include_str!("../templates/error.html")),
 ];
 
@@ -309,6 +313,12 @@ fn nav(me: &SignedIn, current: &str) -> Vec<NavLink> {
             "Involvement spend",
             "Spend by month, pathway, kind of work and cost centre.",
             crate::payments::BUDGET_READERS,
+        ),
+        (
+            "/dashboard",
+            "Dashboard",
+            "Patient experience and involvement at a glance, and the board report.",
+            crate::dashboard::DASHBOARD_READERS,
         ),
         (
             "/feedback",

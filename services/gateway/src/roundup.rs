@@ -110,6 +110,7 @@ async fn gather(state: &AppState, me: &SignedIn, q: &RoundUpQuery) -> Result<Rou
                     pathway: pathway.clone(),
                     ..Default::default()
                 }),
+                leave_out_small_months: true,
                 ..Default::default()
             },
         ))
@@ -125,25 +126,7 @@ async fn gather(state: &AppState, me: &SignedIn, q: &RoundUpQuery) -> Result<Rou
         fft.positive += m.very_good + m.good;
         fft.negative += m.poor + m.very_poor;
     }
-    let mut chart = summary.positive_chart.unwrap_or_default();
-    // The chart shows months with 5 or more responses only: a point of fewer could be worked
-    // back to a handful of people.
-    let hidden: Vec<String> = summary
-        .months
-        .iter()
-        .filter(|m| (1..=4).contains(&m.total))
-        .map(|m| m.month.clone())
-        .collect();
-    if !hidden.is_empty() {
-        chart.points.retain(|p| !hidden.contains(&p.period));
-        chart.warnings.push(format!(
-            "{} month{} with 1 to 4 responses {} not drawn; the limits still count {}",
-            hidden.len(),
-            if hidden.len() == 1 { "" } else { "s" },
-            if hidden.len() == 1 { "is" } else { "are" },
-            if hidden.len() == 1 { "it" } else { "them" },
-        ));
-    }
+    let chart = summary.positive_chart.unwrap_or_default();
     let themes = feedback
         .get_theme_summary(state.clients.request(
             &me.caller,

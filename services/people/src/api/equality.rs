@@ -5,8 +5,14 @@ use sea_orm::sea_query::{OnConflict, Query};
 use super::*;
 use crate::equality::{self, Column as E, PREFER_NOT, QUESTIONS};
 
-/// Who may read the totals (never anyone's answers).
-pub(super) const REPORT_READERS: &[Role] = &[Role::EngagementLead, Role::Admin, Role::Analyst];
+/// Who may read the totals (never anyone's answers): the trust's analysts, and its ICS's
+/// through the gateway.
+pub(super) const REPORT_READERS: &[Role] = &[
+    Role::EngagementLead,
+    Role::Admin,
+    Role::Analyst,
+    Role::IcsAnalyst,
+];
 /// Who may set the population figures.
 pub(super) const POPULATION_EDITORS: &[Role] = &[Role::EngagementLead, Role::Admin];
 

@@ -1,0 +1,405 @@
+//! No hidden figure of an ICS's comparison can be worked out from the figures it publishes.
+//!
+//! A seeded set of responses across three trusts, two localities, three pathways, two ways of
+//! answering and three months, with many small groups. Every figure the comparison publishes
+//! (each trust and the ICS in total, by each locality, pathway and way of answering, and each
+//! drawn month of the charts) is a sum of the responses' cells: trust × month × locality ×
+//! pathway × source × answer. A shown count, percentage or number of responses is a linear
+//! equation over those cells (the numbers of responses of every month are taken as known too,
+//! as a cautious reader would). A hidden figure can be worked out exactly from totals, siblings
+//! or filtered views if and only if its equation is a combination of the published ones: the
+//! test checks, by Gaussian elimination, that none is.
+
+use std::collections::BTreeMap;
+
+use alongside_events::testing::TestService;
+use alongside_platform::grpc::outgoing;
+use alongside_platform::testing::Backend;
+use alongside_platform::Role;
+use alongside_proto::feedback::v1::feedback_service_client::FeedbackServiceClient;
+use alongside_proto::feedback::v1::*;
+
+const TRUSTS: [&str; 3] = ["RZA", "RZB", "RZC"];
+const MONTHS: [&str; 3] = ["2026-08", "2026-09", "2026-10"];
+const LOCALITIES: [&str; 2] = ["North", "South"];
+const PATHWAYS: [&str; 3] = ["Eye", "MSK", "Pain"];
+const SOURCES: [&str; 2] = ["sms", "web"];
+const ANSWERS: [FftAnswer; 6] = [
+    FftAnswer::VeryGood,
+    FftAnswer::Good,
+    FftAnswer::Neither,
+    FftAnswer::Poor,
+    FftAnswer::VeryPoor,
+    FftAnswer::DontKnow,
+];
+
+/// One cell of the responses: indices into the lists above.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+struct Cell {
+    trust: usize,
+    month: usize,
+    locality: usize,
+    pathway: usize,
+    source: usize,
+}
+
+fn cells() -> Vec<Cell> {
+    let mut out = Vec::new();
+    for trust in 0..3 {
+        for month in 0..3 {
+            for locality in 0..2 {
+                for pathway in 0..3 {
+                    for source in 0..2 {
+                        out.push(Cell {
+                            trust,
+                            month,
+                            locality,
+                            pathway,
+                            source,
+                        });
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A deterministic mix, mostly empty cells, a few of up to 9 responses (fewer at the third
+/// trust), some answers more common than others.
+fn seeded(cell: &Cell) -> [u64; 6] {
+    let mut x = (cell.trust * 131
+        + cell.month * 71
+        + cell.locality * 29
+        + cell.pathway * 17
+        + cell.source * 7
+        + 3) as u64;
+    let mut next = || {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (x >> 33) % 1000
+    };
+    let empty = if cell.trust == 2 { 900 } else { 700 };
+    let n = if next() < empty { 0 } else { 1 + next() % 9 };
+    let mut counts = [0u64; 6];
+    for _ in 0..n {
+        let pick = match next() {
+            0..=499 => 0,
+            500..=749 => 1,
+            750..=829 => 2,
+            830..=899 => 3,
+            900..=959 => 4,
+            _ => 5,
+        };
+        counts[pick] += 1;
+    }
+    counts
+}
+
+/// Linear equations over the cells' answers, reduced as they come (row echelon form).
+struct Span {
+    width: usize,
+    rows: Vec<(usize, Vec<f64>)>,
+}
+
+impl Span {
+    fn reduce(&self, mut v: Vec<f64>) -> Vec<f64> {
+        for (pivot, row) in &self.rows {
+            let f = v[*pivot];
+            if f.abs() > 1e-9 {
+                for (x, r) in v.iter_mut().zip(row) {
+                    *x -= f * r;
+                }
+            }
+        }
+        v
+    }
+
+    fn add(&mut self, v: Vec<f64>) {
+        let v = self.reduce(v);
+        if let Some(pivot) = v.iter().position(|x| x.abs() > 1e-9) {
+            let p = v[pivot];
+            self.rows
+                .push((pivot, v.into_iter().map(|x| x / p).collect()));
+        }
+    }
+
+    fn contains(&self, v: Vec<f64>) -> bool {
+        self.reduce(v).iter().all(|x| x.abs() < 1e-6)
+    }
+}
+
+/// Which cells a published figure adds up: a trust (or all), a month (or the period) and a
+/// value of one dimension (or all).
+#[derive(Clone, Debug)]
+struct Figure {
+    trust: Option<usize>,
+    months: Vec<usize>,
+    by: Option<(&'static str, usize)>,
+}
+
+impl Figure {
+    fn holds(&self, c: &Cell) -> bool {
+        self.trust.is_none_or(|t| t == c.trust)
+            && self.months.contains(&c.month)
+            && self.by.is_none_or(|(by, v)| match by {
+                "locality" => c.locality == v,
+                "pathway" => c.pathway == v,
+                _ => c.source == v,
+            })
+    }
+
+    /// The equation of the sum of `answers` over the figure's cells.
+    fn equation(&self, cells: &[Cell], answers: &[usize]) -> Vec<f64> {
+        let mut v = vec![0.0; cells.len() * 6];
+        for (i, c) in cells.iter().enumerate() {
+            if self.holds(c) {
+                for &a in answers {
+                    v[i * 6 + a] = 1.0;
+                }
+            }
+        }
+        v
+    }
+}
+
+const POSITIVE: [usize; 2] = [0, 1];
+const NEGATIVE: [usize; 2] = [3, 4];
+const EVERY: [usize; 6] = [0, 1, 2, 3, 4, 5];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_hidden_figure_follows_from_the_published_ones() {
+    let svc = TestService::start("feedback", Backend::Sqlite, alongside_feedback::start).await;
+    let mut client = FeedbackServiceClient::connect(svc.url()).await.unwrap();
+    let cells = cells();
+    let mut sent = 0;
+    for (t, trust) in TRUSTS.iter().enumerate() {
+        let token = svc.token(trust, Role::Analyst);
+        let mut responses = Vec::new();
+        for c in cells.iter().filter(|c| c.trust == t) {
+            for (a, n) in seeded(c).iter().enumerate() {
+                for i in 0..*n {
+                    responses.push(FftResponse {
+                        response_id: format!("{c:?}-{a}-{i}"),
+                        source: SOURCES[c.source].into(),
+                        answer: ANSWERS[a] as i32,
+                        responded_on: format!("{}-15", MONTHS[c.month]),
+                        locality: LOCALITIES[c.locality].into(),
+                        pathway: PATHWAYS[c.pathway].into(),
+                        ..Default::default()
+                    });
+                }
+            }
+        }
+        sent += responses.len();
+        let got = client
+            .submit_fft_responses(outgoing(
+                SubmitFftResponsesRequest {
+                    responses,
+                    dry_run: false,
+                },
+                &token,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(got.rejected.is_empty(), "{:?}", got.rejected);
+    }
+    let ics = svc.token("QZX", Role::IcsAnalyst);
+    let got = client
+        .compare_trusts(outgoing(
+            CompareTrustsRequest {
+                from_month: MONTHS[1].into(),
+                to_month: MONTHS[2].into(),
+                trusts: TRUSTS.iter().map(|t| t.to_string()).collect(),
+                chart_months: 3,
+            },
+            &ics,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+
+    // Every figure of the period, with what is shown of it.
+    let period = vec![1, 2];
+    let trust_of = |code: &str| TRUSTS.iter().position(|t| *t == code);
+    let mut figures: Vec<(Figure, FftBreakdownRow)> = Vec::new();
+    figures.push((
+        Figure {
+            trust: None,
+            months: period.clone(),
+            by: None,
+        },
+        got.ics.clone().unwrap(),
+    ));
+    for r in &got.trusts {
+        figures.push((
+            Figure {
+                trust: trust_of(&r.value),
+                months: period.clone(),
+                by: None,
+            },
+            r.clone(),
+        ));
+    }
+    for c in &got.cells {
+        let (by, list): (&'static str, &[&str]) = match c.by.as_str() {
+            "locality" => ("locality", &LOCALITIES),
+            "pathway" => ("pathway", &PATHWAYS),
+            _ => ("source", &SOURCES),
+        };
+        let value = list
+            .iter()
+            .position(|v| *v == c.value)
+            .expect("a seeded value");
+        let trust = if c.trust.is_empty() {
+            None
+        } else {
+            Some(trust_of(&c.trust).unwrap())
+        };
+        figures.push((
+            Figure {
+                trust,
+                months: period.clone(),
+                by: Some((by, value)),
+            },
+            c.row.clone().unwrap(),
+        ));
+    }
+    assert_eq!(
+        figures.len(),
+        4 + 4 * (2 + 3 + 2),
+        "every figure is published"
+    );
+    assert_eq!(
+        got.ics.as_ref().unwrap().total as usize,
+        cells
+            .iter()
+            .filter(|c| c.month > 0)
+            .map(|c| seeded(c).iter().sum::<u64>() as usize)
+            .sum::<usize>()
+    );
+    assert!(sent > 50, "{sent} responses");
+
+    let mut published = Span {
+        width: cells.len() * 6,
+        rows: Vec::new(),
+    };
+    // What is hidden, and whether only to protect another (secondary).
+    let mut hidden: Vec<(String, Vec<f64>)> = Vec::new();
+    let mut protecting: Vec<Vec<f64>> = Vec::new();
+    let mut suppressed = BTreeMap::new();
+    for (f, row) in &figures {
+        *suppressed.entry(row.suppression.clone()).or_insert(0) += 1;
+        published.add(f.equation(&cells, &EVERY));
+        if row.total == 0 {
+            // Nothing there: every cell of it is known to be empty.
+            for (i, c) in cells.iter().enumerate() {
+                if f.holds(c) {
+                    for a in 0..6 {
+                        let mut v = vec![0.0; published.width];
+                        v[i * 6 + a] = 1.0;
+                        published.add(v);
+                    }
+                }
+            }
+            continue;
+        }
+        let counts = [
+            row.very_good,
+            row.good,
+            row.neither,
+            row.poor,
+            row.very_poor,
+            row.dont_know,
+        ];
+        for (a, shown) in counts.iter().enumerate() {
+            let eq = f.equation(&cells, &[a]);
+            match shown {
+                Some(_) => published.add(eq),
+                None if row.suppression == "secondary" => protecting.push(eq),
+                None => hidden.push((format!("{f:?} answer {a}"), eq)),
+            }
+        }
+        for (share, answers, name) in [
+            (row.percent_positive, &POSITIVE, "positive"),
+            (row.percent_negative, &NEGATIVE, "negative"),
+        ] {
+            let eq = f.equation(&cells, answers);
+            match share {
+                Some(_) => published.add(eq),
+                None if row.suppression == "secondary" => protecting.push(eq),
+                None => hidden.push((format!("{f:?} {name}"), eq)),
+            }
+        }
+    }
+    // The charts: each month's number of responses (taken as known), and its drawn % positive.
+    for series in &got.charts {
+        let trust = if series.trust.is_empty() {
+            None
+        } else {
+            trust_of(&series.trust)
+        };
+        let chart = series.positive_chart.as_ref().unwrap();
+        for (m, month) in MONTHS.iter().enumerate() {
+            let f = Figure {
+                trust,
+                months: vec![m],
+                by: None,
+            };
+            published.add(f.equation(&cells, &EVERY));
+            let n: u64 = cells
+                .iter()
+                .filter(|c| f.holds(c))
+                .map(|c| seeded(c).iter().sum::<u64>())
+                .sum();
+            let eq = f.equation(&cells, &POSITIVE);
+            if chart.points.iter().any(|p| p.period == *month) {
+                published.add(eq);
+            } else if (1..=4).contains(&n) {
+                hidden.push((format!("chart {f:?}"), eq));
+            } else if n > 0 {
+                protecting.push(eq);
+            }
+        }
+    }
+    assert!(
+        suppressed.get("primary").copied().unwrap_or(0) >= 3,
+        "the seeded set has small figures to hide: {suppressed:?}"
+    );
+    assert!(hidden.len() > 20, "{} hidden figures", hidden.len());
+    assert!(
+        !protecting.is_empty(),
+        "some figures are hidden only to protect others"
+    );
+    for eq in &protecting {
+        assert!(
+            !published.contains(eq.clone()),
+            "a protecting figure is hidden too"
+        );
+    }
+    // The check can fail: had the protecting figures been shown, small ones would follow.
+    let mut naive = Span {
+        width: published.width,
+        rows: published.rows.clone(),
+    };
+    for eq in &protecting {
+        naive.add(eq.clone());
+    }
+    assert!(
+        hidden.iter().any(|(_, eq)| naive.contains(eq.clone())),
+        "without the protection, some small figure would follow by subtraction"
+    );
+    let derivable: Vec<&String> = hidden
+        .iter()
+        .filter(|(_, eq)| published.contains(eq.clone()))
+        .map(|(name, _)| name)
+        .collect();
+    assert!(
+        derivable.is_empty(),
+        "{} of {} hidden figures follow from the published ones: {derivable:#?}",
+        derivable.len(),
+        hidden.len()
+    );
+}

@@ -1,0 +1,187 @@
+//! The dashboards over the embedded suite's demo data: an ICS analyst sees its trusts side by
+//! side and drills into one as a row of the ICS's protected tables; a trust's users see their
+//! own trust only; nobody sees personal data; each table downloads as CSV; the board report
+//! prints and comes as PDF.
+
+use alongside_suite::{Options, Suite};
+use serde_json::Value;
+
+async fn sign_in(base: &str, email: &str) -> reqwest::Client {
+    let http = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let response = http
+        .post(format!("{base}/api/v1/session"))
+        .json(&serde_json::json!({ "email": email, "password": "alongside-demo" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{email} signs in");
+    http
+}
+
+async fn get(http: &reqwest::Client, url: String) -> (u16, String) {
+    let response = http.get(url).send().await.unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
+async fn json(http: &reqwest::Client, url: String) -> Value {
+    let (status, body) = get(http, url).await;
+    assert_eq!(status, 200, "{body}");
+    serde_json::from_str(&body).unwrap()
+}
+
+fn totals(d: &Value) -> (u64, u64) {
+    let units: u64 = d["units"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["total"].as_u64().unwrap())
+        .sum();
+    (d["total"]["total"].as_u64().unwrap(), units)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ics_and_trust_dashboards_show_figures_only_to_whom_they_belong() {
+    let data = tempfile::tempdir().unwrap();
+    let suite = Suite::start(Options {
+        port: 0,
+        data_dir: data.path().to_path_buf(),
+        demo: true,
+    })
+    .await
+    .expect("the suite starts");
+    let base = suite.url();
+    let api = |path: &str| format!("{base}{path}");
+
+    // The ICS: both demo trusts side by side, the ICS's total their sum, a chart for each.
+    let ics = sign_in(&base, "ics.analyst@qzx.demo.test").await;
+    let d = json(&ics, api("/api/v1/dashboard")).await;
+    assert_eq!(d["scope"], "ics");
+    assert_eq!(d["code"], "QZX");
+    let codes: Vec<&str> = d["units"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["RZA", "RZB"]);
+    let (total, units) = totals(&d);
+    assert!(total > 100, "the demo has responses in the last quarter");
+    assert_eq!(total, units);
+    assert_eq!(d["charts"].as_array().unwrap().len(), 3);
+    assert!(d["funnel_mean"].as_f64().is_some());
+    assert!(d["involvement"].as_array().unwrap().len() == 2);
+    let text = d.to_string();
+    for personal in ["Asha", "Patel", "@", "demo.test"] {
+        assert!(
+            !text.contains(personal),
+            "{personal} is not on the dashboard"
+        );
+    }
+
+    // Filtered by a pathway: the same trusts, no month-by-month charts.
+    let msk = json(&ics, api("/api/v1/dashboard?pathway=Musculoskeletal")).await;
+    let (total, units) = totals(&msk);
+    assert!(total > 0 && total == units);
+    assert!(msk["charts"].as_array().unwrap().is_empty());
+    // One filter at a time, and no sites of a trust's own.
+    let (status, body) = get(&ics, api("/api/v1/dashboard?pathway=Maternity&source=web")).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body.contains("one of locality, pathway or way of answering"),
+        "{body}"
+    );
+    let (status, _) = get(&ics, api("/api/v1/dashboard?site=Riverside%20Hospital")).await;
+    assert_eq!(status, 422);
+
+    // Into a trust: its row of the ICS's tables, by pathway.
+    let rza = json(&ics, api("/api/v1/dashboard?trust=RZA")).await;
+    assert_eq!(rza["scope"], "trust");
+    assert_eq!(rza["ics"], "QZX");
+    assert_eq!(rza["by"], "pathway");
+    let (total, units) = totals(&rza);
+    assert_eq!(total, units);
+    assert_eq!(
+        total,
+        d["units"][0]["total"].as_u64().unwrap(),
+        "the same figure as side by side"
+    );
+    let (status, _) = get(&ics, api("/api/v1/dashboard?trust=RZA&by=site")).await;
+    assert_eq!(status, 422, "sites are the trust's own");
+    let (status, body) = get(&ics, api("/api/v1/dashboard?trust=RZC")).await;
+    assert_eq!(status, 422);
+    assert!(body.contains("is not a trust of this ICS"), "{body}");
+
+    // A trust's analyst: their own trust, by site; never the other trust.
+    let analyst = sign_in(&base, "analyst@rza.demo.test").await;
+    let own = json(&analyst, api("/api/v1/dashboard")).await;
+    assert_eq!(own["scope"], "trust");
+    assert_eq!(own["code"], "RZA");
+    assert_eq!(own["by"], "site");
+    assert_eq!(own["involvement"].as_array().unwrap().len(), 1);
+    let (status, _) = get(&analyst, api("/api/v1/dashboard?trust=RZB")).await;
+    assert_eq!(status, 403, "another trust's dashboard is refused");
+    let other = json(
+        &sign_in(&base, "analyst@rzb.demo.test").await,
+        api("/api/v1/dashboard"),
+    )
+    .await;
+    assert_eq!(other["code"], "RZB");
+    assert_eq!(
+        other["total"]["total"], d["units"][1]["total"],
+        "each trust sees its own figures"
+    );
+    for email in ["partner@rza.demo.test", "finance@rza.demo.test"] {
+        let http = sign_in(&base, email).await;
+        let (status, _) = get(&http, api("/api/v1/dashboard")).await;
+        assert_eq!(status, 403, "{email}");
+        let (status, _) = get(&http, api("/dashboard")).await;
+        assert_eq!(status, 403, "{email}");
+    }
+
+    // The pages: charts as SVG with table views, CSV of each table, the board report.
+    let (status, page) = get(&ics, api("/dashboard")).await;
+    assert_eq!(status, 200);
+    for part in [
+        "Funnel plot",
+        "<svg",
+        "the chart as a table",
+        "Board report for this period",
+    ] {
+        assert!(page.contains(part), "{part}");
+    }
+    let (status, csv) = get(&ics, api("/dashboard.csv?section=fft")).await;
+    assert_eq!(status, 200);
+    let lines: Vec<&str> = csv.lines().collect();
+    assert!(
+        lines[0].starts_with("code,name,responses,very_good"),
+        "{}",
+        lines[0]
+    );
+    assert_eq!(lines.len(), 1 + 1 + 2, "header, the ICS, two trusts");
+    for section in ["funnel", "charts", "proms", "themes", "involvement"] {
+        let (status, csv) = get(&ics, api(&format!("/dashboard.csv?section={section}"))).await;
+        assert_eq!(status, 200, "{section}");
+        assert!(csv.lines().count() > 1, "{section} has rows");
+    }
+    let (status, _) = get(&ics, api("/dashboard.csv?section=everything")).await;
+    assert_eq!(status, 422);
+    let (status, report) = get(&ics, api("/dashboard/board-report")).await;
+    assert_eq!(status, 200);
+    assert!(report.contains("Board report: "));
+    assert!(
+        !report.contains("Which responses"),
+        "no filter form on the board's copy"
+    );
+    let pdf = ics
+        .get(api("/dashboard/board-report.pdf"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pdf.status(), 200);
+    assert_eq!(pdf.headers()["content-type"], "application/pdf");
+    assert!(pdf.bytes().await.unwrap().starts_with(b"%PDF"));
+    suite.stop().await;
+}
