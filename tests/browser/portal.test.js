@@ -1006,3 +1006,71 @@ test('a lead adds a question of the trust\'s own, the web form asks it, and a lo
   await assert.doesNotReject(table.getByText('Hidden: 1 to 4 answers').waitFor(), 'one answer is not shown');
   await context.close();
 });
+
+test('an ICS analyst compares its trusts, drills into one, downloads a table and prints the board report', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await signIn(page, 'ics.analyst@qzx.demo.test');
+  await page.getByRole('link', { name: 'Dashboard' }).first().click();
+  await assert.doesNotReject(page.getByRole('heading', { name: /^Dashboard: Demo Valley/ }).waitFor());
+  const table = page.getByRole('table', { name: /by trust/ });
+  await assert.doesNotReject(table.getByRole('link', { name: 'Riverside MSK Partnership (demo)' }).waitFor());
+  await assert.doesNotReject(table.getByRole('rowheader', { name: /all trusts/ }).waitFor(), 'the ICS in total');
+  await assert.doesNotReject(page.getByRole('img', { name: /% positive against responses/ }).waitFor(), 'the funnel plot');
+  await assert.doesNotReject(page.getByRole('img', { name: /Common cause variation|Special cause/ }).first().waitFor(), 'the variation icons');
+  await page.getByText('The funnel plot as a table').click();
+  await assert.doesNotReject(page.getByRole('columnheader', { name: '99.8% limits' }).waitFor());
+  await page.getByText(/Hillside Community Health \(demo\): the chart as a table/).click();
+  await assert.doesNotReject(page.getByRole('columnheader', { name: 'Upper limit' }).first().waitFor());
+  await expectAccessible(page, 'the ICS dashboard');
+
+  // Filters: one at a time; the trusts by a pathway.
+  await page.getByLabel('Pathway').selectOption('Musculoskeletal');
+  await page.getByLabel('Way of answering').selectOption('web');
+  await page.getByRole('button', { name: 'Show' }).click();
+  await assert.doesNotReject(page.getByRole('link', { name: /one of locality, pathway or way of answering at a time/ }).waitFor());
+  await expectAccessible(page, 'the ICS dashboard with a refused filter');
+  await page.getByLabel('Way of answering').selectOption('');
+  await page.getByRole('button', { name: 'Show' }).click();
+  await assert.doesNotReject(page.getByText(/Charts are drawn for all of each trust's responses/).waitFor());
+
+  const csv = await page.request.get(base + await page.getByRole('link', { name: 'Download these figures (CSV)' }).getAttribute('href'));
+  assert.equal(csv.status(), 200);
+  assert.match(csv.headers()['content-disposition'], /filename="dashboard-qzx-fft-\d{4}-\d{2}-\d{4}-\d{2}\.csv"/);
+  assert.match(await csv.text(), /^code,name,responses/);
+
+  // Into a trust: by pathway, then by way of answering.
+  await page.getByRole('table', { name: /by trust/ }).getByRole('link', { name: 'Hillside Community Health (demo)' }).click();
+  await assert.doesNotReject(page.getByRole('heading', { name: 'Dashboard: Hillside Community Health (demo)' }).waitFor());
+  await assert.doesNotReject(page.getByRole('table', { name: /by pathway/ }).waitFor());
+  await page.getByLabel('Show the trust by').selectOption('source');
+  await page.getByRole('button', { name: 'Show' }).click();
+  await assert.doesNotReject(page.getByRole('table', { name: /by way of answering/ }).getByRole('rowheader', { name: 'Text message' }).waitFor());
+  await expectAccessible(page, 'a trust seen from its ICS');
+  await page.getByRole('link', { name: "Back to all the ICS's trusts" }).click();
+
+  await page.getByRole('link', { name: 'Board report for this period' }).click();
+  await assert.doesNotReject(page.getByRole('heading', { name: /^Board report: Demo Valley/ }).waitFor());
+  assert.equal(await page.getByRole('button', { name: 'Show' }).count(), 0, 'no filters on the board\'s copy');
+  await expectAccessible(page, 'the board report');
+  const pdf = await page.request.get(base + await page.getByRole('link', { name: 'Download as PDF' }).getAttribute('href'));
+  assert.equal(pdf.status(), 200);
+  assert.equal(pdf.headers()['content-type'], 'application/pdf');
+  await context.close();
+});
+
+test('a trust analyst sees their own trust by site and drills into a site; another trust is refused', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await signIn(page, 'analyst@rza.demo.test');
+  await page.goto(`${base}/dashboard`);
+  await assert.doesNotReject(page.getByRole('heading', { name: 'Dashboard: Riverside MSK Partnership (demo)' }).waitFor());
+  const sites = page.getByRole('table', { name: /by site/ });
+  await sites.getByRole('link', { name: 'Riverside Hospital' }).click();
+  await assert.doesNotReject(page.getByRole('table', { name: /by pathway/ }).waitFor(), 'a site by pathway');
+  assert.equal(await page.getByLabel('Site').inputValue(), 'Riverside Hospital');
+  await expectAccessible(page, 'the trust dashboard');
+  const refused = await page.goto(`${base}/dashboard?trust=RZB`);
+  assert.equal(refused.status(), 403);
+  await context.close();
+});

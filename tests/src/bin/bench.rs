@@ -6,10 +6,13 @@
 //! People Bank's list and search API over a bank of 100,000 partners, with latency percentiles;
 //! (4) attendance events becoming claims and (5) a payment run over 100,000 approved claims;
 //! (6–8) on PostgreSQL, a million FFT responses stored, the dashboard's queries over them, and
-//! comments labelled with themes.
+//! comments labelled with themes; (9) the ICS dashboard, page and JSON, over five million
+//! responses across ten trusts.
 
 #[path = "../bench/feedback.rs"]
 mod feedback;
+#[path = "../bench/ics.rs"]
+mod ics;
 #[path = "../bench/payments.rs"]
 mod payments;
 
@@ -132,6 +135,8 @@ async fn main() -> anyhow::Result<()> {
     let pg_responses = arg("--pg-responses", 1_000_000);
     let dashboard_queries = arg("--dashboard-queries", 200);
     let comments = arg("--comments", 10_000);
+    let ics_responses = arg("--ics-responses", 5_000_000);
+    let ics_queries = arg("--ics-queries", 50);
     let data = tempfile::tempdir()?;
     let idle_before = rss_kib("VmRSS:");
     let started = Instant::now();
@@ -160,7 +165,7 @@ async fn main() -> anyhow::Result<()> {
     println!(
         "Alongside benchmark: FFT responses through the embedded suite (SQLite, in-process Kafka)"
     );
-    println!("  command: cargo run --release -p alongside-tests --bin alongside-bench -- --responses {responses} --batch {batch} --kafka-responses {kafka_responses} --partners {bank} --searches {searches} --attendances {attendances} --run-claims {run_claims} --pg-responses {pg_responses} --dashboard-queries {dashboard_queries} --comments {comments}");
+    println!("  command: cargo run --release -p alongside-tests --bin alongside-bench -- --responses {responses} --batch {batch} --kafka-responses {kafka_responses} --partners {bank} --searches {searches} --attendances {attendances} --run-claims {run_claims} --pg-responses {pg_responses} --dashboard-queries {dashboard_queries} --comments {comments} --ics-responses {ics_responses} --ics-queries {ics_queries}");
     println!(
         "  machine: {} cores",
         std::thread::available_parallelism()
@@ -302,6 +307,9 @@ async fn main() -> anyhow::Result<()> {
 
     // ---- paths 4 and 5: attendance → claims, and a payment run ----
     payments::bench(&suite, attendances, run_claims).await?;
+
+    // ---- path 9: the ICS dashboard ----
+    ics::bench(&suite, ics_responses, ics_queries).await?;
     println!(
         "  memory: high-water mark after all paths {} MiB",
         rss_kib("VmHWM:") / 1024
