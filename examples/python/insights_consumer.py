@@ -4,9 +4,10 @@ prints the current figures: one JSON object per key, sorted by key.
 
 The topic is compacted: the latest message of a key is that unit's current figure, so reading
 from the beginning rebuilds every current figure however late a consumer joins. Each message
-is an alongside.common.v1.EventEnvelope whose payload is an
-alongside.feedback.events.v1.FftInsight; the Python classes are generated from the repository's
-.proto files with grpcio-tools when the script starts.
+is an alongside.common.v1.EventEnvelope whose payload is the event its event_type names: an
+alongside.feedback.events.v1.FftInsight (a unit's FFT figures in a month) or SpcInsight (a
+trust's SPC chart of % positive); the Python classes are generated from the repository's .proto
+files with grpcio-tools when the script starts. Each printed object carries its event_type.
 
     pip install confluent-kafka grpcio-tools
     python examples/python/insights_consumer.py --brokers kafka:9092 [--idle 5]
@@ -30,7 +31,7 @@ from google.protobuf import json_format
 from grpc_tools import protoc
 
 TOPIC = "feedback.insights.v1"
-INSIGHT = "alongside.feedback.events.v1.FftInsight"
+KINDS = ("FftInsight", "SpcInsight")
 PROTOS = [
     "alongside/common/v1/common.proto",
     "alongside/feedback/v1/feedback.proto",
@@ -48,7 +49,8 @@ def generated_modules(proto_root):
     sys.path.insert(0, out)
     common = importlib.import_module("alongside.common.v1.common_pb2")
     events = importlib.import_module("alongside.feedback.events.v1.events_pb2")
-    return common.EventEnvelope, events.FftInsight
+    classes = {f"alongside.feedback.events.v1.{kind}": getattr(events, kind) for kind in KINDS}
+    return common.EventEnvelope, classes
 
 
 def main():
@@ -64,7 +66,7 @@ def main():
     parser.add_argument("--sasl-password")
     args = parser.parse_args()
 
-    Envelope, FftInsight = generated_modules(args.proto_root)
+    Envelope, classes = generated_modules(args.proto_root)
     config = {
         "bootstrap.servers": args.brokers,
         # A group of its own, from the beginning: the whole compacted topic is read each run.
@@ -106,11 +108,14 @@ def main():
                 current.pop(key, None)
                 continue
             envelope = Envelope.FromString(message.value())
-            if envelope.event_type != INSIGHT:
+            kind = classes.get(envelope.event_type)
+            if kind is None:
+                # A kind of figure this reader does not know yet: skip it, keep reading.
                 continue
-            insight = FftInsight.FromString(envelope.payload)
+            insight = kind.FromString(envelope.payload)
             figure = json_format.MessageToDict(insight, preserving_proto_field_name=True)
             figure["key"] = key
+            figure["event_type"] = envelope.event_type
             figure["occurred_at"] = envelope.occurred_at
             # Later messages of a key replace earlier ones: offsets are in order per partition,
             # and a key always goes to the same partition.

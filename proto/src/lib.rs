@@ -272,6 +272,7 @@ event_names! {
     people::events::v1::PartnerPaymentTermsChanged => "alongside.people.events.v1.PartnerPaymentTermsChanged",
     feedback::events::v1::FftResponseReceived => "alongside.feedback.events.v1.FftResponseReceived",
     feedback::events::v1::FftInsight => "alongside.feedback.events.v1.FftInsight",
+    feedback::events::v1::SpcInsight => "alongside.feedback.events.v1.SpcInsight",
     payments::events::v1::ClaimCreated => "alongside.payments.events.v1.ClaimCreated",
     payments::events::v1::ClaimCorrected => "alongside.payments.events.v1.ClaimCorrected",
     payments::events::v1::ClaimApproved => "alongside.payments.events.v1.ClaimApproved",

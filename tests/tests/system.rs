@@ -548,14 +548,32 @@ async fn the_suite_over_tansu_and_postgres() {
     assert_eq!(october["percent_negative"], 20.0);
 
     // ---- the analytics stream, read by a standard Kafka client from another language ----
-    let figure = eventually(Duration::from_secs(60), || async {
+    let (figure, chart) = eventually(Duration::from_secs(60), || async {
         let figures = python_insights(&tansu.brokers).await;
-        figures
-            .into_iter()
-            .find(|f| f["key"] == "RZA/fft/2026-10//" && f["total"] == "10")
+        let figure = figures
+            .iter()
+            .find(|f| f["key"] == "RZA/fft/2026-10//" && f["total"] == "10")?
+            .clone();
+        let chart = figures
+            .iter()
+            .find(|f| f["key"] == "RZA/spc/fft-positive")?
+            .clone();
+        Some((figure, chart))
     })
     .await
-    .expect("the October figure of RZA on feedback.insights.v1, read from Python");
+    .expect(
+        "the October figure of RZA and its SPC chart on feedback.insights.v1, read from Python",
+    );
+    assert_eq!(
+        chart["event_type"],
+        "alongside.feedback.events.v1.SpcInsight"
+    );
+    assert!(
+        chart["points"].as_array().is_some_and(|p| p
+            .iter()
+            .any(|p| p["month"] == "2026-10" && p["value"] == 60.0)),
+        "October's 60% is on the chart: {chart}"
+    );
     // proto3's JSON writes 64-bit integers as strings.
     assert_eq!(figure["level"], "trust");
     assert_eq!(figure["percent_positive"], 60.0);

@@ -1,8 +1,9 @@
 //! The analytics stream for ICS data teams (`feedback.insights.v1`): the FFT figures of every
 //! unit of a trust in a month — the trust, its sites, each pathway at a site — recomputed from
 //! the rollups, suppressed as NHS England publishes (a change to one unit can change whether
-//! its siblings are hidden, so the whole month is republished) and written to the outbox. The
-//! topic is compacted by key: its latest message per key is the current figure.
+//! its siblings are hidden, so the whole month is republished), except that a suppressed unit's
+//! percentages are hidden too, and the trust's SPC chart of % positive, written to the outbox.
+//! The topic is compacted by key: its latest message per key is the current figure.
 //!
 //! Storing responses marks their trust's months as changed, in the responses' transaction; a
 //! publisher republishes each marked month at most about once a second, however many batches
@@ -16,7 +17,7 @@ use std::time::Duration;
 use alongside_events::outbox::Outbox;
 use alongside_events::topics::FEEDBACK_INSIGHTS;
 use alongside_platform::OdsCode;
-use alongside_proto::feedback::events::v1::{FftCounts, FftInsight};
+use alongside_proto::feedback::events::v1::{FftCounts, FftInsight, SpcInsight, SpcInsightPoint};
 use sea_orm::sea_query::{Alias, Expr, OnConflict, Query};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
@@ -25,7 +26,7 @@ use sea_orm::{
 use tokio_util::sync::CancellationToken;
 
 use crate::fft::{answer_from_code, Counts};
-use crate::suppression::{suppress, Unit};
+use crate::suppression::{suppress, Suppression, Unit};
 
 /// Where responses did not say their site or pathway.
 const NOT_KNOWN: &str = "Not known";
@@ -34,6 +35,14 @@ const NOT_KNOWN: &str = "Not known";
 fn key_part(value: &str) -> String {
     value.replace('%', "%25").replace('/', "%2F")
 }
+
+/// The key of a trust's SPC chart of % positive.
+pub fn spc_key(tenant: &str) -> String {
+    format!("{tenant}/spc/fft-positive")
+}
+
+/// Months of the chart on the stream, ending with the trust's latest month.
+const SPC_MONTHS: i32 = 24;
 
 pub fn key(tenant: &str, month: &str, site: &str, pathway: &str) -> String {
     format!(
@@ -101,8 +110,16 @@ pub fn month_insights(
             site,
             pathway,
             total: p.total,
-            percent_positive: p.positive.map(|f| f * 100.0),
-            percent_negative: p.negative.map(|f| f * 100.0),
+            // Shown only unsuppressed: a secondary unit's exact percentages, with its parent's
+            // and siblings', would give the primary unit's positives away.
+            percent_positive: p
+                .positive
+                .filter(|_| p.suppression == Suppression::None)
+                .map(|f| f * 100.0),
+            percent_negative: p
+                .negative
+                .filter(|_| p.suppression == Suppression::None)
+                .map(|f| f * 100.0),
             counts: p.counts.map(|c| FftCounts {
                 very_good: c.very_good,
                 good: c.good,
@@ -277,7 +294,66 @@ pub async fn publish(
         .zip(&keys)
         .map(|(e, k)| (FEEDBACK_INSIGHTS, k.as_str(), tenant, e))
         .collect();
-    outbox.enqueue_many(db, &batch).await
+    outbox.enqueue_many(db, &batch).await?;
+    let chart = spc_insight(db, tenant).await?;
+    outbox
+        .enqueue_many(
+            db,
+            &[(
+                FEEDBACK_INSIGHTS,
+                spc_key(tenant.as_str()).as_str(),
+                tenant,
+                chart,
+            )],
+        )
+        .await
+}
+
+/// The trust's chart of % positive over the 24 months to its latest, from the rollups.
+pub async fn spc_insight(db: &impl ConnectionTrait, tenant: &OdsCode) -> Result<SpcInsight, DbErr> {
+    let all = crate::rollup::Filter::default();
+    let latest = crate::rollup::counts(db, tenant, "", "", &all, "month", false)
+        .await?
+        .into_iter()
+        .map(|(month, _, _)| month)
+        .max()
+        .unwrap_or_default();
+    let from = alongside_platform::add_months(&latest, 1 - SPC_MONTHS).unwrap_or_default();
+    let mut months: BTreeMap<String, Counts> = BTreeMap::new();
+    if !latest.is_empty() {
+        for (month, answer, n) in
+            crate::rollup::counts(db, tenant, &from, &latest, &all, "month", false).await?
+        {
+            months
+                .entry(month)
+                .or_default()
+                .add(answer_from_code(&answer), n);
+        }
+    }
+    let months: Vec<_> = months
+        .into_iter()
+        .map(|(m, c)| crate::api::fft_month(m, &c))
+        .collect();
+    let chart = crate::api::positive_chart(&months, None, &[])
+        .map(|c| crate::compare::public_chart(&months, c))
+        .map_err(|e| DbErr::Custom(e.to_string()))?;
+    Ok(SpcInsight {
+        tenant: tenant.to_string(),
+        points: chart
+            .points
+            .into_iter()
+            .map(|p| SpcInsightPoint {
+                month: p.period,
+                value: p.value,
+                mean: p.mean,
+                lpl: p.lpl,
+                upl: p.upl,
+                variation: p.r#type,
+                rule: p.rule,
+            })
+            .collect(),
+        warnings: chart.warnings,
+    })
 }
 
 pub mod migration {
@@ -386,6 +462,19 @@ mod tests {
         ] {
             assert!(doc.contains(&format!(" {field} = ")), "{field}");
         }
+        assert!(doc.contains(&format!("- {}\n", spc_key("RZA"))));
+        for field in [
+            "points",
+            "warnings",
+            "value",
+            "mean",
+            "lpl",
+            "upl",
+            "variation",
+            "rule",
+        ] {
+            assert!(doc.contains(&format!(" {field} = ")), "{field}");
+        }
     }
 
     #[test]
@@ -416,7 +505,7 @@ mod tests {
         // MSK ranks 2nd among North's pathways after Pain (rank 1, primary): secondary.
         let msk = row("pathway", "North", "MSK");
         assert_eq!(msk.suppression, "secondary");
-        assert!(msk.counts.is_none() && msk.percent_positive.is_some());
+        assert!(msk.counts.is_none() && msk.percent_positive.is_none());
         let south = row("pathway", "South", "Not known");
         assert_eq!(south.total, 10);
         assert_eq!(out.len(), 1 + 2 + 3);

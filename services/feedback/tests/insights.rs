@@ -9,7 +9,7 @@ use alongside_events::topics::FEEDBACK_INSIGHTS;
 use alongside_platform::grpc::outgoing;
 use alongside_platform::testing::Backend;
 use alongside_platform::Role;
-use alongside_proto::feedback::events::v1::FftInsight;
+use alongside_proto::feedback::events::v1::{FftInsight, SpcInsight};
 use alongside_proto::feedback::v1::feedback_service_client::FeedbackServiceClient;
 use alongside_proto::feedback::v1::*;
 
@@ -67,10 +67,11 @@ async fn stored_responses_are_republished_as_suppressed_figures() {
         .into_inner();
     assert_eq!(sent.accepted, 23);
 
-    // The trust, its site, and the site's two pathways.
-    let events = read_events(svc.brokers(), FEEDBACK_INSIGHTS, 4, Duration::from_secs(30)).await;
-    assert_eq!(events.len(), 4, "{events:?}");
+    // The trust, its site, and the site's two pathways; and the trust's SPC chart.
+    let events = read_events(svc.brokers(), FEEDBACK_INSIGHTS, 5, Duration::from_secs(30)).await;
+    assert_eq!(events.len(), 5, "{events:?}");
     let mut by_key: BTreeMap<String, FftInsight> = BTreeMap::new();
+    let mut charts = Vec::new();
     for (key, envelope) in &events {
         assert_eq!(envelope.tenant().as_str(), "RZA");
         let payload = &envelope.inner.payload;
@@ -78,11 +79,21 @@ async fn stored_responses_are_republished_as_suppressed_figures() {
         for private in ["Jones", "rude", "65_74", "female"] {
             assert!(!text.contains(private), "{private} is not on the stream");
         }
-        by_key.insert(
-            String::from_utf8(key.clone().expect("every figure has a key")).unwrap(),
-            envelope.payload().unwrap(),
-        );
+        let key = String::from_utf8(key.clone().expect("every figure has a key")).unwrap();
+        if envelope.inner.event_type == "alongside.feedback.events.v1.SpcInsight" {
+            assert_eq!(key, "RZA/spc/fft-positive");
+            charts.push(envelope.payload::<SpcInsight>().unwrap());
+        } else {
+            by_key.insert(key, envelope.payload().unwrap());
+        }
     }
+    // One month: 18 very good and 3 good of 23, one point, too few for limits.
+    let chart = &charts[0];
+    assert_eq!(chart.points.len(), 1);
+    assert_eq!(chart.points[0].month, "2026-11");
+    assert!((chart.points[0].value - 21.0 * 100.0 / 23.0).abs() < 1e-9);
+    assert!(chart.points[0].upl.is_none());
+    assert!(!chart.warnings.is_empty(), "too few points, and it says so");
     let trust = &by_key["RZA/fft/2026-11//"];
     assert_eq!((trust.level.as_str(), trust.total), ("trust", 23));
     assert_eq!(trust.counts.as_ref().unwrap().very_good, 18);
@@ -95,7 +106,10 @@ async fn stored_responses_are_republished_as_suppressed_figures() {
     let msk = &by_key["RZA/fft/2026-11/Riverside/MSK"];
     assert_eq!(msk.suppression, "secondary", "beside a hidden sibling");
     assert!(msk.counts.is_none());
-    assert_eq!(msk.percent_positive, Some(90.0));
+    assert_eq!(
+        msk.percent_positive, None,
+        "hidden too: the site's 21 positive less MSK's 18 would say all three Pain were positive"
+    );
 
     // Sent again: nothing new is stored, so nothing is republished.
     client
@@ -108,6 +122,6 @@ async fn stored_responses_are_republished_as_suppressed_figures() {
         ))
         .await
         .unwrap();
-    let again = read_events(svc.brokers(), FEEDBACK_INSIGHTS, 5, Duration::from_secs(3)).await;
-    assert_eq!(again.len(), 4, "no figure changed");
+    let again = read_events(svc.brokers(), FEEDBACK_INSIGHTS, 6, Duration::from_secs(3)).await;
+    assert_eq!(again.len(), 5, "no figure changed");
 }

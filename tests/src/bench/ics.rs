@@ -96,7 +96,15 @@ pub async fn bench(suite: &Suite, responses: usize, queries: usize) -> anyhow::R
                 .max_decoding_message_size(64 << 20)
                 .max_encoding_message_size(64 << 20);
             let request = state.clients.request(&caller, request);
-            async move { anyhow::Ok(client.submit_fft_responses(request).await?.into_inner().accepted) }
+            async move {
+                anyhow::Ok(
+                    client
+                        .submit_fft_responses(request)
+                        .await?
+                        .into_inner()
+                        .accepted,
+                )
+            }
         });
         for accepted in futures::future::join_all(calls).await {
             stored += accepted? as u64;
@@ -121,10 +129,19 @@ pub async fn bench(suite: &Suite, responses: usize, queries: usize) -> anyhow::R
     anyhow::ensure!(signed_in.status() == 200, "the ICS analyst signs in");
     let period = "from=2025-10&to=2025-12";
     for (name, path) in [
-        ("page (HTML, every trust side by side)", format!("/dashboard?{period}")),
+        (
+            "page (HTML, every trust side by side)",
+            format!("/dashboard?{period}"),
+        ),
         ("JSON", format!("/api/v1/dashboard?{period}")),
-        ("JSON by a pathway", format!("/api/v1/dashboard?{period}&pathway=Pathway%203")),
-        ("page into one trust, by locality", format!("/dashboard?{period}&trust=RB3&by=locality")),
+        (
+            "JSON by a pathway",
+            format!("/api/v1/dashboard?{period}&pathway=Pathway%203"),
+        ),
+        (
+            "page into one trust, by locality",
+            format!("/dashboard?{period}&trust=RB3&by=locality"),
+        ),
     ] {
         let mut took: Vec<Duration> = Vec::with_capacity(queries);
         let mut bytes = 0;
