@@ -28,6 +28,30 @@ fn escape(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// A chart's opening tag, with its title and description under ids starting `id`.
+fn open_svg(title: &str, description: &str, id: &str) -> String {
+    format!(
+        r#"<svg class="alongside-chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-labelledby="{id}-title {id}-desc" xmlns="http://www.w3.org/2000/svg"><title id="{id}-title">{}</title><desc id="{id}-desc">{}</desc>"#,
+        escape(title),
+        escape(description)
+    )
+}
+
+/// The y axis: five labelled gridlines from `low` to `high`.
+fn y_axis(svg: &mut String, low: f64, high: f64, unit: &str, y: &dyn Fn(f64) -> f64) {
+    for k in 0..=4 {
+        let v = low + (high - low) * k as f64 / 4.0;
+        svg.push_str(&format!(
+            r##"<line x1="{LEFT}" x2="{}" y1="{y:.1}" y2="{y:.1}" stroke="#E8EDEE" stroke-width="1"/><text x="{}" y="{:.1}" font-size="11" text-anchor="end" fill="#4C6272">{v:.1}{}</text>"##,
+            WIDTH - RIGHT,
+            LEFT - 6.0,
+            y(v) + 4.0,
+            escape(unit),
+            y = y(v),
+        ));
+    }
+}
+
 /// What the chart shows, in words: the latest point's variation and the assurance.
 pub fn summary(chart: &SpcChart, unit: &str) -> String {
     let Some(last) = chart.points.last() else {
@@ -91,23 +115,8 @@ pub fn spc_svg_with_id(chart: &SpcChart, title: &str, unit: &str, id: &str) -> S
     };
     let y = |v: f64| TOP + plot_h * (high - v) / (high - low);
     let description = summary(chart, unit);
-    let mut svg = format!(
-        r#"<svg class="alongside-chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-labelledby="{id}-title {id}-desc" xmlns="http://www.w3.org/2000/svg"><title id="{id}-title">{}</title><desc id="{id}-desc">{}</desc>"#,
-        escape(title),
-        escape(&description)
-    );
-    // The y axis: five labelled gridlines.
-    for k in 0..=4 {
-        let v = low + (high - low) * k as f64 / 4.0;
-        svg.push_str(&format!(
-            r##"<line x1="{LEFT}" x2="{}" y1="{y:.1}" y2="{y:.1}" stroke="#E8EDEE" stroke-width="1"/><text x="{}" y="{:.1}" font-size="11" text-anchor="end" fill="#4C6272">{v:.1}{}</text>"##,
-            WIDTH - RIGHT,
-            LEFT - 6.0,
-            y(v) + 4.0,
-            escape(unit),
-            y = y(v),
-        ));
-    }
+    let mut svg = open_svg(title, &description, id);
+    y_axis(&mut svg, low, high, unit, &y);
     // The mean and limits of each group between rebases, as steps.
     let mut start = 0;
     while start < points.len() {
@@ -315,20 +324,9 @@ pub fn funnel_svg(units: &[FunnelUnit], mean: f64, title: &str, id: &str) -> Str
         "{} units against a mean of {mean:.1}%; {outside} outside the 99.8% limits.",
         units.len()
     );
-    let mut svg = format!(
-        r#"<svg class="alongside-chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-labelledby="{id}-title {id}-desc" xmlns="http://www.w3.org/2000/svg"><title id="{id}-title">{}</title><desc id="{id}-desc">{}</desc>"#,
-        escape(title),
-        escape(&description)
-    );
+    let mut svg = open_svg(title, &description, id);
+    y_axis(&mut svg, low, high, "%", &y);
     for k in 0..=4 {
-        let v = low + (high - low) * k as f64 / 4.0;
-        svg.push_str(&format!(
-            r##"<line x1="{LEFT}" x2="{}" y1="{y:.1}" y2="{y:.1}" stroke="#E8EDEE" stroke-width="1"/><text x="{}" y="{:.1}" font-size="11" text-anchor="end" fill="#4C6272">{v:.1}%</text>"##,
-            WIDTH - RIGHT,
-            LEFT - 6.0,
-            y(v) + 4.0,
-            y = y(v),
-        ));
         let n = max_n * k as f64 / 4.0;
         svg.push_str(&format!(
             r##"<text x="{:.1}" y="{}" font-size="11" text-anchor="middle" fill="#4C6272">{:.0}</text>"##,

@@ -20,7 +20,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use minijinja::context;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::EntityTrait;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -210,14 +210,7 @@ async fn scope(state: &AppState, me: &SignedIn, q: &DashboardQuery) -> Result<Sc
     use crate::store::tenant;
     let own = me.caller.tenant.as_str().to_string();
     let name_of = |t: Option<tenant::Model>| t.map(|t| t.name).unwrap_or_default();
-    let members: Vec<(String, String)> = tenant::Entity::find()
-        .filter(tenant::Column::Parent.eq(own.as_str()))
-        .order_by_asc(tenant::Column::OdsCode)
-        .all(&state.db)
-        .await?
-        .into_iter()
-        .map(|t| (t.ods_code, t.name))
-        .collect();
+    let members = tenant::members(&state.db, &own).await?;
     let own_name = name_of(
         tenant::Entity::find_by_id(own.clone())
             .one(&state.db)
@@ -990,14 +983,7 @@ async fn options(
 ) -> Result<minijinja::Value, AppError> {
     use crate::store::tenant;
     let own = me.caller.tenant.as_str().to_string();
-    let members: Vec<(String, String)> = tenant::Entity::find()
-        .filter(tenant::Column::Parent.eq(own.as_str()))
-        .order_by_asc(tenant::Column::OdsCode)
-        .all(&state.db)
-        .await?
-        .into_iter()
-        .map(|t| (t.ods_code, t.name))
-        .collect();
+    let members = tenant::members(&state.db, &own).await?;
     let trusts: Vec<String> = if members.is_empty() {
         vec![own]
     } else if !q.trust.trim().is_empty() && members.iter().any(|(c, _)| *c == q.trust.trim()) {

@@ -15,7 +15,6 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use http::{header, StatusCode};
 use minijinja::{context, Value};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde::Deserialize;
 
 use crate::error::AppError;
@@ -1865,15 +1864,11 @@ pub(crate) async fn spend_by_trust(
     request: payments::SpendReportRequest,
 ) -> Result<Vec<(String, String, payments::SpendReportResponse)>, AppError> {
     me.require(BUDGET_READERS)?;
-    let members = crate::store::tenant::Entity::find()
-        .filter(crate::store::tenant::Column::Parent.eq(me.caller.tenant.as_str()))
-        .order_by_asc(crate::store::tenant::Column::OdsCode)
-        .all(&state.db)
-        .await?;
+    let members = crate::store::tenant::members(&state.db, me.caller.tenant.as_str()).await?;
     let trusts: Vec<(String, String)> = if members.is_empty() {
         vec![(me.caller.tenant.to_string(), String::new())]
     } else {
-        members.into_iter().map(|t| (t.ods_code, t.name)).collect()
+        members
     };
     let mut out = Vec::new();
     for (code, name) in trusts {

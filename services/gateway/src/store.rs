@@ -33,6 +33,22 @@ pub mod tenant {
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
     pub enum Relation {}
     impl ActiveModelBehavior for ActiveModel {}
+
+    /// The member trusts of an ICB (code, name) by code; none for a trust.
+    pub async fn members(
+        db: &DatabaseConnection,
+        icb: &str,
+    ) -> Result<Vec<(String, String)>, DbErr> {
+        use sea_orm::QueryOrder;
+        Ok(Entity::find()
+            .filter(Column::Parent.eq(icb))
+            .order_by_asc(Column::OdsCode)
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|t| (t.ods_code, t.name))
+            .collect())
+    }
 }
 
 pub mod user {
