@@ -250,18 +250,9 @@ impl Checked {
     }
 }
 
-/// Whole working days (Monday to Friday) after `from` up to and including `to`.
-pub fn working_days_between(from: time::Date, to: time::Date) -> i64 {
-    let mut days = 0;
-    let mut d = from;
-    while d < to {
-        d = d.next_day().expect("a date before `to` has a next day");
-        if !matches!(d.weekday(), time::Weekday::Saturday | time::Weekday::Sunday) {
-            days += 1;
-        }
-    }
-    days
-}
+/// Whole working days (Monday to Friday, less England's bank holidays) after `from` up to and
+/// including `to`.
+pub use alongside_platform::calendar::working_days_between;
 
 fn median(values: &mut [f64]) -> Option<f64> {
     if values.is_empty() {
@@ -737,20 +728,16 @@ mod tests {
     }
 
     #[test]
-    fn working_days_skip_weekends() {
+    fn working_days_skip_weekends_and_bank_holidays() {
         // Friday 2026-10-02 → Wednesday 2026-10-07: Monday, Tuesday, Wednesday.
         assert_eq!(
             working_days_between(date!(2026 - 10 - 02), date!(2026 - 10 - 07)),
             3
         );
+        // Received on the Friday before the summer bank holiday: Tuesday to Thursday.
         assert_eq!(
-            working_days_between(date!(2026 - 10 - 02), date!(2026 - 10 - 02)),
-            0
-        );
-        // Friday → the next Thursday is four.
-        assert_eq!(
-            working_days_between(date!(2026 - 10 - 02), date!(2026 - 10 - 08)),
-            4
+            working_days_between(date!(2026 - 08 - 28), date!(2026 - 09 - 03)),
+            3
         );
     }
 

@@ -294,7 +294,8 @@ pub struct LearningReportBody {
     to: String,
     pathway: String,
     received: u64,
-    /// Of those received, acknowledged within 3 working days (Monday to Friday).
+    /// Of those received, acknowledged within 3 working days (Monday to Friday less England
+    /// and Wales's bank holidays).
     acknowledged_in_time: u64,
     closed: u64,
     median_days_to_close: Option<f64>,
