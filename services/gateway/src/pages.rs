@@ -670,7 +670,7 @@ async fn partners(
 }
 
 fn partner_value(p: &people::Partner) -> Value {
-    context! { id => p.id, given_name => p.given_name, family_name => p.family_name, locality => p.locality, status => p.status, registered_at => p.registered_at }
+    context! { id => p.id, given_name => p.given_name, family_name => p.family_name, locality => p.locality, status => p.status, registered_at => p.registered_at, joined_from => p.joined_from }
 }
 
 async fn partner(
@@ -768,6 +768,7 @@ async fn partner_page(
             .filter_map(|c| match c.purpose.as_str() {
                 "contact" => Some("contact"),
                 "data" => Some("data"),
+                "sharing" => Some("sharing"),
                 _ => None,
             })
             .collect()

@@ -1,7 +1,9 @@
 //! Confirmed attendance becomes a claim, at most once per attendance; a correction reprices a
 //! claim still awaiting approval, or adds an adjustment claim for the difference once it has been
 //! approved or paid. Every event carries the whole attendance at a revision, so duplicated,
-//! reordered and replayed events all end at the latest revision.
+//! reordered and replayed events all end at the latest revision. A change of a partner's payment
+//! terms reprices their claims not yet approved (which may have been made before the terms
+//! arrived): approved and paid ones stand.
 
 use std::collections::HashMap;
 
@@ -11,6 +13,7 @@ use alongside_platform::ids::{self, CLAIM};
 use alongside_platform::OdsCode;
 use alongside_proto::engagement::events::v1::{AttendanceCorrected, AttendanceRecorded};
 use alongside_proto::payments::events::v1::{ClaimCorrected, ClaimCreated};
+use alongside_proto::people::events::v1::PartnerPaymentTermsChanged;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter};
 
@@ -48,6 +51,7 @@ impl Handler for PaymentsEvents {
         events: &[Envelope],
     ) -> Result<(), HandlerError> {
         let mut attended = Vec::new();
+        let mut terms_changed = Vec::new();
         for event in events {
             if event.is::<AttendanceRecorded>() {
                 attended.push((event.tenant().clone(), checked(event.payload()?)?));
@@ -59,10 +63,17 @@ impl Handler for PaymentsEvents {
                 attended.push((event.tenant().clone(), checked(state)?));
             } else {
                 crate::partners::apply(txn, event).await?;
+                if event.is::<PartnerPaymentTermsChanged>() {
+                    let e: PartnerPaymentTermsChanged = event.payload()?;
+                    terms_changed.push((event.tenant().clone(), e.partner_id));
+                }
             }
         }
         if !attended.is_empty() {
             self.claims_for(txn, attended).await?;
+        }
+        if !terms_changed.is_empty() {
+            self.reprice(txn, terms_changed).await?;
         }
         Ok(())
     }
@@ -200,6 +211,11 @@ impl PaymentsEvents {
             }
         }
 
+        self.write(txn, writes).await
+    }
+
+    /// Everything a batch wrote, a statement a table, and its events to the outbox.
+    async fn write(&self, txn: &DatabaseTransaction, writes: Writes) -> Result<(), HandlerError> {
         if !writes.claims.is_empty() {
             // A claim another consumer made meanwhile breaks the unique key: the batch is then
             // applied one event at a time, which finds it.
@@ -234,6 +250,131 @@ impl PaymentsEvents {
         // The relay polls too; waking it early is only a speed-up, so before commit is harmless.
         self.outbox.notify();
         Ok(())
+    }
+
+    /// Claims not yet approved of partners whose payment terms changed, priced again by the
+    /// card that priced them with the terms now held, each change with a correcting ledger
+    /// entry and `ClaimCorrected`. Expenses-only claims and approved or paid ones stand.
+    async fn reprice(
+        &self,
+        txn: &DatabaseTransaction,
+        partners: Vec<(OdsCode, String)>,
+    ) -> Result<(), HandlerError> {
+        let now = alongside_platform::now_rfc3339();
+        let mut writes = Writes::default();
+        for (tenant, partner_id) in partners {
+            let Some(terms) = partner::Entity::find_by_id(&partner_id)
+                .one(txn)
+                .await?
+                .filter(|p| p.tenant_id == tenant.as_str())
+            else {
+                continue;
+            };
+            let preference = Preference::from_terms(&terms.preference, terms.reduced_amount_pence);
+            let open = claim::for_tenant(&tenant)
+                .filter(claim::Column::PartnerId.eq(&partner_id))
+                .filter(claim::Column::Kind.eq("attendance"))
+                .filter(claim::Column::Status.is_in(["awaiting_approval", "no_payment"]))
+                .filter(claim::Column::RateBasis.is_not_in(["expenses_only", "none"]))
+                .all(txn)
+                .await?;
+            if open.is_empty() {
+                continue;
+            }
+            let cards = rate_card::cards_of(txn, &tenant).await?;
+            for c in open {
+                let Some(card) = cards.iter().find(|k| k.id == c.rate_card_id) else {
+                    continue;
+                };
+                let priced = pricing::price(
+                    card,
+                    &preference,
+                    &Attended {
+                        kind: &c.activity_kind,
+                        level: c.involvement_level.max(0) as u32,
+                        minutes: c.minutes.max(0) as u32,
+                        expenses_only: false,
+                    },
+                );
+                if priced.involvement.0 == c.involvement_pence && priced.status == c.status {
+                    continue;
+                }
+                let updated = claim::Model {
+                    amount_pence: priced.involvement.0 + c.expenses_pence,
+                    involvement_pence: priced.involvement.0,
+                    rate_basis: priced.basis.into(),
+                    status: priced.status.into(),
+                    description: priced.description.clone(),
+                    payment_preference: preference.as_str().into(),
+                    updated_at: now.clone(),
+                    ..c.clone()
+                };
+                let moved = claim::Entity::update_many()
+                    .col_expr(
+                        claim::Column::AmountPence,
+                        Expr::value(updated.amount_pence),
+                    )
+                    .col_expr(
+                        claim::Column::InvolvementPence,
+                        Expr::value(updated.involvement_pence),
+                    )
+                    .col_expr(
+                        claim::Column::RateBasis,
+                        Expr::value(updated.rate_basis.clone()),
+                    )
+                    .col_expr(claim::Column::Status, Expr::value(updated.status.clone()))
+                    .col_expr(
+                        claim::Column::Description,
+                        Expr::value(updated.description.clone()),
+                    )
+                    .col_expr(
+                        claim::Column::PaymentPreference,
+                        Expr::value(updated.payment_preference.clone()),
+                    )
+                    .col_expr(claim::Column::UpdatedAt, Expr::value(now.clone()))
+                    .filter(claim::Column::Id.eq(&c.id))
+                    .filter(claim::Column::Status.eq(&c.status))
+                    .filter(claim::Column::Revision.eq(c.revision))
+                    .exec(txn)
+                    .await?
+                    .rows_affected;
+                if moved == 0 {
+                    return Err(HandlerError::Retryable("claim changed meanwhile".into()));
+                }
+                let change = format!("payment terms now {}", preference.as_str());
+                writes.journal(
+                    &updated,
+                    "correction",
+                    &ledger::claim_made(priced.involvement.0 - c.involvement_pence, 0),
+                    &change,
+                );
+                writes.history.push(claim_event::row(
+                    &c.tenant_id,
+                    &c.id,
+                    "corrected",
+                    "people",
+                    &format!(
+                        "{change}: {} now {}",
+                        alongside_platform::money::Pence(c.amount_pence).display(),
+                        alongside_platform::money::Pence(updated.amount_pence).display()
+                    ),
+                    &now,
+                ));
+                writes.corrected.push((
+                    tenant.clone(),
+                    ClaimCorrected {
+                        claim_id: c.id.clone(),
+                        partner_id: c.partner_id.clone(),
+                        attendance_id: c.attendance_id.clone(),
+                        from_pence: c.amount_pence,
+                        to_pence: updated.amount_pence,
+                        status: updated.status.clone(),
+                        revision: c.revision.max(0) as u32,
+                    },
+                ));
+            }
+        }
+        self.write(txn, writes).await
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -386,6 +386,53 @@ async fn the_partners_choice_is_honoured() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn terms_that_arrive_late_reprice_what_is_not_yet_approved() {
+    for backend in backends() {
+        let h = Harness::start(backend).await;
+        h.registered("RZA", "ptn_late").await;
+        // Two attendances claimed before the partner's terms reach payments: priced as paid.
+        h.attend(attended("att_1", "ptn_late", 480)).await;
+        h.attend(attended("att_2", "ptn_late", 480)).await;
+        let claims = h.claims(&h.finance, 2).await;
+        assert!(claims.iter().all(|c| pence(c) == 15_000), "{backend:?}");
+        let first = claims.iter().find(|c| c.attendance_id == "att_1").unwrap();
+        let decided = h
+            .decide(std::slice::from_ref(&first.id), "approve", "")
+            .await;
+        assert_eq!(decided.decided.len(), 1);
+
+        // They decline payment: the claim still waiting is repriced, the approved one stands.
+        h.terms("ptn_late", "declined", 0, &[]).await;
+        let waiting = h
+            .claim_where(|c| c.attendance_id == "att_2" && c.status == "no_payment")
+            .await;
+        assert_eq!(
+            (
+                pence(&waiting),
+                waiting.rate_basis.as_str(),
+                waiting.payment_preference.as_str()
+            ),
+            (0, "declined", "declined"),
+            "{backend:?}"
+        );
+        let approved = h.claim_where(|c| c.attendance_id == "att_1").await;
+        assert_eq!(
+            (pence(&approved), approved.status.as_str()),
+            (15_000, "approved")
+        );
+
+        // Then a reduced amount: the declined claim is priced at it again.
+        h.terms("ptn_late", "reduced", 4_000, &[]).await;
+        let reduced = h
+            .claim_where(|c| c.attendance_id == "att_2" && c.status == "awaiting_approval")
+            .await;
+        assert_eq!(pence(&reduced), 4_000);
+        let check = h.ledger().await;
+        assert!(check.balanced, "{backend:?}: {check:?}");
+    }
+}
+
 /// A JPEG's first bytes, enough for the receipt check.
 fn jpeg() -> Vec<u8> {
     let mut bytes = vec![0xFF, 0xD8, 0xFF, 0xE0];

@@ -41,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(profile::address_migration::Migration),
             Box::new(equality::population_migration::Migration),
             Box::new(profile::benefits_migration::Migration),
+            Box::new(partner::shared_from_migration::Migration),
         ]
     }
 }

@@ -2,6 +2,7 @@
 
 use alongside_platform::OdsCode;
 use sea_orm::entity::prelude::*;
+use sea_orm::Condition;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "partners")]
@@ -21,6 +22,30 @@ pub struct Model {
     pub search_text: String,
     /// The ICS (ICB) of the tenant, empty when it belongs to none: sharing stays within it.
     pub ics_id: String,
+    /// For a record added from another trust of the ICS: the first record's id and trust. Every
+    /// record of one person shares the first record's id here (that record itself has it empty).
+    pub shared_from: String,
+    pub shared_from_tenant: String,
+}
+
+/// The other live records of the same person at the trusts of their ICS: the first record
+/// and every record added from it, this one left out.
+pub async fn linked(db: &impl ConnectionTrait, row: &Model) -> Result<Vec<Model>, DbErr> {
+    let first = if row.shared_from.is_empty() {
+        row.id.clone()
+    } else {
+        row.shared_from.clone()
+    };
+    Entity::find()
+        .filter(
+            Condition::any()
+                .add(Column::Id.eq(first.as_str()))
+                .add(Column::SharedFrom.eq(first.as_str())),
+        )
+        .filter(Column::Id.ne(row.id.as_str()))
+        .filter(Column::Status.ne("erased"))
+        .all(db)
+        .await
 }
 
 /// What a search matches: the full name and the locality, lower-cased.
@@ -50,6 +75,7 @@ impl From<Model> for alongside_proto::people::v1::Partner {
             locality: m.locality,
             status: m.status,
             registered_at: m.registered_at,
+            joined_from: m.shared_from_tenant,
         }
     }
 }
@@ -258,6 +284,57 @@ pub mod ics_migration {
                         .table(Partners::Table)
                         .col(Partners::IcsId)
                         .col(Partners::Status)
+                        .if_not_exists()
+                        .to_owned(),
+                )
+                .await
+        }
+
+        async fn down(&self, _manager: &SchemaManager) -> Result<(), DbErr> {
+            Ok(())
+        }
+    }
+}
+
+/// Where a record added from another trust came from, so that a withdrawal reaches every
+/// record of the person.
+pub mod shared_from_migration {
+    use sea_orm_migration::prelude::*;
+
+    pub struct Migration;
+
+    impl MigrationName for Migration {
+        fn name(&self) -> &str {
+            "m20261201_100012_partner_shared_from"
+        }
+    }
+
+    #[derive(DeriveIden)]
+    enum Partners {
+        Table,
+        SharedFrom,
+        SharedFromTenant,
+    }
+
+    #[async_trait::async_trait]
+    impl MigrationTrait for Migration {
+        async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            for column in [Partners::SharedFrom, Partners::SharedFromTenant] {
+                manager
+                    .alter_table(
+                        Table::alter()
+                            .table(Partners::Table)
+                            .add_column(ColumnDef::new(column).string().not_null().default(""))
+                            .to_owned(),
+                    )
+                    .await?;
+            }
+            manager
+                .create_index(
+                    Index::create()
+                        .name("partners_by_shared_from")
+                        .table(Partners::Table)
+                        .col(Partners::SharedFrom)
                         .if_not_exists()
                         .to_owned(),
                 )

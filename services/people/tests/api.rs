@@ -2187,9 +2187,69 @@ async fn a_partner_who_agrees_is_offered_across_their_ics_and_no_further() {
             .into_inner();
         assert!(export.access_log.iter().any(|a| a.action == "share"));
 
-        // Withdrawn: no longer offered.
+        assert_eq!(at_b.joined_from, "RZA", "the copy says where it came from");
+
+        // Withdrawn: no longer offered, and withdrawn at the trust that added them too.
         h.client.record_consent(sharing(false)).await.unwrap();
         assert!(shared(&lead_b).await.unwrap().is_empty());
+        let reader = h.client.clone();
+        let current = |id: &str, token: &str| {
+            let mut client = reader.clone();
+            let request = outgoing(GetPartnerRequest { id: id.to_string() }, token);
+            async move {
+                client
+                    .list_consents(request)
+                    .await
+                    .unwrap()
+                    .into_inner()
+                    .current
+            }
+        };
+        let granted = |consents: &[Consent], purpose: &str| {
+            consents
+                .iter()
+                .find(|c| c.purpose == purpose)
+                .map(|c| c.granted)
+        };
+        assert_eq!(
+            granted(&current(&at_b.id, &lead_b).await, "sharing"),
+            Some(false),
+            "{backend:?}: the withdrawal reaches the copy"
+        );
+        // And the other way: asking the second trust not to be contacted reaches the first.
+        h.client
+            .record_consent(outgoing(
+                RecordConsentRequest {
+                    partner_id: at_b.id.clone(),
+                    purpose: "contact".into(),
+                    granted: false,
+                    notice_version: "2026-11".into(),
+                },
+                &lead_b,
+            ))
+            .await
+            .unwrap();
+        assert_eq!(
+            granted(&current(&shared_one.id, &lead_a).await, "contact"),
+            Some(false)
+        );
+        // A grant is the partner's to give trust by trust: it does not travel.
+        h.client
+            .record_consent(outgoing(
+                RecordConsentRequest {
+                    partner_id: at_b.id.clone(),
+                    purpose: "contact".into(),
+                    granted: true,
+                    notice_version: "2026-11".into(),
+                },
+                &lead_b,
+            ))
+            .await
+            .unwrap();
+        assert_eq!(
+            granted(&current(&shared_one.id, &lead_a).await, "contact"),
+            Some(false)
+        );
         // Staff cannot look across the ICS.
         let staff_b = h.svc.token_in_ics("RZB", "QZX", Role::Staff);
         assert_eq!(
@@ -2453,7 +2513,7 @@ async fn every_call_is_open_to_its_roles_only_and_to_no_other_trust() {
         ),
         (
             "GetEqualityReport",
-            vec![EngagementLead, Admin, Analyst],
+            vec![EngagementLead, Admin, Analyst, IcsAnalyst],
             call!(get_equality_report, EqualityReportRequest {}),
         ),
         (

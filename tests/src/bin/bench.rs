@@ -378,6 +378,8 @@ async fn people_bank(
                     )),
                     registered_by: Set("bench".into()),
                     ics_id: Set("QZX".into()),
+                    shared_from: Set(String::new()),
+                    shared_from_tenant: Set(String::new()),
                     search_text: Set(alongside_people::partner::search_text(
                         GIVEN[i % GIVEN.len()],
                         &format!(

@@ -143,38 +143,67 @@ impl PeopleApi {
         let version = notice_version(&mut v, &request.notice_version);
         v.finish()?;
         let id = request.partner_id.clone();
-        self.reachable(caller, &id).await?;
+        let row = self.reachable(caller, &id).await?;
         let txn = self.db.begin().await?;
+        self.consent_at(&txn, caller, &id, purpose, request.granted, &version)
+            .await?;
+        if !request.granted {
+            // A withdrawal takes effect everywhere: at every other trust of the ICS that holds
+            // a record of the person, added with their consent to be offered across it.
+            for other in partner::linked(&txn, &row).await? {
+                let there = Caller {
+                    tenant: alongside_platform::OdsCode::parse(&other.tenant_id)
+                        .map_err(|e| ServiceError::Internal(e.to_string()))?,
+                    ..caller.clone()
+                };
+                self.consent_at(&txn, &there, &other.id, purpose, false, &version)
+                    .await?;
+            }
+        }
+        txn.commit().await?;
+        self.outbox.notify();
+        tracing::info!(partner_id = %id, purpose, granted = request.granted, "consent recorded");
+        self.consents(caller, &id).await
+    }
+
+    /// Records one consent of a record, with what it sets off: a withdrawn equality consent
+    /// takes the answers with it; the change is audited and published.
+    async fn consent_at(
+        &self,
+        txn: &sea_orm::DatabaseTransaction,
+        caller: &Caller,
+        id: &str,
+        purpose: &str,
+        granted: bool,
+        version: &str,
+    ) -> Result<(), ServiceError> {
         consent::Entity::insert(consent::ActiveModel {
             tenant_id: Set(caller.tenant.to_string()),
-            partner_id: Set(id.clone()),
+            partner_id: Set(id.to_string()),
             purpose: Set(purpose.to_string()),
-            granted: Set(request.granted),
-            notice_version: Set(version),
+            granted: Set(granted),
+            notice_version: Set(version.to_string()),
             recorded_at: Set(alongside_platform::now_rfc3339()),
             recorded_by: Set(caller.subject.clone()),
             recorded_by_role: Set(caller.role.as_str().into()),
             ..Default::default()
         })
-        .exec_without_returning(&txn)
+        .exec_without_returning(txn)
         .await?;
-        if purpose == "equality" && !request.granted {
+        if purpose == "equality" && !granted {
             // Withdrawal takes the answers with it.
-            super::equality::forget_equality(&txn, &caller.tenant, &id).await?;
+            super::equality::forget_equality(txn, &caller.tenant, id).await?;
         }
-        audit::record(&txn, caller, "update", "consent", &id).await?;
+        audit::record(txn, caller, "update", "consent", id).await?;
         let event = alongside_proto::people::events::v1::PartnerConsentChanged {
-            partner_id: id.clone(),
+            partner_id: id.to_string(),
             purpose: purpose.to_string(),
-            granted: request.granted,
+            granted,
             changed_at: alongside_platform::now_rfc3339(),
         };
         self.outbox
-            .enqueue(&txn, PEOPLE_PARTNERS, &id, &caller.tenant, &event)
+            .enqueue(txn, PEOPLE_PARTNERS, id, &caller.tenant, &event)
             .await?;
-        txn.commit().await?;
-        self.outbox.notify();
-        tracing::info!(partner_id = %id, purpose, granted = request.granted, "consent recorded");
-        self.consents(caller, &id).await
+        Ok(())
     }
 }

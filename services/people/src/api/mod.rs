@@ -858,6 +858,8 @@ fn new_partner(
             .as_ref()
             .map(ToString::to_string)
             .unwrap_or_default(),
+        shared_from: String::new(),
+        shared_from_tenant: String::new(),
     }
 }
 
@@ -875,6 +877,8 @@ fn to_active(m: &partner::Model) -> partner::ActiveModel {
         registered_by: Set(m.registered_by.clone()),
         search_text: Set(m.search_text.clone()),
         ics_id: Set(m.ics_id.clone()),
+        shared_from: Set(m.shared_from.clone()),
+        shared_from_tenant: Set(m.shared_from_tenant.clone()),
     }
 }
 

@@ -109,12 +109,23 @@ impl PeopleApi {
             ));
         }
         let now = alongside_platform::now_rfc3339();
+        // Every record of the person points at the first, so a withdrawal reaches them all.
+        let (first, first_tenant) = if source.shared_from.is_empty() {
+            (source.id.clone(), source.tenant_id.clone())
+        } else {
+            (
+                source.shared_from.clone(),
+                source.shared_from_tenant.clone(),
+            )
+        };
         let row = partner::Model {
             id: ids::new_id(PARTNER),
             tenant_id: caller.tenant.to_string(),
             status: Stage::Active.to_string(),
             registered_at: now.clone(),
             registered_by: caller.subject.clone(),
+            shared_from: first,
+            shared_from_tenant: first_tenant,
             ..source.clone()
         };
         let consents = consent::of_partner(&source_tenant, &source.id)
