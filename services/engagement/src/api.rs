@@ -10,6 +10,7 @@ use alongside_proto::engagement::events::v1::{
 };
 use alongside_proto::engagement::v1::engagement_service_server::EngagementService;
 use alongside_proto::engagement::v1::*;
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
     QueryOrder, QuerySelect, TransactionTrait,
@@ -94,6 +95,7 @@ impl EngagementApi {
             pathway: Set(r.pathway.clone()),
             cost_centre: Set(r.cost_centre.clone()),
             remuneration: Set(r.remuneration.clone()),
+            filled: Set(0),
         };
         let txn = self.db.begin().await?;
         let model = opportunity::Entity::insert(row)
@@ -200,11 +202,14 @@ impl EngagementApi {
                 "is already assigned to this opportunity",
             ));
         }
-        if existing.count(&self.db).await? >= opportunity.places as u64 {
-            return Err(ServiceError::invalid(
+        let full = || {
+            ServiceError::invalid(
                 "opportunity_id",
                 format!("all {} places are filled", opportunity.places),
-            ));
+            )
+        };
+        if existing.count(&self.db).await? >= opportunity.places as u64 {
+            return Err(full());
         }
         let row = assignment::ActiveModel {
             id: Set(ids::new_id(ASSIGNMENT)),
@@ -214,6 +219,25 @@ impl EngagementApi {
             created_at: Set(alongside_platform::now_rfc3339()),
         };
         let txn = self.db.begin().await?;
+        // Takes a place only while one is free, in one statement: of two leads assigning the
+        // last place at once, the second finds none (PostgreSQL re-reads the row it waited for).
+        let taken = opportunity::Entity::update_many()
+            .col_expr(
+                opportunity::Column::Filled,
+                Expr::col(opportunity::Column::Filled).add(1),
+            )
+            .filter(opportunity::Column::Id.eq(&opportunity.id))
+            .filter(opportunity::Column::TenantId.eq(caller.tenant.as_str()))
+            .filter(
+                Expr::col(opportunity::Column::Filled).lt(Expr::col(opportunity::Column::Places)),
+            )
+            .exec(&txn)
+            .await?
+            .rows_affected;
+        if taken == 0 {
+            txn.rollback().await?;
+            return Err(full());
+        }
         let model = assignment::Entity::insert(row)
             .exec_with_returning(&txn)
             .await?;

@@ -28,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(store::eligibility_migration::Migration),
             Box::new(store::contact_migration::Migration),
             Box::new(store::payment_fields_migration::Migration),
+            Box::new(store::filled_migration::Migration),
         ]
     }
 }

@@ -54,6 +54,9 @@ pub mod opportunity {
         pub cost_centre: String,
         /// rate_card or expenses_only.
         pub remuneration: String,
+        /// Places taken: raised only while below `places`, in one statement, so two leads
+        /// assigning the last place at once give it to one partner.
+        pub filled: i32,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -320,6 +323,56 @@ pub mod eligibility {
     pub enum Relation {}
     impl ActiveModelBehavior for ActiveModel {}
     tenant_scoped!();
+}
+
+/// Opportunities count their places taken (from the assignments held).
+pub mod filled_migration {
+    use sea_orm_migration::prelude::*;
+
+    pub struct Migration;
+
+    impl MigrationName for Migration {
+        fn name(&self) -> &str {
+            "m20261201_200005_opportunity_filled"
+        }
+    }
+
+    #[derive(DeriveIden)]
+    enum Opportunities {
+        Table,
+        Filled,
+    }
+
+    #[async_trait::async_trait]
+    impl MigrationTrait for Migration {
+        async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(Opportunities::Table)
+                        .add_column(
+                            ColumnDef::new(Opportunities::Filled)
+                                .integer()
+                                .not_null()
+                                .default(0),
+                        )
+                        .to_owned(),
+                )
+                .await?;
+            manager
+                .get_connection()
+                .execute_unprepared(
+                    "UPDATE opportunities SET filled = \
+                     (SELECT COUNT(*) FROM assignments a WHERE a.opportunity_id = opportunities.id)",
+                )
+                .await?;
+            Ok(())
+        }
+
+        async fn down(&self, _manager: &SchemaManager) -> Result<(), DbErr> {
+            Ok(())
+        }
+    }
 }
 
 /// Whether a partner may be contacted, from `PartnerConsentChanged`.

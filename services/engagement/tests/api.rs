@@ -692,3 +692,76 @@ async fn attendance_is_corrected_with_a_reason_and_a_correcting_event() {
         assert_eq!(last.pathway, "pain");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_last_place_goes_to_one_partner_however_many_ask_at_once() {
+    for backend in backends() {
+        let mut h = Harness::start(backend).await;
+        let partners: Vec<String> = (0..8).map(|i| format!("ptn_last_place_{i}")).collect();
+        for p in &partners {
+            h.partner_registered("RZA", p).await;
+        }
+        let opportunity = h.opportunity().await;
+        // Every partner known to engagement first: each assigned to a larger opportunity.
+        let probe = h
+            .client
+            .create_opportunity(outgoing(
+                CreateOpportunityRequest {
+                    title: "Forum".into(),
+                    kind: "forum_meeting".into(),
+                    involvement_level: 3,
+                    starts_on: opportunity.starts_on.clone(),
+                    places: 10,
+                    ..Default::default()
+                },
+                &h.lead,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        for p in &partners {
+            h.assign_when_known(&probe.id, p).await;
+        }
+        // One of the two places taken; then seven leads ask for the last at once.
+        h.assign_when_known(&opportunity.id, &partners[0]).await;
+        let calls: Vec<_> = partners[1..]
+            .iter()
+            .map(|p| {
+                let mut client = h.client.clone();
+                let request = outgoing(
+                    AssignPartnerRequest {
+                        opportunity_id: opportunity.id.clone(),
+                        partner_id: p.clone(),
+                    },
+                    &h.lead,
+                );
+                tokio::spawn(async move { client.assign_partner(request).await })
+            })
+            .collect();
+        let mut results = Vec::new();
+        for call in calls {
+            results.push(call.await.unwrap());
+        }
+        let won = results.iter().filter(|r| r.is_ok()).count();
+        assert_eq!(won, 1, "{backend:?}: {results:?}");
+        for refused in results.iter().filter_map(|r| r.as_ref().err()) {
+            assert_eq!(refused.code(), Code::InvalidArgument, "{backend:?}");
+            assert!(
+                refused.message().contains("all 2 places are filled"),
+                "{refused:?}"
+            );
+        }
+        let listed = h
+            .client
+            .list_assignments(outgoing(
+                ListAssignmentsRequest {
+                    opportunity_id: opportunity.id.clone(),
+                },
+                &h.lead,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(listed.assignments.len(), 2, "{backend:?}");
+    }
+}
