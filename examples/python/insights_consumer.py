@@ -5,8 +5,9 @@ prints the current figures: one JSON object per key, sorted by key.
 The topic is compacted: the latest message of a key is that unit's current figure, so reading
 from the beginning rebuilds every current figure however late a consumer joins. Each message
 is an alongside.common.v1.EventEnvelope whose payload is the event its event_type names: an
-alongside.feedback.events.v1.FftInsight (a unit's FFT figures in a month) or SpcInsight (a
-trust's SPC chart of % positive); the Python classes are generated from the repository's .proto
+alongside.feedback.events.v1.FftInsight (a unit's FFT figures in a month), SpcInsight (a
+trust's SPC chart of % positive), ThemeInsight (a month's comments by theme) or PromInsight (a
+month's outcome measures); the Python classes are generated from the repository's .proto
 files with grpcio-tools when the script starts. Each printed object carries its event_type.
 
     pip install confluent-kafka grpcio-tools
@@ -31,7 +32,7 @@ from google.protobuf import json_format
 from grpc_tools import protoc
 
 TOPIC = "feedback.insights.v1"
-KINDS = ("FftInsight", "SpcInsight")
+KINDS = ("FftInsight", "SpcInsight", "ThemeInsight", "PromInsight")
 PROTOS = [
     "alongside/common/v1/common.proto",
     "alongside/feedback/v1/feedback.proto",

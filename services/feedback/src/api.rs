@@ -473,7 +473,19 @@ impl FeedbackApi {
         let accepted = if request.dry_run {
             crate::prom_store::count_new(&self.db, &caller.tenant, &rows).await?
         } else {
-            crate::prom_store::store(&self.db, rows).await?
+            // The questionnaires and the marks of the months they change, together.
+            let months: std::collections::BTreeSet<String> = rows
+                .iter()
+                .filter_map(|r| match &r.completed_on {
+                    sea_orm::ActiveValue::Set(on) => on.get(..7).map(str::to_string),
+                    _ => None,
+                })
+                .collect();
+            let txn = sea_orm::TransactionTrait::begin(&self.db).await?;
+            let stored = crate::prom_store::store(&txn, rows).await?;
+            crate::insights::mark(&txn, &caller.tenant, &months).await?;
+            txn.commit().await?;
+            stored
         };
         Ok(SubmitPromResponsesResponse {
             accepted: accepted as u32,
@@ -501,87 +513,108 @@ impl FeedbackApi {
             "must be between 1 and 56 points",
         );
         v.finish()?;
-        let threshold = if request.msk_hq_threshold == 0 {
-            proms::MSK_HQ_DEFAULT_THRESHOLD
-        } else {
-            request.msk_hq_threshold
-        };
-        let pathways: Vec<String> = crate::prom_store::for_tenant(&caller.tenant)
-            .select_only()
-            .column(crate::prom_store::Column::Pathway)
-            .distinct()
-            .into_tuple()
-            .all(&self.db)
-            .await?;
-        let mut query = crate::prom_store::for_tenant(&caller.tenant);
-        if !request.from.is_empty() {
-            query = query.filter(crate::prom_store::Column::CompletedOn.gte(&request.from));
-        }
-        if !request.to.is_empty() {
-            query = query.filter(crate::prom_store::Column::CompletedOn.lte(&request.to));
-        }
-        if !request.pathway.is_empty() {
-            query = query.filter(crate::prom_store::Column::Pathway.eq(&request.pathway));
-        }
-        let rows: Vec<(String, String, String, i32)> = query
-            .select_only()
-            .columns([
-                crate::prom_store::Column::Instrument,
-                crate::prom_store::Column::EpisodeId,
-                crate::prom_store::Column::CompletedOn,
-                crate::prom_store::Column::Total,
-            ])
-            .into_tuple()
-            .all(&self.db)
-            .await?;
-        let of = |instrument: proms::Instrument| -> Vec<proms::Completed> {
-            rows.iter()
-                .filter(|(i, _, _, _)| i == instrument.code())
-                .filter_map(|(_, episode, on, total)| {
-                    Some(proms::Completed {
-                        episode: episode.clone(),
-                        completed_on: alongside_platform::parse_date(on)?,
-                        total: (*total).max(0) as u32,
-                    })
-                })
-                .collect()
-        };
-        let mean = |list: &[proms::Completed]| {
-            (!list.is_empty())
-                .then(|| list.iter().map(|c| f64::from(c.total)).sum::<f64>() / list.len() as f64)
-        };
-        let msk = of(proms::Instrument::MskHq);
-        let sure = of(proms::Instrument::Sure);
-        let change = proms::change_summary(&proms::pairs(&msk), threshold);
-        // Figures about 1 to 4 patients could be theirs alone: withheld, as the FFT's are.
-        let small = |n: usize| (1..=4).contains(&n);
-        let msk_withheld = small(msk.len()) || small(change.episodes);
-        let sure_withheld = small(sure.len());
-        let keep = |withheld: bool, x: Option<f64>| if withheld { None } else { x };
-        Ok(PromSummary {
-            msk_hq_responses: msk.len() as u64,
-            msk_hq_mean_total: keep(small(msk.len()), mean(&msk)),
-            msk_hq_episodes_paired: change.episodes as u64,
-            msk_hq_mean_change: keep(msk_withheld, change.mean_change),
-            msk_hq_improved: keep(msk_withheld, change.improved),
-            msk_hq_worsened: keep(msk_withheld, change.worsened),
-            msk_hq_threshold: threshold,
-            sure_responses: sure.len() as u64,
-            sure_mean_total: keep(sure_withheld, mean(&sure)),
-            sure_conflict: keep(
-                sure_withheld,
-                (!sure.is_empty()).then(|| {
-                    sure.iter()
-                        .filter(|c| proms::decisional_conflict(c.total))
-                        .count() as f64
-                        / sure.len() as f64
-                }),
-            ),
-            pathways: pathways.into_iter().filter(|p| !p.is_empty()).collect(),
-            msk_hq_withheld: msk_withheld,
-            sure_withheld,
-        })
+        Ok(prom_figures(
+            &self.db,
+            &caller.tenant,
+            &request.from,
+            &request.to,
+            &request.pathway,
+            request.msk_hq_threshold,
+        )
+        .await?)
     }
+}
+
+/// Outcome measures completed between two dates (either open) of a pathway (empty for all),
+/// figures of 1 to 4 patients withheld; a threshold of 0 is the default.
+pub(crate) async fn prom_figures(
+    db: &impl sea_orm::ConnectionTrait,
+    tenant: &alongside_platform::OdsCode,
+    from: &str,
+    to: &str,
+    pathway: &str,
+    threshold: u32,
+) -> Result<PromSummary, sea_orm::DbErr> {
+    let threshold = if threshold == 0 {
+        proms::MSK_HQ_DEFAULT_THRESHOLD
+    } else {
+        threshold
+    };
+    let pathways: Vec<String> = crate::prom_store::for_tenant(tenant)
+        .select_only()
+        .column(crate::prom_store::Column::Pathway)
+        .distinct()
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut query = crate::prom_store::for_tenant(tenant);
+    if !from.is_empty() {
+        query = query.filter(crate::prom_store::Column::CompletedOn.gte(from));
+    }
+    if !to.is_empty() {
+        query = query.filter(crate::prom_store::Column::CompletedOn.lte(to));
+    }
+    if !pathway.is_empty() {
+        query = query.filter(crate::prom_store::Column::Pathway.eq(pathway));
+    }
+    let rows: Vec<(String, String, String, i32)> = query
+        .select_only()
+        .columns([
+            crate::prom_store::Column::Instrument,
+            crate::prom_store::Column::EpisodeId,
+            crate::prom_store::Column::CompletedOn,
+            crate::prom_store::Column::Total,
+        ])
+        .into_tuple()
+        .all(db)
+        .await?;
+    let of = |instrument: proms::Instrument| -> Vec<proms::Completed> {
+        rows.iter()
+            .filter(|(i, _, _, _)| i == instrument.code())
+            .filter_map(|(_, episode, on, total)| {
+                Some(proms::Completed {
+                    episode: episode.clone(),
+                    completed_on: alongside_platform::parse_date(on)?,
+                    total: (*total).max(0) as u32,
+                })
+            })
+            .collect()
+    };
+    let mean = |list: &[proms::Completed]| {
+        (!list.is_empty())
+            .then(|| list.iter().map(|c| f64::from(c.total)).sum::<f64>() / list.len() as f64)
+    };
+    let msk = of(proms::Instrument::MskHq);
+    let sure = of(proms::Instrument::Sure);
+    let change = proms::change_summary(&proms::pairs(&msk), threshold);
+    // Figures about 1 to 4 patients could be theirs alone: withheld, as the FFT's are.
+    let small = |n: usize| (1..=4).contains(&n);
+    let msk_withheld = small(msk.len()) || small(change.episodes);
+    let sure_withheld = small(sure.len());
+    let keep = |withheld: bool, x: Option<f64>| if withheld { None } else { x };
+    Ok(PromSummary {
+        msk_hq_responses: msk.len() as u64,
+        msk_hq_mean_total: keep(small(msk.len()), mean(&msk)),
+        msk_hq_episodes_paired: change.episodes as u64,
+        msk_hq_mean_change: keep(msk_withheld, change.mean_change),
+        msk_hq_improved: keep(msk_withheld, change.improved),
+        msk_hq_worsened: keep(msk_withheld, change.worsened),
+        msk_hq_threshold: threshold,
+        sure_responses: sure.len() as u64,
+        sure_mean_total: keep(sure_withheld, mean(&sure)),
+        sure_conflict: keep(
+            sure_withheld,
+            (!sure.is_empty()).then(|| {
+                sure.iter()
+                    .filter(|c| proms::decisional_conflict(c.total))
+                    .count() as f64
+                    / sure.len() as f64
+            }),
+        ),
+        pathways: pathways.into_iter().filter(|p| !p.is_empty()).collect(),
+        msk_hq_withheld: msk_withheld,
+        sure_withheld,
+    })
 }
 
 pub(crate) fn is_month(value: &str) -> bool {

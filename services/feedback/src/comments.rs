@@ -251,6 +251,13 @@ pub async fn relabel(
             sentiment,
         ),
     )
+    .await?;
+    // The month's themes on the analytics stream change with it.
+    crate::insights::mark(
+        db,
+        &tenant,
+        &std::collections::BTreeSet::from([comment.month.clone()]),
+    )
     .await
 }
 

@@ -233,83 +233,14 @@ impl FeedbackApi {
         let mut v = Violations::default();
         month_range(&mut v, &r.from_month, &r.to_month);
         v.finish()?;
-        let mut themes_q = comments::theme::Entity::find()
-            .filter(comments::theme::Column::TenantId.eq(caller.tenant.as_str()));
-        let mut comments_q =
-            comments::for_tenant(&caller.tenant).filter(comments::Column::LabelledBy.ne(""));
-        if !r.from_month.is_empty() {
-            themes_q = themes_q.filter(comments::theme::Column::Month.gte(&r.from_month));
-            comments_q = comments_q.filter(comments::Column::Month.gte(&r.from_month));
-        }
-        if !r.to_month.is_empty() {
-            themes_q = themes_q.filter(comments::theme::Column::Month.lte(&r.to_month));
-            comments_q = comments_q.filter(comments::Column::Month.lte(&r.to_month));
-        }
-        if !r.pathway.is_empty() {
-            themes_q = themes_q.filter(comments::theme::Column::Pathway.eq(r.pathway.trim()));
-            comments_q = comments_q.filter(comments::Column::Pathway.eq(r.pathway.trim()));
-        }
-        let by_theme: Vec<(String, i32, i64)> = themes_q
-            .select_only()
-            .column(comments::theme::Column::Category)
-            .column(comments::theme::Column::Sentiment)
-            .column_as(comments::theme::Column::CommentId.count(), "n")
-            .group_by(comments::theme::Column::Category)
-            .group_by(comments::theme::Column::Sentiment)
-            .into_tuple()
-            .all(&self.db)
-            .await?;
-        let by_sentiment: Vec<(i32, String, i64)> = comments_q
-            .select_only()
-            .column(comments::Column::Sentiment)
-            .column(comments::Column::LabelledBy)
-            .column_as(comments::Column::Id.count(), "n")
-            .group_by(comments::Column::Sentiment)
-            .group_by(comments::Column::LabelledBy)
-            .into_tuple()
-            .all(&self.db)
-            .await?;
-        let categories = CATEGORIES
-            .iter()
-            .chain([&NOT_ASSIGNED])
-            .map(|c| {
-                let mut t = ThemeCount {
-                    code: c.code.into(),
-                    name: c.name.into(),
-                    major: c.major.into(),
-                    ..Default::default()
-                };
-                for (_, sentiment, n) in by_theme.iter().filter(|(code, _, _)| code == c.code) {
-                    let n = *n as u64;
-                    t.comments += n;
-                    match sentiment {
-                        1 | 2 => t.positive += n,
-                        3 => t.neutral += n,
-                        4 | 5 => t.negative += n,
-                        _ => {}
-                    }
-                }
-                t
-            })
-            .collect();
-        let mut sentiment = vec![0u64; 5];
-        let (mut total, mut corrected) = (0u64, 0u64);
-        for (s, by, n) in by_sentiment {
-            let n = n as u64;
-            total += n;
-            if by == "staff" {
-                corrected += n;
-            }
-            if (1..=5).contains(&s) {
-                sentiment[s as usize - 1] += n;
-            }
-        }
-        Ok(ThemeSummary {
-            comments: total,
-            categories,
-            sentiment,
-            corrected,
-        })
+        Ok(theme_figures(
+            &self.db,
+            &caller.tenant,
+            &r.from_month,
+            &r.to_month,
+            &r.pathway,
+        )
+        .await?)
     }
 
     pub(crate) async fn theme_model(
@@ -375,4 +306,91 @@ impl FeedbackApi {
         themes::request(&self.db, &self.models, caller).await?;
         self.theme_model(caller).await
     }
+}
+
+/// Comments of a period (months, either open) and pathway (empty for all) counted by theme and
+/// sentiment.
+pub(crate) async fn theme_figures(
+    db: &impl sea_orm::ConnectionTrait,
+    tenant: &alongside_platform::OdsCode,
+    from_month: &str,
+    to_month: &str,
+    pathway: &str,
+) -> Result<ThemeSummary, sea_orm::DbErr> {
+    let mut themes_q = comments::theme::Entity::find()
+        .filter(comments::theme::Column::TenantId.eq(tenant.as_str()));
+    let mut comments_q = comments::for_tenant(tenant).filter(comments::Column::LabelledBy.ne(""));
+    if !from_month.is_empty() {
+        themes_q = themes_q.filter(comments::theme::Column::Month.gte(from_month));
+        comments_q = comments_q.filter(comments::Column::Month.gte(from_month));
+    }
+    if !to_month.is_empty() {
+        themes_q = themes_q.filter(comments::theme::Column::Month.lte(to_month));
+        comments_q = comments_q.filter(comments::Column::Month.lte(to_month));
+    }
+    if !pathway.is_empty() {
+        themes_q = themes_q.filter(comments::theme::Column::Pathway.eq(pathway.trim()));
+        comments_q = comments_q.filter(comments::Column::Pathway.eq(pathway.trim()));
+    }
+    let by_theme: Vec<(String, i32, i64)> = themes_q
+        .select_only()
+        .column(comments::theme::Column::Category)
+        .column(comments::theme::Column::Sentiment)
+        .column_as(comments::theme::Column::CommentId.count(), "n")
+        .group_by(comments::theme::Column::Category)
+        .group_by(comments::theme::Column::Sentiment)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let by_sentiment: Vec<(i32, String, i64)> = comments_q
+        .select_only()
+        .column(comments::Column::Sentiment)
+        .column(comments::Column::LabelledBy)
+        .column_as(comments::Column::Id.count(), "n")
+        .group_by(comments::Column::Sentiment)
+        .group_by(comments::Column::LabelledBy)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let categories = CATEGORIES
+        .iter()
+        .chain([&NOT_ASSIGNED])
+        .map(|c| {
+            let mut t = ThemeCount {
+                code: c.code.into(),
+                name: c.name.into(),
+                major: c.major.into(),
+                ..Default::default()
+            };
+            for (_, sentiment, n) in by_theme.iter().filter(|(code, _, _)| code == c.code) {
+                let n = *n as u64;
+                t.comments += n;
+                match sentiment {
+                    1 | 2 => t.positive += n,
+                    3 => t.neutral += n,
+                    4 | 5 => t.negative += n,
+                    _ => {}
+                }
+            }
+            t
+        })
+        .collect();
+    let mut sentiment = vec![0u64; 5];
+    let (mut total, mut corrected) = (0u64, 0u64);
+    for (s, by, n) in by_sentiment {
+        let n = n as u64;
+        total += n;
+        if by == "staff" {
+            corrected += n;
+        }
+        if (1..=5).contains(&s) {
+            sentiment[s as usize - 1] += n;
+        }
+    }
+    Ok(ThemeSummary {
+        comments: total,
+        categories,
+        sentiment,
+        corrected,
+    })
 }

@@ -2,7 +2,8 @@
 //! unit of a trust in a month — the trust, its sites, each pathway at a site — recomputed from
 //! the rollups, suppressed as NHS England publishes (a change to one unit can change whether
 //! its siblings are hidden, so the whole month is republished), except that a suppressed unit's
-//! percentages are hidden too, and the trust's SPC chart of % positive, written to the outbox.
+//! percentages are hidden too; the month's themes of comments and outcome measures; and the
+//! trust's SPC chart of % positive, written to the outbox.
 //! The topic is compacted by key: its latest message per key is the current figure.
 //!
 //! Storing responses marks their trust's months as changed, in the responses' transaction; a
@@ -17,7 +18,9 @@ use std::time::Duration;
 use alongside_events::outbox::Outbox;
 use alongside_events::topics::FEEDBACK_INSIGHTS;
 use alongside_platform::OdsCode;
-use alongside_proto::feedback::events::v1::{FftCounts, FftInsight, SpcInsight, SpcInsightPoint};
+use alongside_proto::feedback::events::v1::{
+    FftCounts, FftInsight, PromInsight, SpcInsight, SpcInsightPoint, ThemeFigure, ThemeInsight,
+};
 use sea_orm::sea_query::{Alias, Expr, OnConflict, Query};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
@@ -34,6 +37,16 @@ const NOT_KNOWN: &str = "Not known";
 /// A part of a key: "/" and "%" escaped, so the key splits back into its parts.
 fn key_part(value: &str) -> String {
     value.replace('%', "%25").replace('/', "%2F")
+}
+
+/// The key of a trust's themes of a month's comments.
+pub fn themes_key(tenant: &str, month: &str) -> String {
+    format!("{tenant}/themes/{month}")
+}
+
+/// The key of a trust's outcome measures of a month.
+pub fn proms_key(tenant: &str, month: &str) -> String {
+    format!("{tenant}/proms/{month}")
 }
 
 /// The key of a trust's SPC chart of % positive.
@@ -295,6 +308,20 @@ pub async fn publish(
         .map(|(e, k)| (FEEDBACK_INSIGHTS, k.as_str(), tenant, e))
         .collect();
     outbox.enqueue_many(db, &batch).await?;
+    for month in months {
+        if let Some(themes) = theme_insight(db, tenant, month).await? {
+            let key = themes_key(tenant.as_str(), month);
+            outbox
+                .enqueue_many(db, &[(FEEDBACK_INSIGHTS, key.as_str(), tenant, themes)])
+                .await?;
+        }
+        if let Some(proms) = prom_insight(db, tenant, month).await? {
+            let key = proms_key(tenant.as_str(), month);
+            outbox
+                .enqueue_many(db, &[(FEEDBACK_INSIGHTS, key.as_str(), tenant, proms)])
+                .await?;
+        }
+    }
     let chart = spc_insight(db, tenant).await?;
     outbox
         .enqueue_many(
@@ -307,6 +334,71 @@ pub async fn publish(
             )],
         )
         .await
+}
+
+/// A month's comments by theme, counts of 1 to 4 hidden; none without comments.
+pub async fn theme_insight(
+    db: &impl ConnectionTrait,
+    tenant: &OdsCode,
+    month: &str,
+) -> Result<Option<ThemeInsight>, DbErr> {
+    let summary = crate::comments_api::theme_figures(db, tenant, month, month, "").await?;
+    if summary.comments == 0 {
+        return Ok(None);
+    }
+    let few = |n: u64| (1..=4).contains(&n);
+    // With 1 to 4 comments in the month, only how many.
+    let all_hidden = few(summary.comments);
+    Ok(Some(ThemeInsight {
+        tenant: tenant.to_string(),
+        month: month.into(),
+        comments: summary.comments,
+        themes: summary
+            .categories
+            .into_iter()
+            .filter(|c| c.comments > 0)
+            .map(|c| {
+                let shown = !all_hidden && !few(c.comments);
+                let show = |n: u64| shown.then_some(n);
+                ThemeFigure {
+                    comments: show(c.comments),
+                    positive: show(c.positive),
+                    neutral: show(c.neutral),
+                    negative: show(c.negative),
+                    code: c.code,
+                    name: c.name,
+                    major: c.major,
+                }
+            })
+            .collect(),
+    }))
+}
+
+/// A month's outcome measures, figures of 1 to 4 patients withheld; none without any.
+pub async fn prom_insight(
+    db: &impl ConnectionTrait,
+    tenant: &OdsCode,
+    month: &str,
+) -> Result<Option<PromInsight>, DbErr> {
+    let last = alongside_platform::last_day_of_month(month)
+        .map(|d| d.to_string())
+        .unwrap_or_default();
+    let p = crate::api::prom_figures(db, tenant, &format!("{month}-01"), &last, "", 0).await?;
+    if p.msk_hq_responses == 0 && p.sure_responses == 0 {
+        return Ok(None);
+    }
+    Ok(Some(PromInsight {
+        tenant: tenant.to_string(),
+        month: month.into(),
+        msk_hq_responses: p.msk_hq_responses,
+        msk_hq_mean_total: p.msk_hq_mean_total,
+        msk_hq_episodes_paired: p.msk_hq_episodes_paired,
+        msk_hq_improved: p.msk_hq_improved,
+        msk_hq_worsened: p.msk_hq_worsened,
+        msk_hq_threshold: p.msk_hq_threshold,
+        sure_responses: p.sure_responses,
+        sure_conflict: p.sure_conflict,
+    }))
 }
 
 /// The trust's chart of % positive over the 24 months to its latest, from the rollups.
@@ -463,6 +555,27 @@ mod tests {
             assert!(doc.contains(&format!(" {field} = ")), "{field}");
         }
         assert!(doc.contains(&format!("- {}\n", spc_key("RZA"))));
+        assert!(doc.contains(&format!("- {}\n", themes_key("RZA", "2026-11"))));
+        assert!(doc.contains(&format!("- {}\n", proms_key("RZA", "2026-11"))));
+        for field in [
+            "comments",
+            "themes",
+            "code",
+            "major",
+            "positive",
+            "neutral",
+            "negative",
+            "msk_hq_responses",
+            "msk_hq_mean_total",
+            "msk_hq_episodes_paired",
+            "msk_hq_improved",
+            "msk_hq_worsened",
+            "msk_hq_threshold",
+            "sure_responses",
+            "sure_conflict",
+        ] {
+            assert!(doc.contains(&format!(" {field} = ")), "{field}");
+        }
         for field in [
             "points",
             "warnings",

@@ -9,7 +9,7 @@ use alongside_events::topics::FEEDBACK_INSIGHTS;
 use alongside_platform::grpc::outgoing;
 use alongside_platform::testing::Backend;
 use alongside_platform::Role;
-use alongside_proto::feedback::events::v1::{FftInsight, SpcInsight};
+use alongside_proto::feedback::events::v1::{FftInsight, PromInsight, SpcInsight, ThemeInsight};
 use alongside_proto::feedback::v1::feedback_service_client::FeedbackServiceClient;
 use alongside_proto::feedback::v1::*;
 
@@ -67,11 +67,12 @@ async fn stored_responses_are_republished_as_suppressed_figures() {
         .into_inner();
     assert_eq!(sent.accepted, 23);
 
-    // The trust, its site, and the site's two pathways; and the trust's SPC chart.
-    let events = read_events(svc.brokers(), FEEDBACK_INSIGHTS, 5, Duration::from_secs(30)).await;
-    assert_eq!(events.len(), 5, "{events:?}");
+    // The trust, its site, and the site's two pathways; the month's themes; the SPC chart.
+    let events = read_events(svc.brokers(), FEEDBACK_INSIGHTS, 6, Duration::from_secs(30)).await;
+    assert_eq!(events.len(), 6, "{events:?}");
     let mut by_key: BTreeMap<String, FftInsight> = BTreeMap::new();
     let mut charts = Vec::new();
+    let mut themes = Vec::new();
     for (key, envelope) in &events {
         assert_eq!(envelope.tenant().as_str(), "RZA");
         let payload = &envelope.inner.payload;
@@ -83,10 +84,28 @@ async fn stored_responses_are_republished_as_suppressed_figures() {
         if envelope.inner.event_type == "alongside.feedback.events.v1.SpcInsight" {
             assert_eq!(key, "RZA/spc/fft-positive");
             charts.push(envelope.payload::<SpcInsight>().unwrap());
+        } else if envelope.inner.event_type == "alongside.feedback.events.v1.ThemeInsight" {
+            assert_eq!(key, "RZA/themes/2026-11");
+            themes.push(envelope.payload::<ThemeInsight>().unwrap());
         } else {
             by_key.insert(key, envelope.payload().unwrap());
         }
     }
+    // Each response's comment counted by theme, with no text: 23 comments, the same one.
+    let month = &themes[0];
+    assert_eq!(month.comments, 23);
+    assert!(!month.themes.is_empty());
+    for t in &month.themes {
+        assert!(
+            t.comments.is_none_or(|n| n >= 5),
+            "{t:?}: 1 to 4 are hidden"
+        );
+    }
+    assert!(
+        month.themes.iter().any(|t| t.comments == Some(23)),
+        "{month:?}"
+    );
+
     // One month: 18 very good and 3 good of 23, one point, too few for limits.
     let chart = &charts[0];
     assert_eq!(chart.points.len(), 1);
@@ -122,6 +141,58 @@ async fn stored_responses_are_republished_as_suppressed_figures() {
         ))
         .await
         .unwrap();
-    let again = read_events(svc.brokers(), FEEDBACK_INSIGHTS, 6, Duration::from_secs(3)).await;
-    assert_eq!(again.len(), 5, "no figure changed");
+    let again = read_events(svc.brokers(), FEEDBACK_INSIGHTS, 7, Duration::from_secs(3)).await;
+    assert_eq!(again.len(), 6, "no figure changed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outcome_measures_are_republished_with_small_numbers_withheld() {
+    let svc = TestService::start("feedback", Backend::Sqlite, alongside_feedback::start).await;
+    let mut client = FeedbackServiceClient::connect(svc.url()).await.unwrap();
+    let analyst = svc.token("RZA", Role::Analyst);
+    let mut responses: Vec<PromResponse> = (0..6)
+        .map(|i| PromResponse {
+            response_id: format!("msk-{i}"),
+            instrument: "msk_hq".into(),
+            episode_id: format!("EP-{i}"),
+            completed_on: "2026-10-05".into(),
+            items: vec![2 + (i % 3); 14],
+            pathway: "MSK".into(),
+            source: "paper".into(),
+        })
+        .collect();
+    responses.extend((0..2).map(|i| PromResponse {
+        response_id: format!("sure-{i}"),
+        instrument: "sure".into(),
+        episode_id: format!("EP-{i}"),
+        completed_on: "2026-10-05".into(),
+        items: vec![1, 1, 0, 1],
+        pathway: "MSK".into(),
+        source: "paper".into(),
+    }));
+    let sent = client
+        .submit_prom_responses(outgoing(
+            SubmitPromResponsesRequest {
+                responses,
+                dry_run: false,
+            },
+            &analyst,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(sent.accepted, 8, "{:?}", sent.rejected);
+    let events = read_events(svc.brokers(), FEEDBACK_INSIGHTS, 2, Duration::from_secs(30)).await;
+    let (key, envelope) = events
+        .iter()
+        .find(|(_, e)| e.inner.event_type == "alongside.feedback.events.v1.PromInsight")
+        .expect("the month's outcome measures");
+    assert_eq!(key.as_deref(), Some(&b"RZA/proms/2026-10"[..]));
+    let p: PromInsight = envelope.payload().unwrap();
+    assert_eq!((p.msk_hq_responses, p.sure_responses), (6, 2));
+    // Totals of 28, 42 and 56, twice each.
+    assert_eq!(p.msk_hq_mean_total, Some(42.0));
+    assert_eq!(p.sure_conflict, None, "two patients: withheld");
+    let text = String::from_utf8_lossy(&envelope.inner.payload);
+    assert!(!text.contains("EP-"), "no episode reference on the stream");
 }
