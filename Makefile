@@ -46,5 +46,5 @@ lint: ## rustfmt check and clippy with warnings as errors
 fmt: ## Format the code
 	cargo fmt --all
 
-bench: ## FFT ingest (SQLite, Kafka, 1M on PostgreSQL), dashboard queries, themes, People Bank search, claims, a payment run, the ICS dashboard over 5M: print figures
-	cargo run --release -p alongside-tests --bin alongside-bench -- --responses $${RESPONSES:-100000} --kafka-responses $${KAFKA_RESPONSES:-20000} --partners $${PARTNERS:-100000} --searches $${SEARCHES:-1000} --attendances $${ATTENDANCES:-20000} --run-claims $${RUN_CLAIMS:-100000} --pg-responses $${PG_RESPONSES:-1000000} --dashboard-queries $${DASHBOARD_QUERIES:-200} --comments $${COMMENTS:-10000} --ics-responses $${ICS_RESPONSES:-5000000} --ics-queries $${ICS_QUERIES:-50}
+bench: ## FFT ingest (SQLite, Kafka, 1M on PostgreSQL), dashboard queries, themes, People Bank search, claims, a payment run, the ICS dashboard over 5M, a shortlist over 100k partners: print figures
+	cargo run --release -p alongside-tests --bin alongside-bench -- --responses $${RESPONSES:-100000} --kafka-responses $${KAFKA_RESPONSES:-20000} --partners $${PARTNERS:-100000} --searches $${SEARCHES:-1000} --attendances $${ATTENDANCES:-20000} --run-claims $${RUN_CLAIMS:-100000} --pg-responses $${PG_RESPONSES:-1000000} --dashboard-queries $${DASHBOARD_QUERIES:-200} --comments $${COMMENTS:-10000} --ics-responses $${ICS_RESPONSES:-5000000} --ics-queries $${ICS_QUERIES:-50} --past-attendances $${PAST_ATTENDANCES:-1000000} --shortlists $${SHORTLISTS:-200}

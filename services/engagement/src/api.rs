@@ -342,6 +342,10 @@ impl EngagementApi {
         let model = attendance::Entity::insert(row)
             .exec_with_returning(&txn)
             .await?;
+        if crate::shortlist::paid(&opportunity, model.minutes) {
+            crate::shortlist::count(&txn, &caller.tenant, &model.partner_id, &model.activity_date, 1)
+                .await?;
+        }
         let event = attendance_event(&opportunity, &model);
         self.outbox
             .enqueue(
@@ -424,6 +428,21 @@ impl EngagementApi {
         })
         .exec_without_returning(&txn)
         .await?;
+        // A session becomes paid, or stops being one.
+        let (was, now_paid) = (
+            crate::shortlist::paid(&opportunity, current.minutes),
+            crate::shortlist::paid(&opportunity, request.minutes as i32),
+        );
+        if was != now_paid {
+            crate::shortlist::count(
+                &txn,
+                &caller.tenant,
+                &current.partner_id,
+                &current.activity_date,
+                if now_paid { 1 } else { -1 },
+            )
+            .await?;
+        }
         let corrected = attendance::Model {
             minutes: request.minutes as i32,
             revision: current.revision + 1,
@@ -523,6 +542,21 @@ impl EngagementService for EngagementApi {
         Ok(Response::new(
             self.assignments(&caller, &request.get_ref().opportunity_id)
                 .await?,
+        ))
+    }
+
+    async fn shortlist_partners(
+        &self,
+        request: Request<ShortlistRequest>,
+    ) -> Result<Response<Shortlist>, Status> {
+        // Who leads matching: the staff who ask for partners see the opportunity, not the bank.
+        let caller = grpc::authorize(&request, &[Role::EngagementLead, Role::Admin])?;
+        let request = request.into_inner();
+        let opportunity = self
+            .find_opportunity(&caller, &request.opportunity_id)
+            .await?;
+        Ok(Response::new(
+            crate::shortlist::shortlist(&self.db, &caller, &opportunity, &request).await?,
         ))
     }
 

@@ -3,6 +3,7 @@
 
 mod api;
 mod partners;
+pub mod shortlist;
 pub mod store;
 mod validate;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(store::contact_migration::Migration),
             Box::new(store::payment_fields_migration::Migration),
             Box::new(store::filled_migration::Migration),
+            Box::new(shortlist::migration::Migration),
         ]
     }
 }

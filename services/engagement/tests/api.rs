@@ -765,3 +765,220 @@ async fn the_last_place_goes_to_one_partner_however_many_ask_at_once() {
         assert_eq!(listed.assignments.len(), 2, "{backend:?}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_shortlist_shares_paid_work_fairly_and_says_why() {
+    for backend in backends() {
+        let mut h = Harness::start(backend).await;
+        let id = |n: &str| format!("ptn_short_{n}");
+        let eligible_until = [
+            ("fresh", "2027-06-30"),
+            ("busy", "2027-06-30"),
+            ("once", ""),
+            ("quiet", "2027-06-30"),
+            ("lapsing", "2026-11-30"),
+            ("assigned", "2027-06-30"),
+        ];
+        for (n, until) in eligible_until {
+            h.partner_registered("RZA", &id(n)).await;
+            h.svc
+                .publish(
+                    PEOPLE_PARTNERS,
+                    &id(n),
+                    "RZA",
+                    &PartnerEligibilityChanged {
+                        partner_id: id(n),
+                        roles: vec![RoleEligibility {
+                            role: "forum_member".into(),
+                            valid_until: until.into(),
+                        }],
+                        changed_at: "2026-11-20T09:00:00Z".into(),
+                    },
+                )
+                .await;
+        }
+        h.partner_registered("RZA", &id("untrained")).await;
+        h.svc
+            .publish(
+                PEOPLE_PARTNERS,
+                &id("quiet"),
+                "RZA",
+                &PartnerConsentChanged {
+                    partner_id: id("quiet"),
+                    purpose: "contact".into(),
+                    granted: false,
+                    changed_at: "2026-11-25T10:00:00Z".into(),
+                },
+            )
+            .await;
+        // Paid sessions earlier in the year: two for busy, one for once; an expenses-only one
+        // for fresh, which is not paid work.
+        let past = |title: &str, starts_on: &str, remuneration: &str| CreateOpportunityRequest {
+            title: title.into(),
+            kind: "forum_meeting".into(),
+            involvement_level: 3,
+            starts_on: starts_on.into(),
+            places: 5,
+            remuneration: remuneration.into(),
+            ..Default::default()
+        };
+        let mut sessions = Vec::new();
+        for (request, who) in [
+            (past("June forum", "2026-06-10", ""), vec!["busy", "once"]),
+            (past("September forum", "2026-09-10", ""), vec!["busy"]),
+            (past("Listening event", "2026-10-01", "expenses_only"), vec!["fresh"]),
+        ] {
+            let o = h
+                .client
+                .create_opportunity(outgoing(request, &h.lead))
+                .await
+                .unwrap()
+                .into_inner();
+            for w in who {
+                sessions.push(h.assign_when_known(&o.id, &id(w)).await);
+            }
+        }
+        for a in &sessions {
+            h.client
+                .record_attendance(outgoing(
+                    RecordAttendanceRequest {
+                        assignment_id: a.id.clone(),
+                        minutes: 120,
+                    },
+                    &h.lead,
+                ))
+                .await
+                .unwrap();
+        }
+        let target = h
+            .client
+            .create_opportunity(outgoing(
+                CreateOpportunityRequest {
+                    title: "December forum".into(),
+                    kind: "forum_meeting".into(),
+                    involvement_level: 3,
+                    starts_on: "2026-12-10".into(),
+                    places: 5,
+                    required_role: "forum_member".into(),
+                    ..Default::default()
+                },
+                &h.lead,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        h.assign_when_known(&target.id, &id("assigned")).await;
+        // Wait until the consent withdrawal has reached engagement.
+        let ask = ShortlistRequest {
+            opportunity_id: target.id.clone(),
+            limit: 0,
+        };
+        let (client, lead) = (h.client.clone(), h.lead.clone());
+        let list = eventually(Duration::from_secs(20), || {
+            let mut client = client.clone();
+            let request = outgoing(ask.clone(), &lead);
+            async move {
+                let list = client.shortlist_partners(request).await.ok()?.into_inner();
+                (!list.entries.iter().any(|e| e.partner_id.ends_with("quiet"))).then_some(list)
+            }
+        })
+        .await
+        .expect("a shortlist");
+        let order: Vec<&str> = list
+            .entries
+            .iter()
+            .map(|e| e.partner_id.trim_start_matches("ptn_short_"))
+            .collect();
+        assert_eq!(order, ["fresh", "once", "busy"], "{backend:?}: {list:?}");
+        assert_eq!(
+            list.entries.iter().map(|e| e.paid_sessions).collect::<Vec<_>>(),
+            [0, 1, 2]
+        );
+        assert_eq!(list.entries[2].last_paid_on, "2026-09-10");
+        assert!(list.entries[0].reasons.iter().any(|r| r.contains("eligible as forum_member on 2026-12-10")));
+        assert!(list.entries[0].reasons.iter().any(|r| r.contains("no paid sessions from 2025-12 to 2026-11")));
+        assert!(list.entries[2].reasons.iter().any(|r| r.contains("2 paid sessions") && r.contains("2026-09-10")));
+        assert_eq!((list.considered, list.eligible), (7, 3));
+        let why: Vec<(&str, u64)> = list
+            .excluded
+            .iter()
+            .map(|x| (x.reason.as_str(), x.partners))
+            .collect();
+        assert!(why.contains(&("asked not to be contacted about opportunities", 1)), "{why:?}");
+        assert!(why.contains(&("already on this opportunity", 1)), "{why:?}");
+        assert!(
+            why.iter().any(|(r, n)| r.starts_with("not eligible as forum_member") && *n == 2),
+            "lapsing and untrained: {why:?}"
+        );
+
+        // A correction to no attendance takes the paid session away.
+        let busy_june = h
+            .client
+            .list_assignments(outgoing(
+                ListAssignmentsRequest {
+                    opportunity_id: sessions[0].opportunity_id.clone(),
+                },
+                &h.lead,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .assignments
+            .into_iter()
+            .find(|a| a.partner_id == id("busy"))
+            .unwrap();
+        h.client
+            .correct_attendance(outgoing(
+                CorrectAttendanceRequest {
+                    attendance_id: busy_june.attendance_id.clone(),
+                    minutes: 0,
+                    reason: "Sent apologies; recorded by mistake".into(),
+                },
+                &h.lead,
+            ))
+            .await
+            .unwrap();
+        let again = h
+            .client
+            .shortlist_partners(outgoing(
+                ShortlistRequest {
+                    opportunity_id: target.id.clone(),
+                    limit: 2,
+                },
+                &h.lead,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(again.entries.len(), 2, "the limit");
+        assert_eq!(again.entries[1].paid_sessions, 1);
+
+        // Leads only; a bad limit is refused by name.
+        let staff = h.svc.token("RZA", Role::Staff);
+        let refused = h
+            .client
+            .shortlist_partners(outgoing(ask.clone(), &staff))
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), Code::PermissionDenied);
+        let bad = h
+            .client
+            .shortlist_partners(outgoing(
+                ShortlistRequest {
+                    opportunity_id: target.id.clone(),
+                    limit: 101,
+                },
+                &h.lead,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(field_errors(&bad)[0].field, "limit");
+        let other = h.svc.token("RZB", Role::EngagementLead);
+        let hidden = h
+            .client
+            .shortlist_partners(outgoing(ask.clone(), &other))
+            .await
+            .unwrap_err();
+        assert_eq!(hidden.code(), Code::NotFound, "another trust's opportunity");
+    }
+}

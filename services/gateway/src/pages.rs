@@ -1902,6 +1902,32 @@ async fn opportunity_page(
             )
         })
         .collect();
+    // The ranked shortlist, for a lead with places left: who may take it, and why in this order.
+    let places_left = (assignments.len() as u32) < found.places;
+    let shortlist = if me.has_role(LEADS) && places_left {
+        let list = state
+            .clients
+            .engagement()
+            .shortlist_partners(state.clients.request(
+                &me.caller,
+                engagement::ShortlistRequest {
+                    opportunity_id: id.into(),
+                    limit: 10,
+                },
+            ))
+            .await?
+            .into_inner();
+        Some(context! {
+            entries => list.entries.iter().map(|e| context! {
+                rank => e.rank, id => e.partner_id, name => name_of(&e.partner_id),
+                locality => e.locality, sessions => e.paid_sessions, reasons => e.reasons,
+            }).collect::<Vec<_>>(),
+            considered => list.considered, eligible => list.eligible,
+            excluded => list.excluded.iter().map(|x| context! { reason => x.reason, partners => x.partners }).collect::<Vec<_>>(),
+        })
+    } else {
+        None
+    };
     let notice = match notice {
         Some("assigned") => Some("Partner assigned."),
         Some("attendance") => Some("Attendance recorded. A claim will be created for the partner."),
@@ -1916,7 +1942,7 @@ async fn opportunity_page(
         "opportunity.html",
         merge(
             base(me, "/opportunities", &found.title),
-            context! { opportunity => opportunity_value(&found), assignments => rows, partner_options => options, can_assign => me.has_role(LEADS), notice => notice, errors => errors },
+            context! { opportunity => opportunity_value(&found), assignments => rows, partner_options => options, can_assign => me.has_role(LEADS), notice => notice, errors => errors, shortlist => shortlist },
         ),
     )
 }

@@ -7,8 +7,11 @@
 //! (4) attendance events becoming claims and (5) a payment run over 100,000 approved claims;
 //! (6–8) on PostgreSQL, a million FFT responses stored, the dashboard's queries over them, and
 //! comments labelled with themes; (9) the ICS dashboard, page and JSON, over five million
-//! responses across ten trusts.
+//! responses across ten trusts; (10) an opportunity's shortlist from a bank of 100,000 partners
+//! with 1,000,000 past attendances.
 
+#[path = "../bench/engagement.rs"]
+mod engagement;
 #[path = "../bench/feedback.rs"]
 mod feedback;
 #[path = "../bench/ics.rs"]
@@ -137,6 +140,8 @@ async fn main() -> anyhow::Result<()> {
     let comments = arg("--comments", 10_000);
     let ics_responses = arg("--ics-responses", 5_000_000);
     let ics_queries = arg("--ics-queries", 50);
+    let past_attendances = arg("--past-attendances", 1_000_000);
+    let shortlists = arg("--shortlists", 200);
     let data = tempfile::tempdir()?;
     let idle_before = rss_kib("VmRSS:");
     let started = Instant::now();
@@ -165,7 +170,7 @@ async fn main() -> anyhow::Result<()> {
     println!(
         "Alongside benchmark: FFT responses through the embedded suite (SQLite, in-process Kafka)"
     );
-    println!("  command: cargo run --release -p alongside-tests --bin alongside-bench -- --responses {responses} --batch {batch} --kafka-responses {kafka_responses} --partners {bank} --searches {searches} --attendances {attendances} --run-claims {run_claims} --pg-responses {pg_responses} --dashboard-queries {dashboard_queries} --comments {comments} --ics-responses {ics_responses} --ics-queries {ics_queries}");
+    println!("  command: cargo run --release -p alongside-tests --bin alongside-bench -- --responses {responses} --batch {batch} --kafka-responses {kafka_responses} --partners {bank} --searches {searches} --attendances {attendances} --run-claims {run_claims} --pg-responses {pg_responses} --dashboard-queries {dashboard_queries} --comments {comments} --ics-responses {ics_responses} --ics-queries {ics_queries} --past-attendances {past_attendances} --shortlists {shortlists}");
     println!(
         "  machine: {} cores",
         std::thread::available_parallelism()
@@ -310,6 +315,9 @@ async fn main() -> anyhow::Result<()> {
 
     // ---- path 9: the ICS dashboard ----
     ics::bench(&suite, ics_responses, ics_queries).await?;
+
+    // ---- path 10: matching ----
+    engagement::bench(&suite, data.path(), bank, past_attendances, shortlists).await?;
     println!(
         "  memory: high-water mark after all paths {} MiB",
         rss_kib("VmHWM:") / 1024

@@ -1,0 +1,386 @@
+//! Matching: a ranked shortlist of partners for an opportunity. Only partners who may take it —
+//! active, contactable, eligible for its role on its date (training and checks in date, as the
+//! People Bank publishes), not already on it — ranked so that paid work is shared fairly: fewest
+//! paid sessions in the twelve months before it first, then the longest since their last, each
+//! with its reasons in words. The lead confirms by assigning.
+//!
+//! Paid sessions are counted as attendance is recorded and corrected, per partner and month
+//! (`partner_paid_months`), so a shortlist reads at most twelve rows a partner, not their whole
+//! history.
+
+use alongside_platform::{Caller, OdsCode, ServiceError};
+use alongside_proto::engagement::v1::{
+    Shortlist, ShortlistEntry, ShortlistExcluded as Excluded, ShortlistRequest,
+};
+use sea_orm::sea_query::{Alias, Expr, OnConflict, Query};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+
+use crate::store::opportunity;
+
+pub const DEFAULT_LIMIT: u32 = 20;
+pub const MAX_LIMIT: u32 = 100;
+
+pub mod paid_month {
+    use sea_orm::entity::prelude::*;
+
+    /// Paid sessions a partner attended in a month, and the last one's date.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "partner_paid_months")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub tenant_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub partner_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub month: String,
+        pub sessions: i32,
+        pub last_on: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// Whether attending `minutes` of `opportunity` is a paid session.
+pub fn paid(opportunity: &opportunity::Model, minutes: i32) -> bool {
+    minutes > 0 && opportunity.remuneration != "expenses_only"
+}
+
+/// Counts one paid session more (or, with `delta` -1, one fewer) for a partner on a date.
+pub async fn count(
+    db: &impl ConnectionTrait,
+    tenant: &OdsCode,
+    partner_id: &str,
+    on: &str,
+    delta: i32,
+) -> Result<(), DbErr> {
+    let month = on.get(..7).unwrap_or(on).to_string();
+    paid_month::Entity::insert(paid_month::ActiveModel {
+        tenant_id: Set(tenant.to_string()),
+        partner_id: Set(partner_id.to_string()),
+        month: Set(month),
+        sessions: Set(delta.max(0)),
+        last_on: Set(if delta > 0 { on.to_string() } else { String::new() }),
+    })
+    .on_conflict(
+        OnConflict::columns([
+            paid_month::Column::TenantId,
+            paid_month::Column::PartnerId,
+            paid_month::Column::Month,
+        ])
+        .value(
+            paid_month::Column::Sessions,
+            Expr::col((Alias::new("partner_paid_months"), paid_month::Column::Sessions)).add(delta),
+        )
+        .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await?;
+    if delta > 0 {
+        // The latest paid date of the month, whatever order sessions are recorded in.
+        paid_month::Entity::update_many()
+            .col_expr(paid_month::Column::LastOn, Expr::value(on.to_string()))
+            .filter(paid_month::Column::TenantId.eq(tenant.as_str()))
+            .filter(paid_month::Column::PartnerId.eq(partner_id))
+            .filter(paid_month::Column::Month.eq(on.get(..7).unwrap_or(on)))
+            .filter(paid_month::Column::LastOn.lt(on))
+            .exec(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The twelve months before the opportunity's month, as (first, last) YYYY-MM.
+fn window(starts_on: &str) -> (String, String) {
+    let month = starts_on.get(..7).unwrap_or(starts_on);
+    (
+        alongside_platform::add_months(month, -12).unwrap_or_default(),
+        alongside_platform::add_months(month, -1).unwrap_or_default(),
+    )
+}
+
+pub async fn shortlist(
+    db: &impl ConnectionTrait,
+    caller: &Caller,
+    opportunity: &opportunity::Model,
+    request: &ShortlistRequest,
+) -> Result<Shortlist, ServiceError> {
+    let limit = match request.limit {
+        0 => DEFAULT_LIMIT,
+        n if n <= MAX_LIMIT => n,
+        _ => {
+            return Err(ServiceError::invalid(
+                "limit",
+                format!("must be 1 to {MAX_LIMIT}"),
+            ))
+        }
+    };
+    let tenant = caller.tenant.as_str();
+    let (from, to) = window(&opportunity.starts_on);
+    let role = opportunity.required_role.as_str();
+    let backend = db.get_database_backend();
+    // The backend's placeholders for custom SQL, numbered from 1 within each expression.
+    let p = |n: usize| match backend {
+        sea_orm::DbBackend::Postgres => format!("${n}"),
+        _ => "?".to_string(),
+    };
+    // Who may take it: the same rules as assigning, as SQL.
+    let may_take = |select: &mut sea_orm::sea_query::SelectStatement| {
+        select
+            .and_where(Expr::col((Alias::new("kp"), Alias::new("tenant_id"))).eq(tenant))
+            .and_where(Expr::col((Alias::new("kp"), Alias::new("status"))).eq("active"))
+            .and_where(Expr::col((Alias::new("kp"), Alias::new("contactable"))).eq(true))
+            .and_where(Expr::cust_with_values(
+                format!(
+                    "NOT EXISTS (SELECT 1 FROM assignments a WHERE a.tenant_id = kp.tenant_id \
+                     AND a.opportunity_id = {} AND a.partner_id = kp.partner_id)",
+                    p(1)
+                ),
+                [opportunity.id.clone()],
+            ));
+        if !role.is_empty() {
+            select.and_where(Expr::cust_with_values(
+                format!(
+                    "EXISTS (SELECT 1 FROM partner_eligibility e WHERE e.tenant_id = kp.tenant_id \
+                     AND e.partner_id = kp.partner_id AND e.role = {} \
+                     AND (e.valid_until = '' OR e.valid_until >= {}))",
+                    p(1),
+                    p(2)
+                ),
+                [role.to_string(), opportunity.starts_on.clone()],
+            ));
+        }
+    };
+    let mut ranked = Query::select();
+    ranked
+        .expr_as(
+            Expr::col((Alias::new("kp"), Alias::new("partner_id"))),
+            Alias::new("partner_id"),
+        )
+        .expr_as(
+            Expr::col((Alias::new("kp"), Alias::new("locality"))),
+            Alias::new("locality"),
+        )
+        .expr_as(
+            Expr::cust("CAST(COALESCE(SUM(m.sessions), 0) AS BIGINT)"),
+            Alias::new("sessions"),
+        )
+        .expr_as(
+            Expr::cust("COALESCE(MAX(m.last_on), '')"),
+            Alias::new("last_on"),
+        )
+        .from_as(Alias::new("known_partners"), Alias::new("kp"))
+        .join_as(
+            sea_orm::JoinType::LeftJoin,
+            Alias::new("partner_paid_months"),
+            Alias::new("m"),
+            Expr::cust_with_values(
+                format!(
+                    "m.tenant_id = kp.tenant_id AND m.partner_id = kp.partner_id \
+                     AND m.month >= {} AND m.month <= {}",
+                    p(1),
+                    p(2)
+                ),
+                [from.clone(), to.clone()],
+            ),
+        );
+    may_take(&mut ranked);
+    ranked
+        .add_group_by([
+            Expr::col((Alias::new("kp"), Alias::new("partner_id"))).into(),
+            Expr::col((Alias::new("kp"), Alias::new("locality"))).into(),
+        ])
+        .order_by_expr(Expr::cust("sessions"), sea_orm::sea_query::Order::Asc)
+        .order_by_expr(Expr::cust("last_on"), sea_orm::sea_query::Order::Asc)
+        .order_by_expr(
+            Expr::col((Alias::new("kp"), Alias::new("partner_id"))).into(),
+            sea_orm::sea_query::Order::Asc,
+        )
+        .limit(limit as u64);
+    let rows = db.query_all(backend.build(&ranked)).await?;
+
+    // How many could, and why the others cannot.
+    let count = |sql: String, values: Vec<String>| {
+        let statement = sea_orm::Statement::from_sql_and_values(
+            backend,
+            sql,
+            values.into_iter().map(Into::into),
+        );
+        async move {
+            let row = db.query_one(statement).await?;
+            Ok::<u64, DbErr>(
+                row.map(|r| r.try_get::<i64>("", "n").unwrap_or(0).max(0) as u64)
+                    .unwrap_or(0),
+            )
+        }
+    };
+    let mut eligible_count = Query::select();
+    eligible_count
+        .expr_as(Expr::cust("CAST(COUNT(*) AS BIGINT)"), Alias::new("n"))
+        .from_as(Alias::new("known_partners"), Alias::new("kp"));
+    may_take(&mut eligible_count);
+    let eligible = db
+        .query_one(backend.build(&eligible_count))
+        .await?
+        .map(|r| r.try_get::<i64>("", "n").unwrap_or(0).max(0) as u64)
+        .unwrap_or(0);
+    let active = count(
+        format!(
+            "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM known_partners WHERE tenant_id = {} AND status = 'active'",
+            p(1)
+        ),
+        vec![tenant.into()],
+    )
+    .await?;
+    let uncontactable = count(
+        format!(
+            "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM known_partners WHERE tenant_id = {} AND status = 'active' AND NOT contactable",
+            p(1)
+        ),
+        vec![tenant.into()],
+    )
+    .await?;
+    let assigned = count(
+        format!(
+            "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM assignments WHERE tenant_id = {} AND opportunity_id = {}",
+            p(1),
+            p(2)
+        ),
+        vec![tenant.into(), opportunity.id.clone()],
+    )
+    .await?;
+    let mut excluded = Vec::new();
+    if uncontactable > 0 {
+        excluded.push(Excluded {
+            reason: "asked not to be contacted about opportunities".into(),
+            partners: uncontactable,
+        });
+    }
+    if assigned > 0 {
+        excluded.push(Excluded {
+            reason: "already on this opportunity".into(),
+            partners: assigned,
+        });
+    }
+    let unaccounted = active.saturating_sub(eligible + uncontactable + assigned);
+    if !role.is_empty() && unaccounted > 0 {
+        excluded.push(Excluded {
+            reason: format!(
+                "not eligible as {role} on {} (the role, or its training and checks in date)",
+                opportunity.starts_on
+            ),
+            partners: unaccounted,
+        });
+    }
+
+    let mut entries = Vec::with_capacity(rows.len());
+    for (i, row) in rows.iter().enumerate() {
+        let partner_id: String = row.try_get("", "partner_id")?;
+        let locality: String = row.try_get("", "locality")?;
+        let sessions = row.try_get::<i64>("", "sessions")?.max(0) as u32;
+        let last_on: String = row.try_get("", "last_on")?;
+        let mut reasons = vec!["active, and has not asked to be left out".to_string()];
+        if !role.is_empty() {
+            reasons.push(format!("eligible as {role} on {}", opportunity.starts_on));
+        }
+        reasons.push(match sessions {
+            0 => format!("no paid sessions from {from} to {to}: first in line"),
+            1 => format!("1 paid session from {from} to {to}, on {last_on}"),
+            n => format!("{n} paid sessions from {from} to {to}, the last on {last_on}"),
+        });
+        entries.push(ShortlistEntry {
+            partner_id,
+            rank: i as u32 + 1,
+            paid_sessions: sessions,
+            last_paid_on: last_on,
+            locality,
+            reasons,
+        });
+    }
+    Ok(Shortlist {
+        entries,
+        considered: active,
+        eligible,
+        excluded,
+    })
+}
+
+pub mod migration {
+    use sea_orm_migration::prelude::*;
+
+    pub struct Migration;
+
+    impl MigrationName for Migration {
+        fn name(&self) -> &str {
+            "m20261201_200006_partner_paid_months"
+        }
+    }
+
+    #[derive(DeriveIden)]
+    enum PartnerPaidMonths {
+        Table,
+        TenantId,
+        PartnerId,
+        Month,
+        Sessions,
+        LastOn,
+    }
+
+    #[async_trait::async_trait]
+    impl MigrationTrait for Migration {
+        async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            use PartnerPaidMonths as P;
+            manager
+                .create_table(
+                    Table::create()
+                        .table(P::Table)
+                        .if_not_exists()
+                        .col(ColumnDef::new(P::TenantId).string().not_null())
+                        .col(ColumnDef::new(P::PartnerId).string().not_null())
+                        .col(ColumnDef::new(P::Month).string().not_null())
+                        .col(ColumnDef::new(P::Sessions).integer().not_null().default(0))
+                        .col(ColumnDef::new(P::LastOn).string().not_null().default(""))
+                        .primary_key(
+                            Index::create()
+                                .col(P::TenantId)
+                                .col(P::PartnerId)
+                                .col(P::Month),
+                        )
+                        .to_owned(),
+                )
+                .await?;
+            // What was attended before the counts were kept.
+            manager
+                .get_connection()
+                .execute_unprepared(
+                    "INSERT INTO partner_paid_months (tenant_id, partner_id, month, sessions, last_on) \
+                     SELECT a.tenant_id, a.partner_id, SUBSTR(a.activity_date, 1, 7), COUNT(*), MAX(a.activity_date) \
+                     FROM attendances a JOIN opportunities o ON o.id = a.opportunity_id \
+                     WHERE a.minutes > 0 AND o.remuneration <> 'expenses_only' \
+                     GROUP BY a.tenant_id, a.partner_id, SUBSTR(a.activity_date, 1, 7)",
+                )
+                .await?;
+            Ok(())
+        }
+
+        async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            manager
+                .drop_table(Table::drop().table(PartnerPaidMonths::Table).to_owned())
+                .await
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_window_is_the_twelve_months_before() {
+        assert_eq!(
+            window("2026-12-03"),
+            ("2025-12".to_string(), "2026-11".to_string())
+        );
+    }
+}
