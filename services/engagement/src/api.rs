@@ -343,8 +343,14 @@ impl EngagementApi {
             .exec_with_returning(&txn)
             .await?;
         if crate::shortlist::paid(&opportunity, model.minutes) {
-            crate::shortlist::count(&txn, &caller.tenant, &model.partner_id, &model.activity_date, 1)
-                .await?;
+            crate::shortlist::count(
+                &txn,
+                &caller.tenant,
+                &model.partner_id,
+                &model.activity_date,
+                1,
+            )
+            .await?;
         }
         let event = attendance_event(&opportunity, &model);
         self.outbox

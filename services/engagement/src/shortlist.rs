@@ -61,7 +61,11 @@ pub async fn count(
         partner_id: Set(partner_id.to_string()),
         month: Set(month),
         sessions: Set(delta.max(0)),
-        last_on: Set(if delta > 0 { on.to_string() } else { String::new() }),
+        last_on: Set(if delta > 0 {
+            on.to_string()
+        } else {
+            String::new()
+        }),
     })
     .on_conflict(
         OnConflict::columns([
@@ -71,7 +75,11 @@ pub async fn count(
         ])
         .value(
             paid_month::Column::Sessions,
-            Expr::col((Alias::new("partner_paid_months"), paid_month::Column::Sessions)).add(delta),
+            Expr::col((
+                Alias::new("partner_paid_months"),
+                paid_month::Column::Sessions,
+            ))
+            .add(delta),
         )
         .to_owned(),
     )
@@ -152,8 +160,10 @@ pub async fn shortlist(
             ));
         }
     };
-    let mut ranked = Query::select();
-    ranked
+    // When enough of them have had no paid session in the year, they are the list, in the order
+    // the full ranking gives them (by id), found without adding up anyone's sessions.
+    let mut unpaid = Query::select();
+    unpaid
         .expr_as(
             Expr::col((Alias::new("kp"), Alias::new("partner_id"))),
             Alias::new("partner_id"),
@@ -162,6 +172,33 @@ pub async fn shortlist(
             Expr::col((Alias::new("kp"), Alias::new("locality"))),
             Alias::new("locality"),
         )
+        .expr_as(Expr::cust("CAST(0 AS BIGINT)"), Alias::new("sessions"))
+        .expr_as(Expr::cust("''"), Alias::new("last_on"))
+        .from_as(Alias::new("known_partners"), Alias::new("kp"))
+        .and_where(Expr::cust_with_values(
+            format!(
+                "NOT EXISTS (SELECT 1 FROM partner_paid_months m WHERE m.tenant_id = kp.tenant_id \
+                 AND m.partner_id = kp.partner_id AND m.month >= {} AND m.month <= {})",
+                p(1),
+                p(2)
+            ),
+            [from.clone(), to.clone()],
+        ));
+    may_take(&mut unpaid);
+    unpaid
+        .order_by_expr(
+            Expr::col((Alias::new("kp"), Alias::new("partner_id"))).into(),
+            sea_orm::sea_query::Order::Asc,
+        )
+        .limit(limit as u64);
+    let unpaid_rows = db.query_all(backend.build(&unpaid)).await?;
+    let mut ranked = Query::select();
+    ranked
+        .expr_as(
+            Expr::col((Alias::new("kp"), Alias::new("partner_id"))),
+            Alias::new("partner_id"),
+        )
+        .expr_as(Expr::cust("MAX(kp.locality)"), Alias::new("locality"))
         .expr_as(
             Expr::cust("CAST(COALESCE(SUM(m.sessions), 0) AS BIGINT)"),
             Alias::new("sessions"),
@@ -169,6 +206,11 @@ pub async fn shortlist(
         .expr_as(
             Expr::cust("COALESCE(MAX(m.last_on), '')"),
             Alias::new("last_on"),
+        )
+        // How many may take it, from the same pass: the groups before the limit.
+        .expr_as(
+            Expr::cust("CAST(COUNT(*) OVER () AS BIGINT)"),
+            Alias::new("eligible"),
         )
         .from_as(Alias::new("known_partners"), Alias::new("kp"))
         .join_as(
@@ -187,10 +229,7 @@ pub async fn shortlist(
         );
     may_take(&mut ranked);
     ranked
-        .add_group_by([
-            Expr::col((Alias::new("kp"), Alias::new("partner_id"))).into(),
-            Expr::col((Alias::new("kp"), Alias::new("locality"))).into(),
-        ])
+        .add_group_by([Expr::col((Alias::new("kp"), Alias::new("partner_id"))).into()])
         .order_by_expr(Expr::cust("sessions"), sea_orm::sea_query::Order::Asc)
         .order_by_expr(Expr::cust("last_on"), sea_orm::sea_query::Order::Asc)
         .order_by_expr(
@@ -198,7 +237,12 @@ pub async fn shortlist(
             sea_orm::sea_query::Order::Asc,
         )
         .limit(limit as u64);
-    let rows = db.query_all(backend.build(&ranked)).await?;
+    let fast = unpaid_rows.len() == limit as usize;
+    let rows = if fast {
+        unpaid_rows
+    } else {
+        db.query_all(backend.build(&ranked)).await?
+    };
 
     // How many could, and why the others cannot.
     let count = |sql: String, values: Vec<String>| {
@@ -215,32 +259,44 @@ pub async fn shortlist(
             )
         }
     };
-    let mut eligible_count = Query::select();
-    eligible_count
-        .expr_as(Expr::cust("CAST(COUNT(*) AS BIGINT)"), Alias::new("n"))
-        .from_as(Alias::new("known_partners"), Alias::new("kp"));
-    may_take(&mut eligible_count);
-    let eligible = db
-        .query_one(backend.build(&eligible_count))
-        .await?
-        .map(|r| r.try_get::<i64>("", "n").unwrap_or(0).max(0) as u64)
-        .unwrap_or(0);
-    let active = count(
-        format!(
-            "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM known_partners WHERE tenant_id = {} AND status = 'active'",
-            p(1)
-        ),
-        vec![tenant.into()],
-    )
-    .await?;
-    let uncontactable = count(
-        format!(
-            "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM known_partners WHERE tenant_id = {} AND status = 'active' AND NOT contactable",
-            p(1)
-        ),
-        vec![tenant.into()],
-    )
-    .await?;
+    let eligible = if fast {
+        let mut counted = Query::select();
+        counted
+            .expr_as(Expr::cust("CAST(COUNT(*) AS BIGINT)"), Alias::new("n"))
+            .from_as(Alias::new("known_partners"), Alias::new("kp"));
+        may_take(&mut counted);
+        db.query_one(backend.build(&counted))
+            .await?
+            .map(|r| r.try_get::<i64>("", "n"))
+            .transpose()?
+            .unwrap_or(0)
+    } else {
+        rows.first()
+            .map(|r| r.try_get::<i64>("", "eligible"))
+            .transpose()?
+            .unwrap_or(0)
+    }
+    .max(0) as u64;
+    let (active, uncontactable) = {
+        let statement = sea_orm::Statement::from_sql_and_values(
+            backend,
+            format!(
+                "SELECT CAST(COUNT(*) AS BIGINT) AS n, \
+                 CAST(COALESCE(SUM(CASE WHEN contactable THEN 0 ELSE 1 END), 0) AS BIGINT) AS quiet \
+                 FROM known_partners WHERE tenant_id = {} AND status = 'active'",
+                p(1)
+            ),
+            [tenant.into()],
+        );
+        let row = db.query_one(statement).await?;
+        let get = |column: &str| {
+            row.as_ref()
+                .and_then(|r| r.try_get::<i64>("", column).ok())
+                .unwrap_or(0)
+                .max(0) as u64
+        };
+        (get("n"), get("quiet"))
+    };
     let assigned = count(
         format!(
             "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM assignments WHERE tenant_id = {} AND opportunity_id = {}",

@@ -826,7 +826,10 @@ async fn the_shortlist_shares_paid_work_fairly_and_says_why() {
         for (request, who) in [
             (past("June forum", "2026-06-10", ""), vec!["busy", "once"]),
             (past("September forum", "2026-09-10", ""), vec!["busy"]),
-            (past("Listening event", "2026-10-01", "expenses_only"), vec!["fresh"]),
+            (
+                past("Listening event", "2026-10-01", "expenses_only"),
+                vec!["fresh"],
+            ),
         ] {
             let o = h
                 .client
@@ -891,23 +894,39 @@ async fn the_shortlist_shares_paid_work_fairly_and_says_why() {
             .collect();
         assert_eq!(order, ["fresh", "once", "busy"], "{backend:?}: {list:?}");
         assert_eq!(
-            list.entries.iter().map(|e| e.paid_sessions).collect::<Vec<_>>(),
+            list.entries
+                .iter()
+                .map(|e| e.paid_sessions)
+                .collect::<Vec<_>>(),
             [0, 1, 2]
         );
         assert_eq!(list.entries[2].last_paid_on, "2026-09-10");
-        assert!(list.entries[0].reasons.iter().any(|r| r.contains("eligible as forum_member on 2026-12-10")));
-        assert!(list.entries[0].reasons.iter().any(|r| r.contains("no paid sessions from 2025-12 to 2026-11")));
-        assert!(list.entries[2].reasons.iter().any(|r| r.contains("2 paid sessions") && r.contains("2026-09-10")));
+        assert!(list.entries[0]
+            .reasons
+            .iter()
+            .any(|r| r.contains("eligible as forum_member on 2026-12-10")));
+        assert!(list.entries[0]
+            .reasons
+            .iter()
+            .any(|r| r.contains("no paid sessions from 2025-12 to 2026-11")));
+        assert!(list.entries[2]
+            .reasons
+            .iter()
+            .any(|r| r.contains("2 paid sessions") && r.contains("2026-09-10")));
         assert_eq!((list.considered, list.eligible), (7, 3));
         let why: Vec<(&str, u64)> = list
             .excluded
             .iter()
             .map(|x| (x.reason.as_str(), x.partners))
             .collect();
-        assert!(why.contains(&("asked not to be contacted about opportunities", 1)), "{why:?}");
+        assert!(
+            why.contains(&("asked not to be contacted about opportunities", 1)),
+            "{why:?}"
+        );
         assert!(why.contains(&("already on this opportunity", 1)), "{why:?}");
         assert!(
-            why.iter().any(|(r, n)| r.starts_with("not eligible as forum_member") && *n == 2),
+            why.iter()
+                .any(|(r, n)| r.starts_with("not eligible as forum_member") && *n == 2),
             "lapsing and untrained: {why:?}"
         );
 
@@ -952,6 +971,22 @@ async fn the_shortlist_shares_paid_work_fairly_and_says_why() {
             .into_inner();
         assert_eq!(again.entries.len(), 2, "the limit");
         assert_eq!(again.entries[1].paid_sessions, 1);
+        // A list filled by partners without paid sessions gives the same first and counts.
+        let one = h
+            .client
+            .shortlist_partners(outgoing(
+                ShortlistRequest {
+                    opportunity_id: target.id.clone(),
+                    limit: 1,
+                },
+                &h.lead,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(one.entries.len(), 1);
+        assert_eq!(one.entries[0].partner_id, id("fresh"));
+        assert_eq!((one.considered, one.eligible), (7, 3), "{backend:?}");
 
         // Leads only; a bad limit is refused by name.
         let staff = h.svc.token("RZA", Role::Staff);

@@ -53,7 +53,11 @@ pub async fn bench(
             .map(|i| {
                 format!(
                     "('{TENANT}', 'ptn_e{i:09}', 'forum_member', '{}')",
-                    if i % 10 == 4 { "2026-06-30" } else { "2027-12-31" }
+                    if i % 10 == 4 {
+                        "2026-06-30"
+                    } else {
+                        "2027-12-31"
+                    }
                 )
             })
             .collect();
