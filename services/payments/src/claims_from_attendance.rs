@@ -309,35 +309,7 @@ impl PaymentsEvents {
                     updated_at: now.clone(),
                     ..c.clone()
                 };
-                let moved = claim::Entity::update_many()
-                    .col_expr(
-                        claim::Column::AmountPence,
-                        Expr::value(updated.amount_pence),
-                    )
-                    .col_expr(
-                        claim::Column::InvolvementPence,
-                        Expr::value(updated.involvement_pence),
-                    )
-                    .col_expr(
-                        claim::Column::RateBasis,
-                        Expr::value(updated.rate_basis.clone()),
-                    )
-                    .col_expr(claim::Column::Status, Expr::value(updated.status.clone()))
-                    .col_expr(
-                        claim::Column::Description,
-                        Expr::value(updated.description.clone()),
-                    )
-                    .col_expr(
-                        claim::Column::PaymentPreference,
-                        Expr::value(updated.payment_preference.clone()),
-                    )
-                    .col_expr(claim::Column::UpdatedAt, Expr::value(now.clone()))
-                    .filter(claim::Column::Id.eq(&c.id))
-                    .filter(claim::Column::Status.eq(&c.status))
-                    .filter(claim::Column::Revision.eq(c.revision))
-                    .exec(txn)
-                    .await?
-                    .rows_affected;
+                let moved = write_priced(txn, &c, &updated).await?;
                 if moved == 0 {
                     return Err(HandlerError::Retryable("claim changed meanwhile".into()));
                 }
@@ -409,37 +381,7 @@ impl PaymentsEvents {
                     ..c.clone()
                 };
                 // Only from the revision read: a newer one applied meanwhile is never undone.
-                let moved = claim::Entity::update_many()
-                    .col_expr(
-                        claim::Column::AmountPence,
-                        Expr::value(updated.amount_pence),
-                    )
-                    .col_expr(
-                        claim::Column::InvolvementPence,
-                        Expr::value(updated.involvement_pence),
-                    )
-                    .col_expr(
-                        claim::Column::RateBasis,
-                        Expr::value(updated.rate_basis.clone()),
-                    )
-                    .col_expr(claim::Column::Status, Expr::value(updated.status.clone()))
-                    .col_expr(
-                        claim::Column::Description,
-                        Expr::value(updated.description.clone()),
-                    )
-                    .col_expr(claim::Column::Minutes, Expr::value(updated.minutes))
-                    .col_expr(claim::Column::Revision, Expr::value(updated.revision))
-                    .col_expr(
-                        claim::Column::PaymentPreference,
-                        Expr::value(updated.payment_preference.clone()),
-                    )
-                    .col_expr(claim::Column::UpdatedAt, Expr::value(now.to_string()))
-                    .filter(claim::Column::Id.eq(&c.id))
-                    .filter(claim::Column::Revision.eq(c.revision))
-                    .filter(claim::Column::Status.eq(&c.status))
-                    .exec(txn)
-                    .await?
-                    .rows_affected;
+                let moved = write_priced(txn, c, &updated).await?;
                 if moved == 0 {
                     return Err(HandlerError::Retryable("claim changed meanwhile".into()));
                 }
@@ -581,6 +523,40 @@ impl PaymentsEvents {
         }
         Ok(())
     }
+}
+
+/// Writes a claim's new price (and the minutes and revision it is for), only over the status
+/// and revision read, so a change made meanwhile is never undone; answers the rows changed.
+async fn write_priced(
+    txn: &DatabaseTransaction,
+    from: &claim::Model,
+    to: &claim::Model,
+) -> Result<u64, sea_orm::DbErr> {
+    Ok(claim::Entity::update_many()
+        .col_expr(claim::Column::AmountPence, Expr::value(to.amount_pence))
+        .col_expr(
+            claim::Column::InvolvementPence,
+            Expr::value(to.involvement_pence),
+        )
+        .col_expr(claim::Column::RateBasis, Expr::value(to.rate_basis.clone()))
+        .col_expr(claim::Column::Status, Expr::value(to.status.clone()))
+        .col_expr(
+            claim::Column::Description,
+            Expr::value(to.description.clone()),
+        )
+        .col_expr(claim::Column::Minutes, Expr::value(to.minutes))
+        .col_expr(claim::Column::Revision, Expr::value(to.revision))
+        .col_expr(
+            claim::Column::PaymentPreference,
+            Expr::value(to.payment_preference.clone()),
+        )
+        .col_expr(claim::Column::UpdatedAt, Expr::value(to.updated_at.clone()))
+        .filter(claim::Column::Id.eq(&from.id))
+        .filter(claim::Column::Revision.eq(from.revision))
+        .filter(claim::Column::Status.eq(&from.status))
+        .exec(txn)
+        .await?
+        .rows_affected)
 }
 
 fn attended(a: &AttendanceRecorded) -> Attended<'_> {
