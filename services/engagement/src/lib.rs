@@ -31,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(store::payment_fields_migration::Migration),
             Box::new(store::filled_migration::Migration),
             Box::new(shortlist::migration::Migration),
+            Box::new(store::cancellation_migration::Migration),
         ]
     }
 }

@@ -7,9 +7,11 @@ use alongside_proto::people::events::v1::{
     PartnerStatusChanged,
 };
 use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
+};
 
-use crate::store::{eligibility, known_partner};
+use crate::store::{assignment, attendance, cancellation, eligibility, known_partner, opportunity};
 
 pub struct PartnerReadModel;
 
@@ -22,7 +24,17 @@ impl Handler for PartnerReadModel {
     ) -> Result<(), HandlerError> {
         if event.is::<PartnerStatusChanged>() {
             let changed: PartnerStatusChanged = event.payload()?;
-            return set_status(txn, event, &changed.partner_id, &changed.to_status).await;
+            set_status(txn, event, &changed.partner_id, &changed.to_status).await?;
+            if changed.to_status == "left" {
+                cancel_future(
+                    txn,
+                    event,
+                    &changed.partner_id,
+                    "the partner left the People Bank",
+                )
+                .await?;
+            }
+            return Ok(());
         }
         if event.is::<PartnerEligibilityChanged>() {
             let changed: PartnerEligibilityChanged = event.payload()?;
@@ -39,7 +51,8 @@ impl Handler for PartnerReadModel {
             // Engagement holds no personal data of partners: the id is already a pseudonym.
             // Marked erased, the partner can be assigned no more; past attendance stays.
             let erased: PartnerErased = event.payload()?;
-            return set_status(txn, event, &erased.partner_id, "erased").await;
+            set_status(txn, event, &erased.partner_id, "erased").await?;
+            return cancel_future(txn, event, &erased.partner_id, "the partner was erased").await;
         }
         if !event.is::<PartnerRegistered>() {
             return Ok(());
@@ -72,6 +85,67 @@ impl Handler for PartnerReadModel {
             .await?;
         Ok(())
     }
+}
+
+/// Frees the places a partner held in opportunities still to come and not yet attended,
+/// keeping each cancellation (under the pseudonymous id) with its reason; past attendance stays.
+async fn cancel_future(
+    txn: &DatabaseTransaction,
+    event: &Envelope,
+    partner_id: &str,
+    reason: &str,
+) -> Result<(), HandlerError> {
+    let tenant = event.tenant();
+    let today = alongside_platform::now_rfc3339()[..10].to_string();
+    let held = assignment::for_tenant(tenant)
+        .filter(assignment::Column::PartnerId.eq(partner_id))
+        .all(txn)
+        .await?;
+    for a in held {
+        let attended = attendance::for_tenant(tenant)
+            .filter(attendance::Column::AssignmentId.eq(&a.id))
+            .count(txn)
+            .await?
+            > 0;
+        let upcoming = opportunity::for_tenant(tenant)
+            .filter(opportunity::Column::Id.eq(&a.opportunity_id))
+            .filter(opportunity::Column::StartsOn.gte(today.as_str()))
+            .count(txn)
+            .await?
+            > 0;
+        if attended || !upcoming {
+            continue;
+        }
+        cancellation::Entity::insert(cancellation::ActiveModel {
+            assignment_id: Set(a.id.clone()),
+            tenant_id: Set(tenant.to_string()),
+            opportunity_id: Set(a.opportunity_id.clone()),
+            partner_id: Set(partner_id.to_string()),
+            reason: Set(reason.to_string()),
+            cancelled_at: Set(event.inner.occurred_at.clone()),
+        })
+        .on_conflict(
+            OnConflict::column(cancellation::Column::AssignmentId)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(txn)
+        .await?;
+        assignment::Entity::delete_by_id(a.id.clone())
+            .exec(txn)
+            .await?;
+        opportunity::Entity::update_many()
+            .col_expr(
+                opportunity::Column::Filled,
+                Expr::col(opportunity::Column::Filled).sub(1),
+            )
+            .filter(opportunity::Column::Id.eq(&a.opportunity_id))
+            .filter(opportunity::Column::Filled.gt(0))
+            .exec(txn)
+            .await?;
+        tracing::info!(assignment_id = %a.id, reason, "future assignment cancelled");
+    }
+    Ok(())
 }
 
 /// Applies a partner's new status (events of one partner arrive in order: they share a key).

@@ -325,6 +325,88 @@ pub mod eligibility {
     tenant_scoped!();
 }
 
+/// An assignment cancelled because the partner left or was erased: kept under the
+/// pseudonymous id, so the history still says the place was theirs and why it was freed.
+pub mod cancellation {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "assignment_cancellations")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub assignment_id: String,
+        pub tenant_id: String,
+        pub opportunity_id: String,
+        pub partner_id: String,
+        pub reason: String,
+        pub cancelled_at: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+    impl ActiveModelBehavior for ActiveModel {}
+    tenant_scoped!();
+}
+
+pub mod cancellation_migration {
+    use sea_orm_migration::prelude::*;
+
+    pub struct Migration;
+
+    impl MigrationName for Migration {
+        fn name(&self) -> &str {
+            "m20261201_200007_assignment_cancellations"
+        }
+    }
+
+    #[derive(DeriveIden)]
+    enum AssignmentCancellations {
+        Table,
+        AssignmentId,
+        TenantId,
+        OpportunityId,
+        PartnerId,
+        Reason,
+        CancelledAt,
+    }
+
+    #[async_trait::async_trait]
+    impl MigrationTrait for Migration {
+        async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            use AssignmentCancellations as C;
+            manager
+                .create_table(
+                    Table::create()
+                        .table(C::Table)
+                        .if_not_exists()
+                        .col(
+                            ColumnDef::new(C::AssignmentId)
+                                .string()
+                                .not_null()
+                                .primary_key(),
+                        )
+                        .col(ColumnDef::new(C::TenantId).string().not_null())
+                        .col(ColumnDef::new(C::OpportunityId).string().not_null())
+                        .col(ColumnDef::new(C::PartnerId).string().not_null())
+                        .col(ColumnDef::new(C::Reason).string().not_null())
+                        .col(ColumnDef::new(C::CancelledAt).string().not_null())
+                        .to_owned(),
+                )
+                .await
+        }
+
+        async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            manager
+                .drop_table(
+                    Table::drop()
+                        .table(AssignmentCancellations::Table)
+                        .to_owned(),
+                )
+                .await
+        }
+    }
+}
+
 /// Opportunities count their places taken (from the assignments held).
 pub mod filled_migration {
     use sea_orm_migration::prelude::*;

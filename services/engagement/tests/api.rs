@@ -1017,3 +1017,140 @@ async fn the_shortlist_shares_paid_work_fairly_and_says_why() {
         assert_eq!(hidden.code(), Code::NotFound, "another trust's opportunity");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leaving_or_erasure_frees_future_places_and_keeps_the_past() {
+    for backend in backends() {
+        let mut h = Harness::start(backend).await;
+        let (leaver, erased, waiting) = ("ptn_free_leaver", "ptn_free_erased", "ptn_free_waiting");
+        for id in [leaver, erased, waiting] {
+            h.partner_registered("RZA", id).await;
+        }
+        let create = |title: &str, starts_on: &str, places: u32| CreateOpportunityRequest {
+            title: title.into(),
+            kind: "forum_meeting".into(),
+            involvement_level: 3,
+            starts_on: starts_on.into(),
+            places,
+            ..Default::default()
+        };
+        let past = h
+            .client
+            .create_opportunity(outgoing(
+                create("Last spring's forum", "2026-04-01", 5),
+                &h.lead,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        let future = h
+            .client
+            .create_opportunity(outgoing(
+                create("Next year's forum", "2030-01-15", 2),
+                &h.lead,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        let attended = h.assign_when_known(&past.id, leaver).await;
+        h.client
+            .record_attendance(outgoing(
+                RecordAttendanceRequest {
+                    assignment_id: attended.id.clone(),
+                    minutes: 90,
+                },
+                &h.lead,
+            ))
+            .await
+            .unwrap();
+        h.assign_when_known(&future.id, leaver).await;
+        h.assign_when_known(&future.id, erased).await;
+        // Full: the third partner (known to engagement, on another list) waits.
+        let other = h
+            .client
+            .create_opportunity(outgoing(create("Reading group", "2030-02-01", 5), &h.lead))
+            .await
+            .unwrap()
+            .into_inner();
+        h.assign_when_known(&other.id, waiting).await;
+        let full = h
+            .client
+            .assign_partner(outgoing(
+                AssignPartnerRequest {
+                    opportunity_id: future.id.clone(),
+                    partner_id: waiting.into(),
+                },
+                &h.lead,
+            ))
+            .await
+            .unwrap_err();
+        assert!(
+            full.message().contains("all 2 places are filled"),
+            "{full:?}"
+        );
+
+        h.svc
+            .publish(
+                PEOPLE_PARTNERS,
+                leaver,
+                "RZA",
+                &PartnerStatusChanged {
+                    partner_id: leaver.into(),
+                    from_status: "active".into(),
+                    to_status: "left".into(),
+                    changed_at: "2026-11-30T10:00:00Z".into(),
+                },
+            )
+            .await;
+        h.svc
+            .publish(
+                PEOPLE_PARTNERS,
+                erased,
+                "RZA",
+                &PartnerErased {
+                    partner_id: erased.into(),
+                    erased_at: "2026-11-30T11:00:00Z".into(),
+                },
+            )
+            .await;
+        let listed = |opportunity_id: String| {
+            let mut client = h.client.clone();
+            let request = outgoing(ListAssignmentsRequest { opportunity_id }, &h.lead);
+            async move {
+                client
+                    .list_assignments(request)
+                    .await
+                    .unwrap()
+                    .into_inner()
+                    .assignments
+            }
+        };
+        let freed = eventually(Duration::from_secs(20), || {
+            let future_id = future.id.clone();
+            let listed = &listed;
+            async move { listed(future_id).await.is_empty().then_some(()) }
+        })
+        .await;
+        assert!(freed.is_some(), "{backend:?}: both future places are freed");
+        // The past stays, attendance and all; the freed place can be taken again.
+        let kept = listed(past.id.clone()).await;
+        assert_eq!(kept.len(), 1);
+        assert_eq!(kept[0].attended_minutes, Some(90));
+        h.assign_when_known(&future.id, waiting).await;
+        let db = alongside_platform::db::connect(&h.svc.settings.database)
+            .await
+            .unwrap();
+        use sea_orm::EntityTrait;
+        let cancelled = alongside_engagement::store::cancellation::Entity::find()
+            .all(&db)
+            .await
+            .unwrap();
+        let mut reasons: Vec<&str> = cancelled.iter().map(|c| c.reason.as_str()).collect();
+        reasons.sort();
+        assert_eq!(
+            reasons,
+            ["the partner left the People Bank", "the partner was erased"],
+            "{backend:?}"
+        );
+    }
+}
