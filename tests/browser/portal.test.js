@@ -1074,3 +1074,32 @@ test('a trust analyst sees their own trust by site and drills into a site; anoth
   assert.equal(refused.status(), 403);
   await context.close();
 });
+
+test('a lead adds to the impact log and reads it as a timeline by pathway', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await signIn(page, 'lead@rza.demo.test');
+  await page.getByRole('link', { name: 'Impact log' }).first().click();
+  await assert.doesNotReject(page.getByRole('heading', { name: 'Impact log: you said, we did' }).waitFor());
+  await expectAccessible(page, 'the impact log');
+  // A date in the future is refused by name, and nothing typed is lost.
+  await page.getByLabel('You said: what partners raised').fill('The clinic letters did not say where to park');
+  await page.getByLabel('We did: what changed').fill('Letters now include a map and the parking entrance');
+  await page.getByLabel('When it changed').fill('2099-01-01');
+  await page.getByLabel('Pathway (optional)').fill('Musculoskeletal');
+  await page.getByLabel('Appointment arrangements').check();
+  await page.getByRole('button', { name: 'Add to the log' }).click();
+  await assert.doesNotReject(page.getByRole('link', { name: /When it changed|Changed on: cannot be in the future/ }).first().waitFor());
+  assert.equal(await page.getByLabel('We did: what changed').inputValue(), 'Letters now include a map and the parking entrance');
+  await expectAccessible(page, 'the impact log with a refused date');
+  await page.getByLabel('When it changed').fill('2026-11-20');
+  await page.getByRole('button', { name: 'Add to the log' }).click();
+  await assert.doesNotReject(page.getByText('Added to the impact log.').waitFor());
+  await assert.doesNotReject(page.getByRole('heading', { name: 'Musculoskeletal', level: 2 }).waitFor());
+  await assert.doesNotReject(page.getByText('The clinic letters did not say where to park').waitFor());
+  await assert.doesNotReject(page.getByText('Appointment arrangements').first().waitFor());
+  const csv = await page.request.get(`${base}/impact.csv?pathway=Musculoskeletal`);
+  assert.equal(csv.status(), 200);
+  assert.match(await csv.text(), /^changed_on,pathway,you_said,we_did/);
+  await context.close();
+});

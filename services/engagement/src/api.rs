@@ -551,6 +551,35 @@ impl EngagementService for EngagementApi {
         ))
     }
 
+    async fn record_impact(
+        &self,
+        request: Request<RecordImpactRequest>,
+    ) -> Result<Response<Impact>, Status> {
+        let caller = grpc::authorize(&request, ORGANISERS)?;
+        Ok(Response::new(
+            crate::impact::record(&self.db, &caller, request.into_inner()).await?,
+        ))
+    }
+
+    async fn list_impact(
+        &self,
+        request: Request<ListImpactRequest>,
+    ) -> Result<Response<ListImpactResponse>, Status> {
+        // Written to be shared: the trust's analysts read it too.
+        let caller = grpc::authorize(
+            &request,
+            &[
+                Role::EngagementLead,
+                Role::Staff,
+                Role::Admin,
+                Role::Analyst,
+            ],
+        )?;
+        Ok(Response::new(
+            crate::impact::list(&self.db, &caller, request.into_inner()).await?,
+        ))
+    }
+
     async fn shortlist_partners(
         &self,
         request: Request<ShortlistRequest>,

@@ -2,6 +2,7 @@
 //! only through its read model of `people.partners.v1`.
 
 mod api;
+pub mod impact;
 mod partners;
 pub mod shortlist;
 pub mod store;
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(store::filled_migration::Migration),
             Box::new(shortlist::migration::Migration),
             Box::new(store::cancellation_migration::Migration),
+            Box::new(impact::migration::Migration),
         ]
     }
 }

@@ -1154,3 +1154,132 @@ async fn leaving_or_erasure_frees_future_places_and_keeps_the_past() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_impact_log_says_what_partners_raised_and_what_changed() {
+    let mut h = Harness::start(Backend::Sqlite).await;
+    let forum = h.opportunity().await;
+    let entry = |raised: &str, changed_on: &str, pathway: &str| RecordImpactRequest {
+        raised: raised.into(),
+        changed: "Letters now say which entrance to use and where to park".into(),
+        evidence: "New letter template approved by the pathway board".into(),
+        changed_on: changed_on.into(),
+        pathway: pathway.into(),
+        opportunity_ids: vec![forum.id.clone()],
+        themes: vec!["appointment_arrangements".into()],
+    };
+    let first = h
+        .client
+        .record_impact(outgoing(
+            entry("Appointment letters were confusing", "2026-10-01", "pain"),
+            &h.lead,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(first.id.starts_with("imp_"));
+    assert_eq!(first.opportunity_ids, std::slice::from_ref(&forum.id));
+    h.client
+        .record_impact(outgoing(
+            entry("Waiting room chairs too low", "2026-11-12", "msk"),
+            &h.lead,
+        ))
+        .await
+        .unwrap();
+
+    // Newest change first; by pathway; by date.
+    let all = h
+        .client
+        .list_impact(outgoing(ListImpactRequest::default(), &h.lead))
+        .await
+        .unwrap()
+        .into_inner();
+    let raised: Vec<&str> = all.entries.iter().map(|e| e.raised.as_str()).collect();
+    assert_eq!(
+        raised,
+        [
+            "Waiting room chairs too low",
+            "Appointment letters were confusing"
+        ]
+    );
+    let pain = h
+        .client
+        .list_impact(outgoing(
+            ListImpactRequest {
+                pathway: "pain".into(),
+                ..Default::default()
+            },
+            &h.lead,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(pain.entries.len(), 1);
+    let analyst = h.svc.token("RZA", Role::Analyst);
+    let read = h
+        .client
+        .list_impact(outgoing(
+            ListImpactRequest {
+                from: "2026-11-01".into(),
+                ..Default::default()
+            },
+            &analyst,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(read.entries.len(), 1, "analysts read it; from a date");
+
+    // Bad input, by field; nothing stored.
+    let bad = h
+        .client
+        .record_impact(outgoing(
+            RecordImpactRequest {
+                raised: " ".into(),
+                changed: "x".repeat(2_001),
+                changed_on: "2099-01-01".into(),
+                opportunity_ids: vec!["opp_elsewhere".into()],
+                themes: vec!["not_a_theme".into()],
+                ..Default::default()
+            },
+            &h.lead,
+        ))
+        .await
+        .unwrap_err();
+    let fields: Vec<String> = field_errors(&bad).into_iter().map(|e| e.field).collect();
+    assert_eq!(
+        fields,
+        [
+            "raised",
+            "changed",
+            "changed_on",
+            "themes",
+            "opportunity_ids"
+        ]
+    );
+    // Only organisers write it; another trust sees none of it.
+    let refused = h
+        .client
+        .record_impact(outgoing(entry("x", "2026-10-01", ""), &analyst))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::PermissionDenied);
+    let other = h.svc.token("RZB", Role::EngagementLead);
+    let theirs = h
+        .client
+        .list_impact(outgoing(ListImpactRequest::default(), &other))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(theirs.entries.is_empty());
+    let linked = h
+        .client
+        .record_impact(outgoing(entry("x", "2026-10-01", ""), &other))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        field_errors(&linked)[0].field,
+        "opportunity_ids",
+        "not their opportunity"
+    );
+}

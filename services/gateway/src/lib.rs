@@ -15,6 +15,7 @@ pub mod error;
 pub mod feedback_upload;
 pub mod fft;
 pub mod fhir;
+pub mod impact;
 pub mod join;
 pub mod pages;
 pub mod payments;
@@ -88,6 +89,7 @@ pub fn router(state: AppState) -> Router {
         .merge(complaints_api::routes())
         .merge(roundup::routes())
         .merge(dashboard::routes())
+        .merge(impact::routes())
         .merge(comments_api::routes())
         .merge(survey::routes())
         .merge(survey_page::routes())

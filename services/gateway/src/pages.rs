@@ -152,6 +152,7 @@ const TEMPLATES: &[(&str, &str)] = &[
         "dashboard.html",
         include_str!("../templates/dashboard.html"),
     ),
+    ("impact.html", include_str!("../templates/impact.html")),
     ("error.html", include_str!("../templates/error.html")),
 ];
 
@@ -313,6 +314,12 @@ fn nav(me: &SignedIn, current: &str) -> Vec<NavLink> {
             "Involvement spend",
             "Spend by month, pathway, kind of work and cost centre.",
             crate::payments::BUDGET_READERS,
+        ),
+        (
+            "/impact",
+            "Impact log",
+            "You said, we did: what partners raised and what changed, by pathway.",
+            crate::impact::IMPACT_READERS,
         ),
         (
             "/dashboard",
