@@ -565,7 +565,8 @@ impl EngagementService for EngagementApi {
         &self,
         request: Request<ListImpactRequest>,
     ) -> Result<Response<ListImpactResponse>, Status> {
-        // Written to be shared: the trust's analysts read it too.
+        // Written to be shared: the trust's analysts read it too, and its ICS's for the
+        // dashboards' highlights (through the gateway, one member trust at a time).
         let caller = grpc::authorize(
             &request,
             &[
@@ -573,6 +574,7 @@ impl EngagementService for EngagementApi {
                 Role::Staff,
                 Role::Admin,
                 Role::Analyst,
+                Role::IcsAnalyst,
             ],
         )?;
         Ok(Response::new(

@@ -191,6 +191,19 @@ pub struct DashboardBody {
     involvement: Vec<InvolvementBody>,
     /// Absent when it would give away one hidden trust's figures.
     involvement_total: Option<InvolvementBody>,
+    /// Each trust's latest changes from its impact log in the period ("you said, we did").
+    impact: Vec<ImpactBody>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ImpactBody {
+    /// The trust's ODS code and name.
+    code: String,
+    name: String,
+    changed_on: String,
+    pathway: String,
+    you_said: String,
+    we_did: String,
 }
 
 /// Whose dashboard it is.
@@ -584,7 +597,16 @@ async fn gather(
     let mut proms = Vec::new();
     let mut involvement = Vec::new();
     let mut spend = Vec::new();
+    let mut impact = Vec::new();
     for t in per_trust {
+        impact.extend(t.impact.iter().map(|e| ImpactBody {
+            code: t.code.clone(),
+            name: t.name.clone(),
+            changed_on: e.changed_on.clone(),
+            pathway: e.pathway.clone(),
+            you_said: e.raised.clone(),
+            we_did: e.changed.clone(),
+        }));
         comments += t.now.comments;
         previous_comments += t.before.comments;
         for c in &t.now.categories {
@@ -667,6 +689,7 @@ async fn gather(
         themes,
         involvement,
         involvement_total,
+        impact,
     })
 }
 
@@ -679,7 +702,11 @@ struct TrustFigures {
     before: feedback::ThemeSummary,
     active_partners: u64,
     spend: payments::SpendReportResponse,
+    impact: Vec<alongside_proto::engagement::v1::Impact>,
 }
+
+/// How many of a trust's latest impact log entries the dashboard highlights.
+const IMPACT_HIGHLIGHTS: u32 = 3;
 
 async fn trust_figures(
     state: &AppState,
@@ -750,6 +777,26 @@ async fn trust_figures(
         ))
         .await?
         .into_inner();
+    // The latest changes partners brought about in the period, "you said, we did".
+    let impact = state
+        .clients
+        .engagement()
+        .list_impact(
+            state.clients.request(
+                &caller,
+                alongside_proto::engagement::v1::ListImpactRequest {
+                    page: crate::pages::page_request(Some(1), IMPACT_HIGHLIGHTS),
+                    pathway: pathway.into(),
+                    from: format!("{from}-01"),
+                    to: alongside_platform::last_day_of_month(to)
+                        .map(|d| d.to_string())
+                        .unwrap_or_default(),
+                },
+            ),
+        )
+        .await?
+        .into_inner()
+        .entries;
     Ok(TrustFigures {
         code: code.into(),
         name: name.into(),
@@ -758,6 +805,7 @@ async fn trust_figures(
         before,
         active_partners,
         spend,
+        impact,
     })
 }
 
@@ -954,6 +1002,7 @@ fn view(d: &DashboardBody, q: &DashboardQuery) -> minijinja::Value {
         }).collect::<Vec<_>>(),
         involvement => d.involvement.iter().map(involvement_row).collect::<Vec<_>>(),
         involvement_total => d.involvement_total.as_ref().map(involvement_row),
+        impact => d.impact.iter().map(|i| context! { name => i.name, changed_on => i.changed_on, pathway => i.pathway, you_said => i.you_said, we_did => i.we_did }).collect::<Vec<_>>(),
         query => self::query(d, q),
         any_proms => d.proms.iter().any(|p| p.msk_hq_responses > 0 || p.sure_responses > 0),
         back => (!d.ics.is_empty()).then(|| format!("/dashboard?{}", query_string(&[("from", &d.from), ("to", &d.to)]))),
@@ -1413,6 +1462,23 @@ async fn board_report_pdf(
             format!("{}: spend", i.name),
             money(i.spend_pence),
         ));
+    }
+    blocks.push(Block::Heading("You said, we did".into()));
+    if d.impact.is_empty() {
+        blocks.push(Block::Text(
+            "No changes in the impact log in the period.".into(),
+        ));
+    }
+    for i in &d.impact {
+        let pathway = if i.pathway.is_empty() {
+            String::new()
+        } else {
+            format!(", {}", i.pathway)
+        };
+        blocks.push(Block::Text(format!(
+            "{} ({}{pathway}): you said {}; we did {}",
+            i.changed_on, i.name, i.you_said, i.we_did
+        )));
     }
     Ok(pdf::response(
         &format!(

@@ -55,6 +55,30 @@ async fn ics_and_trust_dashboards_show_figures_only_to_whom_they_belong() {
     let base = suite.url();
     let api = |path: &str| format!("{base}{path}");
 
+    // A change partners brought about at RZA this quarter, from its impact log.
+    let state = suite.gateway_state().clone();
+    let lead = alongside_platform::Caller {
+        subject: "lead".into(),
+        tenant: alongside_platform::OdsCode::parse("RZA").unwrap(),
+        role: alongside_platform::Role::EngagementLead,
+        ics: None,
+    };
+    state
+        .clients
+        .engagement()
+        .record_impact(state.clients.request(
+            &lead,
+            alongside_proto::engagement::v1::RecordImpactRequest {
+                raised: "Evening clinics were hard to reach by bus".into(),
+                changed: "Clinics moved to the town-centre hub".into(),
+                changed_on: "2026-11-10".into(),
+                pathway: "Musculoskeletal".into(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap();
+
     // The ICS: both demo trusts side by side, the ICS's total their sum, a chart for each.
     let ics = sign_in(&base, "ics.analyst@qzx.demo.test").await;
     let d = json(&ics, api("/api/v1/dashboard")).await;
@@ -73,6 +97,10 @@ async fn ics_and_trust_dashboards_show_figures_only_to_whom_they_belong() {
     assert_eq!(d["charts"].as_array().unwrap().len(), 3);
     assert!(d["funnel_mean"].as_f64().is_some());
     assert!(d["involvement"].as_array().unwrap().len() == 2);
+    let impact = d["impact"].as_array().unwrap();
+    assert_eq!(impact.len(), 1, "{impact:?}");
+    assert_eq!(impact[0]["code"], "RZA");
+    assert_eq!(impact[0]["we_did"], "Clinics moved to the town-centre hub");
     let text = d.to_string();
     for personal in ["Asha", "Patel", "@", "demo.test"] {
         assert!(
