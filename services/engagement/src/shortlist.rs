@@ -245,20 +245,6 @@ pub async fn shortlist(
     };
 
     // How many could, and why the others cannot.
-    let count = |sql: String, values: Vec<String>| {
-        let statement = sea_orm::Statement::from_sql_and_values(
-            backend,
-            sql,
-            values.into_iter().map(Into::into),
-        );
-        async move {
-            let row = db.query_one(statement).await?;
-            Ok::<u64, DbErr>(
-                row.map(|r| r.try_get::<i64>("", "n").unwrap_or(0).max(0) as u64)
-                    .unwrap_or(0),
-            )
-        }
-    };
     let eligible = if fast {
         let mut counted = Query::select();
         counted
@@ -297,15 +283,8 @@ pub async fn shortlist(
         };
         (get("n"), get("quiet"))
     };
-    let assigned = count(
-        format!(
-            "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM assignments WHERE tenant_id = {} AND opportunity_id = {}",
-            p(1),
-            p(2)
-        ),
-        vec![tenant.into(), opportunity.id.clone()],
-    )
-    .await?;
+    // Places taken: the opportunity keeps the count of its assignments.
+    let assigned = opportunity.filled.max(0) as u64;
     let mut excluded = Vec::new();
     if uncontactable > 0 {
         excluded.push(Excluded {

@@ -513,7 +513,7 @@ impl FeedbackApi {
             "must be between 1 and 56 points",
         );
         v.finish()?;
-        Ok(prom_figures(
+        let mut summary = prom_figures(
             &self.db,
             &caller.tenant,
             &request.from,
@@ -521,12 +521,23 @@ impl FeedbackApi {
             &request.pathway,
             request.msk_hq_threshold,
         )
-        .await?)
+        .await?;
+        // For choosing one: the caller's pages ask, the analytics stream does not.
+        let pathways: Vec<String> = crate::prom_store::for_tenant(&caller.tenant)
+            .select_only()
+            .column(crate::prom_store::Column::Pathway)
+            .distinct()
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        summary.pathways = pathways.into_iter().filter(|p| !p.is_empty()).collect();
+        Ok(summary)
     }
 }
 
 /// Outcome measures completed between two dates (either open) of a pathway (empty for all),
-/// figures of 1 to 4 patients withheld; a threshold of 0 is the default.
+/// figures of 1 to 4 patients withheld; a threshold of 0 is the default. `pathways` is left
+/// empty.
 pub(crate) async fn prom_figures(
     db: &impl sea_orm::ConnectionTrait,
     tenant: &alongside_platform::OdsCode,
@@ -540,13 +551,6 @@ pub(crate) async fn prom_figures(
     } else {
         threshold
     };
-    let pathways: Vec<String> = crate::prom_store::for_tenant(tenant)
-        .select_only()
-        .column(crate::prom_store::Column::Pathway)
-        .distinct()
-        .into_tuple()
-        .all(db)
-        .await?;
     let mut query = crate::prom_store::for_tenant(tenant);
     if !from.is_empty() {
         query = query.filter(crate::prom_store::Column::CompletedOn.gte(from));
@@ -611,7 +615,7 @@ pub(crate) async fn prom_figures(
                     / sure.len() as f64
             }),
         ),
-        pathways: pathways.into_iter().filter(|p| !p.is_empty()).collect(),
+        pathways: Vec::new(),
         msk_hq_withheld: msk_withheld,
         sure_withheld,
     })

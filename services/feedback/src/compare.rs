@@ -280,39 +280,35 @@ pub(crate) async fn compare(
 }
 
 /// The chart without the points of `hidden` months, saying so; the limits still count them.
-fn leave_out(mut chart: SpcChart, hidden: &BTreeSet<String>) -> SpcChart {
-    let before = chart.points.len();
-    chart.points.retain(|p| !hidden.contains(&p.period));
-    let left_out = before - chart.points.len();
-    if left_out > 0 {
-        let one = left_out == 1;
-        chart.warnings.push(format!(
-            "{left_out} month{} with few responses, or hidden so that such a month cannot be worked out, {} not drawn; the limits still count {}",
-            if one { "" } else { "s" },
-            if one { "is" } else { "are" },
-            if one { "it" } else { "them" },
-        ));
-    }
-    chart
+fn leave_out(chart: SpcChart, hidden: &BTreeSet<String>) -> SpcChart {
+    without(
+        chart,
+        |month| hidden.contains(month),
+        "with few responses, or hidden so that such a month cannot be worked out,",
+    )
 }
 
 /// The chart with the months of 1 to 4 responses left out, saying so; the limits still count
 /// them, as they were computed before.
 pub(crate) fn public_chart(months: &[FftMonth], chart: SpcChart) -> SpcChart {
-    let hidden: Vec<&str> = months
+    let few: BTreeSet<&str> = months
         .iter()
         .filter(|m| (1..=4).contains(&m.total))
         .map(|m| m.month.as_str())
         .collect();
-    let mut chart = chart;
-    if !hidden.is_empty() {
-        chart
-            .points
-            .retain(|p| !hidden.contains(&p.period.as_str()));
-        let one = hidden.len() == 1;
+    without(chart, |month| few.contains(month), "with 1 to 4 responses")
+}
+
+/// The chart without the points of the months `hidden` picks, with a warning of how many
+/// months `which` were left out.
+fn without(mut chart: SpcChart, hidden: impl Fn(&str) -> bool, which: &str) -> SpcChart {
+    let before = chart.points.len();
+    chart.points.retain(|p| !hidden(&p.period));
+    let left_out = before - chart.points.len();
+    if left_out > 0 {
+        let one = left_out == 1;
         chart.warnings.push(format!(
-            "{} month{} with 1 to 4 responses {} not drawn; the limits still count {}",
-            hidden.len(),
+            "{left_out} month{} {which} {} not drawn; the limits still count {}",
             if one { "" } else { "s" },
             if one { "is" } else { "are" },
             if one { "it" } else { "them" },

@@ -403,24 +403,20 @@ pub async fn prom_insight(
 
 /// The trust's chart of % positive over the 24 months to its latest, from the rollups.
 pub async fn spc_insight(db: &impl ConnectionTrait, tenant: &OdsCode) -> Result<SpcInsight, DbErr> {
+    // One read of the trust's months, kept from 23 months before its latest.
     let all = crate::rollup::Filter::default();
-    let latest = crate::rollup::counts(db, tenant, "", "", &all, "month", false)
-        .await?
-        .into_iter()
-        .map(|(month, _, _)| month)
-        .max()
-        .unwrap_or_default();
-    let from = alongside_platform::add_months(&latest, 1 - SPC_MONTHS).unwrap_or_default();
     let mut months: BTreeMap<String, Counts> = BTreeMap::new();
-    if !latest.is_empty() {
-        for (month, answer, n) in
-            crate::rollup::counts(db, tenant, &from, &latest, &all, "month", false).await?
-        {
-            months
-                .entry(month)
-                .or_default()
-                .add(answer_from_code(&answer), n);
-        }
+    for (month, answer, n) in
+        crate::rollup::counts(db, tenant, "", "", &all, "month", false).await?
+    {
+        months
+            .entry(month)
+            .or_default()
+            .add(answer_from_code(&answer), n);
+    }
+    if let Some(latest) = months.keys().next_back().cloned() {
+        let from = alongside_platform::add_months(&latest, 1 - SPC_MONTHS).unwrap_or_default();
+        months = months.split_off(&from);
     }
     let months: Vec<_> = months
         .into_iter()

@@ -27,6 +27,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::api::{ApiResult, FftBreakdownRowBody, SpcChartBody};
 use crate::charts::{self, FunnelUnit};
 use crate::error::AppError;
+use crate::fft::percent;
 use crate::pages::{base, csv_response, errors_map, merge, query_string, render};
 use crate::pdf::{self, Block};
 use crate::session::SignedIn;
@@ -288,24 +289,25 @@ fn period(q: &DashboardQuery) -> Result<(String, String, String, String), AppErr
     Ok((from, to, previous_from, previous_to))
 }
 
-fn unit(code: &str, name: &str, row: feedback::FftBreakdownRow) -> (UnitBody, Option<FunnelUnit>) {
-    let on_funnel = row
-        .percent_positive
-        .filter(|_| row.total > 0)
-        .map(|percent| FunnelUnit {
-            label: name.to_string(),
-            n: row.total,
+fn unit(code: &str, name: &str, row: feedback::FftBreakdownRow) -> UnitBody {
+    UnitBody {
+        code: code.into(),
+        name: name.into(),
+        figures: row.into(),
+        funnel: None,
+    }
+}
+
+impl UnitBody {
+    /// The unit as a point of the funnel plot: not when its percentage is hidden.
+    fn on_funnel(&self) -> Option<FunnelUnit> {
+        let percent = self.figures.percent_positive()?;
+        (self.figures.total() > 0).then(|| FunnelUnit {
+            label: self.name.clone(),
+            n: self.figures.total(),
             percent,
-        });
-    (
-        UnitBody {
-            code: code.into(),
-            name: name.into(),
-            figures: row.into(),
-            funnel: None,
-        },
-        on_funnel,
-    )
+        })
+    }
 }
 
 async fn gather(
@@ -417,7 +419,7 @@ async fn gather(
                         (rows, cell(""), Vec::new())
                     }
                 };
-            let units: Vec<(UnitBody, Option<FunnelUnit>)> = rows
+            let units: Vec<UnitBody> = rows
                 .into_iter()
                 .map(|r: feedback::FftBreakdownRow| {
                     let trust = r.value.clone();
@@ -570,13 +572,14 @@ async fn gather(
     };
 
     // The funnel plot of the units, around the total's % positive.
-    let funnel_mean = total.1.as_ref().map(|u| u.percent);
-    let mut unit_bodies = Vec::with_capacity(units.len());
-    for (mut body, on_funnel) in units {
-        if let (Some(mean), Some(u)) = (funnel_mean, &on_funnel) {
-            body.funnel = Some(charts::funnel_position(mean, u).to_string());
+    let funnel_mean = total.on_funnel().map(|u| u.percent);
+    let mut unit_bodies = units;
+    if let Some(mean) = funnel_mean {
+        for body in &mut unit_bodies {
+            body.funnel = body
+                .on_funnel()
+                .map(|u| charts::funnel_position(mean, &u).to_string());
         }
-        unit_bodies.push(body);
     }
 
     // Outcome measures, themes and involvement, trust by trust.
@@ -679,7 +682,7 @@ async fn gather(
         previous_from,
         previous_to,
         by,
-        total: total.0,
+        total,
         units: unit_bodies,
         charts,
         funnel_mean,
@@ -881,10 +884,6 @@ fn drill(d: &DashboardBody, q: &DashboardQuery, u: &UnitBody) -> Option<String> 
     Some(format!("/dashboard?{}", query_string(&pairs)))
 }
 
-fn percent(v: Option<f64>) -> String {
-    crate::fft::percent(v)
-}
-
 fn interval(f: &FftBreakdownRowBody) -> String {
     match f.interval() {
         Some((low, high)) => format!("{low:.0}–{high:.0}%"),
@@ -933,18 +932,7 @@ fn view(d: &DashboardBody, q: &DashboardQuery) -> minijinja::Value {
             icons => if d.scope == "ics" { icons.get(u.code.as_str()).cloned() } else { None },
         }
     };
-    let funnel_units: Vec<FunnelUnit> = d
-        .units
-        .iter()
-        .filter_map(|u| {
-            let percent = u.figures.percent_positive()?;
-            (u.figures.total() > 0).then(|| FunnelUnit {
-                label: u.name.clone(),
-                n: u.figures.total(),
-                percent,
-            })
-        })
-        .collect();
+    let funnel_units: Vec<FunnelUnit> = d.units.iter().filter_map(UnitBody::on_funnel).collect();
     let funnel = d.funnel_mean.filter(|_| funnel_units.len() >= 2).map(|mean| {
         context! {
             svg => charts::funnel_svg(&funnel_units, mean, &format!("% positive against responses, {} to {}, with 95% and 99.8% limits", d.from, d.to), "funnel"),
@@ -1230,12 +1218,8 @@ async fn csv(
                     .units
                     .iter()
                     .filter_map(|u| {
-                        let percent = u.figures.percent_positive()?;
-                        let unit = FunnelUnit {
-                            label: u.name.clone(),
-                            n: u.figures.total(),
-                            percent,
-                        };
+                        let unit = u.on_funnel()?;
+                        let percent = unit.percent;
                         let (a, b, c, e) = charts::funnel_limits(mean, unit.n);
                         Some(vec![
                             unit.label.clone(),
