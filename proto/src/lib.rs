@@ -266,6 +266,7 @@ event_names! {
     people::events::v1::PartnerEligibilityChanged => "alongside.people.events.v1.PartnerEligibilityChanged",
     people::events::v1::PartnerConsentChanged => "alongside.people.events.v1.PartnerConsentChanged",
     engagement::events::v1::OpportunityPublished => "alongside.engagement.events.v1.OpportunityPublished",
+    engagement::events::v1::OpportunityCancelled => "alongside.engagement.events.v1.OpportunityCancelled",
     engagement::events::v1::PartnerAssigned => "alongside.engagement.events.v1.PartnerAssigned",
     engagement::events::v1::AttendanceRecorded => "alongside.engagement.events.v1.AttendanceRecorded",
     engagement::events::v1::AttendanceCorrected => "alongside.engagement.events.v1.AttendanceCorrected",

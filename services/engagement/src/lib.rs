@@ -2,8 +2,13 @@
 //! only through its read model of `people.partners.v1`.
 
 mod api;
+mod forums;
 pub mod impact;
+mod partner_side;
 mod partners;
+pub mod report;
+mod requests;
+pub mod schema;
 pub mod shortlist;
 pub mod store;
 mod validate;
@@ -34,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(shortlist::migration::Migration),
             Box::new(store::cancellation_migration::Migration),
             Box::new(impact::migration::Migration),
+            Box::new(schema::migration::Migration),
         ]
     }
 }

@@ -116,24 +116,56 @@ async fn cancel_future(
         if attended || !upcoming {
             continue;
         }
-        cancellation::Entity::insert(cancellation::ActiveModel {
-            assignment_id: Set(a.id.clone()),
-            tenant_id: Set(tenant.to_string()),
-            opportunity_id: Set(a.opportunity_id.clone()),
-            partner_id: Set(partner_id.to_string()),
-            reason: Set(reason.to_string()),
-            cancelled_at: Set(event.inner.occurred_at.clone()),
-        })
-        .on_conflict(
-            OnConflict::column(cancellation::Column::AssignmentId)
-                .do_nothing()
-                .to_owned(),
-        )
-        .exec_without_returning(txn)
+        free_place(txn, tenant, &a, reason, &event.inner.occurred_at).await?;
+        tracing::info!(assignment_id = %a.id, reason, "future assignment cancelled");
+    }
+    // Nothing more is asked of them: their forum places, interest and preferences go too.
+    crate::schema::forum_member::Entity::delete_many()
+        .filter(crate::schema::forum_member::Column::TenantId.eq(tenant.as_str()))
+        .filter(crate::schema::forum_member::Column::PartnerId.eq(partner_id))
+        .exec(txn)
         .await?;
-        assignment::Entity::delete_by_id(a.id.clone())
-            .exec(txn)
-            .await?;
+    crate::schema::interest::Entity::delete_many()
+        .filter(crate::schema::interest::Column::TenantId.eq(tenant.as_str()))
+        .filter(crate::schema::interest::Column::PartnerId.eq(partner_id))
+        .exec(txn)
+        .await?;
+    crate::schema::preference::Entity::delete_many()
+        .filter(crate::schema::preference::Column::TenantId.eq(tenant.as_str()))
+        .filter(crate::schema::preference::Column::PartnerId.eq(partner_id))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+/// Cancels an assignment, keeping the cancellation with its reason (under the pseudonymous
+/// id), and frees its place unless it was declined (a declined offer holds none).
+pub(crate) async fn free_place(
+    txn: &DatabaseTransaction,
+    tenant: &alongside_platform::OdsCode,
+    a: &assignment::Model,
+    reason: &str,
+    at: &str,
+) -> Result<(), sea_orm::DbErr> {
+    cancellation::Entity::insert(cancellation::ActiveModel {
+        assignment_id: Set(a.id.clone()),
+        tenant_id: Set(tenant.to_string()),
+        opportunity_id: Set(a.opportunity_id.clone()),
+        partner_id: Set(a.partner_id.clone()),
+        reason: Set(reason.to_string()),
+        cancelled_at: Set(at.to_string()),
+    })
+    .on_conflict(
+        OnConflict::column(cancellation::Column::AssignmentId)
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(txn)
+    .await?;
+    assignment::Entity::delete_by_id(a.id.clone())
+        .exec(txn)
+        .await?;
+    if a.status != "declined" {
         opportunity::Entity::update_many()
             .col_expr(
                 opportunity::Column::Filled,
@@ -143,7 +175,6 @@ async fn cancel_future(
             .filter(opportunity::Column::Filled.gt(0))
             .exec(txn)
             .await?;
-        tracing::info!(assignment_id = %a.id, reason, "future assignment cancelled");
     }
     Ok(())
 }

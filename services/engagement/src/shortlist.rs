@@ -99,6 +99,34 @@ pub async fn count(
     Ok(())
 }
 
+/// A value for LIKE ... ESCAPE '\': its wildcards taken literally.
+fn like_escape(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+fn p_of(db: &impl ConnectionTrait, n: usize) -> String {
+    match db.get_database_backend() {
+        sea_orm::DbBackend::Postgres => format!("${n}"),
+        _ => "?".to_string(),
+    }
+}
+
+fn day_names(days: &[&str]) -> String {
+    let name = |d: &str| match d {
+        "mon" => "Mondays",
+        "tue" => "Tuesdays",
+        "wed" => "Wednesdays",
+        "thu" => "Thursdays",
+        "fri" => "Fridays",
+        "sat" => "Saturdays",
+        _ => "Sundays",
+    };
+    days.iter().map(|d| name(d)).collect::<Vec<_>>().join(" and ")
+}
+
 /// The twelve months before the opportunity's month, as (first, last) YYYY-MM.
 fn window(starts_on: &str) -> (String, String) {
     let month = starts_on.get(..7).unwrap_or(starts_on);
@@ -126,6 +154,36 @@ pub async fn shortlist(
     };
     let tenant = caller.tenant.as_str();
     let (from, to) = window(&opportunity.starts_on);
+    let sessions =
+        crate::api::sessions_of(db, &caller.tenant, std::slice::from_ref(&opportunity.id)).await?;
+    // The weekdays its sessions fall on: a partner who gave their days must have all of them.
+    let mut weekdays: Vec<&str> = sessions
+        .iter()
+        .filter_map(|s| alongside_platform::parse_date(&s.on_date))
+        .map(|d| crate::partner_side::DAYS[d.weekday().number_days_from_monday() as usize])
+        .collect();
+    weekdays.sort_unstable();
+    weekdays.dedup();
+    // With no pathway, a pattern no list holds (its values are never empty).
+    let conflict_pattern = if opportunity.pathway.is_empty() {
+        "%||%".to_string()
+    } else {
+        format!("%|{}|%", like_escape(&opportunity.pathway.to_lowercase()))
+    };
+    let kind_pattern = format!("%|{}|%", like_escape(&opportunity.kind));
+    let unavailable_sql = if weekdays.is_empty() {
+        "1 = 0".to_string()
+    } else {
+        format!(
+            "(pp.days <> '' AND ({}))",
+            weekdays
+                .iter()
+                .map(|d| format!("pp.days NOT LIKE '%|{d}|%'"))
+                .collect::<Vec<_>>()
+                .join(" OR ")
+        )
+    };
+    let conflict_sql = |n: usize| format!("pp.conflicts LIKE {} ESCAPE '\\'", p_of(db, n));
     let role = opportunity.required_role.as_str();
     let backend = db.get_database_backend();
     // The backend's placeholders for custom SQL, numbered from 1 within each expression.
@@ -135,6 +193,14 @@ pub async fn shortlist(
     };
     // Who may take it: the same rules as assigning, as SQL.
     let may_take = |select: &mut sea_orm::sea_query::SelectStatement| {
+        select.and_where(Expr::cust_with_values(
+            format!(
+                "NOT EXISTS (SELECT 1 FROM partner_preferences pp WHERE pp.tenant_id = kp.tenant_id \
+                 AND pp.partner_id = kp.partner_id AND ({} OR {unavailable_sql}))",
+                conflict_sql(1)
+            ),
+            [conflict_pattern.clone()],
+        ));
         select
             .and_where(Expr::col((Alias::new("kp"), Alias::new("tenant_id"))).eq(tenant))
             .and_where(Expr::col((Alias::new("kp"), Alias::new("status"))).eq("active"))
@@ -185,13 +251,83 @@ pub async fn shortlist(
             [from.clone(), to.clone()],
         ));
     may_take(&mut unpaid);
-    unpaid
+    // Preferences fit next: interest in this opportunity, then a liking for its kind of work.
+    let interested_sql = |n: usize| {
+        format!(
+            "EXISTS (SELECT 1 FROM partner_interest i WHERE i.opportunity_id = {} AND i.partner_id = kp.partner_id)",
+            p(n)
+        )
+    };
+    let prefers_sql = |n: usize| {
+        format!(
+            "EXISTS (SELECT 1 FROM partner_preferences pk WHERE pk.partner_id = kp.partner_id AND pk.kinds LIKE {} ESCAPE '\\')",
+            p(n)
+        )
+    };
+    let mut preferred = unpaid.clone();
+    preferred
+        .expr_as(
+            Expr::cust_with_values(
+                format!("CASE WHEN {} THEN 1 ELSE 0 END", interested_sql(1)),
+                [opportunity.id.clone()],
+            ),
+            Alias::new("interested"),
+        )
+        .expr_as(
+            Expr::cust_with_values(
+                format!("CASE WHEN {} THEN 1 ELSE 0 END", prefers_sql(1)),
+                [kind_pattern.clone()],
+            ),
+            Alias::new("prefers"),
+        )
+        .expr_as(
+            Expr::cust_with_values(
+                format!(
+                    "(CASE WHEN {} THEN 2 ELSE 0 END) + (CASE WHEN {} THEN 1 ELSE 0 END)",
+                    interested_sql(1),
+                    prefers_sql(2)
+                ),
+                [opportunity.id.clone(), kind_pattern.clone()],
+            ),
+            Alias::new("score"),
+        )
+        .and_where(Expr::cust_with_values(
+            format!(
+                "kp.partner_id IN (SELECT i.partner_id FROM partner_interest i WHERE i.opportunity_id = {} \
+                 UNION SELECT pk.partner_id FROM partner_preferences pk WHERE pk.tenant_id = {} AND pk.kinds LIKE {} ESCAPE '\\')",
+                p(1),
+                p(2),
+                p(3)
+            ),
+            [opportunity.id.clone(), tenant.to_string(), kind_pattern.clone()],
+        ))
+        .order_by_expr(Expr::cust("score"), sea_orm::sea_query::Order::Desc)
         .order_by_expr(
             Expr::col((Alias::new("kp"), Alias::new("partner_id"))).into(),
             sea_orm::sea_query::Order::Asc,
         )
         .limit(limit as u64);
-    let unpaid_rows = db.query_all(backend.build(&unpaid)).await?;
+    let preferred_rows = db.query_all(backend.build(&preferred)).await?;
+    unpaid
+        .order_by_expr(
+            Expr::col((Alias::new("kp"), Alias::new("partner_id"))).into(),
+            sea_orm::sea_query::Order::Asc,
+        )
+        .limit(limit as u64 + preferred_rows.len() as u64);
+    let mut seen = std::collections::HashSet::new();
+    let mut unpaid_rows = Vec::new();
+    for row in preferred_rows {
+        seen.insert(row.try_get::<String>("", "partner_id")?);
+        unpaid_rows.push(row);
+    }
+    for row in db.query_all(backend.build(&unpaid)).await? {
+        if unpaid_rows.len() == limit as usize {
+            break;
+        }
+        if !seen.contains(&row.try_get::<String>("", "partner_id")?) {
+            unpaid_rows.push(row);
+        }
+    }
     let mut ranked = Query::select();
     ranked
         .expr_as(
@@ -212,6 +348,31 @@ pub async fn shortlist(
             Expr::cust("CAST(COUNT(*) OVER () AS BIGINT)"),
             Alias::new("eligible"),
         )
+        .expr_as(
+            Expr::cust_with_values(
+                format!("CASE WHEN {} THEN 1 ELSE 0 END", interested_sql(1)),
+                [opportunity.id.clone()],
+            ),
+            Alias::new("interested"),
+        )
+        .expr_as(
+            Expr::cust_with_values(
+                format!("CASE WHEN {} THEN 1 ELSE 0 END", prefers_sql(1)),
+                [kind_pattern.clone()],
+            ),
+            Alias::new("prefers"),
+        )
+        .expr_as(
+            Expr::cust_with_values(
+                format!(
+                    "(CASE WHEN {} THEN 2 ELSE 0 END) + (CASE WHEN {} THEN 1 ELSE 0 END)",
+                    interested_sql(1),
+                    prefers_sql(2)
+                ),
+                [opportunity.id.clone(), kind_pattern.clone()],
+            ),
+            Alias::new("score"),
+        )
         .from_as(Alias::new("known_partners"), Alias::new("kp"))
         .join_as(
             sea_orm::JoinType::LeftJoin,
@@ -231,6 +392,7 @@ pub async fn shortlist(
     ranked
         .add_group_by([Expr::col((Alias::new("kp"), Alias::new("partner_id"))).into()])
         .order_by_expr(Expr::cust("sessions"), sea_orm::sea_query::Order::Asc)
+        .order_by_expr(Expr::cust("score"), sea_orm::sea_query::Order::Desc)
         .order_by_expr(Expr::cust("last_on"), sea_orm::sea_query::Order::Asc)
         .order_by_expr(
             Expr::col((Alias::new("kp"), Alias::new("partner_id"))).into(),
@@ -285,6 +447,38 @@ pub async fn shortlist(
     };
     // Places taken: the opportunity keeps the count of its assignments.
     let assigned = opportunity.filled.max(0) as u64;
+    // Who declared a conflict with its pathway, and who is not available on its days.
+    let (conflicted, unavailable) = {
+        let statement = sea_orm::Statement::from_sql_and_values(
+            backend,
+            format!(
+                "SELECT CAST(COALESCE(SUM(CASE WHEN {c1} THEN 1 ELSE 0 END), 0) AS BIGINT) AS conflicted, \
+                 CAST(COALESCE(SUM(CASE WHEN NOT ({c2}) AND {unavailable_sql} THEN 1 ELSE 0 END), 0) AS BIGINT) AS unavailable \
+                 FROM partner_preferences pp JOIN known_partners kp ON kp.partner_id = pp.partner_id \
+                 WHERE pp.tenant_id = {t} AND kp.status = 'active' AND kp.contactable = {yes} \
+                 AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.opportunity_id = {o} AND a.partner_id = kp.partner_id)",
+                c1 = conflict_sql(1),
+                c2 = conflict_sql(2),
+                t = p(3),
+                o = p(4),
+                yes = if backend == sea_orm::DbBackend::Postgres { "TRUE" } else { "1" },
+            ),
+            [
+                conflict_pattern.clone().into(),
+                conflict_pattern.clone().into(),
+                tenant.into(),
+                opportunity.id.clone().into(),
+            ],
+        );
+        let row = db.query_one(statement).await?;
+        let get = |column: &str| {
+            row.as_ref()
+                .and_then(|r| r.try_get::<i64>("", column).ok())
+                .unwrap_or(0)
+                .max(0) as u64
+        };
+        (get("conflicted"), get("unavailable"))
+    };
     let mut excluded = Vec::new();
     if uncontactable > 0 {
         excluded.push(Excluded {
@@ -298,7 +492,23 @@ pub async fn shortlist(
             partners: assigned,
         });
     }
-    let unaccounted = active.saturating_sub(eligible + uncontactable + assigned);
+    if conflicted > 0 {
+        excluded.push(Excluded {
+            reason: format!(
+                "declared a conflict of interest with the {} pathway",
+                opportunity.pathway
+            ),
+            partners: conflicted,
+        });
+    }
+    if unavailable > 0 {
+        excluded.push(Excluded {
+            reason: format!("not available on {}", day_names(&weekdays)),
+            partners: unavailable,
+        });
+    }
+    let unaccounted =
+        active.saturating_sub(eligible + uncontactable + assigned + conflicted + unavailable);
     if !role.is_empty() && unaccounted > 0 {
         excluded.push(Excluded {
             reason: format!(
@@ -315,7 +525,15 @@ pub async fn shortlist(
         let locality: String = row.try_get("", "locality")?;
         let sessions = row.try_get::<i64>("", "sessions")?.max(0) as u32;
         let last_on: String = row.try_get("", "last_on")?;
+        let interested = row.try_get::<i32>("", "interested").unwrap_or(0) > 0;
+        let prefers = row.try_get::<i32>("", "prefers").unwrap_or(0) > 0;
         let mut reasons = vec!["active, and has not asked to be left out".to_string()];
+        if interested {
+            reasons.push("said they are interested in this opportunity".into());
+        }
+        if prefers {
+            reasons.push(format!("prefers {} work", opportunity.kind.replace('_', " ")));
+        }
         if !role.is_empty() {
             reasons.push(format!("eligible as {role} on {}", opportunity.starts_on));
         }

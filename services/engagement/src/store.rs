@@ -57,6 +57,14 @@ pub mod opportunity {
         /// Places taken: raised only while below `places`, in one statement, so two leads
         /// assigning the last place at once give it to one partner.
         pub filled: i32,
+        pub description: String,
+        pub locality: String,
+        /// Minutes per session.
+        pub expected_minutes: i32,
+        pub accessibility: String,
+        pub contact: String,
+        pub cancel_reason: String,
+        pub request_id: String,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -64,22 +72,52 @@ pub mod opportunity {
     impl ActiveModelBehavior for ActiveModel {}
     tenant_scoped!();
 
-    impl From<Model> for alongside_proto::engagement::v1::Opportunity {
-        fn from(m: Model) -> Self {
-            Self {
-                id: m.id,
-                tenant_id: m.tenant_id,
-                title: m.title,
-                kind: m.kind,
-                involvement_level: m.involvement_level as u32,
-                starts_on: m.starts_on,
-                places: m.places as u32,
-                status: m.status,
-                created_at: m.created_at,
-                required_role: m.required_role,
-                pathway: m.pathway,
-                cost_centre: m.cost_centre,
-                remuneration: m.remuneration,
+    impl Model {
+        /// As published: `filled` while published with every place taken.
+        pub fn status_now(&self) -> String {
+            if self.status == "published" && self.filled >= self.places {
+                "filled".into()
+            } else {
+                self.status.clone()
+            }
+        }
+
+        pub fn into_proto(
+            self,
+            sessions: Vec<crate::schema::session::Model>,
+        ) -> alongside_proto::engagement::v1::Opportunity {
+            alongside_proto::engagement::v1::Opportunity {
+                status: self.status_now(),
+                id: self.id,
+                tenant_id: self.tenant_id,
+                title: self.title,
+                kind: self.kind,
+                involvement_level: self.involvement_level as u32,
+                starts_on: self.starts_on,
+                places: self.places as u32,
+                created_at: self.created_at,
+                required_role: self.required_role,
+                pathway: self.pathway,
+                cost_centre: self.cost_centre,
+                remuneration: self.remuneration,
+                description: self.description,
+                locality: self.locality,
+                expected_minutes: self.expected_minutes.max(0) as u32,
+                accessibility: self.accessibility,
+                contact: self.contact,
+                sessions: sessions
+                    .into_iter()
+                    .map(|s| alongside_proto::engagement::v1::Session {
+                        id: s.id,
+                        number: s.number as u32,
+                        on: s.on_date,
+                        start_time: s.start_time,
+                        minutes: s.minutes.max(0) as u32,
+                    })
+                    .collect(),
+                filled: self.filled.max(0) as u32,
+                cancel_reason: self.cancel_reason,
+                request_id: self.request_id,
             }
         }
     }
@@ -97,6 +135,10 @@ pub mod assignment {
         pub opportunity_id: String,
         pub partner_id: String,
         pub created_at: String,
+        /// offered (the place held for the partner's answer), accepted or declined.
+        pub status: String,
+        pub decline_reason: String,
+        pub responded_at: String,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -109,7 +151,7 @@ pub mod attendance {
     use sea_orm::entity::prelude::*;
 
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(table_name = "attendances")]
+    #[sea_orm(table_name = "session_attendances")]
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
         pub id: String,
@@ -125,6 +167,9 @@ pub mod attendance {
         pub revision: i32,
         pub corrected_at: String,
         pub correction_reason: String,
+        pub session_id: String,
+        /// attended, apologies or no_show.
+        pub outcome: String,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -145,6 +190,8 @@ pub mod attendance {
                 revision: m.revision as u32,
                 corrected_at: m.corrected_at,
                 correction_reason: m.correction_reason,
+                session_id: m.session_id,
+                outcome: m.outcome,
             }
         }
     }

@@ -8,9 +8,54 @@ use alongside_proto::engagement::v1::{
 /// The kinds of work from the source practice (DOMAIN.md §3).
 pub use alongside_proto::ACTIVITY_KINDS as KINDS;
 
+/// A session's date, start and length, before it is stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlannedSession {
+    pub on: String,
+    pub start_time: String,
+    pub minutes: u32,
+}
+
+/// How a session may overrun and still be recorded in full.
+pub const OVERRUN_MINUTES: u32 = 60;
+
+/// The dates of `count` sessions from `first`, repeating as asked.
+pub fn session_dates(first: time::Date, repeat: &str, count: u32) -> Vec<time::Date> {
+    let mut dates = Vec::with_capacity(count as usize);
+    for n in 0..count {
+        let date = match repeat {
+            "weekly" => first + time::Duration::weeks(n as i64),
+            "fortnightly" => first + time::Duration::weeks(2 * n as i64),
+            "monthly" => {
+                // The same day of the month, or the month's last day when it is shorter.
+                let month = format!("{:04}-{:02}", first.year(), first.month() as u8);
+                let target = alongside_platform::add_months(&month, n as i32).unwrap_or(month);
+                let last = alongside_platform::last_day_of_month(&target).unwrap_or(first);
+                let day = first.day().min(last.day());
+                last.replace_day(day).unwrap_or(last)
+            }
+            _ => first,
+        };
+        dates.push(date);
+    }
+    dates
+}
+
+pub fn today() -> String {
+    alongside_platform::now_rfc3339()[..10].to_string()
+}
+
+/// Checks an opportunity and plans its sessions.
 pub fn opportunity(
+    r: CreateOpportunityRequest,
+) -> Result<(CreateOpportunityRequest, Vec<PlannedSession>), ServiceError> {
+    opportunity_on(r, &today())
+}
+
+pub fn opportunity_on(
     mut r: CreateOpportunityRequest,
-) -> Result<CreateOpportunityRequest, ServiceError> {
+    today: &str,
+) -> Result<(CreateOpportunityRequest, Vec<PlannedSession>), ServiceError> {
     r.title = r.title.trim().to_string();
     r.kind = r.kind.trim().to_string();
     r.starts_on = r.starts_on.trim().to_string();
@@ -74,8 +119,132 @@ pub fn opportunity(
         "remuneration",
         "must be rate_card (paid by the trust's rate card) or expenses_only",
     );
+    r.description = r.description.trim().to_string();
+    v.check(
+        r.description.chars().count() <= 4_000,
+        "description",
+        "must be 4,000 characters or fewer",
+    );
+    for (field, value) in [
+        ("locality", &mut r.locality),
+        ("accessibility", &mut r.accessibility),
+        ("contact", &mut r.contact),
+    ] {
+        *value = value.trim().to_string();
+        v.check(
+            value.chars().count() <= 500,
+            field,
+            "must be 500 characters or fewer",
+        );
+    }
+    if r.expected_minutes == 0 {
+        r.expected_minutes = 120;
+    }
+    v.check(
+        (15..=720).contains(&r.expected_minutes),
+        "expected_minutes",
+        "must be between 15 and 720 minutes (12 hours) a session",
+    );
+    r.start_time = match r.start_time.trim() {
+        "" => "10:00".to_string(),
+        t => t.to_string(),
+    };
+    v.check(
+        time::Time::parse(
+            &r.start_time,
+            time::macros::format_description!("[hour]:[minute]"),
+        )
+        .is_ok(),
+        "start_time",
+        "must be a time of day as HH:MM, like 14:30",
+    );
+    r.repeat = r.repeat.trim().to_string();
+    v.check(
+        REPEATS.contains(&r.repeat.as_str()),
+        "repeat",
+        "must be empty (one session), weekly, fortnightly or monthly",
+    );
+    if r.session_count == 0 {
+        r.session_count = 1;
+    }
+    if r.repeat.is_empty() && r.session_count > 1 {
+        v.push(
+            "session_count",
+            "a one-off opportunity has one session: choose how it repeats",
+        );
+    }
+    v.check(
+        (1..=52).contains(&r.session_count),
+        "session_count",
+        "must be between 1 and 52 sessions",
+    );
+    if r.draft && r.held {
+        v.push(
+            "held",
+            "a record of work already done cannot also be a draft",
+        );
+    }
+    let mut sessions = Vec::new();
+    if let Some(first) = alongside_platform::parse_date(&r.starts_on) {
+        let dates = session_dates(first, &r.repeat, r.session_count.clamp(1, 52));
+        let last = dates.last().copied().unwrap_or(first).to_string();
+        if r.held && last.as_str() > today {
+            v.push(
+                "starts_on",
+                format!("work already done must have its sessions today or earlier; the last would be on {last}"),
+            );
+        } else if !r.draft && !r.held && r.starts_on.as_str() < today {
+            v.push(
+                "starts_on",
+                format!("a published opportunity's sessions must be today ({today}) or later: save it as a draft, or record it as work already done"),
+            );
+        }
+        sessions = dates
+            .into_iter()
+            .map(|on| PlannedSession {
+                on: on.to_string(),
+                start_time: r.start_time.clone(),
+                minutes: r.expected_minutes,
+            })
+            .collect();
+    }
     v.finish()?;
-    Ok(r)
+    Ok((r, sessions))
+}
+
+/// How an opportunity's sessions repeat: once, or every week, fortnight or month.
+pub const REPEATS: &[&str] = &["", "weekly", "fortnightly", "monthly"];
+
+/// What became of a partner's place at a session.
+pub const OUTCOMES: &[&str] = &["attended", "apologies", "no_show"];
+
+/// Minutes and outcome agree, and the minutes fit the session with its margin.
+pub fn outcome_minutes(
+    v: &mut Violations,
+    outcome: &str,
+    minutes: u32,
+    session_minutes: u32,
+) {
+    if !OUTCOMES.contains(&outcome) {
+        v.push("outcome", "must be attended, apologies or no_show");
+        return;
+    }
+    if outcome == "attended" {
+        let most = session_minutes + OVERRUN_MINUTES;
+        if minutes == 0 {
+            v.push("minutes", "enter the minutes they took part (or choose apologies or did not attend)");
+        } else if minutes > most {
+            v.push(
+                "minutes",
+                format!("must be at most {most}: the session is {session_minutes} minutes, and up to {OVERRUN_MINUTES} more may be recorded when it overran"),
+            );
+        }
+    } else if minutes != 0 {
+        v.push(
+            "minutes",
+            "must be 0 when the partner sent apologies or did not attend",
+        );
+    }
 }
 
 /// How an opportunity pays: by the trust's rate card, or expenses only (DOMAIN.md §3).
@@ -94,6 +263,11 @@ pub fn correction(r: &CorrectAttendanceRequest) -> Result<(), ServiceError> {
         "minutes",
         "must be between 0 (did not take part) and 1440 (one day)",
     );
+    v.check(
+        r.outcome.is_empty() || OUTCOMES.contains(&r.outcome.as_str()),
+        "outcome",
+        "must be empty, attended, apologies or no_show",
+    );
     let reason = r.reason.trim();
     v.check(
         !reason.is_empty(),
@@ -108,25 +282,24 @@ pub fn correction(r: &CorrectAttendanceRequest) -> Result<(), ServiceError> {
     v.finish()
 }
 
-/// A day at most: longer sessions are recorded as several attendances.
-pub fn attendance(r: &RecordAttendanceRequest) -> Result<(), ServiceError> {
+/// Attendance at a session of `session_minutes`: the outcome, and minutes that fit it.
+pub fn attendance(r: &RecordAttendanceRequest, session_minutes: u32) -> Result<(), ServiceError> {
     let mut v = Violations::default();
     v.check(
         !r.assignment_id.trim().is_empty(),
         "assignment_id",
         "is required",
     );
-    v.check(
-        (1..=1440).contains(&r.minutes),
-        "minutes",
-        "must be between 1 and 1440 (one day)",
-    );
+    let outcome = if r.outcome.is_empty() { "attended" } else { r.outcome.as_str() };
+    outcome_minutes(&mut v, outcome, r.minutes, session_minutes);
     v.finish()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const TODAY: &str = "2026-12-01";
 
     fn valid() -> CreateOpportunityRequest {
         CreateOpportunityRequest {
@@ -135,16 +308,81 @@ mod tests {
             involvement_level: 4,
             starts_on: "2026-12-01".into(),
             places: 1,
-            required_role: String::new(),
             pathway: "rheumatology".into(),
             cost_centre: "CC-4410".into(),
-            remuneration: String::new(),
+            ..Default::default()
         }
+    }
+
+    fn opportunity(r: CreateOpportunityRequest) -> Result<CreateOpportunityRequest, ServiceError> {
+        opportunity_on(r, TODAY).map(|(r, _)| r)
     }
 
     #[test]
     fn accepts_a_valid_opportunity() {
         assert!(opportunity(valid()).is_ok());
+    }
+
+    #[test]
+    fn recurring_sessions_follow_the_pattern() {
+        let (_, sessions) = opportunity_on(
+            CreateOpportunityRequest {
+                starts_on: "2027-01-31".into(),
+                repeat: "monthly".into(),
+                session_count: 3,
+                expected_minutes: 90,
+                start_time: "14:30".into(),
+                ..valid()
+            },
+            TODAY,
+        )
+        .unwrap();
+        let dates: Vec<_> = sessions.iter().map(|s| s.on.as_str()).collect();
+        // February has no 31st: its last day.
+        assert_eq!(dates, ["2027-01-31", "2027-02-28", "2027-03-31"]);
+        assert!(sessions.iter().all(|s| s.minutes == 90 && s.start_time == "14:30"));
+        let weekly = session_dates(time::macros::date!(2026 - 12 - 03), "fortnightly", 3);
+        assert_eq!(weekly[2], time::macros::date!(2026 - 12 - 31));
+    }
+
+    #[test]
+    fn published_sessions_are_in_the_future_and_held_ones_in_the_past() {
+        let past = CreateOpportunityRequest {
+            starts_on: "2026-11-20".into(),
+            ..valid()
+        };
+        let ServiceError::Invalid(errors) = opportunity(past.clone()).unwrap_err() else {
+            panic!()
+        };
+        assert_eq!(errors[0].field, "starts_on");
+        assert!(errors[0].reason.contains("today (2026-12-01) or later"), "{errors:?}");
+        assert!(opportunity(CreateOpportunityRequest { draft: true, ..past.clone() }).is_ok());
+        assert!(opportunity(CreateOpportunityRequest { held: true, ..past.clone() }).is_ok());
+        let ServiceError::Invalid(errors) = opportunity(CreateOpportunityRequest {
+            held: true,
+            repeat: "weekly".into(),
+            session_count: 3,
+            ..past
+        })
+        .unwrap_err() else {
+            panic!()
+        };
+        assert!(errors[0].reason.contains("2026-12-04"), "{errors:?}");
+    }
+
+    #[test]
+    fn minutes_fit_the_session_and_its_outcome() {
+        let check = |outcome: &str, minutes: u32| {
+            let mut v = Violations::default();
+            outcome_minutes(&mut v, outcome, minutes, 120);
+            v.finish().is_ok()
+        };
+        assert!(check("attended", 180));
+        assert!(!check("attended", 181));
+        assert!(!check("attended", 0));
+        assert!(check("apologies", 0));
+        assert!(!check("no_show", 30));
+        assert!(!check("late", 0));
     }
 
     #[test]
@@ -159,6 +397,7 @@ mod tests {
             pathway: String::new(),
             cost_centre: "CC 44".into(),
             remuneration: "gift".into(),
+            ..Default::default()
         };
         let ServiceError::Invalid(errors) = opportunity(bad).unwrap_err() else {
             panic!()
@@ -190,6 +429,7 @@ mod tests {
             attendance_id: "att_1".into(),
             minutes: 0,
             reason: "Recorded against the wrong partner".into(),
+            outcome: String::new(),
         };
         assert!(correction(&ok).is_ok());
         let ServiceError::Invalid(errors) = correction(&CorrectAttendanceRequest {
@@ -205,21 +445,19 @@ mod tests {
     }
 
     #[test]
-    fn attendance_minutes_are_bounded() {
+    fn attendance_minutes_are_bounded_by_the_session() {
         let ok = RecordAttendanceRequest {
             assignment_id: "asg_1".into(),
             minutes: 240,
+            ..Default::default()
         };
-        assert!(attendance(&ok).is_ok());
+        assert!(attendance(&ok, 180).is_ok());
+        assert!(attendance(&ok, 120).is_err());
         assert!(attendance(&RecordAttendanceRequest {
             minutes: 0,
-            ..ok.clone()
-        })
-        .is_err());
-        assert!(attendance(&RecordAttendanceRequest {
-            minutes: 1441,
+            outcome: "apologies".into(),
             ..ok
-        })
-        .is_err());
+        }, 120)
+        .is_ok());
     }
 }

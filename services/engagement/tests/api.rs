@@ -18,6 +18,11 @@ use alongside_proto::people::events::v1::{
 use tonic::transport::Channel;
 use tonic::Code;
 
+/// Today, as the service sees it: attendance is recorded for sessions held by today.
+fn today() -> String {
+    time::OffsetDateTime::now_utc().date().to_string()
+}
+
 struct Harness {
     svc: TestService,
     client: EngagementServiceClient<Channel>,
@@ -51,12 +56,14 @@ impl Harness {
             title: "Pain pathway redesign".into(),
             kind: "pathway_redesign".into(),
             involvement_level: 4,
-            starts_on: "2026-12-03".into(),
+            starts_on: today(),
             places: 2,
+            expected_minutes: 300,
             required_role: String::new(),
             pathway: "pain".into(),
             cost_centre: "CC-4410".into(),
             remuneration: String::new(),
+            ..Default::default()
         };
         self.client
             .create_opportunity(outgoing(request, &self.lead))
@@ -70,6 +77,7 @@ impl Harness {
         let request = AssignPartnerRequest {
             opportunity_id: opportunity_id.into(),
             partner_id: partner_id.into(),
+            ..Default::default()
         };
         let (client, lead) = (self.client.clone(), self.lead.clone());
         eventually(Duration::from_secs(20), || {
@@ -107,13 +115,14 @@ async fn partner_from_kafka_is_assigned_and_attendance_is_published() {
                 RecordAttendanceRequest {
                     assignment_id: assignment.id.clone(),
                     minutes: 180,
+                    ..Default::default()
                 },
                 &h.lead,
             ))
             .await
             .expect("recorded")
             .into_inner();
-        assert_eq!(attendance.activity_date, "2026-12-03");
+        assert_eq!(attendance.activity_date, today());
 
         let listed = h
             .client
@@ -134,6 +143,7 @@ async fn partner_from_kafka_is_assigned_and_attendance_is_published() {
                 RecordAttendanceRequest {
                     assignment_id: assignment.id.clone(),
                     minutes: 60,
+                    ..Default::default()
                 },
                 &h.lead,
             ))
@@ -198,6 +208,7 @@ async fn another_trusts_partner_cannot_be_assigned_and_its_opportunities_are_inv
             AssignPartnerRequest {
                 opportunity_id: opportunity.id.clone(),
                 partner_id: "ptn_0000000000000000000000000000000b".into(),
+                ..Default::default()
             },
             &h.lead,
         ))
@@ -403,6 +414,7 @@ async fn a_resting_or_erased_partner_cannot_be_assigned() {
                     AssignPartnerRequest {
                         opportunity_id: opportunity.id.clone(),
                         partner_id: id.into(),
+                        ..Default::default()
                     },
                     &h.lead,
                 ))
@@ -488,6 +500,7 @@ async fn a_role_bound_opportunity_takes_only_partners_eligible_on_the_day() {
                 AssignPartnerRequest {
                     opportunity_id: mdt.id.clone(),
                     partner_id: partner.into(),
+                    ..Default::default()
                 },
                 &h.lead,
             )
@@ -556,6 +569,7 @@ async fn a_partner_who_withdrew_consent_to_contact_is_offered_nothing() {
                 AssignPartnerRequest {
                     opportunity_id: opportunity.id.clone(),
                     partner_id: id.into(),
+                    ..Default::default()
                 },
                 &h.lead,
             )
@@ -591,6 +605,7 @@ async fn attendance_is_corrected_with_a_reason_and_a_correcting_event() {
                 RecordAttendanceRequest {
                     assignment_id: assignment.id.clone(),
                     minutes: 180,
+                    ..Default::default()
                 },
                 &h.lead,
             ))
@@ -603,6 +618,7 @@ async fn attendance_is_corrected_with_a_reason_and_a_correcting_event() {
                     attendance_id: attendance.id.clone(),
                     minutes,
                     reason: reason.into(),
+                    ..Default::default()
                 },
                 token,
             )
@@ -732,6 +748,7 @@ async fn the_last_place_goes_to_one_partner_however_many_ask_at_once() {
                     AssignPartnerRequest {
                         opportunity_id: opportunity.id.clone(),
                         partner_id: p.clone(),
+                        ..Default::default()
                     },
                     &h.lead,
                 );
@@ -820,6 +837,7 @@ async fn the_shortlist_shares_paid_work_fairly_and_says_why() {
             starts_on: starts_on.into(),
             places: 5,
             remuneration: remuneration.into(),
+            held: true,
             ..Default::default()
         };
         let mut sessions = Vec::new();
@@ -847,6 +865,7 @@ async fn the_shortlist_shares_paid_work_fairly_and_says_why() {
                     RecordAttendanceRequest {
                         assignment_id: a.id.clone(),
                         minutes: 120,
+                        ..Default::default()
                     },
                     &h.lead,
                 ))
@@ -952,6 +971,7 @@ async fn the_shortlist_shares_paid_work_fairly_and_says_why() {
                     attendance_id: busy_june.attendance_id.clone(),
                     minutes: 0,
                     reason: "Sent apologies; recorded by mistake".into(),
+                    ..Default::default()
                 },
                 &h.lead,
             ))
@@ -1032,6 +1052,7 @@ async fn leaving_or_erasure_frees_future_places_and_keeps_the_past() {
             involvement_level: 3,
             starts_on: starts_on.into(),
             places,
+            held: starts_on < today().as_str(),
             ..Default::default()
         };
         let past = h
@@ -1058,6 +1079,7 @@ async fn leaving_or_erasure_frees_future_places_and_keeps_the_past() {
                 RecordAttendanceRequest {
                     assignment_id: attended.id.clone(),
                     minutes: 90,
+                    ..Default::default()
                 },
                 &h.lead,
             ))
@@ -1079,6 +1101,7 @@ async fn leaving_or_erasure_frees_future_places_and_keeps_the_past() {
                 AssignPartnerRequest {
                     opportunity_id: future.id.clone(),
                     partner_id: waiting.into(),
+                    ..Default::default()
                 },
                 &h.lead,
             ))
@@ -1282,4 +1305,540 @@ async fn the_impact_log_says_what_partners_raised_and_what_changed() {
         "opportunity_ids",
         "not their opportunity"
     );
+}
+
+fn days_from_today(days: i64) -> String {
+    (time::OffsetDateTime::now_utc().date() + time::Duration::days(days)).to_string()
+}
+
+fn refused_fields(status: &tonic::Status) -> Vec<String> {
+    field_errors(status).into_iter().map(|e| e.field).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_becomes_an_opportunity_offered_accepted_attended_and_reported() {
+    for backend in backends() {
+        let mut h = Harness::start(backend).await;
+        let id = |n: u32| format!("ptn_{n:032x}");
+        for n in 1..=4 {
+            h.partner_registered("RZA", &id(n)).await;
+        }
+        let staff = h.svc.token("RZA", Role::Staff);
+        // A team asks; a bad request is refused by field.
+        let bad = h
+            .client
+            .create_staff_request(outgoing(CreateStaffRequestRequest::default(), &staff))
+            .await
+            .unwrap_err();
+        assert_eq!(refused_fields(&bad), ["title", "team", "description"]);
+        let asked = h
+            .client
+            .create_staff_request(outgoing(
+                CreateStaffRequestRequest {
+                    title: "Pain clinic letters".into(),
+                    team: "Pain outpatients".into(),
+                    pathway: "pain".into(),
+                    description: "Read our letters and say what is unclear".into(),
+                    kind: "improvement_group".into(),
+                    places: 2,
+                    ..Default::default()
+                },
+                &staff,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(asked.status, "open");
+        // Staff may ask but not turn requests into opportunities.
+        let denied = h
+            .client
+            .create_opportunity(outgoing(CreateOpportunityRequest::default(), &staff))
+            .await
+            .unwrap_err();
+        assert_eq!(denied.code(), Code::PermissionDenied);
+
+        // Published sessions are today or later.
+        let weekly = |starts_on: String| CreateOpportunityRequest {
+            title: "Pain clinic letters group".into(),
+            kind: "improvement_group".into(),
+            involvement_level: 3,
+            starts_on,
+            places: 2,
+            pathway: "pain".into(),
+            expected_minutes: 90,
+            repeat: "weekly".into(),
+            session_count: 3,
+            request_id: asked.id.clone(),
+            ..Default::default()
+        };
+        let past = h
+            .client
+            .create_opportunity(outgoing(weekly(days_from_today(-7)), &h.lead))
+            .await
+            .unwrap_err();
+        assert_eq!(refused_fields(&past), ["starts_on"]);
+        let o = h
+            .client
+            .create_opportunity(outgoing(weekly(today()), &h.lead))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(o.status, "published");
+        assert_eq!(o.request_id, asked.id);
+        let dates: Vec<_> = o.sessions.iter().map(|s| s.on.clone()).collect();
+        assert_eq!(dates, [today(), days_from_today(7), days_from_today(14)]);
+        let listed = h
+            .client
+            .list_staff_requests(outgoing(ListStaffRequestsRequest::default(), &staff))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(listed.requests[0].status, "converted");
+        assert_eq!(listed.requests[0].opportunity_id, o.id);
+        // The same request cannot be answered twice.
+        let again = h
+            .client
+            .create_opportunity(outgoing(weekly(today()), &h.lead))
+            .await
+            .unwrap_err();
+        assert_eq!(refused_fields(&again), ["request_id"]);
+
+        // Partner 3 declares a conflict with pain; partner 2 is interested; partner 4 can do
+        // only weekends. The shortlist leaves 3 and 4 out, saying why, and puts 2 first.
+        let partner = |n: u32| h.svc.token_for("RZA", Role::Partner, &id(n));
+        let mut c = h.client.clone();
+        let set = |_partner: u32, days: Vec<&str>, conflicts: Vec<&str>| Preferences {
+            days: days.into_iter().map(String::from).collect(),
+            conflicts: conflicts.into_iter().map(String::from).collect(),
+            ..Default::default()
+        };
+        eventually(Duration::from_secs(20), || {
+            let mut c = c.clone();
+            let request = outgoing(set(3, vec![], vec!["Pain"]), &partner(3));
+            async move { c.set_preferences(request).await.ok() }
+        })
+        .await
+        .expect("partner known");
+        eventually(Duration::from_secs(20), || {
+            let mut c = c.clone();
+            let request = outgoing(set(4, vec!["sat", "sun"], vec![]), &partner(4));
+            async move { c.set_preferences(request).await.ok() }
+        })
+        .await
+        .expect("partner known");
+        let bad_days = c
+            .set_preferences(outgoing(set(4, vec!["someday"], vec![]), &partner(4)))
+            .await
+            .unwrap_err();
+        assert_eq!(refused_fields(&bad_days), ["days"]);
+        // A partner sees and sets only their own.
+        let theirs = c
+            .get_preferences(outgoing(
+                GetPreferencesRequest { partner_id: id(3) },
+                &partner(4),
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(theirs.code(), Code::PermissionDenied);
+        eventually(Duration::from_secs(20), || {
+            let mut c = c.clone();
+            let request = outgoing(
+                ExpressInterestRequest {
+                    opportunity_id: o.id.clone(),
+                    interested: true,
+                    note: "I have had many of these letters".into(),
+                },
+                &partner(2),
+            );
+            async move { c.express_interest(request).await.ok() }
+        })
+        .await
+        .expect("interest recorded");
+        let open_to_3 = c
+            .list_open_opportunities(outgoing(ListOpenOpportunitiesRequest::default(), &partner(3)))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(open_to_3.opportunities.is_empty(), "a declared conflict hides it");
+        let open_to_2 = c
+            .list_open_opportunities(outgoing(ListOpenOpportunitiesRequest::default(), &partner(2)))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(open_to_2.opportunities.len(), 1);
+        assert!(open_to_2.opportunities[0].interested);
+
+        let list = c
+            .shortlist_partners(outgoing(
+                ShortlistRequest { opportunity_id: o.id.clone(), limit: 10 },
+                &h.lead,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        let ranked: Vec<_> = list.entries.iter().map(|e| e.partner_id.clone()).collect();
+        assert_eq!(ranked, [id(2), id(1)], "{list:?}");
+        assert!(list.entries[0].reasons.iter().any(|r| r.contains("interested")));
+        let excluded: Vec<_> = list.excluded.iter().map(|x| (x.reason.clone(), x.partners)).collect();
+        assert!(excluded.contains(&("declared a conflict of interest with the pain pathway".into(), 1)), "{excluded:?}");
+        assert!(excluded.iter().any(|(r, n)| r.starts_with("not available on") && *n == 1), "{excluded:?}");
+        let conflicted = c
+            .assign_partner(outgoing(
+                AssignPartnerRequest { opportunity_id: o.id.clone(), partner_id: id(3), offer: true },
+                &h.lead,
+            ))
+            .await
+            .unwrap_err();
+        assert!(conflicted.message().contains("conflict of interest"), "{conflicted:?}");
+
+        // Offers hold places until answered; a decline frees one; only the partner answers.
+        let offer = |n: u32| AssignPartnerRequest { opportunity_id: o.id.clone(), partner_id: id(n), offer: true };
+        let to_2 = c.assign_partner(outgoing(offer(2), &h.lead)).await.unwrap().into_inner();
+        let to_1 = c.assign_partner(outgoing(offer(1), &h.lead)).await.unwrap().into_inner();
+        assert_eq!(to_2.status, "offered");
+        let full = c.assign_partner(outgoing(offer(4), &h.lead)).await.unwrap_err();
+        assert!(full.message().contains("all 2 places are filled"));
+        let not_theirs = c
+            .respond_to_offer(outgoing(
+                RespondToOfferRequest { assignment_id: to_2.id.clone(), accept: true, ..Default::default() },
+                &partner(1),
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(not_theirs.code(), Code::NotFound);
+        let early = c
+            .record_attendance(outgoing(
+                RecordAttendanceRequest { assignment_id: to_2.id.clone(), minutes: 90, ..Default::default() },
+                &h.lead,
+            ))
+            .await
+            .unwrap_err();
+        assert!(early.message().contains("not accepted"), "{early:?}");
+        let accepted = c
+            .respond_to_offer(outgoing(
+                RespondToOfferRequest { assignment_id: to_2.id.clone(), accept: true, ..Default::default() },
+                &partner(2),
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(accepted.status, "accepted");
+        c.respond_to_offer(outgoing(
+            RespondToOfferRequest { assignment_id: to_1.id.clone(), accept: false, reason: "Away that month".into() },
+            &partner(1),
+        ))
+        .await
+        .unwrap();
+        let now = c
+            .get_opportunity(outgoing(GetOpportunityRequest { id: o.id.clone() }, &h.lead))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!((now.filled, now.status.as_str()), (1, "published"));
+        let mine = c
+            .list_my_assignments(outgoing(ListMyAssignmentsRequest {}, &partner(2)))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(mine.assignments.len(), 1);
+        assert_eq!(mine.assignments[0].opportunity.as_ref().unwrap().sessions.len(), 3);
+
+        // Attendance per session: minutes within the session (90) plus 60; apologies carry
+        // none; a session to come cannot be recorded; each session once.
+        let record = |session: &str, minutes: u32, outcome: &str| RecordAttendanceRequest {
+            assignment_id: to_2.id.clone(),
+            minutes,
+            session_id: session.to_string(),
+            outcome: outcome.to_string(),
+        };
+        let too_long = c
+            .record_attendance(outgoing(record(&o.sessions[0].id, 151, ""), &h.lead))
+            .await
+            .unwrap_err();
+        assert!(field_errors(&too_long)[0].reason.contains("at most 150"), "{too_long:?}");
+        let apologies_with_minutes = c
+            .record_attendance(outgoing(record(&o.sessions[0].id, 30, "apologies"), &h.lead))
+            .await
+            .unwrap_err();
+        assert_eq!(refused_fields(&apologies_with_minutes), ["minutes"]);
+        let future = c
+            .record_attendance(outgoing(record(&o.sessions[1].id, 90, ""), &h.lead))
+            .await
+            .unwrap_err();
+        assert!(future.message().contains("has not happened yet"), "{future:?}");
+        let attended = c
+            .record_attendance(outgoing(record(&o.sessions[0].id, 120, ""), &h.lead))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!((attended.outcome.as_str(), attended.session_id.as_str()), ("attended", o.sessions[0].id.as_str()));
+        let twice = c
+            .record_attendance(outgoing(record(&o.sessions[0].id, 120, ""), &h.lead))
+            .await
+            .unwrap_err();
+        assert!(twice.message().contains("already recorded"), "{twice:?}");
+
+        // The report: 2 hours by one partner, of improvement work on the pain pathway.
+        let analyst = h.svc.token("RZA", Role::Analyst);
+        let report = c
+            .engagement_report(outgoing(
+                EngagementReportRequest { from: days_from_today(-30), to: today() },
+                &analyst,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!((report.sessions, report.minutes, report.partners, report.paid_sessions), (1, 120, 1, 1));
+        assert_eq!(report.by_kind[0].key, "improvement_group");
+        assert_eq!(report.by_pathway[0].key, "pain");
+        assert_eq!(report.paid_sessions_histogram, [1, 0, 0, 0, 0]);
+        assert_eq!(report.unfilled.len(), 1, "one of two places taken");
+        let other_trust = c
+            .engagement_report(outgoing(
+                EngagementReportRequest { from: days_from_today(-30), to: today() },
+                &h.svc.token("RZB", Role::Analyst),
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(other_trust.sessions, 0, "another trust sees none of it");
+
+        // Cancelling needs a reason and frees the places not attended; it cannot be completed
+        // before its last session.
+        let early_complete = c
+            .complete_opportunity(outgoing(OpportunityAction { id: o.id.clone(), ..Default::default() }, &h.lead))
+            .await
+            .unwrap_err();
+        assert!(early_complete.message().contains(&days_from_today(14)), "{early_complete:?}");
+        let no_reason = c
+            .cancel_opportunity(outgoing(OpportunityAction { id: o.id.clone(), ..Default::default() }, &h.lead))
+            .await
+            .unwrap_err();
+        assert_eq!(refused_fields(&no_reason), ["reason"]);
+        let cancelled = c
+            .cancel_opportunity(outgoing(
+                OpportunityAction { id: o.id.clone(), reason: "The letters are being redone nationally".into() },
+                &h.lead,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(cancelled.status, "cancelled");
+        // Partner 2 attended a session: their place stays, with its history.
+        assert_eq!(cancelled.filled, 1);
+        let events = read_events(h.svc.brokers(), ENGAGEMENT_ACTIVITIES, 4, Duration::from_secs(20)).await;
+        let cancelled_events: Vec<alongside_proto::engagement::events::v1::OpportunityCancelled> = events
+            .iter()
+            .filter(|(_, e)| e.is::<alongside_proto::engagement::events::v1::OpportunityCancelled>())
+            .map(|(_, e)| e.payload().unwrap())
+            .collect();
+        assert_eq!(cancelled_events.len(), 1, "{backend:?}");
+        // The partner who declined held no place; the one who attended keeps theirs.
+        assert_eq!(cancelled_events[0].cancelled_assignments, 0);
+
+        // A draft may have past dates; publishing it then says what to change.
+        let draft = c
+            .create_opportunity(outgoing(
+                CreateOpportunityRequest { draft: true, request_id: String::new(), ..weekly(days_from_today(-3)) },
+                &h.lead,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(draft.status, "draft");
+        let stale = c
+            .publish_opportunity(outgoing(OpportunityAction { id: draft.id.clone(), ..Default::default() }, &h.lead))
+            .await
+            .unwrap_err();
+        assert!(stale.message().contains("before today"), "{stale:?}");
+        let offer_draft = c
+            .assign_partner(outgoing(
+                AssignPartnerRequest { opportunity_id: draft.id.clone(), partner_id: id(1), offer: true },
+                &h.lead,
+            ))
+            .await
+            .unwrap_err();
+        assert!(offer_draft.message().contains("draft"), "{offer_draft:?}");
+
+        // A forum: members, a meeting with agenda, minutes only once it has been held, actions.
+        let forum = c
+            .create_forum(outgoing(
+                CreateForumRequest { name: "Pain forum".into(), pathway: "pain".into(), ..Default::default() },
+                &h.lead,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        c.set_forum_member(outgoing(
+            SetForumMemberRequest { forum_id: forum.id.clone(), partner_id: id(1), role: "chair".into() },
+            &h.lead,
+        ))
+        .await
+        .unwrap();
+        let early_minutes = c
+            .save_forum_meeting(outgoing(
+                SaveForumMeetingRequest {
+                    forum_id: forum.id.clone(),
+                    held_on: days_from_today(5),
+                    minutes: "We met".into(),
+                    ..Default::default()
+                },
+                &staff,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(refused_fields(&early_minutes), ["minutes"]);
+        let meeting = c
+            .save_forum_meeting(outgoing(
+                SaveForumMeetingRequest {
+                    forum_id: forum.id.clone(),
+                    held_on: days_from_today(5),
+                    focus: "Waiting times".into(),
+                    agenda: "1. Waiting times".into(),
+                    ..Default::default()
+                },
+                &staff,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        let action = c
+            .save_forum_action(outgoing(
+                SaveForumActionRequest {
+                    forum_id: forum.id.clone(),
+                    meeting_id: meeting.id.clone(),
+                    action: "Bring the waiting list letter".into(),
+                    owner: "Service manager".into(),
+                    due_on: days_from_today(30),
+                    ..Default::default()
+                },
+                &staff,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        c.save_forum_action(outgoing(
+            SaveForumActionRequest { id: action.id.clone(), forum_id: forum.id.clone(), status: "done".into(), ..Default::default() },
+            &staff,
+        ))
+        .await
+        .unwrap();
+        let detail = c
+            .get_forum(outgoing(GetForumRequest { id: forum.id.clone() }, &staff))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(detail.members.len(), 1);
+        assert_eq!(detail.meetings[0].focus, "Waiting times");
+        assert_eq!((detail.actions[0].status.as_str(), detail.actions[0].done_on.as_str()), ("done", today().as_str()));
+        assert_eq!(detail.forum.unwrap().next_meeting_on, days_from_today(5));
+        let elsewhere = c
+            .get_forum(outgoing(GetForumRequest { id: forum.id.clone() }, &h.svc.token("RZB", Role::EngagementLead)))
+            .await
+            .unwrap_err();
+        assert_eq!(elsewhere.code(), Code::NotFound);
+    }
+}
+
+/// Every endpoint refuses roles that may not call it, and another trust's records are not found.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_endpoint_checks_the_role_and_the_trust() {
+    let backend = backends().into_iter().next().expect("a backend");
+    let mut h = Harness::start(backend).await;
+    let o = h.opportunity().await;
+    let c = h.client.clone();
+    let as_role = |role: Role| h.svc.token("RZA", role);
+    let other = h.svc.token("RZB", Role::EngagementLead);
+    macro_rules! call {
+        ($method:ident, $request:expr, $token:expr) => {{
+            let mut c = c.clone();
+            c.$method(outgoing($request, &$token)).await.map(|_| ())
+        }};
+    }
+    macro_rules! denied {
+        ($method:ident, $request:expr, [$($role:expr),*]) => {{
+            $(
+                let refused = call!($method, $request, as_role($role)).unwrap_err();
+                assert_eq!(refused.code(), Code::PermissionDenied, "{} as {:?}", stringify!($method), $role);
+            )*
+        }};
+    }
+    use Role::*;
+    let action = || OpportunityAction { id: o.id.clone(), reason: "x".into() };
+    denied!(create_opportunity, CreateOpportunityRequest::default(), [Staff, Analyst, Partner, Finance]);
+    denied!(get_opportunity, GetOpportunityRequest { id: o.id.clone() }, [Analyst, Partner, Finance]);
+    denied!(list_opportunities, ListOpportunitiesRequest::default(), [Analyst, Partner, Finance]);
+    denied!(assign_partner, AssignPartnerRequest::default(), [Staff, Analyst, Partner, Finance]);
+    denied!(list_assignments, ListAssignmentsRequest::default(), [Analyst, Partner, Finance]);
+    denied!(record_attendance, RecordAttendanceRequest::default(), [Analyst, Partner, Finance]);
+    denied!(correct_attendance, CorrectAttendanceRequest::default(), [Analyst, Partner, Finance]);
+    denied!(shortlist_partners, ShortlistRequest::default(), [Staff, Analyst, Partner, Finance]);
+    denied!(record_impact, RecordImpactRequest::default(), [Analyst, Partner, Finance]);
+    denied!(list_impact, ListImpactRequest::default(), [Partner, Finance]);
+    denied!(publish_opportunity, action(), [Staff, Analyst, Partner, Finance]);
+    denied!(complete_opportunity, action(), [Staff, Analyst, Partner, Finance]);
+    denied!(cancel_opportunity, action(), [Staff, Analyst, Partner, Finance]);
+    denied!(create_staff_request, CreateStaffRequestRequest::default(), [Analyst, Partner, Finance]);
+    denied!(list_staff_requests, ListStaffRequestsRequest::default(), [Analyst, Partner, Finance]);
+    denied!(decline_staff_request, DeclineStaffRequestRequest::default(), [Staff, Analyst, Partner, Finance]);
+    denied!(list_open_opportunities, ListOpenOpportunitiesRequest::default(), [EngagementLead, Staff, Analyst, Finance]);
+    denied!(express_interest, ExpressInterestRequest::default(), [EngagementLead, Staff, Analyst, Finance]);
+    denied!(respond_to_offer, RespondToOfferRequest::default(), [EngagementLead, Staff, Analyst, Finance]);
+    denied!(list_my_assignments, ListMyAssignmentsRequest {}, [EngagementLead, Staff, Analyst, Finance]);
+    denied!(get_preferences, GetPreferencesRequest::default(), [Staff, Analyst, Finance]);
+    denied!(set_preferences, Preferences::default(), [Staff, Analyst, Finance]);
+    denied!(create_forum, CreateForumRequest::default(), [Staff, Analyst, Partner, Finance]);
+    denied!(list_forums, ListForumsRequest {}, [Analyst, Partner, Finance]);
+    denied!(get_forum, GetForumRequest::default(), [Analyst, Partner, Finance]);
+    denied!(set_forum_member, SetForumMemberRequest::default(), [Staff, Analyst, Partner, Finance]);
+    denied!(save_forum_meeting, SaveForumMeetingRequest::default(), [Analyst, Partner, Finance]);
+    denied!(save_forum_action, SaveForumActionRequest::default(), [Analyst, Partner, Finance]);
+    denied!(engagement_report, EngagementReportRequest::default(), [Staff, Partner, Finance]);
+
+    // Another trust's lead finds none of this trust's records.
+    let forum = call!(
+        create_forum,
+        CreateForumRequest { name: "Forum".into(), ..Default::default() },
+        h.lead.clone()
+    );
+    assert!(forum.is_ok());
+    let asked = {
+        let mut c = c.clone();
+        c.create_staff_request(outgoing(
+            CreateStaffRequestRequest {
+                title: "t".into(),
+                team: "t".into(),
+                description: "d".into(),
+                ..Default::default()
+            },
+            &h.lead,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+    };
+    for refused in [
+        call!(get_opportunity, GetOpportunityRequest { id: o.id.clone() }, other.clone()),
+        call!(publish_opportunity, action(), other.clone()),
+        call!(cancel_opportunity, action(), other.clone()),
+        call!(list_assignments, ListAssignmentsRequest { opportunity_id: o.id.clone() }, other.clone()),
+        call!(shortlist_partners, ShortlistRequest { opportunity_id: o.id.clone(), limit: 5 }, other.clone()),
+        call!(assign_partner, AssignPartnerRequest { opportunity_id: o.id.clone(), ..Default::default() }, other.clone()),
+        call!(decline_staff_request, DeclineStaffRequestRequest { id: asked.id.clone(), reason: "no".into() }, other.clone()),
+    ] {
+        assert_eq!(refused.unwrap_err().code(), Code::NotFound);
+    }
+    let theirs = {
+        let mut c = c.clone();
+        c.list_staff_requests(outgoing(ListStaffRequestsRequest::default(), &other))
+            .await
+            .unwrap()
+            .into_inner()
+    };
+    assert!(theirs.requests.is_empty());
+    let forums = {
+        let mut c = c.clone();
+        c.list_forums(outgoing(ListForumsRequest {}, &other)).await.unwrap().into_inner()
+    };
+    assert!(forums.forums.is_empty());
 }

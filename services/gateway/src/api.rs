@@ -910,6 +910,26 @@ pub struct OpportunityBody {
     cost_centre: String,
     /// rate_card or expenses_only.
     remuneration: String,
+    description: String,
+    locality: String,
+    /// Minutes per session.
+    expected_minutes: u32,
+    accessibility: String,
+    contact: String,
+    /// Places taken (offered or accepted).
+    filled: u32,
+    sessions: Vec<OpportunitySessionBody>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct OpportunitySessionBody {
+    id: String,
+    number: u32,
+    /// YYYY-MM-DD
+    on: String,
+    /// HH:MM
+    start_time: String,
+    minutes: u32,
 }
 
 impl From<engagement::Opportunity> for OpportunityBody {
@@ -927,6 +947,23 @@ impl From<engagement::Opportunity> for OpportunityBody {
             pathway: o.pathway,
             cost_centre: o.cost_centre,
             remuneration: o.remuneration,
+            description: o.description,
+            locality: o.locality,
+            expected_minutes: o.expected_minutes,
+            accessibility: o.accessibility,
+            contact: o.contact,
+            filled: o.filled,
+            sessions: o
+                .sessions
+                .into_iter()
+                .map(|s| OpportunitySessionBody {
+                    id: s.id,
+                    number: s.number,
+                    on: s.on,
+                    start_time: s.start_time,
+                    minutes: s.minutes,
+                })
+                .collect(),
         }
     }
 }
@@ -947,7 +984,7 @@ async fn list_opportunities(
     let request = engagement::ListOpportunitiesRequest {
         page: q.page(),
         sort: q.sort.clone(),
-        kind: String::new(),
+        ..Default::default()
     };
     let listed = state
         .clients
@@ -985,9 +1022,39 @@ pub struct CreateOpportunityBody {
     /// rate_card (the default) or expenses_only.
     #[serde(default)]
     remuneration: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    locality: String,
+    /// Minutes per session, 15 to 720 (default 120).
+    #[serde(default)]
+    expected_minutes: u32,
+    /// Step-free access, BSL, captions, ...
+    #[serde(default)]
+    accessibility: String,
+    #[serde(default)]
+    contact: String,
+    /// HH:MM (default 10:00).
+    #[serde(default)]
+    start_time: String,
+    /// Empty (one-off), weekly, fortnightly or monthly.
+    #[serde(default)]
+    repeat: String,
+    /// How many sessions when it repeats, 1 to 52.
+    #[serde(default)]
+    session_count: u32,
+    /// Save as a draft (any dates), to publish later.
+    #[serde(default)]
+    draft: bool,
+    /// Work already done, recorded afterwards (sessions today or earlier): created completed.
+    #[serde(default)]
+    held: bool,
+    /// The open staff request it answers.
+    #[serde(default)]
+    request_id: String,
 }
 
-/// Publish an opportunity.
+/// Publish an opportunity (or save a draft, or record work already done).
 #[utoipa::path(post, path = "/api/v1/opportunities", request_body = CreateOpportunityBody,
     responses((status = 201, body = OpportunityBody), (status = 422, body = ErrorBody)))]
 async fn create_opportunity(
@@ -1007,6 +1074,17 @@ async fn create_opportunity(
         pathway: b.pathway,
         cost_centre: b.cost_centre,
         remuneration: b.remuneration,
+        description: b.description,
+        locality: b.locality,
+        expected_minutes: b.expected_minutes,
+        accessibility: b.accessibility,
+        contact: b.contact,
+        start_time: b.start_time,
+        repeat: b.repeat,
+        session_count: b.session_count,
+        draft: b.draft,
+        held: b.held,
+        request_id: b.request_id,
     };
     let created = state
         .clients
@@ -1026,6 +1104,8 @@ pub struct AssignmentBody {
     attended_minutes: Option<u32>,
     /// The attendance recorded for it (to correct it); empty when none is.
     attendance_id: String,
+    /// offered, accepted or declined.
+    status: String,
 }
 
 impl From<engagement::Assignment> for AssignmentBody {
@@ -1037,6 +1117,7 @@ impl From<engagement::Assignment> for AssignmentBody {
             created_at: a.created_at,
             attended_minutes: a.attended_minutes,
             attendance_id: a.attendance_id,
+            status: a.status,
         }
     }
 }
@@ -1066,6 +1147,9 @@ async fn list_assignments(
 #[derive(Deserialize, ToSchema)]
 pub struct AssignBody {
     partner_id: String,
+    /// True: offer the place, held until the partner answers; false (default): they agreed.
+    #[serde(default)]
+    offer: bool,
 }
 
 /// Assign a partner to an opportunity.
@@ -1082,6 +1166,7 @@ async fn assign_partner(
     let request = engagement::AssignPartnerRequest {
         opportunity_id: id,
         partner_id: b.partner_id,
+        offer: b.offer,
     };
     let created = state
         .clients
@@ -1094,8 +1179,14 @@ async fn assign_partner(
 
 #[derive(Deserialize, ToSchema)]
 pub struct AttendanceRequestBody {
-    /// Minutes attended, 1 to 1440.
+    /// Minutes attended, up to the session's length plus 60; 0 with apologies or no_show.
     minutes: u32,
+    /// The session; empty or absent: the first.
+    #[serde(default)]
+    session_id: String,
+    /// attended (default), apologies or no_show.
+    #[serde(default)]
+    outcome: String,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -1107,6 +1198,25 @@ pub struct AttendanceBody {
     minutes: u32,
     activity_date: String,
     recorded_at: String,
+    session_id: String,
+    /// attended, apologies or no_show.
+    outcome: String,
+}
+
+impl From<engagement::Attendance> for AttendanceBody {
+    fn from(a: engagement::Attendance) -> Self {
+        Self {
+            id: a.id,
+            assignment_id: a.assignment_id,
+            opportunity_id: a.opportunity_id,
+            partner_id: a.partner_id,
+            minutes: a.minutes,
+            activity_date: a.activity_date,
+            recorded_at: a.recorded_at,
+            session_id: a.session_id,
+            outcome: a.outcome,
+        }
+    }
 }
 
 /// Record (confirm) a partner's attendance; payments creates one claim for it.
@@ -1123,6 +1233,8 @@ async fn record_attendance(
     let request = engagement::RecordAttendanceRequest {
         assignment_id: id,
         minutes: b.minutes,
+        session_id: b.session_id,
+        outcome: b.outcome,
     };
     let a = state
         .clients
@@ -1130,16 +1242,7 @@ async fn record_attendance(
         .record_attendance(state.clients.request(&me.caller, request))
         .await?
         .into_inner();
-    let body = AttendanceBody {
-        id: a.id,
-        assignment_id: a.assignment_id,
-        opportunity_id: a.opportunity_id,
-        partner_id: a.partner_id,
-        minutes: a.minutes,
-        activity_date: a.activity_date,
-        recorded_at: a.recorded_at,
-    };
-    Ok((StatusCode::CREATED, Json(body)))
+    Ok((StatusCode::CREATED, Json(a.into())))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -1148,6 +1251,9 @@ pub struct CorrectionBody {
     minutes: u32,
     /// Why: kept with the correction.
     reason: String,
+    /// attended, apologies or no_show; absent: attended when minutes > 0, else no_show.
+    #[serde(default)]
+    outcome: String,
 }
 
 /// Correct recorded attendance. Never a silent edit: the correction and its reason are kept, and
@@ -1166,6 +1272,7 @@ async fn correct_attendance(
         attendance_id: id,
         minutes: b.minutes,
         reason: b.reason,
+        outcome: b.outcome,
     };
     let a = state
         .clients
@@ -1173,15 +1280,7 @@ async fn correct_attendance(
         .correct_attendance(state.clients.request(&me.caller, request))
         .await?
         .into_inner();
-    Ok(Json(AttendanceBody {
-        id: a.id,
-        assignment_id: a.assignment_id,
-        opportunity_id: a.opportunity_id,
-        partner_id: a.partner_id,
-        minutes: a.minutes,
-        activity_date: a.activity_date,
-        recorded_at: a.recorded_at,
-    }))
+    Ok(Json(a.into()))
 }
 
 // ---- feedback ----

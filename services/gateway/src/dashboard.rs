@@ -251,7 +251,7 @@ async fn scope(state: &AppState, me: &SignedIn, q: &DashboardQuery) -> Result<Sc
 }
 
 /// The caller, acting on one trust's figures (an ICS analyst reads its members' aggregates).
-fn as_trust(me: &SignedIn, code: &str) -> Result<Caller, AppError> {
+pub(crate) fn as_trust(me: &SignedIn, code: &str) -> Result<Caller, AppError> {
     Ok(Caller {
         tenant: OdsCode::parse(code).map_err(|e| AppError::Internal(e.to_string()))?,
         ..me.caller.clone()

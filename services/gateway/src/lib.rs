@@ -10,6 +10,7 @@ pub mod complaints;
 pub mod complaints_api;
 pub mod config;
 pub mod dashboard;
+pub mod engagement_pages;
 pub mod equality;
 pub mod error;
 pub mod feedback_upload;
@@ -74,6 +75,7 @@ pub fn router(state: AppState) -> Router {
     let images = ServeDir::new(format!("{assets}/assets"));
     Router::new()
         .merge(pages::routes())
+        .merge(engagement_pages::routes())
         .merge(api::routes())
         .merge(profile::routes())
         .merge(join::routes())

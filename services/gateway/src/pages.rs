@@ -153,6 +153,13 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/dashboard.html"),
     ),
     ("impact.html", include_str!("../templates/impact.html")),
+    ("requests.html", include_str!("../templates/requests.html")),
+    ("my_opportunities.html", include_str!("../templates/my_opportunities.html")),
+    ("my_sessions.html", include_str!("../templates/my_sessions.html")),
+    ("my_preferences.html", include_str!("../templates/my_preferences.html")),
+    ("forums.html", include_str!("../templates/forums.html")),
+    ("forum.html", include_str!("../templates/forum.html")),
+    ("engagement_report.html", include_str!("../templates/engagement_report.html")),
     ("error.html", include_str!("../templates/error.html")),
 ];
 
@@ -199,6 +206,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/opportunities/{id}", get(opportunity))
         .route("/opportunities/{id}/assign", post(opportunity_assign))
+        .route("/opportunities/{id}/status", post(opportunity_status))
         .route(
             "/opportunities/{id}/attendance",
             post(opportunity_attendance),
@@ -314,6 +322,42 @@ fn nav(me: &SignedIn, current: &str) -> Vec<NavLink> {
             "Involvement spend",
             "Spend by month, pathway, kind of work and cost centre.",
             crate::payments::BUDGET_READERS,
+        ),
+        (
+            "/requests",
+            "Requests for partners",
+            "Ask for partners for a piece of work; the engagement team turns it into an opportunity.",
+            ORGANISERS,
+        ),
+        (
+            "/forums",
+            "Forums",
+            "Members, meetings with agenda and minutes, and actions.",
+            ORGANISERS,
+        ),
+        (
+            "/engagement/report",
+            "Involvement report",
+            "Partner hours by kind of work and pathway, fairness of paid work, places unfilled.",
+            crate::engagement_pages::REPORT_READERS,
+        ),
+        (
+            "/my/opportunities",
+            "Opportunities for you",
+            "Opportunities you may take part in: say you are interested.",
+            &[Role::Partner],
+        ),
+        (
+            "/my/sessions",
+            "Your sessions",
+            "Offers to answer, your sessions to come, and a calendar file.",
+            &[Role::Partner],
+        ),
+        (
+            "/my/preferences",
+            "Your preferences",
+            "The work you like, the days you can do, and conflicts of interest.",
+            &[Role::Partner],
         ),
         (
             "/impact",
@@ -1635,9 +1679,49 @@ fn kind_label(kind: &str) -> &str {
         .unwrap_or(kind)
 }
 
-fn opportunity_value(o: &engagement::Opportunity) -> Value {
-    context! { id => o.id, title => o.title, kind => o.kind, kind_label => kind_label(&o.kind), involvement_level => o.involvement_level, starts_on => o.starts_on, places => o.places, status => o.status, required_role => o.required_role, required_role_label => partner_role_label(&o.required_role), pathway => o.pathway, cost_centre => o.cost_centre, expenses_only => o.remuneration == "expenses_only" }
+pub(crate) fn opportunity_value(o: &engagement::Opportunity) -> Value {
+    let sessions: Vec<Value> = o
+        .sessions
+        .iter()
+        .map(|s| context! { id => s.id, number => s.number, on => s.on, start_time => s.start_time, minutes => s.minutes })
+        .collect();
+    let last_on = o.sessions.last().map(|s| s.on.clone()).unwrap_or_default();
+    context! { id => o.id, title => o.title, kind => o.kind, kind_label => kind_label(&o.kind), involvement_level => o.involvement_level, starts_on => o.starts_on, last_on => last_on, places => o.places, filled => o.filled, status => o.status, status_label => opportunity_status_label(&o.status), required_role => o.required_role, required_role_label => partner_role_label(&o.required_role), pathway => o.pathway, cost_centre => o.cost_centre, expenses_only => o.remuneration == "expenses_only", description => o.description, locality => o.locality, expected_minutes => o.expected_minutes, accessibility => o.accessibility, contact => o.contact, sessions => sessions, cancel_reason => o.cancel_reason, request_id => o.request_id }
 }
+
+/// An opportunity's status in words.
+pub(crate) fn opportunity_status_label(status: &str) -> &str {
+    match status {
+        "draft" => "Draft (not yet published)",
+        "published" => "Published: places open",
+        "filled" => "Filled: every place is taken",
+        "completed" => "Completed",
+        "cancelled" => "Cancelled",
+        other => other,
+    }
+}
+
+const REPEATS: &[(&str, &str)] = &[
+    ("", "Once (one session)"),
+    ("weekly", "Every week"),
+    ("fortnightly", "Every two weeks"),
+    ("monthly", "Every month"),
+];
+
+const SAVE_AS: &[(&str, &str)] = &[
+    ("publish", "Publish it now (sessions today or later)"),
+    ("draft", "Save as a draft, to publish later"),
+    ("held", "Record work already done (sessions today or earlier)"),
+];
+
+const OPPORTUNITY_STATUSES: &[(&str, &str)] = &[
+    ("", "Any status"),
+    ("draft", "Draft"),
+    ("published", "Published: places open"),
+    ("filled", "Filled"),
+    ("completed", "Completed"),
+    ("cancelled", "Cancelled"),
+];
 
 /// How an opportunity pays (DOMAIN.md §3).
 const REMUNERATIONS: &[(&str, &str)] = &[
@@ -1645,15 +1729,28 @@ const REMUNERATIONS: &[(&str, &str)] = &[
     ("expenses_only", "Expenses only"),
 ];
 
+#[derive(Deserialize, Default)]
+struct OpportunityListQuery {
+    page: Option<u32>,
+    #[serde(default)]
+    sort: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    kind: String,
+}
+
 async fn opportunities(
     State(state): State<AppState>,
     me: SignedIn,
-    Query(q): Query<ListQuery>,
+    Query(q): Query<OpportunityListQuery>,
 ) -> Result<Html<String>, AppError> {
     let request = engagement::ListOpportunitiesRequest {
         page: page_request(q.page, 25),
-        sort: q.sort,
-        kind: String::new(),
+        sort: q.sort.clone(),
+        kind: q.kind.clone(),
+        status: q.status.clone(),
+        pathway: String::new(),
     };
     let listed = state
         .clients
@@ -1667,7 +1764,7 @@ async fn opportunities(
         "opportunities.html",
         merge(
             base(&me, "/opportunities", "Opportunities"),
-            context! { opportunities => rows, page => page_value(listed.page), can_create => me.has_role(LEADS) },
+            context! { opportunities => rows, page => page_value(listed.page), can_create => me.has_role(LEADS), statuses => OPPORTUNITY_STATUSES, kinds => [("", "Any kind")].iter().chain(KINDS.iter()).collect::<Vec<_>>(), q => context! { status => q.status, kind => q.kind, sort => q.sort } },
         ),
     )
 }
@@ -1703,8 +1800,12 @@ async fn opportunities_csv(
                 o.kind,
                 o.involvement_level.to_string(),
                 o.starts_on,
+                o.sessions.len().to_string(),
                 o.places.to_string(),
+                o.filled.to_string(),
                 o.status,
+                o.pathway,
+                o.locality,
             ]
         })
         .collect();
@@ -1716,8 +1817,12 @@ async fn opportunities_csv(
             "kind",
             "involvement_level",
             "starts_on",
+            "sessions",
             "places",
+            "filled",
             "status",
+            "pathway",
+            "locality",
         ],
         rows,
     )
@@ -1745,6 +1850,26 @@ struct OpportunityForm {
     remuneration: String,
     #[serde(default)]
     required_role: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    locality: String,
+    #[serde(default)]
+    expected_minutes: String,
+    #[serde(default)]
+    accessibility: String,
+    #[serde(default)]
+    contact: String,
+    #[serde(default)]
+    start_time: String,
+    #[serde(default)]
+    repeat: String,
+    #[serde(default)]
+    session_count: String,
+    #[serde(default)]
+    save_as: String,
+    #[serde(default)]
+    request_id: String,
 }
 
 const LEVELS: &[(&str, &str)] = &[
@@ -1754,11 +1879,18 @@ const LEVELS: &[(&str, &str)] = &[
     ("1", "Level 1 – information and feedback"),
 ];
 
+#[derive(Deserialize)]
+struct OpportunityFormQuery {
+    /// A staff request to answer: the form starts from it.
+    request: Option<String>,
+}
+
 async fn opportunity_form(
     State(state): State<AppState>,
     me: SignedIn,
+    Query(q): Query<OpportunityFormQuery>,
 ) -> Result<Html<String>, AppError> {
-    let form = OpportunityForm {
+    let mut form = OpportunityForm {
         csrf_token: String::new(),
         title: String::new(),
         kind: "forum_meeting".into(),
@@ -1769,13 +1901,46 @@ async fn opportunity_form(
         pathway: String::new(),
         cost_centre: String::new(),
         remuneration: "rate_card".into(),
+        description: String::new(),
+        locality: String::new(),
+        expected_minutes: "120".into(),
+        accessibility: String::new(),
+        contact: String::new(),
+        start_time: "10:00".into(),
+        repeat: String::new(),
+        session_count: "1".into(),
+        save_as: "publish".into(),
+        request_id: String::new(),
     };
+    let mut from_request = None;
+    if let Some(id) = q.request.filter(|id| !id.is_empty()) {
+        let found = crate::engagement_pages::staff_request(&state, &me, &id).await?;
+        form.title = found.title.clone();
+        form.pathway = found.pathway.clone();
+        form.description = found.description.clone();
+        if !found.kind.is_empty() {
+            form.kind = found.kind.clone();
+        }
+        form.places = found.places.to_string();
+        form.request_id = found.id.clone();
+        from_request = Some(context! { title => found.title, team => found.team, needed_by => found.needed_by });
+    }
+    opportunity_form_page(&state, &me, &form, from_request, None)
+}
+
+fn opportunity_form_page(
+    state: &AppState,
+    me: &SignedIn,
+    form: &OpportunityForm,
+    from_request: Option<Value>,
+    err: Option<&AppError>,
+) -> Result<Html<String>, AppError> {
     render(
-        &state,
+        state,
         "opportunity_new.html",
         merge(
-            base(&me, "/opportunities", "Create an opportunity"),
-            context! { form => form, kinds => KINDS, levels => LEVELS, roles => ROLE_OPTIONS, remunerations => REMUNERATIONS },
+            base(me, "/opportunities", "Create an opportunity"),
+            context! { form => form, kinds => KINDS, levels => LEVELS, roles => ROLE_OPTIONS, remunerations => REMUNERATIONS, repeats => REPEATS, save_as => SAVE_AS, from_request => from_request, errors => err.map(errors_map).unwrap_or_default() },
         ),
     )
 }
@@ -1798,13 +1963,22 @@ async fn opportunity_create(
             ));
             0
         });
-    let places = form.places.trim().parse::<u32>().unwrap_or_else(|_| {
-        parse_errors.push(alongside_platform::error::FieldError::new(
-            "places",
-            "enter a whole number",
-        ));
-        0
-    });
+    let mut number = |field: &str, value: &str, default: u32| -> u32 {
+        let value = value.trim();
+        if value.is_empty() {
+            return default;
+        }
+        value.parse::<u32>().unwrap_or_else(|_| {
+            parse_errors.push(alongside_platform::error::FieldError::new(
+                field,
+                "enter a whole number",
+            ));
+            0
+        })
+    };
+    let places = number("places", &form.places, 0);
+    let expected_minutes = number("expected_minutes", &form.expected_minutes, 0);
+    let session_count = number("session_count", &form.session_count, 1);
     let result = if parse_errors.is_empty() {
         let request = engagement::CreateOpportunityRequest {
             title: form.title.clone(),
@@ -1816,6 +1990,17 @@ async fn opportunity_create(
             pathway: form.pathway.clone(),
             cost_centre: form.cost_centre.clone(),
             remuneration: form.remuneration.clone(),
+            description: form.description.clone(),
+            locality: form.locality.clone(),
+            expected_minutes,
+            accessibility: form.accessibility.clone(),
+            contact: form.contact.clone(),
+            start_time: form.start_time.clone(),
+            repeat: form.repeat.clone(),
+            session_count,
+            draft: form.save_as == "draft",
+            held: form.save_as == "held",
+            request_id: form.request_id.clone(),
         };
         state
             .clients
@@ -1831,14 +2016,9 @@ async fn opportunity_create(
             Redirect::to(&format!("/opportunities/{}", created.into_inner().id)).into_response(),
         ),
         Err(err @ AppError::Invalid(_)) => {
-            let html = render(
-                &state,
-                "opportunity_new.html",
-                merge(
-                    base(&me, "/opportunities", "Create an opportunity"),
-                    context! { form => form, kinds => KINDS, levels => LEVELS, roles => ROLE_OPTIONS, remunerations => REMUNERATIONS, errors => errors_map(&err) },
-                ),
-            )?;
+            let from_request = (!form.request_id.is_empty())
+                .then(|| context! { title => form.title.clone() });
+            let html = opportunity_form_page(&state, &me, &form, from_request, Some(&err))?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, html).into_response())
         }
         Err(err) => Err(err),
@@ -1895,9 +2075,29 @@ async fn opportunity_page(
             .map(|p| format!("{} {}", p.given_name, p.family_name))
             .unwrap_or_else(|| pid.to_string())
     };
+    let today = alongside_platform::now_rfc3339()[..10].to_string();
     let rows: Vec<Value> = assignments
         .iter()
-        .map(|a| context! { id => a.id, partner_name => name_of(&a.partner_id), attended_minutes => a.attended_minutes, attendance_id => a.attendance_id })
+        .map(|a| {
+            let session_of = |id: &str| found.sessions.iter().find(|s| s.id == id);
+            let recorded: Vec<Value> = a
+                .attendances
+                .iter()
+                .map(|t| context! {
+                    id => t.id, minutes => t.minutes, outcome => t.outcome, outcome_label => outcome_label(&t.outcome),
+                    on => session_of(&t.session_id).map(|s| s.on.clone()).unwrap_or_else(|| t.activity_date.clone()),
+                    revision => t.revision, correction_reason => t.correction_reason,
+                })
+                .collect();
+            // Sessions held and not yet recorded for this partner.
+            let due: Vec<(String, String)> = found
+                .sessions
+                .iter()
+                .filter(|s| s.on <= today && !a.attendances.iter().any(|t| t.session_id == s.id))
+                .map(|s| (s.id.clone(), format!("Session {} on {}", s.number, s.on)))
+                .collect();
+            context! { id => a.id, partner_name => name_of(&a.partner_id), status => a.status, decline_reason => a.decline_reason, recorded => recorded, due => due }
+        })
         .collect();
     let options: Vec<(String, String)> = partners
         .iter()
@@ -1910,8 +2110,9 @@ async fn opportunity_page(
         })
         .collect();
     // The ranked shortlist, for a lead with places left: who may take it, and why in this order.
-    let places_left = (assignments.len() as u32) < found.places;
-    let shortlist = if me.has_role(LEADS) && places_left {
+    let places_left = found.filled < found.places;
+    let open = matches!(found.status.as_str(), "published" | "completed");
+    let shortlist = if me.has_role(LEADS) && places_left && open {
         let list = state
             .clients
             .engagement()
@@ -1937,6 +2138,10 @@ async fn opportunity_page(
     };
     let notice = match notice {
         Some("assigned") => Some("Partner assigned."),
+        Some("offered") => Some("Place offered. The partner sees the offer on their sessions page and accepts or declines it."),
+        Some("published") => Some("Opportunity published: partners who may take part can see it."),
+        Some("completed") => Some("Opportunity marked completed."),
+        Some("cancelled") => Some("Opportunity cancelled. Places not yet attended are freed."),
         Some("attendance") => Some("Attendance recorded. A claim will be created for the partner."),
         Some("corrected") => {
             Some("Attendance corrected. The partner's claim follows the correction.")
@@ -1949,9 +2154,23 @@ async fn opportunity_page(
         "opportunity.html",
         merge(
             base(me, "/opportunities", &found.title),
-            context! { opportunity => opportunity_value(&found), assignments => rows, partner_options => options, can_assign => me.has_role(LEADS), notice => notice, errors => errors, shortlist => shortlist },
+            context! { opportunity => opportunity_value(&found), assignments => rows, partner_options => options, can_assign => me.has_role(LEADS) && open && places_left, is_lead => me.has_role(LEADS), can_complete => found.status == "published" && found.sessions.last().is_some_and(|s| s.on <= today), notice => notice, errors => errors, shortlist => shortlist, outcomes => OUTCOMES },
         ),
     )
+}
+
+/// What became of a partner's place at a session, in words.
+const OUTCOMES: &[(&str, &str)] = &[
+    ("attended", "Attended"),
+    ("apologies", "Sent apologies"),
+    ("no_show", "Did not attend"),
+];
+
+fn outcome_label(outcome: &str) -> &str {
+    OUTCOMES
+        .iter()
+        .find(|(o, _)| *o == outcome)
+        .map_or(outcome, |(_, l)| l)
 }
 
 #[derive(Deserialize)]
@@ -1959,6 +2178,9 @@ struct AssignForm {
     csrf_token: String,
     #[serde(default)]
     partner_id: String,
+    /// "offer": hold the place for the partner's answer.
+    #[serde(default)]
+    how: String,
 }
 
 async fn opportunity_assign(
@@ -1968,16 +2190,49 @@ async fn opportunity_assign(
     Form(form): Form<AssignForm>,
 ) -> Result<Response, AppError> {
     me.check_csrf(Some(&form.csrf_token))?;
+    let offer = form.how == "offer";
     let request = engagement::AssignPartnerRequest {
         opportunity_id: id.clone(),
         partner_id: form.partner_id,
+        offer,
     };
     let result = state
         .clients
         .engagement()
         .assign_partner(state.clients.request(&me.caller, request))
         .await;
-    after_opportunity_change(&state, &me, &id, result.map(|_| ()), "assigned").await
+    let notice = if offer { "offered" } else { "assigned" };
+    after_opportunity_change(&state, &me, &id, result.map(|_| ()), notice).await
+}
+
+#[derive(Deserialize)]
+struct OpportunityStatusForm {
+    csrf_token: String,
+    to: String,
+    #[serde(default)]
+    reason: String,
+}
+
+async fn opportunity_status(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Path(id): Path<String>,
+    Form(form): Form<OpportunityStatusForm>,
+) -> Result<Response, AppError> {
+    me.check_csrf(Some(&form.csrf_token))?;
+    let action = engagement::OpportunityAction {
+        id: id.clone(),
+        reason: form.reason,
+    };
+    let mut client = state.clients.engagement();
+    let request = state.clients.request(&me.caller, action);
+    let (result, notice) = match form.to.as_str() {
+        "published" => (client.publish_opportunity(request).await, "published"),
+        "completed" => (client.complete_opportunity(request).await, "completed"),
+        "cancelled" => (client.cancel_opportunity(request).await, "cancelled"),
+        _ => return Err(AppError::NotFound),
+    };
+    after_opportunity_change(&state, &me, &id, result.map(|_| ()), notice).await
 }
 
 /// After a change on an opportunity's page: back to the page with a notice, or the page again
@@ -2006,6 +2261,10 @@ struct AttendanceForm {
     assignment_id: String,
     #[serde(default)]
     minutes: String,
+    #[serde(default)]
+    session_id: String,
+    #[serde(default)]
+    outcome: String,
 }
 
 async fn opportunity_attendance(
@@ -2016,10 +2275,13 @@ async fn opportunity_attendance(
 ) -> Result<Response, AppError> {
     me.check_csrf(Some(&form.csrf_token))?;
     let minutes = form.minutes.trim().parse::<u32>().unwrap_or(0);
-    let row = format!("minutes-{}", form.assignment_id);
+    let assignment = form.assignment_id.clone();
     let request = engagement::RecordAttendanceRequest {
         assignment_id: form.assignment_id,
-        minutes,
+        // Apologies and no-shows give no minutes, whatever the box held.
+        minutes: if form.outcome == "attended" || form.outcome.is_empty() { minutes } else { 0 },
+        session_id: form.session_id,
+        outcome: form.outcome,
     };
     let result = state
         .clients
@@ -2030,7 +2292,9 @@ async fn opportunity_attendance(
         // Each row has its own minutes input: the error summary links to the row's.
         .map_err(|status| {
             AppError::from(status).with_fields(|field| match field {
-                "minutes" => row.clone(),
+                "minutes" => format!("minutes-{assignment}"),
+                "session_id" => format!("session-{assignment}"),
+                "outcome" => format!("outcome-{assignment}"),
                 other => other.to_string(),
             })
         });
@@ -2055,6 +2319,8 @@ struct CorrectionForm {
     minutes: String,
     #[serde(default)]
     reason: String,
+    #[serde(default)]
+    outcome: String,
 }
 
 async fn opportunity_correction(
@@ -2083,6 +2349,7 @@ async fn opportunity_correction(
         attendance_id: form.attendance_id,
         minutes,
         reason: form.reason,
+        outcome: form.outcome,
     };
     let result = state
         .clients
@@ -2094,6 +2361,7 @@ async fn opportunity_correction(
             AppError::from(status).with_fields(|field| match field {
                 "minutes" => format!("correct_minutes-{row}"),
                 "reason" => format!("reason-{row}"),
+                "outcome" => format!("outcome-{row}"),
                 other => other.to_string(),
             })
         });
@@ -2136,6 +2404,7 @@ mod tests {
             include_str!("payments.rs"),
             include_str!("feedback_upload.rs"),
             include_str!("survey.rs"),
+            include_str!("engagement_pages.rs"),
         ]
         .concat();
         let rendered: Vec<&str> = source

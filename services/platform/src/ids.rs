@@ -16,6 +16,11 @@ pub const COMMENT: &str = "cmt";
 pub const THEME_TRAINING: &str = "thm";
 pub const COMPLAINT: &str = "cpl";
 pub const USER: &str = "usr";
+pub const SESSION: &str = "ses";
+pub const STAFF_REQUEST: &str = "req";
+pub const FORUM: &str = "frm";
+pub const MEETING: &str = "mtg";
+pub const ACTION: &str = "act";
 
 /// A new identifier: the prefix, an underscore and a UUID v7 (sortable by creation time).
 pub fn new_id(prefix: &str) -> String {

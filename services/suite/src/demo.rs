@@ -182,10 +182,16 @@ pub async fn seed(state: &AppState) -> Result<Vec<(String, String)>, String> {
                 involvement_level: *level,
                 starts_on,
                 places: *places,
-                required_role: String::new(),
                 pathway: pathway.to_string(),
                 cost_centre: cost_centre.to_string(),
-                remuneration: String::new(),
+                description: format!("{title}: partners bring what they know of the {pathway} service."),
+                locality: "Outpatients building, room 2".into(),
+                expected_minutes: if n == 0 { 120 } else { 300 },
+                accessibility: "Step-free access and a hearing loop; breaks every hour".into(),
+                contact: "Engagement team, 01632 960000".into(),
+                // The first two took place before today: recorded as work already done.
+                held: n < 2,
+                ..Default::default()
             };
             let opportunity = state
                 .clients
@@ -204,6 +210,7 @@ pub async fn seed(state: &AppState) -> Result<Vec<(String, String)>, String> {
                 let request = engagement::RecordAttendanceRequest {
                     assignment_id: assignment.id,
                     minutes,
+                    ..Default::default()
                 };
                 state
                     .clients
@@ -215,6 +222,7 @@ pub async fn seed(state: &AppState) -> Result<Vec<(String, String)>, String> {
         }
         if trust == "RZA" {
             pay_the_first_partner(state, &lead, &partner_ids[0]).await?;
+            forum_and_requests(state, &lead, &partner_ids).await?;
         }
         let analyst = Caller {
             role: Role::Analyst,
@@ -477,6 +485,123 @@ async fn pay_the_first_partner(
     Ok(())
 }
 
+/// A forum meeting monthly with a place offered to the demo partner, its members, a meeting
+/// with agenda and an action, and a team's request for partners waiting for the lead.
+async fn forum_and_requests(
+    state: &AppState,
+    lead: &Caller,
+    partner_ids: &[String],
+) -> Result<(), String> {
+    let err = |e: &dyn std::fmt::Display| e.to_string();
+    let today = time::OffsetDateTime::now_utc().date();
+    let mut engagement = state.clients.engagement();
+    let request = engagement::CreateOpportunityRequest {
+        title: "Pain Patient and Carer Forum".into(),
+        kind: "forum_meeting".into(),
+        involvement_level: 4,
+        starts_on: (today + time::Duration::days(10)).to_string(),
+        places: 8,
+        pathway: "pain".into(),
+        cost_centre: "CC-4420".into(),
+        description: "The forum meets monthly to review the pain service with its team.".into(),
+        locality: "Online (Microsoft Teams)".into(),
+        expected_minutes: 120,
+        start_time: "14:00".into(),
+        repeat: "monthly".into(),
+        session_count: 6,
+        accessibility: "Captions on; papers a week ahead in large print on request".into(),
+        contact: "Engagement team, 01632 960000".into(),
+        ..Default::default()
+    };
+    let forum_sessions = engagement
+        .create_opportunity(state.clients.request(lead, request))
+        .await
+        .map_err(|e| err(&e))?
+        .into_inner();
+    let offer = engagement::AssignPartnerRequest {
+        opportunity_id: forum_sessions.id.clone(),
+        partner_id: partner_ids[0].clone(),
+        offer: true,
+    };
+    engagement
+        .assign_partner(state.clients.request(lead, offer))
+        .await
+        .map_err(|e| err(&e))?;
+    let forum = engagement
+        .create_forum(state.clients.request(
+            lead,
+            engagement::CreateForumRequest {
+                name: "Pain Patient and Carer Forum".into(),
+                pathway: "pain".into(),
+                description: "Partners and the pain team, monthly: what matters to patients.".into(),
+            },
+        ))
+        .await
+        .map_err(|e| err(&e))?
+        .into_inner();
+    for (n, partner_id) in partner_ids.iter().take(3).enumerate() {
+        engagement
+            .set_forum_member(state.clients.request(
+                lead,
+                engagement::SetForumMemberRequest {
+                    forum_id: forum.id.clone(),
+                    partner_id: partner_id.clone(),
+                    role: if n == 0 { "chair" } else { "member" }.into(),
+                },
+            ))
+            .await
+            .map_err(|e| err(&e))?;
+    }
+    let meeting = engagement
+        .save_forum_meeting(state.clients.request(
+            lead,
+            engagement::SaveForumMeetingRequest {
+                forum_id: forum.id.clone(),
+                held_on: (today + time::Duration::days(10)).to_string(),
+                focus: "Waiting times for a first appointment".into(),
+                agenda: "1. Welcome\n2. Waiting times: what patients tell us\n3. Actions".into(),
+                opportunity_id: forum_sessions.id,
+                ..Default::default()
+            },
+        ))
+        .await
+        .map_err(|e| err(&e))?
+        .into_inner();
+    engagement
+        .save_forum_action(state.clients.request(
+            lead,
+            engagement::SaveForumActionRequest {
+                forum_id: forum.id,
+                meeting_id: meeting.id,
+                action: "Bring the waiting-list letter to the next meeting".into(),
+                owner: "Service manager, pain".into(),
+                due_on: (today + time::Duration::days(40)).to_string(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .map_err(|e| err(&e))?;
+    engagement
+        .create_staff_request(state.clients.request(
+            &Caller {
+                role: Role::Staff,
+                ..lead.clone()
+            },
+            engagement::CreateStaffRequestRequest {
+                title: "Rewrite the rheumatology clinic letters".into(),
+                team: "Rheumatology outpatients".into(),
+                pathway: "rheumatology".into(),
+                description: "Two partners to read our letters and tell us what is unclear.".into(),
+                kind: "improvement_group".into(),
+                places: 2,
+                needed_by: (today + time::Duration::days(30)).to_string(),
+            },
+        ))
+        .await
+        .map_err(|e| err(&e))?;
+    Ok(())
+}
+
 /// The partner reaches engagement's read model through Kafka a moment after registration.
 async fn assign_when_known(
     state: &AppState,
@@ -489,6 +614,7 @@ async fn assign_when_known(
         let request = engagement::AssignPartnerRequest {
             opportunity_id: opportunity_id.into(),
             partner_id: partner_id.into(),
+            offer: false,
         };
         match state
             .clients

@@ -102,7 +102,7 @@ pub async fn bench(
             })
             .collect();
         run(format!(
-            "INSERT INTO attendances (id, tenant_id, assignment_id, opportunity_id, partner_id, minutes, activity_date, recorded_at, recorded_by, revision, corrected_at, correction_reason) VALUES {}",
+            "INSERT INTO session_attendances (id, tenant_id, assignment_id, opportunity_id, partner_id, minutes, activity_date, recorded_at, recorded_by, revision, corrected_at, correction_reason) VALUES {}",
             rows.join(",")
         ))
         .await?;
@@ -111,7 +111,7 @@ pub async fn bench(
     run(format!(
         "INSERT INTO partner_paid_months (tenant_id, partner_id, month, sessions, last_on) \
          SELECT a.tenant_id, a.partner_id, SUBSTR(a.activity_date, 1, 7), COUNT(*), MAX(a.activity_date) \
-         FROM attendances a JOIN opportunities o ON o.id = a.opportunity_id \
+         FROM session_attendances a JOIN opportunities o ON o.id = a.opportunity_id \
          WHERE a.tenant_id = '{TENANT}' AND a.minutes > 0 AND o.remuneration <> 'expenses_only' \
          GROUP BY a.tenant_id, a.partner_id, SUBSTR(a.activity_date, 1, 7)"
     ))
