@@ -303,7 +303,7 @@ async fn the_suite_over_tansu_and_postgres() {
     assert_eq!((status, listed["page"]["total"].as_u64()), (200, Some(1)));
 
     let (status, opportunity) = lead
-        .post("/api/v1/opportunities", json!({ "title": "Rheumatology MDT", "kind": "mdt_seat", "involvement_level": 4, "starts_on": "2026-11-20", "places": 2 }))
+        .post("/api/v1/opportunities", json!({ "title": "Rheumatology MDT", "kind": "mdt_seat", "involvement_level": 4, "starts_on": "2026-11-20", "places": 2, "held": true }))
         .await;
     assert_eq!(status, 201, "{opportunity}");
     let opportunity_id = opportunity["id"].as_str().unwrap().to_string();
