@@ -1022,6 +1022,9 @@ test('an ICS analyst compares its trusts, drills into one, downloads a table and
   await assert.doesNotReject(page.getByRole('columnheader', { name: '99.8% limits' }).waitFor());
   await page.getByText(/Hillside Community Health \(demo\): the chart as a table/).click();
   await assert.doesNotReject(page.getByRole('columnheader', { name: 'Upper limit' }).first().waitFor());
+  const involvement = page.getByRole('table', { name: /sessions attended and their hours/ });
+  await assert.doesNotReject(involvement.getByRole('columnheader', { name: 'Partners involved' }).waitFor(), 'involvement: hours and people');
+  await assert.doesNotReject(involvement.getByRole('rowheader', { name: /all trusts/ }).waitFor());
   await expectAccessible(page, 'the ICS dashboard');
 
   // Filters: one at a time; the trusts by a pathway.

@@ -161,6 +161,46 @@ pub struct InvolvementBody {
     /// when hidden (1 to 4 partners).
     partners_paid: Option<u64>,
     spend_pence: Option<i64>,
+    /// Sessions partners attended in the period, and their hours.
+    sessions: u64,
+    hours: f64,
+    /// Distinct partners who attended; absent when hidden (1 to 4 partners).
+    partners_involved: Option<u64>,
+    /// How far the bank is from the population served on the question where it is furthest:
+    /// the dissimilarity index (half the sum of the differences of shares), in percentage points;
+    /// absent when no population is set or a count is hidden.
+    representation_gap: Option<f64>,
+    representation_question: String,
+}
+
+/// Partners counted 1 to 4 are hidden, as elsewhere.
+fn shown_count(n: u64) -> Option<u64> {
+    (n == 0 || n > 4).then_some(n)
+}
+
+/// The question on which the bank is furthest from the population served, and how far.
+pub fn representation_gap(report: &people::EqualityReport) -> Option<(String, f64)> {
+    report
+        .questions
+        .iter()
+        .filter(|q| !q.population_source.is_empty())
+        .filter(|q| q.counts.iter().all(|c| !c.hidden))
+        .filter_map(|q| {
+            let known: Vec<_> = q
+                .counts
+                .iter()
+                .filter_map(|c| Some((c.bank_permille?, c.population_permille?)))
+                .collect();
+            (!known.is_empty()).then(|| {
+                let gap: f64 = known
+                    .iter()
+                    .map(|(b, p)| (*b as f64 - *p as f64).abs())
+                    .sum::<f64>()
+                    / 20.0;
+                (q.label.clone(), gap)
+            })
+        })
+        .max_by(|a, b| a.1.total_cmp(&b.1))
 }
 
 /// The dashboard as JSON: what the page shows.
@@ -627,12 +667,18 @@ async fn gather(
         }
         proms.push(prom_body(&t.code, &t.name, &t.proms));
         let report_total = t.spend.total.clone().unwrap_or_default();
+        let gap = representation_gap(&t.equality);
         involvement.push(InvolvementBody {
             code: t.code.clone(),
             name: t.name.clone(),
             active_partners: t.active_partners,
             partners_paid: (!report_total.suppressed).then_some(report_total.partner_count),
             spend_pence: (!report_total.suppressed).then_some(report_total.total_pence),
+            sessions: t.involvement.sessions as u64,
+            hours: t.involvement.minutes as f64 / 60.0,
+            partners_involved: shown_count(t.involvement.partners as u64),
+            representation_gap: gap.as_ref().map(|(_, g)| *g),
+            representation_question: gap.map(|(q, _)| q).unwrap_or_default(),
         });
         spend.push((t.code, t.name, t.spend));
     }
@@ -646,6 +692,15 @@ async fn gather(
             partners_paid: (!hidden)
                 .then(|| involvement.iter().filter_map(|i| i.partners_paid).sum()),
             spend_pence: total,
+            sessions: involvement.iter().map(|i| i.sessions).sum(),
+            hours: involvement.iter().map(|i| i.hours).sum(),
+            // A trust's hidden count stays hidden in the sum.
+            partners_involved: involvement
+                .iter()
+                .map(|i| i.partners_involved)
+                .sum::<Option<u64>>(),
+            representation_gap: None,
+            representation_question: String::new(),
         }
     });
     let mut themes: Vec<ThemeBody> = themes
@@ -704,8 +759,10 @@ struct TrustFigures {
     now: feedback::ThemeSummary,
     before: feedback::ThemeSummary,
     active_partners: u64,
+    equality: people::EqualityReport,
     spend: payments::SpendReportResponse,
     impact: Vec<alongside_proto::engagement::v1::Impact>,
+    involvement: alongside_proto::engagement::v1::EngagementReportResponse,
 }
 
 /// How many of a trust's latest impact log entries the dashboard highlights.
@@ -753,7 +810,7 @@ async fn trust_figures(
         )
         .await?
         .into_inner();
-    let active_partners = state
+    let equality = state
         .clients
         .people()
         .get_equality_report(
@@ -762,8 +819,20 @@ async fn trust_figures(
                 .request(&caller, people::EqualityReportRequest {}),
         )
         .await?
-        .into_inner()
-        .active_partners;
+        .into_inner();
+    let active_partners = equality.active_partners;
+    let involvement = state
+        .clients
+        .engagement()
+        .engagement_report(state.clients.request(
+            &caller,
+            alongside_proto::engagement::v1::EngagementReportRequest {
+                from: format!("{from}-01"),
+                to: last.clone(),
+            },
+        ))
+        .await?
+        .into_inner();
     let spend = state
         .clients
         .payments()
@@ -807,8 +876,10 @@ async fn trust_figures(
         now,
         before,
         active_partners,
+        equality,
         spend,
         impact,
+        involvement,
     })
 }
 
@@ -968,7 +1039,9 @@ fn view(d: &DashboardBody, q: &DashboardQuery) -> minijinja::Value {
     let involvement_row = |i: &InvolvementBody| {
         context! { name => i.name, active => i.active_partners,
         paid => i.partners_paid.map_or("hidden".to_string(), |n| n.to_string()),
-        spend => money(i.spend_pence) }
+        spend => money(i.spend_pence), sessions => i.sessions, hours => format!("{:.1}", i.hours),
+        involved => i.partners_involved.map_or("hidden".to_string(), |n| n.to_string()),
+        representation => i.representation_gap.map_or("–".to_string(), |g| format!("{g:.1} points ({})", i.representation_question)) }
     };
     context! {
         scope => d.scope, name => d.name, code => d.code, ics => d.ics,
@@ -1330,6 +1403,11 @@ async fn csv(
                 "active_partners",
                 "partners_paid",
                 "spend_pence",
+                "sessions",
+                "hours",
+                "partners_involved",
+                "representation_gap",
+                "representation_question",
             ],
             d.involvement
                 .iter()
@@ -1341,6 +1419,12 @@ async fn csv(
                         i.active_partners.to_string(),
                         count(i.partners_paid),
                         i.spend_pence.map_or(String::new(), |p| p.to_string()),
+                        i.sessions.to_string(),
+                        format!("{:.1}", i.hours),
+                        count(i.partners_involved),
+                        i.representation_gap
+                            .map_or(String::new(), |g| format!("{g:.1}")),
+                        i.representation_question.clone(),
                     ]
                 })
                 .collect(),
@@ -1446,6 +1530,16 @@ async fn board_report_pdf(
             format!("{}: spend", i.name),
             money(i.spend_pence),
         ));
+        blocks.push(Block::Row(
+            format!("{}: sessions / hours / partners involved", i.name),
+            format!(
+                "{} / {:.1} / {}",
+                i.sessions,
+                i.hours,
+                i.partners_involved
+                    .map_or("hidden".to_string(), |n| n.to_string())
+            ),
+        ));
     }
     blocks.push(Block::Heading("You said, we did".into()));
     if d.impact.is_empty() {
@@ -1473,4 +1567,50 @@ async fn board_report_pdf(
         ),
         pdf::render(&blocks),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn count(answer: &str, bank: Option<u32>, population: Option<u32>, hidden: bool) -> people::EqualityCount {
+        people::EqualityCount {
+            answer: answer.into(),
+            label: answer.into(),
+            count: if hidden { 0 } else { 10 },
+            hidden,
+            bank_permille: bank,
+            population_permille: population,
+        }
+    }
+
+    #[test]
+    fn the_bank_is_as_far_from_the_population_as_half_its_differences() {
+        let question = |label: &str, counts: Vec<people::EqualityCount>, source: &str| people::EqualityQuestion {
+            question: label.into(),
+            label: label.into(),
+            counts,
+            total: 30,
+            total_hidden: false,
+            population_source: source.into(),
+        };
+        let report = people::EqualityReport {
+            questions: vec![
+                // 70/30 against 50/50: 20 points apart.
+                question("Sex", vec![count("f", Some(700), Some(500), false), count("m", Some(300), Some(500), false)], "Census 2021"),
+                // 60/40 against 55/45: 5 points.
+                question("Disability", vec![count("y", Some(600), Some(550), false), count("n", Some(400), Some(450), false)], "Census 2021"),
+                // No population: not compared; a hidden count: not compared.
+                question("Age", vec![count("a", Some(1000), None, false)], ""),
+                question("Religion", vec![count("x", None, Some(900), true), count("z", Some(1000), Some(100), false)], "Census 2021"),
+            ],
+            active_partners: 30,
+            respondents: 30,
+            respondents_hidden: false,
+        };
+        let (question, gap) = representation_gap(&report).unwrap();
+        assert_eq!(question, "Sex");
+        assert!((gap - 20.0).abs() < 1e-9, "{gap}");
+        assert_eq!(representation_gap(&people::EqualityReport::default()), None);
+    }
 }
