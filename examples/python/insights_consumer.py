@@ -6,8 +6,8 @@ The topic is compacted: the latest message of a key is that unit's current figur
 from the beginning rebuilds every current figure however late a consumer joins. Each message
 is an alongside.common.v1.EventEnvelope whose payload is the event its event_type names: an
 alongside.feedback.events.v1.FftInsight (a unit's FFT figures in a month), SpcInsight (a
-trust's SPC chart of % positive), ThemeInsight (a month's comments by theme) or PromInsight (a
-month's outcome measures); the Python classes are generated from the repository's .proto
+trust's SPC chart of % positive), ThemeInsight (a month's comments by theme), PromInsight (a
+month's outcome measures) or InvolvementInsight (a month's partner time); the Python classes are generated from the repository's .proto
 files with grpcio-tools when the script starts. Each printed object carries its event_type.
 
     pip install confluent-kafka grpcio-tools
@@ -32,7 +32,7 @@ from google.protobuf import json_format
 from grpc_tools import protoc
 
 TOPIC = "feedback.insights.v1"
-KINDS = ("FftInsight", "SpcInsight", "ThemeInsight", "PromInsight")
+KINDS = ("FftInsight", "SpcInsight", "ThemeInsight", "PromInsight", "InvolvementInsight")
 PROTOS = [
     "alongside/common/v1/common.proto",
     "alongside/feedback/v1/feedback.proto",

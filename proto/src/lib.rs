@@ -276,6 +276,7 @@ event_names! {
     feedback::events::v1::SpcInsight => "alongside.feedback.events.v1.SpcInsight",
     feedback::events::v1::ThemeInsight => "alongside.feedback.events.v1.ThemeInsight",
     feedback::events::v1::PromInsight => "alongside.feedback.events.v1.PromInsight",
+    feedback::events::v1::InvolvementInsight => "alongside.feedback.events.v1.InvolvementInsight",
     payments::events::v1::ClaimCreated => "alongside.payments.events.v1.ClaimCreated",
     payments::events::v1::ClaimCorrected => "alongside.payments.events.v1.ClaimCorrected",
     payments::events::v1::ClaimApproved => "alongside.payments.events.v1.ClaimApproved",

@@ -303,7 +303,7 @@ async fn the_suite_over_tansu_and_postgres() {
     assert_eq!((status, listed["page"]["total"].as_u64()), (200, Some(1)));
 
     let (status, opportunity) = lead
-        .post("/api/v1/opportunities", json!({ "title": "Rheumatology MDT", "kind": "mdt_seat", "involvement_level": 4, "starts_on": "2026-11-20", "places": 2, "held": true }))
+        .post("/api/v1/opportunities", json!({ "title": "Rheumatology MDT", "kind": "mdt_seat", "involvement_level": 4, "starts_on": "2026-11-20", "places": 2, "held": true, "expected_minutes": 420 }))
         .await;
     assert_eq!(status, 201, "{opportunity}");
     let opportunity_id = opportunity["id"].as_str().unwrap().to_string();
@@ -548,7 +548,7 @@ async fn the_suite_over_tansu_and_postgres() {
     assert_eq!(october["percent_negative"], 20.0);
 
     // ---- the analytics stream, read by a standard Kafka client from another language ----
-    let (figure, chart) = eventually(Duration::from_secs(60), || async {
+    let (figure, chart, involvement) = eventually(Duration::from_secs(60), || async {
         let figures = python_insights(&tansu.brokers).await;
         let figure = figures
             .iter()
@@ -558,7 +558,11 @@ async fn the_suite_over_tansu_and_postgres() {
             .iter()
             .find(|f| f["key"] == "RZA/spc/fft-positive")?
             .clone();
-        Some((figure, chart))
+        let involvement = figures
+            .iter()
+            .find(|f| f["key"] == "RZA/involvement/2026-11" && f["sessions"] == "2")?
+            .clone();
+        Some((figure, chart, involvement))
     })
     .await
     .expect(
@@ -568,6 +572,14 @@ async fn the_suite_over_tansu_and_postgres() {
         chart["event_type"],
         "alongside.feedback.events.v1.SpcInsight"
     );
+    // The two attendances above, 150 and 420 minutes, by two partners: withheld, not named.
+    assert_eq!(
+        involvement["event_type"],
+        "alongside.feedback.events.v1.InvolvementInsight"
+    );
+    assert_eq!(involvement["minutes"], "570", "{involvement}");
+    assert!(involvement.get("partners").is_none(), "{involvement}");
+    assert!(!involvement.to_string().contains("ptn_"));
     assert!(
         chart["points"].as_array().is_some_and(|p| p
             .iter()

@@ -154,7 +154,10 @@ impl EngagementApi {
             // Answers an open request of the trust's staff, which it marks converted.
             let converted = staff_request::Entity::update_many()
                 .col_expr(staff_request::Column::Status, Expr::value("converted"))
-                .col_expr(staff_request::Column::OpportunityId, Expr::value(id.clone()))
+                .col_expr(
+                    staff_request::Column::OpportunityId,
+                    Expr::value(id.clone()),
+                )
                 .filter(staff_request::Column::Id.eq(&request_id))
                 .filter(staff_request::Column::TenantId.eq(caller.tenant.as_str()))
                 .filter(staff_request::Column::Status.eq("open"))
@@ -216,7 +219,8 @@ impl EngagementApi {
         }
         txn.commit().await?;
         self.outbox.notify();
-        let sessions = sessions_of(&self.db, &caller.tenant, std::slice::from_ref(&model.id)).await?;
+        let sessions =
+            sessions_of(&self.db, &caller.tenant, std::slice::from_ref(&model.id)).await?;
         Ok(model.into_proto(sessions))
     }
 
@@ -233,7 +237,13 @@ impl EngagementApi {
             starts_on: model.starts_on.clone(),
         };
         self.outbox
-            .enqueue(txn, ENGAGEMENT_ACTIVITIES, &model.id, &caller.tenant, &event)
+            .enqueue(
+                txn,
+                ENGAGEMENT_ACTIVITIES,
+                &model.id,
+                &caller.tenant,
+                &event,
+            )
             .await?;
         Ok(())
     }
@@ -247,18 +257,23 @@ impl EngagementApi {
         to: &str,
     ) -> Result<Opportunity, ServiceError> {
         let found = self.find_opportunity(caller, &request.id).await?;
-        let sessions = sessions_of(&self.db, &caller.tenant, std::slice::from_ref(&found.id)).await?;
+        let sessions =
+            sessions_of(&self.db, &caller.tenant, std::slice::from_ref(&found.id)).await?;
         let today = crate::validate::today();
-        let first = sessions.first().map(|s| s.on_date.clone()).unwrap_or_default();
-        let last = sessions.last().map(|s| s.on_date.clone()).unwrap_or_default();
+        let first = sessions
+            .first()
+            .map(|s| s.on_date.clone())
+            .unwrap_or_default();
+        let last = sessions
+            .last()
+            .map(|s| s.on_date.clone())
+            .unwrap_or_default();
         let refuse = |reason: String| Err(ServiceError::invalid("status", reason));
         let reason = request.reason.trim().to_string();
         match (found.status.as_str(), to) {
-            ("draft", "published") if first < today => {
-                return refuse(format!(
-                    "its first session is on {first}, before today: change the dates before publishing"
-                ))
-            }
+            ("draft", "published") if first < today => return refuse(format!(
+                "its first session is on {first}, before today: change the dates before publishing"
+            )),
             ("draft", "published") => {}
             ("published", "completed") if last > today => {
                 return refuse(format!(
@@ -267,23 +282,36 @@ impl EngagementApi {
             }
             ("published", "completed") => {}
             ("draft" | "published", "cancelled") if reason.is_empty() => {
-                return Err(ServiceError::invalid("reason", "say why it is cancelled: the partners offered places are told"))
+                return Err(ServiceError::invalid(
+                    "reason",
+                    "say why it is cancelled: the partners offered places are told",
+                ))
             }
             ("draft" | "published", "cancelled") if reason.chars().count() > 500 => {
-                return Err(ServiceError::invalid("reason", "must be 500 characters or fewer"))
+                return Err(ServiceError::invalid(
+                    "reason",
+                    "must be 500 characters or fewer",
+                ))
             }
             ("draft" | "published", "cancelled") => {}
             (from, _) => {
                 return refuse(format!(
                     "a {} opportunity cannot become {to}",
-                    if from == "published" { found.status_now() } else { from.to_string() }
+                    if from == "published" {
+                        found.status_now()
+                    } else {
+                        from.to_string()
+                    }
                 ))
             }
         }
         let txn = self.db.begin().await?;
         let changed = opportunity::Entity::update_many()
             .col_expr(opportunity::Column::Status, Expr::value(to))
-            .col_expr(opportunity::Column::CancelReason, Expr::value(reason.clone()))
+            .col_expr(
+                opportunity::Column::CancelReason,
+                Expr::value(reason.clone()),
+            )
             .filter(opportunity::Column::Id.eq(&found.id))
             .filter(opportunity::Column::TenantId.eq(caller.tenant.as_str()))
             .filter(opportunity::Column::Status.eq(found.status.as_str()))
@@ -323,7 +351,13 @@ impl EngagementApi {
                 cancelled_assignments: cancelled,
             };
             self.outbox
-                .enqueue(&txn, ENGAGEMENT_ACTIVITIES, &found.id, &caller.tenant, &event)
+                .enqueue(
+                    &txn,
+                    ENGAGEMENT_ACTIVITIES,
+                    &found.id,
+                    &caller.tenant,
+                    &event,
+                )
                 .await?;
         }
         txn.commit().await?;
@@ -350,10 +384,16 @@ impl EngagementApi {
             "" => query,
             "filled" => query
                 .filter(opportunity::Column::Status.eq("published"))
-                .filter(Expr::col(opportunity::Column::Filled).gte(Expr::col(opportunity::Column::Places))),
+                .filter(
+                    Expr::col(opportunity::Column::Filled)
+                        .gte(Expr::col(opportunity::Column::Places)),
+                ),
             "published" => query
                 .filter(opportunity::Column::Status.eq("published"))
-                .filter(Expr::col(opportunity::Column::Filled).lt(Expr::col(opportunity::Column::Places))),
+                .filter(
+                    Expr::col(opportunity::Column::Filled)
+                        .lt(Expr::col(opportunity::Column::Places)),
+                ),
             s @ ("draft" | "completed" | "cancelled") => {
                 query.filter(opportunity::Column::Status.eq(s))
             }
@@ -398,9 +438,19 @@ impl EngagementApi {
             .find_opportunity(caller, &request.opportunity_id)
             .await?;
         match opportunity.status.as_str() {
-            "draft" => return Err(ServiceError::invalid("opportunity_id", "is a draft: publish it before offering places")),
+            "draft" => {
+                return Err(ServiceError::invalid(
+                    "opportunity_id",
+                    "is a draft: publish it before offering places",
+                ))
+            }
             "cancelled" => return Err(ServiceError::invalid("opportunity_id", "was cancelled")),
-            "completed" if request.offer => return Err(ServiceError::invalid("offer", "the opportunity is over: record who took part by assigning them")),
+            "completed" if request.offer => {
+                return Err(ServiceError::invalid(
+                    "offer",
+                    "the opportunity is over: record who took part by assigning them",
+                ))
+            }
             _ => {}
         }
         let partner = known_partner::for_tenant(&caller.tenant)
@@ -427,10 +477,20 @@ impl EngagementApi {
             self.check_eligible(caller, &request.partner_id, &opportunity)
                 .await?;
         }
-        if conflicted(&self.db, &caller.tenant, &request.partner_id, &opportunity.pathway).await? {
+        if conflicted(
+            &self.db,
+            &caller.tenant,
+            &request.partner_id,
+            &opportunity.pathway,
+        )
+        .await?
+        {
             return Err(ServiceError::invalid(
                 "partner_id",
-                format!("the partner has declared a conflict of interest with the {} pathway", opportunity.pathway),
+                format!(
+                    "the partner has declared a conflict of interest with the {} pathway",
+                    opportunity.pathway
+                ),
             ));
         }
         let status = if request.offer { "offered" } else { "accepted" };
@@ -510,7 +570,13 @@ impl EngagementApi {
             partner_id: model.partner_id.clone(),
         };
         self.outbox
-            .enqueue(txn, ENGAGEMENT_ACTIVITIES, &model.opportunity_id, tenant, &event)
+            .enqueue(
+                txn,
+                ENGAGEMENT_ACTIVITIES,
+                &model.opportunity_id,
+                tenant,
+                &event,
+            )
             .await?;
         Ok(())
     }
@@ -523,7 +589,10 @@ impl EngagementApi {
     ) -> Result<Assignment, ServiceError> {
         let reason = request.reason.trim().to_string();
         if reason.chars().count() > 500 {
-            return Err(ServiceError::invalid("reason", "must be 500 characters or fewer"));
+            return Err(ServiceError::invalid(
+                "reason",
+                "must be 500 characters or fewer",
+            ));
         }
         let found = assignment::for_tenant(&caller.tenant)
             .filter(assignment::Column::Id.eq(&request.assignment_id))
@@ -537,12 +606,19 @@ impl EngagementApi {
                 format!("this place was {} already", found.status),
             ));
         }
-        let status = if request.accept { "accepted" } else { "declined" };
+        let status = if request.accept {
+            "accepted"
+        } else {
+            "declined"
+        };
         let now = alongside_platform::now_rfc3339();
         let txn = self.db.begin().await?;
         let changed = assignment::Entity::update_many()
             .col_expr(assignment::Column::Status, Expr::value(status))
-            .col_expr(assignment::Column::DeclineReason, Expr::value(reason.clone()))
+            .col_expr(
+                assignment::Column::DeclineReason,
+                Expr::value(reason.clone()),
+            )
             .col_expr(assignment::Column::RespondedAt, Expr::value(now.clone()))
             .filter(assignment::Column::Id.eq(&found.id))
             .filter(assignment::Column::Status.eq("offered"))
@@ -550,7 +626,9 @@ impl EngagementApi {
             .await?
             .rows_affected;
         if changed == 0 {
-            return Err(ServiceError::Conflict("the offer was answered meanwhile; look again".into()));
+            return Err(ServiceError::Conflict(
+                "the offer was answered meanwhile; look again".into(),
+            ));
         }
         let model = assignment::Model {
             status: status.into(),
@@ -619,8 +697,12 @@ impl EngagementApi {
         let opportunity = self
             .find_opportunity(caller, &assignment.opportunity_id)
             .await?;
-        let sessions =
-            sessions_of(&self.db, &caller.tenant, std::slice::from_ref(&opportunity.id)).await?;
+        let sessions = sessions_of(
+            &self.db,
+            &caller.tenant,
+            std::slice::from_ref(&opportunity.id),
+        )
+        .await?;
         let session = if request.session_id.is_empty() {
             sessions.first()
         } else {
@@ -637,11 +719,24 @@ impl EngagementApi {
         }
         match assignment.status.as_str() {
             "accepted" => {}
-            "offered" => return Err(ServiceError::invalid("assignment_id", "the partner has not accepted the offer yet")),
-            other => return Err(ServiceError::invalid("assignment_id", format!("the partner {other} the offer"))),
+            "offered" => {
+                return Err(ServiceError::invalid(
+                    "assignment_id",
+                    "the partner has not accepted the offer yet",
+                ))
+            }
+            other => {
+                return Err(ServiceError::invalid(
+                    "assignment_id",
+                    format!("the partner {other} the offer"),
+                ))
+            }
         }
         if opportunity.status == "cancelled" {
-            return Err(ServiceError::invalid("assignment_id", "the opportunity was cancelled"));
+            return Err(ServiceError::invalid(
+                "assignment_id",
+                "the opportunity was cancelled",
+            ));
         }
         if attendance::for_tenant(&caller.tenant)
             .filter(attendance::Column::AssignmentId.eq(&assignment.id))
@@ -652,10 +747,17 @@ impl EngagementApi {
         {
             return Err(ServiceError::invalid(
                 "assignment_id",
-                format!("attendance is already recorded for the session on {}: correct it instead", session.on_date),
+                format!(
+                    "attendance is already recorded for the session on {}: correct it instead",
+                    session.on_date
+                ),
             ));
         }
-        let outcome = if request.outcome.is_empty() { "attended".to_string() } else { request.outcome.clone() };
+        let outcome = if request.outcome.is_empty() {
+            "attended".to_string()
+        } else {
+            request.outcome.clone()
+        };
         let row = attendance::ActiveModel {
             id: Set(ids::new_id(ATTENDANCE)),
             tenant_id: Set(caller.tenant.to_string()),
@@ -739,7 +841,12 @@ impl EngagementApi {
             .await?
             .map_or(opportunity.expected_minutes, |s| s.minutes);
         let mut v = alongside_platform::error::Violations::default();
-        crate::validate::outcome_minutes(&mut v, &outcome, request.minutes, session_minutes.max(0) as u32);
+        crate::validate::outcome_minutes(
+            &mut v,
+            &outcome,
+            request.minutes,
+            session_minutes.max(0) as u32,
+        );
         v.finish()?;
         let now = alongside_platform::now_rfc3339();
         let reason = request.reason.trim().to_string();
@@ -886,7 +993,9 @@ impl EngagementService for EngagementApi {
         request: Request<GetOpportunityRequest>,
     ) -> Result<Response<Opportunity>, Status> {
         let caller = grpc::authorize(&request, ORGANISERS)?;
-        let found = self.find_opportunity(&caller, &request.get_ref().id).await?;
+        let found = self
+            .find_opportunity(&caller, &request.get_ref().id)
+            .await?;
         let sessions = sessions_of(&self.db, &caller.tenant, std::slice::from_ref(&found.id))
             .await
             .map_err(ServiceError::from)?;
@@ -1072,8 +1181,7 @@ impl EngagementService for EngagementApi {
     ) -> Result<Response<Interest>, Status> {
         let caller = grpc::authorize(&request, &[Role::Partner])?;
         Ok(Response::new(
-            crate::partner_side::express_interest(&self.db, &caller, request.into_inner())
-                .await?,
+            crate::partner_side::express_interest(&self.db, &caller, request.into_inner()).await?,
         ))
     }
 

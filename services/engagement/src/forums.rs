@@ -88,7 +88,10 @@ fn summary(f: forum::Model, members: u32, next: String, open: u32) -> Forum {
     }
 }
 
-pub async fn list(db: &DatabaseConnection, caller: &Caller) -> Result<ListForumsResponse, ServiceError> {
+pub async fn list(
+    db: &DatabaseConnection,
+    caller: &Caller,
+) -> Result<ListForumsResponse, ServiceError> {
     let forums = forum::for_tenant(&caller.tenant)
         .order_by_asc(forum::Column::Name)
         .all(db)
@@ -182,16 +185,27 @@ pub async fn set_member(
         return detail(db, caller, &f.id).await;
     }
     if !["member", "chair"].contains(&r.role.as_str()) {
-        return Err(ServiceError::invalid("role", "must be member or chair (empty removes them)"));
+        return Err(ServiceError::invalid(
+            "role",
+            "must be member or chair (empty removes them)",
+        ));
     }
     let partner = known_partner::for_tenant(&caller.tenant)
         .filter(known_partner::Column::PartnerId.eq(&r.partner_id))
         .one(db)
         .await?;
     match partner {
-        None => return Err(ServiceError::invalid("partner_id", "is not a partner of this trust")),
+        None => {
+            return Err(ServiceError::invalid(
+                "partner_id",
+                "is not a partner of this trust",
+            ))
+        }
         Some(p) if p.status != "active" => {
-            return Err(ServiceError::invalid("partner_id", format!("partner is {}, not active", p.status)))
+            return Err(ServiceError::invalid(
+                "partner_id",
+                format!("partner is {}, not active", p.status),
+            ))
         }
         Some(_) => {}
     }
@@ -203,9 +217,12 @@ pub async fn set_member(
         joined_on: Set(crate::validate::today()),
     })
     .on_conflict(
-        OnConflict::columns([forum_member::Column::ForumId, forum_member::Column::PartnerId])
-            .update_column(forum_member::Column::Role)
-            .to_owned(),
+        OnConflict::columns([
+            forum_member::Column::ForumId,
+            forum_member::Column::PartnerId,
+        ])
+        .update_column(forum_member::Column::Role)
+        .to_owned(),
     )
     .exec_without_returning(db)
     .await?;
@@ -224,7 +241,10 @@ pub async fn save_meeting(
     let agenda = text(&mut v, "agenda", &r.agenda, 4_000, false);
     let minutes = text(&mut v, "minutes", &r.minutes, 20_000, false);
     if !minutes.is_empty() && held_on > crate::validate::today() {
-        v.push("minutes", "minutes are written after the meeting: it is still to come");
+        v.push(
+            "minutes",
+            "minutes are written after the meeting: it is still to come",
+        );
     }
     v.finish()?;
     let opportunity_id = r.opportunity_id.trim().to_string();
@@ -235,7 +255,10 @@ pub async fn save_meeting(
             .await?
             .is_none()
     {
-        return Err(ServiceError::invalid("opportunity_id", "is not an opportunity of this trust"));
+        return Err(ServiceError::invalid(
+            "opportunity_id",
+            "is not an opportunity of this trust",
+        ));
     }
     let existing = if r.id.is_empty() {
         None
@@ -312,11 +335,30 @@ pub async fn save_action(
             given.to_string()
         }
     };
-    let what = line(&mut v, "action", &pick(&r.action, existing.as_ref().map(|a| &a.action)), 500, true);
-    let owner = line(&mut v, "owner", &pick(&r.owner, existing.as_ref().map(|a| &a.owner)), 100, true);
-    let due_on = date(&mut v, "due_on", &pick(&r.due_on, existing.as_ref().map(|a| &a.due_on)), true);
+    let what = line(
+        &mut v,
+        "action",
+        &pick(&r.action, existing.as_ref().map(|a| &a.action)),
+        500,
+        true,
+    );
+    let owner = line(
+        &mut v,
+        "owner",
+        &pick(&r.owner, existing.as_ref().map(|a| &a.owner)),
+        100,
+        true,
+    );
+    let due_on = date(
+        &mut v,
+        "due_on",
+        &pick(&r.due_on, existing.as_ref().map(|a| &a.due_on)),
+        true,
+    );
     let status = match r.status.as_str() {
-        "" => existing.as_ref().map_or("open".to_string(), |a| a.status.clone()),
+        "" => existing
+            .as_ref()
+            .map_or("open".to_string(), |a| a.status.clone()),
         s @ ("open" | "done") => s.to_string(),
         _ => {
             v.push("status", "must be open or done");
@@ -333,7 +375,10 @@ pub async fn save_action(
             .await?
             .is_none()
     {
-        return Err(ServiceError::invalid("meeting_id", "is not a meeting of this forum"));
+        return Err(ServiceError::invalid(
+            "meeting_id",
+            "is not a meeting of this forum",
+        ));
     }
     let done_on = match (&existing, status.as_str()) {
         (_, "open") => String::new(),

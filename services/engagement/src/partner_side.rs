@@ -22,7 +22,10 @@ use crate::store::{assignment, attendance, eligibility, known_partner, opportuni
 pub const DAYS: &[&str] = &["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
 /// What the bank knows of the partner, refusing one who may be offered nothing.
-async fn me(db: &DatabaseConnection, caller: &Caller) -> Result<known_partner::Model, ServiceError> {
+async fn me(
+    db: &DatabaseConnection,
+    caller: &Caller,
+) -> Result<known_partner::Model, ServiceError> {
     let found = known_partner::for_tenant(&caller.tenant)
         .filter(known_partner::Column::PartnerId.eq(&caller.subject))
         .one(db)
@@ -187,7 +190,10 @@ pub async fn my_assignments(
     let mut assignments: Vec<MyAssignment> = rows
         .into_iter()
         .filter_map(|a| {
-            let o = opportunities.iter().find(|o| o.id == a.opportunity_id)?.clone();
+            let o = opportunities
+                .iter()
+                .find(|o| o.id == a.opportunity_id)?
+                .clone();
             let mine = recorded
                 .iter()
                 .filter(|t| t.assignment_id == a.id)
@@ -279,7 +285,13 @@ pub async fn set(
     let kinds = clean(&r.kinds);
     for k in &kinds {
         if !crate::validate::KINDS.contains(&k.as_str()) {
-            v.push("kinds", format!("{k} is not a kind of work: use {}", crate::validate::KINDS.join(", ")));
+            v.push(
+                "kinds",
+                format!(
+                    "{k} is not a kind of work: use {}",
+                    crate::validate::KINDS.join(", ")
+                ),
+            );
         }
     }
     let days = clean(&r.days);
@@ -289,10 +301,17 @@ pub async fn set(
         }
     }
     let conflicts = clean(&r.conflicts);
-    v.check(conflicts.len() <= 20, "conflicts", "declare at most 20 pathways");
+    v.check(
+        conflicts.len() <= 20,
+        "conflicts",
+        "declare at most 20 pathways",
+    );
     for c in &conflicts {
         if c.chars().count() > 100 || c.contains('|') || c.chars().any(char::is_control) {
-            v.push("conflicts", "each pathway must be up to 100 characters on one line, without |");
+            v.push(
+                "conflicts",
+                "each pathway must be up to 100 characters on one line, without |",
+            );
         }
     }
     v.finish()?;

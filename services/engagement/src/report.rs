@@ -151,8 +151,14 @@ pub async fn report(
                 out.sessions += sessions;
                 out.minutes += minutes;
                 partners.insert(partner.clone());
-                by_kind.entry(kind).or_default().add(&partner, sessions, minutes);
-                by_pathway.entry(pathway).or_default().add(&partner, sessions, minutes);
+                by_kind
+                    .entry(kind)
+                    .or_default()
+                    .add(&partner, sessions, minutes);
+                by_pathway
+                    .entry(pathway)
+                    .or_default()
+                    .add(&partner, sessions, minutes);
                 if remuneration == "expenses_only" {
                     out.expenses_only_sessions += sessions;
                 } else {

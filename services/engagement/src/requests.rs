@@ -37,18 +37,33 @@ impl From<staff_request::Model> for StaffRequest {
 }
 
 /// Trims a one-line field and checks its length.
-pub(crate) fn line(v: &mut Violations, field: &str, value: &str, most: usize, required: bool) -> String {
+pub(crate) fn line(
+    v: &mut Violations,
+    field: &str,
+    value: &str,
+    most: usize,
+    required: bool,
+) -> String {
     let value = value.trim().to_string();
     if required && value.is_empty() {
         v.push(field, "is required");
     } else if value.chars().count() > most || value.chars().any(char::is_control) {
-        v.push(field, format!("must be up to {most} characters on one line"));
+        v.push(
+            field,
+            format!("must be up to {most} characters on one line"),
+        );
     }
     value
 }
 
 /// Trims a text and checks its length.
-pub(crate) fn text(v: &mut Violations, field: &str, value: &str, most: usize, required: bool) -> String {
+pub(crate) fn text(
+    v: &mut Violations,
+    field: &str,
+    value: &str,
+    most: usize,
+    required: bool,
+) -> String {
     let value = value.trim().to_string();
     if required && value.is_empty() {
         v.push(field, "is required");
@@ -88,7 +103,11 @@ pub async fn create(
         &format!("must be empty or one of {}", KINDS.join(", ")),
     );
     let places = if r.places == 0 { 1 } else { r.places };
-    v.check((1..=200).contains(&places), "places", "must be between 1 and 200");
+    v.check(
+        (1..=200).contains(&places),
+        "places",
+        "must be between 1 and 200",
+    );
     let needed_by = date(&mut v, "needed_by", &r.needed_by, false);
     if !needed_by.is_empty() && needed_by < crate::validate::today() {
         v.push("needed_by", "cannot be in the past");
@@ -110,7 +129,9 @@ pub async fn create(
         requested_by: Set(caller.subject.clone()),
         created_at: Set(alongside_platform::now_rfc3339()),
     };
-    let model = staff_request::Entity::insert(row).exec_with_returning(db).await?;
+    let model = staff_request::Entity::insert(row)
+        .exec_with_returning(db)
+        .await?;
     tracing::info!(request_id = %model.id, "staff request made");
     Ok(model.into())
 }
@@ -163,7 +184,10 @@ pub async fn decline(
         .ok_or_else(|| ServiceError::not_found("staff request", &r.id))?;
     let changed = staff_request::Entity::update_many()
         .col_expr(staff_request::Column::Status, Expr::value("declined"))
-        .col_expr(staff_request::Column::DeclineReason, Expr::value(reason.clone()))
+        .col_expr(
+            staff_request::Column::DeclineReason,
+            Expr::value(reason.clone()),
+        )
         .filter(staff_request::Column::Id.eq(&found.id))
         .filter(staff_request::Column::Status.eq("open"))
         .exec(db)

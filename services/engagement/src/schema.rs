@@ -215,7 +215,10 @@ pub mod migration {
         unique: bool,
     ) -> Result<(), DbErr> {
         let mut statement = Index::create();
-        statement.name(name).table(Alias::new(table)).if_not_exists();
+        statement
+            .name(name)
+            .table(Alias::new(table))
+            .if_not_exists();
         for c in columns {
             statement.col(Alias::new(*c));
         }

@@ -124,7 +124,10 @@ fn day_names(days: &[&str]) -> String {
         "sat" => "Saturdays",
         _ => "Sundays",
     };
-    days.iter().map(|d| name(d)).collect::<Vec<_>>().join(" and ")
+    days.iter()
+        .map(|d| name(d))
+        .collect::<Vec<_>>()
+        .join(" and ")
 }
 
 /// The twelve months before the opportunity's month, as (first, last) YYYY-MM.
@@ -532,7 +535,10 @@ pub async fn shortlist(
             reasons.push("said they are interested in this opportunity".into());
         }
         if prefers {
-            reasons.push(format!("prefers {} work", opportunity.kind.replace('_', " ")));
+            reasons.push(format!(
+                "prefers {} work",
+                opportunity.kind.replace('_', " ")
+            ));
         }
         if !role.is_empty() {
             reasons.push(format!("eligible as {role} on {}", opportunity.starts_on));

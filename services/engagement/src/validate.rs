@@ -219,12 +219,7 @@ pub const REPEATS: &[&str] = &["", "weekly", "fortnightly", "monthly"];
 pub const OUTCOMES: &[&str] = &["attended", "apologies", "no_show"];
 
 /// Minutes and outcome agree, and the minutes fit the session with its margin.
-pub fn outcome_minutes(
-    v: &mut Violations,
-    outcome: &str,
-    minutes: u32,
-    session_minutes: u32,
-) {
+pub fn outcome_minutes(v: &mut Violations, outcome: &str, minutes: u32, session_minutes: u32) {
     if !OUTCOMES.contains(&outcome) {
         v.push("outcome", "must be attended, apologies or no_show");
         return;
@@ -232,7 +227,10 @@ pub fn outcome_minutes(
     if outcome == "attended" {
         let most = session_minutes + OVERRUN_MINUTES;
         if minutes == 0 {
-            v.push("minutes", "enter the minutes they took part (or choose apologies or did not attend)");
+            v.push(
+                "minutes",
+                "enter the minutes they took part (or choose apologies or did not attend)",
+            );
         } else if minutes > most {
             v.push(
                 "minutes",
@@ -290,7 +288,11 @@ pub fn attendance(r: &RecordAttendanceRequest, session_minutes: u32) -> Result<(
         "assignment_id",
         "is required",
     );
-    let outcome = if r.outcome.is_empty() { "attended" } else { r.outcome.as_str() };
+    let outcome = if r.outcome.is_empty() {
+        "attended"
+    } else {
+        r.outcome.as_str()
+    };
     outcome_minutes(&mut v, outcome, r.minutes, session_minutes);
     v.finish()
 }
@@ -340,7 +342,9 @@ mod tests {
         let dates: Vec<_> = sessions.iter().map(|s| s.on.as_str()).collect();
         // February has no 31st: its last day.
         assert_eq!(dates, ["2027-01-31", "2027-02-28", "2027-03-31"]);
-        assert!(sessions.iter().all(|s| s.minutes == 90 && s.start_time == "14:30"));
+        assert!(sessions
+            .iter()
+            .all(|s| s.minutes == 90 && s.start_time == "14:30"));
         let weekly = session_dates(time::macros::date!(2026 - 12 - 03), "fortnightly", 3);
         assert_eq!(weekly[2], time::macros::date!(2026 - 12 - 31));
     }
@@ -355,9 +359,20 @@ mod tests {
             panic!()
         };
         assert_eq!(errors[0].field, "starts_on");
-        assert!(errors[0].reason.contains("today (2026-12-01) or later"), "{errors:?}");
-        assert!(opportunity(CreateOpportunityRequest { draft: true, ..past.clone() }).is_ok());
-        assert!(opportunity(CreateOpportunityRequest { held: true, ..past.clone() }).is_ok());
+        assert!(
+            errors[0].reason.contains("today (2026-12-01) or later"),
+            "{errors:?}"
+        );
+        assert!(opportunity(CreateOpportunityRequest {
+            draft: true,
+            ..past.clone()
+        })
+        .is_ok());
+        assert!(opportunity(CreateOpportunityRequest {
+            held: true,
+            ..past.clone()
+        })
+        .is_ok());
         let ServiceError::Invalid(errors) = opportunity(CreateOpportunityRequest {
             held: true,
             repeat: "weekly".into(),
@@ -453,11 +468,14 @@ mod tests {
         };
         assert!(attendance(&ok, 180).is_ok());
         assert!(attendance(&ok, 120).is_err());
-        assert!(attendance(&RecordAttendanceRequest {
-            minutes: 0,
-            outcome: "apologies".into(),
-            ..ok
-        }, 120)
+        assert!(attendance(
+            &RecordAttendanceRequest {
+                minutes: 0,
+                outcome: "apologies".into(),
+                ..ok
+            },
+            120
+        )
         .is_ok());
     }
 }

@@ -1455,13 +1455,22 @@ async fn a_request_becomes_an_opportunity_offered_accepted_attended_and_reported
         .await
         .expect("interest recorded");
         let open_to_3 = c
-            .list_open_opportunities(outgoing(ListOpenOpportunitiesRequest::default(), &partner(3)))
+            .list_open_opportunities(outgoing(
+                ListOpenOpportunitiesRequest::default(),
+                &partner(3),
+            ))
             .await
             .unwrap()
             .into_inner();
-        assert!(open_to_3.opportunities.is_empty(), "a declared conflict hides it");
+        assert!(
+            open_to_3.opportunities.is_empty(),
+            "a declared conflict hides it"
+        );
         let open_to_2 = c
-            .list_open_opportunities(outgoing(ListOpenOpportunitiesRequest::default(), &partner(2)))
+            .list_open_opportunities(outgoing(
+                ListOpenOpportunitiesRequest::default(),
+                &partner(2),
+            ))
             .await
             .unwrap()
             .into_inner();
@@ -1470,7 +1479,10 @@ async fn a_request_becomes_an_opportunity_offered_accepted_attended_and_reported
 
         let list = c
             .shortlist_partners(outgoing(
-                ShortlistRequest { opportunity_id: o.id.clone(), limit: 10 },
+                ShortlistRequest {
+                    opportunity_id: o.id.clone(),
+                    limit: 10,
+                },
                 &h.lead,
             ))
             .await
@@ -1478,29 +1490,73 @@ async fn a_request_becomes_an_opportunity_offered_accepted_attended_and_reported
             .into_inner();
         let ranked: Vec<_> = list.entries.iter().map(|e| e.partner_id.clone()).collect();
         assert_eq!(ranked, [id(2), id(1)], "{list:?}");
-        assert!(list.entries[0].reasons.iter().any(|r| r.contains("interested")));
-        let excluded: Vec<_> = list.excluded.iter().map(|x| (x.reason.clone(), x.partners)).collect();
-        assert!(excluded.contains(&("declared a conflict of interest with the pain pathway".into(), 1)), "{excluded:?}");
-        assert!(excluded.iter().any(|(r, n)| r.starts_with("not available on") && *n == 1), "{excluded:?}");
+        assert!(list.entries[0]
+            .reasons
+            .iter()
+            .any(|r| r.contains("interested")));
+        let excluded: Vec<_> = list
+            .excluded
+            .iter()
+            .map(|x| (x.reason.clone(), x.partners))
+            .collect();
+        assert!(
+            excluded.contains(&(
+                "declared a conflict of interest with the pain pathway".into(),
+                1
+            )),
+            "{excluded:?}"
+        );
+        assert!(
+            excluded
+                .iter()
+                .any(|(r, n)| r.starts_with("not available on") && *n == 1),
+            "{excluded:?}"
+        );
         let conflicted = c
             .assign_partner(outgoing(
-                AssignPartnerRequest { opportunity_id: o.id.clone(), partner_id: id(3), offer: true },
+                AssignPartnerRequest {
+                    opportunity_id: o.id.clone(),
+                    partner_id: id(3),
+                    offer: true,
+                },
                 &h.lead,
             ))
             .await
             .unwrap_err();
-        assert!(conflicted.message().contains("conflict of interest"), "{conflicted:?}");
+        assert!(
+            conflicted.message().contains("conflict of interest"),
+            "{conflicted:?}"
+        );
 
         // Offers hold places until answered; a decline frees one; only the partner answers.
-        let offer = |n: u32| AssignPartnerRequest { opportunity_id: o.id.clone(), partner_id: id(n), offer: true };
-        let to_2 = c.assign_partner(outgoing(offer(2), &h.lead)).await.unwrap().into_inner();
-        let to_1 = c.assign_partner(outgoing(offer(1), &h.lead)).await.unwrap().into_inner();
+        let offer = |n: u32| AssignPartnerRequest {
+            opportunity_id: o.id.clone(),
+            partner_id: id(n),
+            offer: true,
+        };
+        let to_2 = c
+            .assign_partner(outgoing(offer(2), &h.lead))
+            .await
+            .unwrap()
+            .into_inner();
+        let to_1 = c
+            .assign_partner(outgoing(offer(1), &h.lead))
+            .await
+            .unwrap()
+            .into_inner();
         assert_eq!(to_2.status, "offered");
-        let full = c.assign_partner(outgoing(offer(4), &h.lead)).await.unwrap_err();
+        let full = c
+            .assign_partner(outgoing(offer(4), &h.lead))
+            .await
+            .unwrap_err();
         assert!(full.message().contains("all 2 places are filled"));
         let not_theirs = c
             .respond_to_offer(outgoing(
-                RespondToOfferRequest { assignment_id: to_2.id.clone(), accept: true, ..Default::default() },
+                RespondToOfferRequest {
+                    assignment_id: to_2.id.clone(),
+                    accept: true,
+                    ..Default::default()
+                },
                 &partner(1),
             ))
             .await
@@ -1508,7 +1564,11 @@ async fn a_request_becomes_an_opportunity_offered_accepted_attended_and_reported
         assert_eq!(not_theirs.code(), Code::NotFound);
         let early = c
             .record_attendance(outgoing(
-                RecordAttendanceRequest { assignment_id: to_2.id.clone(), minutes: 90, ..Default::default() },
+                RecordAttendanceRequest {
+                    assignment_id: to_2.id.clone(),
+                    minutes: 90,
+                    ..Default::default()
+                },
                 &h.lead,
             ))
             .await
@@ -1516,7 +1576,11 @@ async fn a_request_becomes_an_opportunity_offered_accepted_attended_and_reported
         assert!(early.message().contains("not accepted"), "{early:?}");
         let accepted = c
             .respond_to_offer(outgoing(
-                RespondToOfferRequest { assignment_id: to_2.id.clone(), accept: true, ..Default::default() },
+                RespondToOfferRequest {
+                    assignment_id: to_2.id.clone(),
+                    accept: true,
+                    ..Default::default()
+                },
                 &partner(2),
             ))
             .await
@@ -1524,13 +1588,20 @@ async fn a_request_becomes_an_opportunity_offered_accepted_attended_and_reported
             .into_inner();
         assert_eq!(accepted.status, "accepted");
         c.respond_to_offer(outgoing(
-            RespondToOfferRequest { assignment_id: to_1.id.clone(), accept: false, reason: "Away that month".into() },
+            RespondToOfferRequest {
+                assignment_id: to_1.id.clone(),
+                accept: false,
+                reason: "Away that month".into(),
+            },
             &partner(1),
         ))
         .await
         .unwrap();
         let now = c
-            .get_opportunity(outgoing(GetOpportunityRequest { id: o.id.clone() }, &h.lead))
+            .get_opportunity(outgoing(
+                GetOpportunityRequest { id: o.id.clone() },
+                &h.lead,
+            ))
             .await
             .unwrap()
             .into_inner();
@@ -1541,7 +1612,15 @@ async fn a_request_becomes_an_opportunity_offered_accepted_attended_and_reported
             .unwrap()
             .into_inner();
         assert_eq!(mine.assignments.len(), 1);
-        assert_eq!(mine.assignments[0].opportunity.as_ref().unwrap().sessions.len(), 3);
+        assert_eq!(
+            mine.assignments[0]
+                .opportunity
+                .as_ref()
+                .unwrap()
+                .sessions
+                .len(),
+            3
+        );
 
         // Attendance per session: minutes within the session (90) plus 60; apologies carry
         // none; a session to come cannot be recorded; each session once.
@@ -1555,9 +1634,15 @@ async fn a_request_becomes_an_opportunity_offered_accepted_attended_and_reported
             .record_attendance(outgoing(record(&o.sessions[0].id, 151, ""), &h.lead))
             .await
             .unwrap_err();
-        assert!(field_errors(&too_long)[0].reason.contains("at most 150"), "{too_long:?}");
+        assert!(
+            field_errors(&too_long)[0].reason.contains("at most 150"),
+            "{too_long:?}"
+        );
         let apologies_with_minutes = c
-            .record_attendance(outgoing(record(&o.sessions[0].id, 30, "apologies"), &h.lead))
+            .record_attendance(outgoing(
+                record(&o.sessions[0].id, 30, "apologies"),
+                &h.lead,
+            ))
             .await
             .unwrap_err();
         assert_eq!(refused_fields(&apologies_with_minutes), ["minutes"]);
@@ -1565,13 +1650,19 @@ async fn a_request_becomes_an_opportunity_offered_accepted_attended_and_reported
             .record_attendance(outgoing(record(&o.sessions[1].id, 90, ""), &h.lead))
             .await
             .unwrap_err();
-        assert!(future.message().contains("has not happened yet"), "{future:?}");
+        assert!(
+            future.message().contains("has not happened yet"),
+            "{future:?}"
+        );
         let attended = c
             .record_attendance(outgoing(record(&o.sessions[0].id, 120, ""), &h.lead))
             .await
             .unwrap()
             .into_inner();
-        assert_eq!((attended.outcome.as_str(), attended.session_id.as_str()), ("attended", o.sessions[0].id.as_str()));
+        assert_eq!(
+            (attended.outcome.as_str(), attended.session_id.as_str()),
+            ("attended", o.sessions[0].id.as_str())
+        );
         let twice = c
             .record_attendance(outgoing(record(&o.sessions[0].id, 120, ""), &h.lead))
             .await
@@ -1582,20 +1673,34 @@ async fn a_request_becomes_an_opportunity_offered_accepted_attended_and_reported
         let analyst = h.svc.token("RZA", Role::Analyst);
         let report = c
             .engagement_report(outgoing(
-                EngagementReportRequest { from: days_from_today(-30), to: today() },
+                EngagementReportRequest {
+                    from: days_from_today(-30),
+                    to: today(),
+                },
                 &analyst,
             ))
             .await
             .unwrap()
             .into_inner();
-        assert_eq!((report.sessions, report.minutes, report.partners, report.paid_sessions), (1, 120, 1, 1));
+        assert_eq!(
+            (
+                report.sessions,
+                report.minutes,
+                report.partners,
+                report.paid_sessions
+            ),
+            (1, 120, 1, 1)
+        );
         assert_eq!(report.by_kind[0].key, "improvement_group");
         assert_eq!(report.by_pathway[0].key, "pain");
         assert_eq!(report.paid_sessions_histogram, [1, 0, 0, 0, 0]);
         assert_eq!(report.unfilled.len(), 1, "one of two places taken");
         let other_trust = c
             .engagement_report(outgoing(
-                EngagementReportRequest { from: days_from_today(-30), to: today() },
+                EngagementReportRequest {
+                    from: days_from_today(-30),
+                    to: today(),
+                },
                 &h.svc.token("RZB", Role::Analyst),
             ))
             .await
@@ -1606,18 +1711,36 @@ async fn a_request_becomes_an_opportunity_offered_accepted_attended_and_reported
         // Cancelling needs a reason and frees the places not attended; it cannot be completed
         // before its last session.
         let early_complete = c
-            .complete_opportunity(outgoing(OpportunityAction { id: o.id.clone(), ..Default::default() }, &h.lead))
+            .complete_opportunity(outgoing(
+                OpportunityAction {
+                    id: o.id.clone(),
+                    ..Default::default()
+                },
+                &h.lead,
+            ))
             .await
             .unwrap_err();
-        assert!(early_complete.message().contains(&days_from_today(14)), "{early_complete:?}");
+        assert!(
+            early_complete.message().contains(&days_from_today(14)),
+            "{early_complete:?}"
+        );
         let no_reason = c
-            .cancel_opportunity(outgoing(OpportunityAction { id: o.id.clone(), ..Default::default() }, &h.lead))
+            .cancel_opportunity(outgoing(
+                OpportunityAction {
+                    id: o.id.clone(),
+                    ..Default::default()
+                },
+                &h.lead,
+            ))
             .await
             .unwrap_err();
         assert_eq!(refused_fields(&no_reason), ["reason"]);
         let cancelled = c
             .cancel_opportunity(outgoing(
-                OpportunityAction { id: o.id.clone(), reason: "The letters are being redone nationally".into() },
+                OpportunityAction {
+                    id: o.id.clone(),
+                    reason: "The letters are being redone nationally".into(),
+                },
                 &h.lead,
             ))
             .await
@@ -1626,12 +1749,21 @@ async fn a_request_becomes_an_opportunity_offered_accepted_attended_and_reported
         assert_eq!(cancelled.status, "cancelled");
         // Partner 2 attended a session: their place stays, with its history.
         assert_eq!(cancelled.filled, 1);
-        let events = read_events(h.svc.brokers(), ENGAGEMENT_ACTIVITIES, 4, Duration::from_secs(20)).await;
-        let cancelled_events: Vec<alongside_proto::engagement::events::v1::OpportunityCancelled> = events
-            .iter()
-            .filter(|(_, e)| e.is::<alongside_proto::engagement::events::v1::OpportunityCancelled>())
-            .map(|(_, e)| e.payload().unwrap())
-            .collect();
+        let events = read_events(
+            h.svc.brokers(),
+            ENGAGEMENT_ACTIVITIES,
+            4,
+            Duration::from_secs(20),
+        )
+        .await;
+        let cancelled_events: Vec<alongside_proto::engagement::events::v1::OpportunityCancelled> =
+            events
+                .iter()
+                .filter(|(_, e)| {
+                    e.is::<alongside_proto::engagement::events::v1::OpportunityCancelled>()
+                })
+                .map(|(_, e)| e.payload().unwrap())
+                .collect();
         assert_eq!(cancelled_events.len(), 1, "{backend:?}");
         // The partner who declined held no place; the one who attended keeps theirs.
         assert_eq!(cancelled_events[0].cancelled_assignments, 0);
@@ -1639,7 +1771,11 @@ async fn a_request_becomes_an_opportunity_offered_accepted_attended_and_reported
         // A draft may have past dates; publishing it then says what to change.
         let draft = c
             .create_opportunity(outgoing(
-                CreateOpportunityRequest { draft: true, request_id: String::new(), ..weekly(days_from_today(-3)) },
+                CreateOpportunityRequest {
+                    draft: true,
+                    request_id: String::new(),
+                    ..weekly(days_from_today(-3))
+                },
                 &h.lead,
             ))
             .await
@@ -1647,13 +1783,23 @@ async fn a_request_becomes_an_opportunity_offered_accepted_attended_and_reported
             .into_inner();
         assert_eq!(draft.status, "draft");
         let stale = c
-            .publish_opportunity(outgoing(OpportunityAction { id: draft.id.clone(), ..Default::default() }, &h.lead))
+            .publish_opportunity(outgoing(
+                OpportunityAction {
+                    id: draft.id.clone(),
+                    ..Default::default()
+                },
+                &h.lead,
+            ))
             .await
             .unwrap_err();
         assert!(stale.message().contains("before today"), "{stale:?}");
         let offer_draft = c
             .assign_partner(outgoing(
-                AssignPartnerRequest { opportunity_id: draft.id.clone(), partner_id: id(1), offer: true },
+                AssignPartnerRequest {
+                    opportunity_id: draft.id.clone(),
+                    partner_id: id(1),
+                    offer: true,
+                },
                 &h.lead,
             ))
             .await
@@ -1663,14 +1809,22 @@ async fn a_request_becomes_an_opportunity_offered_accepted_attended_and_reported
         // A forum: members, a meeting with agenda, minutes only once it has been held, actions.
         let forum = c
             .create_forum(outgoing(
-                CreateForumRequest { name: "Pain forum".into(), pathway: "pain".into(), ..Default::default() },
+                CreateForumRequest {
+                    name: "Pain forum".into(),
+                    pathway: "pain".into(),
+                    ..Default::default()
+                },
                 &h.lead,
             ))
             .await
             .unwrap()
             .into_inner();
         c.set_forum_member(outgoing(
-            SetForumMemberRequest { forum_id: forum.id.clone(), partner_id: id(1), role: "chair".into() },
+            SetForumMemberRequest {
+                forum_id: forum.id.clone(),
+                partner_id: id(1),
+                role: "chair".into(),
+            },
             &h.lead,
         ))
         .await
@@ -1718,22 +1872,43 @@ async fn a_request_becomes_an_opportunity_offered_accepted_attended_and_reported
             .unwrap()
             .into_inner();
         c.save_forum_action(outgoing(
-            SaveForumActionRequest { id: action.id.clone(), forum_id: forum.id.clone(), status: "done".into(), ..Default::default() },
+            SaveForumActionRequest {
+                id: action.id.clone(),
+                forum_id: forum.id.clone(),
+                status: "done".into(),
+                ..Default::default()
+            },
             &staff,
         ))
         .await
         .unwrap();
         let detail = c
-            .get_forum(outgoing(GetForumRequest { id: forum.id.clone() }, &staff))
+            .get_forum(outgoing(
+                GetForumRequest {
+                    id: forum.id.clone(),
+                },
+                &staff,
+            ))
             .await
             .unwrap()
             .into_inner();
         assert_eq!(detail.members.len(), 1);
         assert_eq!(detail.meetings[0].focus, "Waiting times");
-        assert_eq!((detail.actions[0].status.as_str(), detail.actions[0].done_on.as_str()), ("done", today().as_str()));
+        assert_eq!(
+            (
+                detail.actions[0].status.as_str(),
+                detail.actions[0].done_on.as_str()
+            ),
+            ("done", today().as_str())
+        );
         assert_eq!(detail.forum.unwrap().next_meeting_on, days_from_today(5));
         let elsewhere = c
-            .get_forum(outgoing(GetForumRequest { id: forum.id.clone() }, &h.svc.token("RZB", Role::EngagementLead)))
+            .get_forum(outgoing(
+                GetForumRequest {
+                    id: forum.id.clone(),
+                },
+                &h.svc.token("RZB", Role::EngagementLead),
+            ))
             .await
             .unwrap_err();
         assert_eq!(elsewhere.code(), Code::NotFound);
@@ -1764,41 +1939,163 @@ async fn every_endpoint_checks_the_role_and_the_trust() {
         }};
     }
     use Role::*;
-    let action = || OpportunityAction { id: o.id.clone(), reason: "x".into() };
-    denied!(create_opportunity, CreateOpportunityRequest::default(), [Staff, Analyst, Partner, Finance]);
-    denied!(get_opportunity, GetOpportunityRequest { id: o.id.clone() }, [Analyst, Partner, Finance]);
-    denied!(list_opportunities, ListOpportunitiesRequest::default(), [Analyst, Partner, Finance]);
-    denied!(assign_partner, AssignPartnerRequest::default(), [Staff, Analyst, Partner, Finance]);
-    denied!(list_assignments, ListAssignmentsRequest::default(), [Analyst, Partner, Finance]);
-    denied!(record_attendance, RecordAttendanceRequest::default(), [Analyst, Partner, Finance]);
-    denied!(correct_attendance, CorrectAttendanceRequest::default(), [Analyst, Partner, Finance]);
-    denied!(shortlist_partners, ShortlistRequest::default(), [Staff, Analyst, Partner, Finance]);
-    denied!(record_impact, RecordImpactRequest::default(), [Analyst, Partner, Finance]);
-    denied!(list_impact, ListImpactRequest::default(), [Partner, Finance]);
-    denied!(publish_opportunity, action(), [Staff, Analyst, Partner, Finance]);
-    denied!(complete_opportunity, action(), [Staff, Analyst, Partner, Finance]);
-    denied!(cancel_opportunity, action(), [Staff, Analyst, Partner, Finance]);
-    denied!(create_staff_request, CreateStaffRequestRequest::default(), [Analyst, Partner, Finance]);
-    denied!(list_staff_requests, ListStaffRequestsRequest::default(), [Analyst, Partner, Finance]);
-    denied!(decline_staff_request, DeclineStaffRequestRequest::default(), [Staff, Analyst, Partner, Finance]);
-    denied!(list_open_opportunities, ListOpenOpportunitiesRequest::default(), [EngagementLead, Staff, Analyst, Finance]);
-    denied!(express_interest, ExpressInterestRequest::default(), [EngagementLead, Staff, Analyst, Finance]);
-    denied!(respond_to_offer, RespondToOfferRequest::default(), [EngagementLead, Staff, Analyst, Finance]);
-    denied!(list_my_assignments, ListMyAssignmentsRequest {}, [EngagementLead, Staff, Analyst, Finance]);
-    denied!(get_preferences, GetPreferencesRequest::default(), [Staff, Analyst, Finance]);
-    denied!(set_preferences, Preferences::default(), [Staff, Analyst, Finance]);
-    denied!(create_forum, CreateForumRequest::default(), [Staff, Analyst, Partner, Finance]);
-    denied!(list_forums, ListForumsRequest {}, [Analyst, Partner, Finance]);
-    denied!(get_forum, GetForumRequest::default(), [Analyst, Partner, Finance]);
-    denied!(set_forum_member, SetForumMemberRequest::default(), [Staff, Analyst, Partner, Finance]);
-    denied!(save_forum_meeting, SaveForumMeetingRequest::default(), [Analyst, Partner, Finance]);
-    denied!(save_forum_action, SaveForumActionRequest::default(), [Analyst, Partner, Finance]);
-    denied!(engagement_report, EngagementReportRequest::default(), [Staff, Partner, Finance]);
+    let action = || OpportunityAction {
+        id: o.id.clone(),
+        reason: "x".into(),
+    };
+    denied!(
+        create_opportunity,
+        CreateOpportunityRequest::default(),
+        [Staff, Analyst, Partner, Finance]
+    );
+    denied!(
+        get_opportunity,
+        GetOpportunityRequest { id: o.id.clone() },
+        [Analyst, Partner, Finance]
+    );
+    denied!(
+        list_opportunities,
+        ListOpportunitiesRequest::default(),
+        [Analyst, Partner, Finance]
+    );
+    denied!(
+        assign_partner,
+        AssignPartnerRequest::default(),
+        [Staff, Analyst, Partner, Finance]
+    );
+    denied!(
+        list_assignments,
+        ListAssignmentsRequest::default(),
+        [Analyst, Partner, Finance]
+    );
+    denied!(
+        record_attendance,
+        RecordAttendanceRequest::default(),
+        [Analyst, Partner, Finance]
+    );
+    denied!(
+        correct_attendance,
+        CorrectAttendanceRequest::default(),
+        [Analyst, Partner, Finance]
+    );
+    denied!(
+        shortlist_partners,
+        ShortlistRequest::default(),
+        [Staff, Analyst, Partner, Finance]
+    );
+    denied!(
+        record_impact,
+        RecordImpactRequest::default(),
+        [Analyst, Partner, Finance]
+    );
+    denied!(
+        list_impact,
+        ListImpactRequest::default(),
+        [Partner, Finance]
+    );
+    denied!(
+        publish_opportunity,
+        action(),
+        [Staff, Analyst, Partner, Finance]
+    );
+    denied!(
+        complete_opportunity,
+        action(),
+        [Staff, Analyst, Partner, Finance]
+    );
+    denied!(
+        cancel_opportunity,
+        action(),
+        [Staff, Analyst, Partner, Finance]
+    );
+    denied!(
+        create_staff_request,
+        CreateStaffRequestRequest::default(),
+        [Analyst, Partner, Finance]
+    );
+    denied!(
+        list_staff_requests,
+        ListStaffRequestsRequest::default(),
+        [Analyst, Partner, Finance]
+    );
+    denied!(
+        decline_staff_request,
+        DeclineStaffRequestRequest::default(),
+        [Staff, Analyst, Partner, Finance]
+    );
+    denied!(
+        list_open_opportunities,
+        ListOpenOpportunitiesRequest::default(),
+        [EngagementLead, Staff, Analyst, Finance]
+    );
+    denied!(
+        express_interest,
+        ExpressInterestRequest::default(),
+        [EngagementLead, Staff, Analyst, Finance]
+    );
+    denied!(
+        respond_to_offer,
+        RespondToOfferRequest::default(),
+        [EngagementLead, Staff, Analyst, Finance]
+    );
+    denied!(
+        list_my_assignments,
+        ListMyAssignmentsRequest {},
+        [EngagementLead, Staff, Analyst, Finance]
+    );
+    denied!(
+        get_preferences,
+        GetPreferencesRequest::default(),
+        [Staff, Analyst, Finance]
+    );
+    denied!(
+        set_preferences,
+        Preferences::default(),
+        [Staff, Analyst, Finance]
+    );
+    denied!(
+        create_forum,
+        CreateForumRequest::default(),
+        [Staff, Analyst, Partner, Finance]
+    );
+    denied!(
+        list_forums,
+        ListForumsRequest {},
+        [Analyst, Partner, Finance]
+    );
+    denied!(
+        get_forum,
+        GetForumRequest::default(),
+        [Analyst, Partner, Finance]
+    );
+    denied!(
+        set_forum_member,
+        SetForumMemberRequest::default(),
+        [Staff, Analyst, Partner, Finance]
+    );
+    denied!(
+        save_forum_meeting,
+        SaveForumMeetingRequest::default(),
+        [Analyst, Partner, Finance]
+    );
+    denied!(
+        save_forum_action,
+        SaveForumActionRequest::default(),
+        [Analyst, Partner, Finance]
+    );
+    denied!(
+        engagement_report,
+        EngagementReportRequest::default(),
+        [Staff, Partner, Finance]
+    );
 
     // Another trust's lead finds none of this trust's records.
     let forum = call!(
         create_forum,
-        CreateForumRequest { name: "Forum".into(), ..Default::default() },
+        CreateForumRequest {
+            name: "Forum".into(),
+            ..Default::default()
+        },
         h.lead.clone()
     );
     assert!(forum.is_ok());
@@ -1818,13 +2115,44 @@ async fn every_endpoint_checks_the_role_and_the_trust() {
         .into_inner()
     };
     for refused in [
-        call!(get_opportunity, GetOpportunityRequest { id: o.id.clone() }, other.clone()),
+        call!(
+            get_opportunity,
+            GetOpportunityRequest { id: o.id.clone() },
+            other.clone()
+        ),
         call!(publish_opportunity, action(), other.clone()),
         call!(cancel_opportunity, action(), other.clone()),
-        call!(list_assignments, ListAssignmentsRequest { opportunity_id: o.id.clone() }, other.clone()),
-        call!(shortlist_partners, ShortlistRequest { opportunity_id: o.id.clone(), limit: 5 }, other.clone()),
-        call!(assign_partner, AssignPartnerRequest { opportunity_id: o.id.clone(), ..Default::default() }, other.clone()),
-        call!(decline_staff_request, DeclineStaffRequestRequest { id: asked.id.clone(), reason: "no".into() }, other.clone()),
+        call!(
+            list_assignments,
+            ListAssignmentsRequest {
+                opportunity_id: o.id.clone()
+            },
+            other.clone()
+        ),
+        call!(
+            shortlist_partners,
+            ShortlistRequest {
+                opportunity_id: o.id.clone(),
+                limit: 5
+            },
+            other.clone()
+        ),
+        call!(
+            assign_partner,
+            AssignPartnerRequest {
+                opportunity_id: o.id.clone(),
+                ..Default::default()
+            },
+            other.clone()
+        ),
+        call!(
+            decline_staff_request,
+            DeclineStaffRequestRequest {
+                id: asked.id.clone(),
+                reason: "no".into()
+            },
+            other.clone()
+        ),
     ] {
         assert_eq!(refused.unwrap_err().code(), Code::NotFound);
     }
@@ -1838,7 +2166,10 @@ async fn every_endpoint_checks_the_role_and_the_trust() {
     assert!(theirs.requests.is_empty());
     let forums = {
         let mut c = c.clone();
-        c.list_forums(outgoing(ListForumsRequest {}, &other)).await.unwrap().into_inner()
+        c.list_forums(outgoing(ListForumsRequest {}, &other))
+            .await
+            .unwrap()
+            .into_inner()
     };
     assert!(forums.forums.is_empty());
 }

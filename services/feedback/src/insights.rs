@@ -321,6 +321,15 @@ pub async fn publish(
                 .enqueue_many(db, &[(FEEDBACK_INSIGHTS, key.as_str(), tenant, proms)])
                 .await?;
         }
+        if let Some(involvement) = crate::involvement::insight(db, tenant, month).await? {
+            let key = crate::involvement::key(tenant.as_str(), month);
+            outbox
+                .enqueue_many(
+                    db,
+                    &[(FEEDBACK_INSIGHTS, key.as_str(), tenant, involvement)],
+                )
+                .await?;
+        }
     }
     let chart = spc_insight(db, tenant).await?;
     outbox
@@ -553,6 +562,22 @@ mod tests {
         assert!(doc.contains(&format!("- {}\n", spc_key("RZA"))));
         assert!(doc.contains(&format!("- {}\n", themes_key("RZA", "2026-11"))));
         assert!(doc.contains(&format!("- {}\n", proms_key("RZA", "2026-11"))));
+        assert!(doc.contains(&format!(
+            "- {}\n",
+            crate::involvement::key("RZA", "2026-11")
+        )));
+        for field in [
+            "sessions",
+            "minutes",
+            "partners",
+            "paid_sessions",
+            "expenses_only_sessions",
+            "by_pathway",
+            "by_kind",
+            "key",
+        ] {
+            assert!(doc.contains(&format!(" {field} = ")), "{field}");
+        }
         for field in [
             "comments",
             "themes",

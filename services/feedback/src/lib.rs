@@ -10,6 +10,7 @@ pub mod complaints;
 pub mod fft;
 mod ingest;
 pub mod insights;
+pub mod involvement;
 mod prom_store;
 pub mod proms;
 pub mod protection;
@@ -23,7 +24,7 @@ pub mod themes;
 use std::sync::Arc;
 
 use alongside_events::runtime::{Running, ServiceRuntime, StartError};
-use alongside_events::topics::FEEDBACK_RESPONSES;
+use alongside_events::topics::{ENGAGEMENT_ACTIVITIES, FEEDBACK_RESPONSES};
 use alongside_platform::config::ServiceSettings;
 use alongside_proto::feedback::v1::feedback_service_server::FeedbackServiceServer;
 use sea_orm_migration::prelude::*;
@@ -49,7 +50,45 @@ impl MigratorTrait for Migrator {
             Box::new(survey::migration::Migration),
             Box::new(insights::migration::Migration),
             Box::new(comments::pathway_migration::Migration),
+            Box::new(involvement::migration::Migration),
         ]
+    }
+}
+
+/// What feedback reads: responses, and engagement's attendance for the stream's involvement.
+struct FeedbackEvents {
+    responses: ingest::ResponsesFromTopic,
+}
+
+#[async_trait::async_trait]
+impl alongside_events::Handler for FeedbackEvents {
+    async fn handle(
+        &self,
+        txn: &sea_orm::DatabaseTransaction,
+        event: &alongside_events::Envelope,
+    ) -> Result<(), alongside_events::HandlerError> {
+        self.handle_batch(txn, std::slice::from_ref(event)).await
+    }
+
+    async fn handle_batch(
+        &self,
+        txn: &sea_orm::DatabaseTransaction,
+        events: &[alongside_events::Envelope],
+    ) -> Result<(), alongside_events::HandlerError> {
+        // Engagement's other events (opportunities, assignments) are not involvement time.
+        let (engagement, responses): (Vec<_>, Vec<_>) = events
+            .iter()
+            .partition(|e| e.event_type().starts_with("alongside.engagement."));
+        let attendance: Vec<_> = engagement
+            .into_iter()
+            .filter(|e| involvement::is_attendance(e))
+            .collect();
+        involvement::store(txn, &attendance).await?;
+        if responses.len() == events.len() {
+            return self.responses.handle_batch(txn, events).await;
+        }
+        let responses: Vec<_> = responses.into_iter().cloned().collect();
+        self.responses.handle_batch(txn, &responses).await
     }
 }
 
@@ -62,9 +101,11 @@ pub async fn start(
     let mut runtime = ServiceRuntime::prepare::<Migrator>(SERVICE, settings, shutdown).await?;
     let models = themes::ThemeModels::new(runtime.db.clone());
     runtime.consume(
-        &[FEEDBACK_RESPONSES],
-        Arc::new(ingest::ResponsesFromTopic {
-            models: models.clone(),
+        &[FEEDBACK_RESPONSES, ENGAGEMENT_ACTIVITIES],
+        Arc::new(FeedbackEvents {
+            responses: ingest::ResponsesFromTopic {
+                models: models.clone(),
+            },
         }),
     );
     let (db, m) = (runtime.db.clone(), models.clone());

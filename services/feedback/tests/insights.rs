@@ -196,3 +196,118 @@ async fn outcome_measures_are_republished_with_small_numbers_withheld() {
     let text = String::from_utf8_lossy(&envelope.inner.payload);
     assert!(!text.contains("EP-"), "no episode reference on the stream");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn partner_time_is_republished_by_month_with_corrections_and_no_partner_named() {
+    use alongside_events::topics::ENGAGEMENT_ACTIVITIES;
+    use alongside_proto::engagement::events::v1::{
+        AttendanceCorrected, AttendanceRecorded, PartnerAssigned,
+    };
+    use alongside_proto::feedback::events::v1::InvolvementInsight;
+    let svc = TestService::start("feedback", Backend::Sqlite, alongside_feedback::start).await;
+    let attended = |n: u32, minutes: u32, pathway: &str, expenses_only: bool| AttendanceRecorded {
+        attendance_id: format!("att_{n:032x}"),
+        opportunity_id: "opp_1".into(),
+        partner_id: format!("ptn_{:032x}", n % 6),
+        minutes,
+        activity_kind: "forum_meeting".into(),
+        involvement_level: 4,
+        activity_date: "2026-10-14".into(),
+        pathway: pathway.into(),
+        cost_centre: String::new(),
+        expenses_only,
+        revision: 1,
+    };
+    // Six partners, eight sessions: two pain sessions by two partners, expenses only.
+    for n in 0..8 {
+        let pathway = if n < 6 { "msk" } else { "pain" };
+        svc.publish(
+            ENGAGEMENT_ACTIVITIES,
+            "opp_1",
+            "RZA",
+            &attended(n, 120, pathway, n >= 6),
+        )
+        .await;
+    }
+    // Not attendance: ignored, not dead-lettered.
+    let assigned = PartnerAssigned {
+        assignment_id: "asg_1".into(),
+        opportunity_id: "opp_1".into(),
+        partner_id: "ptn_1".into(),
+    };
+    svc.publish(ENGAGEMENT_ACTIVITIES, "opp_1", "RZA", &assigned)
+        .await;
+    // A correction: the first session was 60 minutes, not 120; an older revision after it
+    // changes nothing.
+    let mut corrected = attended(0, 60, "msk", false);
+    corrected.revision = 2;
+    svc.publish(
+        ENGAGEMENT_ACTIVITIES,
+        "opp_1",
+        "RZA",
+        &AttendanceCorrected {
+            attendance: Some(corrected),
+            corrected_at: "2026-10-20T10:00:00Z".into(),
+        },
+    )
+    .await;
+    svc.publish(
+        ENGAGEMENT_ACTIVITIES,
+        "opp_1",
+        "RZA",
+        &attended(0, 120, "msk", false),
+    )
+    .await;
+
+    let latest = alongside_events::testing::eventually(Duration::from_secs(30), || async {
+        // Everything on the topic so far (it is read to its end): the latest figure counts.
+        let events = read_events(
+            svc.brokers(),
+            FEEDBACK_INSIGHTS,
+            usize::MAX,
+            Duration::from_secs(3),
+        )
+        .await;
+        let last = events
+            .iter()
+            .rfind(|(k, _)| k.as_deref() == Some(&b"RZA/involvement/2026-10"[..]))
+            .map(|(_, e)| e.payload::<InvolvementInsight>().unwrap())?;
+        (last.minutes == 7 * 120 + 60).then_some(last)
+    })
+    .await
+    .expect("the month's involvement, with the correction applied");
+    assert_eq!(
+        (
+            latest.sessions,
+            latest.paid_sessions,
+            latest.expenses_only_sessions
+        ),
+        (8, 6, 2)
+    );
+    assert_eq!(latest.partners, Some(6));
+    let pain = latest.by_pathway.iter().find(|f| f.key == "pain").unwrap();
+    assert_eq!(
+        (pain.sessions, pain.partners),
+        (2, None),
+        "two partners: withheld"
+    );
+    let msk = latest.by_pathway.iter().find(|f| f.key == "msk").unwrap();
+    assert_eq!(
+        (msk.sessions, msk.minutes, msk.partners),
+        (6, 5 * 120 + 60, Some(6))
+    );
+    let events = read_events(
+        svc.brokers(),
+        FEEDBACK_INSIGHTS,
+        usize::MAX,
+        Duration::from_secs(3),
+    )
+    .await;
+    assert!(!events.is_empty());
+    for (_, e) in &events {
+        assert!(
+            !String::from_utf8_lossy(&e.inner.payload).contains("ptn_"),
+            "no partner id on the stream"
+        );
+    }
+}

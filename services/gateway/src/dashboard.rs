@@ -1573,7 +1573,12 @@ async fn board_report_pdf(
 mod tests {
     use super::*;
 
-    fn count(answer: &str, bank: Option<u32>, population: Option<u32>, hidden: bool) -> people::EqualityCount {
+    fn count(
+        answer: &str,
+        bank: Option<u32>,
+        population: Option<u32>,
+        hidden: bool,
+    ) -> people::EqualityCount {
         people::EqualityCount {
             answer: answer.into(),
             label: answer.into(),
@@ -1586,23 +1591,46 @@ mod tests {
 
     #[test]
     fn the_bank_is_as_far_from_the_population_as_half_its_differences() {
-        let question = |label: &str, counts: Vec<people::EqualityCount>, source: &str| people::EqualityQuestion {
-            question: label.into(),
-            label: label.into(),
-            counts,
-            total: 30,
-            total_hidden: false,
-            population_source: source.into(),
+        let question = |label: &str, counts: Vec<people::EqualityCount>, source: &str| {
+            people::EqualityQuestion {
+                question: label.into(),
+                label: label.into(),
+                counts,
+                total: 30,
+                total_hidden: false,
+                population_source: source.into(),
+            }
         };
         let report = people::EqualityReport {
             questions: vec![
                 // 70/30 against 50/50: 20 points apart.
-                question("Sex", vec![count("f", Some(700), Some(500), false), count("m", Some(300), Some(500), false)], "Census 2021"),
+                question(
+                    "Sex",
+                    vec![
+                        count("f", Some(700), Some(500), false),
+                        count("m", Some(300), Some(500), false),
+                    ],
+                    "Census 2021",
+                ),
                 // 60/40 against 55/45: 5 points.
-                question("Disability", vec![count("y", Some(600), Some(550), false), count("n", Some(400), Some(450), false)], "Census 2021"),
+                question(
+                    "Disability",
+                    vec![
+                        count("y", Some(600), Some(550), false),
+                        count("n", Some(400), Some(450), false),
+                    ],
+                    "Census 2021",
+                ),
                 // No population: not compared; a hidden count: not compared.
                 question("Age", vec![count("a", Some(1000), None, false)], ""),
-                question("Religion", vec![count("x", None, Some(900), true), count("z", Some(1000), Some(100), false)], "Census 2021"),
+                question(
+                    "Religion",
+                    vec![
+                        count("x", None, Some(900), true),
+                        count("z", Some(1000), Some(100), false),
+                    ],
+                    "Census 2021",
+                ),
             ],
             active_partners: 30,
             respondents: 30,

@@ -5,7 +5,6 @@
 use std::collections::BTreeMap;
 
 use alongside_platform::Role;
-use sea_orm::EntityTrait;
 use alongside_proto::engagement::v1 as engagement;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
@@ -13,6 +12,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use minijinja::{context, Value};
+use sea_orm::EntityTrait;
 use serde::Deserialize;
 
 use crate::error::AppError;
@@ -39,7 +39,10 @@ pub fn routes() -> Router<AppState> {
         .route("/my/opportunities", get(my_opportunities).post(my_interest))
         .route("/my/sessions", get(my_sessions).post(my_answer))
         .route("/my/sessions.ics", get(my_calendar))
-        .route("/my/preferences", get(my_preferences).post(my_preferences_save))
+        .route(
+            "/my/preferences",
+            get(my_preferences).post(my_preferences_save),
+        )
         .route("/forums", get(forums).post(forum_create))
         .route("/forums/{id}", get(forum))
         .route("/forums/{id}/members", post(forum_member))
@@ -50,7 +53,9 @@ pub fn routes() -> Router<AppState> {
 }
 
 fn kind_options(any: &str) -> Vec<(&str, &str)> {
-    std::iter::once(("", any)).chain(KINDS.iter().copied()).collect()
+    std::iter::once(("", any))
+        .chain(KINDS.iter().copied())
+        .collect()
 }
 
 fn value(form: &[(String, String)], key: &str) -> String {
@@ -202,7 +207,14 @@ async fn request_create(
         Ok(()) => Ok(Redirect::to("/requests?notice=made").into_response()),
         Err(err @ AppError::Invalid(_)) => Ok((
             StatusCode::UNPROCESSABLE_ENTITY,
-            requests_page(&state, &me, &RequestsQuery::default(), typed, errors_map(&err)).await?,
+            requests_page(
+                &state,
+                &me,
+                &RequestsQuery::default(),
+                typed,
+                errors_map(&err),
+            )
+            .await?,
         )
             .into_response()),
         Err(err) => Err(err),
@@ -237,8 +249,14 @@ async fn request_decline(
             });
             Ok((
                 StatusCode::UNPROCESSABLE_ENTITY,
-                requests_page(&state, &me, &RequestsQuery::default(), Value::from(()), errors_map(&err))
-                    .await?,
+                requests_page(
+                    &state,
+                    &me,
+                    &RequestsQuery::default(),
+                    Value::from(()),
+                    errors_map(&err),
+                )
+                .await?,
             )
                 .into_response())
         }
@@ -277,7 +295,10 @@ async fn my_opportunities(
         .iter()
         .filter_map(|o| {
             let opportunity = o.opportunity.as_ref()?;
-            Some(merge(opportunity_value(opportunity), context! { interested => o.interested }))
+            Some(merge(
+                opportunity_value(opportunity),
+                context! { interested => o.interested },
+            ))
         })
         .collect();
     let notice = match q.notice.as_str() {
@@ -314,7 +335,11 @@ async fn my_interest(
             },
         ))
         .await?;
-    let notice = if interested { "interested" } else { "withdrawn" };
+    let notice = if interested {
+        "interested"
+    } else {
+        "withdrawn"
+    };
     Ok(Redirect::to(&format!("/my/opportunities?notice={notice}")).into_response())
 }
 
@@ -323,7 +348,11 @@ async fn mine(state: &AppState, me: &SignedIn) -> Result<Vec<engagement::MyAssig
     Ok(state
         .clients
         .engagement()
-        .list_my_assignments(state.clients.request(&me.caller, engagement::ListMyAssignmentsRequest {}))
+        .list_my_assignments(
+            state
+                .clients
+                .request(&me.caller, engagement::ListMyAssignmentsRequest {}),
+        )
         .await?
         .into_inner()
         .assignments)
@@ -343,7 +372,10 @@ async fn my_sessions(
             continue;
         };
         if a.status == "offered" {
-            offers.push(merge(opportunity_value(o), context! { assignment_id => a.id }));
+            offers.push(merge(
+                opportunity_value(o),
+                context! { assignment_id => a.id },
+            ));
         } else {
             for s in o.sessions.iter().filter(|s| s.on >= today) {
                 upcoming.push(context! {
@@ -357,7 +389,9 @@ async fn my_sessions(
     upcoming.sort_by_key(|v| {
         (
             v.get_attr("on").map(|x| x.to_string()).unwrap_or_default(),
-            v.get_attr("start_time").map(|x| x.to_string()).unwrap_or_default(),
+            v.get_attr("start_time")
+                .map(|x| x.to_string())
+                .unwrap_or_default(),
         )
     });
     let notice = match q.notice.as_str() {
@@ -424,8 +458,11 @@ pub fn calendar(assignments: &[engagement::MyAssignment], stamp: &str) -> String
         for s in &o.sessions {
             let start = time::PrimitiveDateTime::new(
                 alongside_platform::parse_date(&s.on).unwrap_or(time::Date::MIN),
-                time::Time::parse(&s.start_time, time::macros::format_description!("[hour]:[minute]"))
-                    .unwrap_or(time::Time::MIDNIGHT),
+                time::Time::parse(
+                    &s.start_time,
+                    time::macros::format_description!("[hour]:[minute]"),
+                )
+                .unwrap_or(time::Time::MIDNIGHT),
             );
             let end = start + time::Duration::minutes(s.minutes as i64);
             let at = |t: time::PrimitiveDateTime| {
@@ -474,7 +511,10 @@ async fn my_calendar(State(state): State<AppState>, me: SignedIn) -> Result<Resp
     Ok((
         [
             (header::CONTENT_TYPE, "text/calendar; charset=utf-8"),
-            (header::CONTENT_DISPOSITION, "attachment; filename=\"alongside-sessions.ics\""),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"alongside-sessions.ics\"",
+            ),
         ],
         calendar(&assignments, &stamp),
     )
@@ -500,7 +540,11 @@ async fn my_preferences(
     let found = state
         .clients
         .engagement()
-        .get_preferences(state.clients.request(&me.caller, engagement::GetPreferencesRequest::default()))
+        .get_preferences(
+            state
+                .clients
+                .request(&me.caller, engagement::GetPreferencesRequest::default()),
+        )
         .await?
         .into_inner();
     preferences_page(&state, &me, &found, q.notice == "saved", BTreeMap::new())
@@ -515,7 +559,9 @@ fn preferences_page(
 ) -> Result<Html<String>, AppError> {
     let kinds: Vec<Value> = KINDS
         .iter()
-        .map(|(k, l)| context! { value => k, label => l, checked => p.kinds.iter().any(|x| x == k) })
+        .map(
+            |(k, l)| context! { value => k, label => l, checked => p.kinds.iter().any(|x| x == k) },
+        )
         .collect();
     let days: Vec<Value> = DAY_OPTIONS
         .iter()
@@ -561,10 +607,7 @@ async fn my_preferences_save(
 
 // ---- forums ----
 
-async fn forums(
-    State(state): State<AppState>,
-    me: SignedIn,
-) -> Result<Html<String>, AppError> {
+async fn forums(State(state): State<AppState>, me: SignedIn) -> Result<Html<String>, AppError> {
     forums_page(&state, &me, Value::from(()), BTreeMap::new()).await
 }
 
@@ -578,7 +621,11 @@ async fn forums_page(
     let listed = state
         .clients
         .engagement()
-        .list_forums(state.clients.request(&me.caller, engagement::ListForumsRequest {}))
+        .list_forums(
+            state
+                .clients
+                .request(&me.caller, engagement::ListForumsRequest {}),
+        )
         .await?
         .into_inner();
     let rows: Vec<Value> = listed
@@ -618,7 +665,11 @@ async fn forum_create(
         Ok(f) => Ok(Redirect::to(&format!("/forums/{}", f.into_inner().id)).into_response()),
         Err(err @ AppError::Invalid(_)) => {
             let typed = context! { name => value(&form, "name"), pathway => value(&form, "pathway"), description => value(&form, "description") };
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, forums_page(&state, &me, typed, errors_map(&err)).await?).into_response())
+            Ok((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                forums_page(&state, &me, typed, errors_map(&err)).await?,
+            )
+                .into_response())
         }
         Err(err) => Err(err),
     }
@@ -650,7 +701,11 @@ async fn forum_page(
     let found = state
         .clients
         .engagement()
-        .get_forum(state.clients.request(&me.caller, engagement::GetForumRequest { id: id.into() }))
+        .get_forum(
+            state
+                .clients
+                .request(&me.caller, engagement::GetForumRequest { id: id.into() }),
+        )
         .await?
         .into_inner();
     let partners = all_partners(state, me, "", "name").await?;
@@ -677,9 +732,15 @@ async fn forum_page(
         .iter()
         .map(|m| context! { id => m.id, held_on => m.held_on, focus => m.focus, agenda => m.agenda, minutes => m.minutes, held => m.held_on <= today })
         .collect();
-    let meeting_options: Vec<(String, String)> = std::iter::once((String::new(), "Not from a meeting".to_string()))
-        .chain(found.meetings.iter().map(|m| (m.id.clone(), format!("Meeting on {}", m.held_on))))
-        .collect();
+    let meeting_options: Vec<(String, String)> =
+        std::iter::once((String::new(), "Not from a meeting".to_string()))
+            .chain(
+                found
+                    .meetings
+                    .iter()
+                    .map(|m| (m.id.clone(), format!("Meeting on {}", m.held_on))),
+            )
+            .collect();
     let actions: Vec<Value> = found
         .actions
         .iter()
@@ -728,7 +789,8 @@ async fn forum_member(
         .await
         .map(|_| ());
     let again = forum_error_page(&state, &me, &id, result, str::to_string).await?;
-    Ok(again.unwrap_or_else(|| Redirect::to(&format!("/forums/{id}?notice=member")).into_response()))
+    Ok(again
+        .unwrap_or_else(|| Redirect::to(&format!("/forums/{id}?notice=member")).into_response()))
 }
 
 /// The forum's page again with the refusal, or None when it went through.
@@ -742,7 +804,10 @@ async fn forum_error_page(
     match result.map_err(|s| AppError::from(s).with_fields(rename)) {
         Ok(()) => Ok(None),
         Err(err @ AppError::Invalid(_)) => Ok(Some(
-            (StatusCode::UNPROCESSABLE_ENTITY, forum_page(state, me, id, "", Some(&err)).await?)
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                forum_page(state, me, id, "", Some(&err)).await?,
+            )
                 .into_response(),
         )),
         Err(err) => Err(err),
@@ -787,7 +852,8 @@ async fn forum_meeting(
         }
     })
     .await?;
-    Ok(again.unwrap_or_else(|| Redirect::to(&format!("/forums/{id}?notice=meeting")).into_response()))
+    Ok(again
+        .unwrap_or_else(|| Redirect::to(&format!("/forums/{id}?notice=meeting")).into_response()))
 }
 
 async fn forum_action(
@@ -815,7 +881,8 @@ async fn forum_action(
         .await
         .map(|_| ());
     let again = forum_error_page(&state, &me, &id, result, str::to_string).await?;
-    Ok(again.unwrap_or_else(|| Redirect::to(&format!("/forums/{id}?notice=action")).into_response()))
+    Ok(again
+        .unwrap_or_else(|| Redirect::to(&format!("/forums/{id}?notice=action")).into_response()))
 }
 
 // ---- the involvement report ----
@@ -830,7 +897,11 @@ struct ReportQuery {
 /// The period asked for, or the last twelve months to today.
 fn report_period(q: &ReportQuery) -> (String, String) {
     let today = alongside_platform::now_rfc3339()[..10].to_string();
-    let to = if q.to.trim().is_empty() { today.clone() } else { q.to.trim().to_string() };
+    let to = if q.to.trim().is_empty() {
+        today.clone()
+    } else {
+        q.to.trim().to_string()
+    };
     let from = if q.from.trim().is_empty() {
         alongside_platform::parse_date(&today)
             .and_then(|d| d.replace_year(d.year() - 1).ok())
@@ -872,7 +943,10 @@ async fn reports(
             .engagement()
             .engagement_report(state.clients.request(
                 &caller,
-                engagement::EngagementReportRequest { from: from.clone(), to: to.clone() },
+                engagement::EngagementReportRequest {
+                    from: from.clone(),
+                    to: to.clone(),
+                },
             ))
             .await?
             .into_inner();
@@ -891,8 +965,19 @@ fn report_value(code: &str, name: &str, r: &engagement::EngagementReportResponse
             .map(|h| context! { key => label(&h.key), sessions => h.sessions, hours => hours(h.minutes), partners => h.partners })
             .collect()
     };
-    let kind = |k: &str| KINDS.iter().find(|(x, _)| *x == k).map_or(k.to_string(), |(_, l)| l.to_string());
-    let pathway = |p: &str| if p.is_empty() { "No pathway given".to_string() } else { p.to_string() };
+    let kind = |k: &str| {
+        KINDS
+            .iter()
+            .find(|(x, _)| *x == k)
+            .map_or(k.to_string(), |(_, l)| l.to_string())
+    };
+    let pathway = |p: &str| {
+        if p.is_empty() {
+            "No pathway given".to_string()
+        } else {
+            p.to_string()
+        }
+    };
     context! {
         code => code, name => name, sessions => r.sessions, hours => hours(r.minutes), partners => r.partners,
         paid_sessions => r.paid_sessions, expenses_only_sessions => r.expenses_only_sessions,
@@ -962,7 +1047,12 @@ async fn report_csv(
         push(
             "total",
             "",
-            &engagement::HoursRow { key: String::new(), sessions: r.sessions, minutes: r.minutes, partners: r.partners },
+            &engagement::HoursRow {
+                key: String::new(),
+                sessions: r.sessions,
+                minutes: r.minutes,
+                partners: r.partners,
+            },
         );
         for h in &r.by_kind {
             push("kind", &h.key, h);
@@ -973,7 +1063,17 @@ async fn report_csv(
     }
     csv_response(
         "involvement-report.csv",
-        &["trust", "trust_name", "from", "to", "by", "key", "sessions", "hours", "partners"],
+        &[
+            "trust",
+            "trust_name",
+            "from",
+            "to",
+            "by",
+            "key",
+            "sessions",
+            "hours",
+            "partners",
+        ],
         rows,
     )
 }
@@ -992,19 +1092,35 @@ mod tests {
             minutes: 90,
         };
         let mine = |status: &str| engagement::MyAssignment {
-            assignment: Some(engagement::Assignment { id: format!("asg_{status}"), status: status.into(), ..Default::default() }),
+            assignment: Some(engagement::Assignment {
+                id: format!("asg_{status}"),
+                status: status.into(),
+                ..Default::default()
+            }),
             opportunity: Some(engagement::Opportunity {
                 title: "Pain forum; winter, review".into(),
                 description: "Two lines\nof it".into(),
-                sessions: vec![session("ses_1", "2027-01-05"), session("ses_2", "2027-01-12")],
+                sessions: vec![
+                    session("ses_1", "2027-01-05"),
+                    session("ses_2", "2027-01-12"),
+                ],
                 ..Default::default()
             }),
         };
         let ics = calendar(&[mine("accepted"), mine("offered")], "20261201T120000Z");
         assert_eq!(ics.matches("BEGIN:VEVENT").count(), 2, "{ics}");
-        assert!(ics.contains("DTSTART;TZID=Europe/London:20270105T143000\r\n"), "{ics}");
-        assert!(ics.contains("DTEND;TZID=Europe/London:20270105T160000\r\n"), "{ics}");
-        assert!(ics.contains("SUMMARY:Pain forum\\; winter\\, review\r\n"), "{ics}");
+        assert!(
+            ics.contains("DTSTART;TZID=Europe/London:20270105T143000\r\n"),
+            "{ics}"
+        );
+        assert!(
+            ics.contains("DTEND;TZID=Europe/London:20270105T160000\r\n"),
+            "{ics}"
+        );
+        assert!(
+            ics.contains("SUMMARY:Pain forum\\; winter\\, review\r\n"),
+            "{ics}"
+        );
         assert!(ics.contains("DESCRIPTION:Two lines\\nof it\r\n"), "{ics}");
         assert!(ics.lines().all(|l| !l.contains('\n')));
         assert!(!ics.contains("asg_offered"));

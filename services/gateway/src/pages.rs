@@ -154,12 +154,24 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("impact.html", include_str!("../templates/impact.html")),
     ("requests.html", include_str!("../templates/requests.html")),
-    ("my_opportunities.html", include_str!("../templates/my_opportunities.html")),
-    ("my_sessions.html", include_str!("../templates/my_sessions.html")),
-    ("my_preferences.html", include_str!("../templates/my_preferences.html")),
+    (
+        "my_opportunities.html",
+        include_str!("../templates/my_opportunities.html"),
+    ),
+    (
+        "my_sessions.html",
+        include_str!("../templates/my_sessions.html"),
+    ),
+    (
+        "my_preferences.html",
+        include_str!("../templates/my_preferences.html"),
+    ),
     ("forums.html", include_str!("../templates/forums.html")),
     ("forum.html", include_str!("../templates/forum.html")),
-    ("engagement_report.html", include_str!("../templates/engagement_report.html")),
+    (
+        "engagement_report.html",
+        include_str!("../templates/engagement_report.html"),
+    ),
     ("error.html", include_str!("../templates/error.html")),
 ];
 
@@ -1711,7 +1723,10 @@ const REPEATS: &[(&str, &str)] = &[
 const SAVE_AS: &[(&str, &str)] = &[
     ("publish", "Publish it now (sessions today or later)"),
     ("draft", "Save as a draft, to publish later"),
-    ("held", "Record work already done (sessions today or earlier)"),
+    (
+        "held",
+        "Record work already done (sessions today or earlier)",
+    ),
 ];
 
 const OPPORTUNITY_STATUSES: &[(&str, &str)] = &[
@@ -1923,7 +1938,9 @@ async fn opportunity_form(
         }
         form.places = found.places.to_string();
         form.request_id = found.id.clone();
-        from_request = Some(context! { title => found.title, team => found.team, needed_by => found.needed_by });
+        from_request = Some(
+            context! { title => found.title, team => found.team, needed_by => found.needed_by },
+        );
     }
     opportunity_form_page(&state, &me, &form, from_request, None)
 }
@@ -2016,8 +2033,8 @@ async fn opportunity_create(
             Redirect::to(&format!("/opportunities/{}", created.into_inner().id)).into_response(),
         ),
         Err(err @ AppError::Invalid(_)) => {
-            let from_request = (!form.request_id.is_empty())
-                .then(|| context! { title => form.title.clone() });
+            let from_request =
+                (!form.request_id.is_empty()).then(|| context! { title => form.title.clone() });
             let html = opportunity_form_page(&state, &me, &form, from_request, Some(&err))?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, html).into_response())
         }
@@ -2279,7 +2296,11 @@ async fn opportunity_attendance(
     let request = engagement::RecordAttendanceRequest {
         assignment_id: form.assignment_id,
         // Apologies and no-shows give no minutes, whatever the box held.
-        minutes: if form.outcome == "attended" || form.outcome.is_empty() { minutes } else { 0 },
+        minutes: if form.outcome == "attended" || form.outcome.is_empty() {
+            minutes
+        } else {
+            0
+        },
         session_id: form.session_id,
         outcome: form.outcome,
     };

@@ -184,7 +184,9 @@ pub async fn seed(state: &AppState) -> Result<Vec<(String, String)>, String> {
                 places: *places,
                 pathway: pathway.to_string(),
                 cost_centre: cost_centre.to_string(),
-                description: format!("{title}: partners bring what they know of the {pathway} service."),
+                description: format!(
+                    "{title}: partners bring what they know of the {pathway} service."
+                ),
                 locality: "Outpatients building, room 2".into(),
                 expected_minutes: if n == 0 { 120 } else { 300 },
                 accessibility: "Step-free access and a hearing loop; breaks every hour".into(),
@@ -533,7 +535,8 @@ async fn forum_and_requests(
             engagement::CreateForumRequest {
                 name: "Pain Patient and Carer Forum".into(),
                 pathway: "pain".into(),
-                description: "Partners and the pain team, monthly: what matters to patients.".into(),
+                description:
+                    "Partners and the pain team, monthly: what matters to patients.".into(),
             },
         ))
         .await

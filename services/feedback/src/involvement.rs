@@ -1,0 +1,263 @@
+//! Involvement on the analytics stream: engagement's confirmed attendance (from
+//! `engagement.activities.v1`), kept at its latest revision, becomes each trust's month of
+//! partner time — sessions, minutes, distinct partners (1 to 4 withheld), paid and
+//! expenses-only, by pathway and kind — published as `<tenant>/involvement/<month>`. Partner
+//! ids are kept only to count distinct partners; none is published.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use alongside_events::{Envelope, HandlerError};
+use alongside_platform::OdsCode;
+use alongside_proto::engagement::events::v1::{AttendanceCorrected, AttendanceRecorded};
+use alongside_proto::feedback::events::v1::{InvolvementFigure, InvolvementInsight};
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+
+pub mod attendance {
+    use sea_orm::entity::prelude::*;
+
+    /// One confirmed attendance as it stands at its latest revision.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "involvement_attendances")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub attendance_id: String,
+        pub tenant_id: String,
+        pub partner_id: String,
+        /// YYYY-MM of the session.
+        pub month: String,
+        pub pathway: String,
+        pub kind: String,
+        pub minutes: i32,
+        pub expenses_only: bool,
+        pub revision: i32,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// The key of a trust's involvement in a month.
+pub fn key(tenant: &str, month: &str) -> String {
+    format!("{tenant}/involvement/{month}")
+}
+
+/// Whether an event on the engagement topic is attendance (the rest is not involvement time).
+pub fn is_attendance(event: &Envelope) -> bool {
+    event.is::<AttendanceRecorded>() || event.is::<AttendanceCorrected>()
+}
+
+/// Stores attendance events (the latest revision of each wins, in whatever order they come)
+/// and marks their months for republishing, in the consumer's transaction.
+pub async fn store(db: &impl ConnectionTrait, events: &[&Envelope]) -> Result<(), HandlerError> {
+    let mut marks: BTreeMap<String, (OdsCode, BTreeSet<String>)> = BTreeMap::new();
+    for event in events {
+        let a: AttendanceRecorded = if event.is::<AttendanceCorrected>() {
+            let corrected: AttendanceCorrected = event.payload()?;
+            corrected.attendance.ok_or_else(|| {
+                HandlerError::Poison("AttendanceCorrected without its attendance".into())
+            })?
+        } else {
+            event.payload()?
+        };
+        let month = a.activity_date.get(..7).unwrap_or_default().to_string();
+        if a.attendance_id.is_empty() || month.len() != 7 {
+            return Err(HandlerError::Poison(
+                "attendance without an id or a date".into(),
+            ));
+        }
+        let tenant = event.tenant();
+        // A month the attendance moved out of changes too.
+        let before = attendance::Entity::find_by_id(a.attendance_id.clone())
+            .one(db)
+            .await?;
+        let revision = a.revision.max(1) as i32;
+        attendance::Entity::insert(attendance::ActiveModel {
+            attendance_id: Set(a.attendance_id.clone()),
+            tenant_id: Set(tenant.to_string()),
+            partner_id: Set(a.partner_id.clone()),
+            month: Set(month.clone()),
+            pathway: Set(a.pathway.clone()),
+            kind: Set(a.activity_kind.clone()),
+            minutes: Set(a.minutes as i32),
+            expenses_only: Set(a.expenses_only),
+            revision: Set(revision),
+        })
+        .on_conflict(
+            OnConflict::column(attendance::Column::AttendanceId)
+                .update_columns([
+                    attendance::Column::Month,
+                    attendance::Column::Pathway,
+                    attendance::Column::Kind,
+                    attendance::Column::Minutes,
+                    attendance::Column::ExpensesOnly,
+                    attendance::Column::Revision,
+                ])
+                // An older revision arriving late changes nothing.
+                .action_and_where(
+                    Expr::col((attendance::Entity, attendance::Column::Revision)).lt(revision),
+                )
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+        let entry = marks
+            .entry(tenant.to_string())
+            .or_insert_with(|| (tenant.clone(), BTreeSet::new()));
+        entry.1.insert(month);
+        if let Some(b) = before.filter(|b| b.tenant_id == tenant.as_str()) {
+            entry.1.insert(b.month);
+        }
+    }
+    for (_, (tenant, months)) in marks {
+        crate::insights::mark(db, &tenant, &months).await?;
+    }
+    Ok(())
+}
+
+#[derive(Default)]
+struct Tally {
+    sessions: u64,
+    minutes: u64,
+    partners: BTreeSet<String>,
+}
+
+impl Tally {
+    fn add(&mut self, a: &attendance::Model) {
+        self.sessions += 1;
+        self.minutes += a.minutes.max(0) as u64;
+        self.partners.insert(a.partner_id.clone());
+    }
+}
+
+/// Partners counted 1 to 4 are withheld.
+fn shown(n: usize) -> Option<u64> {
+    (n == 0 || n > 4).then_some(n as u64)
+}
+
+fn figures(tallies: BTreeMap<String, Tally>) -> Vec<InvolvementFigure> {
+    tallies
+        .into_iter()
+        .map(|(key, t)| InvolvementFigure {
+            key,
+            sessions: t.sessions,
+            minutes: t.minutes,
+            partners: shown(t.partners.len()),
+        })
+        .collect()
+}
+
+/// A trust's month of partner time; none when no time was given (nothing to say, or all of
+/// it corrected away).
+pub async fn insight(
+    db: &impl ConnectionTrait,
+    tenant: &OdsCode,
+    month: &str,
+) -> Result<Option<InvolvementInsight>, DbErr> {
+    let rows = attendance::Entity::find()
+        .filter(attendance::Column::TenantId.eq(tenant.as_str()))
+        .filter(attendance::Column::Month.eq(month))
+        .filter(attendance::Column::Minutes.gt(0))
+        .all(db)
+        .await?;
+    if rows.is_empty() {
+        let any = attendance::Entity::find()
+            .filter(attendance::Column::TenantId.eq(tenant.as_str()))
+            .filter(attendance::Column::Month.eq(month))
+            .one(db)
+            .await?;
+        // Attendance corrected to nothing: the month is published empty, replacing its figures.
+        return Ok(any.map(|_| InvolvementInsight {
+            tenant: tenant.to_string(),
+            month: month.into(),
+            partners: Some(0),
+            ..Default::default()
+        }));
+    }
+    let mut total = Tally::default();
+    let mut by_pathway: BTreeMap<String, Tally> = BTreeMap::new();
+    let mut by_kind: BTreeMap<String, Tally> = BTreeMap::new();
+    let (mut paid, mut expenses_only) = (0, 0);
+    for a in &rows {
+        total.add(a);
+        by_pathway.entry(a.pathway.clone()).or_default().add(a);
+        by_kind.entry(a.kind.clone()).or_default().add(a);
+        if a.expenses_only {
+            expenses_only += 1;
+        } else {
+            paid += 1;
+        }
+    }
+    Ok(Some(InvolvementInsight {
+        tenant: tenant.to_string(),
+        month: month.into(),
+        sessions: total.sessions,
+        minutes: total.minutes,
+        partners: shown(total.partners.len()),
+        paid_sessions: paid,
+        expenses_only_sessions: expenses_only,
+        by_pathway: figures(by_pathway),
+        by_kind: figures(by_kind),
+    }))
+}
+
+pub mod migration {
+    use sea_orm_migration::prelude::*;
+
+    pub struct Migration;
+
+    impl MigrationName for Migration {
+        fn name(&self) -> &str {
+            "m20261201_300002_involvement_attendances"
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl MigrationTrait for Migration {
+        async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            let text = |name: &str| {
+                ColumnDef::new(Alias::new(name))
+                    .string()
+                    .not_null()
+                    .to_owned()
+            };
+            manager
+                .create_table(
+                    Table::create()
+                        .table(Alias::new("involvement_attendances"))
+                        .if_not_exists()
+                        .col(text("attendance_id").primary_key())
+                        .col(text("tenant_id"))
+                        .col(text("partner_id"))
+                        .col(text("month"))
+                        .col(text("pathway"))
+                        .col(text("kind"))
+                        .col(ColumnDef::new(Alias::new("minutes")).integer().not_null())
+                        .col(
+                            ColumnDef::new(Alias::new("expenses_only"))
+                                .boolean()
+                                .not_null(),
+                        )
+                        .col(ColumnDef::new(Alias::new("revision")).integer().not_null())
+                        .to_owned(),
+                )
+                .await?;
+            manager
+                .create_index(
+                    Index::create()
+                        .name("involvement_attendances_by_month")
+                        .table(Alias::new("involvement_attendances"))
+                        .col(Alias::new("tenant_id"))
+                        .col(Alias::new("month"))
+                        .if_not_exists()
+                        .to_owned(),
+                )
+                .await
+        }
+
+        async fn down(&self, _manager: &SchemaManager) -> Result<(), DbErr> {
+            Ok(())
+        }
+    }
+}
