@@ -271,9 +271,11 @@ impl EngagementApi {
         let refuse = |reason: String| Err(ServiceError::invalid("status", reason));
         let reason = request.reason.trim().to_string();
         match (found.status.as_str(), to) {
-            ("draft", "published") if first < today => return refuse(format!(
+            ("draft", "published") if first < today => {
+                return refuse(format!(
                 "its first session is on {first}, before today: change the dates before publishing"
-            )),
+            ))
+            }
             ("draft", "published") => {}
             ("published", "completed") if last > today => {
                 return refuse(format!(

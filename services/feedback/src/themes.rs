@@ -411,6 +411,9 @@ async fn run_job(
     }
     .insert(db)
     .await?;
+    // The new model is in use before the job says it is done: a status read in between must
+    // not pair "done" with the model it replaced.
+    models.forget(&job.tenant_id).await;
     training::ActiveModel {
         id: Set(job.id.clone()),
         status: Set("done".into()),

@@ -118,7 +118,42 @@ pub async fn bench(
     .await?;
     run(format!(
         "INSERT INTO opportunities (id, tenant_id, title, kind, involvement_level, starts_on, places, status, created_at, created_by, required_role, pathway, cost_centre, remuneration, filled) \
-         VALUES ('opp_target', '{TENANT}', 'December forum', 'forum_meeting', 3, '2026-12-10', 12, 'published', '2026-11-01T00:00:00Z', 'bench', 'forum_member', '', '', 'rate_card', 0)"
+         VALUES ('opp_target', '{TENANT}', 'December forum', 'forum_meeting', 3, '2026-12-10', 12, 'published', '2026-11-01T00:00:00Z', 'bench', 'forum_member', 'pain', '', 'rate_card', 0)"
+    ))
+    .await?;
+    // Its session, on a Thursday; a fifth of the bank gave preferences: some like forum
+    // meetings, some cannot do Thursdays, some declared a conflict with the pain pathway; and
+    // 200 said they are interested.
+    run(format!(
+        "INSERT INTO opportunity_sessions (id, tenant_id, opportunity_id, number, on_date, start_time, minutes) \
+         VALUES ('ses_target', '{TENANT}', 'opp_target', 1, '2026-12-10', '14:00', 120)"
+    ))
+    .await?;
+    for start in (0..partners).step_by(5_000) {
+        let rows: Vec<String> = (start..(start + 5_000).min(partners))
+            .step_by(5)
+            .map(|i| {
+                let kinds = if i % 2 == 0 { "|forum_meeting|" } else { "|co_research|" };
+                let days = if i % 3 == 0 { "|mon|tue|" } else { "" };
+                let conflicts = if i % 7 == 0 { "|pain|" } else { "" };
+                format!("('ptn_e{i:09}', '{TENANT}', '{kinds}', '{days}', '{conflicts}', '2026-11-01T00:00:00Z')")
+            })
+            .collect();
+        run(format!(
+            "INSERT INTO partner_preferences (partner_id, tenant_id, kinds, days, conflicts, updated_at) VALUES {}",
+            rows.join(",")
+        ))
+        .await?;
+    }
+    let interested: Vec<String> = (0..partners.min(200))
+        .map(|n| {
+            let i = (n * 4_999) % partners;
+            format!("('opp_target', 'ptn_e{i:09}', '{TENANT}', '', '2026-11-01T00:00:00Z')")
+        })
+        .collect();
+    run(format!(
+        "INSERT INTO partner_interest (opportunity_id, partner_id, tenant_id, note, created_at) VALUES {}",
+        interested.join(",")
     ))
     .await?;
     run("COMMIT".into()).await?;
