@@ -823,6 +823,16 @@ impl FeedbackService for FeedbackApi {
         ))
     }
 
+    async fn get_protected_breakdown(
+        &self,
+        request: Request<ProtectedBreakdownRequest>,
+    ) -> Result<Response<ProtectedBreakdown>, Status> {
+        let caller = grpc::authorize(&request, FIGURE_READERS)?;
+        Ok(Response::new(
+            crate::trust_view::breakdown(&self.db, &caller, request.into_inner()).await?,
+        ))
+    }
+
     async fn compare_trusts(
         &self,
         request: Request<CompareTrustsRequest>,

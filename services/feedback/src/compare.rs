@@ -1,7 +1,10 @@
 //! The member trusts of an ICS side by side: each trust's FFT figures for a period in total, by
 //! locality, pathway and way of answering, and month by month as SPC charts, with the ICS's
-//! totals of each. All of them are protected together (see [`crate::protection`]): whatever an
-//! ICS analyst adds or subtracts, a hidden figure stays hidden.
+//! totals of each. Each month's figures — the ICS, each trust, and each by every locality,
+//! pathway and way of answering — are protected together (see [`crate::protection`]), the same
+//! whatever period is asked for; a period's figure is hidden when any of its months is. So
+//! every published figure is a sum of shown monthly figures, and whatever an ICS analyst adds
+//! or subtracts, across views and periods, a hidden figure stays hidden.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -24,23 +27,20 @@ const MAX_MONTHS: u32 = 60;
 /// What a trust's figures are also given by.
 pub const DIMENSIONS: [&str; 3] = ["locality", "pathway", "source"];
 
-/// A month's term for the ICS, and each trust's, in the request's order.
-type MonthTerms = (String, usize, Vec<usize>);
-
 /// Terms (figures that may be published) and the sums that hold between them.
 #[derive(Default)]
-struct Table {
-    counts: Vec<Counts>,
-    lines: Vec<Vec<usize>>,
+pub(crate) struct Table {
+    pub(crate) counts: Vec<Counts>,
+    pub(crate) lines: Vec<Vec<usize>>,
 }
 
 impl Table {
-    fn term(&mut self, counts: Counts) -> usize {
+    pub(crate) fn term(&mut self, counts: Counts) -> usize {
         self.counts.push(counts);
         self.counts.len() - 1
     }
 
-    fn sum(&mut self, margin: usize, parts: impl IntoIterator<Item = usize>) {
+    pub(crate) fn sum(&mut self, margin: usize, parts: impl IntoIterator<Item = usize>) {
         let mut line = vec![margin];
         line.extend(parts);
         self.lines.push(line);
@@ -48,7 +48,7 @@ impl Table {
 }
 
 /// What may be shown of a figure: everything, or (hidden) only its number of responses.
-fn row(value: String, c: &Counts, state: Suppression) -> FftBreakdownRow {
+pub(crate) fn row(value: String, c: &Counts, state: Suppression) -> FftBreakdownRow {
     let shown = state == Suppression::None;
     let show = |n: u64| shown.then_some(n);
     let interval = shown
@@ -131,6 +131,106 @@ fn check(request: &CompareTrustsRequest) -> Result<(Vec<OdsCode>, String), Servi
     Ok((trusts, chart_from.min(request.from_month.clone())))
 }
 
+/// A figure and what may be shown of it.
+#[derive(Clone, Copy)]
+pub(crate) struct Held {
+    pub(crate) counts: Counts,
+    pub(crate) state: Suppression,
+}
+
+impl Default for Held {
+    fn default() -> Self {
+        Self {
+            counts: Counts::default(),
+            state: Suppression::None,
+        }
+    }
+}
+
+/// One month's figures, protected together: the ICS, each trust, and by each dimension each
+/// value's column (the ICS) and its cells (each trust, in the request's order).
+struct MonthFigures {
+    ics: Held,
+    trusts: Vec<Held>,
+    by: [BTreeMap<String, (Held, Vec<Held>)>; 3],
+}
+
+/// Protects one month's figures of the trusts: the ICS and each trust, and each by every
+/// locality, pathway and way of answering — the same whatever period is asked for, so that no
+/// two views protect a month differently.
+fn protect_month(parts: &[Counts], cells: &[[BTreeMap<String, Counts>; 3]]) -> MonthFigures {
+    let sum = |items: &mut dyn Iterator<Item = Counts>| {
+        items.fold(Counts::default(), |mut acc, c| {
+            acc.merge(&c);
+            acc
+        })
+    };
+    let mut t = Table::default();
+    let ics = t.term(sum(&mut parts.iter().copied()));
+    let trust_terms: Vec<usize> = parts.iter().map(|c| t.term(*c)).collect();
+    t.sum(ics, trust_terms.clone());
+    let mut by_terms: Vec<Vec<(String, usize, Vec<usize>)>> = Vec::new();
+    for d in 0..DIMENSIONS.len() {
+        let values: BTreeSet<String> = cells.iter().flat_map(|c| c[d].keys().cloned()).collect();
+        let mut columns = Vec::new();
+        let mut rows: Vec<Vec<usize>> = vec![Vec::new(); parts.len()];
+        for value in values {
+            let of_value: Vec<Counts> = cells
+                .iter()
+                .map(|c| c[d].get(&value).copied().unwrap_or_default())
+                .collect();
+            let column = t.term(sum(&mut of_value.iter().copied()));
+            let terms: Vec<usize> = of_value.iter().map(|c| t.term(*c)).collect();
+            for (i, &cell) in terms.iter().enumerate() {
+                rows[i].push(cell);
+            }
+            t.sum(column, terms.clone());
+            columns.push((value, column, terms));
+        }
+        for (i, row) in rows.into_iter().enumerate() {
+            t.sum(trust_terms[i], row);
+        }
+        t.sum(ics, columns.iter().map(|(_, c, _)| *c).collect::<Vec<_>>());
+        by_terms.push(columns);
+    }
+    let totals: Vec<u64> = t.counts.iter().map(Counts::total).collect();
+    let state = crate::protection::protect(&totals, &t.lines);
+    let held = |i: usize| Held {
+        counts: t.counts[i],
+        state: state[i],
+    };
+    let mut by: [BTreeMap<String, (Held, Vec<Held>)>; 3] = Default::default();
+    for (d, columns) in by_terms.into_iter().enumerate() {
+        for (value, column, terms) in columns {
+            by[d].insert(value, (held(column), terms.into_iter().map(held).collect()));
+        }
+    }
+    MonthFigures {
+        ics: held(ics),
+        trusts: trust_terms.into_iter().map(held).collect(),
+        by,
+    }
+}
+
+/// A period's figure from its months': hidden when any month of it is (so that it adds nothing
+/// to what the months published give), primary when it has 1 to 4 responses itself.
+pub(crate) fn over_period<'a>(months: impl Iterator<Item = &'a Held>) -> Held {
+    let mut out = Held::default();
+    let mut hidden = false;
+    for m in months {
+        out.counts.merge(&m.counts);
+        hidden |= m.state != Suppression::None;
+    }
+    out.state = if (1..=4).contains(&out.counts.total()) {
+        Suppression::Primary
+    } else if hidden {
+        Suppression::Secondary
+    } else {
+        Suppression::None
+    };
+    out
+}
+
 pub(crate) async fn compare(
     db: &sea_orm::DatabaseConnection,
     _caller: &Caller,
@@ -141,146 +241,125 @@ pub(crate) async fn compare(
     let in_period = |m: &str| m >= from && m <= to;
     let all = Filter::default();
 
-    // Each trust's months (for the charts and its total) and its period by each dimension.
-    let mut months_of = Vec::with_capacity(trusts.len());
-    let mut cells_of: Vec<[BTreeMap<String, Counts>; 3]> = Vec::with_capacity(trusts.len());
+    // Each trust's months, and its months by each dimension, over the charts' months (which
+    // hold the period's): each month is protected whole, whichever of it is published.
+    let mut months_of: Vec<BTreeMap<String, Counts>> = Vec::with_capacity(trusts.len());
+    let mut cells_of: Vec<[BTreeMap<String, BTreeMap<String, Counts>>; 3]> =
+        Vec::with_capacity(trusts.len());
     for trust in &trusts {
         let months =
             crate::rollup::counts(db, trust, &chart_from, to, &all, "month", false).await?;
         months_of.push(by_value(months));
-        let mut cells: [BTreeMap<String, Counts>; 3] = Default::default();
+        let mut cells: [BTreeMap<String, BTreeMap<String, Counts>>; 3] = Default::default();
         for (d, dim) in DIMENSIONS.iter().enumerate() {
-            cells[d] =
-                by_value(crate::rollup::counts(db, trust, from, to, &all, dim, false).await?);
+            for (month, mut values, answer, n) in
+                crate::rollup::counts_by_month(db, trust, &chart_from, to, &[dim]).await?
+            {
+                cells[d]
+                    .entry(month)
+                    .or_default()
+                    .entry(values.pop().unwrap_or_default())
+                    .or_default()
+                    .add(answer_from_code(&answer), n);
+            }
         }
         cells_of.push(cells);
     }
     let months: BTreeSet<String> = months_of.iter().flat_map(|m| m.keys().cloned()).collect();
-    let sum = |items: &mut dyn Iterator<Item = Counts>| {
-        items.fold(Counts::default(), |mut acc, c| {
-            acc.merge(&c);
-            acc
-        })
-    };
-
-    let mut t = Table::default();
-    let totals: Vec<Counts> = months_of
+    let protected: Vec<(String, MonthFigures)> = months
         .iter()
-        .map(|m| sum(&mut m.iter().filter(|(k, _)| in_period(k)).map(|(_, c)| *c)))
-        .collect();
-    let ics = t.term(sum(&mut totals.iter().copied()));
-    let trust_terms: Vec<usize> = totals.iter().map(|c| t.term(*c)).collect();
-    t.sum(ics, trust_terms.clone());
-
-    // By dimension: a table of trusts × values, its margins the trusts' and the values' totals.
-    let mut cell_terms: Vec<Vec<(String, usize, Vec<usize>)>> = Vec::new();
-    for d in 0..DIMENSIONS.len() {
-        let values: BTreeSet<String> = cells_of.iter().flat_map(|c| c[d].keys().cloned()).collect();
-        let mut columns = Vec::new();
-        let mut rows: Vec<Vec<usize>> = vec![Vec::new(); trusts.len()];
-        for value in values {
-            let parts: Vec<Counts> = cells_of
+        .map(|month| {
+            let parts: Vec<Counts> = months_of
                 .iter()
-                .map(|c| c[d].get(&value).copied().unwrap_or_default())
+                .map(|m| m.get(month).copied().unwrap_or_default())
                 .collect();
-            let column = t.term(sum(&mut parts.iter().copied()));
-            let cells: Vec<usize> = parts.iter().map(|c| t.term(*c)).collect();
-            for (i, &cell) in cells.iter().enumerate() {
-                rows[i].push(cell);
-            }
-            t.sum(column, cells.clone());
-            columns.push((value, column, cells));
-        }
-        for (i, row) in rows.into_iter().enumerate() {
-            t.sum(trust_terms[i], row);
-        }
-        t.sum(ics, columns.iter().map(|(_, c, _)| *c).collect::<Vec<_>>());
-        cell_terms.push(columns);
-    }
-
-    // Month by month: a table of trusts × months; the period's months add up to the totals.
-    let mut month_terms: Vec<MonthTerms> = Vec::new();
-    let mut trust_months: Vec<Vec<usize>> = vec![Vec::new(); trusts.len()];
-    for month in &months {
-        let parts: Vec<Counts> = months_of
-            .iter()
-            .map(|m| m.get(month).copied().unwrap_or_default())
-            .collect();
-        let column = t.term(sum(&mut parts.iter().copied()));
-        let cells: Vec<usize> = parts.iter().map(|c| t.term(*c)).collect();
-        t.sum(column, cells.clone());
-        if in_period(month) {
-            for (i, &cell) in cells.iter().enumerate() {
-                trust_months[i].push(cell);
-            }
-        }
-        month_terms.push((month.clone(), column, cells));
-    }
-    for (i, row) in trust_months.into_iter().enumerate() {
-        t.sum(trust_terms[i], row);
-    }
-    let period_columns: Vec<usize> = month_terms
-        .iter()
-        .filter(|(m, _, _)| in_period(m))
-        .map(|(_, c, _)| *c)
+            let cells: Vec<[BTreeMap<String, Counts>; 3]> = cells_of
+                .iter()
+                .map(|c| {
+                    let mut of_month: [BTreeMap<String, Counts>; 3] = Default::default();
+                    for (d, slot) in of_month.iter_mut().enumerate() {
+                        *slot = c[d].get(month).cloned().unwrap_or_default();
+                    }
+                    of_month
+                })
+                .collect();
+            (month.clone(), protect_month(&parts, &cells))
+        })
         .collect();
-    t.sum(ics, period_columns);
+    let period: Vec<&MonthFigures> = protected
+        .iter()
+        .filter(|(m, _)| in_period(m))
+        .map(|(_, f)| f)
+        .collect();
 
-    let totals_n: Vec<u64> = t.counts.iter().map(Counts::total).collect();
-    let state = crate::protection::protect(&totals_n, &t.lines);
-    let shown = |i: usize| row(String::new(), &t.counts[i], state[i]);
-
+    let shown = |value: String, h: &Held| row(value, &h.counts, h.state);
+    let ics = over_period(period.iter().map(|m| &m.ics));
+    let trust_rows: Vec<FftBreakdownRow> = trusts
+        .iter()
+        .enumerate()
+        .map(|(i, trust)| {
+            shown(
+                trust.as_str().into(),
+                &over_period(period.iter().map(|m| &m.trusts[i])),
+            )
+        })
+        .collect();
     let mut cells = Vec::new();
-    for (d, columns) in cell_terms.iter().enumerate() {
-        for (value, column, parts) in columns {
-            let cell = |trust: &str, i: usize| ComparisonCell {
-                by: DIMENSIONS[d].into(),
+    for (d, dim) in DIMENSIONS.iter().enumerate() {
+        let values: BTreeSet<&String> = period.iter().flat_map(|m| m.by[d].keys()).collect();
+        for value in values {
+            let of_value: Vec<&(Held, Vec<Held>)> =
+                period.iter().filter_map(|m| m.by[d].get(value)).collect();
+            let cell = |trust: &str, h: Held| ComparisonCell {
+                by: (*dim).into(),
                 value: value.clone(),
                 trust: trust.into(),
-                row: Some(row(value.clone(), &t.counts[i], state[i])),
+                row: Some(shown(value.clone(), &h)),
             };
-            cells.push(cell("", *column));
-            for (trust, &i) in trusts.iter().zip(parts) {
-                cells.push(cell(trust.as_str(), i));
+            cells.push(cell(
+                "",
+                over_period(of_value.iter().map(|(column, _)| column)),
+            ));
+            for (i, trust) in trusts.iter().enumerate() {
+                cells.push(cell(
+                    trust.as_str(),
+                    over_period(of_value.iter().map(|(_, terms)| &terms[i])),
+                ));
             }
         }
     }
-    let chart = |pick: &dyn Fn(&MonthTerms) -> usize| {
-        let charted: Vec<FftMonth> = month_terms
+    let chart = |pick: &dyn Fn(&MonthFigures) -> Held| {
+        let charted: Vec<FftMonth> = protected
             .iter()
-            .map(|m| fft_month(m.0.clone(), &t.counts[pick(m)]))
+            .map(|(m, f)| fft_month(m.clone(), &pick(f).counts))
             .collect();
-        let hidden: BTreeSet<String> = month_terms
+        let hidden: BTreeSet<String> = protected
             .iter()
-            .filter(|m| state[pick(m)] != Suppression::None)
-            .map(|m| m.0.clone())
+            .filter(|(_, f)| pick(f).state != Suppression::None)
+            .map(|(m, _)| m.clone())
             .collect();
         positive_chart(&charted, None, &[]).map(|c| leave_out(c, &hidden))
     };
     let mut charts = vec![TrustSeries {
         trust: String::new(),
-        positive_chart: Some(chart(&|m| m.1)?),
+        positive_chart: Some(chart(&|m| m.ics)?),
     }];
     for (i, trust) in trusts.iter().enumerate() {
         charts.push(TrustSeries {
             trust: trust.as_str().into(),
-            positive_chart: Some(chart(&|m| m.2[i])?),
+            positive_chart: Some(chart(&|m| m.trusts[i])?),
         });
     }
     Ok(TrustComparison {
-        ics: Some(shown(ics)),
-        trusts: trusts
-            .iter()
-            .zip(&trust_terms)
-            .map(|(trust, &i)| row(trust.as_str().into(), &t.counts[i], state[i]))
-            .collect(),
+        ics: Some(shown(String::new(), &ics)),
+        trusts: trust_rows,
         charts,
         cells,
     })
 }
 
 /// The chart without the points of `hidden` months, saying so; the limits still count them.
-fn leave_out(chart: SpcChart, hidden: &BTreeSet<String>) -> SpcChart {
+pub(crate) fn leave_out(chart: SpcChart, hidden: &BTreeSet<String>) -> SpcChart {
     without(
         chart,
         |month| hidden.contains(month),

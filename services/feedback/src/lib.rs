@@ -20,6 +20,7 @@ pub mod spc;
 pub mod suppression;
 pub mod survey;
 pub mod themes;
+mod trust_view;
 
 use std::sync::Arc;
 

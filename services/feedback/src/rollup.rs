@@ -478,6 +478,52 @@ impl Filter {
 
 /// Summed counts grouped by `group` (a column) and answer, from the smallest rollup that can
 /// answer: (group value, answer, n).
+/// A trust's counts by month and the values of `dims` (of site, locality, pathway, team and
+/// source; none for the trust's months): (month, values, answer, n).
+pub async fn counts_by_month(
+    db: &impl ConnectionTrait,
+    tenant: &OdsCode,
+    from_month: &str,
+    to_month: &str,
+    dims: &[&str],
+) -> Result<Vec<(String, Vec<String>, String, u64)>, DbErr> {
+    let mut select = Query::select();
+    select.column(Alias::new("month"));
+    for (i, dim) in dims.iter().enumerate() {
+        select.expr_as(
+            Expr::cust(format!("CAST({dim} AS TEXT)")),
+            Alias::new(format!("g{i}")),
+        );
+    }
+    select
+        .column(Alias::new("answer"))
+        .expr_as(Expr::cust("CAST(SUM(n) AS BIGINT)"), Alias::new("n"))
+        .from(Alias::new("fft_cube"))
+        .and_where(Expr::col(Alias::new("tenant_id")).eq(tenant.as_str()))
+        .and_where(Expr::col(Alias::new("month")).gte(from_month))
+        .and_where(Expr::col(Alias::new("month")).lte(to_month));
+    let mut group: Vec<sea_orm::sea_query::SimpleExpr> =
+        vec![Expr::col(Alias::new("month")).into()];
+    group.extend(dims.iter().map(|d| Expr::col(Alias::new(*d)).into()));
+    group.push(Expr::col(Alias::new("answer")).into());
+    select.add_group_by(group);
+    let rows = db
+        .query_all(db.get_database_backend().build(&select))
+        .await?;
+    rows.iter()
+        .map(|row| {
+            Ok((
+                row.try_get::<String>("", "month")?,
+                (0..dims.len())
+                    .map(|i| row.try_get::<String>("", &format!("g{i}")))
+                    .collect::<Result<Vec<_>, _>>()?,
+                row.try_get::<String>("", "answer")?,
+                row.try_get::<i64>("", "n")?.max(0) as u64,
+            ))
+        })
+        .collect()
+}
+
 pub async fn counts(
     db: &impl ConnectionTrait,
     tenant: &OdsCode,

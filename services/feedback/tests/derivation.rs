@@ -1,14 +1,18 @@
-//! No hidden figure of an ICS's comparison can be worked out from the figures it publishes.
+//! No hidden figure of an ICS's comparison can be worked out from the figures it publishes,
+//! in one view or across every period an analyst may ask for.
 //!
 //! A seeded set of responses across three trusts, two localities, three pathways, two ways of
 //! answering and three months, with many small groups. Every figure the comparison publishes
 //! (each trust and the ICS in total, by each locality, pathway and way of answering, and each
-//! drawn month of the charts) is a sum of the responses' cells: trust × month × locality ×
+//! drawn month of the charts), for each month and every run of months, is a sum of the responses' cells: trust × month × locality ×
 //! pathway × source × answer. A shown count, percentage or number of responses is a linear
 //! equation over those cells (the numbers of responses of every month are taken as known too,
 //! as a cautious reader would). A hidden figure can be worked out exactly from totals, siblings
 //! or filtered views if and only if its equation is a combination of the published ones: the
 //! test checks, by Gaussian elimination, that none is.
+
+// Months are indices into the cells' coordinates, not only into MONTHS.
+#![allow(clippy::needless_range_loop)]
 
 use std::collections::BTreeMap;
 
@@ -18,6 +22,9 @@ use alongside_platform::testing::Backend;
 use alongside_platform::Role;
 use alongside_proto::feedback::v1::feedback_service_client::FeedbackServiceClient;
 use alongside_proto::feedback::v1::*;
+
+mod common;
+use common::Span;
 
 const TRUSTS: [&str; 3] = ["RZA", "RZB", "RZC"];
 const MONTHS: [&str; 3] = ["2026-08", "2026-09", "2026-10"];
@@ -97,39 +104,6 @@ fn seeded(cell: &Cell) -> [u64; 6] {
     counts
 }
 
-/// Linear equations over the cells' answers, reduced as they come (row echelon form).
-struct Span {
-    width: usize,
-    rows: Vec<(usize, Vec<f64>)>,
-}
-
-impl Span {
-    fn reduce(&self, mut v: Vec<f64>) -> Vec<f64> {
-        for (pivot, row) in &self.rows {
-            let f = v[*pivot];
-            if f.abs() > 1e-9 {
-                for (x, r) in v.iter_mut().zip(row) {
-                    *x -= f * r;
-                }
-            }
-        }
-        v
-    }
-
-    fn add(&mut self, v: Vec<f64>) {
-        let v = self.reduce(v);
-        if let Some(pivot) = v.iter().position(|x| x.abs() > 1e-9) {
-            let p = v[pivot];
-            self.rows
-                .push((pivot, v.into_iter().map(|x| x / p).collect()));
-        }
-    }
-
-    fn contains(&self, v: Vec<f64>) -> bool {
-        self.reduce(v).iter().all(|x| x.abs() < 1e-6)
-    }
-}
-
 /// Which cells a published figure adds up: a trust (or all), a month (or the period) and a
 /// value of one dimension (or all).
 #[derive(Clone, Debug)]
@@ -207,79 +181,91 @@ async fn no_hidden_figure_follows_from_the_published_ones() {
         assert!(got.rejected.is_empty(), "{:?}", got.rejected);
     }
     let ics = svc.token("QZX", Role::IcsAnalyst);
-    let got = client
-        .compare_trusts(outgoing(
-            CompareTrustsRequest {
-                from_month: MONTHS[1].into(),
-                to_month: MONTHS[2].into(),
-                trusts: TRUSTS.iter().map(|t| t.to_string()).collect(),
-                chart_months: 3,
-            },
-            &ics,
-        ))
-        .await
-        .unwrap()
-        .into_inner();
-
-    // Every figure of the period, with what is shown of it.
-    let period = vec![1, 2];
     let trust_of = |code: &str| TRUSTS.iter().position(|t| *t == code);
+    // Every figure of every period an analyst may ask for — each month, each run of months —
+    // with what is shown of it, and each view's charts.
     let mut figures: Vec<(Figure, FftBreakdownRow)> = Vec::new();
-    figures.push((
-        Figure {
-            trust: None,
-            months: period.clone(),
-            by: None,
-        },
-        got.ics.clone().unwrap(),
-    ));
-    for r in &got.trusts {
-        figures.push((
-            Figure {
-                trust: trust_of(&r.value),
-                months: period.clone(),
-                by: None,
-            },
-            r.clone(),
-        ));
+    let mut charts = Vec::new();
+    let mut views = 0;
+    for first in 0..MONTHS.len() {
+        for last in first..MONTHS.len() {
+            let got = client
+                .compare_trusts(outgoing(
+                    CompareTrustsRequest {
+                        from_month: MONTHS[first].into(),
+                        to_month: MONTHS[last].into(),
+                        trusts: TRUSTS.iter().map(|t| t.to_string()).collect(),
+                        chart_months: 3,
+                    },
+                    &ics,
+                ))
+                .await
+                .unwrap()
+                .into_inner();
+            views += 1;
+            let period: Vec<usize> = (first..=last).collect();
+            let before = figures.len();
+            figures.push((
+                Figure {
+                    trust: None,
+                    months: period.clone(),
+                    by: None,
+                },
+                got.ics.clone().unwrap(),
+            ));
+            for r in &got.trusts {
+                figures.push((
+                    Figure {
+                        trust: trust_of(&r.value),
+                        months: period.clone(),
+                        by: None,
+                    },
+                    r.clone(),
+                ));
+            }
+            for c in &got.cells {
+                let (by, list): (&'static str, &[&str]) = match c.by.as_str() {
+                    "locality" => ("locality", &LOCALITIES),
+                    "pathway" => ("pathway", &PATHWAYS),
+                    _ => ("source", &SOURCES),
+                };
+                let value = list
+                    .iter()
+                    .position(|v| *v == c.value)
+                    .expect("a seeded value");
+                let trust = if c.trust.is_empty() {
+                    None
+                } else {
+                    Some(trust_of(&c.trust).unwrap())
+                };
+                figures.push((
+                    Figure {
+                        trust,
+                        months: period.clone(),
+                        by: Some((by, value)),
+                    },
+                    c.row.clone().unwrap(),
+                ));
+            }
+            if (first, last) == (0, MONTHS.len() - 1) {
+                assert_eq!(
+                    figures.len() - before,
+                    4 + 4 * (2 + 3 + 2),
+                    "every figure of the whole period is published"
+                );
+                assert_eq!(
+                    got.ics.as_ref().unwrap().total as usize,
+                    cells
+                        .iter()
+                        .map(|c| seeded(c).iter().sum::<u64>() as usize)
+                        .sum::<usize>()
+                );
+            }
+            // A view's charts end at its last month.
+            charts.extend(got.charts.into_iter().map(|c| (last, c)));
+        }
     }
-    for c in &got.cells {
-        let (by, list): (&'static str, &[&str]) = match c.by.as_str() {
-            "locality" => ("locality", &LOCALITIES),
-            "pathway" => ("pathway", &PATHWAYS),
-            _ => ("source", &SOURCES),
-        };
-        let value = list
-            .iter()
-            .position(|v| *v == c.value)
-            .expect("a seeded value");
-        let trust = if c.trust.is_empty() {
-            None
-        } else {
-            Some(trust_of(&c.trust).unwrap())
-        };
-        figures.push((
-            Figure {
-                trust,
-                months: period.clone(),
-                by: Some((by, value)),
-            },
-            c.row.clone().unwrap(),
-        ));
-    }
-    assert_eq!(
-        figures.len(),
-        4 + 4 * (2 + 3 + 2),
-        "every figure is published"
-    );
-    assert_eq!(
-        got.ics.as_ref().unwrap().total as usize,
-        cells
-            .iter()
-            .filter(|c| c.month > 0)
-            .map(|c| seeded(c).iter().sum::<u64>() as usize)
-            .sum::<usize>()
-    );
+    assert_eq!(views, 6, "three months, and every run of them");
     assert!(sent > 50, "{sent} responses");
 
     let mut published = Span {
@@ -335,14 +321,14 @@ async fn no_hidden_figure_follows_from_the_published_ones() {
         }
     }
     // The charts: each month's number of responses (taken as known), and its drawn % positive.
-    for series in &got.charts {
+    for (last, series) in &charts {
         let trust = if series.trust.is_empty() {
             None
         } else {
             trust_of(&series.trust)
         };
         let chart = series.positive_chart.as_ref().unwrap();
-        for (m, month) in MONTHS.iter().enumerate() {
+        for (m, month) in MONTHS.iter().enumerate().take(last + 1) {
             let f = Figure {
                 trust,
                 months: vec![m],

@@ -358,7 +358,6 @@ async fn gather(
     me.require(DASHBOARD_READERS)?;
     let scope = scope(state, me, q).await?;
     let (from, to, previous_from, previous_to) = period(q)?;
-    let chart_from = add_months(&to, 1 - CHART_MONTHS).unwrap_or_default();
     let source = q.source.trim().to_ascii_lowercase();
     let rename = |e: tonic::Status| AppError::from(e).with_fields(crate::pages::period_field);
 
@@ -547,36 +546,27 @@ async fn gather(
                     "must be site, pathway, team, locality or source",
                 ));
             }
-            let filter = feedback::FftFilter {
-                site: q.site.trim().into(),
-                locality: q.locality.trim().into(),
-                pathway: q.pathway.trim().into(),
-                team: q.team.trim().into(),
-                source: source.clone(),
-            };
-            let mut feedback = state.clients.feedback();
-            let b = feedback
-                .get_fft_breakdown(state.clients.request(
+            // Only the protected views: by one dimension, or drilled (a locality by site, a
+            // site by pathway, a site's pathway by team, a pathway by team).
+            if !q.team.trim().is_empty() || !source.is_empty() {
+                return Err(invalid(
+                    "by",
+                    "a trust is shown by one of site, pathway, team, locality or way of answering, or drilled: a locality by site, a site by pathway, a site's pathway by team, or a pathway by team",
+                ));
+            }
+            let b = state
+                .clients
+                .feedback()
+                .get_protected_breakdown(state.clients.request(
                     &caller,
-                    feedback::GetFftBreakdownRequest {
+                    feedback::ProtectedBreakdownRequest {
                         from_month: from.clone(),
                         to_month: to.clone(),
                         by: by.clone(),
-                        filter: Some(filter.clone()),
-                    },
-                ))
-                .await
-                .map_err(rename)?
-                .into_inner();
-            let summary = feedback
-                .get_fft_summary(state.clients.request(
-                    &caller,
-                    feedback::GetFftSummaryRequest {
-                        from_month: chart_from.clone(),
-                        to_month: to.clone(),
-                        filter: Some(filter),
-                        leave_out_small_months: true,
-                        ..Default::default()
+                        locality: q.locality.trim().into(),
+                        site: q.site.trim().into(),
+                        pathway: q.pathway.trim().into(),
+                        chart_months: CHART_MONTHS as u32,
                     },
                 ))
                 .await
@@ -590,7 +580,7 @@ async fn gather(
                     unit(&r.value.clone(), &label, r)
                 })
                 .collect();
-            let chart = summary.positive_chart.unwrap_or_default();
+            let chart = b.positive_chart.clone().unwrap_or_default();
             let charts = vec![ChartBody {
                 code: String::new(),
                 name: name.clone(),
@@ -943,6 +933,8 @@ fn drill(d: &DashboardBody, q: &DashboardQuery, u: &UnitBody) -> Option<String> 
             set(&mut pairs, "by", "site");
         }
         (_, "site") => {
+            // A site by pathway is a view of its own, whichever locality led to the site.
+            set(&mut pairs, "locality", "");
             set(&mut pairs, "site", &u.code);
             set(&mut pairs, "by", "pathway");
         }

@@ -151,6 +151,22 @@ async fn ics_and_trust_dashboards_show_figures_only_to_whom_they_belong() {
     assert_eq!(own["involvement"].as_array().unwrap().len(), 1);
     let (status, _) = get(&analyst, api("/api/v1/dashboard?trust=RZB")).await;
     assert_eq!(status, 403, "another trust's dashboard is refused");
+    // Drilled: a site by pathway, its total the site's row; views outside the protected ones
+    // are refused, saying which there are.
+    let site = own["units"][0].clone();
+    let drilled = json(
+        &analyst,
+        api(&format!(
+            "/api/v1/dashboard?by=pathway&site={}",
+            site["code"].as_str().unwrap().replace(' ', "%20")
+        )),
+    )
+    .await;
+    assert_eq!(drilled["by"], "pathway");
+    assert_eq!(drilled["total"]["total"], site["total"], "{drilled}");
+    let (status, body) = get(&analyst, api("/api/v1/dashboard?by=pathway&locality=North")).await;
+    assert_eq!(status, 422);
+    assert!(body.contains("drilled"), "{body}");
     let other = json(
         &sign_in(&base, "analyst@rzb.demo.test").await,
         api("/api/v1/dashboard"),
