@@ -40,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(store::cancellation_migration::Migration),
             Box::new(impact::migration::Migration),
             Box::new(schema::migration::Migration),
+            Box::new(schema::index_migration::Migration),
         ]
     }
 }

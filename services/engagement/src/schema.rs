@@ -453,6 +453,55 @@ pub mod migration {
     }
 }
 
+/// Indexes for the shortlist's counts: partners by state, role holders by role and date,
+/// preferences by trust.
+pub mod index_migration {
+    use sea_orm_migration::prelude::*;
+
+    pub struct Migration;
+
+    impl MigrationName for Migration {
+        fn name(&self) -> &str {
+            "m20261201_300003_shortlist_indexes"
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl MigrationTrait for Migration {
+        async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            for (name, table, columns) in [
+                (
+                    "known_partners_by_state",
+                    "known_partners",
+                    &["tenant_id", "status", "contactable"][..],
+                ),
+                (
+                    "partner_eligibility_by_role",
+                    "partner_eligibility",
+                    &["tenant_id", "role", "valid_until"][..],
+                ),
+                (
+                    "partner_preferences_by_tenant",
+                    "partner_preferences",
+                    &["tenant_id"][..],
+                ),
+            ] {
+                let mut index = Index::create();
+                index.name(name).table(Alias::new(table)).if_not_exists();
+                for c in columns {
+                    index.col(Alias::new(*c));
+                }
+                manager.create_index(index.to_owned()).await?;
+            }
+            Ok(())
+        }
+
+        async fn down(&self, _manager: &SchemaManager) -> Result<(), DbErr> {
+            Ok(())
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

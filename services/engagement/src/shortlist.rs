@@ -267,68 +267,101 @@ pub async fn shortlist(
             p(n)
         )
     };
-    let mut preferred = unpaid.clone();
-    preferred
-        .expr_as(
-            Expr::cust_with_values(
-                format!("CASE WHEN {} THEN 1 ELSE 0 END", interested_sql(1)),
-                [opportunity.id.clone()],
-            ),
-            Alias::new("interested"),
-        )
-        .expr_as(
-            Expr::cust_with_values(
-                format!("CASE WHEN {} THEN 1 ELSE 0 END", prefers_sql(1)),
-                [kind_pattern.clone()],
-            ),
-            Alias::new("prefers"),
-        )
-        .expr_as(
-            Expr::cust_with_values(
-                format!(
-                    "(CASE WHEN {} THEN 2 ELSE 0 END) + (CASE WHEN {} THEN 1 ELSE 0 END)",
-                    interested_sql(1),
-                    prefers_sql(2)
+    // How well each fits: interested in it (2), likes its kind of work (1).
+    let fit = |select: &mut sea_orm::sea_query::SelectStatement| {
+        select
+            .expr_as(
+                Expr::cust_with_values(
+                    format!("CASE WHEN {} THEN 1 ELSE 0 END", interested_sql(1)),
+                    [opportunity.id.clone()],
                 ),
-                [opportunity.id.clone(), kind_pattern.clone()],
-            ),
-            Alias::new("score"),
-        )
-        .and_where(Expr::cust_with_values(
+                Alias::new("interested"),
+            )
+            .expr_as(
+                Expr::cust_with_values(
+                    format!("CASE WHEN {} THEN 1 ELSE 0 END", prefers_sql(1)),
+                    [kind_pattern.clone()],
+                ),
+                Alias::new("prefers"),
+            )
+            .expr_as(
+                Expr::cust_with_values(
+                    format!(
+                        "(CASE WHEN {} THEN 2 ELSE 0 END) + (CASE WHEN {} THEN 1 ELSE 0 END)",
+                        interested_sql(1),
+                        prefers_sql(2)
+                    ),
+                    [opportunity.id.clone(), kind_pattern.clone()],
+                ),
+                Alias::new("score"),
+            );
+    };
+    // Among them, those who fit best first, each set found from its own small table: the
+    // interested (by how well they fit), then those who like its kind of work, then the rest.
+    let among = |set: String, values: Vec<sea_orm::Value>, by_score: bool, more: usize| {
+        let mut select = unpaid.clone();
+        fit(&mut select);
+        select.and_where(Expr::cust_with_values(
+            format!("kp.partner_id IN ({set})"),
+            values,
+        ));
+        if by_score {
+            select.order_by_expr(Expr::cust("score"), sea_orm::sea_query::Order::Desc);
+        }
+        select
+            .order_by_expr(
+                Expr::col((Alias::new("kp"), Alias::new("partner_id"))).into(),
+                sea_orm::sea_query::Order::Asc,
+            )
+            .limit((limit as usize + more) as u64);
+        select
+    };
+    let interested_rows = db
+        .query_all(backend.build(&among(
             format!(
-                "kp.partner_id IN (SELECT i.partner_id FROM partner_interest i WHERE i.opportunity_id = {} \
-                 UNION SELECT pk.partner_id FROM partner_preferences pk WHERE pk.tenant_id = {} AND pk.kinds LIKE {} ESCAPE '\\')",
-                p(1),
-                p(2),
-                p(3)
+                "SELECT i.partner_id FROM partner_interest i WHERE i.opportunity_id = {}",
+                p(1)
             ),
-            [opportunity.id.clone(), tenant.to_string(), kind_pattern.clone()],
-        ))
-        .order_by_expr(Expr::cust("score"), sea_orm::sea_query::Order::Desc)
-        .order_by_expr(
-            Expr::col((Alias::new("kp"), Alias::new("partner_id"))).into(),
-            sea_orm::sea_query::Order::Asc,
-        )
-        .limit(limit as u64);
-    let preferred_rows = db.query_all(backend.build(&preferred)).await?;
-    unpaid
-        .order_by_expr(
-            Expr::col((Alias::new("kp"), Alias::new("partner_id"))).into(),
-            sea_orm::sea_query::Order::Asc,
-        )
-        .limit(limit as u64 + preferred_rows.len() as u64);
+            vec![opportunity.id.clone().into()],
+            true,
+            0,
+        )))
+        .await?;
+    let liking_rows = db
+        .query_all(backend.build(&among(
+            format!(
+                "SELECT pk.partner_id FROM partner_preferences pk WHERE pk.tenant_id = {} AND pk.kinds LIKE {} ESCAPE '\\'",
+                p(1),
+                p(2)
+            ),
+            vec![tenant.into(), kind_pattern.clone().into()],
+            false,
+            interested_rows.len(),
+        )))
+        .await?;
     let mut seen = std::collections::HashSet::new();
     let mut unpaid_rows = Vec::new();
-    for row in preferred_rows {
-        seen.insert(row.try_get::<String>("", "partner_id")?);
-        unpaid_rows.push(row);
-    }
-    for row in db.query_all(backend.build(&unpaid)).await? {
-        if unpaid_rows.len() == limit as usize {
-            break;
-        }
-        if !seen.contains(&row.try_get::<String>("", "partner_id")?) {
+    for row in interested_rows.into_iter().chain(liking_rows) {
+        if unpaid_rows.len() < limit as usize
+            && seen.insert(row.try_get::<String>("", "partner_id")?)
+        {
             unpaid_rows.push(row);
+        }
+    }
+    if unpaid_rows.len() < limit as usize {
+        unpaid
+            .order_by_expr(
+                Expr::col((Alias::new("kp"), Alias::new("partner_id"))).into(),
+                sea_orm::sea_query::Order::Asc,
+            )
+            .limit(limit as u64 + seen.len() as u64);
+        for row in db.query_all(backend.build(&unpaid)).await? {
+            if unpaid_rows.len() == limit as usize {
+                break;
+            }
+            if seen.insert(row.try_get::<String>("", "partner_id")?) {
+                unpaid_rows.push(row);
+            }
         }
     }
     let mut ranked = Query::select();
@@ -351,31 +384,6 @@ pub async fn shortlist(
             Expr::cust("CAST(COUNT(*) OVER () AS BIGINT)"),
             Alias::new("eligible"),
         )
-        .expr_as(
-            Expr::cust_with_values(
-                format!("CASE WHEN {} THEN 1 ELSE 0 END", interested_sql(1)),
-                [opportunity.id.clone()],
-            ),
-            Alias::new("interested"),
-        )
-        .expr_as(
-            Expr::cust_with_values(
-                format!("CASE WHEN {} THEN 1 ELSE 0 END", prefers_sql(1)),
-                [kind_pattern.clone()],
-            ),
-            Alias::new("prefers"),
-        )
-        .expr_as(
-            Expr::cust_with_values(
-                format!(
-                    "(CASE WHEN {} THEN 2 ELSE 0 END) + (CASE WHEN {} THEN 1 ELSE 0 END)",
-                    interested_sql(1),
-                    prefers_sql(2)
-                ),
-                [opportunity.id.clone(), kind_pattern.clone()],
-            ),
-            Alias::new("score"),
-        )
         .from_as(Alias::new("known_partners"), Alias::new("kp"))
         .join_as(
             sea_orm::JoinType::LeftJoin,
@@ -392,6 +400,7 @@ pub async fn shortlist(
             ),
         );
     may_take(&mut ranked);
+    fit(&mut ranked);
     ranked
         .add_group_by([Expr::col((Alias::new("kp"), Alias::new("partner_id"))).into()])
         .order_by_expr(Expr::cust("sessions"), sea_orm::sea_query::Order::Asc)
@@ -409,25 +418,54 @@ pub async fn shortlist(
         db.query_all(backend.build(&ranked)).await?
     };
 
-    // How many could, and why the others cannot.
-    let eligible = if fast {
-        let mut counted = Query::select();
-        counted
-            .expr_as(Expr::cust("CAST(COUNT(*) AS BIGINT)"), Alias::new("n"))
-            .from_as(Alias::new("known_partners"), Alias::new("kp"));
-        may_take(&mut counted);
-        db.query_one(backend.build(&counted))
-            .await?
-            .map(|r| r.try_get::<i64>("", "n"))
-            .transpose()?
-            .unwrap_or(0)
+    // How many could, and why the others cannot, from counts of the small tables: the
+    // partners who hold the role (or all who may be contacted), less those already on it and
+    // those a declared conflict or their days leave out.
+    // Numbered placeholders for the statements written whole here: the order of values is
+    // the numbers', whatever the order of the text.
+    let q = |n: usize| match backend {
+        sea_orm::DbBackend::Postgres => format!("${n}"),
+        _ => format!("?{n}"),
+    };
+    let conflict_at = |n: usize| format!("pp.conflicts LIKE {} ESCAPE '\\'", q(n));
+    let yes = if backend == sea_orm::DbBackend::Postgres {
+        "TRUE"
     } else {
-        rows.first()
-            .map(|r| r.try_get::<i64>("", "eligible"))
-            .transpose()?
-            .unwrap_or(0)
-    }
-    .max(0) as u64;
+        "1"
+    };
+    let count = |sql: String, values: Vec<sea_orm::Value>| async move {
+        let row = db
+            .query_one(sea_orm::Statement::from_sql_and_values(
+                backend, sql, values,
+            ))
+            .await?;
+        Ok::<u64, DbErr>(
+            row.map(|r| r.try_get::<i64>("", "n"))
+                .transpose()?
+                .unwrap_or(0)
+                .max(0) as u64,
+        )
+    };
+    // The role held on its date, as a join from the partner (placeholders from `n`).
+    let holds = |n: usize| {
+        if role.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " JOIN partner_eligibility e ON e.partner_id = kp.partner_id AND e.tenant_id = kp.tenant_id \
+                 AND e.role = {} AND (e.valid_until = '' OR e.valid_until >= {})",
+                q(n),
+                q(n + 1)
+            )
+        }
+    };
+    let role_values = || -> Vec<sea_orm::Value> {
+        if role.is_empty() {
+            vec![]
+        } else {
+            vec![role.into(), opportunity.starts_on.clone().into()]
+        }
+    };
     let (active, uncontactable) = {
         let statement = sea_orm::Statement::from_sql_and_values(
             backend,
@@ -448,30 +486,86 @@ pub async fn shortlist(
         };
         (get("n"), get("quiet"))
     };
+    let holding = if role.is_empty() {
+        active.saturating_sub(uncontactable)
+    } else {
+        // Those holding the role on its date, less those of them not active or not to be
+        // contacted: counts on indexes (ranges, not a join over the whole bank).
+        let holders = |kp_where: &str| {
+            format!(
+                "(SELECT CAST(COUNT(*) AS BIGINT) FROM known_partners kp \
+                 JOIN partner_eligibility e ON e.partner_id = kp.partner_id AND e.role = {r} \
+                 AND (e.valid_until = '' OR e.valid_until >= {d}) \
+                 WHERE kp.tenant_id = {t} AND {kp_where})",
+                r = q(2),
+                d = q(3),
+                t = q(1),
+            )
+        };
+        count(
+            format!(
+                "SELECT (SELECT CAST(COUNT(*) AS BIGINT) FROM partner_eligibility e \
+                 WHERE e.tenant_id = {t} AND e.role = {r} AND e.valid_until = '') + \
+                 (SELECT CAST(COUNT(*) AS BIGINT) FROM partner_eligibility e \
+                 WHERE e.tenant_id = {t} AND e.role = {r} AND e.valid_until >= {d}) - {quiet} - {before} - {after} AS n",
+                t = q(1),
+                r = q(2),
+                d = q(3),
+                quiet = holders(&format!(
+                    "kp.status = 'active' AND kp.contactable = {}",
+                    if backend == sea_orm::DbBackend::Postgres { "FALSE" } else { "0" }
+                )),
+                before = holders("kp.status < 'active'"),
+                after = holders("kp.status > 'active'"),
+            ),
+            vec![tenant.into(), role.into(), opportunity.starts_on.clone().into()],
+        )
+        .await?
+    };
+    let on_it = {
+        let mut values = role_values();
+        values.push(opportunity.id.clone().into());
+        count(
+            format!(
+                "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM assignments a \
+                 JOIN known_partners kp ON kp.partner_id = a.partner_id{} \
+                 WHERE a.opportunity_id = {} AND kp.status = 'active' AND kp.contactable = {yes}",
+                holds(1),
+                q(if role.is_empty() { 1 } else { 3 })
+            ),
+            values,
+        )
+        .await?
+    };
     // Places taken: the opportunity keeps the count of its assignments.
     let assigned = opportunity.filled.max(0) as u64;
-    // Who declared a conflict with its pathway, and who is not available on its days.
+    // Of those who hold the role, who declared a conflict with its pathway, and who is not
+    // available on its days.
     let (conflicted, unavailable) = {
+        let first = if role.is_empty() { 1 } else { 3 };
+        let mut values = role_values();
+        values.extend([
+            conflict_pattern.clone().into(),
+            conflict_pattern.clone().into(),
+            tenant.into(),
+            opportunity.id.clone().into(),
+        ]);
         let statement = sea_orm::Statement::from_sql_and_values(
             backend,
             format!(
                 "SELECT CAST(COALESCE(SUM(CASE WHEN {c1} THEN 1 ELSE 0 END), 0) AS BIGINT) AS conflicted, \
                  CAST(COALESCE(SUM(CASE WHEN NOT ({c2}) AND {unavailable_sql} THEN 1 ELSE 0 END), 0) AS BIGINT) AS unavailable \
-                 FROM partner_preferences pp JOIN known_partners kp ON kp.partner_id = pp.partner_id \
-                 WHERE pp.tenant_id = {t} AND kp.status = 'active' AND kp.contactable = {yes} \
+                 FROM partner_preferences pp JOIN known_partners kp ON kp.partner_id = pp.partner_id{holds} \
+                 WHERE pp.tenant_id = {t} AND ({c1} OR {unavailable_sql}) \
+                 AND kp.status = 'active' AND kp.contactable = {yes} \
                  AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.opportunity_id = {o} AND a.partner_id = kp.partner_id)",
-                c1 = conflict_sql(1),
-                c2 = conflict_sql(2),
-                t = p(3),
-                o = p(4),
-                yes = if backend == sea_orm::DbBackend::Postgres { "TRUE" } else { "1" },
+                holds = holds(1),
+                c1 = conflict_at(first),
+                c2 = conflict_at(first + 1),
+                t = q(first + 2),
+                o = q(first + 3),
             ),
-            [
-                conflict_pattern.clone().into(),
-                conflict_pattern.clone().into(),
-                tenant.into(),
-                opportunity.id.clone().into(),
-            ],
+            values,
         );
         let row = db.query_one(statement).await?;
         let get = |column: &str| {
@@ -482,6 +576,7 @@ pub async fn shortlist(
         };
         (get("conflicted"), get("unavailable"))
     };
+    let eligible = holding.saturating_sub(on_it + conflicted + unavailable);
     let mut excluded = Vec::new();
     if uncontactable > 0 {
         excluded.push(Excluded {

@@ -243,17 +243,16 @@ pub(crate) async fn compare(
 
     // Each trust's months, and its months by each dimension, over the charts' months (which
     // hold the period's): each month is protected whole, whichever of it is published.
-    let mut months_of: Vec<BTreeMap<String, Counts>> = Vec::with_capacity(trusts.len());
-    let mut cells_of: Vec<[BTreeMap<String, BTreeMap<String, Counts>>; 3]> =
-        Vec::with_capacity(trusts.len());
-    for trust in &trusts {
-        let months =
-            crate::rollup::counts(db, trust, &chart_from, to, &all, "month", false).await?;
-        months_of.push(by_value(months));
-        let mut cells: [BTreeMap<String, BTreeMap<String, Counts>>; 3] = Default::default();
+    // The trusts are read at once (each its months and its three dimensions).
+    type TrustCells = [BTreeMap<String, BTreeMap<String, Counts>>; 3];
+    let (all, chart_from) = (&all, &chart_from);
+    let read = |trust: OdsCode| async move {
+        let trust = &trust;
+        let months = crate::rollup::counts(db, trust, chart_from, to, all, "month", false).await?;
+        let mut cells: TrustCells = Default::default();
         for (d, dim) in DIMENSIONS.iter().enumerate() {
             for (month, mut values, answer, n) in
-                crate::rollup::counts_by_month(db, trust, &chart_from, to, &[dim]).await?
+                crate::rollup::counts_by_month(db, trust, chart_from, to, &[dim]).await?
             {
                 cells[d]
                     .entry(month)
@@ -263,8 +262,13 @@ pub(crate) async fn compare(
                     .add(answer_from_code(&answer), n);
             }
         }
-        cells_of.push(cells);
-    }
+        Ok::<_, sea_orm::DbErr>((by_value(months), cells))
+    };
+    let (months_of, cells_of): (Vec<BTreeMap<String, Counts>>, Vec<TrustCells>) =
+        futures::future::try_join_all(trusts.iter().cloned().map(read))
+            .await?
+            .into_iter()
+            .unzip();
     let months: BTreeSet<String> = months_of.iter().flat_map(|m| m.keys().cloned()).collect();
     let protected: Vec<(String, MonthFigures)> = months
         .iter()

@@ -767,98 +767,132 @@ async fn trust_figures(
     pathway: &str,
 ) -> Result<TrustFigures, AppError> {
     let caller = as_trust(me, code)?;
-    let mut feedback = state.clients.feedback();
+    let caller = &caller;
     let last = alongside_platform::last_day_of_month(to)
         .map(|d| d.to_string())
         .unwrap_or_default();
-    let proms = feedback
-        .get_prom_summary(state.clients.request(
-            &caller,
-            feedback::GetPromSummaryRequest {
-                from: format!("{from}-01"),
-                to: last.clone(),
-                pathway: pathway.into(),
-                msk_hq_threshold: 0,
-            },
-        ))
-        .await?
-        .into_inner();
+    let last = &last;
     let themes = |from: &String, to: &String| feedback::GetThemeSummaryRequest {
         from_month: from.clone(),
         to_month: to.clone(),
         pathway: pathway.into(),
     };
-    let now = feedback
-        .get_theme_summary(state.clients.request(&caller, themes(from, to)))
-        .await?
-        .into_inner();
-    let before = feedback
-        .get_theme_summary(
+    // The trust's figures from each service, asked at once.
+    let proms = async {
+        Ok::<_, AppError>(
             state
                 .clients
-                .request(&caller, themes(previous_from, previous_to)),
+                .feedback()
+                .get_prom_summary(state.clients.request(
+                    caller,
+                    feedback::GetPromSummaryRequest {
+                        from: format!("{from}-01"),
+                        to: last.clone(),
+                        pathway: pathway.into(),
+                        msk_hq_threshold: 0,
+                    },
+                ))
+                .await?
+                .into_inner(),
         )
-        .await?
-        .into_inner();
-    let equality = state
-        .clients
-        .people()
-        .get_equality_report(
+    };
+    let now = async {
+        Ok::<_, AppError>(
             state
                 .clients
-                .request(&caller, people::EqualityReportRequest {}),
+                .feedback()
+                .get_theme_summary(state.clients.request(caller, themes(from, to)))
+                .await?
+                .into_inner(),
         )
-        .await?
-        .into_inner();
-    let active_partners = equality.active_partners;
-    let involvement = state
-        .clients
-        .engagement()
-        .engagement_report(state.clients.request(
-            &caller,
-            alongside_proto::engagement::v1::EngagementReportRequest {
-                from: format!("{from}-01"),
-                to: last.clone(),
-            },
-        ))
-        .await?
-        .into_inner();
-    let spend = state
-        .clients
-        .payments()
-        .spend_report(state.clients.request(
-            &caller,
-            payments::SpendReportRequest {
-                group_by: "month".into(),
-                activity: Some(DateRange {
-                    from: format!("{from}-01"),
-                    to: last,
-                }),
-                basis: "committed".into(),
-            },
-        ))
-        .await?
-        .into_inner();
+    };
+    let before = async {
+        Ok::<_, AppError>(
+            state
+                .clients
+                .feedback()
+                .get_theme_summary(
+                    state
+                        .clients
+                        .request(caller, themes(previous_from, previous_to)),
+                )
+                .await?
+                .into_inner(),
+        )
+    };
+    let equality = async {
+        Ok::<_, AppError>(
+            state
+                .clients
+                .people()
+                .get_equality_report(
+                    state
+                        .clients
+                        .request(caller, people::EqualityReportRequest {}),
+                )
+                .await?
+                .into_inner(),
+        )
+    };
+    let involvement = async {
+        Ok::<_, AppError>(
+            state
+                .clients
+                .engagement()
+                .engagement_report(state.clients.request(
+                    caller,
+                    alongside_proto::engagement::v1::EngagementReportRequest {
+                        from: format!("{from}-01"),
+                        to: last.clone(),
+                    },
+                ))
+                .await?
+                .into_inner(),
+        )
+    };
+    let spend = async {
+        Ok::<_, AppError>(
+            state
+                .clients
+                .payments()
+                .spend_report(state.clients.request(
+                    caller,
+                    payments::SpendReportRequest {
+                        group_by: "month".into(),
+                        activity: Some(DateRange {
+                            from: format!("{from}-01"),
+                            to: last.clone(),
+                        }),
+                        basis: "committed".into(),
+                    },
+                ))
+                .await?
+                .into_inner(),
+        )
+    };
     // The latest changes partners brought about in the period, "you said, we did".
-    let impact = state
-        .clients
-        .engagement()
-        .list_impact(
-            state.clients.request(
-                &caller,
-                alongside_proto::engagement::v1::ListImpactRequest {
-                    page: crate::pages::page_request(Some(1), IMPACT_HIGHLIGHTS),
-                    pathway: pathway.into(),
-                    from: format!("{from}-01"),
-                    to: alongside_platform::last_day_of_month(to)
-                        .map(|d| d.to_string())
-                        .unwrap_or_default(),
-                },
-            ),
+    let impact = async {
+        Ok::<_, AppError>(
+            state
+                .clients
+                .engagement()
+                .list_impact(state.clients.request(
+                    caller,
+                    alongside_proto::engagement::v1::ListImpactRequest {
+                        page: crate::pages::page_request(Some(1), IMPACT_HIGHLIGHTS),
+                        pathway: pathway.into(),
+                        from: format!("{from}-01"),
+                        to: last.clone(),
+                    },
+                ))
+                .await?
+                .into_inner()
+                .entries,
         )
-        .await?
-        .into_inner()
-        .entries;
+    };
+    let (proms, now, before, equality, involvement, spend, impact) =
+        futures::try_join!(proms, now, before, equality, involvement, spend, impact)?;
+    let active_partners = equality.active_partners;
     Ok(TrustFigures {
         code: code.into(),
         name: name.into(),
