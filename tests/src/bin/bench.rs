@@ -314,7 +314,7 @@ async fn main() -> anyhow::Result<()> {
     payments::bench(&suite, attendances, run_claims).await?;
 
     // ---- path 9: the ICS dashboard ----
-    ics::bench(&suite, ics_responses, ics_queries).await?;
+    ics::bench(&suite, data.path(), ics_responses, ics_queries).await?;
 
     // ---- path 10: matching ----
     engagement::bench(&suite, data.path(), bank, past_attendances, shortlists).await?;
@@ -497,4 +497,36 @@ async fn people_bank(
         );
     }
     Ok(())
+}
+
+/// Waits until feedback's analytics stream has republished every changed month (no marks
+/// left), up to five minutes; returns how long that took.
+pub(crate) async fn settle(data: &std::path::Path) -> anyhow::Result<Duration> {
+    use sea_orm::ConnectionTrait;
+    let settings = alongside_platform::config::DatabaseSettings {
+        url: format!("sqlite://{}/feedback.db", data.display()).into(),
+        max_connections: 1,
+        migrate_on_start: false,
+    };
+    let db = alongside_platform::db::connect(&settings).await?;
+    let started = Instant::now();
+    loop {
+        let left = db
+            .query_one(sea_orm::Statement::from_string(
+                db.get_database_backend(),
+                "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM insight_changes",
+            ))
+            .await?
+            .map(|r| r.try_get::<i64>("", "n"))
+            .transpose()?
+            .unwrap_or(0);
+        if left == 0 {
+            return Ok(started.elapsed());
+        }
+        anyhow::ensure!(
+            started.elapsed() < Duration::from_secs(300),
+            "the analytics stream still has {left} months to republish after five minutes"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
 }
