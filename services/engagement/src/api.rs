@@ -47,14 +47,19 @@ pub(crate) async fn with_sessions(
     rows: Vec<opportunity::Model>,
 ) -> Result<Vec<Opportunity>, sea_orm::DbErr> {
     let ids: Vec<String> = rows.iter().map(|o| o.id.clone()).collect();
-    let mut sessions = sessions_of(db, tenant, &ids).await?;
+    // Grouped once, each opportunity's in order (they come sorted by number).
+    let mut by_opportunity: std::collections::HashMap<String, Vec<session::Model>> =
+        std::collections::HashMap::new();
+    for s in sessions_of(db, tenant, &ids).await? {
+        by_opportunity
+            .entry(s.opportunity_id.clone())
+            .or_default()
+            .push(s);
+    }
     Ok(rows
         .into_iter()
         .map(|o| {
-            let (mine, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut sessions)
-                .into_iter()
-                .partition(|s| s.opportunity_id == o.id);
-            sessions = rest;
+            let mine = by_opportunity.remove(&o.id).unwrap_or_default();
             o.into_proto(mine)
         })
         .collect())

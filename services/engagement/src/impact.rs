@@ -75,13 +75,7 @@ impl From<entry::Model> for Impact {
 }
 
 fn text(v: &mut Violations, field: &str, value: &str, required: bool) -> String {
-    let value = value.trim().to_string();
-    if required && value.is_empty() {
-        v.push(field, "is required");
-    } else if value.chars().count() > TEXT_LIMIT {
-        v.push(field, format!("must be {TEXT_LIMIT} characters or fewer"));
-    }
-    value
+    crate::requests::text(v, field, value, TEXT_LIMIT, required)
 }
 
 pub async fn record(

@@ -107,13 +107,6 @@ fn like_escape(value: &str) -> String {
         .replace('_', "\\_")
 }
 
-fn p_of(db: &impl ConnectionTrait, n: usize) -> String {
-    match db.get_database_backend() {
-        sea_orm::DbBackend::Postgres => format!("${n}"),
-        _ => "?".to_string(),
-    }
-}
-
 fn day_names(days: &[&str]) -> String {
     let name = |d: &str| match d {
         "mon" => "Mondays",
@@ -186,7 +179,6 @@ pub async fn shortlist(
                 .join(" OR ")
         )
     };
-    let conflict_sql = |n: usize| format!("pp.conflicts LIKE {} ESCAPE '\\'", p_of(db, n));
     let role = opportunity.required_role.as_str();
     let backend = db.get_database_backend();
     // The backend's placeholders for custom SQL, numbered from 1 within each expression.
@@ -194,6 +186,7 @@ pub async fn shortlist(
         sea_orm::DbBackend::Postgres => format!("${n}"),
         _ => "?".to_string(),
     };
+    let conflict_sql = |n: usize| format!("pp.conflicts LIKE {} ESCAPE '\\'", p(n));
     // Who may take it: the same rules as assigning, as SQL.
     let may_take = |select: &mut sea_orm::sea_query::SelectStatement| {
         select.and_where(Expr::cust_with_values(
@@ -378,11 +371,6 @@ pub async fn shortlist(
         .expr_as(
             Expr::cust("COALESCE(MAX(m.last_on), '')"),
             Alias::new("last_on"),
-        )
-        // How many may take it, from the same pass: the groups before the limit.
-        .expr_as(
-            Expr::cust("CAST(COUNT(*) OVER () AS BIGINT)"),
-            Alias::new("eligible"),
         )
         .from_as(Alias::new("known_partners"), Alias::new("kp"))
         .join_as(
