@@ -11,6 +11,7 @@ mod requests;
 pub mod schema;
 pub mod shortlist;
 pub mod store;
+pub mod tallies;
 mod validate;
 
 use std::sync::Arc;
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(impact::migration::Migration),
             Box::new(schema::migration::Migration),
             Box::new(schema::index_migration::Migration),
+            Box::new(tallies::migration::Migration),
         ]
     }
 }

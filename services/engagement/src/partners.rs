@@ -12,6 +12,7 @@ use sea_orm::{
 };
 
 use crate::store::{assignment, attendance, cancellation, eligibility, known_partner, opportunity};
+use crate::tallies::{self, Standing};
 
 pub struct PartnerReadModel;
 
@@ -24,35 +25,52 @@ impl Handler for PartnerReadModel {
     ) -> Result<(), HandlerError> {
         if event.is::<PartnerStatusChanged>() {
             let changed: PartnerStatusChanged = event.payload()?;
-            set_status(txn, event, &changed.partner_id, &changed.to_status).await?;
-            if changed.to_status == "left" {
-                cancel_future(
-                    txn,
-                    event,
-                    &changed.partner_id,
-                    "the partner left the People Bank",
-                )
-                .await?;
-            }
-            return Ok(());
+            let partner_id = changed.partner_id.as_str();
+            return tallied(txn, event, partner_id, async {
+                set_status(txn, event, partner_id, &changed.to_status).await?;
+                if changed.to_status == "left" {
+                    cancel_future(txn, event, partner_id, "the partner left the People Bank")
+                        .await?;
+                }
+                Ok(())
+            })
+            .await;
         }
         if event.is::<PartnerEligibilityChanged>() {
             let changed: PartnerEligibilityChanged = event.payload()?;
-            return set_eligibility(txn, event, changed).await;
+            let partner_id = changed.partner_id.clone();
+            return tallied(
+                txn,
+                event,
+                &partner_id,
+                set_eligibility(txn, event, changed),
+            )
+            .await;
         }
         if event.is::<PartnerConsentChanged>() {
             let changed: PartnerConsentChanged = event.payload()?;
             if changed.purpose != "contact" {
                 return Ok(());
             }
-            return set_contactable(txn, event, &changed.partner_id, changed.granted).await;
+            let partner_id = changed.partner_id.as_str();
+            return tallied(
+                txn,
+                event,
+                partner_id,
+                set_contactable(txn, event, partner_id, changed.granted),
+            )
+            .await;
         }
         if event.is::<PartnerErased>() {
             // Engagement holds no personal data of partners: the id is already a pseudonym.
             // Marked erased, the partner can be assigned no more; past attendance stays.
             let erased: PartnerErased = event.payload()?;
-            set_status(txn, event, &erased.partner_id, "erased").await?;
-            return cancel_future(txn, event, &erased.partner_id, "the partner was erased").await;
+            let partner_id = erased.partner_id.as_str();
+            return tallied(txn, event, partner_id, async {
+                set_status(txn, event, partner_id, "erased").await?;
+                cancel_future(txn, event, partner_id, "the partner was erased").await
+            })
+            .await;
         }
         if !event.is::<PartnerRegistered>() {
             return Ok(());
@@ -63,6 +81,7 @@ impl Handler for PartnerReadModel {
                 "PartnerRegistered without partner_id".into(),
             ));
         }
+        let partner_id = registered.partner_id.clone();
         let row = known_partner::ActiveModel {
             partner_id: Set(registered.partner_id),
             tenant_id: Set(event.tenant().to_string()),
@@ -71,20 +90,37 @@ impl Handler for PartnerReadModel {
             updated_at: Set(event.inner.occurred_at.clone()),
             contactable: Set(true),
         };
-        known_partner::Entity::insert(row)
-            .on_conflict(
-                OnConflict::column(known_partner::Column::PartnerId)
-                    .update_columns([
-                        known_partner::Column::Status,
-                        known_partner::Column::Locality,
-                        known_partner::Column::UpdatedAt,
-                    ])
-                    .to_owned(),
-            )
-            .exec_without_returning(txn)
-            .await?;
-        Ok(())
+        tallied(txn, event, &partner_id, async {
+            known_partner::Entity::insert(row)
+                .on_conflict(
+                    OnConflict::column(known_partner::Column::PartnerId)
+                        .update_columns([
+                            known_partner::Column::Status,
+                            known_partner::Column::Locality,
+                            known_partner::Column::UpdatedAt,
+                        ])
+                        .to_owned(),
+                )
+                .exec_without_returning(txn)
+                .await?;
+            Ok(())
+        })
+        .await
     }
+}
+
+/// Makes a change to one partner and moves the shortlist's tallies of them with it.
+async fn tallied(
+    txn: &DatabaseTransaction,
+    event: &Envelope,
+    partner_id: &str,
+    change: impl std::future::Future<Output = Result<(), HandlerError>>,
+) -> Result<(), HandlerError> {
+    let before = Standing::of(txn, event.tenant(), partner_id).await?;
+    change.await?;
+    let after = Standing::of(txn, event.tenant(), partner_id).await?;
+    tallies::shift(txn, event.tenant(), before.as_ref(), after.as_ref()).await?;
+    Ok(())
 }
 
 /// Frees the places a partner held in opportunities still to come and not yet attended,

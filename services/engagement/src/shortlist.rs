@@ -6,7 +6,8 @@
 //!
 //! Paid sessions are counted as attendance is recorded and corrected, per partner and month
 //! (`partner_paid_months`), so a shortlist reads at most twelve rows a partner, not their whole
-//! history.
+//! history; who is active and who holds the role on its date are counted as the read model
+//! changes (`tallies`), and the list and the counts of who was left out are asked at once.
 
 use alongside_platform::{Caller, OdsCode, ServiceError};
 use alongside_proto::engagement::v1::{
@@ -309,18 +310,20 @@ pub async fn shortlist(
             .limit((limit as usize + more) as u64);
         select
     };
-    let interested_rows = db
-        .query_all(backend.build(&among(
-            format!(
-                "SELECT i.partner_id FROM partner_interest i WHERE i.opportunity_id = {}",
-                p(1)
-            ),
-            vec![opportunity.id.clone().into()],
-            true,
-            0,
-        )))
-        .await?;
-    let liking_rows = db
+    // The list and the counts below ask different tables: both at once, on two connections.
+    let list = async {
+        let interested_rows = db
+            .query_all(backend.build(&among(
+                format!(
+                    "SELECT i.partner_id FROM partner_interest i WHERE i.opportunity_id = {}",
+                    p(1)
+                ),
+                vec![opportunity.id.clone().into()],
+                true,
+                0,
+            )))
+            .await?;
+        let liking_rows = db
         .query_all(backend.build(&among(
             format!(
                 "SELECT pk.partner_id FROM partner_preferences pk WHERE pk.tenant_id = {} AND pk.kinds LIKE {} ESCAPE '\\'",
@@ -332,83 +335,84 @@ pub async fn shortlist(
             interested_rows.len(),
         )))
         .await?;
-    let mut seen = std::collections::HashSet::new();
-    let mut unpaid_rows = Vec::new();
-    for row in interested_rows.into_iter().chain(liking_rows) {
-        if unpaid_rows.len() < limit as usize
-            && seen.insert(row.try_get::<String>("", "partner_id")?)
-        {
-            unpaid_rows.push(row);
+        let mut seen = std::collections::HashSet::new();
+        let mut unpaid_rows = Vec::new();
+        for row in interested_rows.into_iter().chain(liking_rows) {
+            if unpaid_rows.len() < limit as usize
+                && seen.insert(row.try_get::<String>("", "partner_id")?)
+            {
+                unpaid_rows.push(row);
+            }
         }
-    }
-    if unpaid_rows.len() < limit as usize {
-        unpaid
-            .order_by_expr(
+        if unpaid_rows.len() < limit as usize {
+            let mut rest = unpaid.clone();
+            rest.order_by_expr(
                 Expr::col((Alias::new("kp"), Alias::new("partner_id"))).into(),
                 sea_orm::sea_query::Order::Asc,
             )
             .limit(limit as u64 + seen.len() as u64);
-        for row in db.query_all(backend.build(&unpaid)).await? {
-            if unpaid_rows.len() == limit as usize {
-                break;
-            }
-            if seen.insert(row.try_get::<String>("", "partner_id")?) {
-                unpaid_rows.push(row);
+            for row in db.query_all(backend.build(&rest)).await? {
+                if unpaid_rows.len() == limit as usize {
+                    break;
+                }
+                if seen.insert(row.try_get::<String>("", "partner_id")?) {
+                    unpaid_rows.push(row);
+                }
             }
         }
-    }
-    let mut ranked = Query::select();
-    ranked
-        .expr_as(
-            Expr::col((Alias::new("kp"), Alias::new("partner_id"))),
-            Alias::new("partner_id"),
-        )
-        .expr_as(Expr::cust("MAX(kp.locality)"), Alias::new("locality"))
-        .expr_as(
-            Expr::cust("CAST(COALESCE(SUM(m.sessions), 0) AS BIGINT)"),
-            Alias::new("sessions"),
-        )
-        .expr_as(
-            Expr::cust("COALESCE(MAX(m.last_on), '')"),
-            Alias::new("last_on"),
-        )
-        .from_as(Alias::new("known_partners"), Alias::new("kp"))
-        .join_as(
-            sea_orm::JoinType::LeftJoin,
-            Alias::new("partner_paid_months"),
-            Alias::new("m"),
-            Expr::cust_with_values(
-                format!(
-                    "m.tenant_id = kp.tenant_id AND m.partner_id = kp.partner_id \
+        let mut ranked = Query::select();
+        ranked
+            .expr_as(
+                Expr::col((Alias::new("kp"), Alias::new("partner_id"))),
+                Alias::new("partner_id"),
+            )
+            .expr_as(Expr::cust("MAX(kp.locality)"), Alias::new("locality"))
+            .expr_as(
+                Expr::cust("CAST(COALESCE(SUM(m.sessions), 0) AS BIGINT)"),
+                Alias::new("sessions"),
+            )
+            .expr_as(
+                Expr::cust("COALESCE(MAX(m.last_on), '')"),
+                Alias::new("last_on"),
+            )
+            .from_as(Alias::new("known_partners"), Alias::new("kp"))
+            .join_as(
+                sea_orm::JoinType::LeftJoin,
+                Alias::new("partner_paid_months"),
+                Alias::new("m"),
+                Expr::cust_with_values(
+                    format!(
+                        "m.tenant_id = kp.tenant_id AND m.partner_id = kp.partner_id \
                      AND m.month >= {} AND m.month <= {}",
-                    p(1),
-                    p(2)
+                        p(1),
+                        p(2)
+                    ),
+                    [from.clone(), to.clone()],
                 ),
-                [from.clone(), to.clone()],
-            ),
-        );
-    may_take(&mut ranked);
-    fit(&mut ranked);
-    ranked
-        .add_group_by([Expr::col((Alias::new("kp"), Alias::new("partner_id"))).into()])
-        .order_by_expr(Expr::cust("sessions"), sea_orm::sea_query::Order::Asc)
-        .order_by_expr(Expr::cust("score"), sea_orm::sea_query::Order::Desc)
-        .order_by_expr(Expr::cust("last_on"), sea_orm::sea_query::Order::Asc)
-        .order_by_expr(
-            Expr::col((Alias::new("kp"), Alias::new("partner_id"))).into(),
-            sea_orm::sea_query::Order::Asc,
-        )
-        .limit(limit as u64);
-    let fast = unpaid_rows.len() == limit as usize;
-    let rows = if fast {
-        unpaid_rows
-    } else {
-        db.query_all(backend.build(&ranked)).await?
+            );
+        may_take(&mut ranked);
+        fit(&mut ranked);
+        ranked
+            .add_group_by([Expr::col((Alias::new("kp"), Alias::new("partner_id"))).into()])
+            .order_by_expr(Expr::cust("sessions"), sea_orm::sea_query::Order::Asc)
+            .order_by_expr(Expr::cust("score"), sea_orm::sea_query::Order::Desc)
+            .order_by_expr(Expr::cust("last_on"), sea_orm::sea_query::Order::Asc)
+            .order_by_expr(
+                Expr::col((Alias::new("kp"), Alias::new("partner_id"))).into(),
+                sea_orm::sea_query::Order::Asc,
+            )
+            .limit(limit as u64);
+        let fast = unpaid_rows.len() == limit as usize;
+        Ok::<_, DbErr>(if fast {
+            unpaid_rows
+        } else {
+            db.query_all(backend.build(&ranked)).await?
+        })
     };
 
-    // How many could, and why the others cannot, from counts of the small tables: the
-    // partners who hold the role (or all who may be contacted), less those already on it and
-    // those a declared conflict or their days leave out.
+    // How many could, and why the others cannot: the partners who may be asked and hold the
+    // role (or all who may be asked), less those already on it and those a declared conflict
+    // or their days leave out.
     // Numbered placeholders for the statements written whole here: the order of values is
     // the numbers', whatever the order of the text.
     let q = |n: usize| match backend {
@@ -454,91 +458,42 @@ pub async fn shortlist(
             vec![role.into(), opportunity.starts_on.clone().into()]
         }
     };
-    let (active, uncontactable) = {
-        let statement = sea_orm::Statement::from_sql_and_values(
-            backend,
-            format!(
-                "SELECT CAST(COUNT(*) AS BIGINT) AS n, \
-                 CAST(COALESCE(SUM(CASE WHEN contactable THEN 0 ELSE 1 END), 0) AS BIGINT) AS quiet \
-                 FROM known_partners WHERE tenant_id = {} AND status = 'active'",
-                p(1)
-            ),
-            [tenant.into()],
-        );
-        let row = db.query_one(statement).await?;
-        let get = |column: &str| {
-            row.as_ref()
-                .and_then(|r| r.try_get::<i64>("", column).ok())
-                .unwrap_or(0)
-                .max(0) as u64
+    // Who is active (and of them who asked not to be contacted), and who may be asked and
+    // holds the role on its date: kept as counts with the read model, not counted here.
+    let counts = async {
+        let (active, uncontactable) = crate::tallies::active(db, &caller.tenant).await?;
+        let holding = if role.is_empty() {
+            active.saturating_sub(uncontactable)
+        } else {
+            crate::tallies::holding(db, &caller.tenant, role, &opportunity.starts_on).await?
         };
-        (get("n"), get("quiet"))
-    };
-    let holding = if role.is_empty() {
-        active.saturating_sub(uncontactable)
-    } else {
-        // Those holding the role on its date, less those of them not active or not to be
-        // contacted: counts on indexes (ranges, not a join over the whole bank).
-        let holders = |kp_where: &str| {
-            format!(
-                "(SELECT CAST(COUNT(*) AS BIGINT) FROM known_partners kp \
-                 JOIN partner_eligibility e ON e.partner_id = kp.partner_id AND e.role = {r} \
-                 AND (e.valid_until = '' OR e.valid_until >= {d}) \
-                 WHERE kp.tenant_id = {t} AND {kp_where})",
-                r = q(2),
-                d = q(3),
-                t = q(1),
-            )
-        };
-        count(
-            format!(
-                "SELECT (SELECT CAST(COUNT(*) AS BIGINT) FROM partner_eligibility e \
-                 WHERE e.tenant_id = {t} AND e.role = {r} AND e.valid_until = '') + \
-                 (SELECT CAST(COUNT(*) AS BIGINT) FROM partner_eligibility e \
-                 WHERE e.tenant_id = {t} AND e.role = {r} AND e.valid_until >= {d}) - {quiet} - {before} - {after} AS n",
-                t = q(1),
-                r = q(2),
-                d = q(3),
-                quiet = holders(&format!(
-                    "kp.status = 'active' AND kp.contactable = {}",
-                    if backend == sea_orm::DbBackend::Postgres { "FALSE" } else { "0" }
-                )),
-                before = holders("kp.status < 'active'"),
-                after = holders("kp.status > 'active'"),
-            ),
-            vec![tenant.into(), role.into(), opportunity.starts_on.clone().into()],
-        )
-        .await?
-    };
-    let on_it = {
-        let mut values = role_values();
-        values.push(opportunity.id.clone().into());
-        count(
-            format!(
-                "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM assignments a \
+        let on_it = {
+            let mut values = role_values();
+            values.push(opportunity.id.clone().into());
+            count(
+                format!(
+                    "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM assignments a \
                  JOIN known_partners kp ON kp.partner_id = a.partner_id{} \
                  WHERE a.opportunity_id = {} AND kp.status = 'active' AND kp.contactable = {yes}",
-                holds(1),
-                q(if role.is_empty() { 1 } else { 3 })
-            ),
-            values,
-        )
-        .await?
-    };
-    // Places taken: the opportunity keeps the count of its assignments.
-    let assigned = opportunity.filled.max(0) as u64;
-    // Of those who hold the role, who declared a conflict with its pathway, and who is not
-    // available on its days.
-    let (conflicted, unavailable) = {
-        let first = if role.is_empty() { 1 } else { 3 };
-        let mut values = role_values();
-        values.extend([
-            conflict_pattern.clone().into(),
-            conflict_pattern.clone().into(),
-            tenant.into(),
-            opportunity.id.clone().into(),
-        ]);
-        let statement = sea_orm::Statement::from_sql_and_values(
+                    holds(1),
+                    q(if role.is_empty() { 1 } else { 3 })
+                ),
+                values,
+            )
+            .await?
+        };
+        // Of those who hold the role, who declared a conflict with its pathway, and who is not
+        // available on its days.
+        let (conflicted, unavailable) = {
+            let first = if role.is_empty() { 1 } else { 3 };
+            let mut values = role_values();
+            values.extend([
+                conflict_pattern.clone().into(),
+                conflict_pattern.clone().into(),
+                tenant.into(),
+                opportunity.id.clone().into(),
+            ]);
+            let statement = sea_orm::Statement::from_sql_and_values(
             backend,
             format!(
                 "SELECT CAST(COALESCE(SUM(CASE WHEN {c1} THEN 1 ELSE 0 END), 0) AS BIGINT) AS conflicted, \
@@ -555,16 +510,29 @@ pub async fn shortlist(
             ),
             values,
         );
-        let row = db.query_one(statement).await?;
-        let get = |column: &str| {
-            row.as_ref()
-                .and_then(|r| r.try_get::<i64>("", column).ok())
-                .unwrap_or(0)
-                .max(0) as u64
+            let row = db.query_one(statement).await?;
+            let get = |column: &str| {
+                row.as_ref()
+                    .and_then(|r| r.try_get::<i64>("", column).ok())
+                    .unwrap_or(0)
+                    .max(0) as u64
+            };
+            (get("conflicted"), get("unavailable"))
         };
-        (get("conflicted"), get("unavailable"))
+        Ok::<_, DbErr>((
+            active,
+            uncontactable,
+            holding,
+            on_it,
+            conflicted,
+            unavailable,
+        ))
     };
+    let (rows, (active, uncontactable, holding, on_it, conflicted, unavailable)) =
+        tokio::try_join!(list, counts)?;
     let eligible = holding.saturating_sub(on_it + conflicted + unavailable);
+    // Places taken: the opportunity keeps the count of its assignments.
+    let assigned = opportunity.filled.max(0) as u64;
     let mut excluded = Vec::new();
     if uncontactable > 0 {
         excluded.push(Excluded {

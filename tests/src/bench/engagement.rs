@@ -156,6 +156,8 @@ pub async fn bench(
         interested.join(",")
     ))
     .await?;
+    // The counts of who may be asked, as the read model keeps them.
+    alongside_engagement::tallies::recount(&db).await?;
     run("COMMIT".into()).await?;
     run("ANALYZE".into()).await?;
     let seeding = seeded.elapsed();
