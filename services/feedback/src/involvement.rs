@@ -48,9 +48,17 @@ pub fn is_attendance(event: &Envelope) -> bool {
     event.is::<AttendanceRecorded>() || event.is::<AttendanceCorrected>()
 }
 
+/// Rows a statement writes or asks for at once: well inside SQLite's and PostgreSQL's limits
+/// on bound values.
+const CHUNK: usize = 500;
+
 /// Stores attendance events (the latest revision of each wins, in whatever order they come)
-/// and marks their months for republishing, in the consumer's transaction.
+/// and marks their months for republishing, in the consumer's transaction: the batch is read
+/// and written a few hundred rows a statement, not row by row.
 pub async fn store(db: &impl ConnectionTrait, events: &[&Envelope]) -> Result<(), HandlerError> {
+    // The latest revision of each attendance in the batch (the first of equal ones, as the
+    // table keeps them), and every month the batch touches.
+    let mut latest: BTreeMap<String, attendance::Model> = BTreeMap::new();
     let mut marks: BTreeMap<String, (OdsCode, BTreeSet<String>)> = BTreeMap::new();
     for event in events {
         let a: AttendanceRecorded = if event.is::<AttendanceCorrected>() {
@@ -68,22 +76,55 @@ pub async fn store(db: &impl ConnectionTrait, events: &[&Envelope]) -> Result<()
             ));
         }
         let tenant = event.tenant();
-        // A month the attendance moved out of changes too.
-        let before = attendance::Entity::find_by_id(a.attendance_id.clone())
-            .one(db)
+        marks
+            .entry(tenant.to_string())
+            .or_insert_with(|| (tenant.clone(), BTreeSet::new()))
+            .1
+            .insert(month.clone());
+        let row = attendance::Model {
+            attendance_id: a.attendance_id.clone(),
+            tenant_id: tenant.to_string(),
+            partner_id: a.partner_id,
+            month,
+            pathway: a.pathway,
+            kind: a.activity_kind,
+            minutes: a.minutes as i32,
+            expenses_only: a.expenses_only,
+            revision: a.revision.max(1) as i32,
+        };
+        match latest.get(&a.attendance_id) {
+            Some(kept) if kept.revision >= row.revision => {}
+            _ => {
+                latest.insert(a.attendance_id, row);
+            }
+        }
+    }
+    let rows: Vec<attendance::Model> = latest.into_values().collect();
+    for chunk in rows.chunks(CHUNK) {
+        // A month an attendance moved out of changes too.
+        let before = attendance::Entity::find()
+            .filter(
+                attendance::Column::AttendanceId
+                    .is_in(chunk.iter().map(|r| r.attendance_id.clone())),
+            )
+            .all(db)
             .await?;
-        let revision = a.revision.max(1) as i32;
-        attendance::Entity::insert(attendance::ActiveModel {
-            attendance_id: Set(a.attendance_id.clone()),
-            tenant_id: Set(tenant.to_string()),
-            partner_id: Set(a.partner_id.clone()),
-            month: Set(month.clone()),
-            pathway: Set(a.pathway.clone()),
-            kind: Set(a.activity_kind.clone()),
-            minutes: Set(a.minutes as i32),
-            expenses_only: Set(a.expenses_only),
-            revision: Set(revision),
-        })
+        for b in before {
+            if let Some((_, months)) = marks.get_mut(&b.tenant_id) {
+                months.insert(b.month);
+            }
+        }
+        attendance::Entity::insert_many(chunk.iter().map(|r| attendance::ActiveModel {
+            attendance_id: Set(r.attendance_id.clone()),
+            tenant_id: Set(r.tenant_id.clone()),
+            partner_id: Set(r.partner_id.clone()),
+            month: Set(r.month.clone()),
+            pathway: Set(r.pathway.clone()),
+            kind: Set(r.kind.clone()),
+            minutes: Set(r.minutes),
+            expenses_only: Set(r.expenses_only),
+            revision: Set(r.revision),
+        }))
         .on_conflict(
             OnConflict::column(attendance::Column::AttendanceId)
                 .update_columns([
@@ -96,19 +137,13 @@ pub async fn store(db: &impl ConnectionTrait, events: &[&Envelope]) -> Result<()
                 ])
                 // An older revision arriving late changes nothing.
                 .action_and_where(
-                    Expr::col((attendance::Entity, attendance::Column::Revision)).lt(revision),
+                    Expr::col((attendance::Entity, attendance::Column::Revision))
+                        .lt(Expr::cust("excluded.revision")),
                 )
                 .to_owned(),
         )
         .exec_without_returning(db)
         .await?;
-        let entry = marks
-            .entry(tenant.to_string())
-            .or_insert_with(|| (tenant.clone(), BTreeSet::new()));
-        entry.1.insert(month);
-        if let Some(b) = before.filter(|b| b.tenant_id == tenant.as_str()) {
-            entry.1.insert(b.month);
-        }
     }
     for (_, (tenant, months)) in marks {
         crate::insights::mark(db, &tenant, &months).await?;
