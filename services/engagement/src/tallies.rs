@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use alongside_platform::OdsCode;
-use sea_orm::sea_query::{Alias, Expr, OnConflict};
+use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Statement,
 };
@@ -117,57 +117,62 @@ pub(crate) async fn shift(
         }
     }
     for ((status, contactable), delta) in states.into_iter().filter(|(_, d)| *d != 0) {
-        state_count::Entity::insert(state_count::ActiveModel {
+        let row = state_count::ActiveModel {
             tenant_id: Set(tenant.to_string()),
             status: Set(status.to_string()),
             contactable: Set(contactable),
             partners: Set(delta.max(0)),
-        })
-        .on_conflict(
-            OnConflict::columns([
-                state_count::Column::TenantId,
-                state_count::Column::Status,
-                state_count::Column::Contactable,
-            ])
-            .value(
-                state_count::Column::Partners,
-                Expr::col((
-                    Alias::new("partner_state_counts"),
-                    state_count::Column::Partners,
-                ))
-                .add(delta),
-            )
-            .to_owned(),
+        };
+        use state_count::Column as C;
+        add(
+            db,
+            row,
+            [C::TenantId, C::Status, C::Contactable],
+            C::Partners,
+            delta,
         )
-        .exec_without_returning(db)
         .await?;
     }
     for ((role, until), delta) in holders.into_iter().filter(|(_, d)| *d != 0) {
-        holder_count::Entity::insert(holder_count::ActiveModel {
+        let row = holder_count::ActiveModel {
             tenant_id: Set(tenant.to_string()),
             role: Set(role.to_string()),
             valid_until: Set(until.to_string()),
             holders: Set(delta.max(0)),
-        })
+        };
+        use holder_count::Column as C;
+        add(
+            db,
+            row,
+            [C::TenantId, C::Role, C::ValidUntil],
+            C::Holders,
+            delta,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Inserts a count's row, or adds `delta` to the row already under its key.
+async fn add<A>(
+    db: &impl ConnectionTrait,
+    row: A,
+    key: [<A::Entity as EntityTrait>::Column; 3],
+    count: <A::Entity as EntityTrait>::Column,
+    delta: i64,
+) -> Result<(), DbErr>
+where
+    A: sea_orm::ActiveModelTrait + Send,
+    <A::Entity as EntityTrait>::Model: sea_orm::IntoActiveModel<A>,
+{
+    <A::Entity as EntityTrait>::insert(row)
         .on_conflict(
-            OnConflict::columns([
-                holder_count::Column::TenantId,
-                holder_count::Column::Role,
-                holder_count::Column::ValidUntil,
-            ])
-            .value(
-                holder_count::Column::Holders,
-                Expr::col((
-                    Alias::new("role_holder_counts"),
-                    holder_count::Column::Holders,
-                ))
-                .add(delta),
-            )
-            .to_owned(),
+            OnConflict::columns(key)
+                .value(count, Expr::col((A::Entity::default(), count)).add(delta))
+                .to_owned(),
         )
         .exec_without_returning(db)
         .await?;
-    }
     Ok(())
 }
 
