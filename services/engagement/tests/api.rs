@@ -890,7 +890,8 @@ async fn the_shortlist_shares_paid_work_fairly_and_says_why() {
             .unwrap()
             .into_inner();
         h.assign_when_known(&target.id, &id("assigned")).await;
-        // Wait until the consent withdrawal has reached engagement.
+        // Wait until the consent withdrawal has reached engagement: the list and its counts
+        // are read at once, on two connections, so each must show it.
         let ask = ShortlistRequest {
             opportunity_id: target.id.clone(),
             limit: 0,
@@ -901,7 +902,12 @@ async fn the_shortlist_shares_paid_work_fairly_and_says_why() {
             let request = outgoing(ask.clone(), &lead);
             async move {
                 let list = client.shortlist_partners(request).await.ok()?.into_inner();
-                (!list.entries.iter().any(|e| e.partner_id.ends_with("quiet"))).then_some(list)
+                let counted = list
+                    .excluded
+                    .iter()
+                    .any(|x| x.reason.contains("not to be contacted"));
+                (counted && !list.entries.iter().any(|e| e.partner_id.ends_with("quiet")))
+                    .then_some(list)
             }
         })
         .await
