@@ -13,7 +13,7 @@ use alongside_platform::{Caller, OdsCode, ServiceError};
 use alongside_proto::engagement::v1::{
     Shortlist, ShortlistEntry, ShortlistExcluded as Excluded, ShortlistRequest,
 };
-use sea_orm::sea_query::{Alias, Expr, OnConflict, Query};
+use sea_orm::sea_query::{Alias, Expr, Query};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 
 use crate::store::opportunity;
@@ -57,7 +57,7 @@ pub async fn count(
     delta: i32,
 ) -> Result<(), DbErr> {
     let month = on.get(..7).unwrap_or(on).to_string();
-    paid_month::Entity::insert(paid_month::ActiveModel {
+    let row = paid_month::ActiveModel {
         tenant_id: Set(tenant.to_string()),
         partner_id: Set(partner_id.to_string()),
         month: Set(month),
@@ -67,24 +67,15 @@ pub async fn count(
         } else {
             String::new()
         }),
-    })
-    .on_conflict(
-        OnConflict::columns([
-            paid_month::Column::TenantId,
-            paid_month::Column::PartnerId,
-            paid_month::Column::Month,
-        ])
-        .value(
-            paid_month::Column::Sessions,
-            Expr::col((
-                Alias::new("partner_paid_months"),
-                paid_month::Column::Sessions,
-            ))
-            .add(delta),
-        )
-        .to_owned(),
+    };
+    use paid_month::Column as C;
+    crate::tallies::add(
+        db,
+        row,
+        [C::TenantId, C::PartnerId, C::Month],
+        C::Sessions,
+        delta,
     )
-    .exec_without_returning(db)
     .await?;
     if delta > 0 {
         // The latest paid date of the month, whatever order sessions are recorded in.

@@ -56,7 +56,7 @@ pub mod holder_count {
 }
 
 /// What the tallies count of one partner: their state and the roles they hold.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Standing {
     status: String,
     contactable: bool,
@@ -154,12 +154,12 @@ pub(crate) async fn shift(
 }
 
 /// Inserts a count's row, or adds `delta` to the row already under its key.
-async fn add<A>(
+pub(crate) async fn add<A>(
     db: &impl ConnectionTrait,
     row: A,
     key: [<A::Entity as EntityTrait>::Column; 3],
     count: <A::Entity as EntityTrait>::Column,
-    delta: i64,
+    delta: impl Into<sea_orm::Value>,
 ) -> Result<(), DbErr>
 where
     A: sea_orm::ActiveModelTrait + Send,

@@ -58,7 +58,7 @@ const CHUNK: usize = 500;
 pub async fn store(db: &impl ConnectionTrait, events: &[&Envelope]) -> Result<(), HandlerError> {
     // The latest revision of each attendance in the batch (the first of equal ones, as the
     // table keeps them), and every month the batch touches.
-    let mut latest: BTreeMap<String, attendance::Model> = BTreeMap::new();
+    let mut latest: BTreeMap<String, (i32, attendance::ActiveModel)> = BTreeMap::new();
     let mut marks: BTreeMap<String, (OdsCode, BTreeSet<String>)> = BTreeMap::new();
     for event in events {
         let a: AttendanceRecorded = if event.is::<AttendanceCorrected>() {
@@ -81,32 +81,33 @@ pub async fn store(db: &impl ConnectionTrait, events: &[&Envelope]) -> Result<()
             .or_insert_with(|| (tenant.clone(), BTreeSet::new()))
             .1
             .insert(month.clone());
-        let row = attendance::Model {
-            attendance_id: a.attendance_id.clone(),
-            tenant_id: tenant.to_string(),
-            partner_id: a.partner_id,
-            month,
-            pathway: a.pathway,
-            kind: a.activity_kind,
-            minutes: a.minutes as i32,
-            expenses_only: a.expenses_only,
-            revision: a.revision.max(1) as i32,
-        };
-        match latest.get(&a.attendance_id) {
-            Some(kept) if kept.revision >= row.revision => {}
-            _ => {
-                latest.insert(a.attendance_id, row);
-            }
+        let revision = a.revision.max(1) as i32;
+        if latest
+            .get(&a.attendance_id)
+            .is_some_and(|(kept, _)| *kept >= revision)
+        {
+            continue;
         }
+        let row = attendance::ActiveModel {
+            attendance_id: Set(a.attendance_id.clone()),
+            tenant_id: Set(tenant.to_string()),
+            partner_id: Set(a.partner_id),
+            month: Set(month),
+            pathway: Set(a.pathway),
+            kind: Set(a.activity_kind),
+            minutes: Set(a.minutes as i32),
+            expenses_only: Set(a.expenses_only),
+            revision: Set(revision),
+        };
+        latest.insert(a.attendance_id, (revision, row));
     }
-    let rows: Vec<attendance::Model> = latest.into_values().collect();
-    for chunk in rows.chunks(CHUNK) {
+    let mut rows: Vec<(String, attendance::ActiveModel)> =
+        latest.into_iter().map(|(id, (_, row))| (id, row)).collect();
+    while !rows.is_empty() {
+        let chunk: Vec<_> = rows.drain(..CHUNK.min(rows.len())).collect();
         // A month an attendance moved out of changes too.
         let before = attendance::Entity::find()
-            .filter(
-                attendance::Column::AttendanceId
-                    .is_in(chunk.iter().map(|r| r.attendance_id.clone())),
-            )
+            .filter(attendance::Column::AttendanceId.is_in(chunk.iter().map(|(id, _)| id.clone())))
             .all(db)
             .await?;
         for b in before {
@@ -114,36 +115,26 @@ pub async fn store(db: &impl ConnectionTrait, events: &[&Envelope]) -> Result<()
                 months.insert(b.month);
             }
         }
-        attendance::Entity::insert_many(chunk.iter().map(|r| attendance::ActiveModel {
-            attendance_id: Set(r.attendance_id.clone()),
-            tenant_id: Set(r.tenant_id.clone()),
-            partner_id: Set(r.partner_id.clone()),
-            month: Set(r.month.clone()),
-            pathway: Set(r.pathway.clone()),
-            kind: Set(r.kind.clone()),
-            minutes: Set(r.minutes),
-            expenses_only: Set(r.expenses_only),
-            revision: Set(r.revision),
-        }))
-        .on_conflict(
-            OnConflict::column(attendance::Column::AttendanceId)
-                .update_columns([
-                    attendance::Column::Month,
-                    attendance::Column::Pathway,
-                    attendance::Column::Kind,
-                    attendance::Column::Minutes,
-                    attendance::Column::ExpensesOnly,
-                    attendance::Column::Revision,
-                ])
-                // An older revision arriving late changes nothing.
-                .action_and_where(
-                    Expr::col((attendance::Entity, attendance::Column::Revision))
-                        .lt(Expr::cust("excluded.revision")),
-                )
-                .to_owned(),
-        )
-        .exec_without_returning(db)
-        .await?;
+        attendance::Entity::insert_many(chunk.into_iter().map(|(_, row)| row))
+            .on_conflict(
+                OnConflict::column(attendance::Column::AttendanceId)
+                    .update_columns([
+                        attendance::Column::Month,
+                        attendance::Column::Pathway,
+                        attendance::Column::Kind,
+                        attendance::Column::Minutes,
+                        attendance::Column::ExpensesOnly,
+                        attendance::Column::Revision,
+                    ])
+                    // An older revision arriving late changes nothing.
+                    .action_and_where(
+                        Expr::col((attendance::Entity, attendance::Column::Revision))
+                            .lt(Expr::cust("excluded.revision")),
+                    )
+                    .to_owned(),
+            )
+            .exec_without_returning(db)
+            .await?;
     }
     for (_, (tenant, months)) in marks {
         crate::insights::mark(db, &tenant, &months).await?;
