@@ -161,9 +161,12 @@ impl ServiceProcess {
             self.addr.port()
         )))
         .expect("log file");
+        // On the tests' day (ALONGSIDE_TEST_TODAY), like the services of the in-process tests.
+        let today = alongside_platform::testing::clock_settings().today;
         let child = Command::new(&binary)
             .arg("serve")
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .envs(today.map(|day| ("ALONGSIDE_CLOCK__TODAY", day)))
             .env(self.listen_key(), self.addr.to_string())
             .stdout(Stdio::from(log.try_clone().expect("log")))
             .stderr(Stdio::from(log))

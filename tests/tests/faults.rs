@@ -87,12 +87,7 @@ async fn every_attendance_has_exactly_one_claim_after_crashes_and_broker_stalls(
     let seed: u64 = std::env::var("ALONGSIDE_FAULT_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_secs()
-        });
+        .unwrap_or_else(rand::random);
     eprintln!("fault seed {seed} (ALONGSIDE_FAULT_SEED={seed} replays these faults)");
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let chunks = ATTENDANCES / CHUNK;
@@ -136,13 +131,14 @@ async fn every_attendance_has_exactly_one_claim_after_crashes_and_broker_stalls(
         .create()
         .unwrap();
     let tenant = OdsCode::parse("RZA").unwrap();
+    let clock = alongside_platform::testing::clock();
     let started = Instant::now();
     let mut sent: Vec<(Vec<u8>, String)> = Vec::new();
     for chunk in 0..chunks {
         let mut sends = Vec::new();
         for i in chunk * CHUNK..(chunk + 1) * CHUNK {
             let event = attendance(i);
-            let bytes = Envelope::new(&tenant, &event).encode();
+            let bytes = Envelope::new(&tenant, &event, clock.now()).encode();
             sent.push((bytes, event.opportunity_id.clone()));
         }
         // Some of what was sent before, again: redeliveries.

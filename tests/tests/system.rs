@@ -523,7 +523,11 @@ async fn the_suite_over_tansu_and_postgres() {
                 ..Default::default()
             }),
         };
-        let envelope = Envelope::new(&alongside_platform::OdsCode::parse("RZA").unwrap(), &event);
+        let envelope = Envelope::new(
+            &alongside_platform::OdsCode::parse("RZA").unwrap(),
+            &event,
+            alongside_platform::testing::clock().now(),
+        );
         producer
             .send(
                 FutureRecord::to(FEEDBACK_RESPONSES)

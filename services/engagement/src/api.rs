@@ -4,7 +4,7 @@ use alongside_events::topics::ENGAGEMENT_ACTIVITIES;
 use alongside_events::Outbox;
 use alongside_platform::ids::{self, ASSIGNMENT, ATTENDANCE, OPPORTUNITY, SESSION};
 use alongside_platform::paging::Page;
-use alongside_platform::{grpc, Caller, Role, ServiceError};
+use alongside_platform::{grpc, Caller, Role, ServiceError, SharedClock};
 use alongside_proto::engagement::events::v1::{
     AttendanceCorrected, AttendanceRecorded, OpportunityCancelled, OpportunityPublished,
     PartnerAssigned,
@@ -89,11 +89,12 @@ pub(crate) async fn conflicted(
 pub struct EngagementApi {
     db: DatabaseConnection,
     outbox: Outbox,
+    clock: SharedClock,
 }
 
 impl EngagementApi {
-    pub fn new(db: DatabaseConnection, outbox: Outbox) -> Self {
-        Self { db, outbox }
+    pub fn new(db: DatabaseConnection, outbox: Outbox, clock: SharedClock) -> Self {
+        Self { db, outbox, clock }
     }
 
     async fn find_opportunity(
@@ -144,7 +145,7 @@ impl EngagementApi {
         caller: &Caller,
         request: CreateOpportunityRequest,
     ) -> Result<Opportunity, ServiceError> {
-        let (r, planned) = crate::validate::opportunity(request)?;
+        let (r, planned) = crate::validate::opportunity(request, &self.clock.today().to_string())?;
         let status = if r.draft {
             "draft"
         } else if r.held {
@@ -185,7 +186,7 @@ impl EngagementApi {
             starts_on: Set(r.starts_on.clone()),
             places: Set(r.places as i32),
             status: Set(status.into()),
-            created_at: Set(alongside_platform::now_rfc3339()),
+            created_at: Set(self.clock.now_rfc3339()),
             created_by: Set(caller.subject.clone()),
             required_role: Set(r.required_role.clone()),
             pathway: Set(r.pathway.clone()),
@@ -264,7 +265,7 @@ impl EngagementApi {
         let found = self.find_opportunity(caller, &request.id).await?;
         let sessions =
             sessions_of(&self.db, &caller.tenant, std::slice::from_ref(&found.id)).await?;
-        let today = crate::validate::today();
+        let today = self.clock.today().to_string();
         let first = sessions
             .first()
             .map(|s| s.on_date.clone())
@@ -345,7 +346,7 @@ impl EngagementApi {
                 .into_iter()
                 .map(|a| a.assignment_id)
                 .collect();
-            let now = alongside_platform::now_rfc3339();
+            let now = self.clock.now_rfc3339();
             let why = format!("the opportunity was cancelled: {reason}");
             let mut cancelled = 0;
             for a in held.iter().filter(|a| !attended.contains(&a.id)) {
@@ -529,7 +530,7 @@ impl EngagementApi {
             tenant_id: Set(caller.tenant.to_string()),
             opportunity_id: Set(opportunity.id.clone()),
             partner_id: Set(request.partner_id.clone()),
-            created_at: Set(alongside_platform::now_rfc3339()),
+            created_at: Set(self.clock.now_rfc3339()),
             status: Set(status.into()),
             decline_reason: Set(String::new()),
             responded_at: Set(String::new()),
@@ -618,7 +619,7 @@ impl EngagementApi {
         } else {
             "declined"
         };
-        let now = alongside_platform::now_rfc3339();
+        let now = self.clock.now_rfc3339();
         let txn = self.db.begin().await?;
         let changed = assignment::Entity::update_many()
             .col_expr(assignment::Column::Status, Expr::value(status))
@@ -718,7 +719,7 @@ impl EngagementApi {
         .ok_or_else(|| ServiceError::invalid("session_id", "is not a session of this opportunity"))?
         .clone();
         crate::validate::attendance(&request, session.minutes.max(0) as u32)?;
-        if session.on_date > crate::validate::today() {
+        if session.on_date > self.clock.today().to_string() {
             return Err(ServiceError::invalid(
                 "session_id",
                 format!("the session on {} has not happened yet", session.on_date),
@@ -775,7 +776,7 @@ impl EngagementApi {
             activity_date: Set(session.on_date.clone()),
             session_id: Set(session.id.clone()),
             outcome: Set(outcome.clone()),
-            recorded_at: Set(alongside_platform::now_rfc3339()),
+            recorded_at: Set(self.clock.now_rfc3339()),
             recorded_by: Set(caller.subject.clone()),
             revision: Set(1),
             corrected_at: Set(String::new()),
@@ -855,7 +856,7 @@ impl EngagementApi {
             session_minutes.max(0) as u32,
         );
         v.finish()?;
-        let now = alongside_platform::now_rfc3339();
+        let now = self.clock.now_rfc3339();
         let reason = request.reason.trim().to_string();
         let txn = self.db.begin().await?;
         // The revision moves only from the one read: a correction made meanwhile is not lost.
@@ -1046,7 +1047,7 @@ impl EngagementService for EngagementApi {
     ) -> Result<Response<Impact>, Status> {
         let caller = grpc::authorize(&request, ORGANISERS)?;
         Ok(Response::new(
-            crate::impact::record(&self.db, &caller, request.into_inner()).await?,
+            crate::impact::record(&self.db, &*self.clock, &caller, request.into_inner()).await?,
         ))
     }
 
@@ -1147,7 +1148,7 @@ impl EngagementService for EngagementApi {
     ) -> Result<Response<StaffRequest>, Status> {
         let caller = grpc::authorize(&request, ORGANISERS)?;
         Ok(Response::new(
-            crate::requests::create(&self.db, &caller, request.into_inner()).await?,
+            crate::requests::create(&self.db, &*self.clock, &caller, request.into_inner()).await?,
         ))
     }
 
@@ -1177,7 +1178,7 @@ impl EngagementService for EngagementApi {
     ) -> Result<Response<ListOpenOpportunitiesResponse>, Status> {
         let caller = grpc::authorize(&request, &[Role::Partner])?;
         Ok(Response::new(
-            crate::partner_side::open_opportunities(&self.db, &caller, request.into_inner())
+            crate::partner_side::open_opportunities(&self.db, &*self.clock, &caller, request.into_inner())
                 .await?,
         ))
     }
@@ -1188,7 +1189,7 @@ impl EngagementService for EngagementApi {
     ) -> Result<Response<Interest>, Status> {
         let caller = grpc::authorize(&request, &[Role::Partner])?;
         Ok(Response::new(
-            crate::partner_side::express_interest(&self.db, &caller, request.into_inner()).await?,
+            crate::partner_side::express_interest(&self.db, &*self.clock, &caller, request.into_inner()).await?,
         ))
     }
 
@@ -1228,7 +1229,7 @@ impl EngagementService for EngagementApi {
     ) -> Result<Response<Preferences>, Status> {
         let caller = grpc::authorize(&request, PREFERENCE_KEEPERS)?;
         Ok(Response::new(
-            crate::partner_side::set(&self.db, &caller, request.into_inner()).await?,
+            crate::partner_side::set(&self.db, &*self.clock, &caller, request.into_inner()).await?,
         ))
     }
 
@@ -1238,7 +1239,7 @@ impl EngagementService for EngagementApi {
     ) -> Result<Response<Forum>, Status> {
         let caller = grpc::authorize(&request, LEADS)?;
         Ok(Response::new(
-            crate::forums::create(&self.db, &caller, request.into_inner()).await?,
+            crate::forums::create(&self.db, &*self.clock, &caller, request.into_inner()).await?,
         ))
     }
 
@@ -1247,7 +1248,7 @@ impl EngagementService for EngagementApi {
         request: Request<ListForumsRequest>,
     ) -> Result<Response<ListForumsResponse>, Status> {
         let caller = grpc::authorize(&request, ORGANISERS)?;
-        Ok(Response::new(crate::forums::list(&self.db, &caller).await?))
+        Ok(Response::new(crate::forums::list(&self.db, &*self.clock, &caller).await?))
     }
 
     async fn get_forum(
@@ -1256,7 +1257,7 @@ impl EngagementService for EngagementApi {
     ) -> Result<Response<ForumDetail>, Status> {
         let caller = grpc::authorize(&request, ORGANISERS)?;
         Ok(Response::new(
-            crate::forums::detail(&self.db, &caller, &request.get_ref().id).await?,
+            crate::forums::detail(&self.db, &*self.clock, &caller, &request.get_ref().id).await?,
         ))
     }
 
@@ -1266,7 +1267,7 @@ impl EngagementService for EngagementApi {
     ) -> Result<Response<ForumDetail>, Status> {
         let caller = grpc::authorize(&request, LEADS)?;
         Ok(Response::new(
-            crate::forums::set_member(&self.db, &caller, request.into_inner()).await?,
+            crate::forums::set_member(&self.db, &*self.clock, &caller, request.into_inner()).await?,
         ))
     }
 
@@ -1276,7 +1277,7 @@ impl EngagementService for EngagementApi {
     ) -> Result<Response<ForumMeeting>, Status> {
         let caller = grpc::authorize(&request, ORGANISERS)?;
         Ok(Response::new(
-            crate::forums::save_meeting(&self.db, &caller, request.into_inner()).await?,
+            crate::forums::save_meeting(&self.db, &*self.clock, &caller, request.into_inner()).await?,
         ))
     }
 
@@ -1286,7 +1287,7 @@ impl EngagementService for EngagementApi {
     ) -> Result<Response<ForumAction>, Status> {
         let caller = grpc::authorize(&request, ORGANISERS)?;
         Ok(Response::new(
-            crate::forums::save_action(&self.db, &caller, request.into_inner()).await?,
+            crate::forums::save_action(&self.db, &*self.clock, &caller, request.into_inner()).await?,
         ))
     }
 

@@ -2,7 +2,7 @@
 //! looked at in depth, minutes) and the actions agreed, each with an owner and a due date.
 
 use alongside_platform::error::Violations;
-use alongside_platform::{ids, Caller, ServiceError};
+use alongside_platform::{ids, Caller, Clock, ServiceError};
 use alongside_proto::engagement::v1::{
     CreateForumRequest, Forum, ForumAction, ForumDetail, ForumMeeting, ForumMember,
     ListForumsResponse, SaveForumActionRequest, SaveForumMeetingRequest, SetForumMemberRequest,
@@ -55,6 +55,7 @@ async fn find(
 
 pub async fn create(
     db: &DatabaseConnection,
+    clock: &dyn Clock,
     caller: &Caller,
     r: CreateForumRequest,
 ) -> Result<Forum, ServiceError> {
@@ -69,7 +70,7 @@ pub async fn create(
         name: Set(name),
         pathway: Set(pathway),
         description: Set(description),
-        created_at: Set(alongside_platform::now_rfc3339()),
+        created_at: Set(clock.now_rfc3339()),
     })
     .exec_with_returning(db)
     .await?;
@@ -90,6 +91,7 @@ fn summary(f: forum::Model, members: u32, next: String, open: u32) -> Forum {
 
 pub async fn list(
     db: &DatabaseConnection,
+    clock: &dyn Clock,
     caller: &Caller,
 ) -> Result<ListForumsResponse, ServiceError> {
     let forums = forum::for_tenant(&caller.tenant)
@@ -97,7 +99,7 @@ pub async fn list(
         .all(db)
         .await?;
     let members = forum_member::for_tenant(&caller.tenant).all(db).await?;
-    let today = crate::validate::today();
+    let today = clock.today().to_string();
     let upcoming = meeting::for_tenant(&caller.tenant)
         .filter(meeting::Column::HeldOn.gte(today.as_str()))
         .order_by_asc(meeting::Column::HeldOn)
@@ -126,6 +128,7 @@ pub async fn list(
 
 pub async fn detail(
     db: &DatabaseConnection,
+    clock: &dyn Clock,
     caller: &Caller,
     id: &str,
 ) -> Result<ForumDetail, ServiceError> {
@@ -146,7 +149,7 @@ pub async fn detail(
         .order_by_asc(action::Column::DueOn)
         .all(db)
         .await?;
-    let today = crate::validate::today();
+    let today = clock.today().to_string();
     let next = meetings
         .iter()
         .filter(|m| m.held_on >= today)
@@ -171,6 +174,7 @@ pub async fn detail(
 
 pub async fn set_member(
     db: &DatabaseConnection,
+    clock: &dyn Clock,
     caller: &Caller,
     r: SetForumMemberRequest,
 ) -> Result<ForumDetail, ServiceError> {
@@ -182,7 +186,7 @@ pub async fn set_member(
             .filter(forum_member::Column::PartnerId.eq(&r.partner_id))
             .exec(db)
             .await?;
-        return detail(db, caller, &f.id).await;
+        return detail(db, clock, caller, &f.id).await;
     }
     if !["member", "chair"].contains(&r.role.as_str()) {
         return Err(ServiceError::invalid(
@@ -214,7 +218,7 @@ pub async fn set_member(
         partner_id: Set(r.partner_id.clone()),
         tenant_id: Set(caller.tenant.to_string()),
         role: Set(r.role.clone()),
-        joined_on: Set(crate::validate::today()),
+        joined_on: Set(clock.today().to_string()),
     })
     .on_conflict(
         OnConflict::columns([
@@ -226,11 +230,12 @@ pub async fn set_member(
     )
     .exec_without_returning(db)
     .await?;
-    detail(db, caller, &f.id).await
+    detail(db, clock, caller, &f.id).await
 }
 
 pub async fn save_meeting(
     db: &DatabaseConnection,
+    clock: &dyn Clock,
     caller: &Caller,
     r: SaveForumMeetingRequest,
 ) -> Result<ForumMeeting, ServiceError> {
@@ -240,7 +245,7 @@ pub async fn save_meeting(
     let focus = line(&mut v, "focus", &r.focus, 300, false);
     let agenda = text(&mut v, "agenda", &r.agenda, 4_000, false);
     let minutes = text(&mut v, "minutes", &r.minutes, 20_000, false);
-    if !minutes.is_empty() && held_on > crate::validate::today() {
+    if !minutes.is_empty() && held_on > clock.today().to_string() {
         v.push(
             "minutes",
             "minutes are written after the meeting: it is still to come",
@@ -310,6 +315,7 @@ pub async fn save_meeting(
 
 pub async fn save_action(
     db: &DatabaseConnection,
+    clock: &dyn Clock,
     caller: &Caller,
     r: SaveForumActionRequest,
 ) -> Result<ForumAction, ServiceError> {
@@ -383,7 +389,7 @@ pub async fn save_action(
     let done_on = match (&existing, status.as_str()) {
         (_, "open") => String::new(),
         (Some(a), _) if a.status == "done" => a.done_on.clone(),
-        _ => crate::validate::today(),
+        _ => clock.today().to_string(),
     };
     let model = action::Model {
         id: existing.map_or_else(|| ids::new_id(ids::ACTION), |a| a.id),

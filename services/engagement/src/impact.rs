@@ -4,7 +4,7 @@
 
 use alongside_platform::error::Violations;
 use alongside_platform::paging::Page;
-use alongside_platform::{ids, Caller, ServiceError};
+use alongside_platform::{ids, Caller, Clock, ServiceError};
 use alongside_proto::engagement::v1::{
     Impact, ListImpactRequest, ListImpactResponse, RecordImpactRequest,
 };
@@ -80,6 +80,7 @@ fn text(v: &mut Violations, field: &str, value: &str, required: bool) -> String 
 
 pub async fn record(
     db: &DatabaseConnection,
+    clock: &dyn Clock,
     caller: &Caller,
     r: RecordImpactRequest,
 ) -> Result<Impact, ServiceError> {
@@ -87,7 +88,7 @@ pub async fn record(
     let raised = text(&mut v, "raised", &r.raised, true);
     let changed = text(&mut v, "changed", &r.changed, true);
     let evidence = text(&mut v, "evidence", &r.evidence, false);
-    let today = alongside_platform::now_rfc3339()[..10].to_string();
+    let today = clock.today().to_string();
     let changed_on = r.changed_on.trim().to_string();
     match alongside_platform::parse_date(&changed_on) {
         None => v.push("changed_on", "must be a date in the form YYYY-MM-DD"),
@@ -152,7 +153,7 @@ pub async fn record(
         pathway,
         opportunity_ids: opportunities.join("\n"),
         themes: themes.join("\n"),
-        recorded_at: alongside_platform::now_rfc3339(),
+        recorded_at: clock.now_rfc3339(),
         recorded_by: caller.subject.clone(),
     };
     entry::Entity::insert(sea_orm::ActiveModelTrait::reset_all(

@@ -53,8 +53,15 @@ pub async fn start(
     shutdown: CancellationToken,
 ) -> Result<Running, StartError> {
     let mut runtime = ServiceRuntime::prepare::<Migrator>(SERVICE, settings, shutdown).await?;
-    runtime.consume(&[PEOPLE_PARTNERS], Arc::new(partners::PartnerReadModel));
-    let api = api::EngagementApi::new(runtime.db.clone(), runtime.outbox.clone());
+    runtime.consume(
+        &[PEOPLE_PARTNERS],
+        Arc::new(partners::PartnerReadModel::new(runtime.clock.clone())),
+    );
+    let api = api::EngagementApi::new(
+        runtime.db.clone(),
+        runtime.outbox.clone(),
+        runtime.clock.clone(),
+    );
     let service = EngagementServiceServer::with_interceptor(api, runtime.interceptor());
     runtime.serve(service).await
 }

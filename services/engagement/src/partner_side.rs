@@ -4,7 +4,7 @@
 
 use alongside_platform::error::Violations;
 use alongside_platform::paging::Page;
-use alongside_platform::{Caller, Role, ServiceError};
+use alongside_platform::{Caller, Clock, Role, ServiceError};
 use alongside_proto::engagement::v1::{
     ExpressInterestRequest, GetPreferencesRequest, Interest, ListMyAssignmentsResponse,
     ListOpenOpportunitiesRequest, ListOpenOpportunitiesResponse, MyAssignment, OpenOpportunity,
@@ -38,13 +38,14 @@ async fn me(
 /// may take: the role held in date, no declared conflict, not already on it.
 async fn open_to(
     db: &DatabaseConnection,
+    clock: &dyn Clock,
     caller: &Caller,
 ) -> Result<Vec<opportunity::Model>, ServiceError> {
     let partner = me(db, caller).await?;
     if partner.status != "active" || !partner.contactable {
         return Ok(Vec::new());
     }
-    let today = crate::validate::today();
+    let today = clock.today().to_string();
     let held: Vec<eligibility::Model> = eligibility::for_tenant(&caller.tenant)
         .filter(eligibility::Column::PartnerId.eq(&caller.subject))
         .all(db)
@@ -85,11 +86,12 @@ async fn open_to(
 
 pub async fn open_opportunities(
     db: &DatabaseConnection,
+    clock: &dyn Clock,
     caller: &Caller,
     r: ListOpenOpportunitiesRequest,
 ) -> Result<ListOpenOpportunitiesResponse, ServiceError> {
     let page = Page::from_request(r.page.as_ref())?;
-    let open = open_to(db, caller).await?;
+    let open = open_to(db, clock, caller).await?;
     let total = open.len() as u64;
     let shown: Vec<opportunity::Model> = open
         .into_iter()
@@ -119,6 +121,7 @@ pub async fn open_opportunities(
 
 pub async fn express_interest(
     db: &DatabaseConnection,
+    clock: &dyn Clock,
     caller: &Caller,
     r: ExpressInterestRequest,
 ) -> Result<Interest, ServiceError> {
@@ -137,7 +140,7 @@ pub async fn express_interest(
             interested: false,
         });
     }
-    if !open_to(db, caller)
+    if !open_to(db, clock, caller)
         .await?
         .iter()
         .any(|o| o.id == r.opportunity_id)
@@ -152,7 +155,7 @@ pub async fn express_interest(
         partner_id: Set(caller.subject.clone()),
         tenant_id: Set(caller.tenant.to_string()),
         note: Set(note),
-        created_at: Set(alongside_platform::now_rfc3339()),
+        created_at: Set(clock.now_rfc3339()),
     })
     .on_conflict(
         OnConflict::columns([interest::Column::OpportunityId, interest::Column::PartnerId])
@@ -267,6 +270,7 @@ pub async fn get(
 
 pub async fn set(
     db: &DatabaseConnection,
+    clock: &dyn Clock,
     caller: &Caller,
     r: Preferences,
 ) -> Result<Preferences, ServiceError> {
@@ -315,7 +319,7 @@ pub async fn set(
         }
     }
     v.finish()?;
-    let now = alongside_platform::now_rfc3339();
+    let now = clock.now_rfc3339();
     preference::Entity::insert(preference::ActiveModel {
         partner_id: Set(id.clone()),
         tenant_id: Set(caller.tenant.to_string()),

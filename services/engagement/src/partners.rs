@@ -2,6 +2,7 @@
 //! state. No contact details ever reach this service.
 
 use alongside_events::{Envelope, Handler, HandlerError};
+use alongside_platform::{Clock, SharedClock};
 use alongside_proto::people::events::v1::{
     PartnerConsentChanged, PartnerEligibilityChanged, PartnerErased, PartnerRegistered,
     PartnerStatusChanged,
@@ -14,7 +15,15 @@ use sea_orm::{
 use crate::store::{assignment, attendance, cancellation, eligibility, known_partner, opportunity};
 use crate::tallies::{self, Standing};
 
-pub struct PartnerReadModel;
+pub struct PartnerReadModel {
+    clock: SharedClock,
+}
+
+impl PartnerReadModel {
+    pub fn new(clock: SharedClock) -> Self {
+        Self { clock }
+    }
+}
 
 #[async_trait::async_trait]
 impl Handler for PartnerReadModel {
@@ -29,7 +38,7 @@ impl Handler for PartnerReadModel {
             return tallied(txn, event, partner_id, async {
                 set_status(txn, event, partner_id, &changed.to_status).await?;
                 if changed.to_status == "left" {
-                    cancel_future(txn, event, partner_id, "the partner left the People Bank")
+                    cancel_future(txn, &*self.clock, event, partner_id, "the partner left the People Bank")
                         .await?;
                 }
                 Ok(())
@@ -68,7 +77,7 @@ impl Handler for PartnerReadModel {
             let partner_id = erased.partner_id.as_str();
             return tallied(txn, event, partner_id, async {
                 set_status(txn, event, partner_id, "erased").await?;
-                cancel_future(txn, event, partner_id, "the partner was erased").await
+                cancel_future(txn, &*self.clock, event, partner_id, "the partner was erased").await
             })
             .await;
         }
@@ -127,12 +136,13 @@ async fn tallied(
 /// keeping each cancellation (under the pseudonymous id) with its reason; past attendance stays.
 async fn cancel_future(
     txn: &DatabaseTransaction,
+    clock: &dyn Clock,
     event: &Envelope,
     partner_id: &str,
     reason: &str,
 ) -> Result<(), HandlerError> {
     let tenant = event.tenant();
-    let today = alongside_platform::now_rfc3339()[..10].to_string();
+    let today = clock.today().to_string();
     let held = assignment::for_tenant(tenant)
         .filter(assignment::Column::PartnerId.eq(partner_id))
         .all(txn)

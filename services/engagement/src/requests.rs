@@ -3,7 +3,7 @@
 
 use alongside_platform::error::Violations;
 use alongside_platform::paging::Page;
-use alongside_platform::{ids, Caller, ServiceError};
+use alongside_platform::{ids, Caller, Clock, ServiceError};
 use alongside_proto::engagement::v1::{
     CreateStaffRequestRequest, DeclineStaffRequestRequest, ListStaffRequestsRequest,
     ListStaffRequestsResponse, StaffRequest,
@@ -88,6 +88,7 @@ pub(crate) fn date(v: &mut Violations, field: &str, value: &str, required: bool)
 
 pub async fn create(
     db: &DatabaseConnection,
+    clock: &dyn Clock,
     caller: &Caller,
     r: CreateStaffRequestRequest,
 ) -> Result<StaffRequest, ServiceError> {
@@ -109,7 +110,7 @@ pub async fn create(
         "must be between 1 and 200",
     );
     let needed_by = date(&mut v, "needed_by", &r.needed_by, false);
-    if !needed_by.is_empty() && needed_by < crate::validate::today() {
+    if !needed_by.is_empty() && needed_by < clock.today().to_string() {
         v.push("needed_by", "cannot be in the past");
     }
     v.finish()?;
@@ -127,7 +128,7 @@ pub async fn create(
         opportunity_id: Set(String::new()),
         decline_reason: Set(String::new()),
         requested_by: Set(caller.subject.clone()),
-        created_at: Set(alongside_platform::now_rfc3339()),
+        created_at: Set(clock.now_rfc3339()),
     };
     let model = staff_request::Entity::insert(row)
         .exec_with_returning(db)

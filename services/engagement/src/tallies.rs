@@ -334,10 +334,11 @@ mod tests {
 
     async fn apply<E: EventName>(db: &DatabaseConnection, tenant: &str, event: E) {
         let txn = db.begin().await.unwrap();
-        PartnerReadModel
+        let clock = alongside_platform::testing::clock();
+        PartnerReadModel::new(clock.clone())
             .handle(
                 &txn,
-                &Envelope::new(&OdsCode::parse(tenant).unwrap(), &event),
+                &Envelope::new(&OdsCode::parse(tenant).unwrap(), &event, clock.now()),
             )
             .await
             .unwrap();

@@ -41,18 +41,8 @@ pub fn session_dates(first: time::Date, repeat: &str, count: u32) -> Vec<time::D
     dates
 }
 
-pub fn today() -> String {
-    alongside_platform::now_rfc3339()[..10].to_string()
-}
-
-/// Checks an opportunity and plans its sessions.
+/// Checks an opportunity and plans its sessions; `today` decides what may be published.
 pub fn opportunity(
-    r: CreateOpportunityRequest,
-) -> Result<(CreateOpportunityRequest, Vec<PlannedSession>), ServiceError> {
-    opportunity_on(r, &today())
-}
-
-pub fn opportunity_on(
     mut r: CreateOpportunityRequest,
     today: &str,
 ) -> Result<(CreateOpportunityRequest, Vec<PlannedSession>), ServiceError> {
@@ -316,18 +306,18 @@ mod tests {
         }
     }
 
-    fn opportunity(r: CreateOpportunityRequest) -> Result<CreateOpportunityRequest, ServiceError> {
-        opportunity_on(r, TODAY).map(|(r, _)| r)
+    fn checked(r: CreateOpportunityRequest) -> Result<CreateOpportunityRequest, ServiceError> {
+        opportunity(r, TODAY).map(|(r, _)| r)
     }
 
     #[test]
     fn accepts_a_valid_opportunity() {
-        assert!(opportunity(valid()).is_ok());
+        assert!(checked(valid()).is_ok());
     }
 
     #[test]
     fn recurring_sessions_follow_the_pattern() {
-        let (_, sessions) = opportunity_on(
+        let (_, sessions) = super::opportunity(
             CreateOpportunityRequest {
                 starts_on: "2027-01-31".into(),
                 repeat: "monthly".into(),
@@ -355,7 +345,7 @@ mod tests {
             starts_on: "2026-11-20".into(),
             ..valid()
         };
-        let ServiceError::Invalid(errors) = opportunity(past.clone()).unwrap_err() else {
+        let ServiceError::Invalid(errors) = checked(past.clone()).unwrap_err() else {
             panic!()
         };
         assert_eq!(errors[0].field, "starts_on");
@@ -363,17 +353,17 @@ mod tests {
             errors[0].reason.contains("today (2026-12-01) or later"),
             "{errors:?}"
         );
-        assert!(opportunity(CreateOpportunityRequest {
+        assert!(checked(CreateOpportunityRequest {
             draft: true,
             ..past.clone()
         })
         .is_ok());
-        assert!(opportunity(CreateOpportunityRequest {
+        assert!(checked(CreateOpportunityRequest {
             held: true,
             ..past.clone()
         })
         .is_ok());
-        let ServiceError::Invalid(errors) = opportunity(CreateOpportunityRequest {
+        let ServiceError::Invalid(errors) = checked(CreateOpportunityRequest {
             held: true,
             repeat: "weekly".into(),
             session_count: 3,
@@ -414,7 +404,7 @@ mod tests {
             remuneration: "gift".into(),
             ..Default::default()
         };
-        let ServiceError::Invalid(errors) = opportunity(bad).unwrap_err() else {
+        let ServiceError::Invalid(errors) = checked(bad).unwrap_err() else {
             panic!()
         };
         let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
@@ -435,7 +425,7 @@ mod tests {
 
     #[test]
     fn remuneration_defaults_to_the_rate_card() {
-        assert_eq!(opportunity(valid()).unwrap().remuneration, "rate_card");
+        assert_eq!(checked(valid()).unwrap().remuneration, "rate_card");
     }
 
     #[test]

@@ -18,9 +18,10 @@ use alongside_proto::people::events::v1::{
 use tonic::transport::Channel;
 use tonic::Code;
 
-/// Today, as the service sees it: attendance is recorded for sessions held by today.
+/// Today, as the service sees it (`ALONGSIDE_TEST_TODAY` moves both): attendance is recorded
+/// for sessions held by today.
 fn today() -> String {
-    time::OffsetDateTime::now_utc().date().to_string()
+    alongside_platform::testing::clock().today().to_string()
 }
 
 struct Harness {
@@ -436,7 +437,9 @@ async fn a_role_bound_opportunity_takes_only_partners_eligible_on_the_day() {
             "ptn_0000000000000000000000000000g002",
             "ptn_0000000000000000000000000000g003",
         );
-        for (id, valid_until) in [(renewed, "2027-06-30"), (lapsing, "2026-11-30")] {
+        // The session is ten days away; one partner's role lapses three days before it.
+        let (session, lapses) = (days_from_today(10), days_from_today(7));
+        for (id, valid_until) in [(renewed, days_from_today(200)), (lapsing, lapses.clone())] {
             h.partner_registered("RZA", id).await;
             h.svc
                 .publish(
@@ -447,7 +450,7 @@ async fn a_role_bound_opportunity_takes_only_partners_eligible_on_the_day() {
                         partner_id: id.into(),
                         roles: vec![RoleEligibility {
                             role: "governance_partner".into(),
-                            valid_until: valid_until.into(),
+                            valid_until,
                         }],
                         changed_at: "2026-11-20T09:00:00Z".into(),
                     },
@@ -483,7 +486,7 @@ async fn a_role_bound_opportunity_takes_only_partners_eligible_on_the_day() {
             title: "Rheumatology MDT".into(),
             kind: "mdt_seat".into(),
             involvement_level: 4,
-            starts_on: "2026-12-03".into(),
+            starts_on: session.clone(),
             places: 3,
             required_role: "governance_partner".into(),
             ..Default::default()
@@ -512,7 +515,7 @@ async fn a_role_bound_opportunity_takes_only_partners_eligible_on_the_day() {
         let lapsed = h.client.assign_partner(assign(lapsing)).await.unwrap_err();
         assert_eq!(
             field_errors(&lapsed)[0].reason,
-            "partner's eligibility as governance_partner ends on 2026-11-30, before this opportunity on 2026-12-03"
+            format!("partner's eligibility as governance_partner ends on {lapses}, before this opportunity on {session}")
         );
         let untrained_refusal = h
             .client
@@ -788,13 +791,19 @@ async fn the_shortlist_shares_paid_work_fairly_and_says_why() {
     for backend in backends() {
         let mut h = Harness::start(backend).await;
         let id = |n: &str| format!("ptn_short_{n}");
+        // The forum meets in four days; the paid work before it is counted over the twelve
+        // months before its month.
+        let target_on = days_from_today(4);
+        let target_month = &target_on[..7];
+        let month = |by: i32| alongside_platform::add_months(target_month, by).unwrap();
+        let (in_date, lapsed) = (days_from_today(200), days_from_today(-1));
         let eligible_until = [
-            ("fresh", "2027-06-30"),
-            ("busy", "2027-06-30"),
+            ("fresh", in_date.as_str()),
+            ("busy", in_date.as_str()),
             ("once", ""),
-            ("quiet", "2027-06-30"),
-            ("lapsing", "2026-11-30"),
-            ("assigned", "2027-06-30"),
+            ("quiet", in_date.as_str()),
+            ("lapsing", lapsed.as_str()),
+            ("assigned", in_date.as_str()),
         ];
         for (n, until) in eligible_until {
             h.partner_registered("RZA", &id(n)).await;
@@ -841,11 +850,12 @@ async fn the_shortlist_shares_paid_work_fairly_and_says_why() {
             ..Default::default()
         };
         let mut sessions = Vec::new();
+        let (half_a_year_ago, a_season_ago) = (format!("{}-10", month(-6)), format!("{}-10", month(-3)));
         for (request, who) in [
-            (past("June forum", "2026-06-10", ""), vec!["busy", "once"]),
-            (past("September forum", "2026-09-10", ""), vec!["busy"]),
+            (past("June forum", &half_a_year_ago, ""), vec!["busy", "once"]),
+            (past("September forum", &a_season_ago, ""), vec!["busy"]),
             (
-                past("Listening event", "2026-10-01", "expenses_only"),
+                past("Listening event", &format!("{}-01", month(-2)), "expenses_only"),
                 vec!["fresh"],
             ),
         ] {
@@ -879,7 +889,7 @@ async fn the_shortlist_shares_paid_work_fairly_and_says_why() {
                     title: "December forum".into(),
                     kind: "forum_meeting".into(),
                     involvement_level: 3,
-                    starts_on: "2026-12-10".into(),
+                    starts_on: target_on.clone(),
                     places: 5,
                     required_role: "forum_member".into(),
                     ..Default::default()
@@ -925,19 +935,17 @@ async fn the_shortlist_shares_paid_work_fairly_and_says_why() {
                 .collect::<Vec<_>>(),
             [0, 1, 2]
         );
-        assert_eq!(list.entries[2].last_paid_on, "2026-09-10");
+        assert_eq!(list.entries[2].last_paid_on, a_season_ago);
         assert!(list.entries[0]
             .reasons
             .iter()
-            .any(|r| r.contains("eligible as forum_member on 2026-12-10")));
-        assert!(list.entries[0]
-            .reasons
-            .iter()
-            .any(|r| r.contains("no paid sessions from 2025-12 to 2026-11")));
+            .any(|r| r.contains(&format!("eligible as forum_member on {target_on}"))));
+        let window = format!("no paid sessions from {} to {}", month(-12), month(-1));
+        assert!(list.entries[0].reasons.iter().any(|r| r.contains(&window)));
         assert!(list.entries[2]
             .reasons
             .iter()
-            .any(|r| r.contains("2 paid sessions") && r.contains("2026-09-10")));
+            .any(|r| r.contains("2 paid sessions") && r.contains(&a_season_ago)));
         assert_eq!((list.considered, list.eligible), (7, 3));
         let why: Vec<(&str, u64)> = list
             .excluded
@@ -1064,7 +1072,7 @@ async fn leaving_or_erasure_frees_future_places_and_keeps_the_past() {
         let past = h
             .client
             .create_opportunity(outgoing(
-                create("Last spring's forum", "2026-04-01", 5),
+                create("Last spring's forum", &days_from_today(-200), 5),
                 &h.lead,
             ))
             .await
@@ -1073,7 +1081,7 @@ async fn leaving_or_erasure_frees_future_places_and_keeps_the_past() {
         let future = h
             .client
             .create_opportunity(outgoing(
-                create("Next year's forum", "2030-01-15", 2),
+                create("Next year's forum", &days_from_today(300), 2),
                 &h.lead,
             ))
             .await
@@ -1096,7 +1104,7 @@ async fn leaving_or_erasure_frees_future_places_and_keeps_the_past() {
         // Full: the third partner (known to engagement, on another list) waits.
         let other = h
             .client
-            .create_opportunity(outgoing(create("Reading group", "2030-02-01", 5), &h.lead))
+            .create_opportunity(outgoing(create("Reading group", &days_from_today(330), 5), &h.lead))
             .await
             .unwrap()
             .into_inner();
@@ -1266,7 +1274,7 @@ async fn the_impact_log_says_what_partners_raised_and_what_changed() {
             RecordImpactRequest {
                 raised: " ".into(),
                 changed: "x".repeat(2_001),
-                changed_on: "2099-01-01".into(),
+                changed_on: days_from_today(1),
                 opportunity_ids: vec!["opp_elsewhere".into()],
                 themes: vec!["not_a_theme".into()],
                 ..Default::default()
@@ -1314,7 +1322,7 @@ async fn the_impact_log_says_what_partners_raised_and_what_changed() {
 }
 
 fn days_from_today(days: i64) -> String {
-    (time::OffsetDateTime::now_utc().date() + time::Duration::days(days)).to_string()
+    (alongside_platform::testing::clock().today() + time::Duration::days(days)).to_string()
 }
 
 fn refused_fields(status: &tonic::Status) -> Vec<String> {
@@ -1410,7 +1418,11 @@ async fn a_request_becomes_an_opportunity_offered_accepted_attended_and_reported
         assert_eq!(refused_fields(&again), ["request_id"]);
 
         // Partner 3 declares a conflict with pain; partner 2 is interested; partner 4 can do
-        // only weekends. The shortlist leaves 3 and 4 out, saying why, and puts 2 first.
+        // only the day after the sessions' weekday. The shortlist leaves 3 and 4 out, saying
+        // why, and puts 2 first.
+        let weekdays = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+        let session_day = alongside_platform::testing::clock().today().weekday();
+        let other_day = weekdays[(session_day.number_days_from_monday() as usize + 1) % 7];
         let partner = |n: u32| h.svc.token_for("RZA", Role::Partner, &id(n));
         let mut c = h.client.clone();
         let set = |_partner: u32, days: Vec<&str>, conflicts: Vec<&str>| Preferences {
@@ -1427,7 +1439,7 @@ async fn a_request_becomes_an_opportunity_offered_accepted_attended_and_reported
         .expect("partner known");
         eventually(Duration::from_secs(20), || {
             let mut c = c.clone();
-            let request = outgoing(set(4, vec!["sat", "sun"], vec![]), &partner(4));
+            let request = outgoing(set(4, vec![other_day], vec![]), &partner(4));
             async move { c.set_preferences(request).await.ok() }
         })
         .await

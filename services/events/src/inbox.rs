@@ -1,6 +1,7 @@
 //! `processed_events(consumer, event_id)`: committed in the same transaction as an event's effect,
 //! so a redelivered event is a no-op.
 
+use alongside_platform::clock::{Clock, SystemClock};
 use sea_orm::entity::prelude::*;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ActiveValue::Set, DatabaseTransaction};
@@ -29,7 +30,7 @@ pub async fn claim(
     let row = ActiveModel {
         consumer: Set(consumer.to_string()),
         event_id: Set(event_id.to_string()),
-        processed_at: Set(alongside_platform::now_rfc3339()),
+        processed_at: Set(SystemClock.now_rfc3339()),
     };
     let inserted = Entity::insert(row)
         .on_conflict(
@@ -60,7 +61,7 @@ pub async fn claim_many(
     if unique.is_empty() {
         return Ok(Vec::new());
     }
-    let at = alongside_platform::now_rfc3339();
+    let at = SystemClock.now_rfc3339();
     let backend = txn.get_database_backend();
     let mut inserted = std::collections::HashSet::new();
     // Bounded statements: SQLite takes at most 32,766 parameters in one.

@@ -6,7 +6,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use alongside_platform::OdsCode;
+use alongside_platform::clock::{Clock, SystemClock};
+use alongside_platform::{OdsCode, SharedClock};
 use alongside_proto::EventName;
 use futures::future::join_all;
 use rdkafka::message::{Header, OwnedHeaders};
@@ -39,14 +40,19 @@ pub enum Relation {}
 impl ActiveModelBehavior for ActiveModel {}
 
 /// Writes events into the outbox inside the caller's transaction, and wakes the relay after commit.
-#[derive(Clone, Default)]
+/// Events are stamped by the service's clock; the outbox's own bookkeeping by the system's.
+#[derive(Clone)]
 pub struct Outbox {
     wake: Arc<Notify>,
+    clock: SharedClock,
 }
 
 impl Outbox {
-    pub fn new() -> Self {
-        Self::default()
+    pub fn new(clock: SharedClock) -> Self {
+        Self {
+            wake: Arc::default(),
+            clock,
+        }
     }
 
     /// Adds `event` for `tenant` to the outbox, in the transaction `txn` of the state change.
@@ -58,7 +64,7 @@ impl Outbox {
         tenant: &OdsCode,
         event: &E,
     ) -> Result<String, DbErr> {
-        let envelope = Envelope::new(tenant, event);
+        let envelope = Envelope::new(tenant, event, self.clock.now());
         let mut headers = alongside_platform::telemetry::current_context_headers();
         headers.insert("event_type".into(), E::EVENT_TYPE.into());
         headers.insert("tenant_id".into(), tenant.to_string());
@@ -68,7 +74,7 @@ impl Outbox {
             partition_key: Set(key.to_string()),
             payload: Set(envelope.encode()),
             headers: Set(serde_json::to_string(&headers).unwrap_or_else(|_| "{}".into())),
-            created_at: Set(alongside_platform::now_rfc3339()),
+            created_at: Set(SystemClock.now_rfc3339()),
             sent_at: Set(None),
             ..Default::default()
         };
@@ -87,9 +93,10 @@ impl Outbox {
         }
         let mut headers = alongside_platform::telemetry::current_context_headers();
         headers.insert("event_type".into(), E::EVENT_TYPE.into());
-        let created_at = alongside_platform::now_rfc3339();
+        let created_at = SystemClock.now_rfc3339();
+        let occurred_at = self.clock.now();
         let rows = events.iter().map(|(topic, key, tenant, event)| {
-            let envelope = Envelope::new(tenant, event);
+            let envelope = Envelope::new(tenant, event, occurred_at);
             let mut headers = headers.clone();
             headers.insert("tenant_id".into(), tenant.to_string());
             ActiveModel {
@@ -237,7 +244,7 @@ impl OutboxRelay {
             Entity::update_many()
                 .col_expr(
                     Column::SentAt,
-                    Expr::value(alongside_platform::now_rfc3339()),
+                    Expr::value(SystemClock.now_rfc3339()),
                 )
                 .filter(Column::Id.is_in(sent.clone()))
                 .exec(&self.db)

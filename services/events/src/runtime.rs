@@ -35,6 +35,8 @@ pub struct ServiceRuntime {
     pub settings: ServiceSettings,
     pub db: DatabaseConnection,
     pub outbox: Outbox,
+    /// What time and day it is for the service's rules (see `alongside_platform::clock`).
+    pub clock: alongside_platform::SharedClock,
     shutdown: CancellationToken,
     tasks: JoinSet<()>,
 }
@@ -55,7 +57,8 @@ impl ServiceRuntime {
             crate::kafka::create_topics_with_retry(&settings.kafka, Duration::from_secs(60))
                 .await?;
         }
-        let outbox = Outbox::new();
+        let clock = settings.clock.clock();
+        let outbox = Outbox::new(clock.clone());
         let producer = crate::kafka::producer(&settings.kafka, name)?;
         let mut tasks = JoinSet::new();
         tasks.spawn(
@@ -66,6 +69,7 @@ impl ServiceRuntime {
             settings,
             db,
             outbox,
+            clock,
             shutdown,
             tasks,
         })

@@ -6,7 +6,7 @@ use std::time::Duration;
 use alongside_platform::auth::{Caller, Role, TokenSigner};
 use alongside_platform::config::{self, ServiceSettings};
 use alongside_platform::testing::TestDatabase;
-use alongside_platform::OdsCode;
+use alongside_platform::{OdsCode, SharedClock};
 use rdkafka::consumer::{Consumer as _, StreamConsumer};
 use rdkafka::Message;
 
@@ -15,9 +15,12 @@ use crate::mock::MockBroker;
 
 /// Settings for a service under test: its own database, the given broker, a free port. Only the
 /// embedded defaults: tests must not pick up the developer's ALONGSIDE_* environment.
+/// The clock is on the day `ALONGSIDE_TEST_TODAY` names, when it is set.
 pub fn settings(service: &str, db: &TestDatabase, brokers: &str) -> ServiceSettings {
-    config::embedded_service_settings(service, &db.url, brokers)
-        .expect("embedded defaults are valid")
+    let mut settings = config::embedded_service_settings(service, &db.url, brokers)
+        .expect("embedded defaults are valid");
+    settings.clock = alongside_platform::testing::clock_settings();
+    settings
 }
 
 /// A broker with the registry's topics, for one test.
@@ -98,6 +101,7 @@ pub struct TestService {
     /// Never destroyed: the service's Kafka clients close (blocking) when the test runtime drops
     /// them, and would wait for a broker that is gone.
     pub broker: &'static MockBroker,
+    clock: SharedClock,
     shutdown: tokio_util::sync::CancellationToken,
     _db: TestDatabase,
 }
@@ -132,12 +136,28 @@ impl TestService {
         let addr = running.grpc_addr;
         tokio::spawn(running.wait());
         Self {
+            clock: settings.clock.clock(),
             settings,
             addr,
             broker,
             shutdown,
             _db: db,
         }
+    }
+
+    /// The clock of the service under test (and of the test): on the same day.
+    pub fn clock(&self) -> &SharedClock {
+        &self.clock
+    }
+
+    /// Today, as the service under test sees it.
+    pub fn today(&self) -> time::Date {
+        self.clock.today()
+    }
+
+    /// `days` after today (before it, when negative), as YYYY-MM-DD.
+    pub fn days_from_today(&self, days: i64) -> String {
+        (self.today() + time::Duration::days(days)).to_string()
     }
 
     pub fn url(&self) -> String {
@@ -168,7 +188,11 @@ impl TestService {
         tenant: &str,
         event: &E,
     ) -> Envelope {
-        let envelope = Envelope::new(&OdsCode::parse(tenant).expect("tenant"), event);
+        let envelope = Envelope::new(
+            &OdsCode::parse(tenant).expect("tenant"),
+            event,
+            self.clock.now(),
+        );
         self.publish_raw(topic, key, &envelope.encode()).await;
         envelope
     }

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use alongside_platform::error::Violations;
-use alongside_platform::{grpc, Caller, Role, ServiceError};
+use alongside_platform::{grpc, Caller, Role, ServiceError, SharedClock};
 use alongside_proto::feedback::v1::feedback_service_server::FeedbackService;
 use alongside_proto::feedback::v1::*;
 use sea_orm::{ColumnTrait, DatabaseConnection, QueryFilter, QuerySelect};
@@ -48,11 +48,16 @@ const SUBMITTERS: &[Role] = &[
 pub struct FeedbackApi {
     pub(crate) db: DatabaseConnection,
     pub(crate) models: std::sync::Arc<crate::themes::ThemeModels>,
+    pub(crate) clock: SharedClock,
 }
 
 impl FeedbackApi {
-    pub fn new(db: DatabaseConnection, models: std::sync::Arc<crate::themes::ThemeModels>) -> Self {
-        Self { db, models }
+    pub fn new(
+        db: DatabaseConnection,
+        models: std::sync::Arc<crate::themes::ThemeModels>,
+        clock: SharedClock,
+    ) -> Self {
+        Self { db, models, clock }
     }
 
     async fn submit(
@@ -72,7 +77,7 @@ impl FeedbackApi {
             ));
         }
         v.finish()?;
-        let today = ingest::today();
+        let today = self.clock.today();
         let questions = crate::survey::Questions::load(&self.db, &caller.tenant).await?;
         let mut valid = Vec::with_capacity(request.responses.len());
         let mut rejected = Vec::new();
@@ -91,7 +96,14 @@ impl FeedbackApi {
         } else {
             // Responses, their comments and the marks of what changed together, or none.
             let txn = sea_orm::TransactionTrait::begin(&self.db).await?;
-            let stored = ingest::store(&txn, &caller.tenant, &valid, &self.models).await?;
+            let stored = ingest::store(
+                &txn,
+                &caller.tenant,
+                &valid,
+                &self.models,
+                &self.clock.now_rfc3339(),
+            )
+            .await?;
             txn.commit().await?;
             stored
         };
@@ -384,8 +396,8 @@ impl FeedbackApi {
         let mut v = Violations::default();
         check_batch(&mut v, request.responses.len());
         v.finish()?;
-        let today = ingest::today();
-        let received_at = alongside_platform::now_rfc3339();
+        let today = self.clock.today();
+        let received_at = self.clock.now_rfc3339();
         let mut rows = Vec::new();
         let mut rejected = Vec::new();
         for (index, r) in request.responses.iter().enumerate() {

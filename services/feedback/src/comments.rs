@@ -109,8 +109,8 @@ pub async fn store(
     tenant: &OdsCode,
     model: &InUse,
     comments: &[New<'_>],
+    created_at: &str,
 ) -> Result<u64, DbErr> {
-    let created_at = alongside_platform::now_rfc3339();
     let mut stored = 0;
     // Eighteen columns a row: 500 rows stay inside SQLite's parameter limit.
     for chunk in comments.chunks(500) {
@@ -152,7 +152,7 @@ pub async fn store(
                 labelled_by: Set("model".into()),
                 corrected_by: Set(String::new()),
                 corrected_at: Set(String::new()),
-                created_at: Set(created_at.clone()),
+                created_at: Set(created_at.to_string()),
                 pathway: Set(c.pathway.to_string()),
             });
         }
@@ -229,10 +229,10 @@ pub async fn relabel(
             row.model_version = Set(version.to_string());
             row.labelled_by = Set("model".into());
         }
-        Relabel::Staff { subject } => {
+        Relabel::Staff { subject, at } => {
             row.labelled_by = Set("staff".into());
             row.corrected_by = Set(subject.to_string());
-            row.corrected_at = Set(alongside_platform::now_rfc3339());
+            row.corrected_at = Set(at.to_string());
         }
     }
     Entity::update(row).exec(db).await?;
@@ -263,7 +263,7 @@ pub async fn relabel(
 
 pub enum Relabel<'a> {
     Model { version: &'a str },
-    Staff { subject: &'a str },
+    Staff { subject: &'a str, at: &'a str },
 }
 
 /// Comments in `tenant` the model labelled with another version than `version` (or never

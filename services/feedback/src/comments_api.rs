@@ -217,6 +217,7 @@ impl FeedbackApi {
             r.sentiment as i32,
             Relabel::Staff {
                 subject: &caller.subject,
+                at: &self.clock.now_rfc3339(),
             },
         )
         .await?;

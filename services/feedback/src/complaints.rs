@@ -230,7 +230,7 @@ fn check(c: &Complaint, today: time::Date) -> Result<Checked, ServiceError> {
 }
 
 impl Checked {
-    fn apply(self, row: &mut ActiveModel) {
+    fn apply(self, row: &mut ActiveModel, now: &str) {
         row.reference = Set(self.reference);
         row.received_on = Set(self.received.to_string());
         row.month = Set(self.received.to_string()[..7].to_string());
@@ -246,7 +246,7 @@ impl Checked {
         row.learning = Set(self.learning);
         row.actions = Set(self.actions);
         row.ombudsman = Set(self.ombudsman);
-        row.updated_at = Set(alongside_platform::now_rfc3339());
+        row.updated_at = Set(now.to_string());
     }
 }
 
@@ -420,9 +420,9 @@ impl FeedbackApi {
         r: RecordComplaintRequest,
     ) -> Result<Complaint, ServiceError> {
         let c = r.complaint.unwrap_or_default();
-        let checked = check(&c, crate::ingest::today())?;
+        let checked = check(&c, self.clock.today())?;
         self.reference_taken(caller, &checked.reference, "").await?;
-        let now = alongside_platform::now_rfc3339();
+        let now = self.clock.now_rfc3339();
         let id = ids::new_id(ids::COMPLAINT);
         let mut row = ActiveModel {
             id: Set(id.clone()),
@@ -431,7 +431,7 @@ impl FeedbackApi {
             created_at: Set(now),
             ..Default::default()
         };
-        checked.apply(&mut row);
+        checked.apply(&mut row, &self.clock.now_rfc3339());
         let txn = sea_orm::TransactionTrait::begin(&self.db).await?;
         let stored = row.insert(&txn).await?;
         audit::record(&txn, caller, "create", "complaint", &id).await?;
@@ -446,11 +446,11 @@ impl FeedbackApi {
     ) -> Result<Complaint, ServiceError> {
         let c = r.complaint.unwrap_or_default();
         let found = self.find_complaint(caller, &c.id).await?;
-        let checked = check(&c, crate::ingest::today())?;
+        let checked = check(&c, self.clock.today())?;
         self.reference_taken(caller, &checked.reference, &found.id)
             .await?;
         let mut row: ActiveModel = found.into();
-        checked.apply(&mut row);
+        checked.apply(&mut row, &self.clock.now_rfc3339());
         let txn = sea_orm::TransactionTrait::begin(&self.db).await?;
         let stored = row.update(&txn).await?;
         audit::record(&txn, caller, "update", "complaint", &c.id).await?;

@@ -211,10 +211,6 @@ pub fn validate_with(
     }
 }
 
-pub fn today() -> time::Date {
-    time::OffsetDateTime::now_utc().date()
-}
-
 /// Stores checked responses, and their comments labelled by the trust's themes model; returns
 /// how many were new (the rest were already held, and their comments are not stored again).
 pub async fn store(
@@ -222,8 +218,8 @@ pub async fn store(
     tenant: &OdsCode,
     responses: &[Valid],
     models: &ThemeModels,
+    received_at: &str,
 ) -> Result<u64, DbErr> {
-    let received_at = alongside_platform::now_rfc3339();
     let mut inserted = 0;
     // The months whose figures changed, marked for the analytics stream at the end.
     let mut months = std::collections::BTreeSet::new();
@@ -241,7 +237,7 @@ pub async fn store(
                 answer: Set(answer_code(v.answer).into()),
                 month: Set(responded_on[..7].to_string()),
                 responded_on: Set(responded_on),
-                received_at: Set(received_at.clone()),
+                received_at: Set(received_at.to_string()),
                 // Comments are kept in their own table, with their themes.
                 worked_well: Set(String::new()),
                 could_improve: Set(String::new()),
@@ -342,7 +338,7 @@ pub async fn store(
                 in_use = Some(models.for_tenant(tenant).await?);
             }
             if let Some(model) = &in_use {
-                comments::store(db, tenant, model, &new_comments).await?;
+                comments::store(db, tenant, model, &new_comments, received_at).await?;
             }
         }
     }
@@ -381,6 +377,7 @@ pub async fn count_new(
 /// Responses published on `feedback.responses.v1` by survey tools and uploads.
 pub struct ResponsesFromTopic {
     pub models: std::sync::Arc<ThemeModels>,
+    pub clock: alongside_platform::SharedClock,
 }
 
 impl ResponsesFromTopic {
@@ -388,6 +385,7 @@ impl ResponsesFromTopic {
     fn check(
         event: &Envelope,
         questions: &crate::survey::Questions,
+        today: time::Date,
     ) -> Result<Valid, HandlerError> {
         if !event.is::<FftResponseReceived>() {
             return Err(HandlerError::Poison(format!(
@@ -399,7 +397,7 @@ impl ResponsesFromTopic {
         let response = received
             .response
             .ok_or_else(|| HandlerError::Poison("FftResponseReceived without a response".into()))?;
-        validate_with(&response, today(), questions).map_err(|errors| {
+        validate_with(&response, today, questions).map_err(|errors| {
             HandlerError::Poison(
                 errors
                     .iter()
@@ -431,21 +429,23 @@ impl Handler for ResponsesFromTopic {
             Default::default();
         let mut surveys: std::collections::HashMap<String, crate::survey::Questions> =
             Default::default();
+        let today = self.clock.today();
         for event in events {
             let tenant = event.tenant();
             if !surveys.contains_key(tenant.as_str()) {
                 let questions = crate::survey::Questions::load(txn, tenant).await?;
                 surveys.insert(tenant.to_string(), questions);
             }
-            let valid = Self::check(event, &surveys[tenant.as_str()])?;
+            let valid = Self::check(event, &surveys[tenant.as_str()], today)?;
             by_tenant
                 .entry(tenant.to_string())
                 .or_insert_with(|| (tenant.clone(), Vec::new()))
                 .1
                 .push(valid);
         }
+        let received_at = self.clock.now_rfc3339();
         for (tenant, valid) in by_tenant.values() {
-            store(txn, tenant, valid, &self.models).await?;
+            store(txn, tenant, valid, &self.models, &received_at).await?;
         }
         Ok(())
     }

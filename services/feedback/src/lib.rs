@@ -100,12 +100,13 @@ pub async fn start(
     shutdown: CancellationToken,
 ) -> Result<Running, StartError> {
     let mut runtime = ServiceRuntime::prepare::<Migrator>(SERVICE, settings, shutdown).await?;
-    let models = themes::ThemeModels::new(runtime.db.clone());
+    let models = themes::ThemeModels::new(runtime.db.clone(), runtime.clock.clone());
     runtime.consume(
         &[FEEDBACK_RESPONSES, ENGAGEMENT_ACTIVITIES],
         Arc::new(FeedbackEvents {
             responses: ingest::ResponsesFromTopic {
                 models: models.clone(),
+                clock: runtime.clock.clone(),
             },
         }),
     );
@@ -115,7 +116,7 @@ pub async fn start(
     runtime.spawn(move |shutdown| themes::run_labeller(db, m, shutdown));
     let (db, outbox) = (runtime.db.clone(), runtime.outbox.clone());
     runtime.spawn(move |shutdown| insights::run_publisher(db, outbox, shutdown));
-    let api = api::FeedbackApi::new(runtime.db.clone(), models);
+    let api = api::FeedbackApi::new(runtime.db.clone(), models, runtime.clock.clone());
     let service = FeedbackServiceServer::with_interceptor(api, runtime.interceptor());
     runtime.serve(service).await
 }

@@ -277,7 +277,7 @@ impl FeedbackApi {
             }
         }
         v.finish()?;
-        let now = alongside_platform::now_rfc3339();
+        let now = self.clock.now_rfc3339();
         let mut next_number = current
             .0
             .iter()

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use alongside_platform::{Caller, OdsCode, ServiceError};
+use alongside_platform::{Caller, Clock, OdsCode, ServiceError, SharedClock};
 use alongside_themes::dataset::{self, Labelled};
 use alongside_themes::{evaluate, train, Model, Question, Sentiment};
 use sea_orm::entity::prelude::*;
@@ -78,15 +78,18 @@ impl Figures {
 /// The models in use, per tenant, cached.
 pub struct ThemeModels {
     db: DatabaseConnection,
+    /// Stamps training jobs and their heartbeats.
+    clock: SharedClock,
     cache: Mutex<HashMap<String, (InUse, Instant)>>,
     /// Wakes the labeller and the training worker.
     pub wake: Notify,
 }
 
 impl ThemeModels {
-    pub fn new(db: DatabaseConnection) -> Arc<Self> {
+    pub fn new(db: DatabaseConnection, clock: SharedClock) -> Arc<Self> {
         Arc::new(Self {
             db,
+            clock,
             cache: Mutex::new(HashMap::new()),
             wake: Notify::new(),
         })
@@ -228,7 +231,7 @@ pub async fn request(
                 .into(),
         ));
     }
-    let now = alongside_platform::now_rfc3339();
+    let now = models.clock.now_rfc3339();
     let job = training::ActiveModel {
         id: Set(alongside_platform::ids::new_id(
             alongside_platform::ids::THEME_TRAINING,
@@ -260,7 +263,7 @@ pub async fn run_trainer(
     shutdown: CancellationToken,
 ) {
     loop {
-        match next_job(&db).await {
+        match next_job(&db, &*models.clock).await {
             Ok(Some(job)) => {
                 let tenant = job.tenant_id.clone();
                 if let Err(err) = run_job(&db, &models, job.clone(), &shutdown).await {
@@ -269,7 +272,7 @@ pub async fn run_trainer(
                         id: Set(job.id),
                         status: Set("failed".into()),
                         error: Set(err.to_string()),
-                        finished_at: Set(alongside_platform::now_rfc3339()),
+                        finished_at: Set(models.clock.now_rfc3339()),
                         ..Default::default()
                     }
                     .update(&db)
@@ -289,10 +292,11 @@ pub async fn run_trainer(
 }
 
 /// Claims the oldest queued job, or a running one whose worker has stopped reporting.
-async fn next_job(db: &DatabaseConnection) -> Result<Option<training::Model>, DbErr> {
-    let stale_before = (time::OffsetDateTime::now_utc() - STALE)
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default();
+async fn next_job(
+    db: &DatabaseConnection,
+    clock: &dyn Clock,
+) -> Result<Option<training::Model>, DbErr> {
+    let stale_before = alongside_platform::format_rfc3339(clock.now() - STALE);
     let candidates = training::Entity::find()
         .filter(
             sea_orm::Condition::any()
@@ -312,7 +316,7 @@ async fn next_job(db: &DatabaseConnection) -> Result<Option<training::Model>, Db
             .col_expr(training::Column::Status, Expr::value("running"))
             .col_expr(
                 training::Column::HeartbeatAt,
-                Expr::value(alongside_platform::now_rfc3339()),
+                Expr::value(clock.now_rfc3339()),
             )
             .filter(training::Column::Id.eq(&job.id))
             .filter(training::Column::Status.eq(&job.status))
@@ -395,14 +399,14 @@ async fn run_job(
             done: Set(p.done as i32),
             total: Set(p.total as i32),
             corrections: Set(count as i32),
-            heartbeat_at: Set(alongside_platform::now_rfc3339()),
+            heartbeat_at: Set(models.clock.now_rfc3339()),
             ..Default::default()
         }
         .update(db)
         .await?;
     }
     let (bytes, figures) = trainer.await.map_err(|e| JobError::Other(e.to_string()))?;
-    let now = alongside_platform::now_rfc3339();
+    let now = models.clock.now_rfc3339();
     model_row::ActiveModel {
         id: Set(job.id.clone()),
         tenant_id: Set(job.tenant_id.clone()),

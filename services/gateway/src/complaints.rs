@@ -328,7 +328,7 @@ fn form_page(
 
 async fn new(State(state): State<AppState>, me: SignedIn) -> Result<Html<String>, AppError> {
     me.require(COMMENT_READERS)?;
-    let today = time::OffsetDateTime::now_utc().date().to_string();
+    let today = state.clock.today().to_string();
     let blank = feedback::Complaint {
         received_on: today,
         ..Default::default()
@@ -433,11 +433,11 @@ pub struct ReportQuery {
 
 impl ReportQuery {
     /// The period asked for, or the last three whole months.
-    pub(crate) fn period(&self) -> (String, String) {
+    pub(crate) fn period(&self, today: time::Date) -> (String, String) {
         if !self.from.trim().is_empty() || !self.to.trim().is_empty() {
             return (self.from.trim().into(), self.to.trim().into());
         }
-        last_quarter(time::OffsetDateTime::now_utc().date())
+        last_quarter(today)
     }
 }
 
@@ -586,7 +586,7 @@ async fn learning(
     Query(q): Query<ReportQuery>,
 ) -> Result<Response, AppError> {
     me.require(THEME_READERS)?;
-    let (from, to) = q.period();
+    let (from, to) = q.period(state.clock.today());
     let (report, errors) = match get_learning_report(&state, &me, &from, &to, &q.pathway).await {
         Ok(r) => (Some(r), BTreeMap::new()),
         Err(err @ AppError::Invalid(_)) => (None, errors_map(&err)),
@@ -618,7 +618,7 @@ async fn learning_csv(
     Query(q): Query<ReportQuery>,
 ) -> Result<Response, AppError> {
     me.require(THEME_READERS)?;
-    let (from, to) = q.period();
+    let (from, to) = q.period(state.clock.today());
     let r = get_learning_report(&state, &me, &from, &to, &q.pathway).await?;
     let rows = r
         .themes
@@ -654,7 +654,7 @@ async fn learning_pdf(
     Query(q): Query<ReportQuery>,
 ) -> Result<Response, AppError> {
     me.require(THEME_READERS)?;
-    let (from, to) = q.period();
+    let (from, to) = q.period(state.clock.today());
     let r = get_learning_report(&state, &me, &from, &to, &q.pathway).await?;
     let scope = if q.pathway.trim().is_empty() {
         me.caller.tenant.as_str().to_string()

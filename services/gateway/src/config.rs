@@ -3,7 +3,8 @@
 use std::net::SocketAddr;
 
 use alongside_platform::config::{
-    AuthSettings, ConfigError, DatabaseSettings, MetricsSettings, TelemetrySettings, Validate,
+    AuthSettings, ClockSettings, ConfigError, DatabaseSettings, MetricsSettings, TelemetrySettings,
+    Validate,
 };
 use serde::Deserialize;
 
@@ -43,6 +44,8 @@ pub struct GatewaySettings {
     pub telemetry: TelemetrySettings,
     #[serde(default)]
     pub metrics: MetricsSettings,
+    #[serde(default)]
+    pub clock: ClockSettings,
 }
 
 impl GatewaySettings {
@@ -58,6 +61,7 @@ impl GatewaySettings {
 
 impl Validate for GatewaySettings {
     fn validate(&self) -> Result<(), ConfigError> {
+        self.clock.validate()?;
         self.database.validate()?;
         self.auth.validate()?;
         self.telemetry.validate()?;

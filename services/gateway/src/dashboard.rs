@@ -299,9 +299,12 @@ pub(crate) fn as_trust(me: &SignedIn, code: &str) -> Result<Caller, AppError> {
 }
 
 /// The period, defaulting to the last three complete months, and the one before it.
-fn period(q: &DashboardQuery) -> Result<(String, String, String, String), AppError> {
+fn period(
+    q: &DashboardQuery,
+    today: time::Date,
+) -> Result<(String, String, String, String), AppError> {
     let (from, to) = if q.from.trim().is_empty() && q.to.trim().is_empty() {
-        crate::complaints::last_quarter(time::OffsetDateTime::now_utc().date())
+        crate::complaints::last_quarter(today)
     } else {
         (q.from.trim().to_string(), q.to.trim().to_string())
     };
@@ -357,7 +360,7 @@ async fn gather(
 ) -> Result<DashboardBody, AppError> {
     me.require(DASHBOARD_READERS)?;
     let scope = scope(state, me, q).await?;
-    let (from, to, previous_from, previous_to) = period(q)?;
+    let (from, to, previous_from, previous_to) = period(q, state.clock.today())?;
     let source = q.source.trim().to_ascii_lowercase();
     let rename = |e: tonic::Status| AppError::from(e).with_fields(crate::pages::period_field);
 

@@ -364,7 +364,7 @@ async fn my_sessions(
     Query(q): Query<MyQuery>,
 ) -> Result<Html<String>, AppError> {
     let assignments = mine(&state, &me).await?;
-    let today = alongside_platform::now_rfc3339()[..10].to_string();
+    let today = state.clock.today().to_string();
     let mut offers = Vec::new();
     let mut upcoming = Vec::new();
     for m in &assignments {
@@ -506,7 +506,7 @@ pub fn calendar(assignments: &[engagement::MyAssignment], stamp: &str) -> String
 
 async fn my_calendar(State(state): State<AppState>, me: SignedIn) -> Result<Response, AppError> {
     let assignments = mine(&state, &me).await?;
-    let now = alongside_platform::now_rfc3339();
+    let now = state.clock.now_rfc3339();
     let stamp = format!("{}Z", &now[..19]);
     Ok((
         [
@@ -726,7 +726,7 @@ async fn forum_page(
         .filter(|p| p.status == "active" && !found.members.iter().any(|m| m.partner_id == p.id))
         .map(|p| (p.id.clone(), format!("{} {}", p.given_name, p.family_name)))
         .collect();
-    let today = alongside_platform::now_rfc3339()[..10].to_string();
+    let today = state.clock.today().to_string();
     let meetings: Vec<Value> = found
         .meetings
         .iter()
@@ -895,8 +895,8 @@ struct ReportQuery {
 }
 
 /// The period asked for, or the last twelve months to today.
-fn report_period(q: &ReportQuery) -> (String, String) {
-    let today = alongside_platform::now_rfc3339()[..10].to_string();
+fn report_period(q: &ReportQuery, today: time::Date) -> (String, String) {
+    let today = today.to_string();
     let to = if q.to.trim().is_empty() {
         today.clone()
     } else {
@@ -920,7 +920,7 @@ async fn reports(
     q: &ReportQuery,
 ) -> Result<Vec<(String, String, engagement::EngagementReportResponse)>, AppError> {
     me.require(REPORT_READERS)?;
-    let (from, to) = report_period(q);
+    let (from, to) = report_period(q, state.clock.today());
     let own = me.caller.tenant.as_str().to_string();
     let members = crate::store::tenant::members(&state.db, &own).await?;
     let trusts: Vec<(String, String)> = if members.is_empty() {
@@ -995,7 +995,7 @@ async fn report(
     Query(q): Query<ReportQuery>,
 ) -> Result<Html<String>, AppError> {
     let trusts = reports(&state, &me, &q).await?;
-    let (from, to) = report_period(&q);
+    let (from, to) = report_period(&q, state.clock.today());
     let ics = trusts.len() > 1 || me.caller.role == Role::IcsAnalyst;
     // The ICS in total: sums of each trust's figures (a person involved at two trusts is a
     // partner of each).

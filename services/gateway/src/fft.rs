@@ -339,7 +339,7 @@ async fn summary(
     Query(filter): Query<Filter>,
 ) -> Result<Response, AppError> {
     me.require(FFT_READERS)?;
-    let today = time::OffsetDateTime::now_utc().date().to_string();
+    let today = state.clock.today().to_string();
     summary_page(
         &state,
         &me,

@@ -223,7 +223,7 @@ async fn invite(
         return Err(AppError::Conflict(message.into()));
     }
     let token = session::random_token();
-    let now = time::OffsetDateTime::now_utc();
+    let now = state.clock.now();
     let expires = now + time::Duration::days(INVITATION_DAYS);
     invitation::Entity::insert(invitation::ActiveModel {
         token_hash: Set(session::digest(&token)),
@@ -260,7 +260,7 @@ async fn invite(
 
 /// The invitation of `token`, if it is unused and in date.
 async fn open_invitation(state: &AppState, token: &str) -> Result<invitation::Model, AppError> {
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let now = state.clock.now().unix_timestamp();
     invitation::Entity::find_by_id(session::digest(token))
         .one(&state.db)
         .await?
@@ -353,7 +353,7 @@ async fn accept(
     let claimed = invitation::Entity::update_many()
         .col_expr(
             invitation::Column::UsedAt,
-            sea_orm::sea_query::Expr::value(alongside_platform::now_rfc3339()),
+            sea_orm::sea_query::Expr::value(state.clock.now_rfc3339()),
         )
         .filter(invitation::Column::TokenHash.eq(&invitation.token_hash))
         .filter(invitation::Column::UsedAt.is_null())

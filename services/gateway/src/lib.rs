@@ -56,6 +56,8 @@ pub struct AppState {
     pub clients: Clients,
     pub settings: Arc<GatewaySettings>,
     pub templates: Arc<minijinja::Environment<'static>>,
+    /// What time and day it is for the portal's rules and defaults (see `alongside_platform::clock`).
+    pub clock: alongside_platform::SharedClock,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -192,6 +194,7 @@ impl Gateway {
         let state = AppState {
             db,
             clients,
+            clock: settings.clock.clock(),
             settings: Arc::new(settings),
             templates: Arc::new(pages::templates()),
         };

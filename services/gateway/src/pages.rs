@@ -2092,7 +2092,7 @@ async fn opportunity_page(
             .map(|p| format!("{} {}", p.given_name, p.family_name))
             .unwrap_or_else(|| pid.to_string())
     };
-    let today = alongside_platform::now_rfc3339()[..10].to_string();
+    let today = state.clock.today().to_string();
     let rows: Vec<Value> = assignments
         .iter()
         .map(|a| {

@@ -660,7 +660,7 @@ async fn expense_page(
             context! {
                 own => own, partner_options => partner_options, attended => attended, rows => rows,
                 item_kinds => ITEM_KINDS, vehicles => VEHICLES, typed => typed,
-                today => time::OffsetDateTime::now_utc().date().to_string(),
+                today => state.clock.today().to_string(),
                 errors => err.map(errors_map).unwrap_or_default(),
             },
         ),
@@ -881,7 +881,7 @@ async fn runs_page(
         .await?
         .into_inner();
     let up_to = if typed_up_to.is_empty() {
-        time::OffsetDateTime::now_utc().date().to_string()
+        state.clock.today().to_string()
     } else {
         typed_up_to.to_string()
     };
@@ -1310,8 +1310,7 @@ fn account_value(a: &payments::PartnerAccount, names: &BTreeMap<String, String>)
     }
 }
 
-fn tax_years() -> Vec<(u32, String)> {
-    let today = time::OffsetDateTime::now_utc().date();
+fn tax_years(today: time::Date) -> Vec<(u32, String)> {
     let this = if today
         >= time::Date::from_calendar_date(today.year(), time::Month::April, 6).unwrap_or(today)
     {
@@ -1340,7 +1339,7 @@ async fn my_payments(
         "my_payments.html",
         merge(
             base(&me, "/my-payments", "Your payments"),
-            context! { account => account_value(&account, &names), page => page_value(account.page), years => tax_years(), me_id => me.caller.subject },
+            context! { account => account_value(&account, &names), page => page_value(account.page), years => tax_years(state.clock.today()), me_id => me.caller.subject },
         ),
     )
 }
@@ -1468,7 +1467,7 @@ async fn payee(
             base(&me, "/claims", "Payments to a partner"),
             context! {
                 account => account_value(&account, &names), name => names.get(&id).cloned().unwrap_or_else(|| id.clone()),
-                page => page_value(account.page), can_set_route => me.caller.role == Finance, years => tax_years(),
+                page => page_value(account.page), can_set_route => me.caller.role == Finance, years => tax_years(state.clock.today()),
                 notice => notice, id => id,
             },
         ),

@@ -80,7 +80,7 @@ impl Fft {
 
 async fn gather(state: &AppState, me: &SignedIn, q: &RoundUpQuery) -> Result<RoundUp, AppError> {
     let (from, to) = if q.from.trim().is_empty() && q.to.trim().is_empty() {
-        last_quarter(time::OffsetDateTime::now_utc().date())
+        last_quarter(state.clock.today())
     } else {
         (q.from.trim().to_string(), q.to.trim().to_string())
     };

@@ -1,5 +1,6 @@
 //! Tenants and users: the demo ICS of the embedded run, and creating accounts.
 
+use alongside_platform::clock::{Clock, SystemClock};
 use alongside_platform::{ids, OdsCode, Role};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait, PaginatorTrait};
@@ -135,7 +136,7 @@ pub async fn create_user(
         tenant_id: Set(tenant.to_string()),
         role: Set(role.as_str().to_string()),
         partner_id: Set(partner_id),
-        created_at: Set(alongside_platform::now_rfc3339()),
+        created_at: Set(SystemClock.now_rfc3339()),
     })
     .on_conflict(
         OnConflict::column(user::Column::Email)

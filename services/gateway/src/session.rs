@@ -1,6 +1,7 @@
 //! Sign-in and sessions: argon2-hashed passwords, a random session token in a `HttpOnly`,
 //! `SameSite=Lax` cookie (`Secure` behind HTTPS), and a CSRF token per session.
 
+use alongside_platform::clock::{Clock, SystemClock};
 use argon2::password_hash::{
     rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
 };
@@ -107,7 +108,8 @@ pub async fn sign_in(
     }
     let token = random_token();
     let csrf_token = random_token();
-    let now = time::OffsetDateTime::now_utc();
+    // Sessions last their hours of real time, whatever day the clock is set to.
+    let now = SystemClock.now();
     session::Entity::insert(session::ActiveModel {
         token_hash: Set(digest(&token)),
         user_id: Set(account.id.clone()),
@@ -133,7 +135,7 @@ async fn lookup(db: &DatabaseConnection, token: &str) -> Result<Option<SignedIn>
     let Some(found) = session::Entity::find_by_id(digest(token)).one(db).await? else {
         return Ok(None);
     };
-    if found.expires_at < time::OffsetDateTime::now_utc().unix_timestamp() {
+    if found.expires_at < SystemClock.now().unix_timestamp() {
         session::Entity::delete_by_id(found.token_hash)
             .exec(db)
             .await?;

@@ -260,7 +260,7 @@ async fn answer(
             response_id,
             source: "web".into(),
             answer: answer as i32,
-            responded_on: time::OffsetDateTime::now_utc().date().to_string(),
+            responded_on: state.clock.today().to_string(),
             worked_well: form.worked_well.clone(),
             could_improve: form.could_improve.clone(),
             site: form.place.site.clone(),
@@ -292,7 +292,7 @@ async fn answer(
         survey_link::Entity::update_many()
             .col_expr(
                 survey_link::Column::UsedAt,
-                sea_orm::sea_query::Expr::value(alongside_platform::now_rfc3339()),
+                sea_orm::sea_query::Expr::value(state.clock.now_rfc3339()),
             )
             .filter(survey_link::Column::TokenHash.eq(&l.token_hash))
             .filter(survey_link::Column::UsedAt.is_null())
@@ -377,7 +377,7 @@ async fn make_links(
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, html).into_response());
     };
     let form_url = trust_form(&state, &me);
-    let now = alongside_platform::now_rfc3339();
+    let now = state.clock.now_rfc3339();
     let mut urls = Vec::with_capacity(count);
     let mut rows = Vec::with_capacity(count);
     for _ in 0..count {

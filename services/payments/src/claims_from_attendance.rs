@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use alongside_events::topics::PAYMENTS_CLAIMS;
 use alongside_events::{Envelope, Handler, HandlerError, Outbox};
 use alongside_platform::ids::{self, CLAIM};
-use alongside_platform::OdsCode;
+use alongside_platform::{OdsCode, SharedClock};
 use alongside_proto::engagement::events::v1::{AttendanceCorrected, AttendanceRecorded};
 use alongside_proto::payments::events::v1::{ClaimCorrected, ClaimCreated};
 use alongside_proto::people::events::v1::PartnerPaymentTermsChanged;
@@ -26,11 +26,12 @@ use crate::store::{claim_event, partner, rate_card};
 /// Handles everything payments consumes: attendance from engagement, partners from people.
 pub struct PaymentsEvents {
     outbox: Outbox,
+    clock: SharedClock,
 }
 
 impl PaymentsEvents {
-    pub fn new(outbox: Outbox) -> Self {
-        Self { outbox }
+    pub fn new(outbox: Outbox, clock: SharedClock) -> Self {
+        Self { outbox, clock }
     }
 }
 
@@ -171,7 +172,7 @@ impl PaymentsEvents {
             }
         }
 
-        let now = alongside_platform::now_rfc3339();
+        let now = self.clock.now_rfc3339();
         let mut writes = Writes::default();
         for (tenant, a) in &latest {
             let terms = partners
@@ -260,7 +261,7 @@ impl PaymentsEvents {
         txn: &DatabaseTransaction,
         partners: Vec<(OdsCode, String)>,
     ) -> Result<(), HandlerError> {
-        let now = alongside_platform::now_rfc3339();
+        let now = self.clock.now_rfc3339();
         let mut writes = Writes::default();
         for (tenant, partner_id) in partners {
             let Some(terms) = partner::Entity::find_by_id(&partner_id)

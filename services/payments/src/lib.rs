@@ -56,9 +56,16 @@ pub async fn start(
     let mut runtime = ServiceRuntime::prepare::<Migrator>(SERVICE, settings, shutdown).await?;
     runtime.consume(
         &[ENGAGEMENT_ACTIVITIES, PEOPLE_PARTNERS],
-        Arc::new(PaymentsEvents::new(runtime.outbox.clone())),
+        Arc::new(PaymentsEvents::new(
+            runtime.outbox.clone(),
+            runtime.clock.clone(),
+        )),
     );
-    let api = api::PaymentsApi::new(runtime.db.clone(), runtime.outbox.clone());
+    let api = api::PaymentsApi::new(
+        runtime.db.clone(),
+        runtime.outbox.clone(),
+        runtime.clock.clone(),
+    );
     // Expense claims carry their receipts (up to 5 MB each, several a claim).
     let service = tonic::service::interceptor::InterceptedService::new(
         PaymentsServiceServer::new(api).max_decoding_message_size(64 * 1024 * 1024),

@@ -440,8 +440,9 @@ fn jpeg() -> Vec<u8> {
     bytes
 }
 
+/// Today, as the services under test see it (`ALONGSIDE_TEST_TODAY` moves both).
 fn today() -> String {
-    time::OffsetDateTime::now_utc().date().to_string()
+    alongside_platform::testing::clock().today().to_string()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -96,8 +96,9 @@ fn state(i: usize, a: &Attendance, revision: usize) -> AttendanceRecorded {
 
 fn envelope(a: AttendanceRecorded) -> Envelope {
     let tenant = OdsCode::parse("RZA").unwrap();
+    let now = alongside_platform::testing::clock().now();
     if a.revision == 1 {
-        Envelope::new(&tenant, &a)
+        Envelope::new(&tenant, &a, now)
     } else {
         Envelope::new(
             &tenant,
@@ -105,6 +106,7 @@ fn envelope(a: AttendanceRecorded) -> Envelope {
                 attendance: Some(a),
                 corrected_at: "2026-11-21T09:00:00Z".into(),
             },
+            now,
         )
     }
 }

@@ -58,7 +58,12 @@ pub async fn start(
             reason: e.to_string(),
         }
     })?;
-    let api = api::PeopleApi::new(runtime.db.clone(), runtime.outbox.clone(), sealer);
+    let api = api::PeopleApi::new(
+        runtime.db.clone(),
+        runtime.outbox.clone(),
+        sealer,
+        runtime.clock.clone(),
+    );
     let service = PeopleServiceServer::with_interceptor(api, runtime.interceptor());
     runtime.serve(service).await
 }

@@ -655,7 +655,7 @@ async fn a_partner_downloads_their_data_and_a_lead_erases_them() {
 }
 
 fn days_from_today(days: i64) -> String {
-    (time::OffsetDateTime::now_utc().date() + time::Duration::days(days)).to_string()
+    (alongside_platform::testing::clock().today() + time::Duration::days(days)).to_string()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,6 +6,7 @@ use sea_orm_migration::prelude::{ColumnDef, DeriveIden, Index, Table};
 use sea_orm_migration::{MigrationName, MigrationTrait, SchemaManager};
 
 use crate::auth::Caller;
+use crate::clock::{Clock, SystemClock};
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "audit_log")]
@@ -43,7 +44,7 @@ pub async fn record(
         action: Set(action.to_string()),
         subject_kind: Set(subject_kind.to_string()),
         subject_id: Set(subject_id.to_string()),
-        at: Set(crate::now_rfc3339()),
+        at: Set(SystemClock.now_rfc3339()),
         ..Default::default()
     };
     Entity::insert(row).exec_without_returning(db).await?;
@@ -62,7 +63,7 @@ pub async fn record_each(
     if subject_ids.is_empty() {
         return Ok(());
     }
-    let at = crate::now_rfc3339();
+    let at = SystemClock.now_rfc3339();
     let rows = subject_ids.iter().map(|id| ActiveModel {
         tenant_id: Set(caller.tenant.to_string()),
         actor: Set(caller.subject.clone()),

@@ -2,13 +2,13 @@
 //! service verifies it itself, rejecting calls without it.
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use tonic::{Request, Status};
 
+use crate::clock::{Clock, SystemClock};
 use crate::config::AuthSettings;
 use crate::tenant::OdsCode;
 
@@ -160,11 +160,10 @@ impl TokenVerifier {
     }
 }
 
+/// Tokens live five minutes of real time, whatever day the process's clock says it is:
+/// jsonwebtoken checks their expiry against the system's time.
 fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
+    u64::try_from(SystemClock.now().unix_timestamp()).unwrap_or(0)
 }
 
 /// Verifies the bearer token of every call and puts the [`Caller`] into the request extensions.

@@ -226,6 +226,42 @@ pub struct MetricsSettings {
     pub listen: Option<SocketAddr>,
 }
 
+/// What day the process runs on: the system's, unless `today` moves it — for tests and
+/// demonstrations, never a deployment (the service says so in its log when it is set).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClockSettings {
+    /// YYYY-MM-DD: the process starts on this day in England and moves on from it.
+    pub today: Option<String>,
+}
+
+impl ClockSettings {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.day().map(|_| ())
+    }
+
+    fn day(&self) -> Result<Option<time::Date>, ConfigError> {
+        self.today
+            .as_deref()
+            .map(|today| {
+                crate::parse_date(today.trim()).ok_or_else(|| ConfigError::Invalid {
+                    key: "clock.today",
+                    reason: format!("{today:?} is not a date (YYYY-MM-DD)"),
+                })
+            })
+            .transpose()
+    }
+
+    /// The process's clock: the system's, or one moved to `today`.
+    pub fn clock(&self) -> crate::SharedClock {
+        let day = self.day().ok().flatten();
+        if let Some(day) = day {
+            tracing::warn!(today = %day, "clock.today is set: running on another day than the system's (tests and demonstrations only)");
+        }
+        crate::clock::on(day)
+    }
+}
+
 /// The settings of a domain service (people, engagement, feedback, payments).
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -237,10 +273,13 @@ pub struct ServiceSettings {
     pub telemetry: TelemetrySettings,
     #[serde(default)]
     pub metrics: MetricsSettings,
+    #[serde(default)]
+    pub clock: ClockSettings,
 }
 
 impl Validate for ServiceSettings {
     fn validate(&self) -> Result<(), ConfigError> {
+        self.clock.validate()?;
         self.database.validate()?;
         self.kafka.validate()?;
         self.auth.validate()?;

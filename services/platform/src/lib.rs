@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod auth;
 pub mod calendar;
+pub mod clock;
 pub mod config;
 pub mod db;
 pub mod error;
@@ -18,6 +19,7 @@ pub mod tenant;
 pub mod testing;
 
 pub use auth::{Caller, Role};
+pub use clock::{Clock, SharedClock};
 pub use error::ServiceError;
 pub use tenant::OdsCode;
 
@@ -41,11 +43,6 @@ pub async fn shutdown_signal() {
         _ = ctrl_c => {},
         _ = terminate => {},
     }
-}
-
-/// Now, as RFC 3339 in UTC: the one timestamp format on every contract.
-pub fn now_rfc3339() -> String {
-    format_rfc3339(time::OffsetDateTime::now_utc())
 }
 
 pub fn format_rfc3339(at: time::OffsetDateTime) -> String {

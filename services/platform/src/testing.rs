@@ -118,3 +118,25 @@ impl Drop for TestDatabase {
         let _ = dropper.join();
     }
 }
+
+/// The variable that moves every test "on" another day: `ALONGSIDE_TEST_TODAY=2028-02-29`.
+pub const TODAY_VARIABLE: &str = "ALONGSIDE_TEST_TODAY";
+
+/// The clock settings of services under test: on the day `ALONGSIDE_TEST_TODAY` names, or the
+/// system's.
+pub fn clock_settings() -> crate::config::ClockSettings {
+    crate::config::ClockSettings {
+        today: std::env::var(TODAY_VARIABLE)
+            .ok()
+            .filter(|v| !v.trim().is_empty()),
+    }
+}
+
+/// The tests' own clock, on the same day as the services under test.
+pub fn clock() -> crate::SharedClock {
+    let settings = clock_settings();
+    settings
+        .validate()
+        .unwrap_or_else(|e| panic!("{TODAY_VARIABLE}: {e}"));
+    settings.clock()
+}

@@ -74,7 +74,7 @@ pub async fn seed(state: &AppState) -> Result<Vec<(String, String)>, String> {
         }
         // The first partner sits on MDTs, with data-security training due for renewal within the
         // month (it shows on the expiring list); the second is a forum member.
-        let today = time::OffsetDateTime::now_utc().date();
+        let today = state.clock.today();
         let days_ago = |n: i64| (today - time::Duration::days(n)).to_string();
         for (partner, role, training) in [
             (
@@ -171,7 +171,7 @@ pub async fn seed(state: &AppState) -> Result<Vec<(String, String)>, String> {
                 "CC-4420",
             ),
         ];
-        let today = time::OffsetDateTime::now_utc().date();
+        let today = state.clock.today();
         for (n, (title, kind, level, places, pathway, cost_centre)) in
             opportunities.iter().enumerate()
         {
@@ -409,7 +409,7 @@ async fn pay_the_first_partner(
         .decide_claims(state.clients.request(&finance, decide))
         .await
         .map_err(|e| err(&e))?;
-    let today = time::OffsetDateTime::now_utc().date().to_string();
+    let today = state.clock.today().to_string();
     let run = state
         .clients
         .payments()
@@ -495,7 +495,7 @@ async fn forum_and_requests(
     partner_ids: &[String],
 ) -> Result<(), String> {
     let err = |e: &dyn std::fmt::Display| e.to_string();
-    let today = time::OffsetDateTime::now_utc().date();
+    let today = state.clock.today();
     let mut engagement = state.clients.engagement();
     let request = engagement::CreateOpportunityRequest {
         title: "Pain Patient and Carer Forum".into(),

@@ -18,6 +18,8 @@ pub struct Options {
     pub port: u16,
     pub data_dir: PathBuf,
     pub demo: bool,
+    /// What day every service runs on: the system's unless `today` is set.
+    pub clock: config::ClockSettings,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -53,16 +55,20 @@ fn service_settings(
     name: &str,
     data_dir: &Path,
     brokers: &str,
+    clock: &config::ClockSettings,
 ) -> Result<ServiceSettings, config::ConfigError> {
-    config::embedded_service_settings(
+    let mut settings = config::embedded_service_settings(
         name,
         &format!("sqlite://{}/{name}.db", data_dir.display()),
         brokers,
-    )
+    )?;
+    settings.clock = clock.clone();
+    Ok(settings)
 }
 
 impl Suite {
     pub async fn start(options: Options) -> Result<Self, SuiteError> {
+        options.clock.validate()?;
         std::fs::create_dir_all(&options.data_dir)?;
         let data_dir = std::fs::canonicalize(&options.data_dir)?;
         let broker = MockBroker::start()?;
@@ -71,7 +77,7 @@ impl Suite {
         let shutdown = CancellationToken::new();
 
         let people = alongside_people::start(
-            service_settings("people", &data_dir, &brokers)?,
+            service_settings("people", &data_dir, &brokers, &options.clock)?,
             shutdown.clone(),
         )
         .await
@@ -80,7 +86,7 @@ impl Suite {
             source,
         })?;
         let engagement = alongside_engagement::start(
-            service_settings("engagement", &data_dir, &brokers)?,
+            service_settings("engagement", &data_dir, &brokers, &options.clock)?,
             shutdown.clone(),
         )
         .await
@@ -89,7 +95,7 @@ impl Suite {
             source,
         })?;
         let feedback = alongside_feedback::start(
-            service_settings("feedback", &data_dir, &brokers)?,
+            service_settings("feedback", &data_dir, &brokers, &options.clock)?,
             shutdown.clone(),
         )
         .await
@@ -98,7 +104,7 @@ impl Suite {
             source,
         })?;
         let payments = alongside_payments::start(
-            service_settings("payments", &data_dir, &brokers)?,
+            service_settings("payments", &data_dir, &brokers, &options.clock)?,
             shutdown.clone(),
         )
         .await
@@ -117,6 +123,7 @@ impl Suite {
         gateway_settings.services.engagement = format!("http://{}", engagement.grpc_addr);
         gateway_settings.services.feedback = format!("http://{}", feedback.grpc_addr);
         gateway_settings.services.payments = format!("http://{}", payments.grpc_addr);
+        gateway_settings.clock = options.clock.clone();
         let gateway = Gateway::start(gateway_settings, shutdown.clone()).await?;
 
         let demo_users = if options.demo {

@@ -17,6 +17,10 @@ struct Cli {
     /// Start without demo data.
     #[arg(long)]
     no_demo: bool,
+    /// Run as if today were this day (YYYY-MM-DD) in England, the clock moving on from there;
+    /// the demo data is built around it. For demonstrations and tests.
+    #[arg(long, env = "ALONGSIDE_CLOCK__TODAY", value_name = "YYYY-MM-DD")]
+    today: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -59,6 +63,7 @@ async fn main() -> anyhow::Result<()> {
         port: cli.port,
         data_dir: cli.data_dir,
         demo: !cli.no_demo,
+        clock: alongside_platform::config::ClockSettings { today: cli.today },
     })
     .await?;
     println!();

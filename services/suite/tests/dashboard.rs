@@ -49,6 +49,7 @@ async fn ics_and_trust_dashboards_show_figures_only_to_whom_they_belong() {
         port: 0,
         data_dir: data.path().to_path_buf(),
         demo: true,
+        clock: alongside_platform::testing::clock_settings(),
     })
     .await
     .expect("the suite starts");

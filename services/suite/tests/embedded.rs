@@ -39,6 +39,7 @@ async fn a_second_run_keeps_the_first_runs_data() {
         port: 0,
         data_dir: data.path().to_path_buf(),
         demo: true,
+        clock: alongside_platform::testing::clock_settings(),
     };
 
     let first = Suite::start(options()).await.expect("first run starts");

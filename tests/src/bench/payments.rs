@@ -2,6 +2,7 @@
 //! consumer → claims, timed from the first send until payments holds a claim for each; (5) a
 //! payment run over many approved claims, drafting and confirming each timed.
 
+use alongside_platform::clock::{Clock, SystemClock};
 use std::time::{Duration, Instant};
 
 use alongside_events::envelope::Envelope;
@@ -65,7 +66,7 @@ async fn attend(
         };
         (
             event.opportunity_id.clone(),
-            Envelope::new(&tenant, &event).encode(),
+            Envelope::new(&tenant, &event, SystemClock.now()).encode(),
         )
     });
     let delivered = super::send_all(producer, ENGAGEMENT_ACTIVITIES, messages).await;

@@ -19,6 +19,7 @@ mod ics;
 #[path = "../bench/payments.rs"]
 mod payments;
 
+use alongside_platform::clock::{Clock, SystemClock};
 use std::time::{Duration, Instant};
 
 use alongside_events::envelope::Envelope;
@@ -149,6 +150,7 @@ async fn main() -> anyhow::Result<()> {
         port: 0,
         data_dir: data.path().to_path_buf(),
         demo: false,
+        clock: Default::default(),
     })
     .await?;
     let startup = started.elapsed();
@@ -270,7 +272,7 @@ async fn main() -> anyhow::Result<()> {
         };
         (
             "RZA:kiosk".to_string(),
-            Envelope::new(&tenant, &event).encode(),
+            Envelope::new(&tenant, &event, SystemClock.now()).encode(),
         )
     });
     let delivered = send_all(&producer, FEEDBACK_RESPONSES, messages).await;

@@ -11,7 +11,7 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::claims::date_range;
-use super::{sum, today, PaymentsApi};
+use super::{sum, PaymentsApi};
 use crate::benefits;
 use crate::claim;
 use crate::ledger;
@@ -119,7 +119,7 @@ impl PaymentsApi {
             .warnings_of(
                 &caller.tenant,
                 Some(std::slice::from_ref(&partner_id)),
-                today(),
+                self.today(),
             )
             .await?;
         audit::record(&self.db, caller, "read", "partner_account", &partner_id).await?;
@@ -147,7 +147,7 @@ impl PaymentsApi {
     ) -> Result<AnnualStatement, ServiceError> {
         let partner_id = Self::whose(caller, &r.partner_id)?;
         let year = if r.tax_year == 0 {
-            benefits::tax_year_start(today()).year() as u32
+            benefits::tax_year_start(self.today()).year() as u32
         } else {
             r.tax_year
         };
@@ -203,7 +203,7 @@ impl PaymentsApi {
             involvement_pence: involvement,
             expenses_pence: expenses,
             total_pence: involvement + expenses,
-            generated_at: alongside_platform::now_rfc3339(),
+            generated_at: self.clock.now_rfc3339(),
             notes,
         })
     }
@@ -267,7 +267,7 @@ impl PaymentsApi {
         // One day's week and tax year; by default each of the last eight weeks, so a week
         // already past that went over a limit is still seen.
         let days: Vec<time::Date> = if r.on.trim().is_empty() {
-            (0..8).map(|w| today() - time::Duration::weeks(w)).collect()
+            (0..8).map(|w| self.today() - time::Duration::weeks(w)).collect()
         } else {
             vec![alongside_platform::parse_date(r.on.trim()).ok_or_else(|| {
                 ServiceError::invalid("on", "must be a date in the form YYYY-MM-DD")

@@ -6,7 +6,7 @@ use alongside_platform::{audit, Caller, OdsCode, ServiceError};
 use alongside_proto::payments::v1::*;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
-use super::{today, PaymentsApi};
+use super::PaymentsApi;
 use crate::benefits::{self, Limit, Period};
 use crate::rate_card::{self, Pence};
 use crate::store::{benefit_limit, rate_card as stored_card};
@@ -21,7 +21,7 @@ impl PaymentsApi {
         let rows = stored_card::for_tenant(&caller.tenant)
             .all(&self.db)
             .await?;
-        let today = today();
+        let today = self.today();
         let mut listed: Vec<RateCard> = cards
             .iter()
             .map(|card| {
@@ -69,7 +69,7 @@ impl PaymentsApi {
             mileage: serde_json::to_string(&card.mileage)
                 .map_err(|e| ServiceError::Internal(e.to_string()))?,
             created_by: caller.subject.clone(),
-            created_at: alongside_platform::now_rfc3339(),
+            created_at: self.clock.now_rfc3339(),
         };
         stored_card::Entity::insert(sea_orm::ActiveModelTrait::reset_all(
             sea_orm::IntoActiveModel::into_active_model(row.clone()),
@@ -79,7 +79,7 @@ impl PaymentsApi {
         audit::record(&self.db, caller, "create", "rate_card", &id).await?;
         tracing::info!(card = %id, effective_from = %row.effective_from, "rate card created");
         let cards = stored_card::cards_of(&self.db, &caller.tenant).await?;
-        let mut shown = rate_card::to_proto(&rate_card::RateCard { id, ..card }, today(), &cards);
+        let mut shown = rate_card::to_proto(&rate_card::RateCard { id, ..card }, self.today(), &cards);
         shown.created_by = row.created_by;
         shown.created_at = row.created_at;
         Ok(shown)
@@ -124,7 +124,7 @@ impl PaymentsApi {
             created_by: String::new(),
         };
         Ok(ListBenefitLimitsResponse {
-            in_force: benefits::in_force(&all, today())
+            in_force: benefits::in_force(&all, self.today())
                 .iter()
                 .map(shown)
                 .collect(),
@@ -188,7 +188,7 @@ impl PaymentsApi {
                 effective_from: effective_from.map(|d| d.to_string()).unwrap_or_default(),
                 warn_at_percent: warn as i32,
                 created_by: caller.subject.clone(),
-                created_at: alongside_platform::now_rfc3339(),
+                created_at: self.clock.now_rfc3339(),
             }),
         ))
         .exec_without_returning(&self.db)

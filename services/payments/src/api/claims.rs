@@ -16,7 +16,7 @@ use sea_orm::{
     QuerySelect, Select, TransactionTrait,
 };
 
-use super::{sum, today, PaymentsApi};
+use super::{sum, PaymentsApi};
 use crate::claim;
 use crate::claims_from_attendance::{active, created_event};
 use crate::ledger;
@@ -186,7 +186,7 @@ impl PaymentsApi {
             .order_by_asc(ledger::Column::Id)
             .all(&self.db)
             .await?;
-        let on = alongside_platform::parse_date(&c.activity_date).unwrap_or_else(today);
+        let on = alongside_platform::parse_date(&c.activity_date).unwrap_or_else(|| self.today());
         let warnings = self
             .warnings_of(
                 &caller.tenant,
@@ -305,13 +305,13 @@ impl PaymentsApi {
             }
             found
         };
-        let today = today();
+        let today = self.today();
         let cards = rate_card::cards_of(&self.db, &caller.tenant).await?;
         let mut earlier_car = self
             .car_tenths_this_tax_year(caller, &partner_id, today)
             .await?;
         let claim_id = ids::new_id(CLAIM);
-        let now = alongside_platform::now_rfc3339();
+        let now = self.clock.now_rfc3339();
         let mut items = Vec::new();
         let mut receipts = Vec::new();
         let mut latest_spent = None;
@@ -650,7 +650,7 @@ impl PaymentsApi {
                 },
             }
         }
-        let now = alongside_platform::now_rfc3339();
+        let now = self.clock.now_rfc3339();
         let txn = self.db.begin().await?;
         // Only claims still awaiting approval move: a decision made meanwhile by someone else
         // stands, and no claim is approved twice.

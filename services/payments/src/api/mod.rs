@@ -6,7 +6,7 @@ mod claims;
 mod runs;
 
 use alongside_events::Outbox;
-use alongside_platform::{grpc, Role};
+use alongside_platform::{grpc, Role, SharedClock};
 use alongside_proto::payments::v1::payments_service_server::PaymentsService;
 use alongside_proto::payments::v1::*;
 use sea_orm::sea_query::{Expr, SimpleExpr};
@@ -44,11 +44,16 @@ const SPEND_READERS: &[Role] = &[Finance, EngagementLead, Admin, Analyst, IcsAna
 pub struct PaymentsApi {
     db: DatabaseConnection,
     outbox: Outbox,
+    clock: SharedClock,
 }
 
 impl PaymentsApi {
-    pub fn new(db: DatabaseConnection, outbox: Outbox) -> Self {
-        Self { db, outbox }
+    pub fn new(db: DatabaseConnection, outbox: Outbox, clock: SharedClock) -> Self {
+        Self { db, outbox, clock }
+    }
+
+    fn today(&self) -> time::Date {
+        self.clock.today()
     }
 }
 
@@ -56,10 +61,6 @@ impl PaymentsApi {
 /// numeric), 0 when there are no rows.
 pub(crate) fn sum(column: &str) -> SimpleExpr {
     Expr::cust(format!("CAST(COALESCE(SUM({column}), 0) AS BIGINT)"))
-}
-
-pub(crate) fn today() -> time::Date {
-    time::OffsetDateTime::now_utc().date()
 }
 
 /// The service: each call authorises its roles, then runs its method with the verified caller.

@@ -52,7 +52,7 @@ impl PaymentsApi {
             ));
         }
         let id = ids::new_id(PAYMENT_RUN);
-        let now = alongside_platform::now_rfc3339();
+        let now = self.clock.now_rfc3339();
         let txn = self.db.begin().await?;
         // Written first, with its number worked out in the same statement: SQLite refuses a
         // transaction that reads and then writes while another connection writes. One draft a
@@ -219,7 +219,7 @@ impl PaymentsApi {
     ) -> Result<PaymentRun, ServiceError> {
         let found = self.find_run(caller, &r.id).await?;
         let tenant = caller.tenant.to_string();
-        let now = alongside_platform::now_rfc3339();
+        let now = self.clock.now_rfc3339();
         let txn = self.db.begin().await?;
         close_draft(&txn, caller, &found, "confirmed", &now).await?;
         claim::Entity::update_many()
@@ -331,7 +331,7 @@ impl PaymentsApi {
         r: PaymentRunAction,
     ) -> Result<PaymentRun, ServiceError> {
         let found = self.find_run(caller, &r.id).await?;
-        let now = alongside_platform::now_rfc3339();
+        let now = self.clock.now_rfc3339();
         let txn = self.db.begin().await?;
         close_draft(&txn, caller, &found, "cancelled", &now).await?;
         history_for_run(

@@ -85,7 +85,7 @@ impl PeopleApi {
             ethnic_group: answer("ethnic_group", &request.ethnic_group),
             disability: answer("disability", &request.disability),
             carer: answer("carer", &request.carer),
-            answered_at: alongside_platform::now_rfc3339(),
+            answered_at: self.clock.now_rfc3339(),
         };
         v.finish()?;
         let txn = self.db.begin().await?;
@@ -230,7 +230,7 @@ impl PeopleApi {
         }
         v.finish()?;
         use equality::population::{ActiveModel, Column as Pop, Entity as Population};
-        let now = alongside_platform::now_rfc3339();
+        let now = self.clock.now_rfc3339();
         let txn = self.db.begin().await?;
         Population::delete_many()
             .filter(Pop::TenantId.eq(caller.tenant.as_str()))

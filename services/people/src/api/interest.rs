@@ -60,7 +60,13 @@ impl PeopleApi {
             }
             (Err(e), _) | (_, Err(e)) => return Err(e),
         };
-        let row = new_partner(caller, r, Stage::Interest, "public form");
+        let row = new_partner(
+            caller,
+            r,
+            Stage::Interest,
+            "public form",
+            self.clock.now_rfc3339(),
+        );
         let txn = self.db.begin().await?;
         // An address already in the bank changes nothing, and the caller learns nothing of it.
         let inserted = partner::Entity::insert(to_active(&row))
@@ -183,7 +189,7 @@ impl PeopleApi {
             purpose: Set(purpose.to_string()),
             granted: Set(granted),
             notice_version: Set(version.to_string()),
-            recorded_at: Set(alongside_platform::now_rfc3339()),
+            recorded_at: Set(self.clock.now_rfc3339()),
             recorded_by: Set(caller.subject.clone()),
             recorded_by_role: Set(caller.role.as_str().into()),
             ..Default::default()
@@ -199,7 +205,7 @@ impl PeopleApi {
             partner_id: id.to_string(),
             purpose: purpose.to_string(),
             granted,
-            changed_at: alongside_platform::now_rfc3339(),
+            changed_at: self.clock.now_rfc3339(),
         };
         self.outbox
             .enqueue(txn, PEOPLE_PARTNERS, id, &caller.tenant, &event)

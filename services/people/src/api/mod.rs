@@ -4,7 +4,7 @@ use alongside_events::topics::PEOPLE_PARTNERS;
 use alongside_events::Outbox;
 use alongside_platform::ids::{self, PARTNER};
 use alongside_platform::paging::Page;
-use alongside_platform::{audit, grpc, Caller, Role, ServiceError};
+use alongside_platform::{audit, grpc, Caller, Role, ServiceError, SharedClock};
 use alongside_proto::people::events::v1::{
     PartnerEligibilityChanged, PartnerErased, PartnerRegistered, PartnerStatusChanged,
     RoleEligibility,
@@ -57,11 +57,17 @@ pub struct PeopleApi {
     db: DatabaseConnection,
     outbox: Outbox,
     sealer: Sealer,
+    clock: SharedClock,
 }
 
 impl PeopleApi {
-    pub fn new(db: DatabaseConnection, outbox: Outbox, sealer: Sealer) -> Self {
-        Self { db, outbox, sealer }
+    pub fn new(db: DatabaseConnection, outbox: Outbox, sealer: Sealer, clock: SharedClock) -> Self {
+        Self {
+            db,
+            outbox,
+            sealer,
+            clock,
+        }
     }
 
     async fn register(
@@ -70,7 +76,13 @@ impl PeopleApi {
         request: RegisterPartnerRequest,
     ) -> Result<Partner, ServiceError> {
         let r = crate::validate::registration(request)?;
-        let row = new_partner(caller, r, Stage::Active, &caller.subject);
+        let row = new_partner(
+            caller,
+            r,
+            Stage::Active,
+            &caller.subject,
+            self.clock.now_rfc3339(),
+        );
         let exists = partner::for_tenant(&caller.tenant)
             .filter(partner::Column::Email.eq(&row.email))
             .count(&self.db)
@@ -102,7 +114,7 @@ impl PeopleApi {
         row: &partner::Model,
         why: &str,
     ) -> Result<(), ServiceError> {
-        append_history(txn, caller, &row.id, "", &row.status, why).await?;
+        append_history(txn, caller, &row.id, "", &row.status, why, &row.registered_at).await?;
         audit::record(txn, caller, "create", "partner", &row.id).await?;
         let event = PartnerRegistered {
             partner_id: row.id.clone(),
@@ -150,7 +162,7 @@ impl PeopleApi {
         let from = Stage::parse(&row.status)
             .ok_or_else(|| ServiceError::Internal(format!("unknown status {}", row.status)))?;
         check_move(from, to).map_err(|message| ServiceError::invalid("status", message))?;
-        let changed_at = alongside_platform::now_rfc3339();
+        let changed_at = self.clock.now_rfc3339();
         let txn = self.db.begin().await?;
         // Only from the status just read: two leads moving one partner at once cannot both win.
         let moved = partner::Entity::update_many()
@@ -168,7 +180,16 @@ impl PeopleApi {
                 "the partner's status changed meanwhile; reload and try again".into(),
             ));
         }
-        append_history(&txn, caller, &row.id, from.as_str(), to.as_str(), &why).await?;
+        append_history(
+            &txn,
+            caller,
+            &row.id,
+            from.as_str(),
+            to.as_str(),
+            &why,
+            &changed_at,
+        )
+        .await?;
         audit::record(&txn, caller, "update", "partner", &row.id).await?;
         let event = PartnerStatusChanged {
             partner_id: row.id.clone(),
@@ -223,7 +244,7 @@ impl PeopleApi {
                 "this partner's record has already been erased",
             ));
         }
-        let erased_at = alongside_platform::now_rfc3339();
+        let erased_at = self.clock.now_rfc3339();
         let erased = partner::Model {
             given_name: String::new(),
             family_name: String::new(),
@@ -274,6 +295,7 @@ impl PeopleApi {
             &row.status,
             Stage::Erased.as_str(),
             &why,
+            &erased_at,
         )
         .await?;
         audit::record(&txn, caller, "erase", "partner", &row.id).await?;
@@ -292,7 +314,7 @@ impl PeopleApi {
 
     async fn roles(&self, caller: &Caller, id: &str) -> Result<PartnerRoles, ServiceError> {
         self.find(caller, id).await?;
-        let roles = partner_roles(&self.db, &caller.tenant, id).await?;
+        let roles = partner_roles(&self.db, &caller.tenant, id, self.clock.today()).await?;
         audit::record(&self.db, caller, "read", "partner_roles", id).await?;
         Ok(roles)
     }
@@ -327,7 +349,7 @@ impl PeopleApi {
                 partner_id: Set(row.id.clone()),
                 role: Set(role.to_string()),
                 granted_by: Set(caller.subject.clone()),
-                granted_at: Set(alongside_platform::now_rfc3339()),
+                granted_at: Set(self.clock.now_rfc3339()),
                 ..Default::default()
             })
             .exec_without_returning(&txn)
@@ -357,7 +379,7 @@ impl PeopleApi {
             }
         }
         self.after_roles_change(&txn, caller, &row.id).await?;
-        let roles = partner_roles(&txn, &caller.tenant, &row.id).await?;
+        let roles = partner_roles(&txn, &caller.tenant, &row.id, self.clock.today()).await?;
         txn.commit().await?;
         self.outbox.notify();
         Ok(roles)
@@ -368,7 +390,7 @@ impl PeopleApi {
         caller: &Caller,
         request: RecordTrainingRequest,
     ) -> Result<PartnerRoles, ServiceError> {
-        let record = crate::validate::training(&request, today())?;
+        let record = crate::validate::training(&request, self.clock.today())?;
         let row = self.find(caller, &request.partner_id).await?;
         if row.status == Stage::Erased.as_str() {
             return Err(ServiceError::invalid(
@@ -385,13 +407,13 @@ impl PeopleApi {
             expires_on: Set(record.expires_on.map(|d| d.to_string()).unwrap_or_default()),
             certificate_number: Set(record.certificate_number),
             recorded_by: Set(caller.subject.clone()),
-            recorded_at: Set(alongside_platform::now_rfc3339()),
+            recorded_at: Set(self.clock.now_rfc3339()),
             ..Default::default()
         })
         .exec_without_returning(&txn)
         .await?;
         self.after_roles_change(&txn, caller, &row.id).await?;
-        let roles = partner_roles(&txn, &caller.tenant, &row.id).await?;
+        let roles = partner_roles(&txn, &caller.tenant, &row.id, self.clock.today()).await?;
         txn.commit().await?;
         self.outbox.notify();
         Ok(roles)
@@ -405,7 +427,7 @@ impl PeopleApi {
         partner_id: &str,
     ) -> Result<(), ServiceError> {
         audit::record(txn, caller, "update", "partner_roles", partner_id).await?;
-        let roles = partner_roles(txn, &caller.tenant, partner_id).await?;
+        let roles = partner_roles(txn, &caller.tenant, partner_id, self.clock.today()).await?;
         let event = PartnerEligibilityChanged {
             partner_id: partner_id.to_string(),
             roles: roles
@@ -417,7 +439,7 @@ impl PeopleApi {
                     valid_until: r.valid_until.clone(),
                 })
                 .collect(),
-            changed_at: alongside_platform::now_rfc3339(),
+            changed_at: self.clock.now_rfc3339(),
         };
         self.outbox
             .enqueue(txn, PEOPLE_PARTNERS, partner_id, &caller.tenant, &event)
@@ -441,7 +463,7 @@ impl PeopleApi {
                 ))
             }
         };
-        let today = today();
+        let today = self.clock.today();
         let until = today + time::Duration::days(i64::from(days));
         let records = training::of_tenant(&caller.tenant)
             .filter(training::Column::ExpiresOn.ne(""))
@@ -526,7 +548,7 @@ impl PeopleApi {
             .order_by_desc(crate::support::note::Column::Id)
             .all(&self.db)
             .await?;
-        let roles = partner_roles(&self.db, &caller.tenant, id).await?;
+        let roles = partner_roles(&self.db, &caller.tenant, id, self.clock.today()).await?;
         let equality = if caller.role == Role::Partner {
             crate::equality::of_partner(&caller.tenant, id)
                 .one(&self.db)
@@ -563,7 +585,7 @@ impl PeopleApi {
                     action: a.action,
                 })
                 .collect(),
-            generated_at: alongside_platform::now_rfc3339(),
+            generated_at: self.clock.now_rfc3339(),
         })
     }
 
@@ -593,7 +615,7 @@ impl PeopleApi {
                 sea_orm::sea_query::Expr::col(partner::Column::SearchText).like(contains(search)),
             );
         }
-        query = filters(query, caller, &request)?;
+        query = filters(query, caller, &request, self.clock.today())?;
         use partner::Column::{FamilyName, GivenName, Id, RegisteredAt};
         // The id breaks ties in the same direction, so each order is one index walk.
         let sorted = match request.sort.as_str() {
@@ -656,6 +678,7 @@ fn filters(
     mut query: sea_orm::Select<partner::Entity>,
     caller: &Caller,
     request: &ListPartnersRequest,
+    today: time::Date,
 ) -> Result<sea_orm::Select<partner::Entity>, ServiceError> {
     use sea_orm::sea_query::{Expr, Func, Query};
     let mut v = alongside_platform::error::Violations::default();
@@ -712,7 +735,7 @@ fn filters(
         if request.expiring_within_days > 366 {
             v.push("expiring_within_days", "must be between 1 and 366");
         } else {
-            let from = today();
+            let from = today;
             let to = from + time::Duration::days(i64::from(request.expiring_within_days));
             use sea_orm::sea_query::Alias;
             use training::Column as T;
@@ -745,15 +768,12 @@ fn filters(
     Ok(query)
 }
 
-fn today() -> time::Date {
-    time::OffsetDateTime::now_utc().date()
-}
-
 /// The roles a partner holds with their eligibility today, and their latest record of each kind.
 async fn partner_roles(
     db: &impl sea_orm::ConnectionTrait,
     tenant: &alongside_platform::OdsCode,
     partner_id: &str,
+    today: time::Date,
 ) -> Result<PartnerRoles, ServiceError> {
     let held = held_role::of_partner(tenant, partner_id)
         .order_by_asc(held_role::Column::Role)
@@ -778,7 +798,6 @@ async fn partner_roles(
             Some((r.kind.clone(), (completed, expires)))
         })
         .collect();
-    let today = today();
     Ok(PartnerRoles {
         partner_id: partner_id.to_string(),
         roles: held
@@ -818,6 +837,7 @@ async fn append_history(
     from: &str,
     to: &str,
     why: &str,
+    at: &str,
 ) -> Result<(), ServiceError> {
     history::Entity::insert(history::ActiveModel {
         tenant_id: Set(caller.tenant.to_string()),
@@ -826,7 +846,7 @@ async fn append_history(
         to_status: Set(to.to_string()),
         reason: Set(why.to_string()),
         changed_by: Set(caller.subject.clone()),
-        changed_at: Set(alongside_platform::now_rfc3339()),
+        changed_at: Set(at.to_string()),
         ..Default::default()
     })
     .exec_without_returning(db)
@@ -840,6 +860,7 @@ fn new_partner(
     r: RegisterPartnerRequest,
     status: Stage,
     registered_by: &str,
+    registered_at: String,
 ) -> partner::Model {
     partner::Model {
         search_text: partner::search_text(&r.given_name, &r.family_name, &r.locality),
@@ -851,7 +872,7 @@ fn new_partner(
         phone: r.phone,
         locality: r.locality,
         status: status.to_string(),
-        registered_at: alongside_platform::now_rfc3339(),
+        registered_at,
         registered_by: registered_by.to_string(),
         ics_id: caller
             .ics

@@ -70,7 +70,7 @@ impl PeopleApi {
         self.reachable(caller, &id).await?;
         let current = self.stored_profile(caller, &id).await?;
         let row = profile::Model {
-            updated_at: alongside_platform::now_rfc3339(),
+            updated_at: self.clock.now_rfc3339(),
             updated_by: caller.subject.clone(),
             ..profile::updated(&current, &request)?
         };
@@ -127,7 +127,7 @@ impl PeopleApi {
         let id = request.partner_id.clone();
         self.reachable(caller, &id).await?;
         let (name, sort_code, account) = profile::bank_details(&request)?;
-        let now = alongside_platform::now_rfc3339();
+        let now = self.clock.now_rfc3339();
         let row = profile::Model {
             bank_sealed: self.sealer.seal(
                 &format!("{name}\n{sort_code}\n{account}"),

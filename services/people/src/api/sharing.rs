@@ -108,7 +108,7 @@ impl PeopleApi {
                 "this partner is already in your People Bank".into(),
             ));
         }
-        let now = alongside_platform::now_rfc3339();
+        let now = self.clock.now_rfc3339();
         // Every record of the person points at the first, so a withdrawal reaches them all.
         let (first, first_tenant) = if source.shared_from.is_empty() {
             (source.id.clone(), source.tenant_id.clone())

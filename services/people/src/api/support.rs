@@ -105,7 +105,7 @@ impl PeopleApi {
             supporter_id,
             supporter_name,
             assigned_by: caller.subject.clone(),
-            assigned_at: alongside_platform::now_rfc3339(),
+            assigned_at: self.clock.now_rfc3339(),
         };
         let txn = self.db.begin().await?;
         supporter::Entity::insert(sea_orm::IntoActiveModel::into_active_model(row.clone()))
@@ -154,7 +154,7 @@ impl PeopleApi {
             body: Set(body.to_string()),
             written_by: Set(caller.subject.clone()),
             written_by_role: Set(caller.role.as_str().into()),
-            written_at: Set(alongside_platform::now_rfc3339()),
+            written_at: Set(self.clock.now_rfc3339()),
             ..Default::default()
         })
         .exec_without_returning(&self.db)
