@@ -27,10 +27,20 @@ function freePort() {
   });
 }
 
+// The day the suite runs on: ALONGSIDE_TEST_TODAY (YYYY-MM-DD) moves it, as it moves the Rust
+// tests; otherwise today in England, the day the services count in.
+const testDay = process.env.ALONGSIDE_TEST_TODAY?.trim() || '';
+function todayInEngland() {
+  if (testDay) return testDay;
+  return new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/London' }).format(new Date());
+}
+
 before(async () => {
   const port = await freePort();
   dataDir = mkdtempSync(join(tmpdir(), 'alongside-browser-'));
-  suite = spawn(join(root, 'target/debug/alongside'), ['--port', String(port), '--data-dir', dataDir], { cwd: root });
+  const args = ['--port', String(port), '--data-dir', dataDir];
+  if (testDay) args.push('--today', testDay);
+  suite = spawn(join(root, 'target/debug/alongside'), args, { cwd: root });
   base = `http://127.0.0.1:${port}`;
   await new Promise((ok, fail) => {
     const timer = setTimeout(() => fail(new Error('the suite did not start within 120 s')), 120_000);
@@ -262,7 +272,7 @@ test('a lead gives a role, records training, and sees what expires', async () =>
   await page.getByRole('button', { name: 'Record' }).click();
   await assert.doesNotReject(page.locator('#completed_on-error').getByText('must be today or in the past').waitFor());
   await expectAccessible(page, 'training with errors');
-  await page.getByLabel('Completed on').fill(new Date().toISOString().slice(0, 10));
+  await page.getByLabel('Completed on').fill(todayInEngland());
   await page.getByRole('button', { name: 'Record' }).click();
   await assert.doesNotReject(page.getByText('Training recorded.').waitFor());
   assert.equal(await page.getByRole('cell', { name: /^No:/ }).count(), 0, 'every role in date now');
@@ -702,7 +712,7 @@ test('a complaint is recorded, closed with its learning, and reported to governa
   await page.getByRole('link', { name: 'RZA-BROWSER-1' }).click();
 
   // Closing it as upheld needs the learning.
-  const today = new Date().toISOString().slice(0, 10);
+  const today = todayInEngland();
   await page.getByLabel('Date acknowledged').fill(today);
   await page.getByLabel('Date closed').fill(today);
   await page.getByLabel('Outcome').selectOption('upheld');
@@ -881,7 +891,7 @@ test('the public FFT form works on a phone, and a personal link counts once', as
   const staff = await browser.newContext();
   const desk = await staff.newPage();
   await signIn(desk, 'analyst@rza.demo.test');
-  const month = new Date().toISOString().slice(0, 7);
+  const month = todayInEngland().slice(0, 7);
   const counted = async () => {
     const months = await (await desk.request.get(`${base}/api/v1/feedback/fft-summary?from=${month}&to=${month}`)).json();
     return months.reduce((n, m) => n + m.total, 0);
@@ -1108,7 +1118,7 @@ test('a lead adds to the impact log and reads it as a timeline by pathway', asyn
 });
 
 test('a team asks for partners; the lead offers a place; the partner accepts; attendance is confirmed', async () => {
-  const today = new Date().toISOString().slice(0, 10);
+  const today = todayInEngland();
   const staff = await browser.newContext();
   const staffPage = await staff.newPage();
   await signIn(staffPage, 'staff@rza.demo.test');

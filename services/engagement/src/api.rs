@@ -1178,8 +1178,13 @@ impl EngagementService for EngagementApi {
     ) -> Result<Response<ListOpenOpportunitiesResponse>, Status> {
         let caller = grpc::authorize(&request, &[Role::Partner])?;
         Ok(Response::new(
-            crate::partner_side::open_opportunities(&self.db, &*self.clock, &caller, request.into_inner())
-                .await?,
+            crate::partner_side::open_opportunities(
+                &self.db,
+                &*self.clock,
+                &caller,
+                request.into_inner(),
+            )
+            .await?,
         ))
     }
 
@@ -1189,7 +1194,13 @@ impl EngagementService for EngagementApi {
     ) -> Result<Response<Interest>, Status> {
         let caller = grpc::authorize(&request, &[Role::Partner])?;
         Ok(Response::new(
-            crate::partner_side::express_interest(&self.db, &*self.clock, &caller, request.into_inner()).await?,
+            crate::partner_side::express_interest(
+                &self.db,
+                &*self.clock,
+                &caller,
+                request.into_inner(),
+            )
+            .await?,
         ))
     }
 
@@ -1248,7 +1259,9 @@ impl EngagementService for EngagementApi {
         request: Request<ListForumsRequest>,
     ) -> Result<Response<ListForumsResponse>, Status> {
         let caller = grpc::authorize(&request, ORGANISERS)?;
-        Ok(Response::new(crate::forums::list(&self.db, &*self.clock, &caller).await?))
+        Ok(Response::new(
+            crate::forums::list(&self.db, &*self.clock, &caller).await?,
+        ))
     }
 
     async fn get_forum(
@@ -1267,7 +1280,8 @@ impl EngagementService for EngagementApi {
     ) -> Result<Response<ForumDetail>, Status> {
         let caller = grpc::authorize(&request, LEADS)?;
         Ok(Response::new(
-            crate::forums::set_member(&self.db, &*self.clock, &caller, request.into_inner()).await?,
+            crate::forums::set_member(&self.db, &*self.clock, &caller, request.into_inner())
+                .await?,
         ))
     }
 
@@ -1277,7 +1291,8 @@ impl EngagementService for EngagementApi {
     ) -> Result<Response<ForumMeeting>, Status> {
         let caller = grpc::authorize(&request, ORGANISERS)?;
         Ok(Response::new(
-            crate::forums::save_meeting(&self.db, &*self.clock, &caller, request.into_inner()).await?,
+            crate::forums::save_meeting(&self.db, &*self.clock, &caller, request.into_inner())
+                .await?,
         ))
     }
 
@@ -1287,7 +1302,8 @@ impl EngagementService for EngagementApi {
     ) -> Result<Response<ForumAction>, Status> {
         let caller = grpc::authorize(&request, ORGANISERS)?;
         Ok(Response::new(
-            crate::forums::save_action(&self.db, &*self.clock, &caller, request.into_inner()).await?,
+            crate::forums::save_action(&self.db, &*self.clock, &caller, request.into_inner())
+                .await?,
         ))
     }
 

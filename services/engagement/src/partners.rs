@@ -38,8 +38,14 @@ impl Handler for PartnerReadModel {
             return tallied(txn, event, partner_id, async {
                 set_status(txn, event, partner_id, &changed.to_status).await?;
                 if changed.to_status == "left" {
-                    cancel_future(txn, &*self.clock, event, partner_id, "the partner left the People Bank")
-                        .await?;
+                    cancel_future(
+                        txn,
+                        &*self.clock,
+                        event,
+                        partner_id,
+                        "the partner left the People Bank",
+                    )
+                    .await?;
                 }
                 Ok(())
             })
@@ -77,7 +83,14 @@ impl Handler for PartnerReadModel {
             let partner_id = erased.partner_id.as_str();
             return tallied(txn, event, partner_id, async {
                 set_status(txn, event, partner_id, "erased").await?;
-                cancel_future(txn, &*self.clock, event, partner_id, "the partner was erased").await
+                cancel_future(
+                    txn,
+                    &*self.clock,
+                    event,
+                    partner_id,
+                    "the partner was erased",
+                )
+                .await
             })
             .await;
         }

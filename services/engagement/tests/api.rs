@@ -850,12 +850,20 @@ async fn the_shortlist_shares_paid_work_fairly_and_says_why() {
             ..Default::default()
         };
         let mut sessions = Vec::new();
-        let (half_a_year_ago, a_season_ago) = (format!("{}-10", month(-6)), format!("{}-10", month(-3)));
+        let (half_a_year_ago, a_season_ago) =
+            (format!("{}-10", month(-6)), format!("{}-10", month(-3)));
         for (request, who) in [
-            (past("June forum", &half_a_year_ago, ""), vec!["busy", "once"]),
+            (
+                past("June forum", &half_a_year_ago, ""),
+                vec!["busy", "once"],
+            ),
             (past("September forum", &a_season_ago, ""), vec!["busy"]),
             (
-                past("Listening event", &format!("{}-01", month(-2)), "expenses_only"),
+                past(
+                    "Listening event",
+                    &format!("{}-01", month(-2)),
+                    "expenses_only",
+                ),
                 vec!["fresh"],
             ),
         ] {
@@ -1104,7 +1112,10 @@ async fn leaving_or_erasure_frees_future_places_and_keeps_the_past() {
         // Full: the third partner (known to engagement, on another list) waits.
         let other = h
             .client
-            .create_opportunity(outgoing(create("Reading group", &days_from_today(330), 5), &h.lead))
+            .create_opportunity(outgoing(
+                create("Reading group", &days_from_today(330), 5),
+                &h.lead,
+            ))
             .await
             .unwrap()
             .into_inner();

@@ -17,7 +17,11 @@ pub struct Envelope {
 
 impl Envelope {
     /// Wraps `event` for `tenant`, stamped with `occurred_at` and a fresh UUID v7.
-    pub fn new<E: EventName>(tenant: &OdsCode, event: &E, occurred_at: time::OffsetDateTime) -> Self {
+    pub fn new<E: EventName>(
+        tenant: &OdsCode,
+        event: &E,
+        occurred_at: time::OffsetDateTime,
+    ) -> Self {
         let inner = EventEnvelope {
             event_id: uuid::Uuid::now_v7().to_string(),
             event_type: E::EVENT_TYPE.to_string(),
@@ -86,7 +90,11 @@ mod tests {
             partner_id: "ptn_1".into(),
             ..Default::default()
         };
-        let env = Envelope::new(&tenant, &event, time::macros::datetime!(2026-12-06 10:00 UTC));
+        let env = Envelope::new(
+            &tenant,
+            &event,
+            time::macros::datetime!(2026-12-06 10:00 UTC),
+        );
         let back = Envelope::decode(&env.encode()).unwrap();
         assert!(back.is::<PartnerRegistered>());
         assert_eq!(back.payload::<PartnerRegistered>().unwrap(), event);

@@ -242,10 +242,7 @@ impl OutboxRelay {
         }
         if !sent.is_empty() {
             Entity::update_many()
-                .col_expr(
-                    Column::SentAt,
-                    Expr::value(SystemClock.now_rfc3339()),
-                )
+                .col_expr(Column::SentAt, Expr::value(SystemClock.now_rfc3339()))
                 .filter(Column::Id.is_in(sent.clone()))
                 .exec(&self.db)
                 .await?;

@@ -145,21 +145,6 @@ impl TestService {
         }
     }
 
-    /// The clock of the service under test (and of the test): on the same day.
-    pub fn clock(&self) -> &SharedClock {
-        &self.clock
-    }
-
-    /// Today, as the service under test sees it.
-    pub fn today(&self) -> time::Date {
-        self.clock.today()
-    }
-
-    /// `days` after today (before it, when negative), as YYYY-MM-DD.
-    pub fn days_from_today(&self, days: i64) -> String {
-        (self.today() + time::Duration::days(days)).to_string()
-    }
-
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
     }

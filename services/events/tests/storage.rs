@@ -47,7 +47,10 @@ async fn thousands_of_events_go_into_the_outbox_in_one_transaction() {
             })
             .collect();
         let txn = db.begin().await.unwrap();
-        Outbox::new(alongside_platform::clock::system()).enqueue_many(&txn, &events).await.unwrap();
+        Outbox::new(alongside_platform::clock::system())
+            .enqueue_many(&txn, &events)
+            .await
+            .unwrap();
         txn.commit().await.unwrap();
         let held = outbox::Entity::find().count(&db).await.unwrap();
         assert_eq!(held, 12_000, "{backend:?}");

@@ -56,8 +56,11 @@ async fn ics_and_trust_dashboards_show_figures_only_to_whom_they_belong() {
     let base = suite.url();
     let api = |path: &str| format!("{base}{path}");
 
-    // A change partners brought about at RZA this quarter, from its impact log.
+    // A change partners brought about at RZA last month (in the dashboard's default period, the
+    // last three whole months), from its impact log.
     let state = suite.gateway_state().clone();
+    let this_month = &state.clock.today().to_string()[..7];
+    let last_month = alongside_platform::add_months(this_month, -1).unwrap();
     let lead = alongside_platform::Caller {
         subject: "lead".into(),
         tenant: alongside_platform::OdsCode::parse("RZA").unwrap(),
@@ -72,7 +75,7 @@ async fn ics_and_trust_dashboards_show_figures_only_to_whom_they_belong() {
             alongside_proto::engagement::v1::RecordImpactRequest {
                 raised: "Evening clinics were hard to reach by bus".into(),
                 changed: "Clinics moved to the town-centre hub".into(),
-                changed_on: "2026-11-10".into(),
+                changed_on: format!("{last_month}-10"),
                 pathway: "Musculoskeletal".into(),
                 ..Default::default()
             },

@@ -26,6 +26,20 @@ pub async fn bench(
         migrate_on_start: false,
     };
     let db = alongside_platform::db::connect(&settings).await?;
+    // Dates around the day of the run: the target session on the first Thursday at least four
+    // days ahead, two years of past sessions in the months before its month.
+    let mut target = suite.gateway_state().clock.today() + time::Duration::days(4);
+    while target.weekday() != time::Weekday::Thursday {
+        target = target.next_day().expect("a later day");
+    }
+    let target_month = &target.to_string()[..7];
+    let past_month = |o: usize| {
+        alongside_platform::add_months(target_month, (o % 24) as i32 - 24).expect("a month")
+    };
+    let (in_date, lapsing) = (
+        target + time::Duration::days(365),
+        target - time::Duration::days(60),
+    );
     let seeded = Instant::now();
     let run = |sql: String| {
         let db = &db;
@@ -53,11 +67,7 @@ pub async fn bench(
             .map(|i| {
                 format!(
                     "('{TENANT}', 'ptn_e{i:09}', 'forum_member', '{}')",
-                    if i % 10 == 4 {
-                        "2026-06-30"
-                    } else {
-                        "2027-12-31"
-                    }
+                    if i % 10 == 4 { lapsing } else { in_date }
                 )
             })
             .collect();
@@ -70,11 +80,9 @@ pub async fn bench(
     // Past opportunities over two years, most of them paid.
     let rows: Vec<String> = (0..OPPORTUNITIES)
         .map(|o| {
-            let month = o % 24;
             format!(
-                "('opp_e{o:06}', '{TENANT}', 'Session {o}', 'forum_meeting', 3, '{}-{:02}-{:02}', 50, 'published', '2024-01-01T00:00:00Z', 'bench', '', '', '', '{}', 50)",
-                2025 + month / 12,
-                month % 12 + 1,
+                "('opp_e{o:06}', '{TENANT}', 'Session {o}', 'forum_meeting', 3, '{}-{:02}', 50, 'published', '2024-01-01T00:00:00Z', 'bench', '', '', '', '{}', 50)",
+                past_month(o),
                 1 + o % 28,
                 if o % 5 == 0 { "expenses_only" } else { "rate_card" }
             )
@@ -91,12 +99,10 @@ pub async fn bench(
             .map(|i| {
                 let partner = (i * 7_919) % partners;
                 let o = (i * 31) % OPPORTUNITIES;
-                let month = o % 24;
                 format!(
-                    "('att_e{i:09}', '{TENANT}', 'asg_e{i:09}', 'opp_e{o:06}', 'ptn_e{partner:09}', {}, '{}-{:02}-{:02}', '2026-01-01T00:00:00Z', 'bench', 1, '', '')",
+                    "('att_e{i:09}', '{TENANT}', 'asg_e{i:09}', 'opp_e{o:06}', 'ptn_e{partner:09}', {}, '{}-{:02}', '2026-01-01T00:00:00Z', 'bench', 1, '', '')",
                     if i % 17 == 0 { 0 } else { 120 },
-                    2025 + month / 12,
-                    month % 12 + 1,
+                    past_month(o),
                     1 + o % 28
                 )
             })
@@ -118,7 +124,7 @@ pub async fn bench(
     .await?;
     run(format!(
         "INSERT INTO opportunities (id, tenant_id, title, kind, involvement_level, starts_on, places, status, created_at, created_by, required_role, pathway, cost_centre, remuneration, filled) \
-         VALUES ('opp_target', '{TENANT}', 'December forum', 'forum_meeting', 3, '2026-12-10', 12, 'published', '2026-11-01T00:00:00Z', 'bench', 'forum_member', 'pain', '', 'rate_card', 0)"
+         VALUES ('opp_target', '{TENANT}', 'Forum', 'forum_meeting', 3, '{target}', 12, 'published', '2026-11-01T00:00:00Z', 'bench', 'forum_member', 'pain', '', 'rate_card', 0)"
     ))
     .await?;
     // Its session, on a Thursday; a fifth of the bank gave preferences: some like forum
@@ -126,7 +132,7 @@ pub async fn bench(
     // 200 said they are interested.
     run(format!(
         "INSERT INTO opportunity_sessions (id, tenant_id, opportunity_id, number, on_date, start_time, minutes) \
-         VALUES ('ses_target', '{TENANT}', 'opp_target', 1, '2026-12-10', '14:00', 120)"
+         VALUES ('ses_target', '{TENANT}', 'opp_target', 1, '{target}', '14:00', 120)"
     ))
     .await?;
     for start in (0..partners).step_by(5_000) {

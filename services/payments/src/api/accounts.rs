@@ -267,7 +267,9 @@ impl PaymentsApi {
         // One day's week and tax year; by default each of the last eight weeks, so a week
         // already past that went over a limit is still seen.
         let days: Vec<time::Date> = if r.on.trim().is_empty() {
-            (0..8).map(|w| self.today() - time::Duration::weeks(w)).collect()
+            (0..8)
+                .map(|w| self.today() - time::Duration::weeks(w))
+                .collect()
         } else {
             vec![alongside_platform::parse_date(r.on.trim()).ok_or_else(|| {
                 ServiceError::invalid("on", "must be a date in the form YYYY-MM-DD")

@@ -79,7 +79,8 @@ impl PaymentsApi {
         audit::record(&self.db, caller, "create", "rate_card", &id).await?;
         tracing::info!(card = %id, effective_from = %row.effective_from, "rate card created");
         let cards = stored_card::cards_of(&self.db, &caller.tenant).await?;
-        let mut shown = rate_card::to_proto(&rate_card::RateCard { id, ..card }, self.today(), &cards);
+        let mut shown =
+            rate_card::to_proto(&rate_card::RateCard { id, ..card }, self.today(), &cards);
         shown.created_by = row.created_by;
         shown.created_at = row.created_at;
         Ok(shown)

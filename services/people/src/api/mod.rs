@@ -114,7 +114,16 @@ impl PeopleApi {
         row: &partner::Model,
         why: &str,
     ) -> Result<(), ServiceError> {
-        append_history(txn, caller, &row.id, "", &row.status, why, &row.registered_at).await?;
+        append_history(
+            txn,
+            caller,
+            &row.id,
+            "",
+            &row.status,
+            why,
+            &row.registered_at,
+        )
+        .await?;
         audit::record(txn, caller, "create", "partner", &row.id).await?;
         let event = PartnerRegistered {
             partner_id: row.id.clone(),
