@@ -91,7 +91,7 @@ pub async fn record(
     let today = clock.today().to_string();
     let changed_on = r.changed_on.trim().to_string();
     match alongside_platform::parse_date(&changed_on) {
-        None => v.push("changed_on", "must be a date in the form YYYY-MM-DD"),
+        None => v.push("changed_on", alongside_platform::DATE_FORM),
         Some(d) if d.to_string() > today => v.push("changed_on", "cannot be in the future"),
         Some(_) => {}
     }
@@ -176,7 +176,7 @@ pub async fn list(
         v.check(
             value.is_empty() || alongside_platform::parse_date(value).is_some(),
             field,
-            "must be a date in the form YYYY-MM-DD",
+            alongside_platform::DATE_FORM,
         );
     }
     v.finish()?;

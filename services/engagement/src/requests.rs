@@ -81,7 +81,7 @@ pub(crate) fn date(v: &mut Violations, field: &str, value: &str, required: bool)
             v.push(field, "is required");
         }
     } else if alongside_platform::parse_date(&value).is_none() {
-        v.push(field, "must be a date in the form YYYY-MM-DD");
+        v.push(field, alongside_platform::DATE_FORM);
     }
     value
 }

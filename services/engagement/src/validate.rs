@@ -28,11 +28,12 @@ pub fn session_dates(first: time::Date, repeat: &str, count: u32) -> Vec<time::D
             "fortnightly" => first + time::Duration::weeks(2 * n as i64),
             "monthly" => {
                 // The same day of the month, or the month's last day when it is shorter.
-                let month = format!("{:04}-{:02}", first.year(), first.month() as u8);
-                let target = alongside_platform::add_months(&month, n as i32).unwrap_or(month);
-                let last = alongside_platform::last_day_of_month(&target).unwrap_or(first);
-                let day = first.day().min(last.day());
-                last.replace_day(day).unwrap_or(last)
+                let index = first.year() * 12 + i32::from(u8::from(first.month())) - 1 + n as i32;
+                let year = index.div_euclid(12);
+                let month = time::Month::try_from(index.rem_euclid(12) as u8 + 1)
+                    .unwrap_or(time::Month::January);
+                time::Date::from_calendar_date(year, month, first.day().min(month.length(year)))
+                    .unwrap_or(first)
             }
             _ => first,
         };
@@ -68,7 +69,7 @@ pub fn opportunity(
     v.check(
         alongside_platform::parse_date(&r.starts_on).is_some(),
         "starts_on",
-        "must be a date in the form YYYY-MM-DD",
+        alongside_platform::DATE_FORM,
     );
     v.check(
         (1..=200).contains(&r.places),
@@ -177,8 +178,14 @@ pub fn opportunity(
     let mut sessions = Vec::new();
     if let Some(first) = alongside_platform::parse_date(&r.starts_on) {
         let dates = session_dates(first, &r.repeat, r.session_count.clamp(1, 52));
-        let last = dates.last().copied().unwrap_or(first).to_string();
-        if r.held && last.as_str() > today {
+        let last_on = dates.last().copied().unwrap_or(first);
+        let last = last_on.to_string();
+        if !alongside_platform::YEARS.contains(&last_on.year()) {
+            v.push(
+                "starts_on",
+                format!("the sessions would run on to {last}: every session must fall in the years 1900 to 2199"),
+            );
+        } else if r.held && last.as_str() > today {
             v.push(
                 "starts_on",
                 format!("work already done must have its sessions today or earlier; the last would be on {last}"),
@@ -337,6 +344,37 @@ mod tests {
             .all(|s| s.minutes == 90 && s.start_time == "14:30"));
         let weekly = session_dates(time::macros::date!(2026 - 12 - 03), "fortnightly", 3);
         assert_eq!(weekly[2], time::macros::date!(2026 - 12 - 31));
+    }
+
+    #[test]
+    fn sessions_past_the_last_year_are_refused_by_field() {
+        for (starts_on, repeat) in [("2199-06-30", "monthly"), ("2199-12-01", "weekly")] {
+            let ServiceError::Invalid(errors) = checked(CreateOpportunityRequest {
+                starts_on: starts_on.into(),
+                repeat: repeat.into(),
+                session_count: 52,
+                ..valid()
+            })
+            .unwrap_err() else {
+                panic!("refused by field")
+            };
+            assert_eq!(errors[0].field, "starts_on");
+            assert!(
+                errors[0].reason.contains("1900 to 2199"),
+                "{}",
+                errors[0].reason
+            );
+        }
+        for year_zero in ["0000-01-01", "9999-12-31"] {
+            let ServiceError::Invalid(errors) = checked(CreateOpportunityRequest {
+                starts_on: year_zero.into(),
+                ..valid()
+            })
+            .unwrap_err() else {
+                panic!("refused by field")
+            };
+            assert_eq!(errors[0].field, "starts_on");
+        }
     }
 
     #[test]

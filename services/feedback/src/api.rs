@@ -428,10 +428,7 @@ impl FeedbackApi {
                 ));
             }
             match alongside_platform::parse_date(r.completed_on.trim()) {
-                None => problems.push((
-                    "completed_on",
-                    "must be a date in the form YYYY-MM-DD".into(),
-                )),
+                None => problems.push(("completed_on", alongside_platform::DATE_FORM.into())),
                 Some(d) if d > today => {
                     problems.push(("completed_on", "cannot be in the future".into()))
                 }
@@ -516,7 +513,7 @@ impl FeedbackApi {
             v.check(
                 value.is_empty() || alongside_platform::parse_date(value).is_some(),
                 field,
-                "must be a date in the form YYYY-MM-DD",
+                alongside_platform::DATE_FORM,
             );
         }
         v.check(

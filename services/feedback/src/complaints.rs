@@ -122,7 +122,7 @@ fn check(c: &Complaint, today: time::Date) -> Result<Checked, ServiceError> {
         }
         match parse_date(value) {
             None => {
-                v.push(field, "must be a date in the form YYYY-MM-DD");
+                v.push(field, alongside_platform::DATE_FORM);
                 None
             }
             Some(d) if d > today => {

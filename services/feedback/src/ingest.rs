@@ -125,7 +125,7 @@ pub fn validate_with(
     match date {
         None => errors.push(FieldError::new(
             "responded_on",
-            "must be a date in the form YYYY-MM-DD",
+            alongside_platform::DATE_FORM,
         )),
         Some(d) if d > today => {
             errors.push(FieldError::new("responded_on", "cannot be in the future"))

@@ -58,8 +58,10 @@ impl Clients {
         FeedbackServiceClient::new(self.feedback.clone())
     }
 
+    /// Receipts come back whole (5 MB at most each), past gRPC's usual 4 MB for a reply.
     pub fn payments(&self) -> PaymentsServiceClient<Channel> {
         PaymentsServiceClient::new(self.payments.clone())
+            .max_decoding_message_size(16 * 1024 * 1024)
     }
 
     /// Each service's gRPC health: (name, serving).

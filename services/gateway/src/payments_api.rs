@@ -23,7 +23,12 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/claims", get(list_claims))
         .route("/api/v1/claims/decisions", post(decide_claims))
         .route("/api/v1/claims/{id}", get(get_claim))
-        .route("/api/v1/expense-claims", post(submit_expense_claim))
+        .route(
+            "/api/v1/expense-claims",
+            // As the page's form: 32 MB of receipts, here base64-encoded (four bytes for three).
+            post(submit_expense_claim)
+                .layer(axum::extract::DefaultBodyLimit::max(44 * 1024 * 1024)),
+        )
         .route(
             "/api/v1/rate-cards",
             get(list_rate_cards).post(create_rate_card),

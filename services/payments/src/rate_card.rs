@@ -224,7 +224,7 @@ pub fn from_request(r: &proto::CreateRateCardRequest) -> Result<RateCard, Servic
     let mut v = Violations::default();
     let effective_from = alongside_platform::parse_date(r.effective_from.trim());
     if effective_from.is_none() {
-        v.push("effective_from", "must be a date in the form YYYY-MM-DD");
+        v.push("effective_from", alongside_platform::DATE_FORM);
     }
     let note = r.note.trim().to_string();
     v.check(

@@ -37,7 +37,8 @@ pub struct SpcArgs {
     /// Which way is better: increase, decrease or neutral.
     #[arg(long, default_value = "increase")]
     improvement: String,
-    #[arg(long)]
+    /// The target to assure against; may be negative (a change score, say).
+    #[arg(long, allow_negative_numbers = true)]
     target: Option<f64>,
     /// Periods (as in the input) from which the limits are worked out again, comma-separated.
     #[arg(long, value_delimiter = ',')]

@@ -543,17 +543,17 @@ async fn forum_and_requests(
         .map_err(|e| err(&e))?
         .into_inner();
     for (n, partner_id) in partner_ids.iter().take(3).enumerate() {
-        engagement
-            .set_forum_member(state.clients.request(
-                lead,
-                engagement::SetForumMemberRequest {
-                    forum_id: forum.id.clone(),
-                    partner_id: partner_id.clone(),
-                    role: if n == 0 { "chair" } else { "member" }.into(),
-                },
-            ))
-            .await
-            .map_err(|e| err(&e))?;
+        let member = engagement::SetForumMemberRequest {
+            forum_id: forum.id.clone(),
+            partner_id: partner_id.clone(),
+            role: if n == 0 { "chair" } else { "member" }.into(),
+        };
+        when_known(partner_id, || {
+            let mut engagement = state.clients.engagement();
+            let request = state.clients.request(lead, member.clone());
+            async move { engagement.set_forum_member(request).await }
+        })
+        .await?;
     }
     let meeting = engagement
         .save_forum_meeting(state.clients.request(
@@ -612,20 +612,30 @@ async fn assign_when_known(
     opportunity_id: &str,
     partner_id: &str,
 ) -> Result<engagement::Assignment, String> {
+    let request = engagement::AssignPartnerRequest {
+        opportunity_id: opportunity_id.into(),
+        partner_id: partner_id.into(),
+        offer: false,
+    };
+    when_known(partner_id, || {
+        let mut engagement = state.clients.engagement();
+        let request = state.clients.request(lead, request.clone());
+        async move { engagement.assign_partner(request).await }
+    })
+    .await
+}
+
+/// Calls `call` until it succeeds, for up to ten seconds: a partner registered moments ago
+/// reaches engagement's read model through Kafka.
+async fn when_known<T, F, Fut>(partner_id: &str, mut call: F) -> Result<T, String>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<tonic::Response<T>, tonic::Status>>,
+{
     let mut last = String::new();
     for _ in 0..100 {
-        let request = engagement::AssignPartnerRequest {
-            opportunity_id: opportunity_id.into(),
-            partner_id: partner_id.into(),
-            offer: false,
-        };
-        match state
-            .clients
-            .engagement()
-            .assign_partner(state.clients.request(lead, request))
-            .await
-        {
-            Ok(assignment) => return Ok(assignment.into_inner()),
+        match call().await {
+            Ok(response) => return Ok(response.into_inner()),
             Err(status) => last = status.message().to_string(),
         }
         tokio::time::sleep(Duration::from_millis(100)).await;

@@ -23,6 +23,26 @@ fn analyze(args: &[&str], csv: &str) -> (i32, serde_json::Value, String) {
 }
 
 #[test]
+fn spc_takes_negative_values_and_a_negative_target() {
+    // Mean change in an outcome score, which can fall below zero.
+    let mut csv = String::from("period,value\n");
+    for (i, v) in [
+        -4.5, -3.0, -5.5, -4.0, -3.5, -4.5, -5.0, -4.0, -3.5, -4.5, -4.0, -5.0,
+    ]
+    .iter()
+    .enumerate()
+    {
+        csv.push_str(&format!("2025-{:02},{v}\n", i + 1));
+    }
+    let (code, json, stderr) = analyze(&["spc", "--target", "-3"], &csv);
+    assert_eq!(code, 0, "{stderr}");
+    let mean = json["points"][0]["mean"].as_f64().unwrap();
+    assert!((mean - -4.25).abs() < 1e-9, "{mean}");
+    // The target lies between the mean and the upper limit: some months meet it, most do not.
+    assert_eq!(json["assurance"], "hit_or_miss");
+}
+
+#[test]
 fn spc_gives_every_point_its_limits_and_type() {
     // Twelve months around 90% positive, then one at 60%.
     let mut csv = String::from("period,value\n");

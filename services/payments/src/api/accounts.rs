@@ -271,9 +271,8 @@ impl PaymentsApi {
                 .map(|w| self.today() - time::Duration::weeks(w))
                 .collect()
         } else {
-            vec![alongside_platform::parse_date(r.on.trim()).ok_or_else(|| {
-                ServiceError::invalid("on", "must be a date in the form YYYY-MM-DD")
-            })?]
+            vec![alongside_platform::parse_date(r.on.trim())
+                .ok_or_else(|| ServiceError::invalid("on", alongside_platform::DATE_FORM))?]
         };
         let only = match caller.role {
             Role::Partner => Some(vec![caller.subject.clone()]),

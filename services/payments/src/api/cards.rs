@@ -164,7 +164,7 @@ impl PaymentsApi {
         v.check(
             effective_from.is_some(),
             "effective_from",
-            "must be a date in the form YYYY-MM-DD",
+            alongside_platform::DATE_FORM,
         );
         let warn = if r.warn_at_percent == 0 {
             80

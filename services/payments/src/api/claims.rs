@@ -334,7 +334,7 @@ impl PaymentsApi {
             }
             let spent_on = alongside_platform::parse_date(input.spent_on.trim());
             match spent_on {
-                None => v.push(&field("spent_on"), "must be a date in the form YYYY-MM-DD"),
+                None => v.push(&field("spent_on"), alongside_platform::DATE_FORM),
                 Some(d) if d > today => v.push(&field("spent_on"), "must not be in the future"),
                 Some(d) if d < today - time::Duration::days(365) => {
                     v.push(&field("spent_on"), "must be within the last 12 months")
@@ -806,7 +806,7 @@ pub(super) fn date_range(
         }
         let date = alongside_platform::parse_date(value.trim());
         if date.is_none() {
-            v.push(field, "must be a date in the form YYYY-MM-DD");
+            v.push(field, alongside_platform::DATE_FORM);
         }
         date
     };

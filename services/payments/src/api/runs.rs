@@ -36,9 +36,8 @@ impl PaymentsApi {
         caller: &Caller,
         r: CreatePaymentRunRequest,
     ) -> Result<PaymentRun, ServiceError> {
-        let up_to = alongside_platform::parse_date(r.up_to.trim()).ok_or_else(|| {
-            ServiceError::invalid("up_to", "must be a date in the form YYYY-MM-DD")
-        })?;
+        let up_to = alongside_platform::parse_date(r.up_to.trim())
+            .ok_or_else(|| ServiceError::invalid("up_to", alongside_platform::DATE_FORM))?;
         let tenant = caller.tenant.to_string();
         if run::for_tenant(&caller.tenant)
             .filter(run::Column::Status.eq("draft"))
