@@ -219,6 +219,7 @@ def check_configs(name, docs):
     stand_ins = {
         "DATABASE_URL": "postgres://alongside@db.invalid:5432/alongside",
         "ALONGSIDE_AUTH__INTERNAL_TOKEN_KEY": "helm-check-internal-token-key-0123456789",
+        "ALONGSIDE_BANK_DETAILS_KEY": "helm-check-bank-details-key-0123456789",
     }
     for doc in docs:
         if doc["kind"] != "Deployment":

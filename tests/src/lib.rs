@@ -3,6 +3,7 @@
 
 pub mod collector;
 
+use secrecy::ExposeSecret;
 use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -217,24 +218,41 @@ impl ServiceProcess {
     }
 }
 
+/// The token key shared by the gateway and the services of a test, made for this test process.
+pub fn internal_token_key() -> String {
+    alongside_platform::testing::keys()
+        .internal_token
+        .expose_secret()
+        .to_string()
+}
+
 /// The environment a domain service needs: its own fresh PostgreSQL database, the broker, the
-/// shared token key, and OTLP export to `collector`.
+/// shared token key (and for people the bank details key), and OTLP export to `collector`.
 pub async fn service_env(
     name: &str,
     brokers: &str,
     collector: &str,
-    key: &str,
 ) -> (Vec<(String, String)>, TestDatabase) {
     let db = TestDatabase::create(Backend::Postgres, &format!("system_{name}")).await;
-    let env = vec![
+    let mut env = vec![
         ("DATABASE_URL".into(), db.url.clone()),
         ("ALONGSIDE_KAFKA__BROKERS".into(), brokers.into()),
         ("ALONGSIDE_KAFKA__CREATE_TOPICS".into(), "false".into()),
-        ("ALONGSIDE_AUTH__INTERNAL_TOKEN_KEY".into(), key.into()),
+        (
+            "ALONGSIDE_AUTH__INTERNAL_TOKEN_KEY".into(),
+            internal_token_key(),
+        ),
         ("ALONGSIDE_TELEMETRY__LOG_LEVEL".into(), "info".into()),
         ("OTEL_EXPORTER_OTLP_ENDPOINT".into(), collector.into()),
         ("OTEL_BSP_SCHEDULE_DELAY".into(), "200".into()),
     ];
+    if name == "people" {
+        let key = alongside_platform::testing::keys().bank_details;
+        env.push((
+            "ALONGSIDE_BANK_DETAILS_KEY".into(),
+            key.expose_secret().to_string(),
+        ));
+    }
     (env, db)
 }
 

@@ -23,7 +23,6 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 
 const ATTENDANCES: usize = 10_000;
 const CHUNK: usize = 250;
-const KEY: &str = "fault-test-internal-token-key-0123456789";
 
 fn attendance(i: usize) -> AttendanceRecorded {
     AttendanceRecorded {
@@ -110,13 +109,17 @@ async fn every_attendance_has_exactly_one_claim_after_crashes_and_broker_stalls(
         ("DATABASE_URL".to_string(), db.url.clone()),
         ("ALONGSIDE_KAFKA__BROKERS".into(), tansu.brokers.clone()),
         ("ALONGSIDE_KAFKA__CREATE_TOPICS".into(), "false".into()),
-        ("ALONGSIDE_AUTH__INTERNAL_TOKEN_KEY".into(), KEY.into()),
+        (
+            "ALONGSIDE_AUTH__INTERNAL_TOKEN_KEY".into(),
+            alongside_tests::internal_token_key(),
+        ),
         ("ALONGSIDE_TELEMETRY__LOG_LEVEL".into(), "info".into()),
     ];
     let mut payments = ServiceProcess::spawn("payments", env).await;
     let token = TokenSigner::new(&AuthSettings {
-        internal_token_key: KEY.to_string().into(),
+        internal_token_key: alongside_tests::internal_token_key().into(),
         token_ttl_seconds: 3_600,
+        bank_details_key: String::new().into(),
     })
     .sign(&Caller {
         subject: "usr_fault_finance".into(),

@@ -18,7 +18,6 @@ use rdkafka::message::{Header, Headers, Message, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use serde_json::{json, Value};
 
-const KEY: &str = "system-test-key-system-test-key-system-test";
 const PASSWORD: &str = "a-long-test-password";
 
 /// A Kafka message as read: key, payload and headers.
@@ -214,7 +213,7 @@ async fn the_suite_over_tansu_and_postgres() {
     let payments_metrics = format!("127.0.0.1:{}", alongside_tests::free_port());
     let gateway_metrics = format!("127.0.0.1:{}", alongside_tests::free_port());
     for name in ["people", "engagement", "feedback", "payments"] {
-        let (mut env, db) = service_env(name, &tansu.brokers, &otlp, KEY).await;
+        let (mut env, db) = service_env(name, &tansu.brokers, &otlp).await;
         if name == "payments" {
             env.push(("ALONGSIDE_METRICS__LISTEN".into(), payments_metrics.clone()));
         }
@@ -226,7 +225,7 @@ async fn the_suite_over_tansu_and_postgres() {
         ("DATABASE_URL".to_string(), gateway_db.url.clone()),
         (
             "ALONGSIDE_AUTH__INTERNAL_TOKEN_KEY".to_string(),
-            KEY.to_string(),
+            alongside_tests::internal_token_key(),
         ),
         ("OTEL_EXPORTER_OTLP_ENDPOINT".to_string(), otlp.clone()),
         ("OTEL_BSP_SCHEDULE_DELAY".to_string(), "200".to_string()),

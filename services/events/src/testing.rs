@@ -17,8 +17,13 @@ use crate::mock::MockBroker;
 /// embedded defaults: tests must not pick up the developer's ALONGSIDE_* environment.
 /// The clock is on the day `ALONGSIDE_TEST_TODAY` names, when it is set.
 pub fn settings(service: &str, db: &TestDatabase, brokers: &str) -> ServiceSettings {
-    let mut settings = config::embedded_service_settings(service, &db.url, brokers)
-        .expect("embedded defaults are valid");
+    let mut settings = config::embedded_service_settings(
+        service,
+        &db.url,
+        brokers,
+        &alongside_platform::testing::keys(),
+    )
+    .expect("embedded defaults are valid");
     settings.clock = alongside_platform::testing::clock_settings();
     settings
 }

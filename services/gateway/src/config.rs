@@ -114,8 +114,8 @@ max_connections = 8
 migrate_on_start = true
 
 [auth]
-# Development key only: deployments set ALONGSIDE_AUTH__INTERNAL_TOKEN_KEY from a Secret.
-internal_token_key = "alongside-development-key-not-for-production-use"
+# No key here: deployments set ALONGSIDE_AUTH__INTERNAL_TOKEN_KEY from a Secret; the embedded
+# run makes its own.
 token_ttl_seconds = 300
 
 [session]

@@ -51,13 +51,19 @@ pub async fn start(
     settings: ServiceSettings,
     shutdown: CancellationToken,
 ) -> Result<Running, StartError> {
-    let runtime = ServiceRuntime::prepare::<Migrator>(SERVICE, settings, shutdown).await?;
-    let sealer = sealed::Sealer::from_environment().map_err(|e| {
+    // People alone holds bank details, and does not start without the key that seals them
+    // (`auth.bank_details_key`, or ALONGSIDE_BANK_DETAILS_KEY).
+    alongside_platform::config::check_key(
+        "auth.bank_details_key",
+        &settings.auth.bank_details_key,
+    )?;
+    let sealer = sealed::Sealer::new(&settings.auth.bank_details_key).map_err(|e| {
         alongside_platform::config::ConfigError::Invalid {
             key: sealed::KEY_VARIABLE,
             reason: e.to_string(),
         }
     })?;
+    let runtime = ServiceRuntime::prepare::<Migrator>(SERVICE, settings, shutdown).await?;
     let api = api::PeopleApi::new(
         runtime.db.clone(),
         runtime.outbox.clone(),

@@ -1,4 +1,5 @@
-//! Bank details sealed at rest: AES-256-GCM under a key from `ALONGSIDE_BANK_DETAILS_KEY`, with
+//! Bank details sealed at rest: AES-256-GCM under `auth.bank_details_key` (in a deployment
+//! `ALONGSIDE_BANK_DETAILS_KEY`, from its Secret; the embedded run makes its own), with
 //! the tenant and partner as associated data, so a sealed value copied onto another partner's
 //! row does not open. Stored as `v1:` and base64 of nonce then ciphertext; the version leaves
 //! room for a key rotation.
@@ -11,8 +12,6 @@ use sha2::{Digest, Sha256};
 
 /// The environment variable that holds the key (the chart fills it from `bank-details-key`).
 pub const KEY_VARIABLE: &str = "ALONGSIDE_BANK_DETAILS_KEY";
-/// The embedded run's key, as the internal token has a development key: deployments set their own.
-const DEVELOPMENT_KEY: &str = "alongside-development-bank-details-key-not-for-production";
 const VERSION: &str = "v1:";
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -39,19 +38,6 @@ impl Sealer {
         Ok(Self {
             cipher: Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&key)),
         })
-    }
-
-    /// The key from [`KEY_VARIABLE`], or the development key with a warning when it is not set.
-    pub fn from_environment() -> Result<Self, SealError> {
-        match std::env::var(KEY_VARIABLE) {
-            Ok(value) => Self::new(&SecretString::from(value)),
-            Err(_) => {
-                tracing::warn!(
-                    "{KEY_VARIABLE} is not set: bank details are sealed with the development key"
-                );
-                Self::new(&SecretString::from(DEVELOPMENT_KEY.to_string()))
-            }
-        }
     }
 
     pub fn seal(&self, plaintext: &str, context: &str) -> String {

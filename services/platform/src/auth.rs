@@ -215,6 +215,7 @@ mod tests {
         AuthSettings {
             internal_token_key: SecretString::from(key.to_string()),
             token_ttl_seconds: 60,
+            bank_details_key: SecretString::from(String::new()),
         }
     }
 

@@ -48,6 +48,11 @@ where
             Env::raw()
                 .only(&["DATABASE_URL"])
                 .map(|_| "database.url".into()),
+        )
+        .merge(
+            Env::raw()
+                .only(&["ALONGSIDE_BANK_DETAILS_KEY"])
+                .map(|_| "auth.bank_details_key".into()),
         );
     let settings: T = figment
         .extract()
@@ -56,16 +61,82 @@ where
     Ok(settings)
 }
 
-/// Loads `T` from the embedded defaults alone, ignoring files and the environment (for tests).
+/// Loads `T` from the embedded defaults alone, ignoring files and the environment, for a process
+/// that runs the services inside it (the embedded suite, tests). It fills in what the defaults
+/// leave out (keys, addresses) and then validates.
 pub fn load_defaults_only<T>(defaults: &str) -> Result<T, ConfigError>
 where
-    T: for<'de> Deserialize<'de> + Validate,
+    T: for<'de> Deserialize<'de>,
 {
-    let settings: T = Figment::from(Toml::string(defaults))
+    Figment::from(Toml::string(defaults))
         .extract()
-        .map_err(|e| ConfigError::Load(Box::new(e)))?;
-    settings.validate()?;
-    Ok(settings)
+        .map_err(|e| ConfigError::Load(Box::new(e)))
+}
+
+/// The keys of a process that runs services inside it: made by it, never taken from the source.
+#[derive(Clone)]
+pub struct Keys {
+    pub internal_token: SecretString,
+    pub bank_details: SecretString,
+}
+
+impl Keys {
+    /// Fresh random keys.
+    pub fn random() -> Self {
+        let key = || {
+            SecretString::from(format!(
+                "{}{}",
+                uuid::Uuid::new_v4().simple(),
+                uuid::Uuid::new_v4().simple()
+            ))
+        };
+        Self {
+            internal_token: key(),
+            bank_details: key(),
+        }
+    }
+
+    /// The keys kept in `<data_dir>/keys/`, made at first start and read again afterwards (the
+    /// bank details sealed under one must open next time). The folder and files are the owner's
+    /// alone.
+    pub fn in_folder(data_dir: &Path) -> std::io::Result<Self> {
+        let dir = data_dir.join("keys");
+        std::fs::create_dir_all(&dir)?;
+        restrict(&dir, 0o700)?;
+        let made = Self::random();
+        let keep = |name: &str, fresh: &SecretString| -> std::io::Result<SecretString> {
+            let file = dir.join(name);
+            if !file.exists() {
+                let mut options = std::fs::OpenOptions::new();
+                options.write(true).create_new(true);
+                #[cfg(unix)]
+                std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+                std::io::Write::write_all(
+                    &mut options.open(&file)?,
+                    fresh.expose_secret().as_bytes(),
+                )?;
+            }
+            restrict(&file, 0o600)?;
+            Ok(SecretString::from(
+                std::fs::read_to_string(&file)?.trim().to_string(),
+            ))
+        };
+        Ok(Self {
+            internal_token: keep("internal-token.key", &made.internal_token)?,
+            bank_details: keep("bank-details.key", &made.bank_details)?,
+        })
+    }
+}
+
+#[cfg(unix)]
+fn restrict(path: &Path, mode: u32) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+}
+
+#[cfg(not(unix))]
+fn restrict(_: &Path, _: u32) -> std::io::Result<()> {
+    Ok(())
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -166,21 +237,53 @@ impl KafkaSettings {
     }
 }
 
+/// Keys that once shipped in the source as development defaults: refused wherever they turn up.
+const PUBLISHED_KEYS: &[&str] = &[
+    "alongside-development-key-not-for-production-use",
+    "alongside-development-bank-details-key-not-for-production",
+];
+
+fn no_key() -> SecretString {
+    SecretString::from(String::new())
+}
+
+/// The keys of a process. None has a default: a deployment sets them from its Secret, and the
+/// embedded run makes its own at first start ([`Keys::in_folder`]).
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuthSettings {
     /// HMAC key for the internal caller token the gateway signs; at least 32 bytes.
+    #[serde(default = "no_key")]
     pub internal_token_key: SecretString,
     pub token_ttl_seconds: u64,
+    /// People only: seals partners' bank details (also read from `ALONGSIDE_BANK_DETAILS_KEY`).
+    #[serde(default = "no_key")]
+    pub bank_details_key: SecretString,
+}
+
+/// Checks a key: set, long enough, and not one published in the source.
+pub fn check_key(key: &'static str, value: &SecretString) -> Result<(), ConfigError> {
+    let value = value.expose_secret();
+    let reason = if value.is_empty() {
+        "must be set: at least 32 random bytes from your Secret (e.g. `openssl rand -base64 48`)"
+    } else if value.len() < 32 {
+        "must be at least 32 bytes (e.g. `openssl rand -base64 48`)"
+    } else if PUBLISHED_KEYS.contains(&value) {
+        "is a development key published in Alongside's source: make a new one (e.g. `openssl rand -base64 48`)"
+    } else {
+        return Ok(());
+    };
+    Err(ConfigError::Invalid {
+        key,
+        reason: reason.into(),
+    })
 }
 
 impl AuthSettings {
     pub fn validate(&self) -> Result<(), ConfigError> {
-        if self.internal_token_key.expose_secret().len() < 32 {
-            return Err(ConfigError::Invalid {
-                key: "auth.internal_token_key",
-                reason: "must be at least 32 bytes".into(),
-            });
+        check_key("auth.internal_token_key", &self.internal_token_key)?;
+        if !self.bank_details_key.expose_secret().is_empty() {
+            check_key("auth.bank_details_key", &self.bank_details_key)?;
         }
         if self.token_ttl_seconds == 0 {
             return Err(ConfigError::Invalid {
@@ -288,17 +391,24 @@ impl Validate for ServiceSettings {
 }
 
 /// Settings of a service run inside another process (the embedded suite, tests): the embedded
-/// defaults alone on a free port, with `database_url` and `brokers`. The process that owns the
-/// broker creates the topics, so the service does not.
+/// defaults alone on a free loopback port, with `database_url`, `brokers` and the process's
+/// `keys`. The process that owns the broker creates the topics, so the service does not.
 pub fn embedded_service_settings(
     service: &str,
     database_url: &str,
     brokers: &str,
+    keys: &Keys,
 ) -> Result<ServiceSettings, ConfigError> {
     let mut settings: ServiceSettings = load_defaults_only(&service_defaults(service, 0))?;
     settings.database.url = SecretString::from(database_url.to_string());
     settings.kafka.brokers = brokers.to_string();
     settings.kafka.create_topics = false;
+    settings.auth.internal_token_key = keys.internal_token.clone();
+    // Only people seals bank details; no other service is given that key.
+    if service == "people" {
+        settings.auth.bank_details_key = keys.bank_details.clone();
+    }
+    settings.validate()?;
     Ok(settings)
 }
 
@@ -322,8 +432,8 @@ replication_factor = 1
 create_topics = true
 
 [auth]
-# Development key only: deployments set ALONGSIDE_AUTH__INTERNAL_TOKEN_KEY from a Secret.
-internal_token_key = "alongside-development-key-not-for-production-use"
+# No keys here: deployments set ALONGSIDE_AUTH__INTERNAL_TOKEN_KEY (and, for people,
+# ALONGSIDE_BANK_DETAILS_KEY) from a Secret; the embedded run makes its own.
 token_ttl_seconds = 300
 
 [telemetry]
@@ -340,9 +450,12 @@ mod tests {
     use super::*;
     use figment::Jail;
 
+    const KEY: &str = "config-test-key-0123456789abcdefghij";
+
     #[test]
     fn environment_overrides_defaults_and_names_the_bad_key() {
         Jail::expect_with(|jail| {
+            jail.set_env("ALONGSIDE_AUTH__INTERNAL_TOKEN_KEY", KEY);
             jail.set_env("ALONGSIDE_GRPC__LISTEN", "0.0.0.0:7000");
             jail.set_env("DATABASE_URL", "postgres://postgres@127.0.0.1/people");
             let settings: ServiceSettings =
@@ -368,7 +481,8 @@ mod tests {
     #[test]
     fn the_example_deployment_files_are_valid() {
         // In a Jail, so other tests' environment variables cannot leak in.
-        Jail::expect_with(|_| {
+        Jail::expect_with(|jail| {
+            jail.set_env("ALONGSIDE_AUTH__INTERNAL_TOKEN_KEY", KEY);
             let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/config");
             for service in ["people", "engagement", "feedback", "payments"] {
                 let file = dir.join(format!("{service}.example.toml"));
@@ -397,6 +511,7 @@ mod tests {
     #[test]
     fn unknown_keys_in_a_file_are_rejected() {
         Jail::expect_with(|jail| {
+            jail.set_env("ALONGSIDE_AUTH__INTERNAL_TOKEN_KEY", KEY);
             jail.create_file("people.toml", "[database]\nurll = \"sqlite://x.db\"\n")?;
             let err = load::<ServiceSettings>(
                 &service_defaults("people", 50051),
@@ -406,5 +521,61 @@ mod tests {
             assert!(err.to_string().contains("urll"), "{err}");
             Ok(())
         });
+    }
+
+    #[test]
+    fn no_key_is_in_the_source_and_a_published_one_is_refused() {
+        Jail::expect_with(|jail| {
+            let err =
+                load::<ServiceSettings>(&service_defaults("people", 50051), None).unwrap_err();
+            assert!(err.to_string().contains("auth.internal_token_key"), "{err}");
+            assert!(err.to_string().contains("must be set"), "{err}");
+            jail.set_env(
+                "ALONGSIDE_AUTH__INTERNAL_TOKEN_KEY",
+                "alongside-development-key-not-for-production-use",
+            );
+            let err =
+                load::<ServiceSettings>(&service_defaults("people", 50051), None).unwrap_err();
+            assert!(err.to_string().contains("published"), "{err}");
+            jail.set_env("ALONGSIDE_AUTH__INTERNAL_TOKEN_KEY", KEY);
+            jail.set_env("ALONGSIDE_BANK_DETAILS_KEY", "too short");
+            let err =
+                load::<ServiceSettings>(&service_defaults("people", 50051), None).unwrap_err();
+            assert!(err.to_string().contains("auth.bank_details_key"), "{err}");
+            jail.set_env("ALONGSIDE_BANK_DETAILS_KEY", KEY);
+            let settings: ServiceSettings =
+                load(&service_defaults("people", 50051), None).expect("loads");
+            assert_eq!(settings.auth.bank_details_key.expose_secret(), KEY);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_embedded_runs_keys_are_made_once_and_kept_to_the_owner() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = Keys::in_folder(dir.path()).unwrap();
+        let again = Keys::in_folder(dir.path()).unwrap();
+        assert_eq!(
+            first.internal_token.expose_secret(),
+            again.internal_token.expose_secret()
+        );
+        assert_ne!(
+            first.internal_token.expose_secret(),
+            first.bank_details.expose_secret()
+        );
+        assert!(check_key("auth.internal_token_key", &first.internal_token).is_ok());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode(&dir.path().join("keys")), 0o700);
+            assert_eq!(mode(&dir.path().join("keys/internal-token.key")), 0o600);
+            assert_eq!(mode(&dir.path().join("keys/bank-details.key")), 0o600);
+        }
+        let other = Keys::in_folder(tempfile::tempdir().unwrap().path()).unwrap();
+        assert_ne!(
+            first.internal_token.expose_secret(),
+            other.internal_token.expose_secret()
+        );
     }
 }

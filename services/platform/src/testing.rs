@@ -140,3 +140,9 @@ pub fn clock() -> crate::SharedClock {
         .unwrap_or_else(|e| panic!("{TODAY_VARIABLE}: {e}"));
     settings.clock()
 }
+
+/// The keys of this test process: random, made once, never in the source.
+pub fn keys() -> crate::config::Keys {
+    static KEYS: std::sync::OnceLock<crate::config::Keys> = std::sync::OnceLock::new();
+    KEYS.get_or_init(crate::config::Keys::random).clone()
+}

@@ -56,11 +56,13 @@ fn service_settings(
     data_dir: &Path,
     brokers: &str,
     clock: &config::ClockSettings,
+    keys: &config::Keys,
 ) -> Result<ServiceSettings, config::ConfigError> {
     let mut settings = config::embedded_service_settings(
         name,
         &format!("sqlite://{}/{name}.db", data_dir.display()),
         brokers,
+        keys,
     )?;
     settings.clock = clock.clone();
     Ok(settings)
@@ -71,13 +73,15 @@ impl Suite {
         options.clock.validate()?;
         std::fs::create_dir_all(&options.data_dir)?;
         let data_dir = std::fs::canonicalize(&options.data_dir)?;
+        // Made at first start and kept with the data: sealed bank details open again next time.
+        let keys = config::Keys::in_folder(&data_dir)?;
         let broker = MockBroker::start()?;
         broker.create_registry_topics(3)?;
         let brokers = broker.bootstrap_servers().to_string();
         let shutdown = CancellationToken::new();
 
         let people = alongside_people::start(
-            service_settings("people", &data_dir, &brokers, &options.clock)?,
+            service_settings("people", &data_dir, &brokers, &options.clock, &keys)?,
             shutdown.clone(),
         )
         .await
@@ -86,7 +90,7 @@ impl Suite {
             source,
         })?;
         let engagement = alongside_engagement::start(
-            service_settings("engagement", &data_dir, &brokers, &options.clock)?,
+            service_settings("engagement", &data_dir, &brokers, &options.clock, &keys)?,
             shutdown.clone(),
         )
         .await
@@ -95,7 +99,7 @@ impl Suite {
             source,
         })?;
         let feedback = alongside_feedback::start(
-            service_settings("feedback", &data_dir, &brokers, &options.clock)?,
+            service_settings("feedback", &data_dir, &brokers, &options.clock, &keys)?,
             shutdown.clone(),
         )
         .await
@@ -104,7 +108,7 @@ impl Suite {
             source,
         })?;
         let payments = alongside_payments::start(
-            service_settings("payments", &data_dir, &brokers, &options.clock)?,
+            service_settings("payments", &data_dir, &brokers, &options.clock, &keys)?,
             shutdown.clone(),
         )
         .await
@@ -124,6 +128,8 @@ impl Suite {
         gateway_settings.services.feedback = format!("http://{}", feedback.grpc_addr);
         gateway_settings.services.payments = format!("http://{}", payments.grpc_addr);
         gateway_settings.clock = options.clock.clone();
+        gateway_settings.auth.internal_token_key = keys.internal_token.clone();
+        config::Validate::validate(&gateway_settings)?;
         let gateway = Gateway::start(gateway_settings, shutdown.clone()).await?;
 
         let demo_users = if options.demo {

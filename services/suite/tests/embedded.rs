@@ -95,6 +95,23 @@ async fn a_second_run_keeps_the_first_runs_data() {
         "{failures:?}"
     );
     assert!(failures[1].contains("404"), "{failures:?}");
+
+    // Everything listens on loopback only; the keys were made here, for the owner alone.
+    for url in grpc.iter().chain([&base]) {
+        assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    }
+    assert!(first
+        .kafka_bootstrap()
+        .split(',')
+        .all(|b| b.starts_with("127.0.0.1:")));
+    let key_file = data.path().join("keys/internal-token.key");
+    let key = std::fs::read_to_string(&key_file).expect("the token key is kept with the data");
+    assert!(key.len() >= 32);
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
     first.stop().await;
 
     let second = Suite::start(options()).await.expect("second run starts");
@@ -104,6 +121,11 @@ async fn a_second_run_keeps_the_first_runs_data() {
         partner_total(&http, &base).await,
         seeded,
         "kept, not seeded again"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&key_file).unwrap(),
+        key,
+        "the same keys, so sealed bank details open again"
     );
     tokio::time::sleep(Duration::from_millis(100)).await;
     second.stop().await;
