@@ -271,6 +271,7 @@ event_names! {
     engagement::events::v1::AttendanceRecorded => "alongside.engagement.events.v1.AttendanceRecorded",
     engagement::events::v1::AttendanceCorrected => "alongside.engagement.events.v1.AttendanceCorrected",
     people::events::v1::PartnerPaymentTermsChanged => "alongside.people.events.v1.PartnerPaymentTermsChanged",
+    people::events::v1::PartnerBankDetailsChanged => "alongside.people.events.v1.PartnerBankDetailsChanged",
     feedback::events::v1::FftResponseReceived => "alongside.feedback.events.v1.FftResponseReceived",
     feedback::events::v1::FftInsight => "alongside.feedback.events.v1.FftInsight",
     feedback::events::v1::SpcInsight => "alongside.feedback.events.v1.SpcInsight",

@@ -65,6 +65,8 @@ pub(crate) type ApiResult<T> = Result<T, ApiError>;
         crate::payments_api::benefit_warnings,
         crate::payments_api::spend_report,
         crate::payments_api::check_ledger,
+        crate::payment_controls::get_controls,
+        crate::payment_controls::put_controls,
         submit_fft_responses,
         fft_summary,
         fft_chart,

@@ -16,6 +16,9 @@ pub enum AppError {
     Csrf,
     #[error("you do not have permission to do this")]
     Forbidden,
+    /// A service refused, saying why (a control of duties, say): the reason is shown as it is.
+    #[error("{0}")]
+    Refused(String),
     #[error("not found")]
     NotFound,
     #[error("there is a problem with what was sent")]
@@ -50,7 +53,7 @@ impl AppError {
         match self {
             AppError::SignInRequired => StatusCode::SEE_OTHER,
             AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
-            AppError::Csrf | AppError::Forbidden => StatusCode::FORBIDDEN,
+            AppError::Csrf | AppError::Forbidden | AppError::Refused(_) => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Conflict(_) => StatusCode::CONFLICT,
@@ -63,7 +66,7 @@ impl AppError {
         match self {
             AppError::SignInRequired | AppError::Unauthenticated => "unauthenticated",
             AppError::Csrf => "csrf_token_invalid",
-            AppError::Forbidden => "forbidden",
+            AppError::Forbidden | AppError::Refused(_) => "forbidden",
             AppError::NotFound => "not_found",
             AppError::Invalid(_) => "invalid_request",
             AppError::Conflict(_) => "conflict",
@@ -104,6 +107,9 @@ impl From<tonic::Status> for AppError {
                 }
             }
             Code::NotFound => AppError::NotFound,
+            Code::PermissionDenied if !status.message().is_empty() => {
+                AppError::Refused(status.message().to_string())
+            }
             Code::PermissionDenied => AppError::Forbidden,
             Code::Unauthenticated => AppError::Internal(format!(
                 "a service refused the gateway's token: {}",

@@ -19,6 +19,7 @@ pub mod fhir;
 pub mod impact;
 pub mod join;
 pub mod pages;
+pub mod payment_controls;
 pub mod payments;
 pub mod payments_api;
 pub mod pdf;
@@ -98,6 +99,7 @@ pub fn router(state: AppState) -> Router {
         .merge(survey::routes())
         .merge(survey_page::routes())
         .merge(payments_api::routes())
+        .merge(payment_controls::routes())
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .nest_service("/nhsuk", nhsuk)

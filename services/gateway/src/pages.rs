@@ -330,6 +330,12 @@ fn nav(me: &SignedIn, current: &str) -> Vec<NavLink> {
             crate::payments::BENEFIT_PAGE_READERS,
         ),
         (
+            "/payments/controls",
+            "Money controls",
+            "Who may approve and pay whom: segregation of duties.",
+            crate::payment_controls::READERS,
+        ),
+        (
             "/payments/budget",
             "Involvement spend",
             "Spend by month, pathway, kind of work and cost centre.",

@@ -11,6 +11,7 @@ mod api;
 pub mod benefits;
 pub mod claim;
 mod claims_from_attendance;
+pub mod controls;
 pub mod ledger;
 pub mod mileage;
 mod partners;
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(claim::migration::Migration),
             Box::new(claim::expand_migration::Migration),
             Box::new(store::migration::Migration),
+            Box::new(controls::migration::Migration),
         ]
     }
 }

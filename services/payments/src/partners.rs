@@ -4,7 +4,8 @@
 
 use alongside_events::{Envelope, HandlerError};
 use alongside_proto::people::events::v1::{
-    PartnerErased, PartnerPaymentTermsChanged, PartnerRegistered, PartnerStatusChanged,
+    PartnerBankDetailsChanged, PartnerErased, PartnerPaymentTermsChanged, PartnerRegistered,
+    PartnerStatusChanged,
 };
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter};
@@ -56,6 +57,23 @@ pub async fn apply(txn: &DatabaseTransaction, event: &Envelope) -> Result<(), Ha
                 partner::Column::ReducedAmountPence,
                 partner::Column::ReceivesBenefits,
                 partner::Column::Benefits,
+            ],
+        )
+        .await
+    } else if event.is::<PartnerBankDetailsChanged>() {
+        let e: PartnerBankDetailsChanged = event.payload()?;
+        let row = partner::Model {
+            bank_changed_by: e.changed_by,
+            bank_changed_at: e.changed_at.clone(),
+            updated_at: e.changed_at,
+            ..partner::unknown(&tenant, &e.partner_id)
+        };
+        upsert(
+            txn,
+            row,
+            &[
+                partner::Column::BankChangedBy,
+                partner::Column::BankChangedAt,
             ],
         )
         .await

@@ -258,6 +258,9 @@ pub mod partner {
         /// bacs or payroll.
         pub payment_route: String,
         pub updated_at: String,
+        /// Who last set the partner's bank details (a user id, or the partner's own), and when.
+        pub bank_changed_by: String,
+        pub bank_changed_at: String,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -288,6 +291,8 @@ pub mod partner {
             benefits: String::new(),
             payment_route: "bacs".into(),
             updated_at: String::new(),
+            bank_changed_by: String::new(),
+            bank_changed_at: String::new(),
         }
     }
 }

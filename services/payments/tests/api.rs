@@ -13,7 +13,9 @@ use alongside_proto::engagement::events::v1::{AttendanceCorrected, AttendanceRec
 use alongside_proto::payments::events::v1::{ClaimCreated, PaymentIssued, PaymentRunCompleted};
 use alongside_proto::payments::v1::payments_service_client::PaymentsServiceClient;
 use alongside_proto::payments::v1::*;
-use alongside_proto::people::events::v1::{PartnerPaymentTermsChanged, PartnerRegistered};
+use alongside_proto::people::events::v1::{
+    PartnerBankDetailsChanged, PartnerPaymentTermsChanged, PartnerRegistered,
+};
 use tonic::transport::Channel;
 use tonic::Code;
 
@@ -934,6 +936,168 @@ async fn nobody_decides_a_claim_they_entered() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn whoever_changed_bank_details_neither_approves_nor_pays_that_partner() {
+    for backend in backends() {
+        let h = Harness::start(backend).await;
+        let mut client = h.client.clone();
+        // Two finance officers; the first changed one partner's bank details.
+        let (first, second) = (
+            h.svc.token_for("RZA", Role::Finance, "usr_first"),
+            h.svc.token_for("RZA", Role::Finance, "usr_second"),
+        );
+        for partner in ["ptn_sod_changed", "ptn_sod_other"] {
+            h.registered("RZA", partner).await;
+            h.terms(partner, "paid", 0, &[]).await;
+        }
+        let changed = PartnerBankDetailsChanged {
+            partner_id: "ptn_sod_changed".into(),
+            changed_by: "usr_first".into(),
+            changed_at: format!("{}T09:00:00Z", today()),
+        };
+        h.svc
+            .publish(PEOPLE_PARTNERS, "ptn_sod_changed", "RZA", &changed)
+            .await;
+        h.attend(attended("att_sod_1", "ptn_sod_changed", 180))
+            .await;
+        h.attend(attended("att_sod_2", "ptn_sod_other", 180)).await;
+        let theirs = h.claim_where(|c| c.attendance_id == "att_sod_1").await;
+        let others = h.claim_where(|c| c.attendance_id == "att_sod_2").await;
+        let decide = |token: &str, ids: Vec<String>| {
+            outgoing(
+                DecideClaimsRequest {
+                    claim_ids: ids,
+                    decision: "approve".into(),
+                    reason: String::new(),
+                },
+                token,
+            )
+        };
+
+        // The claim page says why before anyone tries; trying changes nothing.
+        let detail = eventually(Duration::from_secs(20), || {
+            let mut client = client.clone();
+            let request = outgoing(
+                GetClaimRequest {
+                    id: theirs.id.clone(),
+                },
+                &first,
+            );
+            async move {
+                let d = client.get_claim(request).await.ok()?.into_inner();
+                (!d.can_decide).then_some(d)
+            }
+        })
+        .await
+        .expect("the bank details change reaches payments");
+        let why = format!("you changed this partner's bank details on {}", today());
+        assert!(
+            detail.cannot_decide_because.starts_with(&why),
+            "{backend:?}: {detail:?}"
+        );
+        let tried = client
+            .decide_claims(decide(&first, vec![theirs.id.clone(), others.id.clone()]))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(
+            tried.decided.len(),
+            1,
+            "{backend:?}: the other partner's claim"
+        );
+        assert_eq!(tried.refused.len(), 1);
+        assert_eq!(tried.refused[0].claim_id, theirs.id);
+        assert!(tried.refused[0].reason.starts_with(&why));
+        let colleague = client
+            .decide_claims(decide(&second, vec![theirs.id.clone()]))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(colleague.decided.len(), 1, "another officer approves");
+
+        // A run paying that partner: the first officer may draft it, not confirm it.
+        let run = client
+            .create_payment_run(outgoing(CreatePaymentRunRequest { up_to: today() }, &first))
+            .await
+            .unwrap()
+            .into_inner();
+        let refused = client
+            .confirm_payment_run(outgoing(PaymentRunAction { id: run.id.clone() }, &first))
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), Code::PermissionDenied);
+        assert!(
+            refused.message().contains("ptn_sod_changed")
+                && refused
+                    .message()
+                    .contains("another member of finance must confirm it"),
+            "{}",
+            refused.message()
+        );
+
+        // The trust asks for a second officer on every run: only admins set that, and then
+        // the officer who drafted a run cannot confirm it either.
+        let lift = client
+            .set_payment_controls(outgoing(
+                PaymentControls {
+                    separate_confirmer: true,
+                    ..Default::default()
+                },
+                &second,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            lift.code(),
+            Code::PermissionDenied,
+            "finance set no controls"
+        );
+        let admin = h.svc.token("RZA", Role::Admin);
+        let set = client
+            .set_payment_controls(outgoing(
+                PaymentControls {
+                    separate_confirmer: true,
+                    ..Default::default()
+                },
+                &admin,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(set.separate_confirmer);
+        assert_eq!(set.updated_by, "usr_test_admin");
+        client
+            .cancel_payment_run(outgoing(PaymentRunAction { id: run.id.clone() }, &first))
+            .await
+            .unwrap();
+        let own = client
+            .create_payment_run(outgoing(
+                CreatePaymentRunRequest { up_to: today() },
+                &second,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        let refused = client
+            .confirm_payment_run(outgoing(PaymentRunAction { id: own.id.clone() }, &second))
+            .await
+            .unwrap_err();
+        assert!(
+            refused.message().contains("you drafted this run"),
+            "{}",
+            refused.message()
+        );
+        let third = h.svc.token_for("RZA", Role::Finance, "usr_third");
+        let paid = client
+            .confirm_payment_run(outgoing(PaymentRunAction { id: own.id }, &third))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(paid.status, "confirmed");
+        assert_eq!(paid.partner_count, 2, "{backend:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn partners_on_benefits_are_warned_and_never_blocked() {
     for backend in backends() {
         let h = Harness::start(backend).await;
@@ -1430,6 +1594,16 @@ async fn every_call_is_open_to_its_roles_only_and_to_no_other_trust() {
             "SpendReport",
             vec![Finance, EngagementLead, Admin, Analyst, IcsAnalyst],
             call!(spend_report, SpendReportRequest::default()),
+        ),
+        (
+            "GetPaymentControls",
+            vec![Finance, Admin],
+            call!(get_payment_controls, GetPaymentControlsRequest {}),
+        ),
+        (
+            "SetPaymentControls",
+            vec![Admin],
+            call!(set_payment_controls, PaymentControls::default()),
         ),
     ];
     let refused =

@@ -1217,6 +1217,24 @@ async fn a_partner_keeps_their_profile_and_their_bank_details_stay_sealed() {
             .set_bank_details(bank(&finance, "87654321"))
             .await
             .unwrap();
+        // Payments hears who changed them (for its segregation of duties), never what they are.
+        let changes: Vec<alongside_proto::people::events::v1::PartnerBankDetailsChanged> =
+            testing::read_events(
+                h.svc.brokers(),
+                "people.partners.v1",
+                4,
+                Duration::from_secs(20),
+            )
+            .await
+            .into_iter()
+            .filter(|(_, e)| {
+                e.is::<alongside_proto::people::events::v1::PartnerBankDetailsChanged>()
+            })
+            .map(|(_, e)| e.payload().unwrap())
+            .collect();
+        let by: Vec<&str> = changes.iter().map(|c| c.changed_by.as_str()).collect();
+        assert_eq!(by, [id.as_str(), "usr_test_finance"], "{backend:?}");
+        assert!(changes.iter().all(|c| c.partner_id == id));
         let refused = h
             .client
             .update_profile(outgoing(
@@ -1615,6 +1633,17 @@ async fn support_notes_are_for_the_supporter_and_the_leads_only() {
             .unwrap()
             .into_inner();
         assert_eq!(leads.support_notes.len(), 2);
+        let admins = h
+            .client
+            .export_partner_data(export(&h.token("RZA", Role::Admin)))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(
+            (admins.support_notes_held, admins.support_notes.len()),
+            (2, 0),
+            "administrators manage the system, not case notes"
+        );
 
         // Erasure takes the notes.
         h.client

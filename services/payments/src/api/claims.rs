@@ -194,7 +194,8 @@ impl PaymentsApi {
                 on,
             )
             .await?;
-        let refusal = refusal(caller, &c);
+        let payees = self.payees(caller, [c.partner_id.clone()]).await?;
+        let refusal = refusal(caller, &c, payees.get(&c.partner_id));
         Ok(ClaimDetail {
             items: items.into_iter().map(Into::into).collect(),
             receipts: receipts
@@ -632,6 +633,9 @@ impl PaymentsApi {
             .into_iter()
             .map(|c| (c.id.clone(), c))
             .collect();
+        let payees = self
+            .payees(caller, found.values().map(|c| c.partner_id.clone()))
+            .await?;
         let mut refused = Vec::new();
         let mut eligible = Vec::new();
         for id in &r.claim_ids {
@@ -640,7 +644,7 @@ impl PaymentsApi {
                     claim_id: id.clone(),
                     reason: "not found".into(),
                 }),
-                Some(c) => match refusal(caller, c) {
+                Some(c) => match refusal(caller, c, payees.get(&c.partner_id)) {
                     Some(reason) => refused.push(Refusal {
                         claim_id: id.clone(),
                         reason,
@@ -767,7 +771,11 @@ impl PaymentsApi {
 }
 
 /// Why `caller` may not decide `c` now; none if they may.
-fn refusal(caller: &Caller, c: &claim::Model) -> Option<String> {
+fn refusal(
+    caller: &Caller,
+    c: &claim::Model,
+    payee: Option<&crate::store::partner::Model>,
+) -> Option<String> {
     if caller.role != Role::Finance {
         return Some("only finance approve or reject claims".into());
     }
@@ -780,7 +788,7 @@ fn refusal(caller: &Caller, c: &claim::Model) -> Option<String> {
     if c.created_by == caller.subject || c.partner_id == caller.subject {
         return Some("you entered this claim: another member of finance must decide it".into());
     }
-    None
+    payee.and_then(|p| crate::controls::changed_their_bank_details(caller, p))
 }
 
 pub(super) async fn insert_chunks(

@@ -3,6 +3,7 @@
 mod accounts;
 mod cards;
 mod claims;
+mod controls;
 mod runs;
 
 use alongside_events::Outbox;
@@ -38,6 +39,10 @@ const EVERYONE: &[Role] = &[
 const ACCOUNT_READERS: &[Role] = &[Finance, EngagementLead, Admin, Partner];
 const STATEMENT_READERS: &[Role] = &[Finance, Admin, Partner];
 const LEDGER_CHECKERS: &[Role] = &[Finance, Admin];
+/// The money controls: finance and admins read them; only admins set them, so that finance
+/// cannot lift a control on themselves.
+const CONTROL_READERS: &[Role] = &[Finance, Admin];
+const CONTROL_SETTERS: &[Role] = &[Admin];
 /// Spend in aggregate (small numbers hidden from analysts).
 const SPEND_READERS: &[Role] = &[Finance, EngagementLead, Admin, Analyst, IcsAnalyst];
 
@@ -100,4 +105,6 @@ service! {
     set_benefit_limit(SetBenefitLimitRequest) -> ListBenefitLimitsResponse, CARD_EDITORS, set_benefit_limit;
     list_benefit_warnings(ListBenefitWarningsRequest) -> ListBenefitWarningsResponse, ACCOUNT_READERS, warnings;
     spend_report(SpendReportRequest) -> SpendReportResponse, SPEND_READERS, spend;
+    get_payment_controls(GetPaymentControlsRequest) -> PaymentControls, CONTROL_READERS, controls;
+    set_payment_controls(PaymentControls) -> PaymentControls, CONTROL_SETTERS, set_controls;
 }

@@ -23,6 +23,39 @@ use crate::claim;
 use crate::store::{partner, run};
 
 impl PaymentsApi {
+    /// The money controls on confirming `run`: never by whoever changed the bank details of a
+    /// partner it pays, nor by who drafted it where the trust asks for a second officer.
+    async fn may_confirm(&self, caller: &Caller, run: &run::Model) -> Result<(), ServiceError> {
+        let controls = crate::controls::of_tenant(&self.db, &caller.tenant).await?;
+        if let Some(why) = crate::controls::drafted_it(caller, &run.created_by, &controls) {
+            return Err(ServiceError::Forbidden(why));
+        }
+        let paid: Vec<String> = claim::for_tenant(&caller.tenant)
+            .filter(claim::Column::RunId.eq(&run.id))
+            .select_only()
+            .column(claim::Column::PartnerId)
+            .distinct()
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        let payees = self.payees(caller, paid).await?;
+        let mut changed: Vec<&str> = payees
+            .values()
+            .filter(|p| crate::controls::changed_their_bank_details(caller, p).is_some())
+            .map(|p| p.partner_id.as_str())
+            .collect();
+        changed.sort_unstable();
+        if !changed.is_empty() {
+            return Err(ServiceError::Forbidden(format!(
+                "you changed the bank details of {} partner{} this run pays ({}): another member of finance must confirm it",
+                changed.len(),
+                if changed.len() == 1 { "" } else { "s" },
+                changed.join(", ")
+            )));
+        }
+        Ok(())
+    }
+
     async fn find_run(&self, caller: &Caller, id: &str) -> Result<run::Model, ServiceError> {
         run::for_tenant(&caller.tenant)
             .filter(run::Column::Id.eq(id))
@@ -217,6 +250,7 @@ impl PaymentsApi {
         r: PaymentRunAction,
     ) -> Result<PaymentRun, ServiceError> {
         let found = self.find_run(caller, &r.id).await?;
+        self.may_confirm(caller, &found).await?;
         let tenant = caller.tenant.to_string();
         let now = self.clock.now_rfc3339();
         let txn = self.db.begin().await?;

@@ -571,10 +571,12 @@ impl PeopleApi {
             roles: Some(roles),
             equality,
             profile: Some(crate::profile::view(&held, caller.role)),
-            support_notes: if caller.role == Role::Partner {
-                Vec::new()
-            } else {
+            // Debrief and wellbeing notes are for the supporter and the leads: an export by the
+            // partner or an administrator says how many there are, not what they say.
+            support_notes: if caller.role == Role::EngagementLead {
                 notes.clone().into_iter().map(Into::into).collect()
+            } else {
+                Vec::new()
             },
             support_notes_held: notes.len() as u32,
             consents: crate::consent::of_partner(&caller.tenant, id)

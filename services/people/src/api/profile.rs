@@ -135,7 +135,7 @@ impl PeopleApi {
             ),
             bank_masked: profile::masked(&sort_code, &account),
             bank_updated_at: now.clone(),
-            updated_at: now,
+            updated_at: now.clone(),
             updated_by: caller.subject.clone(),
             ..profile::blank(&caller.tenant, &id)
         };
@@ -149,7 +149,17 @@ impl PeopleApi {
             .exec_without_returning(&txn)
             .await?;
         audit::record(&txn, caller, "update", "bank_details", &id).await?;
+        // Who changed them, for payments' segregation of duties; never the details.
+        let event = alongside_proto::people::events::v1::PartnerBankDetailsChanged {
+            partner_id: id.clone(),
+            changed_by: caller.subject.clone(),
+            changed_at: now,
+        };
+        self.outbox
+            .enqueue(&txn, PEOPLE_PARTNERS, &id, &caller.tenant, &event)
+            .await?;
         txn.commit().await?;
+        self.outbox.notify();
         tracing::info!(partner_id = %id, "bank details changed");
         let saved = self.stored_profile(caller, &id).await?;
         Ok(profile::view(&saved, caller.role))
