@@ -101,6 +101,19 @@ assets_dir = "/opt/alongside/web/nhsuk"
 
 [session]
 ttl_minutes = {{ $v.gateway.sessionTtlMinutes }}
+
+[limits]
+{{- with $v.gateway.limits }}
+account_failures = {{ .accountFailures }}
+address_failures = {{ .addressFailures }}
+max_delay_seconds = {{ .maxDelaySeconds }}
+failure_window_seconds = {{ .failureWindowSeconds }}
+public_posts_per_minute = {{ .publicPostsPerMinute }}
+{{- if .clientAddressHeader }}
+client_address_header = {{ .clientAddressHeader | quote }}
+{{- end }}
+hashing_threads = {{ .hashingThreads }}
+{{- end }}
 {{- else }}
 [grpc]
 listen = "0.0.0.0:{{ $svc.port }}"

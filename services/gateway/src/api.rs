@@ -210,22 +210,18 @@ pub struct SessionBody {
     tenant: String,
 }
 
-/// Sign in; sets the session cookie.
+/// Sign in; sets the session cookie. After repeated failures for the account or the client
+/// address, each attempt waits: 429 with `Retry-After`.
 #[utoipa::path(post, path = "/api/v1/session", request_body = SignInBody,
-    responses((status = 200, body = SessionBody), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = SessionBody), (status = 401, body = ErrorBody),
+        (status = 429, body = ErrorBody, headers(("Retry-After" = u64, description = "seconds to wait")))))]
 async fn create_session(
     State(state): State<AppState>,
+    address: crate::throttle::ClientAddress,
     jar: CookieJar,
     Json(body): Json<SignInBody>,
 ) -> ApiResult<Response> {
-    match session::sign_in(
-        &state.db,
-        &body.email,
-        &body.password,
-        state.settings.session.ttl_minutes,
-    )
-    .await?
-    {
+    match session::sign_in(&state, address, &body.email, &body.password).await? {
         Some((token, me)) => {
             let jar = jar.add(session::session_cookie(
                 token,

@@ -46,6 +46,8 @@ pub struct GatewaySettings {
     pub metrics: MetricsSettings,
     #[serde(default)]
     pub clock: ClockSettings,
+    #[serde(default)]
+    pub limits: crate::throttle::LimitSettings,
 }
 
 impl GatewaySettings {
@@ -62,6 +64,7 @@ impl GatewaySettings {
 impl Validate for GatewaySettings {
     fn validate(&self) -> Result<(), ConfigError> {
         self.clock.validate()?;
+        self.limits.validate()?;
         self.database.validate()?;
         self.auth.validate()?;
         self.telemetry.validate()?;

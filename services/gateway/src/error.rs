@@ -27,6 +27,8 @@ pub enum AppError {
     Conflict(String),
     #[error("a service is unavailable; try again shortly")]
     Unavailable,
+    #[error("too many attempts: try again in {retry_after} seconds")]
+    TooManyRequests { retry_after: u64 },
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -58,6 +60,7 @@ impl AppError {
             AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -71,6 +74,7 @@ impl AppError {
             AppError::Invalid(_) => "invalid_request",
             AppError::Conflict(_) => "conflict",
             AppError::Unavailable => "unavailable",
+            AppError::TooManyRequests { .. } => "too_many_requests",
             AppError::Internal(_) => "internal",
         }
     }
@@ -83,6 +87,17 @@ impl AppError {
                 alongside_platform::telemetry::current_trace_id()
             ),
             other => other.to_string(),
+        }
+    }
+
+    /// `Retry-After` for a refusal that passes with time.
+    fn retry_after(&self) -> Option<(http::HeaderName, http::HeaderValue)> {
+        match self {
+            AppError::TooManyRequests { retry_after } => Some((
+                http::header::RETRY_AFTER,
+                http::HeaderValue::from(*retry_after),
+            )),
+            _ => None,
         }
     }
 
@@ -180,7 +195,11 @@ impl IntoResponse for ApiError {
                 })
                 .collect(),
         };
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if let Some((name, value)) = err.retry_after() {
+            response.headers_mut().insert(name, value);
+        }
+        response
     }
 }
 
@@ -195,7 +214,11 @@ impl IntoResponse for AppError {
                 }
                 let status = err.status();
                 let html = crate::pages::render_error(status, &err.public_message());
-                (status, html).into_response()
+                let mut response = (status, html).into_response();
+                if let Some((name, value)) = err.retry_after() {
+                    response.headers_mut().insert(name, value);
+                }
+                response
             }
         }
     }

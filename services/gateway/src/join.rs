@@ -335,6 +335,7 @@ fn password_problems(password: &str, confirm: &str) -> BTreeMap<String, String> 
 
 async fn accept(
     State(state): State<AppState>,
+    address: crate::throttle::ClientAddress,
     jar: CookieJar,
     Path(token): Path<String>,
     Form(form): Form<AcceptForm>,
@@ -374,13 +375,8 @@ async fn accept(
         Some(invitation.partner_id.clone()),
     )
     .await?;
-    let Some((session_token, _)) = session::sign_in(
-        &state.db,
-        &invitation.email,
-        &form.password,
-        state.settings.session.ttl_minutes,
-    )
-    .await?
+    let Some((session_token, _)) =
+        session::sign_in(&state, address, &invitation.email, &form.password).await?
     else {
         return Err(AppError::Conflict(
             "An account with this email address already exists. Sign in instead.".into(),

@@ -33,6 +33,7 @@ pub mod sharing;
 pub mod store;
 pub mod survey;
 pub mod survey_page;
+pub mod throttle;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -59,6 +60,8 @@ pub struct AppState {
     pub templates: Arc<minijinja::Environment<'static>>,
     /// What time and day it is for the portal's rules and defaults (see `alongside_platform::clock`).
     pub clock: alongside_platform::SharedClock,
+    /// Sign-in delays, public form limits and the password hashing threads.
+    pub limits: Arc<throttle::Limits>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -73,6 +76,7 @@ pub enum GatewayError {
 
 /// All routes: pages, the JSON API, health and static assets.
 pub fn router(state: AppState) -> Router {
+    let public_posts = axum::middleware::from_fn_with_state(state.clone(), throttle::public_posts);
     let assets = &state.settings.http.assets_dir;
     let nhsuk = ServeDir::new(assets);
     let images = ServeDir::new(format!("{assets}/assets"));
@@ -81,7 +85,7 @@ pub fn router(state: AppState) -> Router {
         .merge(engagement_pages::routes())
         .merge(api::routes())
         .merge(profile::routes())
-        .merge(join::routes())
+        .merge(join::routes().route_layer(public_posts.clone()))
         .merge(equality::routes())
         .merge(sharing::routes())
         .merge(payments::routes())
@@ -96,7 +100,7 @@ pub fn router(state: AppState) -> Router {
         .merge(dashboard::routes())
         .merge(impact::routes())
         .merge(comments_api::routes())
-        .merge(survey::routes())
+        .merge(survey::routes().route_layer(public_posts))
         .merge(survey_page::routes())
         .merge(payments_api::routes())
         .merge(payment_controls::routes())
@@ -197,6 +201,7 @@ impl Gateway {
             db,
             clients,
             clock: settings.clock.clock(),
+            limits: Arc::new(throttle::Limits::new(settings.limits.clone())),
             settings: Arc::new(settings),
             templates: Arc::new(pages::templates()),
         };
@@ -212,7 +217,19 @@ impl Gateway {
                 tracing::debug!(error = %err, "TCP_NODELAY not set");
             }
         });
-        let app = router(state.clone());
+        let app =
+            router(state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
+        let limits = state.limits.clone();
+        let tidying = shutdown.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+            loop {
+                tokio::select! {
+                    _ = tidying.cancelled() => return,
+                    _ = every.tick() => limits.tidy(),
+                }
+            }
+        });
         let task = tokio::spawn(async move {
             let served = axum::serve(listener, app)
                 .with_graceful_shutdown(shutdown.cancelled_owned())

@@ -535,6 +535,7 @@ async fn sign_in_form(State(state): State<AppState>, jar: CookieJar) -> Result<R
 
 async fn sign_in(
     State(state): State<AppState>,
+    address: crate::throttle::ClientAddress,
     jar: CookieJar,
     Form(form): Form<SignInForm>,
 ) -> Result<Response, AppError> {
@@ -555,13 +556,8 @@ async fn sign_in(
         errors.insert("password".to_string(), "Enter your password".to_string());
     }
     if errors.is_empty() {
-        if let Some((token, _)) = session::sign_in(
-            &state.db,
-            &form.email,
-            &form.password,
-            state.settings.session.ttl_minutes,
-        )
-        .await?
+        if let Some((token, _)) =
+            session::sign_in(&state, address, &form.email, &form.password).await?
         {
             let jar = jar
                 .remove(

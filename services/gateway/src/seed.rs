@@ -128,11 +128,16 @@ pub async fn create_user(
     role: Role,
     partner_id: Option<String>,
 ) -> Result<(), AppError> {
+    // Hashing is slow by design: on a blocking thread, not the async workers.
+    let password = password.to_string();
+    let hashed = tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(|e| AppError::Internal(format!("password hashing: {e}")))??;
     user::Entity::insert(user::ActiveModel {
         id: Set(ids::new_id(ids::USER)),
         email: Set(email.to_ascii_lowercase()),
         display_name: Set(display_name.to_string()),
-        password_hash: Set(hash_password(password)?),
+        password_hash: Set(hashed),
         tenant_id: Set(tenant.to_string()),
         role: Set(role.as_str().to_string()),
         partner_id: Set(partner_id),

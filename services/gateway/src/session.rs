@@ -86,26 +86,42 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// Checks the e-mail and password; on success creates a session and returns its cookie token.
+/// An account or address that has failed too often waits first (`TooManyRequests`); passwords are
+/// checked on the bounded hashing threads.
 pub async fn sign_in(
-    db: &DatabaseConnection,
+    state: &crate::AppState,
+    address: crate::throttle::ClientAddress,
     email: &str,
     password: &str,
-    ttl_minutes: i64,
 ) -> Result<Option<(String, SignedIn)>, AppError> {
+    let db = &state.db;
+    crate::throttle::before_sign_in(db, email, address).await?;
     let found = user::Entity::find()
         .filter(user::Column::Email.eq(email.trim().to_ascii_lowercase()))
         .one(db)
         .await?;
     // Verify against a fixed hash when the user is unknown, so timing does not reveal accounts.
-    let Some(account) = found else {
-        static DUMMY_HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-        let dummy = DUMMY_HASH.get_or_init(|| hash_password("no such user").unwrap_or_default());
-        let _ = verify_password(password, dummy);
-        return Ok(None);
+    static DUMMY_HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let hash = match &found {
+        Some(account) => account.password_hash.clone(),
+        None => DUMMY_HASH
+            .get_or_init(|| hash_password("no such user").unwrap_or_default())
+            .clone(),
     };
-    if !verify_password(password, &account.password_hash) {
-        return Ok(None);
-    }
+    let given = password.to_string();
+    let verified = state
+        .limits
+        .hash(move || verify_password(&given, &hash))
+        .await?;
+    let account = match found {
+        Some(account) if verified => account,
+        _ => {
+            crate::throttle::failed(db, &state.limits.settings, email, address).await?;
+            return Ok(None);
+        }
+    };
+    crate::throttle::succeeded(db, email).await?;
+    let ttl_minutes = state.settings.session.ttl_minutes;
     let token = random_token();
     let csrf_token = random_token();
     // Sessions last their hours of real time, whatever day the clock is set to.

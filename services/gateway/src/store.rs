@@ -11,6 +11,7 @@ impl MigratorTrait for Migrator {
             Box::new(migration::Migration),
             Box::new(invitation::migration::Migration),
             Box::new(survey_link::migration::Migration),
+            Box::new(crate::throttle::migration::Migration),
         ]
     }
 }
