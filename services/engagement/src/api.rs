@@ -1307,6 +1307,18 @@ impl EngagementService for EngagementApi {
         ))
     }
 
+    async fn export_partner_data(
+        &self,
+        request: Request<ExportPartnerDataRequest>,
+    ) -> Result<Response<PartnerEngagementData>, Status> {
+        // The partner's own; a lead's or an admin's of their trust.
+        let caller = grpc::authorize(&request, PREFERENCE_KEEPERS)?;
+        Ok(Response::new(
+            crate::export::partner_data(&self.db, &*self.clock, &caller, request.into_inner())
+                .await?,
+        ))
+    }
+
     async fn engagement_report(
         &self,
         request: Request<EngagementReportRequest>,

@@ -2,6 +2,7 @@
 //! only through its read model of `people.partners.v1`.
 
 mod api;
+mod export;
 mod forums;
 pub mod impact;
 mod partner_side;

@@ -216,7 +216,7 @@ pub async fn my_assignments(
 }
 
 /// Whose preferences: the calling partner's own, or, for a lead, the partner named.
-async fn whose(
+pub(crate) async fn whose(
     db: &DatabaseConnection,
     caller: &Caller,
     partner_id: &str,

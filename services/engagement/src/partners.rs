@@ -77,12 +77,20 @@ impl Handler for PartnerReadModel {
             .await;
         }
         if event.is::<PartnerErased>() {
-            // Engagement holds no personal data of partners: the id is already a pseudonym.
-            // Marked erased, the partner can be assigned no more; past attendance stays.
+            // Engagement holds no name or contact of partners: the id is already a pseudonym.
+            // What they wrote (notes of interest, reasons for declining) and their preferences
+            // go; marked erased, they can be assigned no more; past attendance stays.
             let erased: PartnerErased = event.payload()?;
             let partner_id = erased.partner_id.as_str();
             return tallied(txn, event, partner_id, async {
                 set_status(txn, event, partner_id, "erased").await?;
+                // What they wrote when declining an offer goes with them.
+                assignment::Entity::update_many()
+                    .col_expr(assignment::Column::DeclineReason, Expr::value(""))
+                    .filter(assignment::Column::TenantId.eq(event.tenant().as_str()))
+                    .filter(assignment::Column::PartnerId.eq(partner_id))
+                    .exec(txn)
+                    .await?;
                 cancel_future(
                     txn,
                     &*self.clock,

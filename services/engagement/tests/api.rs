@@ -2117,6 +2117,11 @@ async fn every_endpoint_checks_the_role_and_the_trust() {
         EngagementReportRequest::default(),
         [Staff, Partner, Finance]
     );
+    denied!(
+        export_partner_data,
+        ExportPartnerDataRequest::default(),
+        [Staff, Analyst, Finance, IcsAnalyst]
+    );
 
     // Another trust's lead finds none of this trust's records.
     let forum = call!(
@@ -2201,4 +2206,148 @@ async fn every_endpoint_checks_the_role_and_the_trust() {
             .into_inner()
     };
     assert!(forums.forums.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partner_reads_all_engagement_holds_of_them_and_erasure_takes_what_they_wrote() {
+    for backend in backends() {
+        let mut h = Harness::start(backend).await;
+        let id = "ptn_00000000000000000000000000000e01";
+        h.partner_registered("RZA", id).await;
+        let own = h.svc.token_for("RZA", Role::Partner, id);
+        let o = h.opportunity().await;
+        let offered = {
+            let request = AssignPartnerRequest {
+                opportunity_id: o.id.clone(),
+                partner_id: id.into(),
+                offer: true,
+            };
+            let (client, lead) = (h.client.clone(), h.lead.clone());
+            eventually(Duration::from_secs(20), || {
+                let mut client = client.clone();
+                let request = outgoing(request.clone(), &lead);
+                async move { client.assign_partner(request).await.ok() }
+            })
+            .await
+            .expect("partner known")
+            .into_inner()
+        };
+        h.client
+            .respond_to_offer(outgoing(
+                RespondToOfferRequest {
+                    assignment_id: offered.id.clone(),
+                    accept: false,
+                    reason: "My knee operation is that week".into(),
+                },
+                &own,
+            ))
+            .await
+            .unwrap();
+        let other = h.opportunity().await;
+        h.client
+            .express_interest(outgoing(
+                ExpressInterestRequest {
+                    opportunity_id: other.id.clone(),
+                    interested: true,
+                    note: "I went to the pain clinic for years".into(),
+                },
+                &own,
+            ))
+            .await
+            .unwrap();
+        h.client
+            .set_preferences(outgoing(
+                Preferences {
+                    days: vec!["tue".into()],
+                    ..Default::default()
+                },
+                &own,
+            ))
+            .await
+            .unwrap();
+
+        let export = |token: &str| {
+            outgoing(
+                ExportPartnerDataRequest {
+                    partner_id: id.into(),
+                },
+                token,
+            )
+        };
+        let mine = h
+            .client
+            .export_partner_data(export(&own))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(mine.partner_id, id);
+        assert_eq!(mine.opportunities.len(), 1, "{backend:?}");
+        let declined = mine.opportunities[0].assignment.as_ref().unwrap();
+        assert_eq!(
+            (declined.status.as_str(), declined.decline_reason.as_str()),
+            ("declined", "My knee operation is that week")
+        );
+        assert_eq!(
+            mine.opportunities[0].opportunity.as_ref().unwrap().title,
+            o.title
+        );
+        assert_eq!(mine.interest.len(), 1);
+        assert_eq!(mine.interest[0].note, "I went to the pain clinic for years");
+        assert_eq!(mine.preferences.as_ref().unwrap().days, ["tue"]);
+        let leads = h.client.export_partner_data(export(&h.lead)).await.unwrap();
+        assert_eq!(leads.into_inner().interest.len(), 1);
+        let someone_else = h.svc.token_for("RZA", Role::Partner, "ptn_someone_else");
+        let refused = h
+            .client
+            .export_partner_data(export(&someone_else))
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), Code::PermissionDenied);
+        let elsewhere = h.svc.token("RZB", Role::EngagementLead);
+        let refused = h
+            .client
+            .export_partner_data(export(&elsewhere))
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), Code::NotFound);
+
+        // Erased: what they wrote and their preferences go; their place in what is still to come
+        // is given up, kept as a cancellation under the pseudonymous id.
+        h.svc
+            .publish(
+                PEOPLE_PARTNERS,
+                id,
+                "RZA",
+                &PartnerErased {
+                    partner_id: id.into(),
+                    erased_at: "2026-12-06T12:00:00Z".into(),
+                },
+            )
+            .await;
+        let (client, lead) = (h.client.clone(), h.lead.clone());
+        let after = eventually(Duration::from_secs(20), || {
+            let mut client = client.clone();
+            let request = export(&lead);
+            async move {
+                let e = client.export_partner_data(request).await.ok()?.into_inner();
+                e.interest.is_empty().then_some(e)
+            }
+        })
+        .await
+        .expect("the erasure reaches engagement");
+        assert!(
+            after.opportunities.iter().all(|p| p
+                .assignment
+                .as_ref()
+                .unwrap()
+                .decline_reason
+                .is_empty()),
+            "{backend:?}: {after:?}"
+        );
+        assert!(after
+            .cancellations
+            .iter()
+            .any(|c| c.opportunity_id == o.id && c.reason == "the partner was erased"));
+        assert!(after.preferences.unwrap().days.is_empty());
+    }
 }
