@@ -306,4 +306,69 @@ pub async fn create_user(
     assert!(status.success(), "create-user {email}");
 }
 
+/// Runs `alongside-gateway create-user` for a partner's own sign-in.
+pub async fn create_partner_user(gateway_env: &[(String, String)], email: &str, partner_id: &str) {
+    let tenant = "RZA";
+    let args = [
+        "create-user",
+        "--email",
+        email,
+        "--name",
+        email,
+        "--tenant",
+        tenant,
+        "--role",
+        "partner",
+        "--partner-id",
+        partner_id,
+    ];
+    let status = gateway_command(gateway_env, &args, Some(PARTNER_PASSWORD)).await;
+    assert!(status.success(), "create-user {email}");
+}
+
+/// The password of the partners' sign-ins the system tests make.
+pub const PARTNER_PASSWORD: &str = "a-long-test-password";
+
+/// Every `table.column` of the PostgreSQL database at `url` whose text (or bytes) holds one of
+/// `needles`: every table of the public schema, every text, character and binary column.
+pub async fn find_text(url: &str, needles: &[&str]) -> Vec<String> {
+    use sea_orm::{ConnectionTrait, Database, Statement};
+    let db = Database::connect(url).await.expect("test database");
+    let backend = db.get_database_backend();
+    let columns = db
+        .query_all(Statement::from_string(
+            backend,
+            "SELECT table_name, column_name, data_type FROM information_schema.columns \
+             WHERE table_schema = 'public' \
+             AND data_type IN ('text', 'character varying', 'character', 'bytea', 'json', 'jsonb')",
+        ))
+        .await
+        .expect("the columns");
+    let mut found = Vec::new();
+    for row in columns {
+        let table: String = row.try_get("", "table_name").unwrap_or_default();
+        let column: String = row.try_get("", "column_name").unwrap_or_default();
+        let kind: String = row.try_get("", "data_type").unwrap_or_default();
+        for needle in needles {
+            let test = if kind == "bytea" {
+                format!("position(convert_to($1, 'UTF8') in \"{column}\") > 0")
+            } else {
+                format!("\"{column}\"::text LIKE '%' || $1 || '%'")
+            };
+            let hit = db
+                .query_one(Statement::from_sql_and_values(
+                    backend,
+                    format!("SELECT 1 AS hit FROM \"{table}\" WHERE {test} LIMIT 1"),
+                    [(*needle).into()],
+                ))
+                .await
+                .expect("searched");
+            if hit.is_some() {
+                found.push(format!("{table}.{column} holds {needle:?}"));
+            }
+        }
+    }
+    found
+}
+
 pub use alongside_events::testing::eventually;

@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use base64::Engine;
+
 use alongside_events::envelope::Envelope;
 use alongside_events::topics::{ENGAGEMENT_ACTIVITIES, FEEDBACK_RESPONSES};
 use alongside_platform::testing::{Backend, TestDatabase};
@@ -11,14 +13,15 @@ use alongside_proto::feedback::events::v1::FftResponseReceived;
 use alongside_proto::feedback::v1::{FftAnswer, FftResponse};
 use alongside_tests::collector::Collector;
 use alongside_tests::{
-    create_tenant, create_user, eventually, gateway_command, service_env, ServiceProcess, Tansu,
+    create_partner_user, create_tenant, create_user, eventually, gateway_command, service_env,
+    ServiceProcess, Tansu,
 };
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::message::{Header, Headers, Message, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use serde_json::{json, Value};
 
-const PASSWORD: &str = "a-long-test-password";
+const PASSWORD: &str = alongside_tests::PARTNER_PASSWORD;
 
 /// A Kafka message as read: key, payload and headers.
 struct Raw {
@@ -67,10 +70,18 @@ impl Api {
         )
     }
 
+    async fn put(&self, path: &str, body: Value) -> (u16, Value) {
+        self.send(self.http.put(format!("{}{path}", self.base)), body)
+            .await
+    }
+
     async fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        let response = self
-            .http
-            .post(format!("{}{path}", self.base))
+        self.send(self.http.post(format!("{}{path}", self.base)), body)
+            .await
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder, body: Value) -> (u16, Value) {
+        let response = request
             .header("x-csrf-token", &self.csrf)
             .json(&body)
             .send()
@@ -271,7 +282,7 @@ async fn the_suite_over_tansu_and_postgres() {
     create_user(&gateway_env, "finance@rza.test", "RZA", "finance", PASSWORD).await;
     create_user(&gateway_env, "analyst@rza.test", "RZA", "analyst", PASSWORD).await;
     create_user(&gateway_env, "finance@rzb.test", "RZB", "finance", PASSWORD).await;
-    let gateway = ServiceProcess::spawn("gateway", gateway_env).await;
+    let gateway = ServiceProcess::spawn("gateway", gateway_env.clone()).await;
     let ready = eventually(Duration::from_secs(30), || async {
         let response = reqwest::get(format!("{}/readyz", gateway.url()))
             .await
@@ -438,6 +449,73 @@ async fn the_suite_over_tansu_and_postgres() {
         );
     }
 
+    // ---- Ben signs in, claims expenses and gives his bank details; "Your data" gathers what
+    // every service holds about him ----
+    create_partner_user(&gateway_env, "ben@example.org", &second_partner_id).await;
+    let ben = Api::sign_in(&gateway.url(), "ben@example.org").await;
+    let (status, body) = ben
+        .put(
+            &format!("/api/v1/partners/{second_partner_id}/bank-details"),
+            json!({ "account_name": "B OKAFOR", "sort_code": "30-99-50", "account_number": "31926819" }),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let mut receipt = b"\xFF\xD8\xFF\xE0 taxi receipt for Ben Okafor".to_vec();
+    receipt.resize(2_048, b' ');
+    let (status, body) = ben
+        .post(
+            "/api/v1/expense-claims",
+            json!({ "description": "Taxi for Ben Okafor", "items": [{
+                "kind": "travel", "description": "Taxi home, Ben Okafor", "amount_pence": 1_240,
+                "spent_on": alongside_platform::testing::clock().today().to_string(),
+                "receipt": { "filename": "okafor-taxi.jpg", "content_type": "image/jpeg",
+                             "content_base64": base64::engine::general_purpose::STANDARD.encode(&receipt) } }] }),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, held) = lead
+        .get(&format!("/api/v1/partners/{second_partner_id}/export"))
+        .await;
+    assert_eq!(status, 200, "{held}");
+    assert_eq!(held["partner"]["family_name"], "Okafor");
+    assert_eq!(held["sign_in"][0]["email"], "ben@example.org");
+    assert_eq!(
+        held["engagement"]["opportunities"][0]["opportunity_id"],
+        opportunity_id.as_str()
+    );
+    assert_eq!(
+        held["engagement"]["opportunities"][0]["attendance"][0][1], 420,
+        "{held}"
+    );
+    let claim_kinds: Vec<&str> = held["payments"]["claims"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(claim_kinds.len(), 2, "{held}");
+    assert!(claim_kinds.contains(&"attendance") && claim_kinds.contains(&"expenses"));
+    // What the search below must no longer find, found now: his record, his sign-in, what he
+    // wrote on his claim and his receipt.
+    let mut every_database: Vec<&TestDatabase> = dbs.iter().collect();
+    every_database.push(&gateway_db);
+    let needles = ["Okafor", "OKAFOR", "ben@example.org"];
+    let mut before = Vec::new();
+    for db in &every_database {
+        before.extend(alongside_tests::find_text(&db.url, &needles).await);
+    }
+    for held in [
+        "partners.family_name",
+        "users.email",
+        "claims.description",
+        "receipts.content",
+    ] {
+        assert!(
+            before.iter().any(|f| f.starts_with(held)),
+            "{held}: {before:?}"
+        );
+    }
+
     // ---- erasure reaches engagement: the erased partner can be assigned no more ----
     let (status, erased) = lead
         .post(
@@ -470,8 +548,38 @@ async fn the_suite_over_tansu_and_postgres() {
     let (status, claims_after) = finance.get("/api/v1/claims").await;
     assert_eq!(
         (status, claims_after["page"]["total"].as_u64()),
-        (200, Some(2)),
-        "the erased partner's claim stays, under the pseudonymous id"
+        (200, Some(3)),
+        "the erased partner's claims stay, under the pseudonymous id"
+    );
+    // He is signed out at once and cannot sign in again.
+    let (status, _) = ben.get("/api/v1/claims").await;
+    assert_eq!(status, 401, "his session ended with the erasure");
+    let again = ben
+        .http
+        .post(format!("{}/api/v1/session", gateway.url()))
+        .json(&json!({ "email": "ben@example.org", "password": PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 401);
+    // No service's database holds his name or e-mail any more, in any table or column.
+    let found = eventually(Duration::from_secs(30), || {
+        let every_database = every_database.clone();
+        async move {
+            let mut found = Vec::new();
+            for db in every_database {
+                found.extend(alongside_tests::find_text(&db.url, &needles).await);
+            }
+            found.is_empty().then_some(()).or_else(|| {
+                eprintln!("still held: {found:?}");
+                None
+            })
+        }
+    })
+    .await;
+    assert!(
+        found.is_some(),
+        "the erasure reached every service's tables"
     );
 
     // ---- another trust sees none of it ----

@@ -498,17 +498,48 @@ async fn erase_partner(
     Json(b): Json<EraseBody>,
 ) -> ApiResult<Json<PartnerBody>> {
     csrf(&me, &headers)?;
+    Ok(Json(erase(&state, &me, id, b.reason).await?.into()))
+}
+
+/// Erases a partner in people (and, through `PartnerErased`, in every service), then their
+/// sign-in here: account, sessions (ended at once) and invitations. Asked again about a partner
+/// already erased, it makes sure the sign-in is gone too before saying so.
+pub async fn erase(
+    state: &AppState,
+    me: &SignedIn,
+    id: String,
+    reason: String,
+) -> Result<people::Partner, AppError> {
     let request = people::ErasePartnerRequest {
-        id,
-        reason: b.reason,
+        id: id.clone(),
+        reason,
     };
-    let partner = state
+    let erased = state
         .clients
         .people()
         .erase_partner(state.clients.request(&me.caller, request))
-        .await?
-        .into_inner();
-    Ok(Json(partner.into()))
+        .await;
+    match erased {
+        Ok(partner) => {
+            session::forget_partner(&state.db, &me.caller.tenant, &id).await?;
+            Ok(partner.into_inner())
+        }
+        Err(status) => {
+            let found = state
+                .clients
+                .people()
+                .get_partner(
+                    state
+                        .clients
+                        .request(&me.caller, people::GetPartnerRequest { id: id.clone() }),
+                )
+                .await;
+            if found.is_ok_and(|p| p.get_ref().status == "erased") {
+                session::forget_partner(&state.db, &me.caller.tenant, &id).await?;
+            }
+            Err(status.into())
+        }
+    }
 }
 
 #[derive(Serialize, ToSchema)]
@@ -537,6 +568,13 @@ pub struct PartnerDataBody {
     roles: Option<PartnerRolesBody>,
     /// Their equality monitoring answers: in the partner's own download only.
     equality: Option<EqualityBody>,
+    /// Their sign-in to the portal.
+    sign_in: Vec<crate::held_data::SignInAccountBody>,
+    /// What engagement holds: offers, places and attendance, notes of interest, preferences,
+    /// forums.
+    engagement: crate::held_data::EngagementDataBody,
+    /// What payments holds: claims, balances, remittances, benefits warnings.
+    payments: crate::held_data::PaymentsDataBody,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -568,9 +606,13 @@ pub struct ConsentBody {
     recorded_by_role: String,
 }
 
-impl From<people::PartnerDataExport> for PartnerDataBody {
-    fn from(e: people::PartnerDataExport) -> Self {
+impl From<crate::held_data::Held> for PartnerDataBody {
+    fn from(held: crate::held_data::Held) -> Self {
+        let e = held.people;
         Self {
+            sign_in: crate::held_data::sign_in_bodies(held.sign_in),
+            engagement: held.engagement.into(),
+            payments: crate::held_data::PaymentsDataBody::new(held.claims, held.account),
             partner: e.partner.map(Into::into),
             status_history: e.status_history.into_iter().map(Into::into).collect(),
             access_log: e
@@ -619,8 +661,8 @@ impl From<people::PartnerDataExport> for PartnerDataBody {
     }
 }
 
-/// Everything held about a partner (UK GDPR right of access), as a JSON download. A partner may
-/// download their own; engagement leads any of their trust's.
+/// Everything every service holds about a partner (UK GDPR right of access), as a JSON
+/// download. A partner may download their own; engagement leads any of their trust's.
 #[utoipa::path(get, path = "/api/v1/partners/{id}/export", params(("id" = String, Path)),
     responses((status = 200, body = PartnerDataBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn export_partner_data(
@@ -628,31 +670,15 @@ async fn export_partner_data(
     me: SignedIn,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    let body: PartnerDataBody = partner_data(&state, &me, id.clone()).await?.into();
+    let body: PartnerDataBody = crate::held_data::gather(&state, &me, id.clone())
+        .await?
+        .into();
     let disposition = format!("attachment; filename=\"alongside-{id}.json\"");
     Ok((
         [(http::header::CONTENT_DISPOSITION, disposition)],
         Json(body),
     )
         .into_response())
-}
-
-/// The partner's data, for the download and the readable page.
-pub async fn partner_data(
-    state: &AppState,
-    me: &SignedIn,
-    id: String,
-) -> Result<people::PartnerDataExport, AppError> {
-    Ok(state
-        .clients
-        .people()
-        .export_partner_data(
-            state
-                .clients
-                .request(&me.caller, people::ExportPartnerDataRequest { id }),
-        )
-        .await?
-        .into_inner())
 }
 
 #[derive(Serialize, ToSchema)]

@@ -16,6 +16,7 @@ pub mod error;
 pub mod feedback_upload;
 pub mod fft;
 pub mod fhir;
+pub mod held_data;
 pub mod impact;
 pub mod join;
 pub mod pages;

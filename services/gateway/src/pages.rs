@@ -188,6 +188,9 @@ pub fn templates() -> Environment<'static> {
     env.add_filter("urlencode", |value: String| {
         urlencoding::encode(&value).into_owned()
     });
+    env.add_filter("pounds", |pence: i64| {
+        alongside_platform::money::Pence(pence).display()
+    });
     env
 }
 
@@ -1262,16 +1265,7 @@ async fn partner_erase(
             ),
         ]))
     } else {
-        let request = people::ErasePartnerRequest {
-            id: id.clone(),
-            reason: form.erase_reason,
-        };
-        state
-            .clients
-            .people()
-            .erase_partner(state.clients.request(&me.caller, request))
-            .await
-            .map_err(AppError::from)
+        crate::api::erase(&state, &me, id.clone(), form.erase_reason).await
     };
     match result {
         Ok(_) => Ok(Redirect::to("/partners?notice=erased").into_response()),
@@ -1303,7 +1297,11 @@ async fn partner_data_page(
     me: SignedIn,
     Path(id): Path<String>,
 ) -> Result<Html<String>, AppError> {
-    let export = crate::api::partner_data(&state, &me, id.clone()).await?;
+    let held = crate::held_data::gather(&state, &me, id.clone()).await?;
+    let sign_in = crate::held_data::sign_in_bodies(held.sign_in);
+    let engagement = crate::held_data::EngagementDataBody::from(held.engagement);
+    let payments = crate::held_data::PaymentsDataBody::new(held.claims, held.account);
+    let export = held.people;
     let partner = export.partner.unwrap_or_default();
     let history: Vec<Value> = export
         .status_history
@@ -1325,7 +1323,7 @@ async fn partner_data_page(
         "partner_data.html",
         merge(
             base(&me, current, "The data we hold"),
-            context! { roles => export.roles.as_ref().map(|r| r.roles.iter().map(|s| context! { label => partner_role_label(&s.role), eligible => s.eligible, missing => s.missing.join("; "), valid_until => s.valid_until }).collect::<Vec<_>>()).unwrap_or_default(), training => export.roles.as_ref().map(|r| r.training.iter().map(|t| context! { label => training_label(&t.kind), completed_on => t.completed_on, expires_on => t.expires_on }).collect::<Vec<_>>()).unwrap_or_default(), equality => export.equality.as_ref().map(|q| context! { age_band => q.age_band, sex => q.sex, ethnic_group => q.ethnic_group, disability => q.disability, carer => q.carer }), support_notes_held => export.support_notes_held, support_notes => export.support_notes.iter().map(|n| context! { kind => n.kind, body => n.body, written_at => n.written_at }).collect::<Vec<_>>(), consents => export.consents.iter().map(|c| context! { purpose => c.purpose, granted => c.granted, recorded_at => c.recorded_at, notice_version => c.notice_version }).collect::<Vec<_>>(), payment_text => export.profile.as_ref().map(crate::profile::payment_text), profile => export.profile.map(crate::profile::ProfileBody::from), partner => partner_value(&partner), email => partner.email, phone => partner.phone, status_label => status_label(&partner.status), history => history, accesses => accesses, generated_at => export.generated_at, id => id },
+            context! { roles => export.roles.as_ref().map(|r| r.roles.iter().map(|s| context! { label => partner_role_label(&s.role), eligible => s.eligible, missing => s.missing.join("; "), valid_until => s.valid_until }).collect::<Vec<_>>()).unwrap_or_default(), training => export.roles.as_ref().map(|r| r.training.iter().map(|t| context! { label => training_label(&t.kind), completed_on => t.completed_on, expires_on => t.expires_on }).collect::<Vec<_>>()).unwrap_or_default(), equality => export.equality.as_ref().map(|q| context! { age_band => q.age_band, sex => q.sex, ethnic_group => q.ethnic_group, disability => q.disability, carer => q.carer }), support_notes_held => export.support_notes_held, support_notes => export.support_notes.iter().map(|n| context! { kind => n.kind, body => n.body, written_at => n.written_at }).collect::<Vec<_>>(), consents => export.consents.iter().map(|c| context! { purpose => c.purpose, granted => c.granted, recorded_at => c.recorded_at, notice_version => c.notice_version }).collect::<Vec<_>>(), payment_text => export.profile.as_ref().map(crate::profile::payment_text), profile => export.profile.map(crate::profile::ProfileBody::from), partner => partner_value(&partner), email => partner.email, phone => partner.phone, status_label => status_label(&partner.status), history => history, accesses => accesses, generated_at => export.generated_at, id => id, sign_in => sign_in, engagement => engagement, payments => payments },
         ),
     )
 }

@@ -140,6 +140,40 @@ pub async fn sign_in(
     Ok(Some((token, signed_in)))
 }
 
+/// Forgets a partner's sign-in at `tenant` when they are erased: their account (e-mail, name,
+/// password), its sessions, ended at once, and any invitation made for them.
+pub async fn forget_partner(
+    db: &DatabaseConnection,
+    tenant: &OdsCode,
+    partner_id: &str,
+) -> Result<(), AppError> {
+    use sea_orm::TransactionTrait;
+    let txn = db.begin().await?;
+    let accounts: Vec<String> = user::Entity::find()
+        .filter(user::Column::TenantId.eq(tenant.as_str()))
+        .filter(user::Column::PartnerId.eq(partner_id))
+        .all(&txn)
+        .await?
+        .into_iter()
+        .map(|u| u.id)
+        .collect();
+    session::Entity::delete_many()
+        .filter(session::Column::UserId.is_in(accounts.clone()))
+        .exec(&txn)
+        .await?;
+    user::Entity::delete_many()
+        .filter(user::Column::Id.is_in(accounts))
+        .exec(&txn)
+        .await?;
+    crate::store::invitation::Entity::delete_many()
+        .filter(crate::store::invitation::Column::TenantId.eq(tenant.as_str()))
+        .filter(crate::store::invitation::Column::PartnerId.eq(partner_id))
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
 pub async fn sign_out(db: &DatabaseConnection, token: &str) -> Result<(), AppError> {
     session::Entity::delete_by_id(digest(token))
         .exec(db)
