@@ -14,8 +14,10 @@ use crate::{ingest, proms};
 
 pub const MAX_BATCH: usize = 5_000;
 
-/// Comments and complaints one by one may hold names: staff only, not analysts.
-const COMMENT_READERS: &[Role] = &[Role::EngagementLead, Role::Staff, Role::Admin];
+/// Comments and complaints one by one may hold names and what happened to a patient: the
+/// trust's engagement team only — not analysts, and not administrators, who manage users and
+/// reference data rather than case notes.
+const COMMENT_READERS: &[Role] = &[Role::EngagementLead, Role::Staff];
 /// Retrain the themes model, and choose the survey's questions.
 const TRAINERS: &[Role] = &[Role::EngagementLead, Role::Admin];
 

@@ -126,12 +126,19 @@ async fn comments_are_labelled_on_arrival_read_by_staff_and_counted_for_analysts
             .into_inner();
         assert!(access.comments.iter().any(|c| c.text.starts_with("Waited")));
 
-        // Analysts count; they do not read.
-        let denied = client
-            .list_comments(outgoing(ListCommentsRequest::default(), &analyst))
-            .await
-            .unwrap_err();
-        assert_eq!(denied.code(), Code::PermissionDenied);
+        // Analysts count; they do not read. Nor do administrators: comments are case notes.
+        for token in [&analyst, &svc.token("RZA", Role::Admin)] {
+            let denied = client
+                .list_comments(outgoing(ListCommentsRequest::default(), token))
+                .await
+                .unwrap_err();
+            assert_eq!(denied.code(), Code::PermissionDenied);
+            let denied = client
+                .list_complaints(outgoing(ListComplaintsRequest::default(), token))
+                .await
+                .unwrap_err();
+            assert_eq!(denied.code(), Code::PermissionDenied);
+        }
         let summary = client
             .get_theme_summary(outgoing(GetThemeSummaryRequest::default(), &analyst))
             .await

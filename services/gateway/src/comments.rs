@@ -28,7 +28,8 @@ pub(crate) const THEME_READERS: &[Role] = &[
     Role::Staff,
     Role::Admin,
 ];
-pub(crate) const COMMENT_READERS: &[Role] = &[Role::EngagementLead, Role::Staff, Role::Admin];
+/// Comments and complaints one by one: the engagement team, never administrators (case notes).
+pub(crate) const COMMENT_READERS: &[Role] = &[Role::EngagementLead, Role::Staff];
 const TRAINERS: &[Role] = &[Role::EngagementLead, Role::Admin];
 
 pub fn routes() -> Router<AppState> {
