@@ -844,6 +844,34 @@ impl FeedbackService for FeedbackApi {
         ))
     }
 
+    async fn register_tenant(
+        &self,
+        request: Request<RegisterTenantRequest>,
+    ) -> Result<Response<RegisteredTenant>, Status> {
+        // The gateway registers each tenant it adds, as that tenant's administrator: a caller
+        // registers only its own organisation.
+        let caller = grpc::authorize(&request, &[Role::Admin])?;
+        let icb = caller
+            .ics
+            .as_ref()
+            .filter(|icb| **icb != caller.tenant)
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        let row = crate::tenants::register(
+            &self.db,
+            caller.tenant.as_str(),
+            &icb,
+            &self.clock.now_rfc3339(),
+        )
+        .await
+        .map_err(ServiceError::from)?;
+        Ok(Response::new(RegisteredTenant {
+            code: row.code,
+            icb: row.icb,
+            registered_at: row.registered_at,
+        }))
+    }
+
     async fn compare_trusts(
         &self,
         request: Request<CompareTrustsRequest>,

@@ -433,6 +433,11 @@ impl Handler for ResponsesFromTopic {
         for event in events {
             let tenant = event.tenant();
             if !surveys.contains_key(tenant.as_str()) {
+                if !crate::tenants::is_registered(txn, tenant.as_str()).await? {
+                    return Err(HandlerError::Poison(format!(
+                        "{tenant} is not an organisation registered with Alongside: its responses are not counted"
+                    )));
+                }
                 let questions = crate::survey::Questions::load(txn, tenant).await?;
                 surveys.insert(tenant.to_string(), questions);
             }

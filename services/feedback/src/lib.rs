@@ -19,6 +19,7 @@ pub mod rollup;
 pub mod spc;
 pub mod suppression;
 pub mod survey;
+pub mod tenants;
 pub mod themes;
 mod trust_view;
 
@@ -52,6 +53,7 @@ impl MigratorTrait for Migrator {
             Box::new(insights::migration::Migration),
             Box::new(comments::pathway_migration::Migration),
             Box::new(involvement::migration::Migration),
+            Box::new(tenants::migration::Migration),
         ]
     }
 }

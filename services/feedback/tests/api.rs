@@ -101,6 +101,35 @@ async fn batch_and_topic_responses_give_nhs_england_figures_counted_once() {
             (8, "source")
         );
 
+        // The gateway registers each tenant it adds: only their responses on the topic count.
+        let registered = client
+            .register_tenant(outgoing(
+                RegisterTenantRequest {},
+                &svc.token_in_ics("RZA", "QZX", Role::Admin),
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(
+            (registered.code.as_str(), registered.icb.as_str()),
+            ("RZA", "QZX")
+        );
+        let refused = client
+            .register_tenant(outgoing(RegisterTenantRequest {}, &analyst))
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), Code::PermissionDenied);
+        // A response for a code that is no tenant goes to the .dlq with the reason.
+        svc.publish(
+            FEEDBACK_RESPONSES,
+            "RZQ:sms",
+            "RZQ",
+            &FftResponseReceived {
+                response: Some(response("q1", Good, "2026-11-02")),
+            },
+        )
+        .await;
+
         // Two November responses by Kafka, one delivered twice.
         let nov = FftResponseReceived {
             response: Some(response("k1", Good, "2026-11-02")),
@@ -184,6 +213,28 @@ async fn batch_and_topic_responses_give_nhs_england_figures_counted_once() {
             "one point has no limits to assure against"
         );
         assert!(chart.warnings[0].contains("no limits"), "{backend:?}");
+
+        let dead = alongside_events::testing::read_events(
+            svc.brokers(),
+            "feedback.responses.v1.dlq",
+            1,
+            Duration::from_secs(20),
+        )
+        .await;
+        assert_eq!(dead.len(), 1, "{backend:?}");
+        assert_eq!(dead[0].1.tenant().as_str(), "RZQ");
+        let rzq = client
+            .get_fft_summary(outgoing(
+                GetFftSummaryRequest::default(),
+                &svc.token("RZQ", Role::Analyst),
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(
+            rzq.months.is_empty(),
+            "nothing counted for a code that is no tenant"
+        );
     }
 }
 

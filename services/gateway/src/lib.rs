@@ -220,6 +220,26 @@ impl Gateway {
         });
         let app =
             router(state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
+        // The services learn of every tenant; retried until they answer.
+        let (db, clients, registering) =
+            (state.db.clone(), state.clients.clone(), shutdown.clone());
+        tokio::spawn(async move {
+            loop {
+                match seed::register_tenants(&db, &clients).await {
+                    Ok(n) => {
+                        tracing::info!(tenants = n, "tenants registered with the services");
+                        return;
+                    }
+                    Err(err) => {
+                        tracing::warn!(error = %err, "tenants not yet registered; retrying")
+                    }
+                }
+                tokio::select! {
+                    _ = registering.cancelled() => return,
+                    _ = tokio::time::sleep(std::time::Duration::from_secs(5)) => {}
+                }
+            }
+        });
         let limits = state.limits.clone();
         let tidying = shutdown.clone();
         tokio::spawn(async move {

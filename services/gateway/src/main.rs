@@ -106,6 +106,17 @@ async fn main() -> anyhow::Result<()> {
                 .await
                 .map_err(|e| anyhow::anyhow!(e))?;
             println!("tenant {} saved", ods_code.to_ascii_uppercase());
+            // The services learn of it now if they answer, else when the gateway next starts.
+            let clients = alongside_gateway::clients::Clients::new(
+                &settings.services,
+                alongside_platform::auth::TokenSigner::new(&settings.auth),
+            )?;
+            match alongside_gateway::seed::register_tenants(&db, &clients).await {
+                Ok(_) => println!("registered with the services"),
+                Err(err) => println!(
+                    "not yet registered with the services ({err}): the gateway registers it when it starts"
+                ),
+            }
         }
         Command::CreateUser {
             email,

@@ -37,6 +37,9 @@ pub async fn seed(state: &AppState) -> Result<Vec<(String, String)>, String> {
     }
     tracing::info!("seeding demo data");
     seed::ensure_tenants(&state.db).await.map_err(|e| err(&e))?;
+    seed::register_tenants(&state.db, &state.clients)
+        .await
+        .map_err(|e| err(&e))?;
     for (email, name, tenant, role) in seed::demo_staff() {
         seed::create_user(&state.db, &email, &name, DEMO_PASSWORD, tenant, role, None)
             .await

@@ -61,6 +61,9 @@ pub async fn bench(
         .await
         .map_err(seed)?;
     }
+    alongside_gateway::seed::register_tenants(&state.db, &state.clients)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     alongside_gateway::seed::create_user(
         &state.db,
         "ics@qbn.test",

@@ -157,6 +157,13 @@ async fn main() -> anyhow::Result<()> {
     tokio::time::sleep(Duration::from_secs(2)).await;
     let idle_rss = rss_kib("VmRSS:");
     let state = suite.gateway_state().clone();
+    // The demo's trusts, known to the services (feedback counts responses of tenants only).
+    alongside_gateway::seed::ensure_tenants(&state.db)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    alongside_gateway::seed::register_tenants(&state.db, &state.clients)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     alongside_gateway::seed::create_user(
         &state.db,
         "bench@rza.test",
