@@ -199,6 +199,37 @@ pub fn demo_staff() -> Vec<(String, String, &'static str, Role)> {
     users
 }
 
+/// Registers every tenant the gateway holds with the services that keep a register of
+/// organisations (feedback, which refuses responses on its topic for any other code). Each is
+/// registered as its own administrator, the gateway vouching for it. Answers how many.
+pub async fn register_tenants(
+    db: &DatabaseConnection,
+    clients: &crate::clients::Clients,
+) -> Result<usize, AppError> {
+    let tenants = tenant::Entity::find().all(db).await?;
+    for t in &tenants {
+        let code = OdsCode::parse(&t.ods_code).map_err(|e| AppError::Internal(e.to_string()))?;
+        let ics = match &t.parent {
+            Some(icb) => Some(OdsCode::parse(icb).map_err(|e| AppError::Internal(e.to_string()))?),
+            None => Some(code.clone()),
+        };
+        let gateway = alongside_platform::Caller {
+            subject: "gateway".into(),
+            tenant: code,
+            role: Role::Admin,
+            ics,
+        };
+        clients
+            .feedback()
+            .register_tenant(clients.request(
+                &gateway,
+                alongside_proto::feedback::v1::RegisterTenantRequest {},
+            ))
+            .await?;
+    }
+    Ok(tenants.len())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -253,35 +284,4 @@ mod tests {
         assert!(tenant_exists(&db, "RXH").await.unwrap());
         assert!(!tenant_exists(&db, "RYR").await.unwrap());
     }
-}
-
-/// Registers every tenant the gateway holds with the services that keep a register of
-/// organisations (feedback, which refuses responses on its topic for any other code). Each is
-/// registered as its own administrator, the gateway vouching for it. Answers how many.
-pub async fn register_tenants(
-    db: &DatabaseConnection,
-    clients: &crate::clients::Clients,
-) -> Result<usize, AppError> {
-    let tenants = tenant::Entity::find().all(db).await?;
-    for t in &tenants {
-        let code = OdsCode::parse(&t.ods_code).map_err(|e| AppError::Internal(e.to_string()))?;
-        let ics = match &t.parent {
-            Some(icb) => Some(OdsCode::parse(icb).map_err(|e| AppError::Internal(e.to_string()))?),
-            None => Some(code.clone()),
-        };
-        let gateway = alongside_platform::Caller {
-            subject: "gateway".into(),
-            tenant: code,
-            role: Role::Admin,
-            ics,
-        };
-        clients
-            .feedback()
-            .register_tenant(clients.request(
-                &gateway,
-                alongside_proto::feedback::v1::RegisterTenantRequest {},
-            ))
-            .await?;
-    }
-    Ok(tenants.len())
 }
