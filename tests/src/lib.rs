@@ -291,7 +291,32 @@ pub async fn create_user(
     role: &str,
     password: &str,
 ) {
-    let args = [
+    create_user_of(gateway_env, email, tenant, role, password, None).await;
+}
+
+/// Runs `alongside-gateway create-user` for the sign-in of RZA's partner `partner_id`.
+pub async fn create_partner_user(gateway_env: &[(String, String)], email: &str, partner_id: &str) {
+    let partner = Some(partner_id);
+    create_user_of(
+        gateway_env,
+        email,
+        "RZA",
+        "partner",
+        PARTNER_PASSWORD,
+        partner,
+    )
+    .await;
+}
+
+async fn create_user_of(
+    gateway_env: &[(String, String)],
+    email: &str,
+    tenant: &str,
+    role: &str,
+    password: &str,
+    partner_id: Option<&str>,
+) {
+    let mut args = vec![
         "create-user",
         "--email",
         email,
@@ -302,27 +327,10 @@ pub async fn create_user(
         "--role",
         role,
     ];
+    if let Some(id) = partner_id {
+        args.extend(["--partner-id", id]);
+    }
     let status = gateway_command(gateway_env, &args, Some(password)).await;
-    assert!(status.success(), "create-user {email}");
-}
-
-/// Runs `alongside-gateway create-user` for a partner's own sign-in.
-pub async fn create_partner_user(gateway_env: &[(String, String)], email: &str, partner_id: &str) {
-    let tenant = "RZA";
-    let args = [
-        "create-user",
-        "--email",
-        email,
-        "--name",
-        email,
-        "--tenant",
-        tenant,
-        "--role",
-        "partner",
-        "--partner-id",
-        partner_id,
-    ];
-    let status = gateway_command(gateway_env, &args, Some(PARTNER_PASSWORD)).await;
     assert!(status.success(), "create-user {email}");
 }
 

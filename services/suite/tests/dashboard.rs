@@ -3,7 +3,8 @@
 //! own trust only; nobody sees personal data; each table downloads as CSV; the board report
 //! prints and comes as PDF.
 
-use alongside_suite::{Options, Suite};
+mod common;
+
 use serde_json::Value;
 
 async fn sign_in(base: &str, email: &str) -> reqwest::Client {
@@ -45,14 +46,7 @@ fn totals(d: &Value) -> (u64, u64) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ics_and_trust_dashboards_show_figures_only_to_whom_they_belong() {
     let data = tempfile::tempdir().unwrap();
-    let suite = Suite::start(Options {
-        port: 0,
-        data_dir: data.path().to_path_buf(),
-        demo: true,
-        clock: alongside_platform::testing::clock_settings(),
-    })
-    .await
-    .expect("the suite starts");
+    let suite = common::demo_suite(data.path()).await;
     let base = suite.url();
     let api = |path: &str| format!("{base}{path}");
 

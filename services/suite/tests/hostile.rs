@@ -2,7 +2,8 @@
 //! wrong in every field, and the largest receipt the API accepts. Each is answered by field with
 //! a 4xx, never a 5xx, and what is accepted can be read back whole.
 
-use alongside_suite::{Options, Suite};
+mod common;
+
 use base64::Engine;
 use serde_json::{json, Value};
 
@@ -63,14 +64,7 @@ fn fields(body: &Value) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_values_are_refused_by_field_and_what_is_accepted_reads_back_whole() {
     let data = tempfile::tempdir().unwrap();
-    let suite = Suite::start(Options {
-        port: 0,
-        data_dir: data.path().to_path_buf(),
-        demo: true,
-        clock: alongside_platform::testing::clock_settings(),
-    })
-    .await
-    .expect("the suite starts");
+    let suite = common::demo_suite(data.path()).await;
     let base = suite.url();
     let lead = Client::sign_in(&base, "lead@rza.demo.test").await;
 

@@ -2,7 +2,8 @@
 //! wait (429 with Retry-After, before any password is checked), and floods of the public forms
 //! are turned away per client address with a page that says to try later.
 
-use alongside_suite::{Options, Suite};
+mod common;
+
 use serde_json::json;
 
 async fn attempt(http: &reqwest::Client, base: &str, password: &str) -> reqwest::Response {
@@ -16,14 +17,7 @@ async fn attempt(http: &reqwest::Client, base: &str, password: &str) -> reqwest:
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_passwords_wait_longer_and_floods_of_public_forms_are_turned_away() {
     let data = tempfile::tempdir().unwrap();
-    let suite = Suite::start(Options {
-        port: 0,
-        data_dir: data.path().to_path_buf(),
-        demo: true,
-        clock: alongside_platform::testing::clock_settings(),
-    })
-    .await
-    .expect("the suite starts");
+    let suite = common::demo_suite(data.path()).await;
     let base = suite.url();
     let http = reqwest::Client::new();
 
