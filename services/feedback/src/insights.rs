@@ -345,7 +345,9 @@ pub async fn publish(
         .await
 }
 
-/// A month's comments by theme, counts of 1 to 4 hidden; none without comments.
+/// A month's comments by theme; none without comments. A theme of 1 to 4 comments is not
+/// listed at all (that it is there at all says what one of a few people wrote about), nor is
+/// any theme of a month with 1 to 4 comments: only how many comments there were.
 pub async fn theme_insight(
     db: &impl ConnectionTrait,
     tenant: &OdsCode,
@@ -356,8 +358,7 @@ pub async fn theme_insight(
         return Ok(None);
     }
     let few = |n: u64| (1..=4).contains(&n);
-    // With 1 to 4 comments in the month, only how many.
-    let all_hidden = few(summary.comments);
+    let listed = !few(summary.comments);
     Ok(Some(ThemeInsight {
         tenant: tenant.to_string(),
         month: month.into(),
@@ -365,19 +366,15 @@ pub async fn theme_insight(
         themes: summary
             .categories
             .into_iter()
-            .filter(|c| c.comments > 0)
-            .map(|c| {
-                let shown = !all_hidden && !few(c.comments);
-                let show = |n: u64| shown.then_some(n);
-                ThemeFigure {
-                    comments: show(c.comments),
-                    positive: show(c.positive),
-                    neutral: show(c.neutral),
-                    negative: show(c.negative),
-                    code: c.code,
-                    name: c.name,
-                    major: c.major,
-                }
+            .filter(|c| listed && c.comments > 0 && !few(c.comments))
+            .map(|c| ThemeFigure {
+                comments: Some(c.comments),
+                positive: Some(c.positive),
+                neutral: Some(c.neutral),
+                negative: Some(c.negative),
+                code: c.code,
+                name: c.name,
+                major: c.major,
             })
             .collect(),
     }))

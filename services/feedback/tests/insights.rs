@@ -97,8 +97,8 @@ async fn stored_responses_are_republished_as_suppressed_figures() {
     assert!(!month.themes.is_empty());
     for t in &month.themes {
         assert!(
-            t.comments.is_none_or(|n| n >= 5),
-            "{t:?}: 1 to 4 are hidden"
+            t.comments.is_some_and(|n| n >= 5),
+            "{t:?}: a theme of 1 to 4 comments is not listed"
         );
     }
     assert!(
@@ -310,4 +310,36 @@ async fn partner_time_is_republished_by_month_with_corrections_and_no_partner_na
             "no partner id on the stream"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_month_of_a_few_comments_says_how_many_and_not_what_about() {
+    let svc = TestService::start("feedback", Backend::Sqlite, alongside_feedback::start).await;
+    let mut client = FeedbackServiceClient::connect(svc.url()).await.unwrap();
+    let analyst = svc.token("RZA", Role::Analyst);
+    let few: Vec<FftResponse> = (0..2)
+        .map(|i| FftResponse {
+            responded_on: "2026-10-14".into(),
+            ..response(&format!("f{i}"), FftAnswer::Poor, "Riverside", "MSK")
+        })
+        .collect();
+    client
+        .submit_fft_responses(outgoing(
+            SubmitFftResponsesRequest {
+                responses: few,
+                dry_run: false,
+            },
+            &analyst,
+        ))
+        .await
+        .unwrap();
+    let events = read_events(svc.brokers(), FEEDBACK_INSIGHTS, 5, Duration::from_secs(30)).await;
+    let themes: Vec<ThemeInsight> = events
+        .iter()
+        .filter(|(_, e)| e.inner.event_type == "alongside.feedback.events.v1.ThemeInsight")
+        .map(|(_, e)| e.payload().unwrap())
+        .collect();
+    assert_eq!(themes.len(), 1, "{events:?}");
+    assert_eq!(themes[0].comments, 2);
+    assert!(themes[0].themes.is_empty(), "{:?}", themes[0]);
 }
