@@ -35,6 +35,12 @@ function todayInEngland() {
   return new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/London' }).format(new Date());
 }
 
+function daysFromToday(days) {
+  const day = new Date(`${todayInEngland()}T12:00:00Z`);
+  day.setUTCDate(day.getUTCDate() + days);
+  return day.toISOString().slice(0, 10);
+}
+
 before(async () => {
   const port = await freePort();
   dataDir = mkdtempSync(join(tmpdir(), 'alongside-browser-'));
@@ -268,7 +274,7 @@ test('a lead gives a role, records training, and sees what expires', async () =>
 
   // A completion date in the future is refused, by field; then a real one makes them eligible.
   await page.getByLabel('Training or check').selectOption('safeguarding');
-  await page.getByLabel('Completed on').fill('2999-01-01');
+  await page.getByLabel('Completed on').fill(daysFromToday(1));
   await page.getByRole('button', { name: 'Record' }).click();
   await assert.doesNotReject(page.locator('#completed_on-error').getByText('must be today or in the past').waitFor());
   await expectAccessible(page, 'training with errors');
@@ -421,7 +427,9 @@ test('someone expresses interest, a lead takes them to active and invites them, 
   await page.getByRole('button', { name: 'Set password and sign in' }).click();
   await assert.doesNotReject(page.getByRole('heading', { name: 'Your profile' }).waitFor());
   await page.getByRole('link', { name: 'Your data' }).first().click();
-  await assert.doesNotReject(page.getByText('mary.seacole@example.org').waitFor());
+  await assert.doesNotReject(page.getByText('mary.seacole@example.org').first().waitFor());
+  // Their sign-in is part of what is held: this one session.
+  await assert.doesNotReject(page.getByText(/mary\.seacole@example\.org \(.+\), since .+; 1 session signed in now/).waitFor());
   await partner.close();
 
   // The link worked once.
