@@ -108,6 +108,8 @@ pub struct TestService {
     pub broker: &'static MockBroker,
     clock: SharedClock,
     shutdown: tokio_util::sync::CancellationToken,
+    /// The service's tasks, ended on drop before the test's runtime goes.
+    stopped: Option<tokio::task::JoinHandle<()>>,
     _db: TestDatabase,
 }
 
@@ -139,13 +141,14 @@ impl TestService {
             .await
             .expect("service starts");
         let addr = running.grpc_addr;
-        tokio::spawn(running.wait());
+        let stopped = Some(tokio::spawn(running.wait()));
         Self {
             clock: settings.clock.clock(),
             settings,
             addr,
             broker,
             shutdown,
+            stopped,
             _db: db,
         }
     }
@@ -206,8 +209,24 @@ impl TestService {
 }
 
 impl Drop for TestService {
+    /// Stops the service and waits (20 s at most) for its tasks to end while the runtime still
+    /// runs: its Kafka consumers then leave their group on their own path, rather than being
+    /// torn down with the runtime (where closing one mid-rebalance can block for ever).
     fn drop(&mut self) {
         self.shutdown.cancel();
+        let (Some(stopped), Ok(runtime)) =
+            (self.stopped.take(), tokio::runtime::Handle::try_current())
+        else {
+            return;
+        };
+        if runtime.runtime_flavor() != tokio::runtime::RuntimeFlavor::MultiThread {
+            return;
+        }
+        tokio::task::block_in_place(|| {
+            runtime.block_on(async {
+                let _ = tokio::time::timeout(Duration::from_secs(20), stopped).await;
+            })
+        });
     }
 }
 
