@@ -65,6 +65,45 @@ pub fn token_in_ics(settings: &ServiceSettings, tenant: &str, ics: &str, role: R
     })
 }
 
+/// The reasons (`dlq.error` headers) of the first `want` messages on `topic`'s `.dlq` twin.
+pub async fn read_dead_letters(
+    brokers: &str,
+    topic: &str,
+    want: usize,
+    timeout: Duration,
+) -> Vec<String> {
+    use rdkafka::message::Headers;
+    let consumer: StreamConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set(
+            "group.id",
+            format!("test-reader-{}", uuid::Uuid::now_v7().simple()),
+        )
+        .set("auto.offset.reset", "earliest")
+        .set("enable.auto.commit", "false")
+        .create()
+        .expect("test consumer");
+    consumer
+        .subscribe(&[crate::topics::dlq(topic).as_str()])
+        .expect("subscribe");
+    let mut out = Vec::new();
+    let deadline = tokio::time::Instant::now() + timeout;
+    while out.len() < want {
+        let Ok(Ok(message)) = tokio::time::timeout_at(deadline, consumer.recv()).await else {
+            break;
+        };
+        let reason = message.headers().and_then(|headers| {
+            headers
+                .iter()
+                .find(|h| h.key == "dlq.error")
+                .and_then(|h| h.value)
+                .map(|v| String::from_utf8_lossy(v).into_owned())
+        });
+        out.push(reason.unwrap_or_default());
+    }
+    out
+}
+
 /// Reads `topic` from the beginning until `want` envelopes arrive or `timeout` passes.
 pub async fn read_events(
     brokers: &str,
@@ -125,6 +164,25 @@ impl TestService {
             Output = Result<crate::runtime::Running, crate::runtime::StartError>,
         >,
     {
+        Self::start_prepared(service, backend, |_| async {}, start).await
+    }
+
+    /// Starts the service on a database `prepare` has first been given (its URL): data as an
+    /// earlier version left it, say, for a migration to find.
+    pub async fn start_prepared<P, PFut, F, Fut>(
+        service: &str,
+        backend: alongside_platform::testing::Backend,
+        prepare: P,
+        start: F,
+    ) -> Self
+    where
+        P: FnOnce(String) -> PFut,
+        PFut: std::future::Future<Output = ()>,
+        F: FnOnce(ServiceSettings, tokio_util::sync::CancellationToken) -> Fut,
+        Fut: std::future::Future<
+            Output = Result<crate::runtime::Running, crate::runtime::StartError>,
+        >,
+    {
         // Logs go to the test output (shown for failing tests); RUST_LOG selects them.
         std::mem::forget(alongside_platform::telemetry::init(
             "test",
@@ -134,6 +192,7 @@ impl TestService {
             },
         ));
         let db = TestDatabase::create(backend, service).await;
+        prepare(db.url.clone()).await;
         let broker: &'static MockBroker = Box::leak(Box::new(broker()));
         let settings = settings(service, &db, broker.bootstrap_servers());
         let shutdown = tokio_util::sync::CancellationToken::new();

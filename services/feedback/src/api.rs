@@ -36,6 +36,11 @@ const FIGURE_READERS: &[Role] = &[
     Role::Staff,
     Role::Admin,
 ];
+/// Keep the trust's places: administrators, who keep its reference data.
+const PLACE_KEEPERS: &[Role] = &[Role::Admin];
+/// See the values held from before the lists, which may be what a respondent typed.
+const HELD_READERS: &[Role] = &[Role::Admin, Role::EngagementLead];
+
 /// Trusts side by side: the ICS's analysts, whose tenant is the ICB.
 const COMPARERS: &[Role] = &[Role::IcsAnalyst];
 const SUBMITTERS: &[Role] = &[
@@ -81,10 +86,11 @@ impl FeedbackApi {
         v.finish()?;
         let today = self.clock.today();
         let questions = crate::survey::Questions::load(&self.db, &caller.tenant).await?;
+        let places = crate::places::Places::load(&self.db, &caller.tenant).await?;
         let mut valid = Vec::with_capacity(request.responses.len());
         let mut rejected = Vec::new();
         for (index, r) in request.responses.iter().enumerate() {
-            match ingest::validate_with(r, today, &questions) {
+            match ingest::validate_with(r, today, &questions, &places) {
                 Ok(ok) => valid.push(ok),
                 Err(errors) => rejected.extend(errors.into_iter().map(|e| RowError {
                     index: index as u32,
@@ -870,6 +876,76 @@ impl FeedbackService for FeedbackApi {
             icb: row.icb,
             registered_at: row.registered_at,
         }))
+    }
+
+    async fn list_places(
+        &self,
+        request: Request<ListPlacesRequest>,
+    ) -> Result<Response<PlaceList>, Status> {
+        let caller = grpc::authorize(&request, READERS)?;
+        let list = crate::place_admin::list(&self.db, &caller, request.into_inner()).await?;
+        Ok(Response::new(list))
+    }
+
+    async fn save_places(
+        &self,
+        request: Request<SavePlacesRequest>,
+    ) -> Result<Response<SavePlacesResponse>, Status> {
+        let caller = grpc::authorize(&request, PLACE_KEEPERS)?;
+        let at = self.clock.now_rfc3339();
+        let saved = crate::place_admin::save(&self.db, &caller, &at, request.into_inner()).await?;
+        Ok(Response::new(saved))
+    }
+
+    async fn retire_place(
+        &self,
+        request: Request<RetirePlaceRequest>,
+    ) -> Result<Response<Place>, Status> {
+        let caller = grpc::authorize(&request, PLACE_KEEPERS)?;
+        let at = self.clock.now_rfc3339();
+        let place =
+            crate::place_admin::retire(&self.db, &caller, &at, request.into_inner()).await?;
+        Ok(Response::new(place))
+    }
+
+    async fn merge_place(
+        &self,
+        request: Request<MergePlaceRequest>,
+    ) -> Result<Response<Place>, Status> {
+        let caller = grpc::authorize(&request, PLACE_KEEPERS)?;
+        let at = self.clock.now_rfc3339();
+        let place = crate::place_admin::merge(&self.db, &caller, &at, request.into_inner()).await?;
+        Ok(Response::new(place))
+    }
+
+    async fn list_place_history(
+        &self,
+        request: Request<ListPlaceHistoryRequest>,
+    ) -> Result<Response<PlaceHistory>, Status> {
+        let caller = grpc::authorize(&request, READERS)?;
+        let history = crate::place_admin::history(&self.db, &caller, request.into_inner()).await?;
+        Ok(Response::new(history))
+    }
+
+    async fn list_held_places(
+        &self,
+        request: Request<ListHeldPlacesRequest>,
+    ) -> Result<Response<HeldPlaces>, Status> {
+        let caller = grpc::authorize(&request, HELD_READERS)?;
+        Ok(Response::new(
+            crate::place_admin::held(&self.db, &caller).await?,
+        ))
+    }
+
+    async fn map_held_place(
+        &self,
+        request: Request<MapHeldPlaceRequest>,
+    ) -> Result<Response<MapHeldPlaceResponse>, Status> {
+        let caller = grpc::authorize(&request, PLACE_KEEPERS)?;
+        let at = self.clock.now_rfc3339();
+        let mapped =
+            crate::place_admin::map_held(&self.db, &caller, &at, request.into_inner()).await?;
+        Ok(Response::new(mapped))
     }
 
     async fn compare_trusts(

@@ -13,6 +13,7 @@ use alongside_themes::Question;
 
 use crate::comments;
 use crate::fft::answer_code;
+use crate::places::Places;
 use crate::response;
 use crate::themes::ThemeModels;
 
@@ -89,14 +90,21 @@ fn equality_answer(question: &str, value: &str) -> Result<String, String> {
 /// Checks one response; every problem is named by field.
 #[cfg(test)]
 pub fn validate(r: &FftResponse, today: time::Date) -> Result<Valid, Vec<FieldError>> {
-    validate_with(r, today, &crate::survey::Questions::standard())
+    validate_with(
+        r,
+        today,
+        &crate::survey::Questions::standard(),
+        &crate::places::Places::default(),
+    )
 }
 
-/// Checks a response, its answers against the trust's survey `questions`.
+/// Checks a response, its answers against the trust's survey `questions` and its places against
+/// the trust's lists.
 pub fn validate_with(
     r: &FftResponse,
     today: time::Date,
     questions: &crate::survey::Questions,
+    places: &Places,
 ) -> Result<Valid, Vec<FieldError>> {
     let mut errors = Vec::new();
     let answers = questions.check(&r.answers, &mut errors);
@@ -145,15 +153,12 @@ pub fn validate_with(
     };
     let worked_well = comment("worked_well", &r.worked_well);
     let could_improve = comment("could_improve", &r.could_improve);
+    // Only listed places: nothing typed becomes a dimension of a figure.
     let mut tag = |field: &str, text: &str| -> String {
-        let text = text.trim();
-        if text.chars().count() > 100 || text.chars().any(char::is_control) {
-            errors.push(FieldError::new(
-                field,
-                "must be up to 100 characters on one line",
-            ));
-        }
-        text.to_string()
+        places.resolve(field, text).unwrap_or_else(|reason| {
+            errors.push(FieldError::new(field, reason));
+            String::new()
+        })
     };
     let tags = Tags {
         site: tag("site", &r.site),
@@ -384,7 +389,7 @@ impl ResponsesFromTopic {
     /// A response from the topic, checked against its trust's survey; a bad one is poison.
     fn check(
         event: &Envelope,
-        questions: &crate::survey::Questions,
+        (questions, places): &(crate::survey::Questions, Places),
         today: time::Date,
     ) -> Result<Valid, HandlerError> {
         if !event.is::<FftResponseReceived>() {
@@ -397,7 +402,7 @@ impl ResponsesFromTopic {
         let response = received
             .response
             .ok_or_else(|| HandlerError::Poison("FftResponseReceived without a response".into()))?;
-        validate_with(&response, today, questions).map_err(|errors| {
+        validate_with(&response, today, questions, places).map_err(|errors| {
             HandlerError::Poison(
                 errors
                     .iter()
@@ -427,7 +432,7 @@ impl Handler for ResponsesFromTopic {
     ) -> Result<(), HandlerError> {
         let mut by_tenant: std::collections::BTreeMap<String, (OdsCode, Vec<Valid>)> =
             Default::default();
-        let mut surveys: std::collections::HashMap<String, crate::survey::Questions> =
+        let mut surveys: std::collections::HashMap<String, (crate::survey::Questions, Places)> =
             Default::default();
         let today = self.clock.today();
         for event in events {
@@ -439,7 +444,8 @@ impl Handler for ResponsesFromTopic {
                     )));
                 }
                 let questions = crate::survey::Questions::load(txn, tenant).await?;
-                surveys.insert(tenant.to_string(), questions);
+                let places = Places::load(txn, tenant).await?;
+                surveys.insert(tenant.to_string(), (questions, places));
             }
             let valid = Self::check(event, &surveys[tenant.as_str()], today)?;
             by_tenant

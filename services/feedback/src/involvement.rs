@@ -201,13 +201,17 @@ pub async fn insight(
             ..Default::default()
         }));
     }
+    // Engagement's pathways were typed by staff: only the trust's listed ones are published,
+    // by their code; any other is counted as not known ("").
+    let places = crate::places::Places::load(db, tenant).await?;
     let mut total = Tally::default();
     let mut by_pathway: BTreeMap<String, Tally> = BTreeMap::new();
     let mut by_kind: BTreeMap<String, Tally> = BTreeMap::new();
     let (mut paid, mut expenses_only) = (0, 0);
     for a in &rows {
         total.add(a);
-        by_pathway.entry(a.pathway.clone()).or_default().add(a);
+        let pathway = places.resolve("pathway", &a.pathway).unwrap_or_default();
+        by_pathway.entry(pathway).or_default().add(a);
         by_kind.entry(a.kind.clone()).or_default().add(a);
         if a.expenses_only {
             expenses_only += 1;

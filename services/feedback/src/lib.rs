@@ -11,6 +11,8 @@ pub mod fft;
 mod ingest;
 pub mod insights;
 pub mod involvement;
+mod place_admin;
+pub mod places;
 mod prom_store;
 pub mod proms;
 pub mod protection;
@@ -54,6 +56,7 @@ impl MigratorTrait for Migrator {
             Box::new(comments::pathway_migration::Migration),
             Box::new(involvement::migration::Migration),
             Box::new(tenants::migration::Migration),
+            Box::new(places::migration::Migration),
         ]
     }
 }

@@ -12,6 +12,8 @@ use alongside_proto::feedback::v1::feedback_service_client::FeedbackServiceClien
 use alongside_proto::feedback::v1::*;
 use tonic::Code;
 
+mod common;
+
 fn response(id: &str, answer: FftAnswer, on: &str) -> FftResponse {
     FftResponse {
         response_id: id.into(),
@@ -693,6 +695,21 @@ fn tagged(id: &str, answer: FftAnswer, site: &str, pathway: &str) -> FftResponse
 async fn breakdowns_by_place_and_by_who_answered_are_suppressed_as_published() {
     for backend in backends() {
         let svc = TestService::start("feedback", backend, alongside_feedback::start).await;
+        common::list_places(
+            &svc,
+            "RZA",
+            &[
+                ("site", "Site A"),
+                ("site", "Site B"),
+                ("site", "Site C"),
+                ("site", "Site D"),
+                ("site", "Site E"),
+                ("locality", "North"),
+                ("pathway", "MSK"),
+                ("pathway", "Stroke"),
+            ],
+        )
+        .await;
         let mut client = FeedbackServiceClient::connect(svc.url()).await.unwrap();
         let analyst = svc.token("RZA", Role::Analyst);
         let mut batch = Vec::new();
@@ -910,6 +927,21 @@ async fn breakdowns_by_place_and_by_who_answered_are_suppressed_as_published() {
 async fn batches_stored_at_once_are_all_counted() {
     for backend in backends() {
         let svc = TestService::start("feedback", backend, alongside_feedback::start).await;
+        common::list_places(
+            &svc,
+            "RZA",
+            &[
+                ("site", "Site A"),
+                ("site", "Site B"),
+                ("site", "Site C"),
+                ("site", "Site D"),
+                ("site", "Site E"),
+                ("locality", "North"),
+                ("pathway", "MSK"),
+                ("pathway", "Stroke"),
+            ],
+        )
+        .await;
         let client = FeedbackServiceClient::connect(svc.url()).await.unwrap();
         let analyst = svc.token("RZA", Role::Analyst);
         let answers = [FftAnswer::VeryGood, FftAnswer::Good, FftAnswer::Poor];

@@ -12,6 +12,8 @@ use alongside_proto::feedback::v1::feedback_service_client::FeedbackServiceClien
 use alongside_proto::feedback::v1::*;
 use tonic::Code;
 
+mod common;
+
 fn with_comments(
     id: &str,
     answer: FftAnswer,
@@ -60,6 +62,7 @@ fn batch() -> Vec<FftResponse> {
 async fn comments_are_labelled_on_arrival_read_by_staff_and_counted_for_analysts() {
     for backend in backends() {
         let svc = TestService::start("feedback", backend, alongside_feedback::start).await;
+        common::list_places(&svc, "RZA", &[("pathway", "Maternity")]).await;
         let mut client = FeedbackServiceClient::connect(svc.url()).await.unwrap();
         let staff = svc.token("RZA", Role::Staff);
         let analyst = svc.token("RZA", Role::Analyst);
@@ -344,6 +347,7 @@ async fn corrections_are_checked_kept_and_counted() {
 async fn a_trust_retrains_with_its_corrections_and_its_comments_are_relabelled() {
     for backend in backends() {
         let svc = TestService::start("feedback", backend, alongside_feedback::start).await;
+        common::list_places(&svc, "RZA", &[("pathway", "Maternity")]).await;
         let mut client = FeedbackServiceClient::connect(svc.url()).await.unwrap();
         let lead = svc.token("RZA", Role::EngagementLead);
         let staff = svc.token("RZA", Role::Staff);

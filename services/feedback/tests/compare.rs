@@ -10,6 +10,8 @@ use alongside_proto::feedback::v1::*;
 use tonic::transport::Channel;
 use tonic::Code;
 
+mod common;
+
 async fn send(
     client: &mut FeedbackServiceClient<Channel>,
     token: &str,
@@ -57,6 +59,9 @@ fn request(trusts: &[&str]) -> CompareTrustsRequest {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn trusts_are_compared_with_small_numbers_hidden_among_them() {
     let svc = TestService::start("feedback", Backend::Sqlite, alongside_feedback::start).await;
+    for trust in ["RZA", "RZB", "RZC"] {
+        common::list_places(&svc, trust, &[("pathway", "MSK"), ("pathway", "Pain")]).await;
+    }
     let mut client = FeedbackServiceClient::connect(svc.url()).await.unwrap();
     let (a, b, c) = (
         svc.token("RZA", Role::Analyst),

@@ -145,6 +145,11 @@ const EVERY: [usize; 6] = [0, 1, 2, 3, 4, 5];
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_hidden_figure_follows_from_the_published_ones() {
     let svc = TestService::start("feedback", Backend::Sqlite, alongside_feedback::start).await;
+    for trust in TRUSTS {
+        let mut places: Vec<(&str, &str)> = LOCALITIES.iter().map(|l| ("locality", *l)).collect();
+        places.extend(PATHWAYS.iter().map(|p| ("pathway", *p)));
+        common::list_places(&svc, trust, &places).await;
+    }
     let mut client = FeedbackServiceClient::connect(svc.url()).await.unwrap();
     let cells = cells();
     let mut sent = 0;

@@ -13,6 +13,15 @@ use alongside_proto::feedback::events::v1::{FftInsight, PromInsight, SpcInsight,
 use alongside_proto::feedback::v1::feedback_service_client::FeedbackServiceClient;
 use alongside_proto::feedback::v1::*;
 
+mod common;
+
+/// The trust's places the responses name.
+const PLACES: [(&str, &str); 3] = [
+    ("site", "Riverside"),
+    ("pathway", "MSK"),
+    ("pathway", "Pain"),
+];
+
 fn response(id: &str, answer: FftAnswer, site: &str, pathway: &str) -> FftResponse {
     FftResponse {
         response_id: id.into(),
@@ -35,6 +44,7 @@ fn response(id: &str, answer: FftAnswer, site: &str, pathway: &str) -> FftRespon
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stored_responses_are_republished_as_suppressed_figures() {
     let svc = TestService::start("feedback", Backend::Sqlite, alongside_feedback::start).await;
+    common::list_places(&svc, "RZA", &PLACES).await;
     let mut client = FeedbackServiceClient::connect(svc.url()).await.unwrap();
     let analyst = svc.token("RZA", Role::Analyst);
     let mut batch = Vec::new();
@@ -148,6 +158,7 @@ async fn stored_responses_are_republished_as_suppressed_figures() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn outcome_measures_are_republished_with_small_numbers_withheld() {
     let svc = TestService::start("feedback", Backend::Sqlite, alongside_feedback::start).await;
+    common::list_places(&svc, "RZA", &PLACES).await;
     let mut client = FeedbackServiceClient::connect(svc.url()).await.unwrap();
     let analyst = svc.token("RZA", Role::Analyst);
     let mut responses: Vec<PromResponse> = (0..6)
@@ -205,6 +216,8 @@ async fn partner_time_is_republished_by_month_with_corrections_and_no_partner_na
     };
     use alongside_proto::feedback::events::v1::InvolvementInsight;
     let svc = TestService::start("feedback", Backend::Sqlite, alongside_feedback::start).await;
+    // The trust lists msk; "pain", as engagement's staff typed it, is not a listed pathway.
+    common::list_places(&svc, "RZA", &[("pathway", "msk")]).await;
     let attended = |n: u32, minutes: u32, pathway: &str, expenses_only: bool| AttendanceRecorded {
         attendance_id: format!("att_{n:032x}"),
         opportunity_id: "opp_1".into(),
@@ -285,11 +298,15 @@ async fn partner_time_is_republished_by_month_with_corrections_and_no_partner_na
         (8, 6, 2)
     );
     assert_eq!(latest.partners, Some(6));
-    let pain = latest.by_pathway.iter().find(|f| f.key == "pain").unwrap();
+    assert!(
+        latest.by_pathway.iter().all(|f| f.key != "pain"),
+        "a pathway the trust does not list is never a key"
+    );
+    let pain = latest.by_pathway.iter().find(|f| f.key.is_empty()).unwrap();
     assert_eq!(
         (pain.sessions, pain.partners),
         (2, None),
-        "two partners: withheld"
+        "two partners, counted as not known: withheld"
     );
     let msk = latest.by_pathway.iter().find(|f| f.key == "msk").unwrap();
     assert_eq!(
@@ -315,6 +332,7 @@ async fn partner_time_is_republished_by_month_with_corrections_and_no_partner_na
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_month_of_a_few_comments_says_how_many_and_not_what_about() {
     let svc = TestService::start("feedback", Backend::Sqlite, alongside_feedback::start).await;
+    common::list_places(&svc, "RZA", &PLACES).await;
     let mut client = FeedbackServiceClient::connect(svc.url()).await.unwrap();
     let analyst = svc.token("RZA", Role::Analyst);
     let few: Vec<FftResponse> = (0..2)

@@ -116,6 +116,11 @@ fn of(cells: &[Cell], months: &[usize], fixed: &[(&str, &str)]) -> Vec<usize> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_hidden_figure_of_a_trusts_dashboard_follows_from_its_views() {
     let svc = TestService::start("feedback", Backend::Sqlite, alongside_feedback::start).await;
+    let places: Vec<(&str, &str)> = DIMS[..4]
+        .iter()
+        .flat_map(|d| values(d).iter().map(move |v| (*d, *v)))
+        .collect();
+    common::list_places(&svc, "RZA", &places).await;
     let mut client = FeedbackServiceClient::connect(svc.url()).await.unwrap();
     let analyst = svc.token("RZA", Role::Analyst);
     let cells = cells();

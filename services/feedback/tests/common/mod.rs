@@ -189,3 +189,34 @@ impl Published {
         );
     }
 }
+
+/// Lists `places` ((kind, code)) for `tenant`, as its administrator would: responses may name
+/// only listed places.
+pub async fn list_places(
+    svc: &alongside_events::testing::TestService,
+    tenant: &str,
+    places: &[(&str, &str)],
+) {
+    use alongside_proto::feedback::v1::{
+        feedback_service_client::FeedbackServiceClient, PlaceInput, SavePlacesRequest,
+    };
+    let mut client = FeedbackServiceClient::connect(svc.url()).await.unwrap();
+    let request = SavePlacesRequest {
+        places: places
+            .iter()
+            .map(|(kind, code)| PlaceInput {
+                kind: kind.to_string(),
+                code: code.to_string(),
+                name: String::new(),
+            })
+            .collect(),
+        dry_run: false,
+    };
+    let admin = svc.token(tenant, alongside_platform::Role::Admin);
+    let saved = client
+        .save_places(alongside_platform::grpc::outgoing(request, &admin))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(saved.saved, "places not listed: {:?}", saved.rejected);
+}

@@ -1,0 +1,526 @@
+//! The trust's places — its sites (ODS site codes where they exist), localities, pathways and
+//! teams — as reference data kept by its administrators. A response may name only a listed
+//! place: every intake path (gRPC batches from JSON, CSV, FHIR and the web form, and
+//! `feedback.responses.v1`) checks it here and refuses anything else by field. Figures are
+//! published by listed codes only, so nothing a respondent typed becomes a key, a label or a
+//! dimension of a figure. A merged place's code is still accepted and counted as the place it
+//! was merged into; a retired one is refused.
+//!
+//! Values held before the lists existed were set aside by the migration (the responses count
+//! as "not known" meanwhile) for an administrator to map: see `place_admin`.
+
+use std::collections::HashMap;
+
+use alongside_platform::OdsCode;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, Statement,
+};
+
+/// The kinds of place, in the order pages list them, with their plural for messages.
+pub const KINDS: &[(&str, &str)] = &[
+    ("site", "sites"),
+    ("locality", "localities"),
+    ("pathway", "pathways"),
+    ("team", "teams"),
+];
+
+pub const ACTIVE: &str = "active";
+pub const RETIRED: &str = "retired";
+pub const MERGED: &str = "merged";
+
+/// The kind as written, when it is one.
+pub fn kind(value: &str) -> Option<&'static str> {
+    KINDS
+        .iter()
+        .map(|(k, _)| *k)
+        .find(|k| k.eq_ignore_ascii_case(value.trim()))
+}
+
+fn plural(kind: &str) -> &'static str {
+    KINDS
+        .iter()
+        .find(|(k, _)| *k == kind)
+        .map(|(_, p)| *p)
+        .unwrap_or("places")
+}
+
+pub mod place {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "places")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub tenant_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub kind: String,
+        /// The code in lower case: codes are unique in a kind, case aside.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub code_key: String,
+        pub code: String,
+        pub name: String,
+        /// active, retired or merged.
+        pub status: String,
+        /// The code of the place it was merged into; empty unless merged.
+        pub merged_into: String,
+        pub changed_at: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// Every change to a trust's places, who made it and when.
+pub mod change {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "place_changes")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub tenant_id: String,
+        pub kind: String,
+        pub code: String,
+        pub action: String,
+        pub detail: String,
+        pub by_user: String,
+        pub at: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// A value a stored response carried before the lists existed, set aside until it is mapped.
+pub mod held {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "place_held")]
+    pub struct Model {
+        /// The `fft_responses` row.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub response_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub kind: String,
+        pub tenant_id: String,
+        pub value: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// Whether `code` may be a place's code; the reason when not. Codes are chosen by an
+/// administrator, and still may not look like what identifies a person.
+pub fn check_code(code: &str) -> Result<(), &'static str> {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || " -_.&()'".contains(c);
+    let digits: String = code.chars().filter(char::is_ascii_digit).collect();
+    if code.is_empty()
+        || code.chars().count() > 40
+        || !code.chars().all(allowed)
+        || !code.starts_with(|c: char| c.is_ascii_alphanumeric())
+    {
+        Err("must be 1 to 40 letters, digits, spaces or - _ . & ( ) ', starting with a letter or digit")
+    } else if digits.len() >= 10 {
+        Err("must not hold ten digits or more: it could be an NHS number or a telephone number")
+    } else {
+        Ok(())
+    }
+}
+
+/// What a listed code stands for at intake.
+#[derive(Clone, Debug)]
+enum Entry {
+    Active(String),
+    Retired(String),
+    /// Merged into the place with this code.
+    Merged(String),
+}
+
+/// A trust's places as intake checks them: loaded once per batch.
+#[derive(Clone, Debug, Default)]
+pub struct Places {
+    entries: HashMap<(String, String), Entry>,
+}
+
+impl Places {
+    pub async fn load(db: &impl ConnectionTrait, tenant: &OdsCode) -> Result<Self, DbErr> {
+        let rows = place::Entity::find()
+            .filter(place::Column::TenantId.eq(tenant.as_str()))
+            .all(db)
+            .await?;
+        let entries = rows
+            .into_iter()
+            .map(|p| {
+                let entry = match p.status.as_str() {
+                    ACTIVE => Entry::Active(p.code),
+                    MERGED => Entry::Merged(p.merged_into),
+                    _ => Entry::Retired(p.code),
+                };
+                ((p.kind, p.code_key), entry)
+            })
+            .collect();
+        Ok(Self { entries })
+    }
+
+    /// The listed code `value` names in `kind` ("" for none given), or why it is refused.
+    pub fn resolve(&self, kind: &str, value: &str) -> Result<String, String> {
+        let value = value.trim();
+        if value.is_empty() {
+            return Ok(String::new());
+        }
+        let look = |code: &str| self.entries.get(&(kind.to_string(), code.to_lowercase()));
+        match look(value) {
+            Some(Entry::Active(code)) => Ok(code.clone()),
+            Some(Entry::Retired(code)) => Err(format!(
+                "{code} is retired: it is no longer one of the trust's {}",
+                plural(kind)
+            )),
+            Some(Entry::Merged(into)) => match look(into) {
+                Some(Entry::Active(code)) => Ok(code.clone()),
+                _ => Err(format!(
+                    "was merged into {into}, which is no longer one of the trust's {}",
+                    plural(kind)
+                )),
+            },
+            None => Err(format!(
+                "is not one of the trust's {}: use a listed code (an administrator adds places \
+                 under Places), or leave it empty",
+                plural(kind)
+            )),
+        }
+    }
+
+    /// Whether a place of `kind` is listed and active under `code`.
+    pub fn is_active(&self, kind: &str, code: &str) -> bool {
+        matches!(
+            self.entries
+                .get(&(kind.to_string(), code.trim().to_lowercase())),
+            Some(Entry::Active(_))
+        )
+    }
+}
+
+/// Starts a transaction that changes places by writing: SQLite refuses a transaction that reads
+/// and then writes while another connection writes, and waits its turn for one that writes first.
+pub(crate) async fn begin_writing(
+    db: &sea_orm::DatabaseConnection,
+) -> Result<sea_orm::DatabaseTransaction, DbErr> {
+    use sea_orm::TransactionTrait;
+    let txn = db.begin().await?;
+    txn.execute_unprepared("DELETE FROM place_changes WHERE id < 0")
+        .await?;
+    Ok(txn)
+}
+
+/// A statement with `?` placeholders, numbered for PostgreSQL.
+pub(crate) fn statement(
+    db: &impl ConnectionTrait,
+    sql: &str,
+    values: Vec<sea_orm::Value>,
+) -> Statement {
+    let backend = db.get_database_backend();
+    let sql = if backend == DbBackend::Postgres {
+        let mut out = String::with_capacity(sql.len() + 8);
+        let mut n = 0;
+        for c in sql.chars() {
+            if c == '?' {
+                n += 1;
+                out.push_str(&format!("${n}"));
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    } else {
+        sql.to_string()
+    };
+    Statement::from_sql_and_values(backend, sql, values)
+}
+
+/// Rebuilds a trust's `fft_cube` from its responses (after their places were rewritten), and
+/// re-derives its comments' pathways; marks every month of the trust for the stream.
+pub(crate) async fn recount(db: &impl ConnectionTrait, tenant: &OdsCode) -> Result<(), DbErr> {
+    let t = || vec![sea_orm::Value::from(tenant.as_str())];
+    for sql in [
+        "DELETE FROM fft_cube WHERE tenant_id = ?",
+        "INSERT INTO fft_cube (tenant_id, month, site, locality, pathway, team, source, answer, n) \
+         SELECT tenant_id, month, site, locality, pathway, team, source, answer, COUNT(*) \
+         FROM fft_responses WHERE tenant_id = ? \
+         GROUP BY tenant_id, month, site, locality, pathway, team, source, answer",
+        "UPDATE comments SET pathway = COALESCE((SELECT r.pathway FROM fft_responses r \
+         WHERE r.tenant_id = comments.tenant_id AND r.source = comments.source \
+         AND r.response_id = comments.response_id), '') WHERE tenant_id = ?",
+        "UPDATE comment_themes SET pathway = COALESCE((SELECT c.pathway FROM comments c \
+         WHERE c.id = comment_themes.comment_id), '') WHERE tenant_id = ?",
+    ] {
+        db.execute(statement(db, sql, t())).await?;
+    }
+    let months: std::collections::BTreeSet<String> = db
+        .query_all(statement(
+            db,
+            "SELECT DISTINCT month FROM fft_monthly WHERE tenant_id = ?",
+            t(),
+        ))
+        .await?
+        .iter()
+        .map(|r| r.try_get::<String>("", "month"))
+        .collect::<Result<_, _>>()?;
+    crate::insights::mark(db, tenant, &months).await
+}
+
+pub mod migration {
+    use sea_orm_migration::prelude::*;
+
+    pub struct Migration;
+
+    impl MigrationName for Migration {
+        fn name(&self) -> &str {
+            "m20261207_600011_places"
+        }
+    }
+
+    #[derive(DeriveIden)]
+    enum Places {
+        Table,
+        TenantId,
+        Kind,
+        CodeKey,
+        Code,
+        Name,
+        Status,
+        MergedInto,
+        ChangedAt,
+    }
+
+    #[derive(DeriveIden)]
+    enum PlaceChanges {
+        Table,
+        Id,
+        TenantId,
+        Kind,
+        Code,
+        Action,
+        Detail,
+        ByUser,
+        At,
+    }
+
+    #[derive(DeriveIden)]
+    enum PlaceHeld {
+        Table,
+        ResponseId,
+        Kind,
+        TenantId,
+        Value,
+    }
+
+    fn text(col: impl IntoIden) -> ColumnDef {
+        ColumnDef::new(col).string().not_null().to_owned()
+    }
+
+    #[async_trait::async_trait]
+    impl MigrationTrait for Migration {
+        async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            manager
+                .create_table(
+                    Table::create()
+                        .table(Places::Table)
+                        .if_not_exists()
+                        .col(text(Places::TenantId))
+                        .col(text(Places::Kind))
+                        .col(text(Places::CodeKey))
+                        .col(text(Places::Code))
+                        .col(text(Places::Name))
+                        .col(text(Places::Status))
+                        .col(text(Places::MergedInto))
+                        .col(text(Places::ChangedAt))
+                        .primary_key(
+                            Index::create()
+                                .col(Places::TenantId)
+                                .col(Places::Kind)
+                                .col(Places::CodeKey),
+                        )
+                        .to_owned(),
+                )
+                .await?;
+            manager
+                .create_table(
+                    Table::create()
+                        .table(PlaceChanges::Table)
+                        .if_not_exists()
+                        .col(
+                            ColumnDef::new(PlaceChanges::Id)
+                                .big_integer()
+                                .not_null()
+                                .auto_increment()
+                                .primary_key(),
+                        )
+                        .col(text(PlaceChanges::TenantId))
+                        .col(text(PlaceChanges::Kind))
+                        .col(text(PlaceChanges::Code))
+                        .col(text(PlaceChanges::Action))
+                        .col(text(PlaceChanges::Detail))
+                        .col(text(PlaceChanges::ByUser))
+                        .col(text(PlaceChanges::At))
+                        .to_owned(),
+                )
+                .await?;
+            manager
+                .create_index(
+                    Index::create()
+                        .name("place_changes_by_tenant")
+                        .table(PlaceChanges::Table)
+                        .col(PlaceChanges::TenantId)
+                        .col(PlaceChanges::Id)
+                        .if_not_exists()
+                        .to_owned(),
+                )
+                .await?;
+            manager
+                .create_table(
+                    Table::create()
+                        .table(PlaceHeld::Table)
+                        .if_not_exists()
+                        .col(text(PlaceHeld::ResponseId))
+                        .col(text(PlaceHeld::Kind))
+                        .col(text(PlaceHeld::TenantId))
+                        .col(text(PlaceHeld::Value))
+                        .primary_key(
+                            Index::create()
+                                .col(PlaceHeld::ResponseId)
+                                .col(PlaceHeld::Kind),
+                        )
+                        .to_owned(),
+                )
+                .await?;
+            manager
+                .create_index(
+                    Index::create()
+                        .name("place_held_by_value")
+                        .table(PlaceHeld::Table)
+                        .col(PlaceHeld::TenantId)
+                        .col(PlaceHeld::Kind)
+                        .col(PlaceHeld::Value)
+                        .if_not_exists()
+                        .to_owned(),
+                )
+                .await?;
+            // No list existed: every place a response carried was typed by someone. Set each
+            // aside for an administrator to map, and count the responses as "not known" until
+            // then, so none of it is published.
+            let db = manager.get_connection();
+            for kind in ["site", "locality", "pathway", "team"] {
+                db.execute_unprepared(&format!(
+                    "INSERT INTO place_held (response_id, kind, tenant_id, value) \
+                     SELECT id, '{kind}', tenant_id, {kind} FROM fft_responses WHERE {kind} <> ''"
+                ))
+                .await?;
+                db.execute_unprepared(&format!(
+                    "UPDATE fft_responses SET {kind} = '' WHERE {kind} <> ''"
+                ))
+                .await?;
+            }
+            for sql in [
+                "UPDATE comments SET pathway = '' WHERE pathway <> ''",
+                "UPDATE comment_themes SET pathway = '' WHERE pathway <> ''",
+                "DELETE FROM fft_cube",
+                "INSERT INTO fft_cube \
+                 (tenant_id, month, site, locality, pathway, team, source, answer, n) \
+                 SELECT tenant_id, month, site, locality, pathway, team, source, answer, COUNT(*) \
+                 FROM fft_responses \
+                 GROUP BY tenant_id, month, site, locality, pathway, team, source, answer",
+                // The stream republishes every month whose places were set aside.
+                "INSERT INTO insight_changes (tenant_id, month, marked_at) \
+                 SELECT DISTINCT m.tenant_id, m.month, 'places' FROM fft_monthly m \
+                 WHERE EXISTS (SELECT 1 FROM place_held h WHERE h.tenant_id = m.tenant_id) \
+                 AND NOT EXISTS (SELECT 1 FROM insight_changes c \
+                 WHERE c.tenant_id = m.tenant_id AND c.month = m.month)",
+            ] {
+                db.execute_unprepared(sql).await?;
+            }
+            Ok(())
+        }
+
+        async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            for table in [
+                Places::Table.into_iden(),
+                PlaceChanges::Table.into_iden(),
+                PlaceHeld::Table.into_iden(),
+            ] {
+                manager
+                    .drop_table(Table::drop().table(table).to_owned())
+                    .await?;
+            }
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_short_plain_and_never_look_like_a_person() {
+        for ok in [
+            "RGT01",
+            "Site A",
+            "MSK",
+            "Ward 7",
+            "Children's (east)",
+            "A&E",
+        ] {
+            assert_eq!(check_code(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "",
+            " leading",
+            "jo@example.org",
+            "a/b",
+            "100%",
+            "943 476 5919",
+            "07700900123",
+            &"x".repeat(41),
+        ] {
+            assert!(check_code(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn intake_takes_listed_codes_case_aside_and_merged_ones_as_their_target() {
+        let mut places = Places::default();
+        let mut put = |kind: &str, code: &str, entry: Entry| {
+            places
+                .entries
+                .insert((kind.into(), code.to_lowercase()), entry);
+        };
+        put("site", "RGT01", Entry::Active("RGT01".into()));
+        put("site", "OLD", Entry::Merged("RGT01".into()));
+        put("site", "GONE", Entry::Retired("GONE".into()));
+        put("pathway", "MSK", Entry::Active("MSK".into()));
+        assert_eq!(places.resolve("site", " rgt01 "), Ok("RGT01".into()));
+        assert_eq!(places.resolve("site", "old"), Ok("RGT01".into()));
+        assert_eq!(places.resolve("site", ""), Ok(String::new()));
+        assert!(places
+            .resolve("site", "GONE")
+            .unwrap_err()
+            .contains("retired"));
+        let unknown = places.resolve("site", "MSK").unwrap_err();
+        assert!(
+            unknown.contains("not one of the trust's sites"),
+            "{unknown}"
+        );
+        assert!(places.resolve("pathway", "jo@example.org").is_err());
+        assert!(places.is_active("pathway", "msk"));
+        assert!(!places.is_active("site", "GONE"));
+    }
+}
