@@ -895,6 +895,41 @@ test('comments are counted by theme, corrected by staff, and the model retrained
   await context.close();
 });
 
+test('an administrator lists the trust\'s places, and a place not listed is refused with the reason', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await signIn(page, 'admin@rza.demo.test');
+  await page.getByRole('link', { name: 'Places' }).first().click();
+  await assert.doesNotReject(page.getByRole('table', { name: 'Sites' }).getByRole('row', { name: /Riverside Hospital/ }).first().waitFor(), 'the demo trust\'s sites');
+  await expectAccessible(page, 'places');
+  await page.getByLabel('Code', { exact: true }).fill('jo@example.org');
+  await page.getByRole('button', { name: 'Save the place' }).click();
+  await assert.doesNotReject(page.getByText('must be 1 to 40 letters').first().waitFor(), 'a code that is not a code is refused by field');
+  await expectAccessible(page, 'places with an error');
+  for (const site of ['Ward 9', 'Willow Ward']) {
+    await page.getByLabel('Kind', { exact: true }).selectOption('site');
+    await page.getByLabel('Code', { exact: true }).fill(site);
+    await page.getByRole('button', { name: 'Save the place' }).click();
+    await assert.doesNotReject(page.getByText('The place is saved.').waitFor());
+  }
+  await assert.doesNotReject(page.getByRole('table', { name: 'Sites' }).getByRole('row', { name: /Willow Ward/ }).waitFor());
+  const csv = await (await page.request.get(`${base}/admin/places.csv`)).text();
+  assert.match(csv, /^kind,code,name,status/);
+  assert.match(csv, /\nsite,Ward 9,Ward 9,active,/);
+  await context.close();
+
+  // A link naming a place the trust does not list is refused before it is made.
+  const staff = await browser.newContext();
+  const desk = await staff.newPage();
+  await signIn(desk, 'analyst@rza.demo.test');
+  await desk.goto(`${base}/feedback/links`);
+  await desk.getByLabel('How many links').fill('1');
+  await desk.getByLabel('Site (optional)').fill('jo@example.org');
+  await desk.getByRole('button', { name: 'Make links' }).click();
+  await assert.doesNotReject(desk.getByText('enter one of the trust\'s codes under Places').first().waitFor());
+  await staff.close();
+});
+
 test('the public FFT form works on a phone, and a personal link counts once', async () => {
   const staff = await browser.newContext();
   const desk = await staff.newPage();

@@ -24,6 +24,7 @@ pub mod payment_controls;
 pub mod payments;
 pub mod payments_api;
 pub mod pdf;
+pub mod places;
 pub mod probe;
 pub mod profile;
 pub mod proms;
@@ -105,6 +106,7 @@ pub fn router(state: AppState) -> Router {
         .merge(survey_page::routes())
         .merge(payments_api::routes())
         .merge(payment_controls::routes())
+        .merge(places::routes())
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .nest_service("/nhsuk", nhsuk)

@@ -339,6 +339,12 @@ fn nav(me: &SignedIn, current: &str) -> Vec<NavLink> {
             crate::payment_controls::READERS,
         ),
         (
+            "/admin/places",
+            "Places",
+            "The trust's sites, localities, pathways and teams that responses may name.",
+            crate::places::READERS,
+        ),
+        (
             "/payments/budget",
             "Involvement spend",
             "Spend by month, pathway, kind of work and cost centre.",

@@ -365,11 +365,25 @@ async fn make_links(
         ("pathway", "Pathway", &form.place.pathway),
         ("team", "Team", &form.place.team),
     ] {
-        if value.trim().chars().count() > 100 || value.contains(['\n', '\r']) {
-            errors.insert(
-                field,
-                format!("{label}: must be one line of up to 100 characters"),
-            );
+        // A link may carry only a listed place: its answers would be refused otherwise.
+        let value = value.trim();
+        if value.is_empty() {
+            continue;
+        }
+        let listed = crate::places::listed_codes(&state, &me, field).await?;
+        if !listed.iter().any(|code| code.eq_ignore_ascii_case(value)) {
+            let some: Vec<&str> = listed.iter().take(8).map(String::as_str).collect();
+            let reason = if some.is_empty() {
+                format!(
+                    "{label}: the trust lists none yet (an administrator adds them under Places)"
+                )
+            } else {
+                format!(
+                    "{label}: enter one of the trust's codes under Places (such as {})",
+                    some.join(", ")
+                )
+            };
+            errors.insert(field, reason);
         }
     }
     let Some(count) = count.filter(|_| errors.is_empty()) else {

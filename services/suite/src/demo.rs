@@ -239,6 +239,16 @@ pub async fn seed(state: &AppState) -> Result<Vec<(String, String)>, String> {
             .update_survey(state.clients.request(&lead, demo_survey()))
             .await
             .map_err(|e| err(&e))?;
+        let admin = Caller {
+            role: Role::Admin,
+            ..lead.clone()
+        };
+        state
+            .clients
+            .feedback()
+            .save_places(state.clients.request(&admin, demo_places()))
+            .await
+            .map_err(|e| err(&e))?;
         let responses = fft_responses(trust, today);
         let request = feedback::SubmitFftResponsesRequest {
             responses,
@@ -793,6 +803,30 @@ fn survey_answers(
             (q.to_string(), answer.to_string())
         })
         .collect()
+}
+
+/// The demo trusts' places, as their administrators list them.
+fn demo_places() -> feedback::SavePlacesRequest {
+    let mut places: Vec<(&str, &str)> = Vec::new();
+    for (site, locality) in DEMO_SITES {
+        places.extend([("site", *site), ("locality", *locality)]);
+    }
+    for (pathway, team) in DEMO_TEAMS {
+        places.extend([("pathway", *pathway), ("team", *team)]);
+    }
+    places.sort();
+    places.dedup();
+    feedback::SavePlacesRequest {
+        places: places
+            .into_iter()
+            .map(|(kind, code)| feedback::PlaceInput {
+                kind: kind.into(),
+                code: code.into(),
+                name: String::new(),
+            })
+            .collect(),
+        dry_run: false,
+    }
 }
 
 /// Where the demo trusts' care is given: site and its locality, pathway and its team.

@@ -51,6 +51,28 @@ async fn questionnaire_responses_are_kept_counted_once_and_their_problems_named(
     .await
     .expect("suite starts");
     let base = suite.url();
+    // The trust lists the ward its responses name.
+    let state = suite.gateway_state();
+    let admin = alongside_platform::Caller {
+        subject: "admin".into(),
+        tenant: alongside_platform::OdsCode::parse("RZA").unwrap(),
+        role: Role::Admin,
+        ics: None,
+    };
+    let places = alongside_proto::feedback::v1::SavePlacesRequest {
+        places: vec![alongside_proto::feedback::v1::PlaceInput {
+            kind: "site".into(),
+            code: "Ward 7".into(),
+            name: String::new(),
+        }],
+        dry_run: false,
+    };
+    state
+        .clients
+        .feedback()
+        .save_places(state.clients.request(&admin, places))
+        .await
+        .unwrap();
     alongside_gateway::seed::create_user(
         &suite.gateway_state().db,
         "analyst@rza.test",

@@ -47,12 +47,38 @@ fn response(i: usize) -> FftResponse {
     }
 }
 
+/// The places the responses name, as the trust lists them: `count` of each `(kind, prefix)`.
+pub fn places(kinds: &[(&str, &str, usize)]) -> SavePlacesRequest {
+    SavePlacesRequest {
+        places: kinds
+            .iter()
+            .flat_map(|&(kind, prefix, count)| {
+                (0..count).map(move |i| PlaceInput {
+                    kind: kind.into(),
+                    code: format!("{prefix} {i}"),
+                    name: String::new(),
+                })
+            })
+            .collect(),
+        dry_run: false,
+    }
+}
+
 pub async fn bench(responses: usize, queries: usize, comments: usize) -> anyhow::Result<()> {
     let svc = TestService::start("feedback", Backend::Postgres, alongside_feedback::start).await;
     let channel = tonic::transport::Endpoint::from_shared(svc.url())?
         .connect()
         .await?;
     let analyst = svc.token("RZA", Role::Analyst);
+    let listed = places(&[
+        ("site", "Site", SITES),
+        ("locality", "Locality", 8),
+        ("pathway", "Pathway", 12),
+        ("team", "Team", TEAMS),
+    ]);
+    FeedbackServiceClient::new(channel.clone())
+        .save_places(outgoing(listed, &svc.token("RZA", Role::Admin)))
+        .await?;
 
     // ---- 6: ingest ----
     let mut latencies = Vec::new();

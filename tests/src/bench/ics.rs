@@ -76,6 +76,26 @@ pub async fn bench(
     .await
     .map_err(|e| anyhow::anyhow!("{e}"))?;
 
+    for t in 0..TRUSTS {
+        let admin = Caller {
+            subject: "bench".into(),
+            tenant: OdsCode::parse(&trust(t)).expect("a code"),
+            role: Role::Admin,
+            ics: None,
+        };
+        let listed = crate::feedback::places(&[
+            ("site", "Site", 6),
+            ("locality", "Locality", 8),
+            ("pathway", "Pathway", 12),
+            ("team", "Team", 20),
+        ]);
+        state
+            .clients
+            .feedback()
+            .save_places(state.clients.request(&admin, listed))
+            .await?;
+    }
+
     // Stored through the feedback service: two trusts' batches at once.
     let started = Instant::now();
     let per_trust = responses / TRUSTS;
