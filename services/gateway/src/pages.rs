@@ -22,6 +22,11 @@ use crate::AppState;
 
 const TEMPLATES: &[(&str, &str)] = &[
     ("layout.html", include_str!("../templates/layout.html")),
+    (
+        "payment_controls.html",
+        include_str!("../templates/payment_controls.html"),
+    ),
+    ("places.html", include_str!("../templates/places.html")),
     ("partner.html", include_str!("../templates/partner.html")),
     (
         "partner_data.html",
@@ -2418,22 +2423,20 @@ mod tests {
     }
 
     #[test]
-    fn every_template_rendered_is_registered() {
-        let source = [
-            include_str!("pages.rs"),
-            include_str!("profile.rs"),
-            include_str!("join.rs"),
-            include_str!("equality.rs"),
-            include_str!("sharing.rs"),
-            include_str!("fft.rs"),
-            include_str!("proms.rs"),
-            include_str!("comments.rs"),
-            include_str!("payments.rs"),
-            include_str!("feedback_upload.rs"),
-            include_str!("survey.rs"),
-            include_str!("engagement_pages.rs"),
-        ]
-        .concat();
+    fn every_template_rendered_and_every_template_file_is_registered() {
+        // Every source file and every template file, read as they are, so none is forgotten.
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let read_dir = |dir: &str| -> Vec<std::path::PathBuf> {
+            std::fs::read_dir(root.join(dir))
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .collect()
+        };
+        let source: String = read_dir("src")
+            .iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "rs"))
+            .map(|p| std::fs::read_to_string(p).unwrap())
+            .collect();
         let rendered: Vec<&str> = source
             .split('"')
             .filter(|s| {
@@ -2444,11 +2447,13 @@ mod tests {
             })
             .collect();
         assert!(rendered.len() > 10, "{rendered:?}");
+        let registered = |name: &str| TEMPLATES.iter().any(|(r, _)| *r == name);
         for name in rendered {
-            assert!(
-                TEMPLATES.iter().any(|(registered, _)| *registered == name),
-                "{name} is rendered but not in TEMPLATES"
-            );
+            assert!(registered(name), "{name} is rendered but not in TEMPLATES");
+        }
+        for file in read_dir("templates") {
+            let name = file.file_name().unwrap().to_string_lossy().into_owned();
+            assert!(registered(&name), "templates/{name} is not in TEMPLATES");
         }
     }
 
