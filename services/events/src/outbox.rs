@@ -120,6 +120,41 @@ impl Outbox {
         Ok(())
     }
 
+    /// Adds tombstones (a key with no value), so a compacted topic forgets each key: (topic,
+    /// key, tenant) each. Stored as a row with an empty payload, which no event ever has.
+    pub async fn tombstones(
+        &self,
+        txn: &impl ConnectionTrait,
+        keys: &[(&str, &str, &OdsCode)],
+    ) -> Result<(), DbErr> {
+        let created_at = SystemClock.now_rfc3339();
+        let mut headers = alongside_platform::telemetry::current_context_headers();
+        headers.insert("event_type".into(), "tombstone".into());
+        let rows: Vec<ActiveModel> = keys
+            .iter()
+            .map(|(topic, key, tenant)| {
+                let mut headers = headers.clone();
+                headers.insert("tenant_id".into(), tenant.to_string());
+                ActiveModel {
+                    event_id: Set(uuid::Uuid::now_v7().to_string()),
+                    topic: Set((*topic).to_owned()),
+                    partition_key: Set((*key).to_owned()),
+                    payload: Set(Vec::new()),
+                    headers: Set(serde_json::to_string(&headers).unwrap_or_else(|_| "{}".into())),
+                    created_at: Set(created_at.clone()),
+                    sent_at: Set(None),
+                    ..Default::default()
+                }
+            })
+            .collect();
+        for chunk in rows.chunks(1_000) {
+            Entity::insert_many(chunk.to_vec())
+                .exec_without_returning(txn)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Tells the relay there is something to send; call after the transaction commits.
     pub fn notify(&self) {
         self.wake.notify_one();
@@ -223,10 +258,13 @@ impl OutboxRelay {
                     value: Some(value.as_str()),
                 });
             }
-            let record = FutureRecord::to(&row.topic)
+            let mut record = FutureRecord::<String, Vec<u8>>::to(&row.topic)
                 .key(&row.partition_key)
-                .payload(&row.payload)
                 .headers(headers);
+            // An empty payload is a tombstone: the key with no value.
+            if !row.payload.is_empty() {
+                record = record.payload(&row.payload);
+            }
             self.producer.send(record, Duration::from_secs(30))
         });
         let results = join_all(deliveries).await;

@@ -65,6 +65,32 @@ pub fn token_in_ics(settings: &ServiceSettings, tenant: &str, ics: &str, role: R
     })
 }
 
+/// Every record on `topic` until none arrives for `idle`: (key, value), a tombstone's value
+/// `None`.
+pub async fn read_records(
+    brokers: &str,
+    topic: &str,
+    idle: Duration,
+) -> Vec<(String, Option<Vec<u8>>)> {
+    let consumer: StreamConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set(
+            "group.id",
+            format!("test-reader-{}", uuid::Uuid::now_v7().simple()),
+        )
+        .set("auto.offset.reset", "earliest")
+        .set("enable.auto.commit", "false")
+        .create()
+        .expect("test consumer");
+    consumer.subscribe(&[topic]).expect("subscribe");
+    let mut out = Vec::new();
+    while let Ok(Ok(message)) = tokio::time::timeout(idle, consumer.recv()).await {
+        let key = String::from_utf8_lossy(message.key().unwrap_or_default()).into_owned();
+        out.push((key, message.payload().map(<[u8]>::to_vec)));
+    }
+    out
+}
+
 /// The reasons (`dlq.error` headers) of the first `want` messages on `topic`'s `.dlq` twin.
 pub async fn read_dead_letters(
     brokers: &str,

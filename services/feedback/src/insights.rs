@@ -32,7 +32,7 @@ use crate::fft::{answer_from_code, Counts};
 use crate::suppression::{suppress, Suppression, Unit};
 
 /// Where responses did not say their site or pathway.
-const NOT_KNOWN: &str = "Not known";
+pub(crate) const NOT_KNOWN: &str = "Not known";
 
 /// A part of a key: "/" and "%" escaped, so the key splits back into its parts.
 fn key_part(value: &str) -> String {
@@ -286,6 +286,10 @@ pub async fn publish(
     }
     let mut events = Vec::new();
     let mut keys = Vec::new();
+    let mut current: BTreeMap<&str, BTreeSet<String>> = months
+        .iter()
+        .map(|m| (m.as_str(), BTreeSet::new()))
+        .collect();
     for (month, cells) in &by_month {
         for insight in month_insights(tenant.as_str(), month, cells) {
             let site = if insight.level == "trust" {
@@ -298,7 +302,9 @@ pub async fn publish(
             } else {
                 ""
             };
-            keys.push(key(tenant.as_str(), month, site, pathway));
+            let k = key(tenant.as_str(), month, site, pathway);
+            current.entry(month.as_str()).or_default().insert(k.clone());
+            keys.push(k);
             events.push(insight);
         }
     }
@@ -308,6 +314,10 @@ pub async fn publish(
         .map(|(e, k)| (FEEDBACK_INSIGHTS, k.as_str(), tenant, e))
         .collect();
     outbox.enqueue_many(db, &batch).await?;
+    // Keys no longer current (a place merged away or set aside) are withdrawn.
+    for (month, keys) in &current {
+        crate::stream_keys::settle(db, outbox, tenant, month, keys).await?;
+    }
     for month in months {
         if let Some(themes) = theme_insight(db, tenant, month).await? {
             let key = themes_key(tenant.as_str(), month);

@@ -19,6 +19,7 @@ pub mod protection;
 pub mod response;
 pub mod rollup;
 pub mod spc;
+pub mod stream_keys;
 pub mod suppression;
 pub mod survey;
 pub mod tenants;
@@ -56,6 +57,7 @@ impl MigratorTrait for Migrator {
             Box::new(comments::pathway_migration::Migration),
             Box::new(involvement::migration::Migration),
             Box::new(tenants::migration::Migration),
+            Box::new(stream_keys::migration::Migration),
             Box::new(places::migration::Migration),
         ]
     }

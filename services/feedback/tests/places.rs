@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
-use alongside_events::testing::{eventually, read_dead_letters, read_events, TestService};
+use alongside_events::testing::{
+    eventually, read_dead_letters, read_events, read_records, TestService,
+};
 use alongside_events::topics::{FEEDBACK_INSIGHTS, FEEDBACK_RESPONSES};
 use alongside_platform::grpc::outgoing;
 use alongside_platform::testing::backends;
@@ -434,7 +436,8 @@ async fn the_topic_refuses_unlisted_places_and_the_stream_carries_listed_codes_o
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn places_held_before_the_lists_are_set_aside_until_an_administrator_maps_them() {
     for backend in backends() {
-        let before = alongside_feedback::Migrator::migrations().len() - 1;
+        // As the release before places left a database: its stream keys and places unlisted.
+        let before = alongside_feedback::Migrator::migrations().len() - 2;
         let svc = TestService::start_prepared(
             "feedback",
             backend,
@@ -464,14 +467,15 @@ async fn places_held_before_the_lists_are_set_aside_until_an_administrator_maps_
                     ))
                     .await
                     .unwrap();
-                    db.execute_unprepared(
-                        "INSERT INTO fft_cube (tenant_id, month, site, locality, pathway, team, \
-                         source, answer, n) VALUES ('RZA', '2026-09', 'stale', '', '', '', \
-                         'sms', 'good', 1) ON CONFLICT DO NOTHING",
-                    )
-                    .await
-                    .unwrap();
                 }
+                db.execute_unprepared(
+                    "INSERT INTO fft_cube (tenant_id, month, site, locality, pathway, team, \
+                     source, answer, n) SELECT tenant_id, month, site, locality, pathway, team, \
+                     source, answer, COUNT(*) FROM fft_responses GROUP BY tenant_id, month, \
+                     site, locality, pathway, team, source, answer",
+                )
+                .await
+                .unwrap();
                 db.execute_unprepared(
                     "INSERT INTO fft_monthly (tenant_id, month, source, answer, n) \
                      VALUES ('RZA', '2026-09', 'sms', 'good', 4)",
@@ -560,6 +564,27 @@ async fn places_held_before_the_lists_are_set_aside_until_an_administrator_maps_
             by_site(&mut client, &analyst).await,
             [("".to_string(), 1), ("RGT01".to_string(), 3)],
             "{backend:?}"
+        );
+        // The stream forgets the keys typed places made: each ends with a tombstone.
+        let withdrawn = eventually(Duration::from_secs(30), || async {
+            let records =
+                read_records(svc.brokers(), FEEDBACK_INSIGHTS, Duration::from_secs(2)).await;
+            let mut last = std::collections::BTreeMap::new();
+            for (key, value) in records {
+                last.insert(key, value.is_some());
+            }
+            let typed: Vec<&String> = last
+                .keys()
+                .filter(|k| k.contains("jo@") || k.contains("iverside"))
+                .collect();
+            let current = last.get("RZA/fft/2026-09/RGT01/") == Some(&true);
+            (current && typed.len() == 6 && typed.iter().all(|k| !last[*k])).then_some(typed.len())
+        })
+        .await;
+        assert_eq!(
+            withdrawn,
+            Some(6),
+            "{backend:?}: three typed sites, each with its pathway, withdrawn"
         );
         let history = client
             .list_place_history(outgoing(ListPlaceHistoryRequest::default(), &admin))
