@@ -709,10 +709,12 @@ test('a complaint is recorded, closed with its learning, and reported to governa
   await page.getByLabel('Pathway').fill('Browser pathway');
   await page.getByRole('button', { name: 'Record the complaint' }).click();
   // Nothing is stored until every field is right, and each problem is named.
+  await assert.doesNotReject(page.getByRole('link', { name: /^Pathway: is not one of the trust's pathways/ }).waitFor(), 'only a listed pathway');
   await assert.doesNotReject(page.getByRole('link', { name: 'Summary: is required' }).waitFor());
   await assert.doesNotReject(page.getByRole('link', { name: 'Categories: choose at least one theme' }).waitFor());
   assert.equal(await page.getByLabel('Reference').inputValue(), 'RZA-BROWSER-1', 'what was typed is kept');
   await expectAccessible(page, 'the complaint form with errors');
+  await page.getByLabel('Pathway').fill('Radiology');
   await page.getByLabel('What the complaint is about').fill('Nobody returned my calls about a cancelled scan');
   await page.getByLabel('Contacting services').check();
   await page.getByRole('button', { name: 'Record the complaint' }).click();
@@ -738,7 +740,7 @@ test('a complaint is recorded, closed with its learning, and reported to governa
   await signIn(report, 'analyst@rza.demo.test');
   const denied = await report.goto(`${base}/complaints`);
   assert.equal(denied.status(), 403, 'analysts do not read complaints one by one');
-  await report.goto(`${base}/complaints/learning?from=${month}&to=${month}&pathway=Browser%20pathway`);
+  await report.goto(`${base}/complaints/learning?from=${month}&to=${month}&pathway=Radiology`);
   await assert.doesNotReject(report.getByText('Call-backs for cancelled scans were nobody\'s job.').waitFor());
   assert.equal(await report.getByText('Nobody returned my calls').count(), 0, 'no summary in the report');
   const received = report.locator('.nhsuk-summary-list__row').filter({ has: report.locator('dt', { hasText: /^Received$/ }) }).locator('dd');

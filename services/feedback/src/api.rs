@@ -406,6 +406,7 @@ impl FeedbackApi {
         v.finish()?;
         let today = self.clock.today();
         let received_at = self.clock.now_rfc3339();
+        let places = crate::places::Places::load(&self.db, &caller.tenant).await?;
         let mut rows = Vec::new();
         let mut rejected = Vec::new();
         for (index, r) in request.responses.iter().enumerate() {
@@ -449,10 +450,12 @@ impl FeedbackApi {
                     format!("must be one of {}", ingest::SOURCES.join(", ")),
                 ));
             }
-            let pathway = r.pathway.trim();
-            if pathway.chars().count() > 100 {
-                problems.push(("pathway", "must be 100 characters or fewer".into()));
-            }
+            let pathway = places
+                .resolve("pathway", &r.pathway)
+                .unwrap_or_else(|reason| {
+                    problems.push(("pathway", reason));
+                    String::new()
+                });
             let total = instrument.map(|i| proms::total(i, &r.items));
             if let Some(Err(problem)) = &total {
                 problems.push(("items", problem.clone()));
@@ -482,7 +485,7 @@ impl FeedbackApi {
                     .collect::<Vec<_>>()
                     .join(",")),
                 total: Set(total.and_then(Result::ok).unwrap_or(0) as i32),
-                pathway: Set(pathway.into()),
+                pathway: Set(pathway),
                 received_at: Set(received_at.clone()),
             });
         }
@@ -547,7 +550,12 @@ impl FeedbackApi {
             .into_tuple()
             .all(&self.db)
             .await?;
-        summary.pathways = pathways.into_iter().filter(|p| !p.is_empty()).collect();
+        // Only listed pathways: one recorded before the lists is not offered as a label.
+        let places = crate::places::Places::load(&self.db, &caller.tenant).await?;
+        summary.pathways = pathways
+            .into_iter()
+            .filter(|p| places.is_active("pathway", p))
+            .collect();
         Ok(summary)
     }
 }

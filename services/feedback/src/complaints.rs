@@ -19,7 +19,6 @@ use crate::comments::split_codes;
 pub const CHANNELS: &[&str] = &["letter", "email", "phone", "in_person", "online", "pals"];
 pub const OUTCOMES: &[&str] = &["upheld", "partly_upheld", "not_upheld", "withdrawn"];
 const TEXT_LIMIT: usize = 4_000;
-const PLACE_LIMIT: usize = 100;
 const REFERENCE_LIMIT: usize = 40;
 /// The complaints regulations (2009, reg. 13): acknowledged within three working days.
 const ACKNOWLEDGE_WORKING_DAYS: i64 = 3;
@@ -105,7 +104,11 @@ struct Checked {
 }
 
 /// Every problem with a complaint, named by field; dates must be in order and not in the future.
-fn check(c: &Complaint, today: time::Date) -> Result<Checked, ServiceError> {
+fn check(
+    c: &Complaint,
+    today: time::Date,
+    places: &crate::places::Places,
+) -> Result<Checked, ServiceError> {
     let mut v = Violations::default();
     let reference = c.reference.trim();
     v.check(!reference.is_empty(), "reference", "is required");
@@ -149,17 +152,20 @@ fn check(c: &Complaint, today: time::Date) -> Result<Checked, ServiceError> {
         "channel",
         &format!("must be one of {}", CHANNELS.join(", ")),
     );
-    for (field, value) in [
-        ("site", &c.site),
-        ("pathway", &c.pathway),
-        ("team", &c.team),
-    ] {
-        v.check(
-            value.trim().chars().count() <= PLACE_LIMIT,
-            field,
-            &format!("must be at most {PLACE_LIMIT} characters"),
-        );
-    }
+    // Only the trust's listed places (a retired one too): reports count complaints by them.
+    let mut place = |field: &str, value: &str| {
+        places
+            .resolve_recorded(field, value)
+            .unwrap_or_else(|reason| {
+                v.push(field, reason);
+                String::new()
+            })
+    };
+    let (site, pathway, team) = (
+        place("site", &c.site),
+        place("pathway", &c.pathway),
+        place("team", &c.team),
+    );
     let mut chosen = Vec::new();
     for code in &c.categories {
         match framework::by_code(code) {
@@ -215,9 +221,9 @@ fn check(c: &Complaint, today: time::Date) -> Result<Checked, ServiceError> {
         reference: reference.into(),
         received: received.expect("checked"),
         channel: c.channel.clone(),
-        site: c.site.trim().into(),
-        pathway: c.pathway.trim().into(),
-        team: c.team.trim().into(),
+        site,
+        pathway,
+        team,
         categories: crate::comments::join_codes(&chosen),
         summary: c.summary.trim().into(),
         acknowledged_on: c.acknowledged_on.trim().into(),
@@ -420,7 +426,8 @@ impl FeedbackApi {
         r: RecordComplaintRequest,
     ) -> Result<Complaint, ServiceError> {
         let c = r.complaint.unwrap_or_default();
-        let checked = check(&c, self.clock.today())?;
+        let places = crate::places::Places::load(&self.db, &caller.tenant).await?;
+        let checked = check(&c, self.clock.today(), &places)?;
         self.reference_taken(caller, &checked.reference, "").await?;
         let now = self.clock.now_rfc3339();
         let id = ids::new_id(ids::COMPLAINT);
@@ -446,7 +453,8 @@ impl FeedbackApi {
     ) -> Result<Complaint, ServiceError> {
         let c = r.complaint.unwrap_or_default();
         let found = self.find_complaint(caller, &c.id).await?;
-        let checked = check(&c, self.clock.today())?;
+        let places = crate::places::Places::load(&self.db, &caller.tenant).await?;
+        let checked = check(&c, self.clock.today(), &places)?;
         self.reference_taken(caller, &checked.reference, &found.id)
             .await?;
         let mut row: ActiveModel = found.into();
@@ -563,7 +571,14 @@ impl FeedbackApi {
         if !r.pathway.is_empty() {
             query = query.filter(Column::Pathway.eq(&r.pathway));
         }
-        let rows = query.all(&self.db).await?;
+        let mut rows = query.all(&self.db).await?;
+        // Pathways recorded before the trust listed its places count as not known.
+        let places = crate::places::Places::load(&self.db, &caller.tenant).await?;
+        for row in &mut rows {
+            row.pathway = places
+                .resolve_recorded("pathway", &row.pathway)
+                .unwrap_or_default();
+        }
         let mut report = learning_report(&rows, &r.from_month, &r.to_month, first, last);
         report.pathway = r.pathway;
         Ok(report)
@@ -677,6 +692,10 @@ mod tests {
     use super::*;
     use time::macros::date;
 
+    fn listed() -> crate::places::Places {
+        crate::places::Places::listing(&[("pathway", "MSK")])
+    }
+
     fn complaint() -> Complaint {
         Complaint {
             reference: "C-001".into(),
@@ -719,7 +738,7 @@ mod tests {
     }
 
     fn problems(c: &Complaint) -> Vec<(String, String)> {
-        match check(c, date!(2026 - 11 - 30)) {
+        match check(c, date!(2026 - 11 - 30), &listed()) {
             Err(ServiceError::Invalid(errors)) => {
                 errors.into_iter().map(|e| (e.field, e.reason)).collect()
             }
@@ -743,7 +762,7 @@ mod tests {
 
     #[test]
     fn a_complaint_is_checked_field_by_field() {
-        assert!(check(&complaint(), date!(2026 - 11 - 30)).is_ok());
+        assert!(check(&complaint(), date!(2026 - 11 - 30), &listed()).is_ok());
         let found = problems(&Complaint {
             reference: String::new(),
             received_on: "2026-12-25".into(),

@@ -199,6 +199,34 @@ impl Places {
         }
     }
 
+    /// As `resolve`, but a retired place is taken too: a record about the past (a complaint
+    /// about a ward since closed) may name it.
+    pub fn resolve_recorded(&self, kind: &str, value: &str) -> Result<String, String> {
+        match self
+            .entries
+            .get(&(kind.to_string(), value.trim().to_lowercase()))
+        {
+            Some(Entry::Retired(code)) => Ok(code.clone()),
+            _ => self.resolve(kind, value),
+        }
+    }
+
+    /// A list of active places, for tests: (kind, code) each.
+    #[cfg(test)]
+    pub(crate) fn listing(places: &[(&str, &str)]) -> Self {
+        Self {
+            entries: places
+                .iter()
+                .map(|(kind, code)| {
+                    (
+                        (kind.to_string(), code.to_lowercase()),
+                        Entry::Active(code.to_string()),
+                    )
+                })
+                .collect(),
+        }
+    }
+
     /// Whether a place of `kind` is listed and active under `code`.
     pub fn is_active(&self, kind: &str, code: &str) -> bool {
         matches!(

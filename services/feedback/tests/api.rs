@@ -461,6 +461,7 @@ fn prom(id: &str, instrument: &str, episode: &str, on: &str, items: Vec<u32>) ->
 async fn proms_are_scored_paired_and_summarised() {
     for backend in backends() {
         let svc = TestService::start("feedback", backend, alongside_feedback::start).await;
+        common::list_places(&svc, "RZA", &[("pathway", "msk")]).await;
         let mut client = FeedbackServiceClient::connect(svc.url()).await.unwrap();
         let analyst = svc.token("RZA", Role::Analyst);
         let mut batch = Vec::new();
@@ -646,6 +647,7 @@ async fn proms_are_scored_paired_and_summarised() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prom_figures_of_few_patients_are_withheld() {
     let svc = TestService::start("feedback", Backend::Sqlite, alongside_feedback::start).await;
+    common::list_places(&svc, "RZA", &[("pathway", "msk")]).await;
     let mut client = FeedbackServiceClient::connect(svc.url()).await.unwrap();
     let analyst = svc.token("RZA", Role::Analyst);
     let batch = vec![

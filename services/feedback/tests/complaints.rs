@@ -9,6 +9,8 @@ use alongside_proto::feedback::v1::feedback_service_client::FeedbackServiceClien
 use alongside_proto::feedback::v1::*;
 use tonic::Code;
 
+mod common;
+
 fn complaint(reference: &str, received_on: &str) -> Complaint {
     Complaint {
         reference: reference.into(),
@@ -28,6 +30,24 @@ async fn complaints_are_recorded_closed_with_learning_and_reported() {
         let mut client = FeedbackServiceClient::connect(svc.url()).await.unwrap();
         let lead = svc.token("RZA", Role::EngagementLead);
         let record = |c: Complaint| RecordComplaintRequest { complaint: Some(c) };
+
+        // Only a listed place: reports count complaints by pathway.
+        let unlisted = client
+            .record_complaint(outgoing(
+                record(Complaint {
+                    pathway: "Dr Smith's list".into(),
+                    ..complaint("C-100", "2026-10-01")
+                }),
+                &lead,
+            ))
+            .await
+            .unwrap_err();
+        let fields: Vec<String> = alongside_platform::error::field_errors(&unlisted)
+            .into_iter()
+            .map(|e| e.field)
+            .collect();
+        assert_eq!(fields, ["pathway"], "{backend:?}");
+        common::list_places(&svc, "RZA", &[("pathway", "MSK"), ("pathway", "Pain")]).await;
 
         let a = client
             .record_complaint(outgoing(record(complaint("C-101", "2026-10-01")), &lead))
@@ -231,9 +251,16 @@ async fn complaints_are_recorded_closed_with_learning_and_reported() {
             .unwrap()
             .into_inner();
         assert_eq!(their_report.received, 0);
-        // The same reference may be used by another trust.
+        // The same reference may be used by another trust (whose places are its own: it lists
+        // no MSK pathway).
         client
-            .record_complaint(outgoing(record(complaint("C-101", "2026-10-03")), &other))
+            .record_complaint(outgoing(
+                record(Complaint {
+                    pathway: String::new(),
+                    ..complaint("C-101", "2026-10-03")
+                }),
+                &other,
+            ))
             .await
             .unwrap();
 

@@ -805,6 +805,9 @@ fn survey_answers(
         .collect()
 }
 
+/// The pathways of the demo's outcome measures.
+const PROM_PATHWAYS: [&str; 2] = ["MSK physiotherapy", "Hip and knee"];
+
 /// The demo trusts' places, as their administrators list them.
 fn demo_places() -> feedback::SavePlacesRequest {
     let mut places: Vec<(&str, &str)> = Vec::new();
@@ -813,6 +816,10 @@ fn demo_places() -> feedback::SavePlacesRequest {
     }
     for (pathway, team) in DEMO_TEAMS {
         places.extend([("pathway", *pathway), ("team", *team)]);
+    }
+    // The outcome measures' pathways, and one with nothing recorded yet.
+    for pathway in PROM_PATHWAYS.iter().chain(&["Radiology"]) {
+        places.push(("pathway", pathway));
     }
     places.sort();
     places.dedup();
@@ -848,7 +855,7 @@ const DEMO_TEAMS: &[(&str, &str)] = &[
 /// Episodes of MSK care over the last five months: an MSK-HQ and a SURE at the start, and for
 /// most episodes a second MSK-HQ six to ten weeks later, usually better.
 fn prom_responses(trust: &str, today: time::Date) -> Vec<feedback::PromResponse> {
-    let pathways = ["MSK physiotherapy", "Hip and knee"];
+    let pathways = PROM_PATHWAYS;
     let mut next = demo_numbers(trust, 0x5052_4F4D);
     let msk_hq = |total: i64| {
         let total = total.clamp(0, 56) as u32;
