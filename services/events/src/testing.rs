@@ -65,13 +65,8 @@ pub fn token_in_ics(settings: &ServiceSettings, tenant: &str, ics: &str, role: R
     })
 }
 
-/// Every record on `topic` until none arrives for `idle`: (key, value), a tombstone's value
-/// `None`.
-pub async fn read_records(
-    brokers: &str,
-    topic: &str,
-    idle: Duration,
-) -> Vec<(String, Option<Vec<u8>>)> {
+/// A consumer of its own group reading `topic` from its beginning.
+fn reader(brokers: &str, topic: &str) -> StreamConsumer {
     let consumer: StreamConsumer = rdkafka::ClientConfig::new()
         .set("bootstrap.servers", brokers)
         .set(
@@ -83,6 +78,17 @@ pub async fn read_records(
         .create()
         .expect("test consumer");
     consumer.subscribe(&[topic]).expect("subscribe");
+    consumer
+}
+
+/// Every record on `topic` until none arrives for `idle`: (key, value), a tombstone's value
+/// `None`.
+pub async fn read_records(
+    brokers: &str,
+    topic: &str,
+    idle: Duration,
+) -> Vec<(String, Option<Vec<u8>>)> {
+    let consumer = reader(brokers, topic);
     let mut out = Vec::new();
     while let Ok(Ok(message)) = tokio::time::timeout(idle, consumer.recv()).await {
         let key = String::from_utf8_lossy(message.key().unwrap_or_default()).into_owned();
@@ -99,19 +105,7 @@ pub async fn read_dead_letters(
     timeout: Duration,
 ) -> Vec<String> {
     use rdkafka::message::Headers;
-    let consumer: StreamConsumer = rdkafka::ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .set(
-            "group.id",
-            format!("test-reader-{}", uuid::Uuid::now_v7().simple()),
-        )
-        .set("auto.offset.reset", "earliest")
-        .set("enable.auto.commit", "false")
-        .create()
-        .expect("test consumer");
-    consumer
-        .subscribe(&[crate::topics::dlq(topic).as_str()])
-        .expect("subscribe");
+    let consumer = reader(brokers, &crate::topics::dlq(topic));
     let mut out = Vec::new();
     let deadline = tokio::time::Instant::now() + timeout;
     while out.len() < want {
@@ -137,17 +131,7 @@ pub async fn read_events(
     want: usize,
     timeout: Duration,
 ) -> Vec<(Option<Vec<u8>>, Envelope)> {
-    let consumer: StreamConsumer = rdkafka::ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .set(
-            "group.id",
-            format!("test-reader-{}", uuid::Uuid::now_v7().simple()),
-        )
-        .set("auto.offset.reset", "earliest")
-        .set("enable.auto.commit", "false")
-        .create()
-        .expect("test consumer");
-    consumer.subscribe(&[topic]).expect("subscribe");
+    let consumer = reader(brokers, topic);
     let mut out = Vec::new();
     let deadline = tokio::time::Instant::now() + timeout;
     while out.len() < want {

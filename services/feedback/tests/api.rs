@@ -683,6 +683,18 @@ async fn prom_figures_of_few_patients_are_withheld() {
     assert!(summary.sure_withheld && summary.sure_conflict.is_none());
 }
 
+/// The places the tagged responses name.
+const PLACES: [(&str, &str); 8] = [
+    ("site", "Site A"),
+    ("site", "Site B"),
+    ("site", "Site C"),
+    ("site", "Site D"),
+    ("site", "Site E"),
+    ("locality", "North"),
+    ("pathway", "MSK"),
+    ("pathway", "Stroke"),
+];
+
 fn tagged(id: &str, answer: FftAnswer, site: &str, pathway: &str) -> FftResponse {
     FftResponse {
         site: site.into(),
@@ -697,21 +709,7 @@ fn tagged(id: &str, answer: FftAnswer, site: &str, pathway: &str) -> FftResponse
 async fn breakdowns_by_place_and_by_who_answered_are_suppressed_as_published() {
     for backend in backends() {
         let svc = TestService::start("feedback", backend, alongside_feedback::start).await;
-        common::list_places(
-            &svc,
-            "RZA",
-            &[
-                ("site", "Site A"),
-                ("site", "Site B"),
-                ("site", "Site C"),
-                ("site", "Site D"),
-                ("site", "Site E"),
-                ("locality", "North"),
-                ("pathway", "MSK"),
-                ("pathway", "Stroke"),
-            ],
-        )
-        .await;
+        common::list_places(&svc, "RZA", &PLACES).await;
         let mut client = FeedbackServiceClient::connect(svc.url()).await.unwrap();
         let analyst = svc.token("RZA", Role::Analyst);
         let mut batch = Vec::new();
@@ -929,21 +927,7 @@ async fn breakdowns_by_place_and_by_who_answered_are_suppressed_as_published() {
 async fn batches_stored_at_once_are_all_counted() {
     for backend in backends() {
         let svc = TestService::start("feedback", backend, alongside_feedback::start).await;
-        common::list_places(
-            &svc,
-            "RZA",
-            &[
-                ("site", "Site A"),
-                ("site", "Site B"),
-                ("site", "Site C"),
-                ("site", "Site D"),
-                ("site", "Site E"),
-                ("locality", "North"),
-                ("pathway", "MSK"),
-                ("pathway", "Stroke"),
-            ],
-        )
-        .await;
+        common::list_places(&svc, "RZA", &PLACES).await;
         let client = FeedbackServiceClient::connect(svc.url()).await.unwrap();
         let analyst = svc.token("RZA", Role::Analyst);
         let answers = [FftAnswer::VeryGood, FftAnswer::Good, FftAnswer::Poor];
