@@ -671,7 +671,7 @@ async fn the_suite_over_tansu_and_postgres() {
             .clone();
         let involvement = figures
             .iter()
-            .find(|f| f["key"] == "RZA/involvement/2026-11" && f["sessions"] == "2")?
+            .find(|f| f["key"] == "RZA/involvement/2026-11" && f["minutes"] == "570")?
             .clone();
         Some((figure, chart, involvement))
     })
@@ -690,6 +690,10 @@ async fn the_suite_over_tansu_and_postgres() {
     );
     assert_eq!(involvement["minutes"], "570", "{involvement}");
     assert!(involvement.get("partners").is_none(), "{involvement}");
+    assert!(
+        involvement.get("sessions").is_none(),
+        "two sessions would say two partners: withheld with them; {involvement}"
+    );
     assert!(!involvement.to_string().contains("ptn_"));
     assert!(
         chart["points"].as_array().is_some_and(|p| p

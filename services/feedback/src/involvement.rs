@@ -162,16 +162,34 @@ fn shown(n: usize) -> Option<u64> {
     (n == 0 || n > 4).then_some(n as u64)
 }
 
-fn figures(tallies: BTreeMap<String, Tally>) -> Vec<InvolvementFigure> {
-    tallies
+/// A list's figures, protected together: each session is one partner's, so a figure whose
+/// partners are withheld withholds its sessions too; and when the month's sessions are shown,
+/// never exactly one figure's sessions are withheld (the total less the others would give it
+/// away): the smallest shown (by key on a tie) is withheld with it.
+fn figures(tallies: BTreeMap<String, Tally>, total_shown: bool) -> Vec<InvolvementFigure> {
+    let mut figures: Vec<InvolvementFigure> = tallies
         .into_iter()
-        .map(|(key, t)| InvolvementFigure {
-            key,
-            sessions: t.sessions,
-            minutes: t.minutes,
-            partners: shown(t.partners.len()),
+        .map(|(key, t)| {
+            let partners = shown(t.partners.len());
+            InvolvementFigure {
+                key,
+                sessions: partners.map(|_| t.sessions),
+                minutes: t.minutes,
+                partners,
+            }
         })
-        .collect()
+        .collect();
+    let hidden = figures.iter().filter(|f| f.sessions.is_none()).count();
+    if total_shown && hidden == 1 {
+        if let Some(next) = figures
+            .iter_mut()
+            .filter(|f| f.sessions.is_some())
+            .min_by(|a, b| a.sessions.cmp(&b.sessions).then_with(|| a.key.cmp(&b.key)))
+        {
+            next.sessions = None;
+        }
+    }
+    figures
 }
 
 /// A trust's month of partner time; none when no time was given (nothing to say, or all of
@@ -197,7 +215,10 @@ pub async fn insight(
         return Ok(any.map(|_| InvolvementInsight {
             tenant: tenant.to_string(),
             month: month.into(),
+            sessions: Some(0),
             partners: Some(0),
+            paid_sessions: Some(0),
+            expenses_only_sessions: Some(0),
             ..Default::default()
         }));
     }
@@ -219,16 +240,18 @@ pub async fn insight(
             paid += 1;
         }
     }
+    let partners = shown(total.partners.len());
+    let total_shown = partners.is_some();
     Ok(Some(InvolvementInsight {
         tenant: tenant.to_string(),
         month: month.into(),
-        sessions: total.sessions,
+        sessions: partners.map(|_| total.sessions),
         minutes: total.minutes,
-        partners: shown(total.partners.len()),
-        paid_sessions: paid,
-        expenses_only_sessions: expenses_only,
-        by_pathway: figures(by_pathway),
-        by_kind: figures(by_kind),
+        partners,
+        paid_sessions: partners.map(|_| paid),
+        expenses_only_sessions: partners.map(|_| expenses_only),
+        by_pathway: figures(by_pathway, total_shown),
+        by_kind: figures(by_kind, total_shown),
     }))
 }
 

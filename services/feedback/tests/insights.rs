@@ -295,7 +295,7 @@ async fn partner_time_is_republished_by_month_with_corrections_and_no_partner_na
             latest.paid_sessions,
             latest.expenses_only_sessions
         ),
-        (8, 6, 2)
+        (Some(8), Some(6), Some(2))
     );
     assert_eq!(latest.partners, Some(6));
     assert!(
@@ -305,13 +305,24 @@ async fn partner_time_is_republished_by_month_with_corrections_and_no_partner_na
     let pain = latest.by_pathway.iter().find(|f| f.key.is_empty()).unwrap();
     assert_eq!(
         (pain.sessions, pain.partners),
-        (2, None),
-        "two partners, counted as not known: withheld"
+        (None, None),
+        "two partners, counted as not known: withheld, and their sessions with them"
     );
     let msk = latest.by_pathway.iter().find(|f| f.key == "msk").unwrap();
     assert_eq!(
         (msk.sessions, msk.minutes, msk.partners),
-        (6, 5 * 120 + 60, Some(6))
+        (None, 5 * 120 + 60, Some(6)),
+        "msk's sessions withheld too: the month's 8 less msk's 6 would give the 2 away"
+    );
+    let kinds: Vec<(Option<u64>, Option<u64>)> = latest
+        .by_kind
+        .iter()
+        .map(|f| (f.sessions, f.partners))
+        .collect();
+    assert_eq!(
+        kinds,
+        [(Some(8), Some(6))],
+        "one kind of work: nothing to hide"
     );
     let events = read_events(
         svc.brokers(),
