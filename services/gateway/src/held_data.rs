@@ -87,8 +87,10 @@ pub async fn gather(state: &AppState, me: &SignedIn, id: String) -> Result<Held,
                 .into_inner(),
         )
     };
-    let (people, engagement, claims, account) =
-        tokio::try_join!(people, engagement, claims, account)?;
+    // People answers first: whether the partner is there and the caller may see them decides
+    // the answer (404 for anyone else's id), whichever of the others would refuse sooner.
+    let people = people.await?;
+    let (engagement, claims, account) = tokio::try_join!(engagement, claims, account)?;
     Ok(Held {
         people,
         engagement,
