@@ -161,8 +161,10 @@ pub struct InvolvementBody {
     /// when hidden (1 to 4 partners).
     partners_paid: Option<u64>,
     spend_pence: Option<i64>,
-    /// Sessions partners attended in the period, and their hours.
-    sessions: u64,
+    /// Sessions partners attended in the period, and their hours. Each session is one
+    /// partner's, so sessions are absent whenever partners involved are (a trust's row, and the
+    /// total when any trust's is).
+    sessions: Option<u64>,
     hours: f64,
     /// Distinct partners who attended; absent when hidden (1 to 4 partners).
     partners_involved: Option<u64>,
@@ -667,7 +669,8 @@ async fn gather(
             active_partners: t.active_partners,
             partners_paid: (!report_total.suppressed).then_some(report_total.partner_count),
             spend_pence: (!report_total.suppressed).then_some(report_total.total_pence),
-            sessions: t.involvement.sessions as u64,
+            sessions: shown_count(t.involvement.partners as u64)
+                .map(|_| t.involvement.sessions as u64),
             hours: t.involvement.minutes as f64 / 60.0,
             partners_involved: shown_count(t.involvement.partners as u64),
             representation_gap: gap.as_ref().map(|(_, g)| *g),
@@ -685,7 +688,8 @@ async fn gather(
             partners_paid: (!hidden)
                 .then(|| involvement.iter().filter_map(|i| i.partners_paid).sum()),
             spend_pence: total,
-            sessions: involvement.iter().map(|i| i.sessions).sum(),
+            // A trust's hidden sessions stay hidden in the sum, as its partners do.
+            sessions: involvement.iter().map(|i| i.sessions).sum::<Option<u64>>(),
             hours: involvement.iter().map(|i| i.hours).sum(),
             // A trust's hidden count stays hidden in the sum.
             partners_involved: involvement
@@ -1068,7 +1072,7 @@ fn view(d: &DashboardBody, q: &DashboardQuery) -> minijinja::Value {
     let involvement_row = |i: &InvolvementBody| {
         context! { name => i.name, active => i.active_partners,
         paid => i.partners_paid.map_or("hidden".to_string(), |n| n.to_string()),
-        spend => money(i.spend_pence), sessions => i.sessions, hours => format!("{:.1}", i.hours),
+        spend => money(i.spend_pence), sessions => i.sessions.map_or("hidden".to_string(), |n| n.to_string()), hours => format!("{:.1}", i.hours),
         involved => i.partners_involved.map_or("hidden".to_string(), |n| n.to_string()),
         representation => i.representation_gap.map_or("–".to_string(), |g| format!("{g:.1} points ({})", i.representation_question)) }
     };
@@ -1448,7 +1452,7 @@ async fn csv(
                         i.active_partners.to_string(),
                         count(i.partners_paid),
                         i.spend_pence.map_or(String::new(), |p| p.to_string()),
-                        i.sessions.to_string(),
+                        count(i.sessions),
                         format!("{:.1}", i.hours),
                         count(i.partners_involved),
                         i.representation_gap
@@ -1563,7 +1567,7 @@ async fn board_report_pdf(
             format!("{}: sessions / hours / partners involved", i.name),
             format!(
                 "{} / {:.1} / {}",
-                i.sessions,
+                i.sessions.map_or("hidden".to_string(), |n| n.to_string()),
                 i.hours,
                 i.partners_involved
                     .map_or("hidden".to_string(), |n| n.to_string())

@@ -95,6 +95,17 @@ async fn ics_and_trust_dashboards_show_figures_only_to_whom_they_belong() {
     assert_eq!(d["charts"].as_array().unwrap().len(), 3);
     assert!(d["funnel_mean"].as_f64().is_some());
     assert!(d["involvement"].as_array().unwrap().len() == 2);
+    // Each session is one partner's: sessions are hidden wherever partners are.
+    for row in d["involvement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain([&d["involvement_total"]])
+    {
+        if row["partners_involved"].is_null() {
+            assert!(row["sessions"].is_null(), "{row}");
+        }
+    }
     let impact = d["impact"].as_array().unwrap();
     assert_eq!(impact.len(), 1, "{impact:?}");
     assert_eq!(impact[0]["code"], "RZA");
