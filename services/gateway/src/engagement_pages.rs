@@ -903,8 +903,13 @@ fn report_period(q: &ReportQuery, today: time::Date) -> (String, String) {
         q.to.trim().to_string()
     };
     let from = if q.from.trim().is_empty() {
+        // On 29 February a year back is 28 February: the twelve months start on 1 March.
         alongside_platform::parse_date(&today)
-            .and_then(|d| d.replace_year(d.year() - 1).ok())
+            .and_then(|d| {
+                d.replace_year(d.year() - 1)
+                    .or_else(|_| (d - time::Duration::days(1)).replace_year(d.year() - 1))
+                    .ok()
+            })
             .map(|d| (d + time::Duration::days(1)).to_string())
             .unwrap_or_default()
     } else {
@@ -1081,6 +1086,20 @@ async fn report_csv(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_default_report_period_is_the_twelve_months_to_today_leap_day_too() {
+        let period = |today: time::Date| report_period(&ReportQuery::default(), today);
+        use time::macros::date;
+        assert_eq!(
+            period(date!(2026 - 12 - 07)),
+            ("2025-12-08".to_string(), "2026-12-07".to_string())
+        );
+        assert_eq!(
+            period(date!(2028 - 02 - 29)),
+            ("2027-03-01".to_string(), "2028-02-29".to_string())
+        );
+    }
 
     #[test]
     fn the_calendar_holds_each_accepted_session_in_uk_time() {
