@@ -47,6 +47,11 @@ fn the_kind(v: &mut Violations, field: &str, value: &str) -> &'static str {
     }
 }
 
+/// The kind a list is narrowed to: none when empty, or a field error.
+fn any_kind(v: &mut Violations, value: &str) -> Option<&'static str> {
+    (!value.trim().is_empty()).then(|| the_kind(v, "kind", value))
+}
+
 async fn find(
     db: &impl ConnectionTrait,
     caller: &Caller,
@@ -91,11 +96,7 @@ pub async fn list(
     request: ListPlacesRequest,
 ) -> Result<PlaceList, ServiceError> {
     let mut v = Violations::default();
-    let kind = if request.kind.trim().is_empty() {
-        None
-    } else {
-        Some(the_kind(&mut v, "kind", &request.kind))
-    };
+    let kind = any_kind(&mut v, &request.kind);
     v.finish()?;
     let mut select =
         place::Entity::find().filter(place::Column::TenantId.eq(caller.tenant.as_str()));
@@ -426,11 +427,7 @@ pub async fn history(
         "limit",
         "must be 1 to 500 (0 for 100)",
     );
-    let kind = if request.kind.trim().is_empty() {
-        None
-    } else {
-        Some(the_kind(&mut v, "kind", &request.kind))
-    };
+    let kind = any_kind(&mut v, &request.kind);
     v.finish()?;
     let mut select =
         change::Entity::find().filter(change::Column::TenantId.eq(caller.tenant.as_str()));
