@@ -319,7 +319,7 @@ pub(crate) fn published_row(p: &crate::suppression::Published, value: String) ->
         .and_then(|share| crate::fft::wilson_95((share * p.total as f64).round() as u64, p.total));
     FftBreakdownRow {
         value,
-        total: p.total,
+        total: Some(p.total),
         very_good: p.counts.as_ref().map(|c| c.very_good),
         good: p.counts.as_ref().map(|c| c.good),
         neither: p.counts.as_ref().map(|c| c.neither),

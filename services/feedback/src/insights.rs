@@ -1,8 +1,8 @@
 //! The analytics stream for ICS data teams (`feedback.insights.v1`): the FFT figures of every
-//! unit of a trust in a month — the trust, its sites, each pathway at a site — recomputed from
-//! the rollups, suppressed as NHS England publishes (a change to one unit can change whether
-//! its siblings are hidden, so the whole month is republished), except that a suppressed unit's
-//! percentages are hidden too; the month's themes of comments and outcome measures; and the
+//! unit of a trust in a month — the trust, its sites, each pathway at a site — as released
+//! together with every other figure of the trust's ICS that month (see [`crate::release`]: a
+//! change to one trust can change whether figures of its ICS's other trusts are hidden, so
+//! their months are republished too); the month's themes of comments and outcome measures; and the
 //! trust's SPC chart of % positive, written to the outbox.
 //! The topic is compacted by key: its latest message per key is the current figure.
 //!
@@ -21,7 +21,7 @@ use alongside_platform::OdsCode;
 use alongside_proto::feedback::events::v1::{
     FftCounts, FftInsight, PromInsight, SpcInsight, SpcInsightPoint, ThemeFigure, ThemeInsight,
 };
-use sea_orm::sea_query::{Alias, Expr, OnConflict, Query};
+use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
     QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
@@ -29,7 +29,9 @@ use sea_orm::{
 use tokio_util::sync::CancellationToken;
 
 use crate::fft::{answer_from_code, Counts};
-use crate::suppression::{suppress, Suppression, Unit};
+use crate::protection::Held;
+use crate::release::{table, Cells};
+use crate::suppression::Suppression;
 
 /// Where responses did not say their site or pathway.
 pub(crate) const NOT_KNOWN: &str = "Not known";
@@ -65,13 +67,9 @@ pub fn key(tenant: &str, month: &str, site: &str, pathway: &str) -> String {
     )
 }
 
-/// The insights of one trust's month from its counts by (site, pathway), empty strings where
-/// not known; in hierarchy order (trust, then each site followed by its pathways).
-pub fn month_insights(
-    tenant: &str,
-    month: &str,
-    cells: &BTreeMap<(String, String), Counts>,
-) -> Vec<FftInsight> {
+/// The insights of one trust's month from its figures as released (see [`crate::release`]):
+/// the trust, then each site followed by its pathways; "Not known" where responses did not say.
+pub(crate) fn month_insights(tenant: &str, month: &str, tables: &[Cells<Held>]) -> Vec<FftInsight> {
     let known = |v: &str| {
         if v.is_empty() {
             NOT_KNOWN.to_string()
@@ -79,61 +77,19 @@ pub fn month_insights(
             v.to_string()
         }
     };
-    let mut trust = Counts::default();
-    let mut sites: BTreeMap<String, Counts> = BTreeMap::new();
-    for ((site, _), c) in cells {
-        trust.merge(c);
-        sites.entry(known(site)).or_default().merge(c);
-    }
-    // (unit id, level, site, pathway) in the order published.
-    let mut units = vec![Unit {
-        id: "trust".into(),
-        parent: String::new(),
-        counts: trust,
-    }];
-    let mut places = vec![("trust", String::new(), String::new())];
-    for (site, counts) in &sites {
-        let site_id = format!("site:{site}");
-        units.push(Unit {
-            id: site_id.clone(),
-            parent: "trust".into(),
-            counts: *counts,
-        });
-        places.push(("site", site.clone(), String::new()));
-        for ((s, pathway), c) in cells {
-            if known(s) != *site {
-                continue;
-            }
-            units.push(Unit {
-                id: format!("{site_id}/pathway:{}", known(pathway)),
-                parent: site_id.clone(),
-                counts: *c,
-            });
-            places.push(("pathway", site.clone(), known(pathway)));
-        }
-    }
-    let published = suppress(&units).expect("a trust, its sites and their pathways form a tree");
-    published
-        .into_iter()
-        .zip(places)
-        .map(|(p, (level, site, pathway))| FftInsight {
+    let insight = |level: &str, site: String, pathway: String, h: &Held| {
+        let shown = h.state == Suppression::None;
+        let c = h.counts;
+        FftInsight {
             tenant: tenant.into(),
             month: month.into(),
             level: level.into(),
             site,
             pathway,
-            total: p.total,
-            // Shown only unsuppressed: a secondary unit's exact percentages, with its parent's
-            // and siblings', would give the primary unit's positives away.
-            percent_positive: p
-                .positive
-                .filter(|_| p.suppression == Suppression::None)
-                .map(|f| f * 100.0),
-            percent_negative: p
-                .negative
-                .filter(|_| p.suppression == Suppression::None)
-                .map(|f| f * 100.0),
-            counts: p.counts.map(|c| FftCounts {
+            total: shown.then_some(c.total()),
+            percent_positive: c.percent_positive().filter(|_| shown),
+            percent_negative: c.percent_negative().filter(|_| shown),
+            counts: shown.then_some(FftCounts {
                 very_good: c.very_good,
                 good: c.good,
                 neither: c.neither,
@@ -141,9 +97,22 @@ pub fn month_insights(
                 very_poor: c.very_poor,
                 dont_know: c.dont_know,
             }),
-            suppression: p.suppression.as_str().into(),
-        })
-        .collect()
+            suppression: h.state.as_str().into(),
+        }
+    };
+    let mut out = Vec::new();
+    if let Some(h) = tables[table(&[])].get(&Vec::new()) {
+        out.push(insight("trust", String::new(), String::new(), h));
+    }
+    let pathways = &tables[table(&["site", "pathway"])];
+    for (key, h) in &tables[table(&["site"])] {
+        let site = &key[0];
+        out.push(insight("site", known(site), String::new(), h));
+        for (k, h) in pathways.iter().filter(|(k, _)| &k[0] == site) {
+            out.push(insight("pathway", known(site), known(&k[1]), h));
+        }
+    }
+    out
 }
 
 pub mod changed {
@@ -178,10 +147,14 @@ pub async fn mark(
     }
     // A fresh id rather than a clock: two marks in one instant still differ.
     let now = alongside_platform::ids::new_id("chg");
-    let rows = months.iter().map(|m| changed::ActiveModel {
-        tenant_id: Set(tenant.to_string()),
-        month: Set(m.clone()),
-        marked_at: Set(now.clone()),
+    // The ICS's members are published together: one trust's change can hide another's figure.
+    let members = crate::tenants::published_with(db, tenant.as_str()).await?;
+    let rows = members.iter().flat_map(|member| {
+        months.iter().map(|m| changed::ActiveModel {
+            tenant_id: Set(member.clone()),
+            month: Set(m.clone()),
+            marked_at: Set(now.clone()),
+        })
     });
     changed::Entity::insert_many(rows)
         .on_conflict(
@@ -251,47 +224,23 @@ pub async fn publish(
     if months.is_empty() {
         return Ok(());
     }
-    let mut select = Query::select();
-    select
-        .column(Alias::new("month"))
-        .column(Alias::new("site"))
-        .column(Alias::new("pathway"))
-        .column(Alias::new("answer"))
-        .expr_as(Expr::cust("CAST(SUM(n) AS BIGINT)"), Alias::new("n"))
-        .from(Alias::new("fft_cube"))
-        .and_where(Expr::col(Alias::new("tenant_id")).eq(tenant.as_str()))
-        .and_where(Expr::col(Alias::new("month")).is_in(months.iter().cloned()))
-        .add_group_by([
-            Expr::col(Alias::new("month")).into(),
-            Expr::col(Alias::new("site")).into(),
-            Expr::col(Alias::new("pathway")).into(),
-            Expr::col(Alias::new("answer")).into(),
-        ]);
-    let rows = db
-        .query_all(db.get_database_backend().build(&select))
-        .await?;
-    let mut by_month: BTreeMap<String, BTreeMap<(String, String), Counts>> = BTreeMap::new();
-    for row in rows {
-        let month: String = row.try_get("", "month")?;
-        let site: String = row.try_get("", "site")?;
-        let pathway: String = row.try_get("", "pathway")?;
-        let answer: String = row.try_get("", "answer")?;
-        let n: i64 = row.try_get("", "n")?;
-        by_month
-            .entry(month)
-            .or_default()
-            .entry((site, pathway))
-            .or_default()
-            .add(answer_from_code(&answer), n.max(0) as u64);
-    }
+    let members = crate::release::published_with(db, tenant).await?;
+    let (first, last) = (months.first().expect("some"), months.last().expect("some"));
+    let by_month: BTreeMap<String, Vec<Cells<Held>>> =
+        crate::release::months(db, &members, first, last)
+            .await?
+            .into_iter()
+            .filter(|(m, _)| months.contains(m))
+            .filter_map(|(m, mut r)| Some((m, r.trusts.remove(tenant.as_str())?)))
+            .collect();
     let mut events = Vec::new();
     let mut keys = Vec::new();
     let mut current: BTreeMap<&str, BTreeSet<String>> = months
         .iter()
         .map(|m| (m.as_str(), BTreeSet::new()))
         .collect();
-    for (month, cells) in &by_month {
-        for insight in month_insights(tenant.as_str(), month, cells) {
+    for (month, tables) in &by_month {
+        for insight in month_insights(tenant.as_str(), month, tables) {
             let site = if insight.level == "trust" {
                 ""
             } else {
@@ -430,17 +379,21 @@ pub async fn spc_insight(db: &impl ConnectionTrait, tenant: &OdsCode) -> Result<
             .or_default()
             .add(answer_from_code(&answer), n);
     }
-    if let Some(latest) = months.keys().next_back().cloned() {
-        let from = alongside_platform::add_months(&latest, 1 - SPC_MONTHS).unwrap_or_default();
-        months = months.split_off(&from);
-    }
-    let months: Vec<_> = months
-        .into_iter()
-        .map(|(m, c)| crate::api::fft_month(m, &c))
-        .collect();
-    let chart = crate::api::positive_chart(&months, None, &[])
-        .map(|c| crate::compare::public_chart(&months, c))
-        .map_err(|e| DbErr::Custom(e.to_string()))?;
+    let Some(latest) = months.keys().next_back().cloned() else {
+        return Ok(SpcInsight {
+            tenant: tenant.to_string(),
+            ..Default::default()
+        });
+    };
+    let from = alongside_platform::add_months(&latest, 1 - SPC_MONTHS).unwrap_or_default();
+    let members = crate::release::published_with(db, tenant).await?;
+    let released = crate::release::months(db, &members, &from, &latest).await?;
+    let months = released.iter().filter_map(|(m, r)| {
+        let whole = r.trust(tenant.as_str(), table(&[]), &[])?;
+        Some((m.clone(), whole))
+    });
+    let chart =
+        crate::compare::protected_chart(months).map_err(|e| DbErr::Custom(e.to_string()))?;
     Ok(SpcInsight {
         tenant: tenant.to_string(),
         points: chart
@@ -619,7 +572,7 @@ mod tests {
     }
 
     #[test]
-    fn a_month_is_published_as_a_suppressed_hierarchy() {
+    fn a_month_is_published_as_released_with_small_figures_hidden_whole() {
         let cells: BTreeMap<(String, String), Counts> = [
             (("North".into(), "MSK".into()), counts(30, 2)),
             (("North".into(), "Pain".into()), counts(2, 1)),
@@ -627,28 +580,42 @@ mod tests {
         ]
         .into_iter()
         .collect();
-        let out = month_insights("RZA", "2026-11", &cells);
+        // The trust's tables as the release reads them: the trust, its sites, their pathways.
+        let mut tables = vec![BTreeMap::new(); crate::release::TABLES.len()];
+        for ((site, pathway), c) in &cells {
+            for key in [
+                vec![],
+                vec![site.clone()],
+                vec![site.clone(), pathway.clone()],
+            ] {
+                let t = table(&["site", "pathway"][..key.len()]);
+                let at: &mut Counts = tables[t].entry(key).or_default();
+                at.merge(c);
+            }
+        }
+        let release = crate::release::protect_month(&[("RZA".to_string(), tables)].into());
+        let out = month_insights("RZA", "2026-11", &release.trusts["RZA"]);
         let row = |level: &str, site: &str, pathway: &str| {
             out.iter()
                 .find(|i| i.level == level && i.site == site && i.pathway == pathway)
                 .unwrap_or_else(|| panic!("{level} {site} {pathway}: {out:?}"))
         };
         let trust = row("trust", "", "");
-        assert_eq!(trust.total, 45);
+        assert_eq!(trust.total, Some(45));
         assert_eq!(trust.suppression, "none");
         assert_eq!(trust.counts.as_ref().unwrap().very_good, 42);
         let pain = row("pathway", "North", "Pain");
         assert_eq!(
             (pain.total, pain.suppression.as_str(), pain.percent_positive),
-            (3, "primary", None),
-            "3 responses: only the total"
+            (None, "primary", None),
+            "3 responses: hidden whole"
         );
-        // MSK ranks 2nd among North's pathways after Pain (rank 1, primary): secondary.
+        // MSK is North's other pathway: hidden with Pain, so that North less MSK is not Pain.
         let msk = row("pathway", "North", "MSK");
         assert_eq!(msk.suppression, "secondary");
-        assert!(msk.counts.is_none() && msk.percent_positive.is_none());
+        assert!(msk.counts.is_none() && msk.percent_positive.is_none() && msk.total.is_none());
         let south = row("pathway", "South", "Not known");
-        assert_eq!(south.total, 10);
+        assert_eq!(south.total, Some(10));
         assert_eq!(out.len(), 1 + 2 + 3);
         assert_eq!(out[0].level, "trust", "the trust first");
     }

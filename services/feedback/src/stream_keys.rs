@@ -206,22 +206,39 @@ mod tests {
             c.add(alongside_proto::feedback::v1::FftAnswer::Good, n);
             cells.insert((site.to_string(), pathway.to_string()), c);
         }
-        let published: BTreeSet<String> = crate::insights::month_insights("RZA", "2026-11", &cells)
-            .into_iter()
-            .map(|i| {
-                let site = if i.level == "trust" {
-                    ""
-                } else {
-                    i.site.as_str()
-                };
-                let pathway = if i.level == "pathway" {
-                    i.pathway.as_str()
-                } else {
-                    ""
-                };
-                crate::insights::key("RZA", "2026-11", site, pathway)
-            })
-            .collect();
+        // The release's tables of the trust, its sites and its sites' pathways.
+        use crate::release::{table, TABLES};
+        let mut tables = vec![std::collections::BTreeMap::new(); TABLES.len()];
+        for ((site, pathway), c) in &cells {
+            for key in [
+                vec![],
+                vec![site.clone()],
+                vec![site.clone(), pathway.clone()],
+            ] {
+                let held: &mut crate::protection::Held = tables
+                    [table(&["site", "pathway"][..key.len()])]
+                .entry(key)
+                .or_default();
+                held.counts.merge(c);
+            }
+        }
+        let published: BTreeSet<String> =
+            crate::insights::month_insights("RZA", "2026-11", &tables)
+                .into_iter()
+                .map(|i| {
+                    let site = if i.level == "trust" {
+                        ""
+                    } else {
+                        i.site.as_str()
+                    };
+                    let pathway = if i.level == "pathway" {
+                        i.pathway.as_str()
+                    } else {
+                        ""
+                    };
+                    crate::insights::key("RZA", "2026-11", site, pathway)
+                })
+                .collect();
         let cells = cells.keys().map(|(s, p)| (s.as_str(), p.as_str()));
         assert_eq!(published, month_keys("RZA", "2026-11", cells));
     }

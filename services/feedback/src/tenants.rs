@@ -6,6 +6,7 @@
 use sea_orm::entity::prelude::*;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::ActiveValue::Set;
+use sea_orm::QueryOrder;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "registered_tenants")]
@@ -50,6 +51,37 @@ pub async fn register(
 /// Whether `code` is a registered tenant.
 pub async fn is_registered(db: &impl ConnectionTrait, code: &str) -> Result<bool, DbErr> {
     Ok(Entity::find_by_id(code).one(db).await?.is_some())
+}
+
+/// The registered members of ICB `icb`, by code.
+pub async fn members(db: &impl ConnectionTrait, icb: &str) -> Result<Vec<String>, DbErr> {
+    if icb.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(Entity::find()
+        .filter(Column::Icb.eq(icb))
+        .order_by_asc(Column::Code)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|m| m.code)
+        .collect())
+}
+
+/// The trusts whose figures are published together with `code`'s: the registered members of
+/// its ICB (itself included), or itself alone when it is registered under none.
+pub async fn published_with(db: &impl ConnectionTrait, code: &str) -> Result<Vec<String>, DbErr> {
+    let icb = Entity::find_by_id(code)
+        .one(db)
+        .await?
+        .map(|m| m.icb)
+        .unwrap_or_default();
+    let mut out = members(db, &icb).await?;
+    if !out.iter().any(|c| c == code) {
+        out.push(code.to_string());
+        out.sort();
+    }
+    Ok(out)
 }
 
 pub mod migration {

@@ -6,35 +6,20 @@
 //! when any of its months is. So every published figure is a sum of shown monthly figures, and
 //! no hidden one follows from totals, siblings, drilled views or other periods.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use alongside_platform::error::Violations;
 use alongside_platform::{add_months, Caller, ServiceError};
-use alongside_proto::feedback::v1::{FftMonth, ProtectedBreakdown, ProtectedBreakdownRequest};
+use alongside_proto::feedback::v1::{ProtectedBreakdown, ProtectedBreakdownRequest};
 use sea_orm::ConnectionTrait;
 
-use crate::api::{check_period, fft_month, positive_chart};
-use crate::compare::{leave_out, over_period, row, Held, Table};
-use crate::fft::{answer_from_code, Counts};
-
-/// The tables a trust's views are read from: the trust, each dimension, and the drills.
-const TABLES: &[&[&str]] = &[
-    &[],
-    &["site"],
-    &["pathway"],
-    &["team"],
-    &["locality"],
-    &["source"],
-    &["locality", "site"],
-    &["site", "pathway"],
-    &["pathway", "team"],
-    &["site", "pathway", "team"],
-];
+use crate::api::check_period;
+use crate::compare::{protected_chart, row};
+use crate::protection::Held;
+use crate::release::{over_period, Cells, TABLES};
 
 const DEFAULT_CHART_MONTHS: u32 = 24;
 const MAX_MONTHS: u32 = 60;
-
-type Cells<T> = BTreeMap<Vec<String>, T>;
 
 /// The table a view reads and the values its drill fixes (the first of the table's dimensions).
 fn view(r: &ProtectedBreakdownRequest) -> Result<(usize, Vec<String>), ServiceError> {
@@ -75,59 +60,6 @@ fn view(r: &ProtectedBreakdownRequest) -> Result<(usize, Vec<String>), ServiceEr
     Ok((table, dims.1))
 }
 
-/// One month's figures of every table, protected together.
-fn protect_month(tables: &[Cells<Counts>]) -> Vec<Cells<Held>> {
-    let mut t = Table::default();
-    let index: Vec<Cells<usize>> = tables
-        .iter()
-        .map(|cells| cells.iter().map(|(k, c)| (k.clone(), t.term(*c))).collect())
-        .collect();
-    // Each table's cells add up, along each of its dimensions, to the table without it.
-    for (ti, dims) in TABLES.iter().enumerate() {
-        for drop in 0..dims.len() {
-            let sub: Vec<&str> = dims
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| *i != drop)
-                .map(|(_, d)| *d)
-                .collect();
-            let Some(si) = TABLES.iter().position(|d| *d == sub.as_slice()) else {
-                continue;
-            };
-            let mut groups: Cells<Vec<usize>> = BTreeMap::new();
-            for (key, &term) in &index[ti] {
-                let mut k = key.clone();
-                k.remove(drop);
-                groups.entry(k).or_default().push(term);
-            }
-            for (k, parts) in groups {
-                if let Some(&margin) = index[si].get(&k) {
-                    t.sum(margin, parts);
-                }
-            }
-        }
-    }
-    let totals: Vec<u64> = t.counts.iter().map(Counts::total).collect();
-    let state = crate::protection::protect(&totals, &t.lines);
-    index
-        .into_iter()
-        .map(|cells| {
-            cells
-                .into_iter()
-                .map(|(k, i)| {
-                    (
-                        k,
-                        Held {
-                            counts: t.counts[i],
-                            state: state[i],
-                        },
-                    )
-                })
-                .collect()
-        })
-        .collect()
-}
-
 pub(crate) async fn breakdown(
     db: &impl ConnectionTrait,
     caller: &Caller,
@@ -161,27 +93,17 @@ pub(crate) async fn breakdown(
         .ok_or_else(|| ServiceError::invalid("to_month", "must be a month in the form YYYY-MM"))?
         .min(from.to_string());
 
-    // Every table's months over the chart's months (which hold the period's).
-    let mut by_month: BTreeMap<String, Vec<Cells<Counts>>> = BTreeMap::new();
-    for (ti, dims) in TABLES.iter().enumerate() {
-        for (month, values, answer, n) in
-            crate::rollup::counts_by_month(db, &caller.tenant, &chart_from, to, dims).await?
-        {
-            by_month
-                .entry(month)
-                .or_insert_with(|| vec![BTreeMap::new(); TABLES.len()])[ti]
-                .entry(values)
-                .or_default()
-                .add(answer_from_code(&answer), n);
-        }
-    }
-    let protected: Vec<(String, Vec<Cells<Held>>)> = by_month
-        .into_iter()
-        .map(|(month, tables)| {
-            let held = protect_month(&tables);
-            (month, held)
-        })
-        .collect();
+    // The trust's figures as published with its ICS's other members', month by month.
+    let published = crate::release::published_with(db, &caller.tenant).await?;
+    let protected: Vec<(String, Vec<Cells<Held>>)> =
+        crate::release::months(db, &published, &chart_from, to)
+            .await?
+            .into_iter()
+            .filter_map(|(month, mut release)| {
+                let mine = release.trusts.remove(caller.tenant.as_str())?;
+                Some((month, mine))
+            })
+            .collect();
     let in_period: Vec<&Vec<Cells<Held>>> = protected
         .iter()
         .filter(|(m, _)| m.as_str() >= from && m.as_str() <= to)
@@ -192,7 +114,11 @@ pub(crate) async fn breakdown(
         .iter()
         .position(|t| *t == &TABLES[table][..TABLES[table].len() - 1])
         .expect("a view's parent is a table");
-    let all = over_period(in_period.iter().filter_map(|m| m[parent].get(&fixed)));
+    let all = over_period(
+        in_period
+            .iter()
+            .filter_map(|m| m[parent].get(&fixed).copied()),
+    );
     let values: BTreeSet<&Vec<String>> = in_period
         .iter()
         .flat_map(|m| m[table].keys())
@@ -201,7 +127,7 @@ pub(crate) async fn breakdown(
     let rows = values
         .into_iter()
         .map(|key| {
-            let held = over_period(in_period.iter().filter_map(|m| m[table].get(key)));
+            let held = over_period(in_period.iter().filter_map(|m| m[table].get(key).copied()));
             row(
                 key.last().cloned().unwrap_or_default(),
                 &held.counts,
@@ -209,19 +135,10 @@ pub(crate) async fn breakdown(
             )
         })
         .collect();
-    let of_month = |tables: &Vec<Cells<Held>>| tables[parent].get(&fixed).copied();
-    let charted: Vec<FftMonth> = protected
+    let months = protected
         .iter()
-        .filter_map(|(m, t)| of_month(t).map(|h| fft_month(m.clone(), &h.counts)))
-        .collect();
-    let hidden: BTreeSet<String> = protected
-        .iter()
-        .filter(|(_, t)| {
-            of_month(t).is_some_and(|h| h.state != crate::suppression::Suppression::None)
-        })
-        .map(|(m, _)| m.clone())
-        .collect();
-    let chart = positive_chart(&charted, None, &[]).map(|c| leave_out(c, &hidden))?;
+        .filter_map(|(m, t)| Some((m.clone(), *t[parent].get(&fixed)?)));
+    let chart = protected_chart(months)?;
     Ok(ProtectedBreakdown {
         all: Some(row(String::new(), &all.counts, all.state)),
         rows,

@@ -124,13 +124,13 @@ async fn stored_responses_are_republished_as_suppressed_figures() {
     assert!(chart.points[0].upl.is_none());
     assert!(!chart.warnings.is_empty(), "too few points, and it says so");
     let trust = &by_key["RZA/fft/2026-11//"];
-    assert_eq!((trust.level.as_str(), trust.total), ("trust", 23));
+    assert_eq!((trust.level.as_str(), trust.total), ("trust", Some(23)));
     assert_eq!(trust.counts.as_ref().unwrap().very_good, 18);
     let pain = &by_key["RZA/fft/2026-11/Riverside/Pain"];
     assert_eq!(
         (pain.total, pain.suppression.as_str(), pain.percent_positive),
-        (3, "primary", None),
-        "three responses show only their total"
+        (None, "primary", None),
+        "three responses are hidden whole"
     );
     let msk = &by_key["RZA/fft/2026-11/Riverside/MSK"];
     assert_eq!(msk.suppression, "secondary", "beside a hidden sibling");

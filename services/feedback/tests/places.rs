@@ -72,7 +72,7 @@ async fn by_site(client: &mut FeedbackServiceClient<Channel>, token: &str) -> Ve
     breakdown
         .rows
         .into_iter()
-        .map(|r| (r.value, r.total))
+        .map(|r| (r.value, r.total.unwrap_or_default()))
         .collect()
 }
 

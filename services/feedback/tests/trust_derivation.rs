@@ -208,6 +208,7 @@ async fn no_hidden_figure_of_a_trusts_dashboard_follows_from_its_views() {
                 }
                 // The chart of the view's unit ends at the period's last month.
                 let chart = b.positive_chart.unwrap();
+                assert_limits_from_drawn(&chart);
                 for m in 0..=last {
                     let unit = of(&cells, &[m], &fixed);
                     let n: u64 = unit
@@ -238,4 +239,20 @@ async fn no_hidden_figure_of_a_trusts_dashboard_follows_from_its_views() {
     assert_eq!(refused.code(), tonic::Code::InvalidArgument);
     assert!(refused.message().contains("drilled"), "{refused:?}");
     published.assert_protected();
+    let truth: Vec<f64> = cells
+        .iter()
+        .flat_map(|c| seeded(c).map(|n| n as f64))
+        .collect();
+    published
+        .attacker
+        .assert_standard(&truth, &published.protecting_totals);
+}
+
+/// A chart's centre line is the mean of the months it draws: no hidden month is counted in it
+/// (the centre line less the drawn months would give it back).
+fn assert_limits_from_drawn(chart: &SpcChart) {
+    if let Some(first) = chart.points.first() {
+        let mean = chart.points.iter().map(|p| p.value).sum::<f64>() / chart.points.len() as f64;
+        assert!((first.mean - mean).abs() < 1e-9, "{chart:?}");
+    }
 }

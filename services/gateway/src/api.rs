@@ -1651,8 +1651,11 @@ pub struct BreakdownParams {
 pub struct FftBreakdownRowBody {
     /// The value of the dimension; empty for not known (and for the row of all responses).
     value: String,
-    total: u64,
-    /// Each count is absent when hidden by NHS England's small-number suppression.
+    /// The number of responses: absent when the figure is hidden whole (the dashboards' figures,
+    /// protected across every output; the trust's own breakdown always shows it).
+    total: Option<u64>,
+    /// Each count is absent when hidden (small numbers, or so that a hidden one cannot be
+    /// worked out or narrowed down).
     very_good: Option<u64>,
     good: Option<u64>,
     neither: Option<u64>,
@@ -1678,7 +1681,7 @@ pub struct FftBreakdownBody {
 }
 
 impl FftBreakdownRowBody {
-    pub(crate) fn total(&self) -> u64 {
+    pub(crate) fn total(&self) -> Option<u64> {
         self.total
     }
     pub(crate) fn percent_positive(&self) -> Option<f64> {

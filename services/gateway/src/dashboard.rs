@@ -347,9 +347,10 @@ impl UnitBody {
     /// The unit as a point of the funnel plot: not when its percentage is hidden.
     fn on_funnel(&self) -> Option<FunnelUnit> {
         let percent = self.figures.percent_positive()?;
-        (self.figures.total() > 0).then(|| FunnelUnit {
+        let n = self.figures.total().filter(|&n| n > 0)?;
+        Some(FunnelUnit {
             label: self.name.clone(),
-            n: self.figures.total(),
+            n,
             percent,
         })
     }
@@ -516,7 +517,7 @@ async fn gather(
                 .iter()
                 .filter(|x| x.by == by && x.trust == *code)
                 .filter_map(|x| x.row.clone())
-                .filter(|r| r.total > 0)
+                .filter(|r| r.total != Some(0))
                 .map(|r| {
                     let label = value_label(&by, &r.value);
                     unit(&r.value.clone(), &label, r)
@@ -1030,7 +1031,9 @@ fn view(d: &DashboardBody, q: &DashboardQuery) -> minijinja::Value {
     let row = |u: &UnitBody| {
         context! {
             name => u.name, code => u.code, link => drill(d, q, u),
-            total => u.figures.total(), positive => percent(u.figures.percent_positive()),
+            total => u.figures.total().map_or_else(|| "hidden".to_string(), |n| n.to_string()),
+            has_responses => u.figures.total() != Some(0),
+            positive => percent(u.figures.percent_positive()),
             negative => percent(u.figures.percent_negative()), interval => interval(&u.figures),
             hidden => hidden_note(u.figures.suppression()), funnel => u.funnel,
             icons => if d.scope == "ics" { icons.get(u.code.as_str()).cloned() } else { None },
@@ -1292,7 +1295,7 @@ async fn csv(
                 .map(|u| {
                     let f = &u.figures;
                     let (low, high) = f.interval().unzip();
-                    let mut row = vec![u.code.clone(), u.name.clone(), f.total().to_string()];
+                    let mut row = vec![u.code.clone(), u.name.clone(), count(f.total())];
                     row.extend(f.counts().map(count));
                     row.extend([
                         opt(f.percent_positive()),
@@ -1504,7 +1507,10 @@ async fn board_report_pdf(
         let f = &u.figures;
         let note = hidden_note(f.suppression());
         blocks.push(Block::Row(
-            format!("{} ({} responses)", u.name, f.total()),
+            match f.total() {
+                Some(n) => format!("{} ({n} responses)", u.name),
+                None => format!("{} (responses hidden)", u.name),
+            },
             if f.percent_positive().is_some() {
                 format!("{} ({})", percent(f.percent_positive()), interval(f))
             } else {

@@ -457,7 +457,7 @@ fn breakdown_row(by: &str, row: &feedback::FftBreakdownRow, all: bool) -> Value 
     let hidden = row.suppression != "none" && !row.suppression.is_empty();
     context! {
         label => if all { "All responses".to_string() } else { label(by, &row.value) },
-        total => row.total,
+        total => cell(row.total),
         very_good => cell(row.very_good), good => cell(row.good), neither => cell(row.neither),
         poor => cell(row.poor), very_poor => cell(row.very_poor), dont_know => cell(row.dont_know),
         // Only primary suppression hides the percentages; the service leaves them out then.
@@ -496,7 +496,7 @@ async fn breakdown(
     let all = result
         .as_ref()
         .and_then(|r| r.all.as_ref())
-        .filter(|a| a.total > 0)
+        .filter(|a| a.total != Some(0))
         .map(|a| breakdown_row(&by, a, true));
     let heading = PLACES
         .iter()
@@ -537,7 +537,7 @@ async fn breakdown_csv(
     let line = |value: String, r: &feedback::FftBreakdownRow| {
         vec![
             value,
-            r.total.to_string(),
+            n(r.total),
             n(r.very_good),
             n(r.good),
             n(r.neither),
