@@ -1,5 +1,7 @@
-//! No hidden figure of an ICS's comparison can be worked out from the figures it publishes,
-//! in one view or across every period an analyst may ask for.
+//! No hidden figure of an ICS's comparison can be worked out, or narrowed below the standard,
+//! from everything an ICS analyst sees together: the comparison in one view or across every
+//! period they may ask for, and the analytics stream's figures of every trust, site and
+//! site's pathway.
 //!
 //! A seeded set of responses across three trusts, two localities, three pathways, two ways of
 //! answering and three months, with many small groups. Every figure the comparison publishes
@@ -16,12 +18,16 @@
 
 use std::collections::BTreeMap;
 
-use alongside_events::testing::TestService;
+use alongside_events::envelope::Envelope;
+use alongside_events::testing::{read_records, TestService};
+use alongside_events::topics::FEEDBACK_INSIGHTS;
 use alongside_platform::grpc::outgoing;
 use alongside_platform::testing::Backend;
 use alongside_platform::Role;
+use alongside_proto::feedback::events::v1::FftInsight;
 use alongside_proto::feedback::v1::feedback_service_client::FeedbackServiceClient;
 use alongside_proto::feedback::v1::*;
+use std::time::Duration;
 
 mod common;
 use common::Span;
@@ -29,6 +35,7 @@ use common::Span;
 const TRUSTS: [&str; 3] = ["RZA", "RZB", "RZC"];
 const MONTHS: [&str; 3] = ["2026-08", "2026-09", "2026-10"];
 const LOCALITIES: [&str; 2] = ["North", "South"];
+const SITES: [&str; 2] = ["Riverside", "Hilltop"];
 const PATHWAYS: [&str; 3] = ["Eye", "MSK", "Pain"];
 const SOURCES: [&str; 2] = ["sms", "web"];
 const ANSWERS: [FftAnswer; 6] = [
@@ -46,6 +53,7 @@ struct Cell {
     trust: usize,
     month: usize,
     locality: usize,
+    site: usize,
     pathway: usize,
     source: usize,
 }
@@ -55,15 +63,18 @@ fn cells() -> Vec<Cell> {
     for trust in 0..3 {
         for month in 0..3 {
             for locality in 0..2 {
-                for pathway in 0..3 {
-                    for source in 0..2 {
-                        out.push(Cell {
-                            trust,
-                            month,
-                            locality,
-                            pathway,
-                            source,
-                        });
+                for site in 0..2 {
+                    for pathway in 0..3 {
+                        for source in 0..2 {
+                            out.push(Cell {
+                                trust,
+                                month,
+                                locality,
+                                site,
+                                pathway,
+                                source,
+                            });
+                        }
                     }
                 }
             }
@@ -78,6 +89,7 @@ fn seeded(cell: &Cell) -> [u64; 6] {
     let mut x = (cell.trust * 131
         + cell.month * 71
         + cell.locality * 29
+        + cell.site * 41
         + cell.pathway * 17
         + cell.source * 7
         + 3) as u64;
@@ -87,7 +99,7 @@ fn seeded(cell: &Cell) -> [u64; 6] {
             .wrapping_add(1442695040888963407);
         (x >> 33) % 1000
     };
-    let empty = if cell.trust == 2 { 900 } else { 700 };
+    let empty = if cell.trust == 2 { 920 } else { 820 };
     let n = if next() < empty { 0 } else { 1 + next() % 9 };
     let mut counts = [0u64; 6];
     for _ in 0..n {
@@ -105,20 +117,21 @@ fn seeded(cell: &Cell) -> [u64; 6] {
 }
 
 /// Which cells a published figure adds up: a trust (or all), a month (or the period) and a
-/// value of one dimension (or all).
+/// value of each of some dimensions (none: all).
 #[derive(Clone, Debug)]
 struct Figure {
     trust: Option<usize>,
     months: Vec<usize>,
-    by: Option<(&'static str, usize)>,
+    by: Vec<(&'static str, usize)>,
 }
 
 impl Figure {
     fn holds(&self, c: &Cell) -> bool {
         self.trust.is_none_or(|t| t == c.trust)
             && self.months.contains(&c.month)
-            && self.by.is_none_or(|(by, v)| match by {
+            && self.by.iter().all(|&(by, v)| match by {
                 "locality" => c.locality == v,
+                "site" => c.site == v,
                 "pathway" => c.pathway == v,
                 _ => c.source == v,
             })
@@ -148,7 +161,16 @@ async fn no_hidden_figure_follows_from_the_published_ones() {
     for trust in TRUSTS {
         let mut places: Vec<(&str, &str)> = LOCALITIES.iter().map(|l| ("locality", *l)).collect();
         places.extend(PATHWAYS.iter().map(|p| ("pathway", *p)));
+        places.extend(SITES.iter().map(|s| ("site", *s)));
         common::list_places(&svc, trust, &places).await;
+        // The trusts are the ICS's members: their figures are published together.
+        let admin = svc.token_in_ics(trust, "QZX", Role::Admin);
+        FeedbackServiceClient::connect(svc.url())
+            .await
+            .unwrap()
+            .register_tenant(outgoing(RegisterTenantRequest {}, &admin))
+            .await
+            .unwrap();
     }
     let mut client = FeedbackServiceClient::connect(svc.url()).await.unwrap();
     let cells = cells();
@@ -165,6 +187,7 @@ async fn no_hidden_figure_follows_from_the_published_ones() {
                         answer: ANSWERS[a] as i32,
                         responded_on: format!("{}-15", MONTHS[c.month]),
                         locality: LOCALITIES[c.locality].into(),
+                        site: SITES[c.site].into(),
                         pathway: PATHWAYS[c.pathway].into(),
                         ..Default::default()
                     });
@@ -214,7 +237,7 @@ async fn no_hidden_figure_follows_from_the_published_ones() {
                 Figure {
                     trust: None,
                     months: period.clone(),
-                    by: None,
+                    by: vec![],
                 },
                 got.ics.clone().unwrap(),
             ));
@@ -223,7 +246,7 @@ async fn no_hidden_figure_follows_from_the_published_ones() {
                     Figure {
                         trust: trust_of(&r.value),
                         months: period.clone(),
-                        by: None,
+                        by: vec![],
                     },
                     r.clone(),
                 ));
@@ -247,7 +270,7 @@ async fn no_hidden_figure_follows_from_the_published_ones() {
                     Figure {
                         trust,
                         months: period.clone(),
-                        by: Some((by, value)),
+                        by: vec![(by, value)],
                     },
                     c.row.clone().unwrap(),
                 ));
@@ -272,6 +295,69 @@ async fn no_hidden_figure_follows_from_the_published_ones() {
     }
     assert_eq!(views, 6, "three months, and every run of them");
     assert!(sent > 50, "{sent} responses");
+
+    // The analytics stream, as an ICS data team reads it: the latest figure of each key (the
+    // topic is compacted), each trust's month, sites and sites' pathways.
+    let mut stream: BTreeMap<String, FftInsight> = BTreeMap::new();
+    let records = read_records(svc.brokers(), FEEDBACK_INSIGHTS, Duration::from_secs(10)).await;
+    for (key, value) in records {
+        let Some(value) = value else {
+            stream.remove(&key);
+            continue;
+        };
+        let envelope = Envelope::decode(&value).unwrap();
+        if envelope.inner.event_type == "alongside.feedback.events.v1.FftInsight" {
+            stream.insert(key, envelope.payload::<FftInsight>().unwrap());
+        }
+    }
+    let mut months_on_stream = 0;
+    for insight in stream.values() {
+        let month = MONTHS.iter().position(|m| *m == insight.month).unwrap();
+        let mut by = Vec::new();
+        if insight.level != "trust" {
+            by.push((
+                "site",
+                SITES.iter().position(|s| *s == insight.site).unwrap(),
+            ));
+        }
+        if insight.level == "pathway" {
+            let p = PATHWAYS.iter().position(|p| *p == insight.pathway);
+            by.push(("pathway", p.unwrap()));
+        }
+        months_on_stream += usize::from(insight.level == "trust");
+        let c = insight.counts.unwrap_or_default();
+        let shown = insight.counts.is_some();
+        figures.push((
+            Figure {
+                trust: trust_of(&insight.tenant),
+                months: vec![month],
+                by,
+            },
+            FftBreakdownRow {
+                total: insight.total,
+                very_good: shown.then_some(c.very_good),
+                good: shown.then_some(c.good),
+                neither: shown.then_some(c.neither),
+                poor: shown.then_some(c.poor),
+                very_poor: shown.then_some(c.very_poor),
+                dont_know: shown.then_some(c.dont_know),
+                percent_positive: insight.percent_positive,
+                percent_negative: insight.percent_negative,
+                suppression: insight.suppression.clone(),
+                ..Default::default()
+            },
+        ));
+    }
+    let months_with_responses: std::collections::BTreeSet<(usize, usize)> = cells
+        .iter()
+        .filter(|c| seeded(c).iter().sum::<u64>() > 0)
+        .map(|c| (c.trust, c.month))
+        .collect();
+    assert_eq!(
+        months_on_stream,
+        months_with_responses.len(),
+        "every trust's every month with responses is on the stream"
+    );
 
     let mut published = Span {
         width: cells.len() * 6,
@@ -362,7 +448,7 @@ async fn no_hidden_figure_follows_from_the_published_ones() {
             let f = Figure {
                 trust,
                 months: vec![m],
-                by: None,
+                by: vec![],
             };
             let n: u64 = cells
                 .iter()
