@@ -28,7 +28,6 @@ use sea_orm::{
 };
 use tokio_util::sync::CancellationToken;
 
-use crate::fft::{answer_from_code, Counts};
 use crate::protection::Held;
 use crate::release::{table, Cells};
 use crate::suppression::Suppression;
@@ -182,9 +181,10 @@ pub async fn run_publisher(db: DatabaseConnection, outbox: Outbox, shutdown: Can
     }
 }
 
-/// One round: for each marked month, in one transaction, takes the mark (only as it was read,
-/// so a newer mark stays for the next round; a mark another replica took is skipped) and writes
-/// the month's figures to the outbox. Answers how many months were republished.
+/// One round: the marks of each ICS together (one read of its figures), in one transaction
+/// that takes each mark (only as it was read, so a newer mark stays for the next round; a mark
+/// another replica took is skipped) and writes the months' figures to the outbox. Answers how
+/// many trusts' months were republished.
 pub async fn publish_marked(db: &DatabaseConnection, outbox: &Outbox) -> Result<usize, DbErr> {
     let marks = changed::Entity::find()
         .order_by_asc(changed::Column::TenantId)
@@ -192,23 +192,36 @@ pub async fn publish_marked(db: &DatabaseConnection, outbox: &Outbox) -> Result<
         .limit(200)
         .all(db)
         .await?;
-    let mut published = 0;
+    let mut groups: BTreeMap<Vec<String>, Vec<changed::Model>> = BTreeMap::new();
     for mark in marks {
-        let Ok(tenant) = OdsCode::parse(&mark.tenant_id) else {
-            continue;
-        };
+        let members = crate::tenants::published_with(db, &mark.tenant_id).await?;
+        groups.entry(members).or_default().push(mark);
+    }
+    let mut published = 0;
+    for (members, marks) in groups {
+        let members: Vec<OdsCode> = members
+            .iter()
+            .filter_map(|c| OdsCode::parse(c).ok())
+            .collect();
         let txn = db.begin().await?;
-        let taken = changed::Entity::delete_many()
-            .filter(changed::Column::TenantId.eq(&mark.tenant_id))
-            .filter(changed::Column::Month.eq(&mark.month))
-            .filter(changed::Column::MarkedAt.eq(&mark.marked_at))
-            .exec(&txn)
-            .await?
-            .rows_affected;
-        if taken == 1 {
-            publish(&txn, outbox, &tenant, &BTreeSet::from([mark.month.clone()])).await?;
-            published += 1;
+        let mut taken: BTreeMap<OdsCode, BTreeSet<String>> = BTreeMap::new();
+        for mark in &marks {
+            let Ok(tenant) = OdsCode::parse(&mark.tenant_id) else {
+                continue;
+            };
+            let took = changed::Entity::delete_many()
+                .filter(changed::Column::TenantId.eq(&mark.tenant_id))
+                .filter(changed::Column::Month.eq(&mark.month))
+                .filter(changed::Column::MarkedAt.eq(&mark.marked_at))
+                .exec(&txn)
+                .await?
+                .rows_affected;
+            if took == 1 {
+                taken.entry(tenant).or_default().insert(mark.month.clone());
+                published += 1;
+            }
         }
+        publish_ics(&txn, outbox, &members, &taken).await?;
         txn.commit().await?;
     }
     Ok(published)
@@ -221,25 +234,69 @@ pub async fn publish(
     tenant: &OdsCode,
     months: &BTreeSet<String>,
 ) -> Result<(), DbErr> {
-    if months.is_empty() {
-        return Ok(());
-    }
     let members = crate::release::published_with(db, tenant).await?;
-    let (first, last) = (months.first().expect("some"), months.last().expect("some"));
-    let by_month: BTreeMap<String, Vec<Cells<Held>>> =
-        crate::release::months(db, &members, first, last)
+    publish_ics(
+        db,
+        outbox,
+        &members,
+        &[(tenant.clone(), months.clone())].into(),
+    )
+    .await
+}
+
+/// Enqueues the insights of each trust's months in `taken` from one release of the figures of
+/// `members` (its ICS), and each such trust's chart.
+async fn publish_ics(
+    db: &impl ConnectionTrait,
+    outbox: &Outbox,
+    members: &[OdsCode],
+    taken: &BTreeMap<OdsCode, BTreeSet<String>>,
+) -> Result<(), DbErr> {
+    let months: BTreeSet<&String> = taken.values().flatten().collect();
+    let (Some(first), Some(last)) = (months.first(), months.last()) else {
+        return Ok(());
+    };
+    let mut released: BTreeMap<String, crate::release::Release> =
+        crate::release::months(db, members, first, last)
             .await?
             .into_iter()
             .filter(|(m, _)| months.contains(m))
-            .filter_map(|(m, mut r)| Some((m, r.trusts.remove(tenant.as_str())?)))
             .collect();
+    for (tenant, months) in taken {
+        let by_month: BTreeMap<String, Vec<Cells<Held>>> = months
+            .iter()
+            .filter_map(|m| {
+                let tables = released.get_mut(m)?.trusts.remove(tenant.as_str())?;
+                Some((m.clone(), tables))
+            })
+            .collect();
+        publish_trust(db, outbox, tenant, months, &by_month).await?;
+    }
+    for (tenant, chart) in spc_insights(db, members, taken.keys()).await? {
+        let key = spc_key(tenant.as_str());
+        outbox
+            .enqueue_many(db, &[(FEEDBACK_INSIGHTS, key.as_str(), &tenant, chart)])
+            .await?;
+    }
+    Ok(())
+}
+
+/// Enqueues one trust's FFT figures of `months` as released, withdrawing keys no longer
+/// current, and its themes, outcome measures and involvement of those months.
+async fn publish_trust(
+    db: &impl ConnectionTrait,
+    outbox: &Outbox,
+    tenant: &OdsCode,
+    months: &BTreeSet<String>,
+    by_month: &BTreeMap<String, Vec<Cells<Held>>>,
+) -> Result<(), DbErr> {
     let mut events = Vec::new();
     let mut keys = Vec::new();
     let mut current: BTreeMap<&str, BTreeSet<String>> = months
         .iter()
         .map(|m| (m.as_str(), BTreeSet::new()))
         .collect();
-    for (month, tables) in &by_month {
+    for (month, tables) in by_month {
         for insight in month_insights(tenant.as_str(), month, tables) {
             let site = if insight.level == "trust" {
                 ""
@@ -290,18 +347,7 @@ pub async fn publish(
                 .await?;
         }
     }
-    let chart = spc_insight(db, tenant).await?;
-    outbox
-        .enqueue_many(
-            db,
-            &[(
-                FEEDBACK_INSIGHTS,
-                spc_key(tenant.as_str()).as_str(),
-                tenant,
-                chart,
-            )],
-        )
-        .await
+    Ok(())
 }
 
 /// A month's comments by theme; none without comments. A theme of 1 to 4 comments is not
@@ -366,51 +412,79 @@ pub async fn prom_insight(
     }))
 }
 
-/// The trust's chart of % positive over the 24 months to its latest, from the rollups.
-pub async fn spc_insight(db: &impl ConnectionTrait, tenant: &OdsCode) -> Result<SpcInsight, DbErr> {
-    // One read of the trust's months, kept from 23 months before its latest.
+/// Each of `trusts`' chart of % positive over the 24 months to its latest, as released with
+/// its ICS (`members`): one read of the ICS's months for all of them.
+async fn spc_insights(
+    db: &impl ConnectionTrait,
+    members: &[OdsCode],
+    trusts: impl Iterator<Item = &OdsCode>,
+) -> Result<Vec<(OdsCode, SpcInsight)>, DbErr> {
     let all = crate::rollup::Filter::default();
-    let mut months: BTreeMap<String, Counts> = BTreeMap::new();
-    for (month, answer, n) in
-        crate::rollup::counts(db, tenant, "", "", &all, "month", false).await?
-    {
-        months
-            .entry(month)
-            .or_default()
-            .add(answer_from_code(&answer), n);
-    }
-    let Some(latest) = months.keys().next_back().cloned() else {
-        return Ok(SpcInsight {
-            tenant: tenant.to_string(),
-            ..Default::default()
-        });
-    };
-    let from = alongside_platform::add_months(&latest, 1 - SPC_MONTHS).unwrap_or_default();
-    let members = crate::release::published_with(db, tenant).await?;
-    let released = crate::release::months(db, &members, &from, &latest).await?;
-    let months = released.iter().filter_map(|(m, r)| {
-        let whole = r.trust(tenant.as_str(), table(&[]), &[])?;
-        Some((m.clone(), whole))
-    });
-    let chart =
-        crate::compare::protected_chart(months).map_err(|e| DbErr::Custom(e.to_string()))?;
-    Ok(SpcInsight {
-        tenant: tenant.to_string(),
-        points: chart
-            .points
+    let mut windows = Vec::new();
+    for tenant in trusts {
+        let latest = crate::rollup::counts(db, tenant, "", "", &all, "month", false)
+            .await?
             .into_iter()
-            .map(|p| SpcInsightPoint {
-                month: p.period,
-                value: p.value,
-                mean: p.mean,
-                lpl: p.lpl,
-                upl: p.upl,
-                variation: p.r#type,
-                rule: p.rule,
-            })
-            .collect(),
-        warnings: chart.warnings,
-    })
+            .map(|(month, _, _)| month)
+            .max();
+        let window = latest.map(|latest| {
+            let from = alongside_platform::add_months(&latest, 1 - SPC_MONTHS).unwrap_or_default();
+            (from, latest)
+        });
+        windows.push((tenant.clone(), window));
+    }
+    let from = windows
+        .iter()
+        .filter_map(|(_, w)| w.as_ref())
+        .map(|w| &w.0)
+        .min();
+    let to = windows
+        .iter()
+        .filter_map(|(_, w)| w.as_ref())
+        .map(|w| &w.1)
+        .max();
+    let released = match (from, to) {
+        (Some(from), Some(to)) => crate::release::months(db, members, from, to).await?,
+        _ => Vec::new(),
+    };
+    let mut out = Vec::new();
+    for (tenant, window) in windows {
+        let Some((from, to)) = window else {
+            out.push((
+                tenant.clone(),
+                SpcInsight {
+                    tenant: tenant.to_string(),
+                    ..Default::default()
+                },
+            ));
+            continue;
+        };
+        let months = released
+            .iter()
+            .filter(|(m, _)| *m >= from && *m <= to)
+            .filter_map(|(m, r)| Some((m.clone(), r.trust(tenant.as_str(), table(&[]), &[])?)));
+        let chart =
+            crate::compare::protected_chart(months).map_err(|e| DbErr::Custom(e.to_string()))?;
+        let insight = SpcInsight {
+            tenant: tenant.to_string(),
+            points: chart
+                .points
+                .into_iter()
+                .map(|p| SpcInsightPoint {
+                    month: p.period,
+                    value: p.value,
+                    mean: p.mean,
+                    lpl: p.lpl,
+                    upl: p.upl,
+                    variation: p.r#type,
+                    rule: p.rule,
+                })
+                .collect(),
+            warnings: chart.warnings,
+        };
+        out.push((tenant, insight));
+    }
+    Ok(out)
 }
 
 pub mod migration {
@@ -469,6 +543,7 @@ pub mod migration {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fft::Counts;
 
     fn counts(very_good: u64, poor: u64) -> Counts {
         Counts {

@@ -165,40 +165,33 @@ pub(crate) async fn months(
     from: &str,
     to: &str,
 ) -> Result<Vec<(String, Release)>, DbErr> {
-    let read = |trust: OdsCode| async move {
-        let trust = &trust;
-        let mut by_month: BTreeMap<String, Vec<Cells<Counts>>> = BTreeMap::new();
-        for (ti, dims) in TABLES.iter().enumerate() {
-            for (month, values, answer, n) in
-                crate::rollup::counts_by_month(db, trust, from, to, dims).await?
-            {
-                by_month
-                    .entry(month)
-                    .or_insert_with(|| vec![BTreeMap::new(); TABLES.len()])[ti]
-                    .entry(values)
-                    .or_default()
-                    .add(answer_from_code(&answer), n);
-            }
-        }
-        Ok::<_, DbErr>((trust.to_string(), by_month))
-    };
     let mut months: BTreeMap<String, BTreeMap<String, Vec<Cells<Counts>>>> = BTreeMap::new();
-    for (trust, by_month) in futures::future::try_join_all(trusts.iter().cloned().map(read)).await?
-    {
-        for (month, tables) in by_month {
+    for (ti, dims) in TABLES.iter().enumerate() {
+        for (trust, month, values, answer, n) in
+            crate::rollup::counts_by_month_of(db, trusts, from, to, dims).await?
+        {
             months
                 .entry(month)
                 .or_default()
-                .insert(trust.clone(), tables);
+                .entry(trust)
+                .or_insert_with(|| vec![BTreeMap::new(); TABLES.len()])[ti]
+                .entry(values)
+                .or_default()
+                .add(answer_from_code(&answer), n);
         }
     }
-    Ok(months
-        .into_iter()
-        .map(|(month, trusts)| {
-            let release = protect_month(&trusts);
-            (month, release)
-        })
-        .collect())
+    // Protecting is CPU work (linear programmes for small figures): off the async workers.
+    tokio::task::spawn_blocking(move || {
+        months
+            .into_iter()
+            .map(|(month, trusts)| {
+                let release = protect_month(&trusts);
+                (month, release)
+            })
+            .collect()
+    })
+    .await
+    .map_err(|e| DbErr::Custom(format!("protecting figures: {e}")))
 }
 
 /// The trusts published together with `tenant` (its ICS's registered members).
@@ -230,4 +223,75 @@ pub(crate) fn over_period(months: impl IntoIterator<Item = Held>) -> Held {
         Suppression::None
     };
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One month of ten trusts with the benchmark ICS's places, answered at random.
+    fn bench_month(per_trust: usize) -> BTreeMap<String, Vec<Cells<Counts>>> {
+        let mut out = BTreeMap::new();
+        for t in 0..10 {
+            let mut tables: Vec<Cells<Counts>> = vec![BTreeMap::new(); TABLES.len()];
+            let mut x = 7 + t as u64;
+            for _ in 0..per_trust {
+                let mut next = |n: u64| {
+                    x = x
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    ((x >> 33) % n) as usize
+                };
+                let answer = [1, 1, 1, 2, 2, 3, 4, 5, 6, 1, 2, 1][next(12)];
+                let (site, locality, pathway, team, source) =
+                    (next(6), next(8), next(12), next(20), next(4));
+                let of = |dim: &str| match dim {
+                    "site" => format!("Site {site}"),
+                    "locality" => format!("Locality {locality}"),
+                    "pathway" => format!("Pathway {pathway}"),
+                    "team" => format!("Team {team}"),
+                    _ => ["sms", "web", "paper", "kiosk"][source].to_string(),
+                };
+                for (ti, dims) in TABLES.iter().enumerate() {
+                    let key: Vec<String> = dims.iter().map(|d| of(d)).collect();
+                    let code = [
+                        "",
+                        "very_good",
+                        "good",
+                        "neither",
+                        "poor",
+                        "very_poor",
+                        "dont_know",
+                    ][answer];
+                    tables[ti]
+                        .entry(key)
+                        .or_default()
+                        .add(answer_from_code(code), 1);
+                }
+            }
+            out.insert(format!("RB{t}"), tables);
+        }
+        out
+    }
+
+    #[test]
+    #[ignore = "a timing to read, not a check: cargo test -p alongside-feedback --lib -- --ignored"]
+    fn time_a_bench_month() {
+        for per_trust in [200, 2_000, 20_000] {
+            let month = bench_month(per_trust);
+            let started = std::time::Instant::now();
+            let release = protect_month(&month);
+            let hidden = release
+                .trusts
+                .values()
+                .flatten()
+                .flat_map(|c| c.values())
+                .filter(|h| h.state != Suppression::None)
+                .count();
+            println!(
+                "{per_trust} responses a trust: {:?}, {hidden} hidden",
+                started.elapsed()
+            );
+        }
+    }
 }

@@ -476,19 +476,19 @@ impl Filter {
     }
 }
 
-/// Summed counts grouped by `group` (a column) and answer, from the smallest rollup that can
-/// answer: (group value, answer, n).
-/// A trust's counts by month and the values of `dims` (of site, locality, pathway, team and
-/// source; none for the trust's months): (month, values, answer, n).
-pub async fn counts_by_month(
+/// Counts of `tenants` by tenant, month and the values of `dims` (each as text), and answer,
+/// over `from_month`–`to_month`: (tenant, month, values, answer, n).
+pub async fn counts_by_month_of(
     db: &impl ConnectionTrait,
-    tenant: &OdsCode,
+    tenants: &[OdsCode],
     from_month: &str,
     to_month: &str,
     dims: &[&str],
-) -> Result<Vec<(String, Vec<String>, String, u64)>, DbErr> {
+) -> Result<Vec<(String, String, Vec<String>, String, u64)>, DbErr> {
     let mut select = Query::select();
-    select.column(Alias::new("month"));
+    select
+        .column(Alias::new("tenant_id"))
+        .column(Alias::new("month"));
     for (i, dim) in dims.iter().enumerate() {
         select.expr_as(
             Expr::cust(format!("CAST({dim} AS TEXT)")),
@@ -499,11 +499,13 @@ pub async fn counts_by_month(
         .column(Alias::new("answer"))
         .expr_as(Expr::cust("CAST(SUM(n) AS BIGINT)"), Alias::new("n"))
         .from(Alias::new("fft_cube"))
-        .and_where(Expr::col(Alias::new("tenant_id")).eq(tenant.as_str()))
+        .and_where(Expr::col(Alias::new("tenant_id")).is_in(tenants.iter().map(|t| t.as_str())))
         .and_where(Expr::col(Alias::new("month")).gte(from_month))
         .and_where(Expr::col(Alias::new("month")).lte(to_month));
-    let mut group: Vec<sea_orm::sea_query::SimpleExpr> =
-        vec![Expr::col(Alias::new("month")).into()];
+    let mut group: Vec<sea_orm::sea_query::SimpleExpr> = vec![
+        Expr::col(Alias::new("tenant_id")).into(),
+        Expr::col(Alias::new("month")).into(),
+    ];
     group.extend(dims.iter().map(|d| Expr::col(Alias::new(*d)).into()));
     group.push(Expr::col(Alias::new("answer")).into());
     select.add_group_by(group);
@@ -513,6 +515,7 @@ pub async fn counts_by_month(
     rows.iter()
         .map(|row| {
             Ok((
+                row.try_get::<String>("", "tenant_id")?,
                 row.try_get::<String>("", "month")?,
                 (0..dims.len())
                     .map(|i| row.try_get::<String>("", &format!("g{i}")))
@@ -524,6 +527,26 @@ pub async fn counts_by_month(
         .collect()
 }
 
+/// A trust's counts by month and the values of `dims` (of site, locality, pathway, team and
+/// source; none for the trust's months): (month, values, answer, n).
+pub async fn counts_by_month(
+    db: &impl ConnectionTrait,
+    tenant: &OdsCode,
+    from_month: &str,
+    to_month: &str,
+    dims: &[&str],
+) -> Result<Vec<(String, Vec<String>, String, u64)>, DbErr> {
+    Ok(
+        counts_by_month_of(db, std::slice::from_ref(tenant), from_month, to_month, dims)
+            .await?
+            .into_iter()
+            .map(|(_, month, values, answer, n)| (month, values, answer, n))
+            .collect(),
+    )
+}
+
+/// Summed counts grouped by `group` (a column) and answer, from the smallest rollup that can
+/// answer: (group value, answer, n).
 pub async fn counts(
     db: &impl ConnectionTrait,
     tenant: &OdsCode,
