@@ -1,10 +1,10 @@
 //! The member trusts of an ICS side by side: each trust's FFT figures for a period in total, by
 //! locality, pathway and way of answering, and month by month as SPC charts, with the ICS's
-//! totals of each. Each month's figures — the ICS, each trust, and each by every locality,
-//! pathway and way of answering — are protected together (see [`crate::protection`]), the same
-//! whatever period is asked for; a period's figure is hidden when any of its months is. So
-//! every published figure is a sum of shown monthly figures, and whatever an ICS analyst adds
-//! or subtracts, across views and periods, a hidden figure stays hidden.
+//! totals of each, read from the ICS's release of each month (see [`crate::release`]), so they
+//! are protected together with the trusts' own views and the analytics stream; a period's
+//! figure is hidden when any of its months is. So every published figure is a sum of shown
+//! monthly figures, and whatever an ICS analyst combines, across views, periods and outputs, a
+//! hidden figure's bounds keep the standard.
 
 use std::collections::BTreeSet;
 

@@ -16,7 +16,7 @@ pub mod places;
 mod prom_store;
 pub mod proms;
 pub mod protection;
-mod release;
+pub mod release;
 pub mod response;
 pub mod rollup;
 pub mod spc;

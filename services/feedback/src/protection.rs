@@ -38,7 +38,7 @@ use crate::suppression::Suppression;
 pub const THRESHOLD: u64 = 5;
 const EPSILON: f64 = 1e-6;
 /// Hidden terms taken as unknown when one is bounded: the nearest few, then more.
-const NEAR: [usize; 2] = [24, 120];
+const NEAR: [usize; 3] = [24, 120, 1000];
 /// Protected tables kept, by their figures and sums: the same month is asked for by many views.
 const CACHED: usize = 4096;
 
@@ -177,8 +177,11 @@ impl<'a> Audit<'a> {
     /// Until nothing changes, a line with exactly one hidden term hides its smallest shown
     /// term with responses; `work` lists the lines to look at first, and each term hidden adds
     /// its lines.
-    fn close(&mut self, mut work: Vec<usize>) {
-        while let Some(l) = work.pop() {
+    fn close(&mut self, work: Vec<usize>) {
+        // First in, first out: the sums in the order they were built (each trust's before the
+        // ICS's), as a pass over them all would take them.
+        let mut work: std::collections::VecDeque<usize> = work.into();
+        while let Some(l) = work.pop_front() {
             let line = &self.lines[l];
             if line.iter().filter(|&&t| self.hidden(t)).count() != 1 {
                 continue;
@@ -317,7 +320,7 @@ impl<'a> Audit<'a> {
     /// bounds them.
     #[cfg(test)]
     fn bounds(&self, i: usize) -> (f64, f64) {
-        let (terms, lines) = self.near(i, NEAR[1]);
+        let (terms, lines) = self.near(i, NEAR[2]);
         let (mut low, mut high) = (0.0, 0.0);
         for answer in 0..6 {
             low += self.bound(i, &terms, &lines, answer, Direction::Minimize);

@@ -19,7 +19,7 @@ use crate::protection::{Held, Table};
 use crate::suppression::Suppression;
 
 /// The tables a trust's figures are published by: the trust, each dimension, and the drills.
-pub(crate) const TABLES: &[&[&str]] = &[
+pub const TABLES: &[&[&str]] = &[
     &[],
     &["site"],
     &["pathway"],
@@ -35,10 +35,10 @@ pub(crate) const TABLES: &[&[&str]] = &[
 /// What the ICS's own figures are also given by (each the sum of its trusts').
 pub const ICS_DIMENSIONS: [&str; 3] = ["locality", "pathway", "source"];
 
-pub(crate) type Cells<T> = BTreeMap<Vec<String>, T>;
+pub type Cells<T> = BTreeMap<Vec<String>, T>;
 
 /// Where a table sits in [`TABLES`].
-pub(crate) fn table(dims: &[&str]) -> usize {
+pub fn table(dims: &[&str]) -> usize {
     TABLES
         .iter()
         .position(|t| *t == dims)
@@ -46,23 +46,23 @@ pub(crate) fn table(dims: &[&str]) -> usize {
 }
 
 /// One month's figures, protected together.
-pub(crate) struct Release {
-    pub(crate) ics: Held,
+pub struct Release {
+    pub ics: Held,
     /// By each of [`ICS_DIMENSIONS`], each value's ICS figure.
-    pub(crate) ics_by: [BTreeMap<String, Held>; 3],
+    pub ics_by: [BTreeMap<String, Held>; 3],
     /// Each trust's tables, in [`TABLES`]' order.
-    pub(crate) trusts: BTreeMap<String, Vec<Cells<Held>>>,
+    pub trusts: BTreeMap<String, Vec<Cells<Held>>>,
 }
 
 impl Release {
     /// A trust's figure of one table (the trust itself is `table(&[])` and key `[]`).
-    pub(crate) fn trust(&self, trust: &str, table: usize, key: &[String]) -> Option<Held> {
+    pub fn trust(&self, trust: &str, table: usize, key: &[String]) -> Option<Held> {
         self.trusts.get(trust)?.get(table)?.get(key).copied()
     }
 }
 
 /// Protects one month of the trusts' figures (each trust's tables, in [`TABLES`]' order).
-pub(crate) fn protect_month(trusts: &BTreeMap<String, Vec<Cells<Counts>>>) -> Release {
+pub fn protect_month(trusts: &BTreeMap<String, Vec<Cells<Counts>>>) -> Release {
     let mut t = Table::default();
     let index: BTreeMap<&String, Vec<Cells<usize>>> = trusts
         .iter()
@@ -223,75 +223,4 @@ pub(crate) fn over_period(months: impl IntoIterator<Item = Held>) -> Held {
         Suppression::None
     };
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// One month of ten trusts with the benchmark ICS's places, answered at random.
-    fn bench_month(per_trust: usize) -> BTreeMap<String, Vec<Cells<Counts>>> {
-        let mut out = BTreeMap::new();
-        for t in 0..10 {
-            let mut tables: Vec<Cells<Counts>> = vec![BTreeMap::new(); TABLES.len()];
-            let mut x = 7 + t as u64;
-            for _ in 0..per_trust {
-                let mut next = |n: u64| {
-                    x = x
-                        .wrapping_mul(6364136223846793005)
-                        .wrapping_add(1442695040888963407);
-                    ((x >> 33) % n) as usize
-                };
-                let answer = [1, 1, 1, 2, 2, 3, 4, 5, 6, 1, 2, 1][next(12)];
-                let (site, locality, pathway, team, source) =
-                    (next(6), next(8), next(12), next(20), next(4));
-                let of = |dim: &str| match dim {
-                    "site" => format!("Site {site}"),
-                    "locality" => format!("Locality {locality}"),
-                    "pathway" => format!("Pathway {pathway}"),
-                    "team" => format!("Team {team}"),
-                    _ => ["sms", "web", "paper", "kiosk"][source].to_string(),
-                };
-                for (ti, dims) in TABLES.iter().enumerate() {
-                    let key: Vec<String> = dims.iter().map(|d| of(d)).collect();
-                    let code = [
-                        "",
-                        "very_good",
-                        "good",
-                        "neither",
-                        "poor",
-                        "very_poor",
-                        "dont_know",
-                    ][answer];
-                    tables[ti]
-                        .entry(key)
-                        .or_default()
-                        .add(answer_from_code(code), 1);
-                }
-            }
-            out.insert(format!("RB{t}"), tables);
-        }
-        out
-    }
-
-    #[test]
-    #[ignore = "a timing to read, not a check: cargo test -p alongside-feedback --lib -- --ignored"]
-    fn time_a_bench_month() {
-        for per_trust in [200, 2_000, 20_000] {
-            let month = bench_month(per_trust);
-            let started = std::time::Instant::now();
-            let release = protect_month(&month);
-            let hidden = release
-                .trusts
-                .values()
-                .flatten()
-                .flat_map(|c| c.values())
-                .filter(|h| h.state != Suppression::None)
-                .count();
-            println!(
-                "{per_trust} responses a trust: {:?}, {hidden} hidden",
-                started.elapsed()
-            );
-        }
-    }
 }

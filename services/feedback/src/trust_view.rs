@@ -1,10 +1,11 @@
 //! A trust's own dashboard: its FFT figures by site, pathway, team, locality or way of
 //! answering, and drilled — a locality by site, a site by pathway, a site's pathway by team, a
-//! pathway by team. Every view's figures of a month are terms of one table of sums (the trust;
-//! each dimension; each drilled table, whose margins are the views above it), protected
-//! together (see [`crate::protection`]) the same whatever is asked; a period's figure is hidden
-//! when any of its months is. So every published figure is a sum of shown monthly figures, and
-//! no hidden one follows from totals, siblings, drilled views or other periods.
+//! pathway by team. Every view's figures of a month are the trust's part of its ICS's release of
+//! that month (see [`crate::release`]: the trust, each dimension, each drilled table, whose
+//! margins are the views above it, and the other trusts' and the ICS's figures, protected
+//! together) the same whatever is asked; a period's figure is hidden when any of its months
+//! is. So no hidden figure follows from, or is narrowed by, totals, siblings, drilled views,
+//! other periods or other outputs.
 
 use std::collections::BTreeSet;
 

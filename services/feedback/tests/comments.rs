@@ -443,7 +443,9 @@ async fn a_trust_retrains_with_its_corrections_and_its_comments_are_relabelled()
                     .ok()?
                     .into_inner();
                 let finished = status.training.as_ref().is_some_and(|t| {
-                    t.status == "failed" || (t.status == "done" && status.to_label == 0)
+                    // Done, and the comments (labelled as they arrived) all relabelled since.
+                    t.status == "failed"
+                        || (t.status == "done" && status.to_label == 0 && status.labelled > 0)
                 });
                 finished.then_some(status)
             }

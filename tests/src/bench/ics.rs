@@ -199,3 +199,74 @@ pub async fn bench(
     }
     Ok(())
 }
+
+/// The protection of one month of an ICS's FFT figures (every table of ten trusts and the
+/// ICS's margins), timed alone over months of random answers at the bench ICS's places, from
+/// sparse (most cells of 1 to 4 responses: most figures hidden, many bounded by linear
+/// programming) to full.
+pub fn protection() {
+    use alongside_feedback::fft::Counts;
+    use alongside_feedback::release::{protect_month, Cells, TABLES};
+    use alongside_proto::feedback::v1::FftAnswer;
+    use std::collections::BTreeMap;
+
+    println!("== (9b) protecting one month of an ICS's figures (10 trusts, every table) ==");
+    for per_trust in [200, 2_000, 20_000] {
+        let mut month: BTreeMap<String, Vec<Cells<Counts>>> = BTreeMap::new();
+        for t in 0..TRUSTS {
+            let mut tables: Vec<Cells<Counts>> = vec![BTreeMap::new(); TABLES.len()];
+            let mut x = 7 + t as u64;
+            let mut next = |n: u64| {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                ((x >> 33) % n) as usize
+            };
+            for _ in 0..per_trust {
+                let answer = [1, 1, 1, 2, 2, 3, 4, 5, 6, 1, 2, 1][next(12)];
+                let values = [
+                    ("site", format!("Site {}", next(6))),
+                    ("locality", format!("Locality {}", next(8))),
+                    ("pathway", format!("Pathway {}", next(12))),
+                    ("team", format!("Team {}", next(20))),
+                    (
+                        "source",
+                        ["sms", "web", "paper", "kiosk"][next(4)].to_string(),
+                    ),
+                ];
+                let of = |dim: &str| {
+                    values
+                        .iter()
+                        .find(|(d, _)| *d == dim)
+                        .map(|(_, v)| v.clone())
+                        .unwrap_or_default()
+                };
+                for (ti, dims) in TABLES.iter().enumerate() {
+                    let key: Vec<String> = dims.iter().map(|d| of(d)).collect();
+                    let answer = FftAnswer::try_from(answer).unwrap_or(FftAnswer::DontKnow);
+                    tables[ti].entry(key).or_default().add(answer, 1);
+                }
+            }
+            month.insert(trust(t), tables);
+        }
+        let started = Instant::now();
+        let release = protect_month(&month);
+        let took = started.elapsed();
+        let figures: Vec<_> = release
+            .trusts
+            .values()
+            .flatten()
+            .flat_map(|c| c.values())
+            .collect();
+        let hidden = figures
+            .iter()
+            .filter(|h| h.state != alongside_feedback::suppression::Suppression::None)
+            .count();
+        println!(
+            "  {per_trust} responses a trust ({} in all): {:.3} s, {hidden} of {} figures hidden",
+            per_trust * TRUSTS,
+            took.as_secs_f64(),
+            figures.len()
+        );
+    }
+}

@@ -324,6 +324,7 @@ async fn main() -> anyhow::Result<()> {
 
     // ---- path 9: the ICS dashboard ----
     ics::bench(&suite, data.path(), ics_responses, ics_queries).await?;
+    ics::protection();
 
     // ---- path 10: matching ----
     engagement::bench(&suite, data.path(), bank, past_attendances, shortlists).await?;
