@@ -758,7 +758,9 @@ test('a complaint is recorded, closed with its learning, and reported to governa
   await report.getByLabel('For', { exact: true }).selectOption({ label: 'The Maternity MDT' });
   await report.getByRole('button', { name: 'Show' }).click();
   await assert.doesNotReject(report.getByRole('heading', { name: 'Round-up for the Maternity MDT' }).waitFor());
-  await assert.doesNotReject(report.getByRole('table', { name: /The themes most written about/ }).waitFor(), 'the MDT\'s own comments\' themes');
+  // The MDT's own comments' themes, or (a theme of 1 to 4 comments in some month being hidden
+  // from analysts) the number of its comments and why no theme is shown.
+  await assert.doesNotReject(report.getByText(/The themes most written about|so none is shown/).first().waitFor(), 'the MDT\'s own comments\' themes');
   await expectAccessible(report, 'an MDT round-up');
   await analyst.close();
 });

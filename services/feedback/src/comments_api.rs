@@ -234,14 +234,12 @@ impl FeedbackApi {
         let mut v = Violations::default();
         month_range(&mut v, &r.from_month, &r.to_month);
         v.finish()?;
-        Ok(theme_figures(
-            &self.db,
-            &caller.tenant,
-            &r.from_month,
-            &r.to_month,
-            &r.pathway,
-        )
-        .await?)
+        let (tenant, from, to, pathway) = (&caller.tenant, &r.from_month, &r.to_month, &r.pathway);
+        if FIGURES_ONLY.contains(&caller.role) {
+            Ok(protected_theme_figures(&self.db, tenant, from, to, pathway).await?)
+        } else {
+            Ok(theme_figures(&self.db, tenant, from, to, pathway).await?)
+        }
     }
 
     pub(crate) async fn theme_model(
@@ -311,6 +309,70 @@ impl FeedbackApi {
 
 /// Comments of a period (months, either open) and pathway (empty for all) counted by theme and
 /// sentiment.
+/// Who read theme figures without reading comments: their counts are protected.
+const FIGURES_ONLY: &[alongside_platform::Role] = &[
+    alongside_platform::Role::Analyst,
+    alongside_platform::Role::IcsAnalyst,
+    alongside_platform::Role::Admin,
+];
+
+fn small(n: u64) -> bool {
+    (1..crate::protection::THRESHOLD).contains(&n)
+}
+
+/// The period's theme figures as readers of figures may see them, built from its months: a
+/// theme is hidden when any month had 1 to 4 comments about it, or 1 to 4 comments in all (so
+/// no period, nor two overlapping periods, gives away a small month: every figure shown is a
+/// sum of months each none or at least 5, as the analytics stream shows them), and a split by
+/// sentiment when any month had 1 to 4 of one.
+pub(crate) async fn protected_theme_figures(
+    db: &impl sea_orm::ConnectionTrait,
+    tenant: &alongside_platform::OdsCode,
+    from_month: &str,
+    to_month: &str,
+    pathway: &str,
+) -> Result<ThemeSummary, sea_orm::DbErr> {
+    let mut out = theme_figures(db, tenant, from_month, to_month, pathway).await?;
+    let mut months_q = comments::for_tenant(tenant).filter(comments::Column::LabelledBy.ne(""));
+    if !from_month.is_empty() {
+        months_q = months_q.filter(comments::Column::Month.gte(from_month));
+    }
+    if !to_month.is_empty() {
+        months_q = months_q.filter(comments::Column::Month.lte(to_month));
+    }
+    let months: Vec<String> = months_q
+        .select_only()
+        .column(comments::Column::Month)
+        .distinct()
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut hidden = vec![false; out.categories.len()];
+    let mut split_hidden = vec![false; out.categories.len()];
+    for month in months {
+        let m = theme_figures(db, tenant, &month, &month, pathway).await?;
+        out.sentiment_hidden |= m.sentiment.iter().any(|&n| small(n));
+        for (i, c) in m.categories.iter().enumerate() {
+            hidden[i] |= small(c.comments) || (c.comments > 0 && small(m.comments));
+            split_hidden[i] |= [c.positive, c.neutral, c.negative].into_iter().any(small);
+        }
+    }
+    if out.sentiment_hidden {
+        out.sentiment.iter_mut().for_each(|n| *n = 0);
+    }
+    for (i, c) in out.categories.iter_mut().enumerate() {
+        if hidden[i] {
+            c.hidden = true;
+            c.comments = 0;
+        }
+        if hidden[i] || split_hidden[i] {
+            c.sentiment_hidden = true;
+            (c.positive, c.neutral, c.negative) = (0, 0, 0);
+        }
+    }
+    Ok(out)
+}
+
 pub(crate) async fn theme_figures(
     db: &impl sea_orm::ConnectionTrait,
     tenant: &alongside_platform::OdsCode,
@@ -393,5 +455,6 @@ pub(crate) async fn theme_figures(
         categories,
         sentiment,
         corrected,
+        sentiment_hidden: false,
     })
 }

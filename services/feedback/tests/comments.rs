@@ -142,8 +142,9 @@ async fn comments_are_labelled_on_arrival_read_by_staff_and_counted_for_analysts
                 .unwrap_err();
             assert_eq!(denied.code(), Code::PermissionDenied);
         }
+        // Staff, who read the comments, count them as they are.
         let summary = client
-            .get_theme_summary(outgoing(GetThemeSummaryRequest::default(), &analyst))
+            .get_theme_summary(outgoing(GetThemeSummaryRequest::default(), &staff))
             .await
             .unwrap()
             .into_inner();
@@ -163,7 +164,7 @@ async fn comments_are_labelled_on_arrival_read_by_staff_and_counted_for_analysts
                     pathway: "Maternity".into(),
                     ..Default::default()
                 },
-                &analyst,
+                &staff,
             ))
             .await
             .unwrap()
@@ -189,6 +190,36 @@ async fn comments_are_labelled_on_arrival_read_by_staff_and_counted_for_analysts
             summary.categories.iter().filter(|c| c.comments > 0).count() > counted.len(),
             "the other comments' themes are the trust's, not Maternity's"
         );
+
+        // Analysts and administrators, who do not read comments, are not told what a month
+        // of 1 to 4 comments was about, nor their sentiment: only how many there were.
+        for token in [&analyst, &svc.token("RZA", Role::Admin)] {
+            let figures = client
+                .get_theme_summary(outgoing(GetThemeSummaryRequest::default(), token))
+                .await
+                .unwrap()
+                .into_inner();
+            assert_eq!(figures.comments, 4);
+            assert!(figures.sentiment_hidden && figures.sentiment.iter().all(|&n| n == 0));
+            let told: Vec<&ThemeCount> = figures
+                .categories
+                .iter()
+                .filter(|c| c.comments > 0 || c.positive + c.neutral + c.negative > 0)
+                .collect();
+            assert!(told.is_empty(), "{told:?}");
+            let staff_manner = figures
+                .categories
+                .iter()
+                .find(|c| c.code == "staff_manner")
+                .unwrap();
+            assert!(staff_manner.hidden && staff_manner.sentiment_hidden);
+            let never_mentioned = figures
+                .categories
+                .iter()
+                .find(|c| c.code == "labelling_not_possible")
+                .unwrap();
+            assert!(!never_mentioned.hidden, "none is not a small number");
+        }
 
         // Another trust reads nothing and changes nothing.
         let other = svc.token("RZB", Role::Staff);
@@ -483,4 +514,77 @@ async fn a_trust_retrains_with_its_corrections_and_its_comments_are_relabelled()
             (vec!["parking".to_string()], "staff")
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn analysts_see_a_theme_only_where_no_month_of_it_had_one_to_four() {
+    let svc = TestService::start("feedback", Backend::Sqlite, alongside_feedback::start).await;
+    let mut client = FeedbackServiceClient::connect(svc.url()).await.unwrap();
+    let staff = svc.token("RZA", Role::Staff);
+    let analyst = svc.token("RZA", Role::Analyst);
+    // October: six comments about kind nurses; November: two.
+    let mut responses = Vec::new();
+    for (month, n) in [("2026-10", 6), ("2026-11", 2)] {
+        for i in 0..n {
+            responses.push(FftResponse {
+                responded_on: format!("{month}-0{}", i + 1),
+                ..with_comments(
+                    &format!("{month}-{i}"),
+                    FftAnswer::VeryGood,
+                    "The nurses were so kind and caring, thank you all",
+                    "",
+                )
+            });
+        }
+    }
+    client
+        .submit_fft_responses(outgoing(
+            SubmitFftResponsesRequest {
+                responses,
+                dry_run: false,
+            },
+            &staff,
+        ))
+        .await
+        .unwrap();
+    let theme = |from: &str, to: &str, token: String| {
+        let mut client = client.clone();
+        let request = GetThemeSummaryRequest {
+            from_month: from.into(),
+            to_month: to.into(),
+            pathway: String::new(),
+        };
+        async move {
+            let summary = client
+                .get_theme_summary(outgoing(request, &token))
+                .await
+                .unwrap()
+                .into_inner();
+            let kind = summary
+                .categories
+                .into_iter()
+                .find(|c| c.code == "staff_manner")
+                .unwrap();
+            (summary.comments, kind.hidden, kind.comments)
+        }
+    };
+    assert_eq!(
+        theme("2026-10", "2026-10", analyst.clone()).await,
+        (6, false, 6),
+        "six in October: shown"
+    );
+    // Any period holding November hides it, so October–November less October says nothing.
+    assert_eq!(
+        theme("2026-10", "2026-11", analyst.clone()).await,
+        (8, true, 0)
+    );
+    assert_eq!(
+        theme("2026-11", "2026-11", analyst.clone()).await,
+        (2, true, 0)
+    );
+    assert_eq!(
+        theme("2026-10", "2026-11", staff.clone()).await,
+        (8, false, 8),
+        "staff, who read the comments, count them all"
+    );
 }

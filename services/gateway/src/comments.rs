@@ -118,7 +118,11 @@ async fn themes(
                 .categories
                 .iter()
                 .filter(|c| c.major == *major)
-                .map(|c| context! { code => c.code, name => c.name, comments => c.comments, positive => share(c.positive, c.comments), neutral => share(c.neutral, c.comments), negative => share(c.negative, c.comments), of_all => share(c.comments, found.comments) })
+                .map(|c| {
+                    // Hidden for readers of figures only: what a few people wrote about.
+                    let of = |n: u64| if c.sentiment_hidden { "hidden".to_string() } else { share(n, c.comments) };
+                    context! { code => c.code, name => c.name, comments => if c.hidden { "hidden".to_string() } else { c.comments.to_string() }, positive => of(c.positive), neutral => of(c.neutral), negative => of(c.negative), of_all => if c.hidden { "hidden".to_string() } else { share(c.comments, found.comments) } }
+                })
                 .collect();
             let total: u64 = found.categories.iter().filter(|c| c.major == *major).map(|c| c.comments).sum();
             context! { major => major, rows => rows, total => total }
@@ -127,7 +131,10 @@ async fn themes(
     let sentiment: Vec<Value> = Sentiment::ALL
         .iter()
         .zip(found.sentiment.iter().chain(std::iter::repeat(&0)))
-        .map(|(s, n)| context! { score => s.score(), label => s.label(), comments => n, share => share(*n, found.comments) })
+        .map(|(s, n)| {
+            let hidden = found.sentiment_hidden;
+            context! { score => s.score(), label => s.label(), comments => if hidden { "hidden".to_string() } else { n.to_string() }, share => if hidden { "hidden".to_string() } else { share(*n, found.comments) } }
+        })
         .collect();
     let status = if errors.is_empty() {
         http::StatusCode::OK

@@ -228,6 +228,11 @@ pub struct ThemeCountBody {
     positive: u64,
     neutral: u64,
     negative: u64,
+    /// For analysts and administrators, who do not read comments: true (every count 0) when a
+    /// month of the period had 1 to 4 comments about the theme or 1 to 4 in all.
+    hidden: bool,
+    /// For them too: the split by sentiment alone hidden (0s), a month having 1 to 4 of one.
+    sentiment_hidden: bool,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -236,6 +241,9 @@ pub struct ThemeSummaryBody {
     corrected: u64,
     /// Comments by sentiment 1 (very positive) to 5 (very negative).
     sentiment: Vec<u64>,
+    /// For analysts and administrators: the split by sentiment hidden (0s), a month of the
+    /// period having 1 to 4 comments of one sentiment.
+    sentiment_hidden: bool,
     /// Every category of the framework, in its order.
     categories: Vec<ThemeCountBody>,
 }
@@ -276,8 +284,11 @@ pub async fn theme_summary(
                 positive: c.positive,
                 neutral: c.neutral,
                 negative: c.negative,
+                hidden: c.hidden,
+                sentiment_hidden: c.sentiment_hidden,
             })
             .collect(),
+        sentiment_hidden: s.sentiment_hidden,
     }))
 }
 

@@ -144,11 +144,13 @@ pub struct ThemeBody {
     comments: u64,
     /// Of the period's comments, and of the previous period's, in percent.
     share: f64,
-    previous_comments: u64,
+    /// Absent when hidden: a month of it had 1 to 4 comments about the theme at some trust.
+    previous_comments: Option<u64>,
     previous_share: Option<f64>,
     /// Percentage points since the previous period.
     change: Option<f64>,
-    negative: u64,
+    /// Absent when the split by sentiment is hidden (a month of 1 to 4 of one somewhere).
+    negative: Option<u64>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -631,7 +633,10 @@ async fn gather(
         )
     }))
     .await?;
+    // By theme: name, comments now and before, negative now, and whether any trust's figure
+    // is hidden now, before, or its split (a sum with a hidden part would give it away).
     let mut themes: BTreeMap<String, (String, u64, u64, u64)> = BTreeMap::new();
+    let mut hidden: BTreeMap<String, (bool, bool, bool)> = BTreeMap::new();
     let (mut comments, mut previous_comments) = (0, 0);
     let mut proms = Vec::new();
     let mut involvement = Vec::new();
@@ -654,12 +659,16 @@ async fn gather(
                 .or_insert((c.name.clone(), 0, 0, 0));
             e.1 += c.comments;
             e.3 += c.negative;
+            let h = hidden.entry(c.code.clone()).or_default();
+            h.0 |= c.hidden;
+            h.2 |= c.sentiment_hidden;
         }
         for c in &t.before.categories {
             let e = themes
                 .entry(c.code.clone())
                 .or_insert((c.name.clone(), 0, 0, 0));
             e.2 += c.comments;
+            hidden.entry(c.code.clone()).or_default().1 |= c.hidden;
         }
         proms.push(prom_body(&t.code, &t.name, &t.proms));
         let report_total = t.spend.total.clone().unwrap_or_default();
@@ -704,12 +713,18 @@ async fn gather(
     let mut themes: Vec<ThemeBody> = themes
         .into_iter()
         .filter(|(code, (_, now, _, _))| {
-            *now > 0 && !matches!(code.as_str(), "not_assigned" | "labelling_not_possible")
+            let shown = !hidden.get(code).is_some_and(|h| h.0);
+            shown && *now > 0 && !matches!(code.as_str(), "not_assigned" | "labelling_not_possible")
         })
         .map(|(code, (name, now, before, negative))| {
+            let (_, before_hidden, split_hidden) = hidden.get(&code).copied().unwrap_or_default();
             let share = now as f64 * 100.0 / comments.max(1) as f64;
-            let previous_share =
-                (previous_comments > 0).then(|| before as f64 * 100.0 / previous_comments as f64);
+            let previous_share = (previous_comments > 0 && !before_hidden)
+                .then(|| before as f64 * 100.0 / previous_comments as f64);
+            let (before, negative) = (
+                (!before_hidden).then_some(before),
+                (!split_hidden).then_some(negative),
+            );
             ThemeBody {
                 code,
                 name,
@@ -1095,7 +1110,7 @@ fn view(d: &DashboardBody, q: &DashboardQuery) -> minijinja::Value {
         themes => d.themes.iter().map(|t| context! {
             name => t.name, comments => t.comments, share => format!("{:.0}%", t.share),
             previous => t.previous_share.map_or("–".to_string(), |p| format!("{p:.0}%")),
-            change => signed_points(t.change), negative => crate::pages::share(t.negative, t.comments),
+            change => signed_points(t.change), negative => t.negative.map_or_else(|| "hidden".to_string(), |n| crate::pages::share(n, t.comments)),
         }).collect::<Vec<_>>(),
         involvement => d.involvement.iter().map(involvement_row).collect::<Vec<_>>(),
         involvement_total => d.involvement_total.as_ref().map(involvement_row),
@@ -1424,10 +1439,10 @@ async fn csv(
                         t.name.clone(),
                         t.comments.to_string(),
                         format!("{:.2}", t.share),
-                        t.previous_comments.to_string(),
+                        count(t.previous_comments),
                         opt(t.previous_share),
                         opt(t.change),
-                        t.negative.to_string(),
+                        count(t.negative),
                     ]
                 })
                 .collect(),

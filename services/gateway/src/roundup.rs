@@ -204,7 +204,10 @@ async fn page(
     let value = found.as_ref().map(|r| {
         let themes: Vec<Value> = top_themes(&r.themes)
             .into_iter()
-            .map(|c| context! { name => c.name, comments => c.comments, positive => share(c.positive, c.comments), negative => share(c.negative, c.comments) })
+            .map(|c| {
+                let of = |n: u64| if c.sentiment_hidden { "hidden".to_string() } else { share(n, c.comments) };
+                context! { name => c.name, comments => c.comments, positive => of(c.positive), negative => of(c.negative) }
+            })
             .collect();
         let chart = (!r.chart.points.is_empty()).then(|| context! {
             svg => crate::charts::spc_svg(&r.chart, "% positive by month, with its mean and process limits", "%"),
@@ -289,12 +292,16 @@ async fn pdf_copy(
     for c in top_themes(&r.themes) {
         blocks.push(Block::Row(
             c.name.clone(),
-            format!(
-                "{} ({} positive, {} negative)",
-                c.comments,
-                share(c.positive, c.comments),
-                share(c.negative, c.comments)
-            ),
+            if c.sentiment_hidden {
+                format!("{} (sentiment hidden)", c.comments)
+            } else {
+                format!(
+                    "{} ({} positive, {} negative)",
+                    c.comments,
+                    share(c.positive, c.comments),
+                    share(c.negative, c.comments)
+                )
+            },
         ));
     }
     let p = &r.proms;
