@@ -333,14 +333,7 @@ pub(crate) async fn protected_theme_figures(
     pathway: &str,
 ) -> Result<ThemeSummary, sea_orm::DbErr> {
     let mut out = theme_figures(db, tenant, from_month, to_month, pathway).await?;
-    let mut months_q = comments::for_tenant(tenant).filter(comments::Column::LabelledBy.ne(""));
-    if !from_month.is_empty() {
-        months_q = months_q.filter(comments::Column::Month.gte(from_month));
-    }
-    if !to_month.is_empty() {
-        months_q = months_q.filter(comments::Column::Month.lte(to_month));
-    }
-    let months: Vec<String> = months_q
+    let months: Vec<String> = labelled(tenant, from_month, to_month)
         .select_only()
         .column(comments::Column::Month)
         .distinct()
@@ -373,6 +366,22 @@ pub(crate) async fn protected_theme_figures(
     Ok(out)
 }
 
+/// The trust's labelled comments of the months `from_month`–`to_month` (either open).
+fn labelled(
+    tenant: &alongside_platform::OdsCode,
+    from_month: &str,
+    to_month: &str,
+) -> sea_orm::Select<comments::Entity> {
+    let mut q = comments::for_tenant(tenant).filter(comments::Column::LabelledBy.ne(""));
+    if !from_month.is_empty() {
+        q = q.filter(comments::Column::Month.gte(from_month));
+    }
+    if !to_month.is_empty() {
+        q = q.filter(comments::Column::Month.lte(to_month));
+    }
+    q
+}
+
 pub(crate) async fn theme_figures(
     db: &impl sea_orm::ConnectionTrait,
     tenant: &alongside_platform::OdsCode,
@@ -382,14 +391,12 @@ pub(crate) async fn theme_figures(
 ) -> Result<ThemeSummary, sea_orm::DbErr> {
     let mut themes_q = comments::theme::Entity::find()
         .filter(comments::theme::Column::TenantId.eq(tenant.as_str()));
-    let mut comments_q = comments::for_tenant(tenant).filter(comments::Column::LabelledBy.ne(""));
+    let mut comments_q = labelled(tenant, from_month, to_month);
     if !from_month.is_empty() {
         themes_q = themes_q.filter(comments::theme::Column::Month.gte(from_month));
-        comments_q = comments_q.filter(comments::Column::Month.gte(from_month));
     }
     if !to_month.is_empty() {
         themes_q = themes_q.filter(comments::theme::Column::Month.lte(to_month));
-        comments_q = comments_q.filter(comments::Column::Month.lte(to_month));
     }
     if !pathway.is_empty() {
         themes_q = themes_q.filter(comments::theme::Column::Pathway.eq(pathway.trim()));

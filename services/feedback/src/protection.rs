@@ -361,6 +361,20 @@ mod tests {
         assert_eq!(got, [Shown, Primary, Shown, Secondary]);
     }
 
+    /// The sums of a 2 × 2 table with margins, its terms a b c d r s x y t numbered 0 to 8:
+    /// cells a b / c d, rows r s, columns x y, total t.
+    fn two_by_two() -> Vec<Vec<usize>> {
+        let (a, b, c, d, r, s, x, y, t) = (0, 1, 2, 3, 4, 5, 6, 7, 8);
+        vec![
+            vec![r, a, b],
+            vec![s, c, d],
+            vec![x, a, c],
+            vec![y, b, d],
+            vec![t, r, s],
+            vec![t, x, y],
+        ]
+    }
+
     #[test]
     fn hiding_spreads_through_crossing_sums_until_each_has_two() {
         // A 2 × 2 table with margins: cells a b / c d, rows r s, columns x y, total t.
@@ -369,15 +383,8 @@ mod tests {
         //   s  c=30 d=40  = 70
         //      33   60    = 93
         let totals = [3, 20, 30, 40, 23, 70, 33, 60, 93];
-        let (a, b, c, d, r, s, x, y, t) = (0, 1, 2, 3, 4, 5, 6, 7, 8);
-        let lines = vec![
-            vec![r, a, b],
-            vec![s, c, d],
-            vec![x, a, c],
-            vec![y, b, d],
-            vec![t, r, s],
-            vec![t, x, y],
-        ];
+        let (a, b, c, d) = (0, 1, 2, 3);
+        let lines = two_by_two();
         let got = protect(&of(&totals), &lines);
         assert_eq!(got[a], Primary);
         // a's row hides b, its column c; then c's row hides d: a cycle a b d c.
@@ -407,15 +414,8 @@ mod tests {
         //   s  c=9  d=30  = 39
         //      11   31    = 42
         let counts = of(&[2, 1, 9, 30, 3, 39, 11, 31, 42]);
-        let (a, b, c, d, r, s, x, y, t) = (0, 1, 2, 3, 4, 5, 6, 7, 8);
-        let lines = vec![
-            vec![r, a, b],
-            vec![s, c, d],
-            vec![x, a, c],
-            vec![y, b, d],
-            vec![t, r, s],
-            vec![t, x, y],
-        ];
+        let (a, b) = (0, 1);
+        let lines = two_by_two();
         let got = protect(&counts, &lines);
         let audit = Audit {
             state: got.clone(),
