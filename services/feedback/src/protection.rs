@@ -37,6 +37,9 @@ use crate::suppression::Suppression;
 /// The smallest count published: a hidden figure must be able to be 0 and at least this.
 pub const THRESHOLD: u64 = 5;
 const EPSILON: f64 = 1e-6;
+/// How many terms of a table may be bounded with the most unknowns (the others that the
+/// nearer bounds do not settle hide more instead).
+const WIDE: usize = 100;
 /// Hidden terms taken as unknown when one is bounded: the nearest few, then more.
 const NEAR: [usize; 3] = [24, 120, 1000];
 /// Protected tables kept, by their figures and sums: the same month is asked for by many views.
@@ -126,6 +129,8 @@ struct Audit<'a> {
     /// The lines each term is on.
     on: Vec<Vec<usize>>,
     state: Vec<Suppression>,
+    /// How many more times a term may be bounded with the most unknowns.
+    wide_left: std::cell::Cell<usize>,
 }
 
 impl<'a> Audit<'a> {
@@ -151,6 +156,7 @@ impl<'a> Audit<'a> {
             lines,
             on,
             state,
+            wide_left: std::cell::Cell::new(WIDE),
         }
     }
 
@@ -252,8 +258,18 @@ impl<'a> Audit<'a> {
     /// and be at least [`THRESHOLD`]. The answers are bounded one by one: with every hidden
     /// figure's number of responses hidden too, no sum links one answer's counts to another's.
     fn meets_standard(&self, i: usize) -> bool {
-        // The few nearest unknowns settle most terms; more are taken before hiding more.
-        NEAR.iter().any(|&most| self.meets_standard_near(i, most))
+        // The few nearest unknowns settle most terms; more are taken before hiding more, the
+        // most only so many times a table (a count, not a clock: the same figures are always
+        // protected the same way).
+        NEAR.iter().enumerate().any(|(k, &most)| {
+            if k + 1 == NEAR.len() {
+                if self.wide_left.get() == 0 {
+                    return false;
+                }
+                self.wide_left.set(self.wide_left.get() - 1);
+            }
+            self.meets_standard_near(i, most)
+        })
     }
 
     fn meets_standard_near(&self, i: usize, most: usize) -> bool {
