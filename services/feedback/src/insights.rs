@@ -193,9 +193,16 @@ pub async fn publish_marked(db: &DatabaseConnection, outbox: &Outbox) -> Result<
         .all(db)
         .await?;
     let mut groups: BTreeMap<Vec<String>, Vec<changed::Model>> = BTreeMap::new();
+    let mut members_of: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for mark in marks {
-        let members = crate::tenants::published_with(db, &mark.tenant_id).await?;
-        groups.entry(members).or_default().push(mark);
+        if !members_of.contains_key(&mark.tenant_id) {
+            let members = crate::tenants::published_with(db, &mark.tenant_id).await?;
+            members_of.insert(mark.tenant_id.clone(), members);
+        }
+        groups
+            .entry(members_of[&mark.tenant_id].clone())
+            .or_default()
+            .push(mark);
     }
     let mut published = 0;
     for (members, marks) in groups {
@@ -225,23 +232,6 @@ pub async fn publish_marked(db: &DatabaseConnection, outbox: &Outbox) -> Result<
         txn.commit().await?;
     }
     Ok(published)
-}
-
-/// Recomputes and enqueues the insights of `months` of `tenant`, in the caller's transaction.
-pub async fn publish(
-    db: &impl ConnectionTrait,
-    outbox: &Outbox,
-    tenant: &OdsCode,
-    months: &BTreeSet<String>,
-) -> Result<(), DbErr> {
-    let members = crate::release::published_with(db, tenant).await?;
-    publish_ics(
-        db,
-        outbox,
-        &members,
-        &[(tenant.clone(), months.clone())].into(),
-    )
-    .await
 }
 
 /// Enqueues the insights of each trust's months in `taken` from one release of the figures of
