@@ -83,7 +83,7 @@ pub fn protect_month(trusts: &BTreeMap<String, Vec<Cells<Counts>>>) -> Release {
         .values()
         .filter_map(|terms| terms[whole].get(&Vec::new()).copied())
         .collect();
-    let ics = t.term(sum(trust_terms.iter().map(|&i| t.counts[i])));
+    let ics = t.term(sum(trust_terms.iter().map(|&i| t.figures[i])));
     t.sum(ics, trust_terms);
     let mut by_terms: [BTreeMap<String, usize>; 3] = Default::default();
     for (d, dim) in ICS_DIMENSIONS.iter().enumerate() {
@@ -95,15 +95,15 @@ pub fn protect_month(trusts: &BTreeMap<String, Vec<Cells<Counts>>>) -> Release {
             }
         }
         for (value, parts) in parts {
-            let column = t.term(sum(parts.iter().map(|&i| t.counts[i])));
+            let column = t.term(sum(parts.iter().map(|&i| t.figures[i])));
             t.sum(column, parts);
             by_terms[d].insert(value, column);
         }
         t.sum(ics, by_terms[d].values().copied().collect::<Vec<_>>());
     }
-    let state = crate::protection::protect(&t.counts, &t.lines);
+    let state = crate::protection::protect(&t);
     let held = |i: usize| Held {
-        counts: t.counts[i],
+        counts: t.figures[i],
         state: state[i],
     };
     Release {

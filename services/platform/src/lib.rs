@@ -13,6 +13,7 @@ pub mod ids;
 pub mod metrics;
 pub mod money;
 pub mod paging;
+pub mod protection;
 pub mod telemetry;
 pub mod tenant;
 #[cfg(feature = "test-support")]
