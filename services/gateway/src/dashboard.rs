@@ -631,8 +631,8 @@ async fn gather(
             (&from, &to, &previous_from, &previous_to),
             &pathway,
         )
-    }))
-    .await?;
+    }));
+    let (per_trust, spend_report) = futures::try_join!(per_trust, spend(state, me, &trusts, &from, &to))?;
     // By theme: name, comments now and before, negative now, and whether any trust's figure
     // is hidden now, before, or its split (a sum with a hidden part would give it away).
     let mut themes: BTreeMap<String, (String, u64, u64, u64)> = BTreeMap::new();
@@ -640,7 +640,6 @@ async fn gather(
     let (mut comments, mut previous_comments) = (0, 0);
     let mut proms = Vec::new();
     let mut involvement = Vec::new();
-    let mut spend = Vec::new();
     let mut impact = Vec::new();
     for t in per_trust {
         impact.extend(t.impact.iter().map(|e| ImpactBody {
@@ -671,7 +670,16 @@ async fn gather(
             hidden.entry(c.code.clone()).or_default().1 |= c.hidden;
         }
         proms.push(prom_body(&t.code, &t.name, &t.proms));
-        let report_total = t.spend.total.clone().unwrap_or_default();
+        let report_total = if spend_report.trusts.is_empty() {
+            spend_report.total.clone()
+        } else {
+            spend_report
+                .trusts
+                .iter()
+                .find(|s| s.trust == t.code)
+                .and_then(|s| s.total.clone())
+        }
+        .unwrap_or_default();
         let gap = representation_gap(&t.equality);
         involvement.push(InvolvementBody {
             code: t.code.clone(),
@@ -686,10 +694,14 @@ async fn gather(
             representation_gap: gap.as_ref().map(|(_, g)| *g),
             representation_question: gap.map(|(q, _)| q).unwrap_or_default(),
         });
-        spend.push((t.code, t.name, t.spend));
     }
     let involvement_total = (involvement.len() > 1).then(|| {
-        let total = crate::payments::ics_total(&spend);
+        // Payments sums the trusts' spend, hidden when any trust's is.
+        let total = spend_report
+            .total
+            .as_ref()
+            .filter(|t| !t.suppressed)
+            .map(|t| t.total_pence);
         let hidden = involvement.iter().any(|i| i.partners_paid.is_none());
         InvolvementBody {
             code: String::new(),
@@ -773,7 +785,6 @@ struct TrustFigures {
     before: feedback::ThemeSummary,
     active_partners: u64,
     equality: people::EqualityReport,
-    spend: payments::SpendReportResponse,
     impact: Vec<alongside_proto::engagement::v1::Impact>,
     involvement: alongside_proto::engagement::v1::EngagementReportResponse,
 }
@@ -873,26 +884,6 @@ async fn trust_figures(
                 .into_inner(),
         )
     };
-    let spend = async {
-        Ok::<_, AppError>(
-            state
-                .clients
-                .payments()
-                .spend_report(state.clients.request(
-                    caller,
-                    payments::SpendReportRequest {
-                        group_by: "month".into(),
-                        activity: Some(DateRange {
-                            from: format!("{from}-01"),
-                            to: last.clone(),
-                        }),
-                        basis: "committed".into(),
-                    },
-                ))
-                .await?
-                .into_inner(),
-        )
-    };
     // The latest changes partners brought about in the period, "you said, we did".
     let impact = async {
         Ok::<_, AppError>(
@@ -913,8 +904,8 @@ async fn trust_figures(
                 .entries,
         )
     };
-    let (proms, now, before, equality, involvement, spend, impact) =
-        futures::try_join!(proms, now, before, equality, involvement, spend, impact)?;
+    let (proms, now, before, equality, involvement, impact) =
+        futures::try_join!(proms, now, before, equality, involvement, impact)?;
     let active_partners = equality.active_partners;
     Ok(TrustFigures {
         code: code.into(),
@@ -924,10 +915,46 @@ async fn trust_figures(
         before,
         active_partners,
         equality,
-        spend,
         impact,
         involvement,
     })
+}
+
+/// The trusts' committed spend over the period's months, asked of payments at once so that it
+/// protects them together: for the caller's own trust its own figures, otherwise each trust's
+/// and their sum.
+async fn spend(
+    state: &AppState,
+    me: &SignedIn,
+    trusts: &[(String, String)],
+    from: &str,
+    to: &str,
+) -> Result<payments::SpendReportResponse, AppError> {
+    let own = matches!(trusts, [(code, _)] if code == me.caller.tenant.as_str());
+    let last = alongside_platform::last_day_of_month(to)
+        .map(|d| d.to_string())
+        .unwrap_or_default();
+    Ok(state
+        .clients
+        .payments()
+        .spend_report(state.clients.request(
+            &me.caller,
+            payments::SpendReportRequest {
+                group_by: "month".into(),
+                activity: Some(DateRange {
+                    from: format!("{from}-01"),
+                    to: last,
+                }),
+                basis: "committed".into(),
+                trusts: if own {
+                    Vec::new()
+                } else {
+                    trusts.iter().map(|(code, _)| code.clone()).collect()
+                },
+            },
+        ))
+        .await?
+        .into_inner())
 }
 
 fn prom_body(code: &str, name: &str, p: &feedback::PromSummary) -> PromBody {

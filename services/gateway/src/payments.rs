@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use alongside_platform::money::Pence;
-use alongside_platform::{Caller, OdsCode, Role};
+use alongside_platform::Role;
 use alongside_proto::common::v1::DateRange;
 use alongside_proto::payments::v1 as payments;
 use alongside_proto::people::v1 as people;
@@ -1856,51 +1856,60 @@ const BASES_OF_SPEND: &[(&str, &str)] = &[
     ("paid", "Paid only"),
 ];
 
-/// One trust's spend, or for a user of an ICB, each member trust's and the ICS total.
+/// Spend as payments publishes it: each trust's, and for a user of an ICB the ICS's too.
+pub(crate) struct SpendByTrust {
+    /// (code, name, figures) of each trust.
+    pub trusts: Vec<(String, String, payments::TrustSpend)>,
+    /// The ICS's figures, for a user of an ICB.
+    pub ics: Option<payments::TrustSpend>,
+    pub group_by: String,
+    /// The activity dates answered (whole months for readers of figures).
+    pub covered: DateRange,
+}
+
+/// One trust's spend, or for a user of an ICB, each member trust's and the ICS's, asked of
+/// payments at once so that it protects them together.
 pub(crate) async fn spend_by_trust(
     state: &AppState,
     me: &SignedIn,
-    request: payments::SpendReportRequest,
-) -> Result<Vec<(String, String, payments::SpendReportResponse)>, AppError> {
+    mut request: payments::SpendReportRequest,
+) -> Result<SpendByTrust, AppError> {
     me.require(BUDGET_READERS)?;
     let members = crate::store::tenant::members(&state.db, me.caller.tenant.as_str()).await?;
-    let trusts: Vec<(String, String)> = if members.is_empty() {
-        vec![(me.caller.tenant.to_string(), String::new())]
-    } else {
-        members
-    };
-    let mut out = Vec::new();
-    for (code, name) in trusts {
-        // An ICS user sees each member trust's figures as an aggregate, never its claims.
-        let caller = Caller {
-            tenant: OdsCode::parse(&code).map_err(|e| AppError::Internal(e.to_string()))?,
-            ..me.caller.clone()
+    request.trusts = members.iter().map(|(code, _)| code.clone()).collect();
+    let report = state
+        .clients
+        .payments()
+        .spend_report(state.clients.request(&me.caller, request))
+        .await?
+        .into_inner();
+    let covered = report.covered.clone().unwrap_or_default();
+    let (trusts, ics) = if members.is_empty() {
+        let own = payments::TrustSpend {
+            trust: me.caller.tenant.to_string(),
+            rows: report.rows,
+            total: report.total,
         };
-        let report = state
-            .clients
-            .payments()
-            .spend_report(state.clients.request(&caller, request.clone()))
-            .await?
-            .into_inner();
-        out.push((code, name, report));
-    }
-    Ok(out)
-}
-
-/// The ICS's total spend, unless exactly one trust's total is hidden: the ICS total less the
-/// others would reveal it.
-pub(crate) fn ics_total(
-    reports: &[(String, String, payments::SpendReportResponse)],
-) -> Option<i64> {
-    let hidden = reports
-        .iter()
-        .filter(|(_, _, r)| r.total.as_ref().is_some_and(|t| t.suppressed))
-        .count();
-    (hidden != 1).then(|| {
-        reports
-            .iter()
-            .map(|(_, _, r)| r.total.as_ref().map_or(0, |t| t.total_pence))
-            .sum()
+        (vec![(own.trust.clone(), String::new(), own)], None)
+    } else {
+        let names: BTreeMap<String, String> = members.into_iter().collect();
+        let trusts = report
+            .trusts
+            .into_iter()
+            .map(|t| (t.trust.clone(), names.get(&t.trust).cloned().unwrap_or_default(), t))
+            .collect();
+        let ics = payments::TrustSpend {
+            trust: me.caller.tenant.to_string(),
+            rows: report.rows,
+            total: report.total,
+        };
+        (trusts, Some(ics))
+    };
+    Ok(SpendByTrust {
+        trusts,
+        ics,
+        group_by: report.group_by,
+        covered,
     })
 }
 
@@ -1916,6 +1925,7 @@ fn spend_request(q: &BudgetQuery) -> payments::SpendReportRequest {
             to: q.to.clone(),
         }),
         basis: q.basis.clone(),
+        trusts: Vec::new(),
     }
 }
 
@@ -1946,8 +1956,13 @@ async fn budget(
         }
         Err(err) => return Err(err),
     };
-    let ics_total = ics_total(&reports).map(pounds);
+    let ics_total = reports
+        .ics
+        .as_ref()
+        .and_then(|ics| ics.total.as_ref())
+        .map(spend_cells);
     let trusts: Vec<Value> = reports
+        .trusts
         .iter()
         .map(|(code, name, r)| context! { code => code, name => name, rows => r.rows.iter().map(spend_cells).collect::<Vec<_>>(), total => r.total.as_ref().map(spend_cells) })
         .collect();
@@ -1964,9 +1979,10 @@ async fn budget(
         merge(
             base(&me, "/payments/budget", "Involvement spend"),
             context! {
-                trusts => trusts, rolled_up => reports.len() > 1, ics_total => ics_total, groups => GROUPS, bases => BASES_OF_SPEND,
+                trusts => trusts, rolled_up => reports.ics.is_some(), ics_total => ics_total, groups => GROUPS, bases => BASES_OF_SPEND,
+                covered => context! { from => reports.covered.from, to => reports.covered.to },
                 q => context! { group_by => if q.group_by.is_empty() { "month" } else { q.group_by.as_str() }, from => q.from, to => q.to, basis => q.basis },
-                query => query, suppressed_view => matches!(me.caller.role, Analyst | IcsAnalyst), errors => BTreeMap::<String, String>::new(),
+                query => query, suppressed_view => matches!(me.caller.role, Analyst | IcsAnalyst | Admin) || reports.ics.is_some(), errors => BTreeMap::<String, String>::new(),
             },
         ),
     )?
@@ -1980,13 +1996,23 @@ async fn budget_csv(
 ) -> Result<Response, AppError> {
     let reports = spend_by_trust(&state, &me, spend_request(&q)).await?;
     let mut rows = Vec::new();
-    for (code, _, report) in &reports {
-        for row in report.rows.iter().chain(report.total.iter()) {
+    let ics = reports.ics.iter().map(|ics| ("ICS", ics));
+    let trusts = reports.trusts.iter().map(|(code, _, t)| (code.as_str(), t));
+    for (code, figures) in trusts.chain(ics) {
+        for row in figures.rows.iter().chain(figures.total.iter()) {
             let hidden = |x: String| if row.suppressed { String::new() } else { x };
             rows.push(vec![
-                code.clone(),
-                report.group_by.clone(),
-                row.key.clone(),
+                if code == "ICS" {
+                    me.caller.tenant.to_string()
+                } else {
+                    code.to_string()
+                },
+                reports.group_by.clone(),
+                if code == "ICS" {
+                    format!("ICS {}", row.key)
+                } else {
+                    row.key.clone()
+                },
                 hidden(row.claim_count.to_string()),
                 hidden(row.involvement_pence.to_string()),
                 hidden(row.expenses_pence.to_string()),
@@ -1998,26 +2024,6 @@ async fn budget_csv(
                 },
             ]);
         }
-    }
-    if reports.len() > 1 {
-        let total = ics_total(&reports);
-        rows.push(vec![
-            me.caller.tenant.to_string(),
-            reports
-                .first()
-                .map(|(_, _, r)| r.group_by.clone())
-                .unwrap_or_default(),
-            "ICS total".into(),
-            String::new(),
-            String::new(),
-            String::new(),
-            total.map(|t| t.to_string()).unwrap_or_default(),
-            if total.is_none() {
-                "suppressed".into()
-            } else {
-                String::new()
-            },
-        ]);
     }
     csv_response(
         "involvement-spend.csv",
@@ -2063,32 +2069,6 @@ async fn ledger(State(state): State<AppState>, me: SignedIn) -> Result<Html<Stri
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn report(total: i64, suppressed: bool) -> (String, String, payments::SpendReportResponse) {
-        let total = payments::SpendRow {
-            total_pence: total,
-            suppressed,
-            ..Default::default()
-        };
-        let response = payments::SpendReportResponse {
-            total: Some(total),
-            ..Default::default()
-        };
-        (String::new(), String::new(), response)
-    }
-
-    #[test]
-    fn the_ics_total_hides_when_it_would_reveal_one_hidden_trust() {
-        assert_eq!(
-            ics_total(&[report(100, false), report(200, false)]),
-            Some(300)
-        );
-        assert_eq!(ics_total(&[report(100, false), report(0, true)]), None);
-        assert_eq!(
-            ics_total(&[report(100, false), report(0, true), report(0, true)]),
-            Some(100)
-        );
-    }
 
     #[test]
     fn a_fields_error_lands_on_its_form_row() {

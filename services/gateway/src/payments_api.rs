@@ -956,7 +956,8 @@ pub struct SpendRowBody {
     involvement_pence: i64,
     expenses_pence: i64,
     total_pence: i64,
-    /// Hidden from analysts: 1 to 4 partners, or hidden with such a row.
+    /// Hidden from readers of figures: 1 to 4 partners, or what would give such a figure back
+    /// (its counts and amounts are zero here).
     suppressed: bool,
 }
 
@@ -965,6 +966,10 @@ pub struct TrustSpendBody {
     trust: String,
     rows: Vec<SpendRowBody>,
     total: Option<SpendRowBody>,
+    /// The first and last activity dates answered: whole months for readers of figures, so
+    /// that every range is a sum of the same protected months.
+    covered_from: String,
+    covered_to: String,
 }
 
 fn spend_row(r: payments::SpendRow) -> SpendRowBody {
@@ -979,7 +984,8 @@ fn spend_row(r: payments::SpendRow) -> SpendRowBody {
     }
 }
 
-/// Involvement spend: the caller's trust, or for an ICS, each member trust.
+/// Involvement spend: the caller's trust, or for an ICS, each member trust and then the ICS
+/// (its ICB's code), each row the sum of its trusts' and hidden when any of theirs is.
 #[utoipa::path(get, path = "/api/v1/spend", params(SpendParams), responses((status = 200, body = Vec<TrustSpendBody>), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn spend_report(
     State(state): State<AppState>,
@@ -993,15 +999,22 @@ pub async fn spend_report(
             to: q.to,
         }),
         basis: q.basis,
+        trusts: Vec::new(),
     };
     let reports = crate::payments::spend_by_trust(&state, &me, request).await?;
+    let covered = reports.covered;
     Ok(Json(
         reports
+            .trusts
             .into_iter()
-            .map(|(trust, _, r)| TrustSpendBody {
-                trust,
+            .map(|(_, _, r)| r)
+            .chain(reports.ics)
+            .map(|r| TrustSpendBody {
+                trust: r.trust,
                 rows: r.rows.into_iter().map(spend_row).collect(),
                 total: r.total.map(spend_row),
+                covered_from: covered.from.clone(),
+                covered_to: covered.to.clone(),
             })
             .collect(),
     ))

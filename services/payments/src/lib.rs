@@ -15,6 +15,7 @@ pub mod controls;
 pub mod ledger;
 pub mod mileage;
 mod partners;
+pub mod spend;
 pub mod pricing;
 pub mod rate_card;
 pub mod receipt;

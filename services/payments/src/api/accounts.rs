@@ -16,6 +16,7 @@ use crate::benefits;
 use crate::claim;
 use crate::ledger;
 use crate::rate_card::Pence;
+use crate::spend;
 use crate::store::{partner, run};
 
 impl PaymentsApi {
@@ -377,172 +378,196 @@ impl PaymentsApi {
     ) -> Result<SpendReportResponse, ServiceError> {
         let mut v = Violations::default();
         let group = match r.group_by.as_str() {
-            "" | "month" => "substr(activity_date, 1, 7)",
-            "pathway" => "pathway",
-            "kind" => "activity_kind",
-            "cost_centre" => "cost_centre",
-            _ => {
-                v.push("group_by", "must be month, pathway, kind or cost_centre");
-                "pathway"
+            "" | "month" => None,
+            name => {
+                let at = spend::DIMENSIONS.iter().position(|d| *d == name);
+                if at.is_none() {
+                    v.push("group_by", "must be month, pathway, kind or cost_centre");
+                }
+                at
             }
         };
-        let statuses: &[&str] = match r.basis.as_str() {
-            "" | "committed" => claim::COMMITTED,
-            "paid" => &["paid"],
+        let class = match r.basis.as_str() {
+            "" | "committed" => spend::COMMITTED,
+            "paid" => spend::PAID,
             _ => {
                 v.push("basis", "must be committed or paid");
-                claim::COMMITTED
+                spend::COMMITTED
             }
         };
         let (from, to) = r
             .activity
             .as_ref()
             .map_or((None, None), |range| date_range(&mut v, range));
-        v.finish()?;
-        let mut query = claim::for_tenant(&caller.tenant)
-            .filter(claim::Column::Status.is_in(statuses.iter().copied()));
-        if let Some(from) = from {
-            query = query.filter(claim::Column::ActivityDate.gte(from.to_string()));
+        let mut trusts = Vec::new();
+        if !r.trusts.is_empty() && !matches!(caller.role, Role::IcsAnalyst | Role::Admin) {
+            v.push(
+                "trusts",
+                "only an ICS's analysts and administrators read several trusts' spend",
+            );
         }
-        if let Some(to) = to {
-            query = query.filter(claim::Column::ActivityDate.lte(to.to_string()));
-        }
-        let rows: Vec<(String, i64, i64, i64, i64, i64)> = query
-            .clone()
-            .select_only()
-            .column_as(Expr::cust(group), "key")
-            .column_as(claim::Column::Id.count(), "claims")
-            .column_as(Expr::cust("COUNT(DISTINCT partner_id)"), "partners")
-            .column_as(sum("involvement_pence"), "involvement")
-            .column_as(sum("expenses_pence"), "expenses")
-            .column_as(sum("amount_pence"), "total")
-            .group_by(Expr::cust(group))
-            .order_by_asc(Expr::cust(group))
-            .into_tuple()
-            .all(&self.db)
-            .await?;
-        let mut out: Vec<SpendRow> = rows
-            .into_iter()
-            .map(
-                |(key, claims, partners, involvement, expenses, total)| SpendRow {
-                    key: if key.is_empty() { "(none)".into() } else { key },
-                    claim_count: claims.max(0) as u64,
-                    partner_count: partners.max(0) as u64,
-                    involvement_pence: involvement,
-                    expenses_pence: expenses,
-                    total_pence: total,
-                    suppressed: false,
-                },
-            )
-            .collect();
-        let partners: i64 = query
-            .clone()
-            .select_only()
-            .column_as(Expr::cust("COUNT(DISTINCT partner_id)"), "partners")
-            .into_tuple()
-            .one(&self.db)
-            .await?
-            .unwrap_or(0);
-        let mut total = SpendRow {
-            key: "Total".into(),
-            claim_count: out.iter().map(|r| r.claim_count).sum(),
-            partner_count: partners.max(0) as u64,
-            involvement_pence: out.iter().map(|r| r.involvement_pence).sum(),
-            expenses_pence: out.iter().map(|r| r.expenses_pence).sum(),
-            total_pence: out.iter().map(|r| r.total_pence).sum(),
-            suppressed: false,
-        };
-        if matches!(caller.role, Role::Analyst | Role::IcsAnalyst) {
-            suppress(&mut out);
-            // The total of 1 to 4 partners is one of them's payments, near enough.
-            if (1..=4).contains(&total.partner_count) {
-                total = SpendRow {
-                    key: total.key,
-                    suppressed: true,
-                    ..Default::default()
-                };
+        for (i, code) in r.trusts.iter().enumerate() {
+            match OdsCode::parse(code) {
+                Ok(code) if !trusts.contains(&code) => trusts.push(code),
+                Ok(_) => v.push(&format!("trusts[{i}]"), "is named twice"),
+                Err(e) => v.push(&format!("trusts[{i}]"), e.to_string()),
             }
         }
+        v.finish()?;
+        // Readers of figures, and every user of an ICS, see protected figures over whole
+        // months; those who may read the claims themselves see the dates asked for.
+        let protected = !trusts.is_empty()
+            || matches!(caller.role, Role::Analyst | Role::IcsAnalyst | Role::Admin);
+        let (from, to) = if protected {
+            (
+                from.map(|d| d.replace_day(1).unwrap_or(d)),
+                to.and_then(|d| alongside_platform::last_day_of_month(&d.to_string()[..7])),
+            )
+        } else {
+            (from, to)
+        };
+        let asked = if trusts.is_empty() {
+            vec![caller.tenant.clone()]
+        } else {
+            trusts.clone()
+        };
+        let mut by_trust = Vec::new();
+        for tenant in &asked {
+            let claims = self.spend_claims(tenant, from, to).await?;
+            let months = tokio::task::spawn_blocking(move || {
+                spend::months(&claims)
+                    .into_iter()
+                    .map(|(m, figures)| {
+                        let shown = if protected {
+                            spend::protect_month(figures)
+                        } else {
+                            spend::unprotected(figures)
+                        };
+                        (m, shown)
+                    })
+                    .collect()
+            })
+            .await
+            .map_err(|e| ServiceError::Internal(e.to_string()))?;
+            by_trust.push(spend::over_months(&months, group, class));
+        }
+        let (rows, total) = if trusts.is_empty() {
+            by_trust[0].clone()
+        } else {
+            spend::over_trusts(&by_trust)
+        };
+        let rows_of = |rows: &std::collections::BTreeMap<String, spend::Shown>| {
+            rows.iter().map(|(k, s)| spend_row(k, s)).collect()
+        };
         Ok(SpendReportResponse {
             group_by: if r.group_by.is_empty() {
                 "month".into()
             } else {
                 r.group_by
             },
-            rows: out,
-            total: Some(total),
+            rows: rows_of(&rows),
+            total: Some(spend_row("Total", &total)),
+            covered: Some(alongside_proto::common::v1::DateRange {
+                from: from.map(|d| d.to_string()).unwrap_or_default(),
+                to: to.map(|d| d.to_string()).unwrap_or_default(),
+            }),
+            trusts: trusts
+                .iter()
+                .zip(&by_trust)
+                .map(|(code, (rows, total))| TrustSpend {
+                    trust: code.to_string(),
+                    rows: rows_of(rows),
+                    total: Some(spend_row("Total", total)),
+                })
+                .collect(),
         })
     }
-}
 
-/// Hides rows of 1 to 4 partners, and when that hides exactly one row, the next smallest too, so
-/// that no hidden row is the total less the rest.
-pub fn suppress(rows: &mut [SpendRow]) {
-    let small = |r: &SpendRow| (1..=4).contains(&r.partner_count);
-    let hidden = rows.iter().filter(|r| small(r)).count();
-    let mut extra = None;
-    if hidden == 1 {
-        extra = rows
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| !small(r))
-            .min_by_key(|(_, r)| (r.total_pence, r.key.clone()))
-            .map(|(i, _)| i);
-    }
-    for (i, row) in rows.iter_mut().enumerate() {
-        if small(row) || Some(i) == extra {
-            *row = SpendRow {
-                key: row.key.clone(),
-                suppressed: true,
-                ..Default::default()
-            };
+    /// Each partner's committed claims of `tenant` with activity from `from` to `to`, summed by
+    /// month, pathway, kind, cost centre and whether paid.
+    async fn spend_claims(
+        &self,
+        tenant: &OdsCode,
+        from: Option<time::Date>,
+        to: Option<time::Date>,
+    ) -> Result<Vec<spend::Claims>, ServiceError> {
+        #[derive(sea_orm::FromQueryResult)]
+        struct Summed {
+            month: String,
+            pathway: String,
+            kind: String,
+            cost_centre: String,
+            paid: i64,
+            partner: String,
+            claims: i64,
+            involvement: i64,
+            expenses: i64,
+            total: i64,
         }
+        let mut query = claim::for_tenant(tenant)
+            .filter(claim::Column::Status.is_in(claim::COMMITTED.iter().copied()));
+        if let Some(from) = from {
+            query = query.filter(claim::Column::ActivityDate.gte(from.to_string()));
+        }
+        if let Some(to) = to {
+            query = query.filter(claim::Column::ActivityDate.lte(to.to_string()));
+        }
+        let month = "substr(activity_date, 1, 7)";
+        let paid = "CAST(CASE WHEN status = 'paid' THEN 1 ELSE 0 END AS BIGINT)";
+        let rows = query
+            .select_only()
+            .column_as(Expr::cust(month), "month")
+            .column_as(claim::Column::Pathway, "pathway")
+            .column_as(claim::Column::ActivityKind, "kind")
+            .column_as(claim::Column::CostCentre, "cost_centre")
+            .column_as(Expr::cust(paid), "paid")
+            .column_as(claim::Column::PartnerId, "partner")
+            .column_as(claim::Column::Id.count(), "claims")
+            .column_as(sum("involvement_pence"), "involvement")
+            .column_as(sum("expenses_pence"), "expenses")
+            .column_as(sum("amount_pence"), "total")
+            .group_by(Expr::cust(month))
+            .group_by(claim::Column::Pathway)
+            .group_by(claim::Column::ActivityKind)
+            .group_by(claim::Column::CostCentre)
+            .group_by(Expr::cust(paid))
+            .group_by(claim::Column::PartnerId)
+            .into_model::<Summed>()
+            .all(&self.db)
+            .await?;
+        let key = |k: String| if k.is_empty() { "(none)".to_string() } else { k };
+        Ok(rows
+            .into_iter()
+            .map(|r| spend::Claims {
+                month: r.month,
+                keys: [key(r.pathway), key(r.kind), key(r.cost_centre)],
+                paid: r.paid != 0,
+                partner: r.partner,
+                claims: r.claims.max(0) as u64,
+                involvement_pence: r.involvement,
+                expenses_pence: r.expenses,
+                total_pence: r.total,
+            })
+            .collect())
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn row(key: &str, partners: u64, total: i64) -> SpendRow {
-        SpendRow {
+/// A figure as a row: a hidden one keeps only its key.
+fn spend_row(key: &str, s: &spend::Shown) -> SpendRow {
+    if s.hidden {
+        return SpendRow {
             key: key.into(),
-            partner_count: partners,
-            claim_count: partners,
-            total_pence: total,
-            involvement_pence: total,
+            suppressed: true,
             ..Default::default()
-        }
+        };
     }
-
-    #[test]
-    fn a_lone_small_row_takes_the_next_smallest_with_it() {
-        let mut rows = vec![
-            row("pain", 12, 90_000),
-            row("spinal", 2, 15_000),
-            row("rheumatology", 7, 60_000),
-        ];
-        suppress(&mut rows);
-        let hidden: Vec<&str> = rows
-            .iter()
-            .filter(|r| r.suppressed)
-            .map(|r| r.key.as_str())
-            .collect();
-        assert_eq!(hidden, ["spinal", "rheumatology"]);
-        assert!(rows
-            .iter()
-            .filter(|r| r.suppressed)
-            .all(|r| r.total_pence == 0 && r.partner_count == 0));
-    }
-
-    #[test]
-    fn two_small_rows_hide_only_themselves_and_large_rows_show() {
-        let mut rows = vec![row("a", 3, 1), row("b", 1, 2), row("c", 5, 3)];
-        suppress(&mut rows);
-        assert_eq!(rows.iter().filter(|r| r.suppressed).count(), 2);
-        assert!(!rows[2].suppressed);
-        let mut big = vec![row("a", 5, 1), row("b", 30, 2)];
-        suppress(&mut big);
-        assert!(big.iter().all(|r| !r.suppressed));
+    SpendRow {
+        key: key.into(),
+        claim_count: s.spend.claims,
+        partner_count: s.spend.partners.len() as u64,
+        involvement_pence: s.spend.involvement_pence,
+        expenses_pence: s.spend.expenses_pence,
+        total_pence: s.spend.total_pence,
+        suppressed: false,
     }
 }
