@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use alongside_events::testing::TestService;
 use alongside_platform::grpc::outgoing;
-use alongside_platform::testing::Backend;
+use alongside_platform::testing::{backends, Backend};
 use alongside_platform::Role;
 use alongside_proto::common::v1::DateRange;
 use alongside_proto::payments::v1::payments_service_client::PaymentsServiceClient;
@@ -330,7 +330,13 @@ fn narrowed(truth: &Truth, shown: &Shown, trusts: &[usize]) -> (usize, Vec<Strin
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_small_spend_figure_is_narrowed_by_everything_an_ics_analyst_reads() {
-    let svc = TestService::start("payments", Backend::Sqlite, alongside_payments::start).await;
+    for backend in backends() {
+        reads_nothing_narrowed(backend).await;
+    }
+}
+
+async fn reads_nothing_narrowed(backend: Backend) {
+    let svc = TestService::start("payments", backend, alongside_payments::start).await;
     let truth = Truth::generate();
     store(&svc, &truth).await;
     let mut client = PaymentsServiceClient::connect(svc.url()).await.unwrap();
@@ -342,7 +348,10 @@ async fn no_small_spend_figure_is_narrowed_by_everything_an_ics_analyst_reads() 
     let trust = svc.token("RZA", Role::Analyst);
     shown.extend(read_all(&mut client, &trust, false, true).await);
     let (small, narrowed_figures) = narrowed(&truth, &shown, &[0, 1]);
-    eprintln!("small {small} narrowed {}", narrowed_figures.len());
+    eprintln!(
+        "{backend:?}: {small} small figures, {} narrowed",
+        narrowed_figures.len()
+    );
     assert!(small >= 20, "the data has small figures to protect: {small}");
     assert!(
         narrowed_figures.is_empty(),
