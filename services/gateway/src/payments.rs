@@ -28,13 +28,15 @@ use crate::AppState;
 
 use Role::*;
 
-pub const CLAIM_READERS: &[Role] = &[Finance, EngagementLead, Admin, Partner, Staff];
+pub const CLAIM_READERS: &[Role] = &[Finance, EngagementLead, Partner, Staff];
 pub const FINANCE: &[Role] = &[Finance];
 pub const CARD_PAGE_READERS: &[Role] = &[Finance, EngagementLead, Admin, Partner];
 pub const BENEFIT_PAGE_READERS: &[Role] = &[Finance, EngagementLead, Admin];
 pub const BUDGET_READERS: &[Role] = &[Finance, EngagementLead, Admin, Analyst, IcsAnalyst];
 const CARD_EDITORS: &[Role] = &[Finance, Admin];
-const EXPENSE_SUBMITTERS: &[Role] = &[Partner, Staff, EngagementLead, Finance, Admin];
+const EXPENSE_SUBMITTERS: &[Role] = &[Partner, Staff, EngagementLead, Finance];
+/// Who may read which partners near a benefits limit (administrators see the limits only).
+const WARNING_READERS: &[Role] = &[Finance, EngagementLead];
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -1180,7 +1182,7 @@ async fn remittance_of(
     run: &str,
     partner: &str,
 ) -> Result<(payments::Remittance, String), AppError> {
-    me.require(&[Finance, Admin, Partner])?;
+    me.require(&[Finance, Partner])?;
     let found = state
         .clients
         .payments()
@@ -1350,7 +1352,7 @@ async fn statement_of(
     partner: &str,
     year: u32,
 ) -> Result<(payments::AnnualStatement, String), AppError> {
-    me.require(&[Finance, Admin, Partner])?;
+    me.require(&[Finance, Partner])?;
     let found = state
         .clients
         .payments()
@@ -1453,7 +1455,7 @@ async fn payee(
     Path(id): Path<String>,
     Query(q): Query<PageQuery>,
 ) -> Result<Html<String>, AppError> {
-    me.require(&[Finance, EngagementLead, Admin])?;
+    me.require(&[Finance, EngagementLead])?;
     let account = account_of(&state, &me, &id, q.page).await?;
     let names = names(&state, &me, std::slice::from_ref(&id)).await;
     let notice = match q.notice.as_deref() {
@@ -1727,17 +1729,21 @@ async fn benefits_page(
         )
         .await?
         .into_inner();
-    let warnings = state
-        .clients
-        .payments()
-        .list_benefit_warnings(
-            state
-                .clients
-                .request(&me.caller, payments::ListBenefitWarningsRequest::default()),
-        )
-        .await?
-        .into_inner()
-        .warnings;
+    let warnings = if me.has_role(WARNING_READERS) {
+        state
+            .clients
+            .payments()
+            .list_benefit_warnings(
+                state
+                    .clients
+                    .request(&me.caller, payments::ListBenefitWarningsRequest::default()),
+            )
+            .await?
+            .into_inner()
+            .warnings
+    } else {
+        Vec::new()
+    };
     let ids: Vec<String> = warnings.iter().map(|w| w.partner_id.clone()).collect();
     let names = names(state, me, &ids).await;
     let benefit = |code: &str| {
@@ -1760,7 +1766,7 @@ async fn benefits_page(
             base(me, "/payments/benefits", "Benefits safeguards"),
             context! {
                 in_force => limits.in_force.iter().map(limit).collect::<Vec<_>>(), all => limits.all.iter().map(limit).collect::<Vec<_>>(),
-                warnings => warnings.iter().map(|w| warning_value(w, &names)).collect::<Vec<_>>(),
+                warnings => warnings.iter().map(|w| warning_value(w, &names)).collect::<Vec<_>>(), sees_warnings => me.has_role(WARNING_READERS),
                 can_edit => me.has_role(CARD_EDITORS), benefit_options => alongside_proto::BENEFITS, periods => BENEFIT_PERIODS,
                 typed => typed, notice => notice, errors => err.map(errors_map).unwrap_or_default(),
             },

@@ -1433,12 +1433,12 @@ async fn every_call_is_open_to_its_roles_only_and_to_no_other_trust() {
     let calls: Vec<(&str, Vec<Role>, Call)> = vec![
         (
             "ListClaims",
-            vec![Finance, EngagementLead, Admin, Partner, Staff],
+            vec![Finance, EngagementLead, Partner, Staff],
             call!(list_claims, ListClaimsRequest::default()),
         ),
         (
             "GetClaim",
-            vec![Finance, EngagementLead, Admin, Partner, Staff],
+            vec![Finance, EngagementLead, Partner, Staff],
             call!(
                 get_claim,
                 GetClaimRequest {
@@ -1448,7 +1448,7 @@ async fn every_call_is_open_to_its_roles_only_and_to_no_other_trust() {
         ),
         (
             "SubmitExpenseClaim",
-            vec![Partner, Staff, EngagementLead, Finance, Admin],
+            vec![Partner, Staff, EngagementLead, Finance],
             call!(
                 submit_expense_claim,
                 SubmitExpenseClaimRequest {
@@ -1459,7 +1459,7 @@ async fn every_call_is_open_to_its_roles_only_and_to_no_other_trust() {
         ),
         (
             "GetReceipt",
-            vec![Finance, EngagementLead, Admin, Partner, Staff],
+            vec![Finance, EngagementLead, Partner, Staff],
             call!(
                 get_receipt,
                 GetReceiptRequest {
@@ -1528,7 +1528,7 @@ async fn every_call_is_open_to_its_roles_only_and_to_no_other_trust() {
         ),
         (
             "GetRemittance",
-            vec![Finance, Admin, Partner],
+            vec![Finance, Partner],
             call!(
                 get_remittance,
                 GetRemittanceRequest {
@@ -1550,7 +1550,7 @@ async fn every_call_is_open_to_its_roles_only_and_to_no_other_trust() {
         ),
         (
             "GetPartnerAccount",
-            vec![Finance, EngagementLead, Admin, Partner],
+            vec![Finance, EngagementLead, Partner],
             call!(
                 get_partner_account,
                 GetPartnerAccountRequest {
@@ -1561,7 +1561,7 @@ async fn every_call_is_open_to_its_roles_only_and_to_no_other_trust() {
         ),
         (
             "GetAnnualStatement",
-            vec![Finance, Admin, Partner],
+            vec![Finance, Partner],
             call!(
                 get_annual_statement,
                 GetAnnualStatementRequest {
@@ -1587,7 +1587,7 @@ async fn every_call_is_open_to_its_roles_only_and_to_no_other_trust() {
         ),
         (
             "ListBenefitWarnings",
-            vec![Finance, EngagementLead, Admin, Partner],
+            vec![Finance, EngagementLead, Partner],
             call!(list_benefit_warnings, ListBenefitWarningsRequest::default()),
         ),
         (

@@ -16,12 +16,13 @@ use tonic::{Request, Response, Status};
 
 use Role::*;
 
-/// A partner sees their own claims, staff those they entered for a partner, and finance, the
-/// engagement lead and admins every claim of their trust.
-const CLAIM_READERS: &[Role] = &[Finance, EngagementLead, Admin, Partner, Staff];
-/// A partner claims their own expenses; staff, leads, finance and admins for a partner who does
-/// not use the portal.
-const EXPENSE_SUBMITTERS: &[Role] = &[Partner, Staff, EngagementLead, Finance, Admin];
+/// A partner sees their own claims, staff those they entered for a partner, and finance and the
+/// engagement lead every claim of their trust. Administrators manage users, tenants and
+/// reference data, not what partners are paid.
+const CLAIM_READERS: &[Role] = &[Finance, EngagementLead, Partner, Staff];
+/// A partner claims their own expenses; staff, leads and finance for a partner who does not
+/// use the portal.
+const EXPENSE_SUBMITTERS: &[Role] = &[Partner, Staff, EngagementLead, Finance];
 /// Only finance approves and runs payments (issue 5).
 const FINANCE: &[Role] = &[Finance];
 const CARD_EDITORS: &[Role] = &[Finance, Admin];
@@ -36,8 +37,11 @@ const EVERYONE: &[Role] = &[
     IcsAnalyst,
     Admin,
 ];
-const ACCOUNT_READERS: &[Role] = &[Finance, EngagementLead, Admin, Partner];
-const STATEMENT_READERS: &[Role] = &[Finance, Admin, Partner];
+/// A partner's account, and which partners near a benefits limit: finance, the lead who
+/// supports them, and the partner.
+const ACCOUNT_READERS: &[Role] = &[Finance, EngagementLead, Partner];
+/// Remittances and annual statements: finance and the partner.
+const STATEMENT_READERS: &[Role] = &[Finance, Partner];
 const LEDGER_CHECKERS: &[Role] = &[Finance, Admin];
 /// The money controls: finance and admins read them; only admins set them, so that finance
 /// cannot lift a control on themselves.
