@@ -2,7 +2,7 @@
 //! work and cost centre.
 //!
 //! For readers of figures (analysts and administrators, and every user of an ICS), each month is
-//! one set of linked tables, protected once ([`protect_month`]): for each of the three
+//! one set of linked tables, protected once ([`shown_month`]): for each of the three
 //! dimensions, every value's paid, not yet paid and committed spend (committed = paid + not yet
 //! paid), and the month's three totals, each the sum of every dimension's values. A figure of 1
 //! to 4 partners is hidden, and whatever would give it back or narrow its number of claims below
@@ -14,7 +14,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use alongside_platform::protection::{Figure, Hide, Table};
+use alongside_platform::protection::{sum_by_key, Figure, Table, Tally};
+
+pub type Shown = alongside_platform::protection::Shown<Spend>;
 
 /// What spend may be grouped by besides the month, in the order of [`Month::by`].
 pub const DIMENSIONS: [&str; 3] = ["pathway", "kind", "cost_centre"];
@@ -49,7 +51,7 @@ pub struct Spend {
     pub total_pence: i64,
 }
 
-impl Spend {
+impl Tally for Spend {
     fn add(&mut self, other: &Spend) {
         self.claims += other.claims;
         self.partners.extend(other.partners.iter().cloned());
@@ -57,7 +59,9 @@ impl Spend {
         self.expenses_pence += other.expenses_pence;
         self.total_pence += other.total_pence;
     }
+}
 
+impl Spend {
     fn add_claims(&mut self, c: &Claims) {
         self.claims += c.claims;
         self.partners.insert(c.partner.clone());
@@ -78,20 +82,6 @@ impl Figure for Spend {
 
     fn is_small(&self) -> bool {
         (1..alongside_platform::protection::THRESHOLD).contains(&(self.partners.len() as u64))
-    }
-}
-
-/// A figure and whether it is hidden.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Shown {
-    pub spend: Spend,
-    pub hidden: bool,
-}
-
-impl Shown {
-    fn add(&mut self, other: &Shown) {
-        self.spend.add(&other.spend);
-        self.hidden |= other.hidden;
     }
 }
 
@@ -122,24 +112,9 @@ pub fn months(claims: &[Claims]) -> BTreeMap<String, Month<Spend>> {
     out
 }
 
-/// A month's figures, none hidden (for those who may read the claims themselves).
-pub fn unprotected(month: Month<Spend>) -> Month<Shown> {
-    let shown = |f: [Spend; 3]| {
-        f.map(|spend| Shown {
-            spend,
-            hidden: false,
-        })
-    };
-    Month {
-        total: shown(month.total),
-        by: month
-            .by
-            .map(|by| by.into_iter().map(|(k, f)| (k, shown(f))).collect()),
-    }
-}
-
-/// Protects a month's figures as one set of linked tables.
-pub fn protect_month(month: Month<Spend>) -> Month<Shown> {
+/// A month's figures as they may be shown: protected as one set of linked tables, or for those
+/// who may read the claims themselves, as they are.
+pub fn shown_month(month: Month<Spend>, protected: bool) -> Month<Shown> {
     let mut t: Table<Spend> = Table::default();
     let triple = |t: &mut Table<Spend>, f: &[Spend; 3]| -> [usize; 3] {
         let terms = [
@@ -161,22 +136,15 @@ pub fn protect_month(month: Month<Spend>) -> Month<Shown> {
             t.sum(total[class], terms.iter().map(|f| f[class]).collect::<Vec<_>>());
         }
     }
-    let hide = t.protect();
-    let Table { figures, .. } = t;
-    let mut figures: Vec<Option<Spend>> = figures.into_iter().map(Some).collect();
-    let mut shown = |terms: [usize; 3]| {
-        terms.map(|i| Shown {
-            spend: figures[i].take().unwrap_or_default(),
-            hidden: hide[i] != Hide::Shown,
-        })
-    };
+    let mut shown: Vec<Option<Shown>> = t.shown(protected).into_iter().map(Some).collect();
+    let mut take = |terms: [usize; 3]| terms.map(|i| shown[i].take().unwrap_or_default());
     Month {
-        total: shown(total),
+        total: take(total),
         by: std::array::from_fn(|d| {
             month.by[d]
                 .keys()
                 .zip(&by[d])
-                .map(|(key, &terms)| (key.clone(), shown(terms)))
+                .map(|(key, &terms)| (key.clone(), take(terms)))
                 .collect()
         }),
     }
@@ -190,21 +158,18 @@ pub fn over_months(
     group: Option<usize>,
     class: usize,
 ) -> (BTreeMap<String, Shown>, Shown) {
-    let mut rows: BTreeMap<String, Shown> = BTreeMap::new();
     let mut total = Shown::default();
-    for (key, month) in months {
+    for month in months.values() {
         total.add(&month.total[class]);
-        match group {
-            None => {
-                rows.insert(key.clone(), month.total[class].clone());
-            }
-            Some(d) => {
-                for (value, figures) in &month.by[d] {
-                    rows.entry(value.clone()).or_default().add(&figures[class]);
-                }
-            }
-        }
     }
+    let rows = match group {
+        None => sum_by_key(months.iter().map(|(m, f)| (m, &f.total[class]))),
+        Some(d) => sum_by_key(
+            months
+                .values()
+                .flat_map(|f| f.by[d].iter().map(|(k, f)| (k, &f[class]))),
+        ),
+    };
     (rows, total)
 }
 
@@ -212,15 +177,12 @@ pub fn over_months(
 pub fn over_trusts<'a>(
     trusts: impl IntoIterator<Item = &'a (BTreeMap<String, Shown>, Shown)>,
 ) -> (BTreeMap<String, Shown>, Shown) {
-    let mut rows: BTreeMap<String, Shown> = BTreeMap::new();
+    let trusts: Vec<_> = trusts.into_iter().collect();
     let mut total = Shown::default();
-    for (trust_rows, trust_total) in trusts {
+    for (_, trust_total) in &trusts {
         total.add(trust_total);
-        for (key, row) in trust_rows {
-            rows.entry(key.clone()).or_default().add(row);
-        }
     }
-    (rows, total)
+    (sum_by_key(trusts.iter().flat_map(|(rows, _)| rows)), total)
 }
 
 #[cfg(test)]
@@ -253,7 +215,7 @@ mod tests {
         many("2026-01", "msk", 12, &mut rows);
         many("2026-01", "pain", 8, &mut rows);
         rows.push(claims("2026-01", "spinal", true, "lone", 9_000));
-        let month = protect_month(months(&rows).remove("2026-01").unwrap());
+        let month = shown_month(months(&rows).remove("2026-01").unwrap(), true);
         let pathway = &month.by[0];
         assert!(pathway["spinal"][PAID].hidden && pathway["spinal"][COMMITTED].hidden);
         // Its pathway's lines would otherwise give it back: another is hidden with it.
@@ -278,7 +240,7 @@ mod tests {
         many("2026-03", "spinal", 6, &mut rows);
         let protected: BTreeMap<String, Month<Shown>> = months(&rows)
             .into_iter()
-            .map(|(m, f)| (m, protect_month(f)))
+            .map(|(m, f)| (m, shown_month(f, true)))
             .collect();
         let range = |from: &str| -> BTreeMap<String, Month<Shown>> {
             protected
@@ -291,7 +253,7 @@ mod tests {
         // January to March less February to March would be January's lone partner: hidden.
         assert!(q1["spinal"].hidden);
         assert!(!q1_less_january["spinal"].hidden);
-        assert_eq!(q1_less_january["spinal"].spend.partners.len(), 6);
+        assert_eq!(q1_less_january["spinal"].figure.partners.len(), 6);
         // And so is whatever else January hid to protect it.
         for (pathway, row) in &q1 {
             let january = &protected["2026-01"].by[0][pathway][COMMITTED];
@@ -307,7 +269,7 @@ mod tests {
         many("2026-01", "msk", 10, &mut rows);
         many("2026-01", "pain", 10, &mut rows);
         rows.push(claims("2026-01", "msk", false, "waiting", 7_000));
-        let month = protect_month(months(&rows).remove("2026-01").unwrap());
+        let month = shown_month(months(&rows).remove("2026-01").unwrap(), true);
         let msk = &month.by[0]["msk"];
         assert!(msk[NOT_YET_PAID].hidden);
         assert!(
@@ -321,7 +283,7 @@ mod tests {
     #[test]
     fn an_ics_row_is_hidden_when_any_trust_s_is() {
         let row = |pence: i64, hidden: bool| Shown {
-            spend: Spend {
+            figure: Spend {
                 claims: 1,
                 total_pence: pence,
                 ..Default::default()
@@ -338,7 +300,7 @@ mod tests {
         );
         let (rows, total) = over_trusts([&a, &b]);
         assert!(rows["msk"].hidden && total.hidden);
-        assert_eq!(total.spend.total_pence, 15);
+        assert_eq!(total.figure.total_pence, 15);
         let (rows, total) = over_trusts([&a]);
         assert!(!rows["msk"].hidden && !total.hidden);
     }

@@ -103,6 +103,57 @@ impl<F: Figure> Table<F> {
     pub fn protect(&self) -> Vec<Hide> {
         protect(&self.figures, &self.lines)
     }
+
+    /// Each term as it may be shown: protected, or for those who may read the rows themselves,
+    /// as it is.
+    pub fn shown(self, protected: bool) -> Vec<Shown<F>> {
+        let hide = if protected {
+            self.protect()
+        } else {
+            vec![Hide::Shown; self.figures.len()]
+        };
+        self.figures
+            .into_iter()
+            .zip(hide)
+            .map(|(figure, h)| Shown {
+                figure,
+                hidden: h != Hide::Shown,
+            })
+            .collect()
+    }
+}
+
+/// A figure that adds up with others of its kind (a month's to a range's, a trust's to an
+/// ICS's).
+pub trait Tally: Figure + Clone + Default {
+    fn add(&mut self, other: &Self);
+}
+
+/// A figure and whether it is hidden.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Shown<F> {
+    pub figure: F,
+    pub hidden: bool,
+}
+
+impl<F: Tally> Shown<F> {
+    /// Adds `other` in: a sum is hidden when any part of it is, so that every figure shown is a
+    /// sum of figures shown, and two sums cannot be subtracted to give a hidden part back.
+    pub fn add(&mut self, other: &Shown<F>) {
+        self.figure.add(&other.figure);
+        self.hidden |= other.hidden;
+    }
+}
+
+/// Keyed figures summed key by key (months' rows into a range's, trusts' into an ICS's).
+pub fn sum_by_key<'a, F: Tally + 'a>(
+    parts: impl IntoIterator<Item = (&'a String, &'a Shown<F>)>,
+) -> std::collections::BTreeMap<String, Shown<F>> {
+    let mut out: std::collections::BTreeMap<String, Shown<F>> = Default::default();
+    for (key, part) in parts {
+        out.entry(key.clone()).or_default().add(part);
+    }
+    out
 }
 
 /// Which terms to hide: `figures[i]` is term i; each line lists the terms of one sum, its

@@ -437,14 +437,7 @@ impl PaymentsApi {
             let months = tokio::task::spawn_blocking(move || {
                 spend::months(&claims)
                     .into_iter()
-                    .map(|(m, figures)| {
-                        let shown = if protected {
-                            spend::protect_month(figures)
-                        } else {
-                            spend::unprotected(figures)
-                        };
-                        (m, shown)
-                    })
+                    .map(|(m, figures)| (m, spend::shown_month(figures, protected)))
                     .collect()
             })
             .await
@@ -563,11 +556,11 @@ fn spend_row(key: &str, s: &spend::Shown) -> SpendRow {
     }
     SpendRow {
         key: key.into(),
-        claim_count: s.spend.claims,
-        partner_count: s.spend.partners.len() as u64,
-        involvement_pence: s.spend.involvement_pence,
-        expenses_pence: s.spend.expenses_pence,
-        total_pence: s.spend.total_pence,
+        claim_count: s.figure.claims,
+        partner_count: s.figure.partners.len() as u64,
+        involvement_pence: s.figure.involvement_pence,
+        expenses_pence: s.figure.expenses_pence,
+        total_pence: s.figure.total_pence,
         suppressed: false,
     }
 }
