@@ -1698,19 +1698,25 @@ async fn a_request_becomes_an_opportunity_offered_accepted_attended_and_reported
             .unwrap_err();
         assert!(twice.message().contains("already recorded"), "{twice:?}");
 
-        // The report: 2 hours by one partner, of improvement work on the pain pathway.
-        let analyst = h.svc.token("RZA", Role::Analyst);
-        let report = c
-            .engagement_report(outgoing(
-                EngagementReportRequest {
-                    from: days_from_today(-30),
-                    to: today(),
-                },
-                &analyst,
-            ))
-            .await
-            .unwrap()
-            .into_inner();
+        // The report: 2 hours by one partner, of improvement work on the pain pathway, as the
+        // lead reads it; one partner is hidden from the trust's analysts, whole.
+        let report_for = |token: String| {
+            let mut c = c.clone();
+            async move {
+                c.engagement_report(outgoing(
+                    EngagementReportRequest {
+                        from: days_from_today(-30),
+                        to: today(),
+                        ..Default::default()
+                    },
+                    &token,
+                ))
+                .await
+                .unwrap()
+                .into_inner()
+            }
+        };
+        let report = report_for(h.lead.clone()).await;
         assert_eq!(
             (
                 report.sessions,
@@ -1724,17 +1730,24 @@ async fn a_request_becomes_an_opportunity_offered_accepted_attended_and_reported
         assert_eq!(report.by_pathway[0].key, "pain");
         assert_eq!(report.paid_sessions_histogram, [1, 0, 0, 0, 0]);
         assert_eq!(report.unfilled.len(), 1, "one of two places taken");
-        let other_trust = c
-            .engagement_report(outgoing(
-                EngagementReportRequest {
-                    from: days_from_today(-30),
-                    to: today(),
-                },
-                &h.svc.token("RZB", Role::Analyst),
-            ))
-            .await
-            .unwrap()
-            .into_inner();
+        let analysts = report_for(h.svc.token("RZA", Role::Analyst)).await;
+        assert!(analysts.total_hidden && analysts.paid_hidden && analysts.fairness_hidden);
+        assert_eq!(
+            (analysts.sessions, analysts.minutes, analysts.partners),
+            (0, 0, 0)
+        );
+        assert!(analysts.by_kind.iter().all(|r| r.hidden && r.sessions == 0));
+        assert!(analysts
+            .by_pathway
+            .iter()
+            .all(|r| r.hidden && r.minutes == 0));
+        assert!(analysts.paid_sessions_histogram.is_empty() && analysts.most_paid_sessions == 0);
+        assert!(
+            analysts.from.ends_with("-01"),
+            "whole months: {}",
+            analysts.from
+        );
+        let other_trust = report_for(h.svc.token("RZB", Role::Analyst)).await;
         assert_eq!(other_trust.sessions, 0, "another trust sees none of it");
 
         // Cancelling needs a reason and frees the places not attended; it cannot be completed

@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use alongside_platform::error::FieldError;
 use alongside_platform::{add_months, Caller, OdsCode, Role};
 use alongside_proto::common::v1::DateRange;
+use alongside_proto::engagement::v1::{EngagementReportRequest, EngagementReportResponse};
 use alongside_proto::feedback::v1 as feedback;
 use alongside_proto::payments::v1 as payments;
 use alongside_proto::people::v1 as people;
@@ -163,11 +164,11 @@ pub struct InvolvementBody {
     /// when hidden (1 to 4 partners).
     partners_paid: Option<u64>,
     spend_pence: Option<i64>,
-    /// Sessions partners attended in the period, and their hours. Each session is one
-    /// partner's, so sessions are absent whenever partners involved are (a trust's row, and the
-    /// total when any trust's is).
+    /// Sessions partners attended in the period, and their hours, as engagement publishes
+    /// them: absent when hidden (1 to 4 partners, or what would give such a figure back), with
+    /// the partners involved; the ICS's when any trust's is.
     sessions: Option<u64>,
-    hours: f64,
+    hours: Option<f64>,
     /// Distinct partners who attended; absent when hidden (1 to 4 partners).
     partners_involved: Option<u64>,
     /// How far the bank is from the population served on the question where it is furthest:
@@ -175,11 +176,6 @@ pub struct InvolvementBody {
     /// absent when no population is set or a count is hidden.
     representation_gap: Option<f64>,
     representation_question: String,
-}
-
-/// Partners counted 1 to 4 are hidden, as elsewhere.
-fn shown_count(n: u64) -> Option<u64> {
-    (n == 0 || n > 4).then_some(n)
 }
 
 /// The question on which the bank is furthest from the population served, and how far.
@@ -632,7 +628,11 @@ async fn gather(
             &pathway,
         )
     }));
-    let (per_trust, spend_report) = futures::try_join!(per_trust, spend(state, me, &trusts, &from, &to))?;
+    let (per_trust, spend_report, involvement_report) = futures::try_join!(
+        per_trust,
+        spend(state, me, &trusts, &from, &to),
+        involvement(state, me, &trusts, &from, &to)
+    )?;
     // By theme: name, comments now and before, negative now, and whether any trust's figure
     // is hidden now, before, or its split (a sum with a hidden part would give it away).
     let mut themes: BTreeMap<String, (String, u64, u64, u64)> = BTreeMap::new();
@@ -670,6 +670,15 @@ async fn gather(
             hidden.entry(c.code.clone()).or_default().1 |= c.hidden;
         }
         proms.push(prom_body(&t.code, &t.name, &t.proms));
+        let involved = if involvement_report.trusts.is_empty() {
+            Some(&involvement_report)
+        } else {
+            involvement_report
+                .trusts
+                .iter()
+                .find(|r| r.trust == t.code)
+                .and_then(|r| r.report.as_ref())
+        };
         let report_total = if spend_report.trusts.is_empty() {
             spend_report.total.clone()
         } else {
@@ -687,10 +696,9 @@ async fn gather(
             active_partners: t.active_partners,
             partners_paid: (!report_total.suppressed).then_some(report_total.partner_count),
             spend_pence: (!report_total.suppressed).then_some(report_total.total_pence),
-            sessions: shown_count(t.involvement.partners as u64)
-                .map(|_| t.involvement.sessions as u64),
-            hours: t.involvement.minutes as f64 / 60.0,
-            partners_involved: shown_count(t.involvement.partners as u64),
+            sessions: involved.and_then(sessions),
+            hours: involved.and_then(hours),
+            partners_involved: involved.and_then(partners),
             representation_gap: gap.as_ref().map(|(_, g)| *g),
             representation_question: gap.map(|(q, _)| q).unwrap_or_default(),
         });
@@ -710,14 +718,10 @@ async fn gather(
             partners_paid: (!hidden)
                 .then(|| involvement.iter().filter_map(|i| i.partners_paid).sum()),
             spend_pence: total,
-            // A trust's hidden sessions stay hidden in the sum, as its partners do.
-            sessions: involvement.iter().map(|i| i.sessions).sum::<Option<u64>>(),
-            hours: involvement.iter().map(|i| i.hours).sum(),
-            // A trust's hidden count stays hidden in the sum.
-            partners_involved: involvement
-                .iter()
-                .map(|i| i.partners_involved)
-                .sum::<Option<u64>>(),
+            // Engagement sums the trusts' involvement, hidden when any trust's is.
+            sessions: sessions(&involvement_report),
+            hours: hours(&involvement_report),
+            partners_involved: partners(&involvement_report),
             representation_gap: None,
             representation_question: String::new(),
         }
@@ -786,7 +790,6 @@ struct TrustFigures {
     active_partners: u64,
     equality: people::EqualityReport,
     impact: Vec<alongside_proto::engagement::v1::Impact>,
-    involvement: alongside_proto::engagement::v1::EngagementReportResponse,
 }
 
 /// How many of a trust's latest impact log entries the dashboard highlights.
@@ -868,22 +871,6 @@ async fn trust_figures(
                 .into_inner(),
         )
     };
-    let involvement = async {
-        Ok::<_, AppError>(
-            state
-                .clients
-                .engagement()
-                .engagement_report(state.clients.request(
-                    caller,
-                    alongside_proto::engagement::v1::EngagementReportRequest {
-                        from: format!("{from}-01"),
-                        to: last.clone(),
-                    },
-                ))
-                .await?
-                .into_inner(),
-        )
-    };
     // The latest changes partners brought about in the period, "you said, we did".
     let impact = async {
         Ok::<_, AppError>(
@@ -904,8 +891,8 @@ async fn trust_figures(
                 .entries,
         )
     };
-    let (proms, now, before, equality, involvement, impact) =
-        futures::try_join!(proms, now, before, equality, involvement, impact)?;
+    let (proms, now, before, equality, impact) =
+        futures::try_join!(proms, now, before, equality, impact)?;
     let active_partners = equality.active_partners;
     Ok(TrustFigures {
         code: code.into(),
@@ -916,8 +903,56 @@ async fn trust_figures(
         active_partners,
         equality,
         impact,
-        involvement,
     })
+}
+
+fn sessions(r: &EngagementReportResponse) -> Option<u64> {
+    (!r.total_hidden).then_some(r.sessions as u64)
+}
+
+fn hours(r: &EngagementReportResponse) -> Option<f64> {
+    (!r.total_hidden).then_some(r.minutes as f64 / 60.0)
+}
+
+fn partners(r: &EngagementReportResponse) -> Option<u64> {
+    (!r.total_hidden).then_some(r.partners as u64)
+}
+
+/// The trusts' involvement over the period's months, asked of engagement at once so that it
+/// protects them together: for the caller's own trust its own figures, otherwise each trust's
+/// and their sum.
+async fn involvement(
+    state: &AppState,
+    me: &SignedIn,
+    trusts: &[(String, String)],
+    from: &str,
+    to: &str,
+) -> Result<EngagementReportResponse, AppError> {
+    let last = alongside_platform::last_day_of_month(to)
+        .map(|d| d.to_string())
+        .unwrap_or_default();
+    Ok(state
+        .clients
+        .engagement()
+        .engagement_report(state.clients.request(
+            &me.caller,
+            EngagementReportRequest {
+                from: format!("{from}-01"),
+                to: last,
+                trusts: others(me, trusts),
+            },
+        ))
+        .await?
+        .into_inner())
+}
+
+/// The trusts to name in a request: none when the caller's own trust is the only one.
+fn others(me: &SignedIn, trusts: &[(String, String)]) -> Vec<String> {
+    if matches!(trusts, [(code, _)] if code == me.caller.tenant.as_str()) {
+        Vec::new()
+    } else {
+        trusts.iter().map(|(code, _)| code.clone()).collect()
+    }
 }
 
 /// The trusts' committed spend over the period's months, asked of payments at once so that it
@@ -930,7 +965,6 @@ async fn spend(
     from: &str,
     to: &str,
 ) -> Result<payments::SpendReportResponse, AppError> {
-    let own = matches!(trusts, [(code, _)] if code == me.caller.tenant.as_str());
     let last = alongside_platform::last_day_of_month(to)
         .map(|d| d.to_string())
         .unwrap_or_default();
@@ -946,11 +980,7 @@ async fn spend(
                     to: last,
                 }),
                 basis: "committed".into(),
-                trusts: if own {
-                    Vec::new()
-                } else {
-                    trusts.iter().map(|(code, _)| code.clone()).collect()
-                },
+                trusts: others(me, trusts),
             },
         ))
         .await?
@@ -1117,7 +1147,7 @@ fn view(d: &DashboardBody, q: &DashboardQuery) -> minijinja::Value {
     let involvement_row = |i: &InvolvementBody| {
         context! { name => i.name, active => i.active_partners,
         paid => i.partners_paid.map_or("hidden".to_string(), |n| n.to_string()),
-        spend => money(i.spend_pence), sessions => i.sessions.map_or("hidden".to_string(), |n| n.to_string()), hours => format!("{:.1}", i.hours),
+        spend => money(i.spend_pence), sessions => i.sessions.map_or("hidden".to_string(), |n| n.to_string()), hours => i.hours.map_or("hidden".to_string(), |h| format!("{h:.1}")),
         involved => i.partners_involved.map_or("hidden".to_string(), |n| n.to_string()),
         representation => i.representation_gap.map_or("–".to_string(), |g| format!("{g:.1} points ({})", i.representation_question)) }
     };
@@ -1498,7 +1528,7 @@ async fn csv(
                         count(i.partners_paid),
                         i.spend_pence.map_or(String::new(), |p| p.to_string()),
                         count(i.sessions),
-                        format!("{:.1}", i.hours),
+                        i.hours.map_or(String::new(), |h| format!("{h:.1}")),
                         count(i.partners_involved),
                         i.representation_gap
                             .map_or(String::new(), |g| format!("{g:.1}")),
@@ -1614,9 +1644,9 @@ async fn board_report_pdf(
         blocks.push(Block::Row(
             format!("{}: sessions / hours / partners involved", i.name),
             format!(
-                "{} / {:.1} / {}",
+                "{} / {} / {}",
                 i.sessions.map_or("hidden".to_string(), |n| n.to_string()),
-                i.hours,
+                i.hours.map_or("hidden".to_string(), |h| format!("{h:.1}")),
                 i.partners_involved
                     .map_or("hidden".to_string(), |n| n.to_string())
             ),

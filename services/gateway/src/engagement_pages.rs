@@ -918,46 +918,60 @@ fn report_period(q: &ReportQuery, today: time::Date) -> (String, String) {
     (from, to)
 }
 
-/// Each trust's report: the caller's own, or every member trust's for an ICS analyst.
-async fn reports(
-    state: &AppState,
-    me: &SignedIn,
-    q: &ReportQuery,
-) -> Result<Vec<(String, String, engagement::EngagementReportResponse)>, AppError> {
+/// Each trust's report: the caller's own, or every member trust's for an ICS analyst, with
+/// the ICS's (each figure the sum of the trusts', hidden when any of theirs is), asked of
+/// engagement at once so that it protects them together.
+async fn reports(state: &AppState, me: &SignedIn, q: &ReportQuery) -> Result<Reports, AppError> {
     me.require(REPORT_READERS)?;
     let (from, to) = report_period(q, state.clock.today());
     let own = me.caller.tenant.as_str().to_string();
     let members = crate::store::tenant::members(&state.db, &own).await?;
-    let trusts: Vec<(String, String)> = if members.is_empty() {
+    if !members.is_empty() && me.caller.role != Role::IcsAnalyst {
+        return Err(AppError::Forbidden);
+    }
+    let report = state
+        .clients
+        .engagement()
+        .engagement_report(state.clients.request(
+            &me.caller,
+            engagement::EngagementReportRequest {
+                from,
+                to,
+                trusts: members.iter().map(|(code, _)| code.clone()).collect(),
+            },
+        ))
+        .await?
+        .into_inner();
+    if members.is_empty() {
         let name = crate::store::tenant::Entity::find_by_id(own.clone())
             .one(&state.db)
             .await?
             .map(|t| t.name)
             .unwrap_or_else(|| own.clone());
-        vec![(own, name)]
-    } else if me.caller.role == Role::IcsAnalyst {
-        members
-    } else {
-        return Err(AppError::Forbidden);
-    };
-    let mut out = Vec::with_capacity(trusts.len());
-    for (code, name) in trusts {
-        let caller = crate::dashboard::as_trust(me, &code)?;
-        let report = state
-            .clients
-            .engagement()
-            .engagement_report(state.clients.request(
-                &caller,
-                engagement::EngagementReportRequest {
-                    from: from.clone(),
-                    to: to.clone(),
-                },
-            ))
-            .await?
-            .into_inner();
-        out.push((code, name, report));
+        return Ok(Reports {
+            trusts: vec![(own, name, report)],
+            ics: None,
+        });
     }
-    Ok(out)
+    let names: std::collections::BTreeMap<String, String> = members.into_iter().collect();
+    let mut ics = report;
+    let trusts = std::mem::take(&mut ics.trusts)
+        .into_iter()
+        .map(|t| {
+            let name = names.get(&t.trust).cloned().unwrap_or_default();
+            (t.trust, name, t.report.unwrap_or_default())
+        })
+        .collect();
+    Ok(Reports {
+        trusts,
+        ics: Some(ics),
+    })
+}
+
+/// What the involvement report shows: (code, name, report) of each trust, and the ICS's.
+struct Reports {
+    trusts: Vec<(String, String, engagement::EngagementReportResponse)>,
+    ics: Option<engagement::EngagementReportResponse>,
 }
 
 fn hours(minutes: u32) -> String {
@@ -967,7 +981,7 @@ fn hours(minutes: u32) -> String {
 fn report_value(code: &str, name: &str, r: &engagement::EngagementReportResponse) -> Value {
     let rows = |rows: &[engagement::HoursRow], label: &dyn Fn(&str) -> String| -> Vec<Value> {
         rows.iter()
-            .map(|h| context! { key => label(&h.key), sessions => h.sessions, hours => hours(h.minutes), partners => h.partners })
+            .map(|h| context! { key => label(&h.key), hidden => h.hidden, sessions => h.sessions, hours => hours(h.minutes), partners => h.partners })
             .collect()
     };
     let kind = |k: &str| {
@@ -983,12 +997,20 @@ fn report_value(code: &str, name: &str, r: &engagement::EngagementReportResponse
             p.to_string()
         }
     };
+    // What engagement hides from readers of figures is said as hidden, never as a zero.
+    let or_hidden = |hidden: bool, n: String| if hidden { "hidden".to_string() } else { n };
     context! {
-        code => code, name => name, sessions => r.sessions, hours => hours(r.minutes), partners => r.partners,
-        paid_sessions => r.paid_sessions, expenses_only_sessions => r.expenses_only_sessions,
-        paid_partners => r.paid_partners, top_fifth_share => format!("{:.0}%", r.top_fifth_share),
-        most_paid_sessions => r.most_paid_sessions, gini => format!("{:.2}", r.gini),
-        histogram => r.paid_sessions_histogram, apologies => r.apologies, no_shows => r.no_shows,
+        code => code, name => name,
+        sessions => or_hidden(r.total_hidden, r.sessions.to_string()), hours => or_hidden(r.total_hidden, hours(r.minutes)),
+        partners => or_hidden(r.total_hidden, r.partners.to_string()), total_hidden => r.total_hidden,
+        any => r.total_hidden || r.sessions > 0,
+        paid_sessions => or_hidden(r.paid_hidden, r.paid_sessions.to_string()),
+        expenses_only_sessions => or_hidden(r.expenses_only_hidden, r.expenses_only_sessions.to_string()),
+        paid_partners => or_hidden(r.paid_hidden, r.paid_partners.to_string()), fairness_hidden => r.fairness_hidden,
+        top_fifth_share => format!("{:.0}%", r.top_fifth_share),
+        most_paid_sessions => (!r.paid_sessions_histogram.is_empty()).then_some(r.most_paid_sessions), gini => format!("{:.2}", r.gini),
+        histogram => r.paid_sessions_histogram,
+        apologies => or_hidden(r.apologies_hidden, r.apologies.to_string()), no_shows => or_hidden(r.no_shows_hidden, r.no_shows.to_string()),
         by_kind => rows(&r.by_kind, &kind), by_pathway => rows(&r.by_pathway, &pathway),
         unfilled => r.unfilled.iter().map(|u| context! { id => u.id, title => u.title, starts_on => u.starts_on, places => u.places, filled => u.filled }).collect::<Vec<_>>(),
     }
@@ -999,21 +1021,20 @@ async fn report(
     me: SignedIn,
     Query(q): Query<ReportQuery>,
 ) -> Result<Html<String>, AppError> {
-    let trusts = reports(&state, &me, &q).await?;
+    let reports = reports(&state, &me, &q).await?;
     let (from, to) = report_period(&q, state.clock.today());
-    let ics = trusts.len() > 1 || me.caller.role == Role::IcsAnalyst;
-    // The ICS in total: sums of each trust's figures (a person involved at two trusts is a
-    // partner of each).
-    let total = ics.then(|| {
-        let sum = |f: &dyn Fn(&engagement::EngagementReportResponse) -> u32| -> u32 {
-            trusts.iter().map(|(_, _, r)| f(r)).sum()
-        };
-        context! {
-            sessions => sum(&|r| r.sessions), hours => hours(sum(&|r| r.minutes)), partners => sum(&|r| r.partners),
-            paid_sessions => sum(&|r| r.paid_sessions), expenses_only_sessions => sum(&|r| r.expenses_only_sessions),
-            unfilled => sum(&|r| r.unfilled.len() as u32),
-        }
-    });
+    let ics = reports.ics.is_some();
+    // The ICS in total, as engagement sums it.
+    let total = reports
+        .ics
+        .as_ref()
+        .map(|r| report_value("", "All trusts", r));
+    let trusts = &reports.trusts;
+    // Readers of figures are answered in whole months.
+    let (from, to) = reports
+        .trusts
+        .first()
+        .map_or((from, to), |(_, _, r)| (r.from.clone(), r.to.clone()));
     render(
         &state,
         "engagement_report.html",
@@ -1022,6 +1043,7 @@ async fn report(
             context! {
                 trusts => trusts.iter().map(|(c, n, r)| report_value(c, n, r)).collect::<Vec<_>>(),
                 total => total, ics => ics, from => from, to => to,
+                protected => ics || matches!(me.caller.role, Role::Analyst | Role::IcsAnalyst | Role::Admin),
                 csv => format!("/engagement/report.csv?from={from}&to={to}"),
             },
         ),
@@ -1033,9 +1055,16 @@ async fn report_csv(
     me: SignedIn,
     Query(q): Query<ReportQuery>,
 ) -> Result<Response, AppError> {
-    let trusts = reports(&state, &me, &q).await?;
+    let reports = reports(&state, &me, &q).await?;
+    let ics = reports.ics.as_ref().map(|r| {
+        (
+            me.caller.tenant.to_string(),
+            "All trusts".to_string(),
+            r.clone(),
+        )
+    });
     let mut rows = Vec::new();
-    for (code, name, r) in &trusts {
+    for (code, name, r) in reports.trusts.iter().chain(ics.as_ref()) {
         let mut push = |section: &str, key: &str, h: &engagement::HoursRow| {
             rows.push(vec![
                 code.clone(),
@@ -1044,9 +1073,26 @@ async fn report_csv(
                 r.to.clone(),
                 section.to_string(),
                 key.to_string(),
-                h.sessions.to_string(),
-                hours(h.minutes),
-                h.partners.to_string(),
+                if h.hidden {
+                    String::new()
+                } else {
+                    h.sessions.to_string()
+                },
+                if h.hidden {
+                    String::new()
+                } else {
+                    hours(h.minutes)
+                },
+                if h.hidden {
+                    String::new()
+                } else {
+                    h.partners.to_string()
+                },
+                if h.hidden {
+                    "hidden".to_string()
+                } else {
+                    String::new()
+                },
             ]);
         };
         push(
@@ -1057,6 +1103,7 @@ async fn report_csv(
                 sessions: r.sessions,
                 minutes: r.minutes,
                 partners: r.partners,
+                hidden: r.total_hidden,
             },
         );
         for h in &r.by_kind {
@@ -1078,6 +1125,7 @@ async fn report_csv(
             "sessions",
             "hours",
             "partners",
+            "note",
         ],
         rows,
     )

@@ -1902,7 +1902,13 @@ pub(crate) async fn spend_by_trust(
         let trusts = report
             .trusts
             .into_iter()
-            .map(|t| (t.trust.clone(), names.get(&t.trust).cloned().unwrap_or_default(), t))
+            .map(|t| {
+                (
+                    t.trust.clone(),
+                    names.get(&t.trust).cloned().unwrap_or_default(),
+                    t,
+                )
+            })
             .collect();
         let ics = payments::TrustSpend {
             trust: me.caller.tenant.to_string(),

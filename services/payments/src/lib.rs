@@ -15,10 +15,10 @@ pub mod controls;
 pub mod ledger;
 pub mod mileage;
 mod partners;
-pub mod spend;
 pub mod pricing;
 pub mod rate_card;
 pub mod receipt;
+pub mod spend;
 pub mod store;
 
 use std::sync::Arc;

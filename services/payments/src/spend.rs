@@ -133,7 +133,10 @@ pub fn shown_month(month: Month<Spend>, protected: bool) -> Month<Shown> {
         .collect();
     for terms in &by {
         for class in [PAID, NOT_YET_PAID, COMMITTED] {
-            t.sum(total[class], terms.iter().map(|f| f[class]).collect::<Vec<_>>());
+            t.sum(
+                total[class],
+                terms.iter().map(|f| f[class]).collect::<Vec<_>>(),
+            );
         }
     }
     let mut shown: Vec<Option<Shown>> = t.shown(protected).into_iter().map(Some).collect();
@@ -205,7 +208,13 @@ mod tests {
     /// `n` partners' paid claims in `pathway` in `month`.
     fn many(month: &str, pathway: &str, n: usize, out: &mut Vec<Claims>) {
         for p in 0..n {
-            out.push(claims(month, pathway, true, &format!("{pathway}{p}"), 2_500));
+            out.push(claims(
+                month,
+                pathway,
+                true,
+                &format!("{pathway}{p}"),
+                2_500,
+            ));
         }
     }
 

@@ -207,7 +207,13 @@ impl<'a, F: Figure> Audit<'a, F> {
         }
         let state = counts
             .iter()
-            .map(|c| if c.is_small() { Hide::Primary } else { Hide::Shown })
+            .map(|c| {
+                if c.is_small() {
+                    Hide::Primary
+                } else {
+                    Hide::Shown
+                }
+            })
             .collect();
         Self {
             counts,
@@ -334,7 +340,9 @@ impl<'a, F: Figure> Audit<'a, F> {
         let (terms, lines) = self.near(i, most);
         // Each part it holds may be none…
         for answer in 0..F::PARTS {
-            if self.counts[i].part(answer) > 0 && self.bound(i, &terms, &lines, answer, Direction::Minimize) > EPSILON {
+            if self.counts[i].part(answer) > 0
+                && self.bound(i, &terms, &lines, answer, Direction::Minimize) > EPSILON
+            {
                 return false;
             }
         }
@@ -403,6 +411,110 @@ impl<'a, F: Figure> Audit<'a, F> {
     }
 }
 
+/// The attacker of the tests: what one audience can work out from every figure shown to it.
+/// Each shown figure is an equation over cells (each at least 0); a linear programme then
+/// bounds any sum of cells, as an analyst combining every output would.
+#[cfg(any(test, feature = "test-support"))]
+pub mod attacker {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use microlp::{ComparisonOp, OptimizationDirection, Problem, SolveOutcome};
+
+    pub struct Attacker<K> {
+        cells: BTreeMap<K, usize>,
+        facts: Vec<(Vec<usize>, f64)>,
+        seen: BTreeSet<(Vec<usize>, u64)>,
+    }
+
+    impl<K: Ord + Clone> Default for Attacker<K> {
+        fn default() -> Self {
+            Self {
+                cells: BTreeMap::new(),
+                facts: Vec::new(),
+                seen: BTreeSet::new(),
+            }
+        }
+    }
+
+    impl<K: Ord + Clone + std::fmt::Debug> Attacker<K> {
+        fn vars<'a>(&mut self, cells: impl IntoIterator<Item = &'a K>) -> Vec<usize>
+        where
+            K: 'a,
+        {
+            let mut out: Vec<usize> = cells
+                .into_iter()
+                .map(|c| {
+                    let n = self.cells.len();
+                    *self.cells.entry(c.clone()).or_insert(n)
+                })
+                .collect();
+            out.sort_unstable();
+            out.dedup();
+            out
+        }
+
+        /// A shown figure: the sum of `cells` is `value`.
+        pub fn know<'a>(&mut self, cells: impl IntoIterator<Item = &'a K>, value: f64)
+        where
+            K: 'a,
+        {
+            let vars = self.vars(cells);
+            if self.seen.insert((vars.clone(), value.to_bits())) {
+                self.facts.push((vars, value));
+            }
+        }
+
+        /// How many figures it knows.
+        pub fn known(&self) -> usize {
+            self.facts.len()
+        }
+
+        /// The least and the most the sum of `cells` can be, given every shown figure.
+        pub fn bounds<'a>(&mut self, cells: impl IntoIterator<Item = &'a K>) -> (f64, f64)
+        where
+            K: 'a,
+        {
+            let target: BTreeSet<usize> = self.vars(cells).into_iter().collect();
+            let solve = |direction| {
+                let mut p = Problem::new(direction);
+                let vars: Vec<microlp::Variable> = (0..self.cells.len())
+                    .map(|i| {
+                        let weight = if target.contains(&i) { 1.0 } else { 0.0 };
+                        p.add_var(weight, (0.0, f64::INFINITY))
+                    })
+                    .collect();
+                for (fact, value) in &self.facts {
+                    let expr: Vec<(microlp::Variable, f64)> =
+                        fact.iter().map(|&i| (vars[i], 1.0)).collect();
+                    p.add_constraint(expr.as_slice(), ComparisonOp::Eq, *value);
+                }
+                match p.solve() {
+                    Ok(SolveOutcome::Solution(s)) => s.objective(),
+                    Err(microlp::Error::Unbounded) => f64::INFINITY,
+                    other => panic!("the figures shown are consistent: {other:?}"),
+                }
+            };
+            (
+                solve(OptimizationDirection::Minimize),
+                solve(OptimizationDirection::Maximize),
+            )
+        }
+
+        /// The figures of `small` (name, cells) it narrows below the standard: those that
+        /// cannot be 0, or cannot be [`super::THRESHOLD`].
+        pub fn narrowed(&mut self, small: &[(String, Vec<K>)]) -> Vec<String> {
+            small
+                .iter()
+                .filter_map(|(name, cells)| {
+                    let (low, high) = self.bounds(cells);
+                    (low > 1e-6 || high < super::THRESHOLD as f64 - 1e-6)
+                        .then(|| format!("{name}: [{low}, {high}]"))
+                })
+                .collect()
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -420,7 +532,10 @@ mod tests {
     }
 
     fn of(totals: &[u64]) -> Vec<Answers> {
-        totals.iter().map(|&n| Answers([n, 0, 0, 0, 0, 0])).collect()
+        totals
+            .iter()
+            .map(|&n| Answers([n, 0, 0, 0, 0, 0]))
+            .collect()
     }
 
     #[test]

@@ -528,7 +528,13 @@ impl PaymentsApi {
             .into_model::<Summed>()
             .all(&self.db)
             .await?;
-        let key = |k: String| if k.is_empty() { "(none)".to_string() } else { k };
+        let key = |k: String| {
+            if k.is_empty() {
+                "(none)".to_string()
+            } else {
+                k
+            }
+        };
         Ok(rows
             .into_iter()
             .map(|r| spend::Claims {
