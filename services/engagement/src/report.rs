@@ -14,10 +14,12 @@
 //! bands of partners by paid sessions are never given to readers of figures; the busiest fifth's
 //! share and the Gini coefficient only over 20 paid partners or more.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 
 use alongside_platform::error::Violations;
-use alongside_platform::protection::{sum_by_key, Figure, Table, Tally, THRESHOLD};
+use alongside_platform::involvement::{
+    shown_month, sum, Figures, Involved, Shown, KIND, PATHWAY, WAY,
+};
 use alongside_platform::{Caller, OdsCode, Role, ServiceError};
 use alongside_proto::engagement::v1::{
     EngagementReportRequest, EngagementReportResponse, HoursRow, TrustEngagementReport,
@@ -29,60 +31,6 @@ use crate::store::opportunity;
 
 /// Paid partners below which the fairness of paid work is not given to readers of figures.
 pub const FAIRNESS_FLOOR: u32 = 20;
-
-/// Attended sessions (or apologies, or no-shows): how many, their minutes and whose.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Involved {
-    pub sessions: u64,
-    pub minutes: u64,
-    pub partners: BTreeSet<String>,
-}
-
-/// Bounded by its sessions; small by its partners.
-impl Figure for Involved {
-    const PARTS: usize = 1;
-
-    fn part(&self, _: usize) -> u64 {
-        self.sessions
-    }
-
-    fn is_small(&self) -> bool {
-        (1..THRESHOLD).contains(&(self.partners.len() as u64))
-    }
-}
-
-impl Tally for Involved {
-    fn add(&mut self, other: &Self) {
-        self.sessions += other.sessions;
-        self.minutes += other.minutes;
-        self.partners.extend(other.partners.iter().cloned());
-    }
-}
-
-impl Involved {
-    fn count(&mut self, partner: &str, sessions: u64, minutes: u64) {
-        self.sessions += sessions;
-        self.minutes += minutes;
-        self.partners.insert(partner.to_string());
-    }
-}
-
-type Shown = alongside_platform::protection::Shown<Involved>;
-
-/// What attended sessions are grouped by, in the order of [`Figures::by`].
-const KIND: usize = 0;
-const PATHWAY: usize = 1;
-/// "paid" or "expenses_only".
-const WAY: usize = 2;
-
-/// A month's (or a period's, or an ICS's) figures.
-#[derive(Clone, Debug, Default)]
-pub struct Figures<T> {
-    pub attended: T,
-    pub by: [BTreeMap<String, T>; 3],
-    pub apologies: T,
-    pub no_shows: T,
-}
 
 /// One partner's sessions of one month, kind, pathway, way of paying and outcome.
 struct Sessions {
@@ -120,45 +68,6 @@ fn months(rows: &[Sessions]) -> BTreeMap<String, Figures<Involved>> {
             }
         }
     }
-    out
-}
-
-/// A month's figures as they may be shown: protected as one set of linked tables, or for those
-/// who may read the attendance itself, as they are.
-pub fn shown_month(month: Figures<Involved>, protected: bool) -> Figures<Shown> {
-    let mut t: Table<Involved> = Table::default();
-    let attended = t.term(month.attended);
-    let by: [Vec<(String, usize)>; 3] = month.by.map(|by| {
-        by.into_iter()
-            .map(|(key, figure)| (key, t.term(figure)))
-            .collect()
-    });
-    for terms in &by {
-        t.sum(attended, terms.iter().map(|(_, i)| *i).collect::<Vec<_>>());
-    }
-    let apologies = t.term(month.apologies);
-    let no_shows = t.term(month.no_shows);
-    let mut shown: Vec<Option<Shown>> = t.shown(protected).into_iter().map(Some).collect();
-    let mut take = |i: usize| shown[i].take().unwrap_or_default();
-    Figures {
-        attended: take(attended),
-        by: by.map(|terms| terms.into_iter().map(|(k, i)| (k, take(i))).collect()),
-        apologies: take(apologies),
-        no_shows: take(no_shows),
-    }
-}
-
-/// Sums shown figures (months into a period, trusts into an ICS): each sum is hidden when any
-/// part of it is.
-fn sum<'a>(parts: impl IntoIterator<Item = &'a Figures<Shown>>) -> Figures<Shown> {
-    let parts: Vec<&Figures<Shown>> = parts.into_iter().collect();
-    let mut out = Figures::<Shown>::default();
-    for p in &parts {
-        out.attended.add(&p.attended);
-        out.apologies.add(&p.apologies);
-        out.no_shows.add(&p.no_shows);
-    }
-    out.by = std::array::from_fn(|d| sum_by_key(parts.iter().flat_map(|p| p.by[d].iter())));
     out
 }
 

@@ -1,10 +1,14 @@
 //! Involvement on the analytics stream: engagement's confirmed attendance (from
 //! `engagement.activities.v1`), kept at its latest revision, becomes each trust's month of
-//! partner time — sessions, minutes, distinct partners (1 to 4 withheld), paid and
-//! expenses-only, by pathway and kind — published as `<tenant>/involvement/<month>`. Partner
-//! ids are kept only to count distinct partners; none is published.
+//! partner time — sessions, minutes, distinct partners, paid and expenses-only, by pathway and
+//! kind — published as `<tenant>/involvement/<month>`, protected as engagement's report
+//! protects the same month (`alongside_platform::involvement`). Partner ids are kept only to
+//! count distinct partners; none is published.
 
 use std::collections::{BTreeMap, BTreeSet};
+
+use alongside_platform::involvement::{shown_month, Figures, Involved, Shown, KIND, PATHWAY, WAY};
+use alongside_platform::protection::sum_by_key;
 
 use alongside_events::{Envelope, HandlerError};
 use alongside_platform::OdsCode;
@@ -142,63 +146,14 @@ pub async fn store(db: &impl ConnectionTrait, events: &[&Envelope]) -> Result<()
     Ok(())
 }
 
-#[derive(Default)]
-struct Tally {
-    sessions: u64,
-    minutes: u64,
-    partners: BTreeSet<String>,
-}
-
-impl Tally {
-    fn add(&mut self, a: &attendance::Model) {
-        self.sessions += 1;
-        self.minutes += a.minutes.max(0) as u64;
-        self.partners.insert(a.partner_id.clone());
-    }
-}
-
-/// Partners counted 1 to 4 are withheld.
-fn shown(n: usize) -> Option<u64> {
-    (n == 0 || n > 4).then_some(n as u64)
-}
-
-/// A list's figures, protected together: each session is one partner's, so a figure whose
-/// partners are withheld withholds its sessions too; and when the month's sessions are shown,
-/// never exactly one figure's sessions are withheld (the total less the others would give it
-/// away): the smallest shown (by key on a tie) is withheld with it.
-fn figures(tallies: BTreeMap<String, Tally>, total_shown: bool) -> Vec<InvolvementFigure> {
-    let mut figures: Vec<InvolvementFigure> = tallies
-        .into_iter()
-        .map(|(key, t)| {
-            let partners = shown(t.partners.len());
-            InvolvementFigure {
-                key,
-                sessions: partners.map(|_| t.sessions),
-                minutes: t.minutes,
-                partners,
-            }
-        })
-        .collect();
-    let hidden = figures.iter().filter(|f| f.sessions.is_none()).count();
-    if total_shown && hidden == 1 {
-        if let Some(next) = figures
-            .iter_mut()
-            .filter(|f| f.sessions.is_some())
-            .min_by(|a, b| a.sessions.cmp(&b.sessions).then_with(|| a.key.cmp(&b.key)))
-        {
-            next.sessions = None;
-        }
-    }
-    figures
-}
-
 /// A trust's month of partner time; none when no time was given (nothing to say, or all of
 /// it corrected away).
 pub async fn insight(
     db: &impl ConnectionTrait,
     tenant: &OdsCode,
-    month: &str,
+    month_key: &str,
 ) -> Result<Option<InvolvementInsight>, DbErr> {
+    let month = month_key;
     let rows = attendance::Entity::find()
         .filter(attendance::Column::TenantId.eq(tenant.as_str()))
         .filter(attendance::Column::Month.eq(month))
@@ -222,37 +177,64 @@ pub async fn insight(
             ..Default::default()
         }));
     }
-    // Engagement's pathways were typed by staff: only the trust's listed ones are published,
-    // by their code; any other is counted as not known ("").
-    let places = crate::places::Places::load(db, tenant).await?;
-    let mut total = Tally::default();
-    let mut by_pathway: BTreeMap<String, Tally> = BTreeMap::new();
-    let mut by_kind: BTreeMap<String, Tally> = BTreeMap::new();
-    let (mut paid, mut expenses_only) = (0, 0);
+    // The month as engagement's report builds it (by kind, pathway as typed, and way of
+    // paying), protected the same way: so the stream hides what the report hides.
+    let mut month = Figures::<Involved>::default();
     for a in &rows {
-        total.add(a);
-        let pathway = places.resolve("pathway", &a.pathway).unwrap_or_default();
-        by_pathway.entry(pathway).or_default().add(a);
-        by_kind.entry(a.kind.clone()).or_default().add(a);
-        if a.expenses_only {
-            expenses_only += 1;
+        let minutes = a.minutes.max(0) as u64;
+        let way = if a.expenses_only {
+            "expenses_only"
         } else {
-            paid += 1;
+            "paid"
+        };
+        month.attended.count(&a.partner_id, 1, minutes);
+        for (d, key) in [
+            (KIND, &a.kind),
+            (PATHWAY, &a.pathway),
+            (WAY, &way.to_string()),
+        ] {
+            month.by[d]
+                .entry(key.clone())
+                .or_default()
+                .count(&a.partner_id, 1, minutes);
         }
     }
-    let partners = shown(total.partners.len());
-    let total_shown = partners.is_some();
+    let month = shown_month(month, true);
+    // Engagement's pathways were typed by staff: only the trust's listed ones are published,
+    // by their code; the others together as not known (""), hidden when any of them is.
+    let places = crate::places::Places::load(db, tenant).await?;
+    let resolved: Vec<(String, &Shown)> = month.by[PATHWAY]
+        .iter()
+        .map(|(p, s)| (places.resolve("pathway", p).unwrap_or_default(), s))
+        .collect();
+    let by_pathway = sum_by_key(resolved.iter().map(|(k, s)| (k, *s)));
+    let way = |key: &str| month.by[WAY].get(key).cloned().unwrap_or_default();
+    let sessions = |s: &Shown| (!s.hidden).then_some(s.figure.sessions);
+    let total = &month.attended;
     Ok(Some(InvolvementInsight {
         tenant: tenant.to_string(),
-        month: month.into(),
-        sessions: partners.map(|_| total.sessions),
-        minutes: total.minutes,
-        partners,
-        paid_sessions: partners.map(|_| paid),
-        expenses_only_sessions: partners.map(|_| expenses_only),
-        by_pathway: figures(by_pathway, total_shown),
-        by_kind: figures(by_kind, total_shown),
+        month: month_key.into(),
+        sessions: sessions(total),
+        minutes: (!total.hidden).then_some(total.figure.minutes),
+        partners: (!total.hidden).then_some(total.figure.partners.len() as u64),
+        paid_sessions: sessions(&way("paid")),
+        expenses_only_sessions: sessions(&way("expenses_only")),
+        by_pathway: figures(&by_pathway),
+        by_kind: figures(&month.by[KIND]),
     }))
+}
+
+/// A list's figures as shown: a hidden one keeps only its key.
+fn figures(shown: &BTreeMap<String, Shown>) -> Vec<InvolvementFigure> {
+    shown
+        .iter()
+        .map(|(key, s)| InvolvementFigure {
+            key: key.clone(),
+            sessions: (!s.hidden).then_some(s.figure.sessions),
+            minutes: (!s.hidden).then_some(s.figure.minutes),
+            partners: (!s.hidden).then_some(s.figure.partners.len() as u64),
+        })
+        .collect()
 }
 
 pub mod migration {

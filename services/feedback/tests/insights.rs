@@ -285,17 +285,20 @@ async fn partner_time_is_republished_by_month_with_corrections_and_no_partner_na
             .iter()
             .rfind(|(k, _)| k.as_deref() == Some(&b"RZA/involvement/2026-10"[..]))
             .map(|(_, e)| e.payload::<InvolvementInsight>().unwrap())?;
-        (last.minutes == 7 * 120 + 60).then_some(last)
+        (last.minutes == Some(7 * 120 + 60)).then_some(last)
     })
     .await
     .expect("the month's involvement, with the correction applied");
+    // The month's total is 6 partners: shown. The two expenses-only sessions are two partners'
+    // (hidden), and so paid ones with them, else 8 less 6 would give them back.
     assert_eq!(
         (
             latest.sessions,
+            latest.minutes,
             latest.paid_sessions,
             latest.expenses_only_sessions
         ),
-        (Some(8), Some(6), Some(2))
+        (Some(8), Some(7 * 120 + 60), None, None)
     );
     assert_eq!(latest.partners, Some(6));
     assert!(
@@ -304,15 +307,15 @@ async fn partner_time_is_republished_by_month_with_corrections_and_no_partner_na
     );
     let pain = latest.by_pathway.iter().find(|f| f.key.is_empty()).unwrap();
     assert_eq!(
-        (pain.sessions, pain.partners),
-        (None, None),
-        "two partners, counted as not known: withheld, and their sessions with them"
+        (pain.sessions, pain.minutes, pain.partners),
+        (None, None, None),
+        "two partners, counted as not known: hidden whole"
     );
     let msk = latest.by_pathway.iter().find(|f| f.key == "msk").unwrap();
     assert_eq!(
         (msk.sessions, msk.minutes, msk.partners),
-        (None, 5 * 120 + 60, Some(6)),
-        "msk's sessions withheld too: the month's 8 less msk's 6 would give the 2 away"
+        (None, None, None),
+        "msk hidden too: the month's 8 less msk's 6 would give the 2 away"
     );
     let kinds: Vec<(Option<u64>, Option<u64>)> = latest
         .by_kind

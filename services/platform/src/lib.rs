@@ -10,6 +10,7 @@ pub mod db;
 pub mod error;
 pub mod grpc;
 pub mod ids;
+pub mod involvement;
 pub mod metrics;
 pub mod money;
 pub mod paging;
