@@ -62,29 +62,51 @@ pub fn checked(question: &str, value: &str) -> Option<String> {
 /// A count as it may be shown: `None` when hidden.
 pub type Shown = Option<u64>;
 
-/// Hides counts of 1 to [`SMALL`] (primary); then, in a question where exactly one count is
-/// hidden, also the next smallest non-zero count (secondary), or, when there is none, the total,
-/// so that no hidden count can be worked out from the others and the total. Returns the counts
-/// and the total as they may be shown.
-pub fn suppress(counts: &[u64]) -> (Vec<Shown>, Shown) {
-    let mut shown: Vec<Shown> = counts
-        .iter()
-        .map(|&n| (n == 0 || n > SMALL).then_some(n))
-        .collect();
-    let mut total = Some(counts.iter().sum());
-    if shown.iter().filter(|s| s.is_none()).count() == 1 {
-        let second = counts
-            .iter()
-            .enumerate()
-            .filter(|(i, &n)| shown[*i].is_some() && n > 0)
-            .min_by_key(|(_, &n)| n)
-            .map(|(i, _)| i);
-        match second {
-            Some(i) => shown[i] = None,
-            None => total = None,
-        }
+/// A count of partners, as a figure to protect.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Partners(u64);
+
+impl alongside_platform::protection::Figure for Partners {
+    const PARTS: usize = 1;
+    fn part(&self, _: usize) -> u64 {
+        self.0
     }
-    (shown, total)
+}
+
+/// Protects every question's counts together (`alongside_platform::protection`): each
+/// question's answers add up to the partners who answered (one figure, the margin of every
+/// question), so the questions are one set of linked tables. A count of 1 to [`SMALL`] is
+/// hidden, and whatever would give it back or narrow it below the standard (0 and 5 both
+/// possible). Returns each question's counts and the number who answered as they may be shown;
+/// a question whose counts do not add up to the others' has a margin of its own.
+pub fn protect(questions: &[Vec<u64>]) -> (Vec<Vec<Shown>>, Shown) {
+    use alongside_platform::protection::Table;
+    let answered = questions.first().map_or(0, |q| q.iter().sum());
+    let mut t: Table<Partners> = Table::default();
+    let all = t.term(Partners(answered));
+    let terms: Vec<Vec<usize>> = questions
+        .iter()
+        .map(|counts| {
+            let parts: Vec<usize> = counts.iter().map(|&n| t.term(Partners(n))).collect();
+            let sum: u64 = counts.iter().sum();
+            let margin = if sum == answered {
+                all
+            } else {
+                t.term(Partners(sum))
+            };
+            t.sum(margin, parts.clone());
+            parts
+        })
+        .collect();
+    let shown = t.shown(true);
+    let show = |i: usize| (!shown[i].hidden).then_some(shown[i].figure.0);
+    (
+        terms
+            .iter()
+            .map(|parts| parts.iter().map(|&i| show(i)).collect())
+            .collect(),
+        show(all),
+    )
 }
 
 /// `population_shares`: the population a trust serves, per question and answer.
@@ -297,24 +319,128 @@ pub mod migration {
 mod tests {
     use super::*;
 
+    fn one(counts: &[u64]) -> (Vec<Shown>, Shown) {
+        let (mut q, total) = protect(&[counts.to_vec()]);
+        (q.remove(0), total)
+    }
+
     #[test]
-    fn small_counts_are_hidden_and_one_more_when_one_alone_would_show() {
+    fn small_counts_are_hidden_and_what_would_give_them_back() {
         assert_eq!(
-            suppress(&[10, 0, 7]),
+            one(&[10, 0, 7]),
             (vec![Some(10), Some(0), Some(7)], Some(17))
         );
-        // Two small counts hide each other.
-        assert_eq!(
-            suppress(&[10, 3, 2]),
-            (vec![Some(10), None, None], Some(15))
-        );
+        // Two small counts that could together be 5 hide each other.
+        assert_eq!(one(&[10, 3, 2]), (vec![Some(10), None, None], Some(15)));
         // One small count alone: the next smallest goes too, or the total would reveal it.
         assert_eq!(
-            suppress(&[20, 3, 9, 0]),
+            one(&[20, 3, 9, 0]),
             (vec![Some(20), None, None, Some(0)], Some(32))
         );
+        // Two small counts of 4 together: each could not be 5, so a third is hidden.
+        assert_eq!(
+            one(&[20, 3, 1, 16]),
+            (vec![Some(20), None, None, None], Some(40))
+        );
         // Nothing else to hide: the total goes instead. Zero is never hidden.
-        assert_eq!(suppress(&[0, 3]), (vec![Some(0), None], None));
+        assert_eq!(one(&[0, 3]), (vec![Some(0), None], None));
+    }
+
+    #[test]
+    fn the_questions_share_the_number_who_answered() {
+        // Three answered; every count is small, so the number who answered goes too: a
+        // question whose counts are all hidden would otherwise still say it.
+        let (questions, answered) = protect(&[vec![2, 1], vec![3, 0]]);
+        assert_eq!(answered, None);
+        assert_eq!(questions[1], [None, Some(0)]);
+    }
+
+    /// An analyst who reads every question's counts can bound none of the small ones below the
+    /// standard, over the answers' every combination (each at least 0); and the check can fail.
+    #[test]
+    fn no_small_count_is_narrowed_by_the_questions_together() {
+        use alongside_platform::protection::attacker::Attacker;
+        let mut seed: u64 = 7;
+        let mut next = move |n: u64| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) % n
+        };
+        let mut bounded = 0;
+        for round in 0..20 {
+            // Three questions of three answers; a few dozen partners, skewed so that some
+            // answers are rare.
+            let people: Vec<[usize; 3]> = (0..12 + next(30))
+                .map(|_| {
+                    let skewed = |r: u64| match r {
+                        0 => 2,
+                        1..=3 => 1,
+                        _ => 0,
+                    };
+                    [skewed(next(12)), skewed(next(12)), next(3) as usize]
+                })
+                .collect();
+            let counts: Vec<Vec<u64>> = (0..3)
+                .map(|q| {
+                    (0..3)
+                        .map(|a| people.iter().filter(|p| p[q] == a).count() as u64)
+                        .collect()
+                })
+                .collect();
+            let cells_of = |q: usize, a: usize| -> Vec<[usize; 3]> {
+                let mut out = Vec::new();
+                for x in 0..3 {
+                    for y in 0..3 {
+                        for z in 0..3 {
+                            let cell = [x, y, z];
+                            if cell[q] == a {
+                                out.push(cell);
+                            }
+                        }
+                    }
+                }
+                out
+            };
+            let every: Vec<[usize; 3]> = cells_of(0, 0)
+                .into_iter()
+                .chain(cells_of(0, 1))
+                .chain(cells_of(0, 2))
+                .collect();
+            let small: Vec<(String, Vec<[usize; 3]>)> = (0..3)
+                .flat_map(|q| (0..3).map(move |a| (q, a)))
+                .filter(|&(q, a)| (1..=SMALL).contains(&counts[q][a]))
+                .map(|(q, a)| {
+                    (
+                        format!("round {round}: question {q} answer {a}"),
+                        cells_of(q, a),
+                    )
+                })
+                .collect();
+            let (shown, answered) = protect(&counts);
+            let mut attacker = Attacker::default();
+            let mut open = Attacker::default();
+            if let Some(n) = answered {
+                attacker.know(&every, n as f64);
+            }
+            open.know(&every, people.len() as f64);
+            for q in 0..3 {
+                for a in 0..3 {
+                    if let Some(n) = shown[q][a] {
+                        attacker.know(&cells_of(q, a), n as f64);
+                    }
+                    open.know(&cells_of(q, a), counts[q][a] as f64);
+                }
+            }
+            assert_eq!(attacker.narrowed(&small), Vec::<String>::new());
+            assert_eq!(
+                open.narrowed(&small).len(),
+                small.len(),
+                "unprotected, all are"
+            );
+            bounded += small.len();
+        }
+        assert!(bounded >= 20, "small counts bounded: {bounded}");
     }
 
     #[test]

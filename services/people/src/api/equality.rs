@@ -136,12 +136,15 @@ impl PeopleApi {
             &self.db,
         )
         .await?;
-        let questions = QUESTIONS
+        let codes_of = |options: &[(&'static str, &'static str)]| {
+            let mut codes: Vec<(&str, &str)> = options.to_vec();
+            codes.push((PREFER_NOT, "Prefer not to say"));
+            codes
+        };
+        let counts: Vec<Vec<u64>> = QUESTIONS
             .iter()
-            .map(|(question, label, options)| {
-                let mut codes: Vec<(&str, &str)> = options.to_vec();
-                codes.push((PREFER_NOT, "Prefer not to say"));
-                let counts: Vec<u64> = codes
+            .map(|(question, _, options)| {
+                codes_of(options)
                     .iter()
                     .map(|(code, _)| {
                         answers
@@ -149,8 +152,24 @@ impl PeopleApi {
                             .filter(|a| a.answer(question) == *code)
                             .count() as u64
                     })
-                    .collect();
-                let (shown, total) = equality::suppress(&counts);
+                    .collect()
+            })
+            .collect();
+        // Every question's counts protected together: they share the number who answered.
+        let (protected, answered) = equality::protect(&counts);
+        let questions = QUESTIONS
+            .iter()
+            .zip(protected)
+            .zip(&counts)
+            .map(|(((question, label, options), shown), counts)| {
+                let codes = codes_of(options);
+                let sum: u64 = counts.iter().sum();
+                let total = if answers.len() as u64 == sum {
+                    answered
+                } else {
+                    // A question's own margin is hidden with its counts, never shown apart.
+                    shown.iter().all(Option::is_some).then_some(sum)
+                };
                 let figures: Vec<&equality::population::Model> = population
                     .iter()
                     .filter(|p| p.question == *question)
@@ -187,8 +206,8 @@ impl PeopleApi {
             })
             .collect();
         let respondents = answers.len() as u64;
-        // The number who answered is itself a small number while the bank is small.
-        let respondents_hidden = (1..=equality::SMALL).contains(&respondents);
+        // The number who answered is the questions' shared margin, protected with them.
+        let respondents_hidden = respondents > 0 && answered.is_none();
         audit::record(&self.db, caller, "read", "equality_report", "totals").await?;
         Ok(EqualityReport {
             questions,
