@@ -6,7 +6,8 @@
 use std::collections::BTreeMap;
 
 use alongside_platform::error::{FieldError, Violations};
-use alongside_platform::{audit, Caller, OdsCode, ServiceError};
+use alongside_platform::protection::{Count, Table};
+use alongside_platform::{audit, Caller, OdsCode, Role, ServiceError};
 use alongside_proto::feedback::v1::*;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
@@ -365,9 +366,11 @@ impl FeedbackApi {
         let mut query = answer::Entity::find()
             .filter(answer::Column::TenantId.eq(caller.tenant.as_str()))
             .select_only()
+            .column(answer::Column::Month)
             .column(answer::Column::Question)
             .column(answer::Column::Answer)
             .column_as(answer::Column::Response.count(), "n")
+            .group_by(answer::Column::Month)
             .group_by(answer::Column::Question)
             .group_by(answer::Column::Answer);
         if !r.from_month.is_empty() {
@@ -376,12 +379,25 @@ impl FeedbackApi {
         if !r.to_month.is_empty() {
             query = query.filter(answer::Column::Month.lte(&r.to_month));
         }
-        let counts: Vec<(String, String, i64)> = query.into_tuple().all(&self.db).await?;
-        let mut by_question: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
-        for (q, a, n) in counts {
-            by_question.entry(q).or_default().insert(a, n.max(0) as u64);
-        }
+        let counts: Vec<(String, String, String, i64)> = query.into_tuple().all(&self.db).await?;
         let questions = Questions::load(&self.db, &caller.tenant).await?;
+        if matches!(caller.role, Role::Analyst | Role::IcsAnalyst | Role::Admin) {
+            let months = protected_months(&questions.0, &counts);
+            return Ok(SurveyResults {
+                questions: questions
+                    .0
+                    .into_iter()
+                    .filter_map(|q| {
+                        let held = months.iter().any(|m| m.contains_key(&q.code));
+                        (q.asked || held).then(|| protected_result(q, &months))
+                    })
+                    .collect(),
+            });
+        }
+        let mut by_question: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+        for (_, q, a, n) in counts {
+            *by_question.entry(q).or_default().entry(a).or_default() += n.max(0) as u64;
+        }
         Ok(SurveyResults {
             questions: questions
                 .0
@@ -392,6 +408,104 @@ impl FeedbackApi {
                 })
                 .collect(),
         })
+    }
+}
+
+/// A month's answers as shown: by question, its total and each answer of its scale.
+type Shown = alongside_platform::protection::Shown<Count>;
+type MonthAnswers = BTreeMap<String, (Shown, Vec<Shown>)>;
+
+/// Each month's answers (month, question, answer, count), protected as linked tables: each
+/// question's answers add up to its total.
+fn protected_months(
+    questions: &[SurveyQuestion],
+    counts: &[(String, String, String, i64)],
+) -> Vec<MonthAnswers> {
+    let mut months: BTreeMap<&str, BTreeMap<&str, BTreeMap<&str, u64>>> = BTreeMap::new();
+    for (month, q, a, n) in counts {
+        *months
+            .entry(month)
+            .or_default()
+            .entry(q)
+            .or_default()
+            .entry(a)
+            .or_default() += n.max(&0).unsigned_abs();
+    }
+    months
+        .into_values()
+        .map(|by_question| {
+            let mut t: Table<Count> = Table::default();
+            let mut terms = Vec::new();
+            for q in questions {
+                let Some(answers) = by_question.get(q.code.as_str()) else {
+                    continue;
+                };
+                let counts: Vec<u64> = survey_answers(&q.scale)
+                    .iter()
+                    .map(|(a, _)| answers.get(a).copied().unwrap_or(0))
+                    .collect();
+                let parts: Vec<usize> = counts.iter().map(|&n| t.term(Count(n))).collect();
+                let total = t.term(Count(counts.iter().sum()));
+                t.sum(total, parts.clone());
+                terms.push((q.code.clone(), total, parts));
+            }
+            let shown = t.shown(true);
+            terms
+                .into_iter()
+                .map(|(code, total, parts)| {
+                    let parts = parts.iter().map(|&i| shown[i].clone()).collect();
+                    (code, (shown[total].clone(), parts))
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// A question's figures over the months: each the sum of its months', hidden when any is.
+fn protected_result(q: SurveyQuestion, months: &[MonthAnswers]) -> QuestionResult {
+    let scale = survey_answers(&q.scale);
+    let mut total = Shown::default();
+    let mut answers: Vec<Shown> = vec![Shown::default(); scale.len()];
+    for (t, parts) in months.iter().filter_map(|m| m.get(&q.code)) {
+        total.add(t);
+        for (sum, part) in answers.iter_mut().zip(parts) {
+            sum.add(part);
+        }
+    }
+    let all_shown = !total.hidden && answers.iter().all(|a| !a.hidden);
+    // Only when every count is shown: a share of a total with a hidden part would narrow it.
+    let known: u64 = scale
+        .iter()
+        .zip(&answers)
+        .filter(|((a, _), _)| *a != "dont_know")
+        .map(|(_, s)| s.figure.0)
+        .sum();
+    let top: u64 = scale
+        .iter()
+        .zip(&answers)
+        .filter(|((a, _), _)| positive(a))
+        .map(|(_, s)| s.figure.0)
+        .sum();
+    QuestionResult {
+        question: Some(q),
+        total: if total.hidden { 0 } else { total.figure.0 },
+        answers: if total.hidden {
+            Vec::new()
+        } else {
+            scale
+                .iter()
+                .zip(&answers)
+                .map(|((a, label), s)| AnswerCount {
+                    answer: a.to_string(),
+                    label: label.to_string(),
+                    count: if s.hidden { 0 } else { s.figure.0 },
+                    hidden: s.hidden,
+                })
+                .collect()
+        },
+        percent_positive: (all_shown && known > 0).then(|| top as f64 * 100.0 / known as f64),
+        suppressed: total.hidden,
+        total_hidden: total.hidden,
     }
 }
 
@@ -418,6 +532,7 @@ pub fn result(q: SurveyQuestion, counts: &BTreeMap<String, u64>) -> QuestionResu
                 answer: a.to_string(),
                 label: label.to_string(),
                 count: counts.get(*a).copied().unwrap_or(0),
+                hidden: false,
             })
             .collect()
     };
@@ -427,6 +542,7 @@ pub fn result(q: SurveyQuestion, counts: &BTreeMap<String, u64>) -> QuestionResu
         answers,
         percent_positive: (!suppressed && known > 0).then(|| top as f64 * 100.0 / known as f64),
         suppressed,
+        total_hidden: false,
     }
 }
 
@@ -529,6 +645,101 @@ pub mod migration {
 
 #[cfg(test)]
 mod tests {
+    use alongside_platform::protection::attacker::Attacker;
+
+    /// What a reader of figures can work out from a question's answers over every run of
+    /// months: each small count of a month (an answer's, or the month's total) can still be 0
+    /// and 5 or more; and the check can fail.
+    #[test]
+    fn no_small_month_of_answers_is_narrowed_by_every_period() {
+        let q = SurveyQuestion {
+            code: "booking".into(),
+            scale: "agreement".into(),
+            asked: true,
+            ..Default::default()
+        };
+        let scale = survey_answers("agreement");
+        let mut seed: u64 = 11;
+        let mut next = move |n: u64| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) % n
+        };
+        let months = [
+            "2026-01", "2026-02", "2026-03", "2026-04", "2026-05", "2026-06", "2026-07", "2026-08",
+        ];
+        let mut counts = Vec::new();
+        for m in months {
+            for (a, _) in scale {
+                let n = match next(3) {
+                    0 => 0,
+                    1 => 1 + next(4),
+                    _ => 5 + next(20),
+                };
+                counts.push((
+                    m.to_string(),
+                    "booking".to_string(),
+                    a.to_string(),
+                    n as i64,
+                ));
+            }
+        }
+        let count = |m: usize, a: usize| counts[m * scale.len() + a].3 as u64;
+        let (mut attacker, mut open) = (Attacker::default(), Attacker::default());
+        let protected = protected_months(std::slice::from_ref(&q), &counts);
+        for first in 0..months.len() {
+            for last in first..months.len() {
+                let run = &protected[first..=last];
+                let r = protected_result(q.clone(), run);
+                let cells = |a: Option<usize>| -> Vec<(usize, usize)> {
+                    (first..=last)
+                        .flat_map(|m| (0..scale.len()).map(move |x| (m, x)))
+                        .filter(|(_, x)| a.is_none_or(|a| a == *x))
+                        .collect()
+                };
+                if !r.total_hidden {
+                    attacker.know(&cells(None), r.total as f64);
+                }
+                for (a, answer) in r.answers.iter().enumerate() {
+                    if !answer.hidden {
+                        attacker.know(&cells(Some(a)), answer.count as f64);
+                    }
+                }
+                let all: u64 = (first..=last)
+                    .map(|m| (0..scale.len()).map(|a| count(m, a)).sum::<u64>())
+                    .sum();
+                open.know(&cells(None), all as f64);
+                for a in 0..scale.len() {
+                    let n: u64 = (first..=last).map(|m| count(m, a)).sum();
+                    open.know(&cells(Some(a)), n as f64);
+                }
+            }
+        }
+        let mut small = Vec::new();
+        for (m, month) in months.iter().enumerate() {
+            let total: u64 = (0..scale.len()).map(|a| count(m, a)).sum();
+            if (1..5).contains(&total) {
+                small.push((
+                    format!("{month} total"),
+                    (0..scale.len()).map(|a| (m, a)).collect(),
+                ));
+            }
+            for (a, (answer, _)) in scale.iter().enumerate() {
+                if (1..5).contains(&count(m, a)) {
+                    small.push((format!("{month} {answer}"), vec![(m, a)]));
+                }
+            }
+        }
+        assert!(small.len() >= 5, "small counts to protect: {}", small.len());
+        assert_eq!(attacker.narrowed(&small), Vec::<String>::new());
+        assert_eq!(
+            open.narrowed(&small).len(),
+            small.len(),
+            "unprotected, all are"
+        );
+    }
+
     use super::*;
 
     fn asked(code: &str, scale: &str) -> SurveyQuestion {

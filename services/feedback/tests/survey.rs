@@ -146,19 +146,45 @@ async fn a_trust_chooses_its_questions_and_their_answers_are_counted() {
             .await
             .unwrap();
 
-        let results = client
-            .get_survey_results(outgoing(GetSurveyResultsRequest::default(), &analyst))
-            .await
-            .unwrap()
-            .into_inner();
-        let booking = results
-            .questions
-            .iter()
-            .find(|r| r.question.as_ref().unwrap().code == "booking")
-            .unwrap();
+        let booking_for = |token: String| {
+            let mut client = client.clone();
+            async move {
+                client
+                    .get_survey_results(outgoing(GetSurveyResultsRequest::default(), &token))
+                    .await
+                    .unwrap()
+                    .into_inner()
+                    .questions
+                    .into_iter()
+                    .find(|r| r.question.as_ref().unwrap().code == "booking")
+                    .unwrap()
+            }
+        };
+        // The lead, who reads the responses: the counts as they are.
+        let booking = booking_for(lead.clone()).await;
         assert_eq!(booking.total, 6);
         assert_eq!(booking.answers[0].count, 4, "yes, definitely");
         assert!((booking.percent_positive.unwrap() - 400.0 / 6.0).abs() < 1e-9);
+        // Analysts: 4 yes and 2 no are each 1 to 4, so both are hidden (and the share that
+        // would give them back); the 6 who answered are shown.
+        let booking = booking_for(analyst.clone()).await;
+        assert_eq!((booking.total, booking.total_hidden), (6, false));
+        let hidden: Vec<(&str, bool, u64)> = booking
+            .answers
+            .iter()
+            .map(|a| (a.answer.as_str(), a.hidden, a.count))
+            .collect();
+        assert_eq!(
+            hidden,
+            [
+                ("yes_definitely", true, 0),
+                ("yes_somewhat", false, 0),
+                ("no", true, 0),
+                ("dont_know", false, 0)
+            ],
+            "{backend:?}"
+        );
+        assert_eq!(booking.percent_positive, None);
 
         // The trust stops asking its own question: its answers stay.
         client

@@ -96,9 +96,10 @@ fn scale_label(scale: &str) -> &'static str {
 fn result_value(r: &feedback::QuestionResult) -> Value {
     let q = r.question.clone().unwrap_or_default();
     context! {
-        text => q.text, asked => q.asked, total => r.total, suppressed => r.suppressed,
-        answers => r.answers.iter().map(|a| context! { label => a.label, count => a.count }).collect::<Vec<_>>(),
-        positive => crate::fft::percent(r.percent_positive),
+        text => q.text, asked => q.asked, total => r.total, suppressed => r.suppressed, total_hidden => r.total_hidden,
+        answers => r.answers.iter().map(|a| context! { label => a.label, count => a.count, hidden => a.hidden }).collect::<Vec<_>>(),
+        any_hidden => r.suppressed || r.total_hidden || r.answers.iter().any(|a| a.hidden),
+        positive_shown => r.percent_positive.is_some(), positive => crate::fft::percent(r.percent_positive),
     }
 }
 
@@ -269,16 +270,29 @@ async fn results_csv(
                 q.text.clone(),
                 String::new(),
                 "*".into(),
-                r.total.to_string(),
+                if r.total_hidden {
+                    "*".to_string()
+                } else {
+                    r.total.to_string()
+                },
             ]);
         }
+        let total = if r.total_hidden {
+            "*".to_string()
+        } else {
+            r.total.to_string()
+        };
         for a in &r.answers {
             rows.push(vec![
                 q.code.clone(),
                 q.text.clone(),
                 a.answer.clone(),
-                a.count.to_string(),
-                r.total.to_string(),
+                if a.hidden {
+                    "*".to_string()
+                } else {
+                    a.count.to_string()
+                },
+                total.clone(),
             ]);
         }
     }
@@ -386,7 +400,10 @@ pub async fn api_update_survey(
 #[derive(Serialize, ToSchema)]
 pub struct AnswerCountBody {
     answer: String,
+    /// 0 when hidden.
     count: u64,
+    /// Hidden from readers of figures: 1 to 4, or what would give such a count back.
+    hidden: bool,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -398,6 +415,8 @@ pub struct QuestionResultBody {
     /// The top answers as a % of those other than dont_know.
     percent_positive: Option<f64>,
     suppressed: bool,
+    /// The number who answered is hidden (0 here).
+    total_hidden: bool,
 }
 
 /// Answers to the survey's questions in a period, with small numbers hidden.
@@ -422,10 +441,12 @@ pub async fn api_results(
                     .map(|a| AnswerCountBody {
                         answer: a.answer,
                         count: a.count,
+                        hidden: a.hidden,
                     })
                     .collect(),
                 percent_positive: r.percent_positive,
                 suppressed: r.suppressed,
+                total_hidden: r.total_hidden,
             })
             .collect(),
     ))

@@ -62,17 +62,6 @@ pub fn checked(question: &str, value: &str) -> Option<String> {
 /// A count as it may be shown: `None` when hidden.
 pub type Shown = Option<u64>;
 
-/// A count of partners, as a figure to protect.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-struct Partners(u64);
-
-impl alongside_platform::protection::Figure for Partners {
-    const PARTS: usize = 1;
-    fn part(&self, _: usize) -> u64 {
-        self.0
-    }
-}
-
 /// Protects every question's counts together (`alongside_platform::protection`): each
 /// question's answers add up to the partners who answered (one figure, the margin of every
 /// question), so the questions are one set of linked tables. A count of 1 to [`SMALL`] is
@@ -80,19 +69,19 @@ impl alongside_platform::protection::Figure for Partners {
 /// possible). Returns each question's counts and the number who answered as they may be shown;
 /// a question whose counts do not add up to the others' has a margin of its own.
 pub fn protect(questions: &[Vec<u64>]) -> (Vec<Vec<Shown>>, Shown) {
-    use alongside_platform::protection::Table;
+    use alongside_platform::protection::{Count, Table};
     let answered = questions.first().map_or(0, |q| q.iter().sum());
-    let mut t: Table<Partners> = Table::default();
-    let all = t.term(Partners(answered));
+    let mut t: Table<Count> = Table::default();
+    let all = t.term(Count(answered));
     let terms: Vec<Vec<usize>> = questions
         .iter()
         .map(|counts| {
-            let parts: Vec<usize> = counts.iter().map(|&n| t.term(Partners(n))).collect();
+            let parts: Vec<usize> = counts.iter().map(|&n| t.term(Count(n))).collect();
             let sum: u64 = counts.iter().sum();
             let margin = if sum == answered {
                 all
             } else {
-                t.term(Partners(sum))
+                t.term(Count(sum))
             };
             t.sum(margin, parts.clone());
             parts

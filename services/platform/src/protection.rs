@@ -145,6 +145,23 @@ impl<F: Tally> Shown<F> {
     }
 }
 
+/// A plain count (answers, partners) as a figure: small at 1 to 4.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Count(pub u64);
+
+impl Figure for Count {
+    const PARTS: usize = 1;
+    fn part(&self, _: usize) -> u64 {
+        self.0
+    }
+}
+
+impl Tally for Count {
+    fn add(&mut self, other: &Self) {
+        self.0 += other.0;
+    }
+}
+
 /// Keyed figures summed key by key (months' rows into a range's, trusts' into an ICS's).
 pub fn sum_by_key<'a, F: Tally + 'a>(
     parts: impl IntoIterator<Item = (&'a String, &'a Shown<F>)>,
