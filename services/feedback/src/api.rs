@@ -533,11 +533,18 @@ impl FeedbackApi {
             "must be between 1 and 56 points",
         );
         v.finish()?;
+        // Nobody reads questionnaires one by one: every reader is answered in whole months,
+        // each month's figures withheld as the stream withholds them, so a period less the
+        // months the stream shows (or another period) gives nothing back.
+        let (from, to) = (
+            whole_month(&request.from, false),
+            whole_month(&request.to, true),
+        );
         let mut summary = prom_figures(
             &self.db,
             &caller.tenant,
-            &request.from,
-            &request.to,
+            &from,
+            &to,
             &request.pathway,
             request.msk_hq_threshold,
         )
@@ -560,9 +567,21 @@ impl FeedbackApi {
     }
 }
 
+/// The first (or with `last`, the last) day of the month of `date`; empty stays empty.
+fn whole_month(date: &str, last: bool) -> String {
+    match (date.get(..7), last) {
+        (Some(month), false) => format!("{month}-01"),
+        (Some(month), true) => {
+            alongside_platform::last_day_of_month(month).map_or(date.to_string(), |d| d.to_string())
+        }
+        (None, _) => date.to_string(),
+    }
+}
+
 /// Outcome measures completed between two dates (either open) of a pathway (empty for all),
-/// figures of 1 to 4 patients withheld; a threshold of 0 is the default. `pathways` is left
-/// empty.
+/// figures of 1 to 4 patients withheld: in the period, and in any month of it (each month is
+/// published on the stream, so a period's figure with a small month in it, less the others,
+/// would give that month's back); a threshold of 0 is the default. `pathways` is left empty.
 pub(crate) async fn prom_figures(
     db: &impl sea_orm::ConnectionTrait,
     tenant: &alongside_platform::OdsCode,
@@ -616,14 +635,25 @@ pub(crate) async fn prom_figures(
     let msk = of(proms::Instrument::MskHq);
     let sure = of(proms::Instrument::Sure);
     let change = proms::change_summary(&proms::pairs(&msk), threshold);
-    // Figures about 1 to 4 patients could be theirs alone: withheld, as the FFT's are.
+    // Figures about 1 to 4 patients could be theirs alone: withheld, as the FFT's are; and a
+    // period's whenever one of its months' is.
     let small = |n: usize| (1..=4).contains(&n);
-    let msk_withheld = small(msk.len()) || small(change.episodes);
-    let sure_withheld = small(sure.len());
+    let small_month = |list: &[proms::Completed]| {
+        let mut months: BTreeMap<(i32, u8), usize> = BTreeMap::new();
+        for c in list {
+            *months
+                .entry((c.completed_on.year(), c.completed_on.month() as u8))
+                .or_default() += 1;
+        }
+        months.values().any(|&n| small(n))
+    };
+    let msk_small = small(msk.len()) || small_month(&msk);
+    let msk_withheld = msk_small || small(change.episodes);
+    let sure_withheld = small(sure.len()) || small_month(&sure);
     let keep = |withheld: bool, x: Option<f64>| if withheld { None } else { x };
     Ok(PromSummary {
         msk_hq_responses: msk.len() as u64,
-        msk_hq_mean_total: keep(small(msk.len()), mean(&msk)),
+        msk_hq_mean_total: keep(msk_small, mean(&msk)),
         msk_hq_episodes_paired: change.episodes as u64,
         msk_hq_mean_change: keep(msk_withheld, change.mean_change),
         msk_hq_improved: keep(msk_withheld, change.improved),

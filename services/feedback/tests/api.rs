@@ -681,6 +681,56 @@ async fn prom_figures_of_few_patients_are_withheld() {
             && summary.msk_hq_mean_total.is_none()
     );
     assert!(summary.sure_withheld && summary.sure_conflict.is_none());
+
+    // Five more in October: the three months hold 7, but September's and November's one
+    // each are withheld on the stream, so the period's mean is withheld too (it less
+    // October's would give those two back), from everyone: nobody reads the questionnaires.
+    let october: Vec<PromResponse> = (2..7)
+        .map(|e| {
+            prom(
+                &format!("o{e}"),
+                "msk_hq",
+                &format!("EP-{e}"),
+                "2026-10-01",
+                vec![2; 14],
+            )
+        })
+        .collect();
+    client
+        .submit_prom_responses(outgoing(
+            SubmitPromResponsesRequest {
+                responses: october,
+                dry_run: false,
+            },
+            &analyst,
+        ))
+        .await
+        .unwrap();
+    let summary_for = |token: String, from: &str, to: &str| {
+        let mut client = client.clone();
+        let request = GetPromSummaryRequest {
+            from: from.into(),
+            to: to.into(),
+            ..Default::default()
+        };
+        async move {
+            client
+                .get_prom_summary(outgoing(request, &token))
+                .await
+                .unwrap()
+                .into_inner()
+        }
+    };
+    let analysts = summary_for(analyst.clone(), "", "").await;
+    assert_eq!(analysts.msk_hq_responses, 7);
+    assert_eq!(analysts.msk_hq_mean_total, None, "a small month within");
+    let lead = svc.token("RZA", Role::EngagementLead);
+    let leads = summary_for(lead, "", "").await;
+    assert_eq!(leads.msk_hq_mean_total, None);
+    // Periods are whole months: mid-October is all October.
+    let october = summary_for(analyst.clone(), "2026-10-15", "2026-10-20").await;
+    assert_eq!(october.msk_hq_responses, 5);
+    assert_eq!(october.msk_hq_mean_total, Some(28.0));
 }
 
 /// The places the tagged responses name.
