@@ -214,20 +214,7 @@ pub async fn report(
     if !from.is_empty() && !to.is_empty() && from > to {
         v.push("to", "must be on or after from");
     }
-    if !r.trusts.is_empty() && !matches!(caller.role, Role::IcsAnalyst | Role::Admin) {
-        v.push(
-            "trusts",
-            "only an ICS's analysts and administrators read several trusts' involvement",
-        );
-    }
-    let mut trusts: Vec<OdsCode> = Vec::new();
-    for (i, code) in r.trusts.iter().enumerate() {
-        match OdsCode::parse(code) {
-            Ok(code) if !trusts.contains(&code) => trusts.push(code),
-            Ok(_) => v.push(&format!("trusts[{i}]"), "is named twice"),
-            Err(e) => v.push(&format!("trusts[{i}]"), e.to_string()),
-        }
-    }
+    let trusts = caller.trusts_asked(&r.trusts, &mut v);
     v.finish()?;
     // Readers of figures, and an ICS, see protected figures of whole months.
     let protected =
@@ -397,13 +384,7 @@ mod derivation {
     /// Many small figures from a fixed seed: rare spinal work, a few expenses-only sessions,
     /// apologies and no-shows of one or two partners.
     fn generate() -> BTreeMap<Cell, Vec<String>> {
-        let mut seed: u64 = 0xfeed_beef;
-        let mut next = move |n: u64| {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (seed >> 33) % n
-        };
+        let mut next = alongside_platform::protection::attacker::seeded(0xfeed_beef);
         let mut out: BTreeMap<Cell, Vec<String>> = BTreeMap::new();
         for t in 0..TRUSTS {
             for m in 0..MONTHS.len() {

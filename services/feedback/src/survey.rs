@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use alongside_platform::error::{FieldError, Violations};
 use alongside_platform::protection::{Count, Table};
-use alongside_platform::{audit, Caller, OdsCode, Role, ServiceError};
+use alongside_platform::{audit, Caller, OdsCode, ServiceError};
 use alongside_proto::feedback::v1::*;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
@@ -381,7 +381,7 @@ impl FeedbackApi {
         }
         let counts: Vec<(String, String, String, i64)> = query.into_tuple().all(&self.db).await?;
         let questions = Questions::load(&self.db, &caller.tenant).await?;
-        if matches!(caller.role, Role::Analyst | Role::IcsAnalyst | Role::Admin) {
+        if caller.role.reads_figures_only() {
             let months = protected_months(&questions.0, &counts);
             return Ok(SurveyResults {
                 questions: questions
@@ -659,13 +659,7 @@ mod tests {
             ..Default::default()
         };
         let scale = survey_answers("agreement");
-        let mut seed: u64 = 11;
-        let mut next = move |n: u64| {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (seed >> 33) % n
-        };
+        let mut next = alongside_platform::protection::attacker::seeded(11);
         let months = [
             "2026-01", "2026-02", "2026-03", "2026-04", "2026-05", "2026-06", "2026-07", "2026-08",
         ];

@@ -1043,7 +1043,7 @@ async fn report(
             context! {
                 trusts => trusts.iter().map(|(c, n, r)| report_value(c, n, r)).collect::<Vec<_>>(),
                 total => total, ics => ics, from => from, to => to,
-                protected => ics || matches!(me.caller.role, Role::Analyst | Role::IcsAnalyst | Role::Admin),
+                protected => ics || me.caller.role.reads_figures_only(),
                 csv => format!("/engagement/report.csv?from={from}&to={to}"),
             },
         ),

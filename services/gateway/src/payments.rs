@@ -1994,7 +1994,7 @@ async fn budget(
                 trusts => trusts, rolled_up => reports.ics.is_some(), ics_total => ics_total, groups => GROUPS, bases => BASES_OF_SPEND,
                 covered => context! { from => reports.covered.from, to => reports.covered.to },
                 q => context! { group_by => if q.group_by.is_empty() { "month" } else { q.group_by.as_str() }, from => q.from, to => q.to, basis => q.basis },
-                query => query, suppressed_view => matches!(me.caller.role, Analyst | IcsAnalyst | Admin) || reports.ics.is_some(), errors => BTreeMap::<String, String>::new(),
+                query => query, suppressed_view => me.caller.role.reads_figures_only() || reports.ics.is_some(), errors => BTreeMap::<String, String>::new(),
             },
         ),
     )?

@@ -39,13 +39,7 @@ impl Truth {
     /// Many small cells, one-partner months and pathways, some claims not yet paid and some
     /// not yet approved (which count for nothing), from a fixed seed.
     fn generate() -> Self {
-        let mut seed: u64 = 0x5eed_cafe;
-        let mut next = move |n: u64| {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (seed >> 33) % n
-        };
+        let mut next = alongside_platform::protection::attacker::seeded(0x5eed_cafe);
         let mut truth = Truth::default();
         for t in 0..TRUSTS.len() {
             for m in 0..MONTHS.len() {

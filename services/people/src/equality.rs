@@ -349,13 +349,7 @@ mod tests {
     #[test]
     fn no_small_count_is_narrowed_by_the_questions_together() {
         use alongside_platform::protection::attacker::Attacker;
-        let mut seed: u64 = 7;
-        let mut next = move |n: u64| {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (seed >> 33) % n
-        };
+        let mut next = alongside_platform::protection::attacker::seeded(7);
         let mut bounded = 0;
         for round in 0..20 {
             // Three questions of three answers; a few dozen partners, skewed so that some

@@ -31,6 +31,12 @@ pub enum Role {
 }
 
 impl Role {
+    /// Readers of figures: analysts, an ICS's analysts and administrators, who never read the
+    /// rows behind a figure, so get figures as published (protected months).
+    pub fn reads_figures_only(self) -> bool {
+        matches!(self, Role::Analyst | Role::IcsAnalyst | Role::Admin)
+    }
+
     pub const ALL: [Role; 7] = [
         Role::Partner,
         Role::Staff,
@@ -73,6 +79,27 @@ pub struct Caller {
 }
 
 impl Caller {
+    /// The member trusts an ICS's user asks about, by ODS code (the gateway vouches for them):
+    /// only an ICS's analysts and administrators may name any; each must be a code, named once.
+    /// Problems go to `v`, under `trusts` and `trusts[i]`.
+    pub fn trusts_asked(&self, codes: &[String], v: &mut crate::error::Violations) -> Vec<OdsCode> {
+        if !codes.is_empty() && !matches!(self.role, Role::IcsAnalyst | Role::Admin) {
+            v.push(
+                "trusts",
+                "only an ICS's analysts and administrators read several trusts' figures",
+            );
+        }
+        let mut trusts: Vec<OdsCode> = Vec::new();
+        for (i, code) in codes.iter().enumerate() {
+            match OdsCode::parse(code) {
+                Ok(code) if !trusts.contains(&code) => trusts.push(code),
+                Ok(_) => v.push(&format!("trusts[{i}]"), "is named twice"),
+                Err(e) => v.push(&format!("trusts[{i}]"), e.to_string()),
+            }
+        }
+        trusts
+    }
+
     /// Refuses the call unless the caller holds one of `roles`.
     pub fn require(&self, roles: &[Role]) -> Result<(), Status> {
         if roles.contains(&self.role) {

@@ -437,6 +437,17 @@ pub mod attacker {
 
     use microlp::{ComparisonOp, OptimizationDirection, Problem, SolveOutcome};
 
+    /// A small generator of test data from a fixed seed (a linear congruential one): the same
+    /// figures every run, so a failure can be looked at again.
+    pub fn seeded(mut seed: u64) -> impl FnMut(u64) -> u64 {
+        move |n: u64| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) % n
+        }
+    }
+
     pub struct Attacker<K> {
         cells: BTreeMap<K, usize>,
         facts: Vec<(Vec<usize>, f64)>,

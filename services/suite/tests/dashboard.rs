@@ -7,20 +7,7 @@ mod common;
 
 use serde_json::Value;
 
-async fn sign_in(base: &str, email: &str) -> reqwest::Client {
-    let http = reqwest::Client::builder()
-        .cookie_store(true)
-        .build()
-        .unwrap();
-    let response = http
-        .post(format!("{base}/api/v1/session"))
-        .json(&serde_json::json!({ "email": email, "password": "alongside-demo" }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200, "{email} signs in");
-    http
-}
+use common::sign_in;
 
 async fn get(http: &reqwest::Client, url: String) -> (u16, String) {
     let response = http.get(url).send().await.unwrap();

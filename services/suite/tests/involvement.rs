@@ -10,20 +10,7 @@ use std::time::Duration;
 use alongside_events::testing::read_events;
 use alongside_proto::feedback::events::v1::InvolvementInsight;
 
-async fn sign_in(base: &str, email: &str) -> reqwest::Client {
-    let http = reqwest::Client::builder()
-        .cookie_store(true)
-        .build()
-        .unwrap();
-    let response = http
-        .post(format!("{base}/api/v1/session"))
-        .json(&serde_json::json!({ "email": email, "password": "alongside-demo" }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    http
-}
+use common::sign_in;
 
 /// The report's CSV rows of one month: (by, key) → sessions ("" when hidden).
 async fn report(

@@ -399,25 +399,11 @@ impl PaymentsApi {
             .activity
             .as_ref()
             .map_or((None, None), |range| date_range(&mut v, range));
-        let mut trusts = Vec::new();
-        if !r.trusts.is_empty() && !matches!(caller.role, Role::IcsAnalyst | Role::Admin) {
-            v.push(
-                "trusts",
-                "only an ICS's analysts and administrators read several trusts' spend",
-            );
-        }
-        for (i, code) in r.trusts.iter().enumerate() {
-            match OdsCode::parse(code) {
-                Ok(code) if !trusts.contains(&code) => trusts.push(code),
-                Ok(_) => v.push(&format!("trusts[{i}]"), "is named twice"),
-                Err(e) => v.push(&format!("trusts[{i}]"), e.to_string()),
-            }
-        }
+        let trusts = caller.trusts_asked(&r.trusts, &mut v);
         v.finish()?;
         // Readers of figures, and every user of an ICS, see protected figures over whole
         // months; those who may read the claims themselves see the dates asked for.
-        let protected = !trusts.is_empty()
-            || matches!(caller.role, Role::Analyst | Role::IcsAnalyst | Role::Admin);
+        let protected = !trusts.is_empty() || caller.role.reads_figures_only();
         let (from, to) = if protected {
             (
                 from.map(|d| d.replace_day(1).unwrap_or(d)),

@@ -13,3 +13,20 @@ pub async fn demo_suite(data: &std::path::Path) -> Suite {
     .await
     .expect("the suite starts")
 }
+
+/// A client signed in to the suite at `base` as the demo user `email`.
+#[allow(dead_code)] // not every test file signs in this way
+pub async fn sign_in(base: &str, email: &str) -> reqwest::Client {
+    let http = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let response = http
+        .post(format!("{base}/api/v1/session"))
+        .json(&serde_json::json!({ "email": email, "password": "alongside-demo" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{email} signs in");
+    http
+}
