@@ -20,6 +20,7 @@ use alongside_platform::error::Violations;
 use alongside_platform::involvement::{
     shown_month, sum, Figures, Involved, Shown, KIND, PATHWAY, WAY,
 };
+use alongside_platform::protection::THRESHOLD;
 use alongside_platform::{Caller, OdsCode, Role, ServiceError};
 use alongside_proto::engagement::v1::{
     EngagementReportRequest, EngagementReportResponse, HoursRow, TrustEngagementReport,
@@ -327,12 +328,17 @@ async fn period(
         .await?
         .into_iter()
         .filter(|o| o.filled < o.places)
-        .map(|o| UnfilledOpportunity {
-            id: o.id,
-            title: o.title,
-            starts_on: o.starts_on,
-            places: o.places.max(0) as u32,
-            filled: o.filled.max(0) as u32,
+        .map(|o| {
+            let filled = o.filled.max(0) as u32;
+            let filled_hidden = protected && (1..THRESHOLD as u32).contains(&filled);
+            UnfilledOpportunity {
+                id: o.id,
+                title: o.title,
+                starts_on: o.starts_on,
+                places: o.places.max(0) as u32,
+                filled: if filled_hidden { 0 } else { filled },
+                filled_hidden,
+            }
         })
         .collect();
     Ok(Period {

@@ -1012,7 +1012,7 @@ fn report_value(code: &str, name: &str, r: &engagement::EngagementReportResponse
         histogram => r.paid_sessions_histogram,
         apologies => or_hidden(r.apologies_hidden, r.apologies.to_string()), no_shows => or_hidden(r.no_shows_hidden, r.no_shows.to_string()),
         by_kind => rows(&r.by_kind, &kind), by_pathway => rows(&r.by_pathway, &pathway),
-        unfilled => r.unfilled.iter().map(|u| context! { id => u.id, title => u.title, starts_on => u.starts_on, places => u.places, filled => u.filled }).collect::<Vec<_>>(),
+        unfilled => r.unfilled.iter().map(|u| context! { id => u.id, title => u.title, starts_on => u.starts_on, places => u.places, filled => if u.filled_hidden { "hidden".to_string() } else { u.filled.to_string() } }).collect::<Vec<_>>(),
     }
 }
 
