@@ -1,6 +1,8 @@
 //! The comments part of feedback's API: listing and correcting comments' themes, counts by
 //! theme, and the trust's themes model with its retraining.
 
+use std::collections::BTreeMap;
+
 use alongside_platform::error::Violations;
 use alongside_platform::{audit, Caller, ServiceError};
 use alongside_proto::feedback::v1::*;
@@ -332,18 +334,11 @@ pub(crate) async fn protected_theme_figures(
     to_month: &str,
     pathway: &str,
 ) -> Result<ThemeSummary, sea_orm::DbErr> {
-    let mut out = theme_figures(db, tenant, from_month, to_month, pathway).await?;
-    let months: Vec<String> = labelled(tenant, from_month, to_month)
-        .select_only()
-        .column(comments::Column::Month)
-        .distinct()
-        .into_tuple()
-        .all(db)
-        .await?;
+    let months = month_figures(db, tenant, from_month, to_month, pathway).await?;
+    let mut out = sum_of(months.values());
     let mut hidden = vec![false; out.categories.len()];
     let mut split_hidden = vec![false; out.categories.len()];
-    for month in months {
-        let m = theme_figures(db, tenant, &month, &month, pathway).await?;
+    for m in months.values() {
         out.sentiment_hidden |= m.sentiment.iter().any(|&n| small(n));
         for (i, c) in m.categories.iter().enumerate() {
             hidden[i] |= small(c.comments) || (c.comments > 0 && small(m.comments));
@@ -389,6 +384,19 @@ pub(crate) async fn theme_figures(
     to_month: &str,
     pathway: &str,
 ) -> Result<ThemeSummary, sea_orm::DbErr> {
+    let months = month_figures(db, tenant, from_month, to_month, pathway).await?;
+    Ok(sum_of(months.values()))
+}
+
+/// The theme figures of each month from `from_month` to `to_month` (either open), two queries
+/// in all.
+async fn month_figures(
+    db: &impl sea_orm::ConnectionTrait,
+    tenant: &alongside_platform::OdsCode,
+    from_month: &str,
+    to_month: &str,
+    pathway: &str,
+) -> Result<BTreeMap<String, ThemeSummary>, sea_orm::DbErr> {
     let mut themes_q = comments::theme::Entity::find()
         .filter(comments::theme::Column::TenantId.eq(tenant.as_str()));
     let mut comments_q = labelled(tenant, from_month, to_month);
@@ -402,66 +410,94 @@ pub(crate) async fn theme_figures(
         themes_q = themes_q.filter(comments::theme::Column::Pathway.eq(pathway.trim()));
         comments_q = comments_q.filter(comments::Column::Pathway.eq(pathway.trim()));
     }
-    let by_theme: Vec<(String, i32, i64)> = themes_q
+    let by_theme: Vec<(String, String, i32, i64)> = themes_q
         .select_only()
+        .column(comments::theme::Column::Month)
         .column(comments::theme::Column::Category)
         .column(comments::theme::Column::Sentiment)
         .column_as(comments::theme::Column::CommentId.count(), "n")
+        .group_by(comments::theme::Column::Month)
         .group_by(comments::theme::Column::Category)
         .group_by(comments::theme::Column::Sentiment)
         .into_tuple()
         .all(db)
         .await?;
-    let by_sentiment: Vec<(i32, String, i64)> = comments_q
+    let by_sentiment: Vec<(String, i32, String, i64)> = comments_q
         .select_only()
+        .column(comments::Column::Month)
         .column(comments::Column::Sentiment)
         .column(comments::Column::LabelledBy)
         .column_as(comments::Column::Id.count(), "n")
+        .group_by(comments::Column::Month)
         .group_by(comments::Column::Sentiment)
         .group_by(comments::Column::LabelledBy)
         .into_tuple()
         .all(db)
         .await?;
-    let categories = CATEGORIES
-        .iter()
-        .chain([&NOT_ASSIGNED])
-        .map(|c| {
-            let mut t = ThemeCount {
+    let mut months: BTreeMap<String, ThemeSummary> = BTreeMap::new();
+    for (m, code, sentiment, n) in by_theme {
+        let summary = months.entry(m).or_insert_with(empty_summary);
+        let Some(t) = summary.categories.iter_mut().find(|t| t.code == code) else {
+            continue;
+        };
+        let n = n.max(0) as u64;
+        t.comments += n;
+        match sentiment {
+            1 | 2 => t.positive += n,
+            3 => t.neutral += n,
+            4 | 5 => t.negative += n,
+            _ => {}
+        }
+    }
+    for (m, s, by, n) in by_sentiment {
+        let summary = months.entry(m).or_insert_with(empty_summary);
+        let n = n.max(0) as u64;
+        summary.comments += n;
+        if by == "staff" {
+            summary.corrected += n;
+        }
+        if (1..=5).contains(&s) {
+            summary.sentiment[s as usize - 1] += n;
+        }
+    }
+    Ok(months)
+}
+
+/// No comments: every theme at nought.
+fn empty_summary() -> ThemeSummary {
+    ThemeSummary {
+        comments: 0,
+        categories: CATEGORIES
+            .iter()
+            .chain([&NOT_ASSIGNED])
+            .map(|c| ThemeCount {
                 code: c.code.into(),
                 name: c.name.into(),
                 major: c.major.into(),
                 ..Default::default()
-            };
-            for (_, sentiment, n) in by_theme.iter().filter(|(code, _, _)| code == c.code) {
-                let n = *n as u64;
-                t.comments += n;
-                match sentiment {
-                    1 | 2 => t.positive += n,
-                    3 => t.neutral += n,
-                    4 | 5 => t.negative += n,
-                    _ => {}
-                }
-            }
-            t
-        })
-        .collect();
-    let mut sentiment = vec![0u64; 5];
-    let (mut total, mut corrected) = (0u64, 0u64);
-    for (s, by, n) in by_sentiment {
-        let n = n as u64;
-        total += n;
-        if by == "staff" {
-            corrected += n;
+            })
+            .collect(),
+        sentiment: vec![0; 5],
+        corrected: 0,
+        sentiment_hidden: false,
+    }
+}
+
+/// Months' theme figures added up.
+fn sum_of<'a>(months: impl IntoIterator<Item = &'a ThemeSummary>) -> ThemeSummary {
+    let mut out = empty_summary();
+    for m in months {
+        out.comments += m.comments;
+        out.corrected += m.corrected;
+        for (sum, n) in out.sentiment.iter_mut().zip(&m.sentiment) {
+            *sum += n;
         }
-        if (1..=5).contains(&s) {
-            sentiment[s as usize - 1] += n;
+        for (sum, c) in out.categories.iter_mut().zip(&m.categories) {
+            sum.comments += c.comments;
+            sum.positive += c.positive;
+            sum.neutral += c.neutral;
+            sum.negative += c.negative;
         }
     }
-    Ok(ThemeSummary {
-        comments: total,
-        categories,
-        sentiment,
-        corrected,
-        sentiment_hidden: false,
-    })
+    out
 }
