@@ -223,5 +223,43 @@ pub async fn bench(
         (drafted + confirmed_in).as_secs_f64(),
         ledger.entries,
     );
+
+    // (5b) spend over those claims: finance's as it is, an analyst's as protected months.
+    let analyst = Caller {
+        subject: "usr_bench_analyst".into(),
+        role: Role::Analyst,
+        ..finance.clone()
+    };
+    for (who, caller) in [("finance", &finance), ("an analyst", &analyst)] {
+        let mut took = Vec::new();
+        let mut hidden = 0;
+        let mut rows = 0;
+        for i in 0..SPEND_CALLS {
+            let request = payments::SpendReportRequest {
+                group_by: ["pathway", "kind", "cost_centre", "month"][i % 4].into(),
+                basis: "committed".into(),
+                ..Default::default()
+            };
+            let started = Instant::now();
+            let report = state
+                .clients
+                .payments()
+                .spend_report(state.clients.request(caller, request))
+                .await?
+                .into_inner();
+            took.push(started.elapsed());
+            rows = report.rows.len();
+            hidden = report.rows.iter().filter(|r| r.suppressed).count();
+        }
+        took.sort();
+        println!(
+            "  Spend for {who} ({paid} claims over 600 days, SpendReport by pathway, kind, cost centre and month in turn, {SPEND_CALLS} calls): p50 {:.1} ms, p95 {:.1} ms; the last {rows} rows, {hidden} hidden",
+            crate::percentile(&took, 50.0).as_secs_f64() * 1e3,
+            crate::percentile(&took, 95.0).as_secs_f64() * 1e3,
+        );
+    }
     Ok(())
 }
+
+/// How many spend reports each reader asks for.
+const SPEND_CALLS: usize = 20;
