@@ -633,10 +633,8 @@ async fn gather(
         spend(state, me, &trusts, &from, &to),
         involvement(state, me, &trusts, &from, &to)
     )?;
-    // By theme: name, comments now and before, negative now, and whether any trust's figure
-    // is hidden now, before, or its split (a sum with a hidden part would give it away).
-    let mut themes: BTreeMap<String, (String, u64, u64, u64)> = BTreeMap::new();
-    let mut hidden: BTreeMap<String, (bool, bool, bool)> = BTreeMap::new();
+    // By theme, the trusts' figures added up.
+    let mut themes: BTreeMap<String, ThemeSum> = BTreeMap::new();
     let (mut comments, mut previous_comments) = (0, 0);
     let mut proms = Vec::new();
     let mut involvement = Vec::new();
@@ -653,21 +651,18 @@ async fn gather(
         comments += t.now.comments;
         previous_comments += t.before.comments;
         for c in &t.now.categories {
-            let e = themes
-                .entry(c.code.clone())
-                .or_insert((c.name.clone(), 0, 0, 0));
-            e.1 += c.comments;
-            e.3 += c.negative;
-            let h = hidden.entry(c.code.clone()).or_default();
-            h.0 |= c.hidden;
-            h.2 |= c.sentiment_hidden;
+            let e = themes.entry(c.code.clone()).or_default();
+            e.name.clone_from(&c.name);
+            e.now += c.comments;
+            e.negative += c.negative;
+            e.now_hidden |= c.hidden;
+            e.split_hidden |= c.sentiment_hidden;
         }
         for c in &t.before.categories {
-            let e = themes
-                .entry(c.code.clone())
-                .or_insert((c.name.clone(), 0, 0, 0));
-            e.2 += c.comments;
-            hidden.entry(c.code.clone()).or_default().1 |= c.hidden;
+            let e = themes.entry(c.code.clone()).or_default();
+            e.name.clone_from(&c.name);
+            e.before += c.comments;
+            e.before_hidden |= c.hidden;
         }
         proms.push(prom_body(&t.code, &t.name, &t.proms));
         let involved = if involvement_report.trusts.is_empty() {
@@ -728,23 +723,23 @@ async fn gather(
     });
     let mut themes: Vec<ThemeBody> = themes
         .into_iter()
-        .filter(|(code, (_, now, _, _))| {
-            let shown = !hidden.get(code).is_some_and(|h| h.0);
-            shown && *now > 0 && !matches!(code.as_str(), "not_assigned" | "labelling_not_possible")
+        .filter(|(code, t)| {
+            !t.now_hidden
+                && t.now > 0
+                && !matches!(code.as_str(), "not_assigned" | "labelling_not_possible")
         })
-        .map(|(code, (name, now, before, negative))| {
-            let (_, before_hidden, split_hidden) = hidden.get(&code).copied().unwrap_or_default();
-            let share = now as f64 * 100.0 / comments.max(1) as f64;
-            let previous_share = (previous_comments > 0 && !before_hidden)
-                .then(|| before as f64 * 100.0 / previous_comments as f64);
+        .map(|(code, t)| {
+            let share = t.now as f64 * 100.0 / comments.max(1) as f64;
+            let previous_share = (previous_comments > 0 && !t.before_hidden)
+                .then(|| t.before as f64 * 100.0 / previous_comments as f64);
             let (before, negative) = (
-                (!before_hidden).then_some(before),
-                (!split_hidden).then_some(negative),
+                (!t.before_hidden).then_some(t.before),
+                (!t.split_hidden).then_some(t.negative),
             );
             ThemeBody {
                 code,
-                name,
-                comments: now,
+                name: t.name,
+                comments: t.now,
                 share,
                 previous_comments: before,
                 previous_share,
@@ -780,7 +775,20 @@ async fn gather(
     })
 }
 
-/// One trust's outcome measures, themes now and before, and involvement.
+/// A theme over the trusts: comments now and before, negative now, and whether any trust's
+/// figure is hidden now, before, or its split (a sum with a hidden part would give it away).
+#[derive(Default)]
+struct ThemeSum {
+    name: String,
+    now: u64,
+    before: u64,
+    negative: u64,
+    now_hidden: bool,
+    before_hidden: bool,
+    split_hidden: bool,
+}
+
+/// One trust's outcome measures, themes now and before, equality answers and impact log.
 struct TrustFigures {
     code: String,
     name: String,
