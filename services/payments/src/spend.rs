@@ -34,7 +34,8 @@ pub struct Claims {
     /// Pathway, kind and cost centre.
     pub keys: [String; 3],
     pub paid: bool,
-    pub partner: String,
+    /// The partner, by a number standing for their id within one report.
+    pub partner: u32,
     pub claims: u64,
     pub involvement_pence: i64,
     pub expenses_pence: i64,
@@ -45,7 +46,7 @@ pub struct Claims {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Spend {
     pub claims: u64,
-    pub partners: BTreeSet<String>,
+    pub partners: BTreeSet<u32>,
     pub involvement_pence: i64,
     pub expenses_pence: i64,
     pub total_pence: i64,
@@ -54,7 +55,7 @@ pub struct Spend {
 impl Tally for Spend {
     fn add(&mut self, other: &Spend) {
         self.claims += other.claims;
-        self.partners.extend(other.partners.iter().cloned());
+        self.partners.extend(other.partners.iter().copied());
         self.involvement_pence += other.involvement_pence;
         self.expenses_pence += other.expenses_pence;
         self.total_pence += other.total_pence;
@@ -64,7 +65,7 @@ impl Tally for Spend {
 impl Spend {
     fn add_claims(&mut self, c: &Claims) {
         self.claims += c.claims;
-        self.partners.insert(c.partner.clone());
+        self.partners.insert(c.partner);
         self.involvement_pence += c.involvement_pence;
         self.expenses_pence += c.expenses_pence;
         self.total_pence += c.total_pence;
@@ -193,11 +194,14 @@ mod tests {
     use super::*;
 
     fn claims(month: &str, pathway: &str, paid: bool, partner: &str, pence: i64) -> Claims {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        partner.hash(&mut h);
         Claims {
             month: month.into(),
             keys: [pathway.into(), "meeting".into(), "CC1".into()],
             paid,
-            partner: partner.into(),
+            partner: h.finish() as u32,
             claims: 1,
             involvement_pence: pence,
             expenses_pence: 0,

@@ -521,13 +521,19 @@ impl PaymentsApi {
                 k
             }
         };
+        // Partners are only counted: a number each, not their id, is kept and compared.
+        let mut numbers: HashMap<String, u32> = HashMap::new();
         Ok(rows
             .into_iter()
-            .map(|r| spend::Claims {
+            .map(|r| {
+                let next = numbers.len() as u32;
+                (*numbers.entry(r.partner.clone()).or_insert(next), r)
+            })
+            .map(|(partner, r)| spend::Claims {
                 month: r.month,
                 keys: [key(r.pathway), key(r.kind), key(r.cost_centre)],
                 paid: r.paid != 0,
-                partner: r.partner,
+                partner,
                 claims: r.claims.max(0) as u64,
                 involvement_pence: r.involvement,
                 expenses_pence: r.expenses,
