@@ -54,18 +54,8 @@ fn months(rows: &[Sessions]) -> BTreeMap<String, Figures<Involved>> {
             "no_show" => m.no_shows.count(&r.partner, r.sessions, 0),
             _ if r.minutes == 0 => m.no_shows.count(&r.partner, r.sessions, 0),
             _ => {
-                let way = if r.paid { "paid" } else { "expenses_only" };
-                m.attended.count(&r.partner, r.sessions, r.minutes);
-                for (d, key) in [
-                    (KIND, &r.kind),
-                    (PATHWAY, &r.pathway),
-                    (WAY, &way.to_string()),
-                ] {
-                    m.by[d]
-                        .entry(key.clone())
-                        .or_default()
-                        .count(&r.partner, r.sessions, r.minutes);
-                }
+                let of = (r.kind.as_str(), r.pathway.as_str(), r.paid);
+                m.attended(&r.partner, of, r.sessions, r.minutes);
             }
         }
     }

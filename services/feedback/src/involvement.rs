@@ -181,23 +181,8 @@ pub async fn insight(
     // paying), protected the same way: so the stream hides what the report hides.
     let mut month = Figures::<Involved>::default();
     for a in &rows {
-        let minutes = a.minutes.max(0) as u64;
-        let way = if a.expenses_only {
-            "expenses_only"
-        } else {
-            "paid"
-        };
-        month.attended.count(&a.partner_id, 1, minutes);
-        for (d, key) in [
-            (KIND, &a.kind),
-            (PATHWAY, &a.pathway),
-            (WAY, &way.to_string()),
-        ] {
-            month.by[d]
-                .entry(key.clone())
-                .or_default()
-                .count(&a.partner_id, 1, minutes);
-        }
+        let of = (a.kind.as_str(), a.pathway.as_str(), !a.expenses_only);
+        month.attended(&a.partner_id, of, 1, a.minutes.max(0) as u64);
     }
     let month = shown_month(month, true);
     // Engagement's pathways were typed by staff: only the trust's listed ones are published,

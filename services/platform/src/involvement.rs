@@ -64,6 +64,29 @@ pub struct Figures<T> {
     pub no_shows: T,
 }
 
+impl Figures<Involved> {
+    /// Counts `sessions` a partner attended (of `minutes` in all) of a kind of work, a pathway
+    /// as typed, paid or expenses only: in the total and in each dimension. Engagement's report
+    /// and the stream both build a month through this, so their tables, and what protection
+    /// hides of them, are the same.
+    pub fn attended(
+        &mut self,
+        partner: &str,
+        (kind, pathway, paid): (&str, &str, bool),
+        sessions: u64,
+        minutes: u64,
+    ) {
+        let way = if paid { "paid" } else { "expenses_only" };
+        self.attended.count(partner, sessions, minutes);
+        for (d, key) in [(KIND, kind), (PATHWAY, pathway), (WAY, way)] {
+            self.by[d]
+                .entry(key.to_string())
+                .or_default()
+                .count(partner, sessions, minutes);
+        }
+    }
+}
+
 /// A month's figures as they may be shown: protected as one set of linked tables, or for those
 /// who may read the attendance itself, as they are.
 pub fn shown_month(month: Figures<Involved>, protected: bool) -> Figures<Shown> {
