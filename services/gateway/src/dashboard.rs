@@ -813,9 +813,7 @@ async fn trust_figures(
 ) -> Result<TrustFigures, AppError> {
     let caller = as_trust(me, code)?;
     let caller = &caller;
-    let last = alongside_platform::last_day_of_month(to)
-        .map(|d| d.to_string())
-        .unwrap_or_default();
+    let last = last_day(to);
     let last = &last;
     let themes = |from: &String, to: &String| feedback::GetThemeSummaryRequest {
         from_month: from.clone(),
@@ -914,6 +912,13 @@ async fn trust_figures(
     })
 }
 
+/// The last day (YYYY-MM-DD) of the period's last month (YYYY-MM).
+fn last_day(to: &str) -> String {
+    alongside_platform::last_day_of_month(to)
+        .map(|d| d.to_string())
+        .unwrap_or_default()
+}
+
 fn sessions(r: &EngagementReportResponse) -> Option<u64> {
     (!r.total_hidden).then_some(r.sessions as u64)
 }
@@ -936,9 +941,7 @@ async fn involvement(
     from: &str,
     to: &str,
 ) -> Result<EngagementReportResponse, AppError> {
-    let last = alongside_platform::last_day_of_month(to)
-        .map(|d| d.to_string())
-        .unwrap_or_default();
+    let last = last_day(to);
     Ok(state
         .clients
         .engagement()
@@ -973,9 +976,7 @@ async fn spend(
     from: &str,
     to: &str,
 ) -> Result<payments::SpendReportResponse, AppError> {
-    let last = alongside_platform::last_day_of_month(to)
-        .map(|d| d.to_string())
-        .unwrap_or_default();
+    let last = last_day(to);
     Ok(state
         .clients
         .payments()
