@@ -95,6 +95,45 @@ impl rdkafka::client::ClientContext for LagContext {
 
 impl rdkafka::consumer::ConsumerContext for LagContext {}
 
+/// How long stopping waits for the consumer to commit and leave its group.
+const CLOSE_DEADLINE: Duration = Duration::from_secs(5);
+
+/// Owns the librdkafka consumer and closes it off the async workers with a deadline, however the
+/// loop ends (shutdown, an error, or its task dropped with the runtime). Closing commits the
+/// stored offsets and leaves the group; librdkafka can block in it indefinitely while a rebalance
+/// is under way, so past the deadline the close is left to finish on its own thread and shutdown
+/// goes on. Offsets not committed then are redelivered, which the inbox makes a no-op.
+struct Closing(Option<StreamConsumer<LagContext>>);
+
+impl std::ops::Deref for Closing {
+    type Target = StreamConsumer<LagContext>;
+
+    fn deref(&self) -> &Self::Target {
+        self.0.as_ref().expect("the consumer is only taken when closing")
+    }
+}
+
+impl Drop for Closing {
+    fn drop(&mut self) {
+        let Some(consumer) = self.0.take() else {
+            return;
+        };
+        let group = consumer.context().group.clone();
+        let (done, closed) = std::sync::mpsc::channel();
+        let spawned = std::thread::Builder::new()
+            .name("kafka-close".into())
+            .spawn(move || {
+                let _ = consumer.commit_consumer_state(CommitMode::Sync);
+                consumer.unsubscribe();
+                drop(consumer);
+                let _ = done.send(());
+            });
+        if spawned.is_ok() && closed.recv_timeout(CLOSE_DEADLINE).is_err() {
+            tracing::warn!(%group, deadline_s = CLOSE_DEADLINE.as_secs(), "consumer did not close in time; left to close on its own");
+        }
+    }
+}
+
 pub struct Consumer {
     /// The consumer group, and the `consumer` column of `processed_events`: the service's name.
     group: String,
@@ -138,6 +177,7 @@ impl Consumer {
                 .create_with_context(LagContext {
                     group: self.group.clone(),
                 })?;
+        let consumer = Closing(Some(consumer));
         let topics: Vec<&str> = self.topics.iter().map(String::as_str).collect();
         consumer.subscribe(&topics)?;
         let dlq_producer = crate::kafka::producer(&self.settings, &format!("{}-dlq", self.group))?;
@@ -190,7 +230,7 @@ impl Consumer {
                 }
             }
         }
-        let _ = consumer.commit_consumer_state(CommitMode::Sync);
+        drop(consumer);
         tracing::info!(group = %self.group, "consumer stopped");
         Ok(())
     }
