@@ -235,13 +235,28 @@ impl FeedbackApi {
     ) -> Result<ThemeSummary, ServiceError> {
         let mut v = Violations::default();
         month_range(&mut v, &r.from_month, &r.to_month);
+        let trusts = caller.trusts_asked(&r.trusts, &mut v);
         v.finish()?;
-        let (tenant, from, to, pathway) = (&caller.tenant, &r.from_month, &r.to_month, &r.pathway);
-        if FIGURES_ONLY.contains(&caller.role) {
-            Ok(protected_theme_figures(&self.db, tenant, from, to, pathway).await?)
-        } else {
-            Ok(theme_figures(&self.db, tenant, from, to, pathway).await?)
+        let (from, to, pathway) = (&r.from_month, &r.to_month, &r.pathway);
+        if trusts.is_empty() {
+            let tenant = &caller.tenant;
+            return if FIGURES_ONLY.contains(&caller.role) {
+                Ok(protected_theme_figures(&self.db, tenant, from, to, pathway).await?)
+            } else {
+                Ok(theme_figures(&self.db, tenant, from, to, pathway).await?)
+            };
         }
+        // An ICS: every trust protected, then added up here so that no caller sums them.
+        let mut each = Vec::with_capacity(trusts.len());
+        for trust in &trusts {
+            each.push(TrustThemeSummary {
+                trust: trust.to_string(),
+                summary: Some(protected_theme_figures(&self.db, trust, from, to, pathway).await?),
+            });
+        }
+        let mut out = protected_sum(each.iter().filter_map(|t| t.summary.as_ref()));
+        out.trusts = each;
+        Ok(out)
     }
 
     pub(crate) async fn theme_model(
@@ -345,20 +360,43 @@ pub(crate) async fn protected_theme_figures(
             split_hidden[i] |= [c.positive, c.neutral, c.negative].into_iter().any(small);
         }
     }
+    for (i, c) in out.categories.iter_mut().enumerate() {
+        c.hidden = hidden[i];
+        c.sentiment_hidden = split_hidden[i];
+    }
+    hide(&mut out);
+    Ok(out)
+}
+
+/// Protected theme figures added up: a theme, its split or the split of all comments by
+/// sentiment is hidden (0s) when any part's is, since a sum with a hidden part would give it away.
+fn protected_sum<'a>(parts: impl IntoIterator<Item = &'a ThemeSummary> + Clone) -> ThemeSummary {
+    let mut out = sum_of(parts.clone());
+    for part in parts {
+        out.sentiment_hidden |= part.sentiment_hidden;
+        for (sum, c) in out.categories.iter_mut().zip(&part.categories) {
+            sum.hidden |= c.hidden;
+            sum.sentiment_hidden |= c.sentiment_hidden;
+        }
+    }
+    hide(&mut out);
+    out
+}
+
+/// Zeroes what is marked hidden.
+fn hide(out: &mut ThemeSummary) {
     if out.sentiment_hidden {
         out.sentiment.iter_mut().for_each(|n| *n = 0);
     }
-    for (i, c) in out.categories.iter_mut().enumerate() {
-        if hidden[i] {
-            c.hidden = true;
+    for c in &mut out.categories {
+        if c.hidden {
             c.comments = 0;
-        }
-        if hidden[i] || split_hidden[i] {
             c.sentiment_hidden = true;
+        }
+        if c.sentiment_hidden {
             (c.positive, c.neutral, c.negative) = (0, 0, 0);
         }
     }
-    Ok(out)
 }
 
 /// The trust's labelled comments of the months `from_month`–`to_month` (either open).
@@ -480,6 +518,7 @@ fn empty_summary() -> ThemeSummary {
         sentiment: vec![0; 5],
         corrected: 0,
         sentiment_hidden: false,
+        trusts: Vec::new(),
     }
 }
 

@@ -552,7 +552,7 @@ async fn analysts_see_a_theme_only_where_no_month_of_it_had_one_to_four() {
         let request = GetThemeSummaryRequest {
             from_month: from.into(),
             to_month: to.into(),
-            pathway: String::new(),
+            ..Default::default()
         };
         async move {
             let summary = client
@@ -587,4 +587,93 @@ async fn analysts_see_a_theme_only_where_no_month_of_it_had_one_to_four() {
         (8, false, 8),
         "staff, who read the comments, count them all"
     );
+}
+
+/// `n` comments about kind nurses in each of the months given.
+fn kind_nurses(months: &[(&str, usize)]) -> Vec<FftResponse> {
+    let mut responses = Vec::new();
+    for (month, n) in months {
+        for i in 0..*n {
+            responses.push(FftResponse {
+                responded_on: format!("{month}-0{}", i + 1),
+                ..with_comments(
+                    &format!("{month}-{i}"),
+                    FftAnswer::VeryGood,
+                    "The nurses were so kind and caring, thank you all",
+                    "",
+                )
+            });
+        }
+    }
+    responses
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ics_reads_its_trusts_themes_added_up_by_feedback_hidden_when_any_trusts_is() {
+    let svc = TestService::start("feedback", Backend::Sqlite, alongside_feedback::start).await;
+    let mut client = FeedbackServiceClient::connect(svc.url()).await.unwrap();
+    // RZA: six in October; RZB: five in October and two in November.
+    for (trust, months) in [
+        ("RZA", vec![("2026-10", 6)]),
+        ("RZB", vec![("2026-10", 5), ("2026-11", 2)]),
+    ] {
+        client
+            .submit_fft_responses(outgoing(
+                SubmitFftResponsesRequest {
+                    responses: kind_nurses(&months),
+                    dry_run: false,
+                },
+                &svc.token(trust, Role::Staff),
+            ))
+            .await
+            .unwrap();
+    }
+    let ics = svc.token_in_ics("RZA", "QZX", Role::IcsAnalyst);
+    let ask = |from: &str, to: &str, token: &str| {
+        let mut client = client.clone();
+        let request = GetThemeSummaryRequest {
+            from_month: from.into(),
+            to_month: to.into(),
+            pathway: String::new(),
+            trusts: vec!["RZA".into(), "RZB".into()],
+        };
+        let token = token.to_string();
+        async move { client.get_theme_summary(outgoing(request, &token)).await }
+    };
+    let kind = |s: &ThemeSummary| {
+        let c = s.categories.iter().find(|c| c.code == "staff_manner").unwrap();
+        (s.comments, c.hidden, c.comments)
+    };
+    let october = ask("2026-10", "2026-10", &ics).await.unwrap().into_inner();
+    assert_eq!(kind(&october), (11, false, 11), "both trusts' Octobers added up");
+    let each: Vec<(String, (u64, bool, u64))> = october
+        .trusts
+        .iter()
+        .map(|t| (t.trust.clone(), kind(t.summary.as_ref().unwrap())))
+        .collect();
+    assert_eq!(
+        each,
+        [
+            ("RZA".to_string(), (6, false, 6)),
+            ("RZB".to_string(), (5, false, 5))
+        ]
+    );
+    // RZB's November had two: hidden for RZB, so for the sum too, though RZA's is shown.
+    let autumn = ask("2026-10", "2026-11", &ics).await.unwrap().into_inner();
+    assert_eq!(kind(&autumn), (13, true, 0));
+    let each: Vec<(bool, u64)> = autumn
+        .trusts
+        .iter()
+        .map(|t| {
+            let (_, hidden, n) = kind(t.summary.as_ref().unwrap());
+            (hidden, n)
+        })
+        .collect();
+    assert_eq!(each, [(false, 6), (true, 0)]);
+    // A trust's analyst names no other trusts.
+    let refused = ask("2026-10", "2026-10", &svc.token("RZA", Role::Analyst))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::InvalidArgument);
+    assert!(refused.message().contains("trusts"), "{}", refused.message());
 }

@@ -93,6 +93,7 @@ async fn summary(
                 from_month: period.from.trim().into(),
                 to_month: period.to.trim().into(),
                 pathway: String::new(),
+                trusts: Vec::new(),
             },
         ))
         .await?

@@ -265,6 +265,7 @@ pub async fn theme_summary(
                 from_month: q.from,
                 to_month: q.to,
                 pathway: q.pathway,
+                trusts: Vec::new(),
             },
         ))
         .await?

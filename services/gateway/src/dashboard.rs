@@ -624,18 +624,17 @@ async fn gather(
             me,
             code,
             name,
-            (&from, &to, &previous_from, &previous_to),
+            (&from, &to),
             &pathway,
         )
     }));
-    let (per_trust, spend_report, involvement_report) = futures::try_join!(
+    let (per_trust, spend_report, involvement_report, now, before) = futures::try_join!(
         per_trust,
         spend(state, me, &trusts, &from, &to),
-        involvement(state, me, &trusts, &from, &to)
+        involvement(state, me, &trusts, &from, &to),
+        themes(state, me, &trusts, (&from, &to), &pathway),
+        themes(state, me, &trusts, (&previous_from, &previous_to), &pathway),
     )?;
-    // By theme, the trusts' figures added up.
-    let mut themes: BTreeMap<String, ThemeSum> = BTreeMap::new();
-    let (mut comments, mut previous_comments) = (0, 0);
     let mut proms = Vec::new();
     let mut involvement = Vec::new();
     let mut impact = Vec::new();
@@ -648,22 +647,6 @@ async fn gather(
             you_said: e.raised.clone(),
             we_did: e.changed.clone(),
         }));
-        comments += t.now.comments;
-        previous_comments += t.before.comments;
-        for c in &t.now.categories {
-            let e = themes.entry(c.code.clone()).or_default();
-            e.name.clone_from(&c.name);
-            e.now += c.comments;
-            e.negative += c.negative;
-            e.now_hidden |= c.hidden;
-            e.split_hidden |= c.sentiment_hidden;
-        }
-        for c in &t.before.categories {
-            let e = themes.entry(c.code.clone()).or_default();
-            e.name.clone_from(&c.name);
-            e.before += c.comments;
-            e.before_hidden |= c.hidden;
-        }
         proms.push(prom_body(&t.code, &t.name, &t.proms));
         let involved = if involvement_report.trusts.is_empty() {
             Some(&involvement_report)
@@ -721,30 +704,30 @@ async fn gather(
             representation_question: String::new(),
         }
     });
-    let mut themes: Vec<ThemeBody> = themes
+    // Feedback adds up an ICS's trusts, a theme hidden when any trust's is.
+    let (comments, previous_comments) = (now.comments, before.comments);
+    let mut themes: Vec<ThemeBody> = now
+        .categories
         .into_iter()
-        .filter(|(code, t)| {
-            !t.now_hidden
-                && t.now > 0
-                && !matches!(code.as_str(), "not_assigned" | "labelling_not_possible")
+        .zip(before.categories)
+        .filter(|(t, _)| {
+            !t.hidden
+                && t.comments > 0
+                && !matches!(t.code.as_str(), "not_assigned" | "labelling_not_possible")
         })
-        .map(|(code, t)| {
-            let share = t.now as f64 * 100.0 / comments.max(1) as f64;
-            let previous_share = (previous_comments > 0 && !t.before_hidden)
-                .then(|| t.before as f64 * 100.0 / previous_comments as f64);
-            let (before, negative) = (
-                (!t.before_hidden).then_some(t.before),
-                (!t.split_hidden).then_some(t.negative),
-            );
+        .map(|(t, b)| {
+            let share = t.comments as f64 * 100.0 / comments.max(1) as f64;
+            let previous_share = (previous_comments > 0 && !b.hidden)
+                .then(|| b.comments as f64 * 100.0 / previous_comments as f64);
             ThemeBody {
-                code,
+                code: t.code,
                 name: t.name,
-                comments: t.now,
+                comments: t.comments,
                 share,
-                previous_comments: before,
+                previous_comments: (!b.hidden).then_some(b.comments),
                 previous_share,
                 change: previous_share.map(|p| share - p),
-                negative,
+                negative: (!t.sentiment_hidden).then_some(t.negative),
             }
         })
         .collect();
@@ -775,26 +758,11 @@ async fn gather(
     })
 }
 
-/// A theme over the trusts: comments now and before, negative now, and whether any trust's
-/// figure is hidden now, before, or its split (a sum with a hidden part would give it away).
-#[derive(Default)]
-struct ThemeSum {
-    name: String,
-    now: u64,
-    before: u64,
-    negative: u64,
-    now_hidden: bool,
-    before_hidden: bool,
-    split_hidden: bool,
-}
-
-/// One trust's outcome measures, themes now and before, equality answers and impact log.
+/// One trust's outcome measures, equality answers and impact log.
 struct TrustFigures {
     code: String,
     name: String,
     proms: feedback::PromSummary,
-    now: feedback::ThemeSummary,
-    before: feedback::ThemeSummary,
     active_partners: u64,
     equality: people::EqualityReport,
     impact: Vec<alongside_proto::engagement::v1::Impact>,
@@ -808,18 +776,13 @@ async fn trust_figures(
     me: &SignedIn,
     code: &str,
     name: &str,
-    (from, to, previous_from, previous_to): (&String, &String, &String, &String),
+    (from, to): (&String, &String),
     pathway: &str,
 ) -> Result<TrustFigures, AppError> {
     let caller = as_trust(me, code)?;
     let caller = &caller;
     let last = last_day(to);
     let last = &last;
-    let themes = |from: &String, to: &String| feedback::GetThemeSummaryRequest {
-        from_month: from.clone(),
-        to_month: to.clone(),
-        pathway: pathway.into(),
-    };
     // The trust's figures from each service, asked at once.
     let proms = async {
         Ok::<_, AppError>(
@@ -835,30 +798,6 @@ async fn trust_figures(
                         msk_hq_threshold: 0,
                     },
                 ))
-                .await?
-                .into_inner(),
-        )
-    };
-    let now = async {
-        Ok::<_, AppError>(
-            state
-                .clients
-                .feedback()
-                .get_theme_summary(state.clients.request(caller, themes(from, to)))
-                .await?
-                .into_inner(),
-        )
-    };
-    let before = async {
-        Ok::<_, AppError>(
-            state
-                .clients
-                .feedback()
-                .get_theme_summary(
-                    state
-                        .clients
-                        .request(caller, themes(previous_from, previous_to)),
-                )
                 .await?
                 .into_inner(),
         )
@@ -897,15 +836,12 @@ async fn trust_figures(
                 .entries,
         )
     };
-    let (proms, now, before, equality, impact) =
-        futures::try_join!(proms, now, before, equality, impact)?;
+    let (proms, equality, impact) = futures::try_join!(proms, equality, impact)?;
     let active_partners = equality.active_partners;
     Ok(TrustFigures {
         code: code.into(),
         name: name.into(),
         proms,
-        now,
-        before,
         active_partners,
         equality,
         impact,
@@ -950,6 +886,31 @@ async fn involvement(
             EngagementReportRequest {
                 from: format!("{from}-01"),
                 to: last,
+                trusts: others(me, trusts),
+            },
+        ))
+        .await?
+        .into_inner())
+}
+
+/// The comments of the period's months by theme: the caller's own trust's, or the trusts'
+/// protected and added up by feedback.
+async fn themes(
+    state: &AppState,
+    me: &SignedIn,
+    trusts: &[(String, String)],
+    (from, to): (&str, &str),
+    pathway: &str,
+) -> Result<feedback::ThemeSummary, AppError> {
+    Ok(state
+        .clients
+        .feedback()
+        .get_theme_summary(state.clients.request(
+            &me.caller,
+            feedback::GetThemeSummaryRequest {
+                from_month: from.into(),
+                to_month: to.into(),
+                pathway: pathway.into(),
                 trusts: others(me, trusts),
             },
         ))

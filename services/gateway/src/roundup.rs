@@ -134,6 +134,7 @@ async fn gather(state: &AppState, me: &SignedIn, q: &RoundUpQuery) -> Result<Rou
                 from_month: from.clone(),
                 to_month: to.clone(),
                 pathway: pathway.clone(),
+                trusts: Vec::new(),
             },
         ))
         .await?
