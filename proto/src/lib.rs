@@ -278,6 +278,7 @@ event_names! {
     feedback::events::v1::ThemeInsight => "alongside.feedback.events.v1.ThemeInsight",
     feedback::events::v1::PromInsight => "alongside.feedback.events.v1.PromInsight",
     feedback::events::v1::InvolvementInsight => "alongside.feedback.events.v1.InvolvementInsight",
+    feedback::events::v1::PlaceChanged => "alongside.feedback.events.v1.PlaceChanged",
     payments::events::v1::ClaimCreated => "alongside.payments.events.v1.ClaimCreated",
     payments::events::v1::ClaimCorrected => "alongside.payments.events.v1.ClaimCorrected",
     payments::events::v1::ClaimApproved => "alongside.payments.events.v1.ClaimApproved",

@@ -1,5 +1,6 @@
 //! Engagement: opportunities for partners, who is assigned, and the time they give. Knows partners
-//! only through its read model of `people.partners.v1`.
+//! only through its read model of `people.partners.v1`, and the trust's places through its read
+//! model of `feedback.places.v1`.
 
 mod api;
 mod export;
@@ -17,8 +18,9 @@ mod validate;
 
 use std::sync::Arc;
 
+use alongside_events::places::WithPlaces;
 use alongside_events::runtime::{Running, ServiceRuntime, StartError};
-use alongside_events::topics::PEOPLE_PARTNERS;
+use alongside_events::topics::{FEEDBACK_PLACES, PEOPLE_PARTNERS};
 use alongside_platform::config::ServiceSettings;
 use alongside_proto::engagement::v1::engagement_service_server::EngagementServiceServer;
 use sea_orm_migration::prelude::*;
@@ -44,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(schema::migration::Migration),
             Box::new(schema::index_migration::Migration),
             Box::new(tallies::migration::Migration),
+            Box::new(alongside_events::places::migration::Migration),
         ]
     }
 }
@@ -55,8 +58,10 @@ pub async fn start(
 ) -> Result<Running, StartError> {
     let mut runtime = ServiceRuntime::prepare::<Migrator>(SERVICE, settings, shutdown).await?;
     runtime.consume(
-        &[PEOPLE_PARTNERS],
-        Arc::new(partners::PartnerReadModel::new(runtime.clock.clone())),
+        &[PEOPLE_PARTNERS, FEEDBACK_PLACES],
+        Arc::new(WithPlaces(partners::PartnerReadModel::new(
+            runtime.clock.clone(),
+        ))),
     );
     let api = api::EngagementApi::new(
         runtime.db.clone(),

@@ -10,12 +10,15 @@
 //! partners together: each session is one partner's), and whatever would give it back or narrow
 //! its sessions below the standard. A period is answered in whole months, each figure the sum of
 //! its months' and hidden when any of them is, so overlapping periods never subtract to a hidden
-//! month; an ICS's figures are its trusts' sums the same way. The most one partner held and the
+//! month; an ICS's figures are its trusts' sums the same way. Pathways (typed by staff) are
+//! published to them only under the trust's listed codes (`feedback.places.v1`), the rest
+//! together as "". The most one partner held and the
 //! bands of partners by paid sessions are never given to readers of figures; the busiest fifth's
 //! share and the Gini coefficient only over 20 paid partners or more.
 
 use std::collections::{BTreeMap, HashMap};
 
+use alongside_events::places::Listed;
 use alongside_platform::error::Violations;
 use alongside_platform::involvement::{
     shown_month, sum, Figures, Involved, Shown, KIND, PATHWAY, WAY,
@@ -301,7 +304,7 @@ async fn period(
         }
         rows.push(r);
     }
-    let months = tokio::task::spawn_blocking(move || {
+    let mut months = tokio::task::spawn_blocking(move || {
         months(&rows)
             .into_values()
             .map(|m| shown_month(m, protected))
@@ -309,6 +312,14 @@ async fn period(
     })
     .await
     .map_err(|e| ServiceError::Internal(e.to_string()))?;
+    if protected {
+        // Pathways were typed by staff: published only under the trust's listed codes, the
+        // others together as "" (as the analytics stream publishes them).
+        let listed = Listed::load(db, tenant, "pathway").await?;
+        for m in &mut months {
+            m.by[PATHWAY] = listed.publish(&m.by[PATHWAY], Shown::add);
+        }
+    }
     let unfilled = opportunity::for_tenant(tenant)
         .filter(opportunity::Column::StartsOn.gte(from))
         .filter(opportunity::Column::StartsOn.lte(to))

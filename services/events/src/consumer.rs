@@ -109,7 +109,9 @@ impl std::ops::Deref for Closing {
     type Target = StreamConsumer<LagContext>;
 
     fn deref(&self) -> &Self::Target {
-        self.0.as_ref().expect("the consumer is only taken when closing")
+        self.0
+            .as_ref()
+            .expect("the consumer is only taken when closing")
     }
 }
 

@@ -9,6 +9,7 @@ pub mod kafka;
 pub mod migration;
 pub mod mock;
 pub mod outbox;
+pub mod places;
 pub mod runtime;
 #[cfg(feature = "test-support")]
 pub mod testing;

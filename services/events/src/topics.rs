@@ -14,6 +14,7 @@ pub const PEOPLE_PARTNERS: &str = "people.partners.v1";
 pub const ENGAGEMENT_ACTIVITIES: &str = "engagement.activities.v1";
 pub const FEEDBACK_RESPONSES: &str = "feedback.responses.v1";
 pub const FEEDBACK_INSIGHTS: &str = "feedback.insights.v1";
+pub const FEEDBACK_PLACES: &str = "feedback.places.v1";
 pub const PAYMENTS_CLAIMS: &str = "payments.claims.v1";
 
 pub const REGISTRY: &[Topic] = &[
@@ -39,6 +40,12 @@ pub const REGISTRY: &[Topic] = &[
         name: FEEDBACK_INSIGHTS,
         producer: "feedback",
         key: "tenant/fft/month/site/pathway (docs/asyncapi.yaml)",
+        retention_days: None,
+    },
+    Topic {
+        name: FEEDBACK_PLACES,
+        producer: "feedback",
+        key: "tenant/kind/code (lower case)",
         retention_days: None,
     },
     Topic {

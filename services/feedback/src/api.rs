@@ -54,6 +54,8 @@ const SUBMITTERS: &[Role] = &[
 
 pub struct FeedbackApi {
     pub(crate) db: DatabaseConnection,
+    /// Where changes to places are announced to the other services.
+    pub(crate) outbox: alongside_events::Outbox,
     pub(crate) models: std::sync::Arc<crate::themes::ThemeModels>,
     pub(crate) clock: SharedClock,
 }
@@ -61,10 +63,16 @@ pub struct FeedbackApi {
 impl FeedbackApi {
     pub fn new(
         db: DatabaseConnection,
+        outbox: alongside_events::Outbox,
         models: std::sync::Arc<crate::themes::ThemeModels>,
         clock: SharedClock,
     ) -> Self {
-        Self { db, models, clock }
+        Self {
+            db,
+            outbox,
+            models,
+            clock,
+        }
     }
 
     async fn submit(
@@ -931,7 +939,9 @@ impl FeedbackService for FeedbackApi {
     ) -> Result<Response<SavePlacesResponse>, Status> {
         let caller = grpc::authorize(&request, PLACE_KEEPERS)?;
         let at = self.clock.now_rfc3339();
-        let saved = crate::place_admin::save(&self.db, &caller, &at, request.into_inner()).await?;
+        let saved =
+            crate::place_admin::save(&self.db, &self.outbox, &caller, &at, request.into_inner())
+                .await?;
         Ok(Response::new(saved))
     }
 
@@ -942,7 +952,8 @@ impl FeedbackService for FeedbackApi {
         let caller = grpc::authorize(&request, PLACE_KEEPERS)?;
         let at = self.clock.now_rfc3339();
         let place =
-            crate::place_admin::retire(&self.db, &caller, &at, request.into_inner()).await?;
+            crate::place_admin::retire(&self.db, &self.outbox, &caller, &at, request.into_inner())
+                .await?;
         Ok(Response::new(place))
     }
 
@@ -952,7 +963,9 @@ impl FeedbackService for FeedbackApi {
     ) -> Result<Response<Place>, Status> {
         let caller = grpc::authorize(&request, PLACE_KEEPERS)?;
         let at = self.clock.now_rfc3339();
-        let place = crate::place_admin::merge(&self.db, &caller, &at, request.into_inner()).await?;
+        let place =
+            crate::place_admin::merge(&self.db, &self.outbox, &caller, &at, request.into_inner())
+                .await?;
         Ok(Response::new(place))
     }
 

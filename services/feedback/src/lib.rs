@@ -60,6 +60,7 @@ impl MigratorTrait for Migrator {
             Box::new(tenants::migration::Migration),
             Box::new(stream_keys::migration::Migration),
             Box::new(places::migration::Migration),
+            Box::new(places::announce_migration::Migration),
         ]
     }
 }
@@ -124,7 +125,19 @@ pub async fn start(
     runtime.spawn(move |shutdown| themes::run_labeller(db, m, shutdown));
     let (db, outbox) = (runtime.db.clone(), runtime.outbox.clone());
     runtime.spawn(move |shutdown| insights::run_publisher(db, outbox, shutdown));
-    let api = api::FeedbackApi::new(runtime.db.clone(), models, runtime.clock.clone());
+    let announced = places::announce_earlier(&runtime.db, &runtime.outbox).await?;
+    if announced > 0 {
+        tracing::info!(
+            places = announced,
+            "places listed earlier announced to the other services"
+        );
+    }
+    let api = api::FeedbackApi::new(
+        runtime.db.clone(),
+        runtime.outbox.clone(),
+        models,
+        runtime.clock.clone(),
+    );
     let service = FeedbackServiceServer::with_interceptor(api, runtime.interceptor());
     runtime.serve(service).await
 }

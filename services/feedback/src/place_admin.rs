@@ -161,6 +161,7 @@ fn check_rows(request: &SavePlacesRequest) -> (Vec<Row>, Vec<RowError>) {
 /// Adds places or renames them; all or nothing.
 pub async fn save(
     db: &DatabaseConnection,
+    outbox: &alongside_events::Outbox,
     caller: &Caller,
     at: &str,
     request: SavePlacesRequest,
@@ -230,6 +231,7 @@ pub async fn save(
                     status: Set(ACTIVE.into()),
                     merged_into: Set(String::new()),
                     changed_at: Set(at.to_string()),
+                    announced: Set(true),
                 })
                 .on_conflict(
                     OnConflict::columns([
@@ -274,7 +276,18 @@ pub async fn save(
             _ => {}
         }
     }
+    for (kind, _) in places::KINDS {
+        let changed: Vec<String> = outcomes
+            .iter()
+            .filter(|o| o.kind == *kind && o.outcome != "unchanged")
+            .map(|o| o.code.to_lowercase())
+            .collect();
+        if !changed.is_empty() {
+            places::announce(&txn, outbox, &caller.tenant, kind, &changed).await?;
+        }
+    }
     txn.commit().await?;
+    outbox.notify();
     Ok(SavePlacesResponse {
         outcomes,
         rejected,
@@ -285,6 +298,7 @@ pub async fn save(
 /// Retires a place, or brings a retired one back.
 pub async fn retire(
     db: &DatabaseConnection,
+    outbox: &alongside_events::Outbox,
     caller: &Caller,
     at: &str,
     request: RetirePlaceRequest,
@@ -318,7 +332,16 @@ pub async fn retire(
     active.changed_at = Set(at.to_string());
     let saved = sea_orm::ActiveModelTrait::update(active, &txn).await?;
     record(&txn, caller, at, (kind, &p.code), action, String::new()).await?;
+    places::announce(
+        &txn,
+        outbox,
+        &caller.tenant,
+        kind,
+        std::slice::from_ref(&saved.code_key),
+    )
+    .await?;
     txn.commit().await?;
+    outbox.notify();
     Ok(to_proto(saved))
 }
 
@@ -326,6 +349,7 @@ pub async fn retire(
 /// the trust's figures recounted, in one transaction.
 pub async fn merge(
     db: &DatabaseConnection,
+    outbox: &alongside_events::Outbox,
     caller: &Caller,
     at: &str,
     request: MergePlaceRequest,
@@ -374,6 +398,7 @@ pub async fn merge(
     // Places merged into this one earlier now stand for the same place as it.
     filter(place::Entity::update_many())
         .col_expr(place::Column::MergedInto, Expr::value(into.code.clone()))
+        .col_expr(place::Column::ChangedAt, Expr::value(at))
         .filter(place::Column::MergedInto.eq(from.code.clone()))
         .exec(&txn)
         .await?;
@@ -409,10 +434,22 @@ pub async fn merge(
         format!("{}: {detail}", from.code),
     )
     .await?;
+    // The place merged and every place merged into it earlier now stand for `into`.
+    let now_into: Vec<String> = place::Entity::find()
+        .filter(place::Column::TenantId.eq(caller.tenant.as_str()))
+        .filter(place::Column::Kind.eq(kind))
+        .filter(place::Column::MergedInto.eq(into.code.clone()))
+        .all(&txn)
+        .await?
+        .into_iter()
+        .map(|p| p.code_key)
+        .collect();
+    places::announce(&txn, outbox, &caller.tenant, kind, &now_into).await?;
     let merged = find(&txn, caller, kind, &from.code)
         .await?
         .expect("just merged");
     txn.commit().await?;
+    outbox.notify();
     Ok(to_proto(merged))
 }
 

@@ -11,9 +11,13 @@
 
 use std::collections::HashMap;
 
+use alongside_events::topics::FEEDBACK_PLACES;
+use alongside_events::Outbox;
 use alongside_platform::OdsCode;
+use alongside_proto::feedback::events::v1::PlaceChanged;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, Statement,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr,
+    EntityTrait, QueryFilter, Statement,
 };
 
 /// The kinds of place, in the order pages list them, with their plural for messages.
@@ -64,12 +68,88 @@ pub mod place {
         /// The code of the place it was merged into; empty unless merged.
         pub merged_into: String,
         pub changed_at: String,
+        /// Whether the other services were told of it as it stands (`feedback.places.v1`):
+        /// false only for places listed before the topic existed, until they are announced.
+        pub announced: bool,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
     pub enum Relation {}
 
     impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// Tells the other services of the places of `kind` with these codes (in lower case) as they
+/// now stand, on `feedback.places.v1`, in the transaction that changed them.
+pub(crate) async fn announce(
+    txn: &impl ConnectionTrait,
+    outbox: &Outbox,
+    tenant: &OdsCode,
+    kind: &str,
+    code_keys: &[String],
+) -> Result<(), DbErr> {
+    let rows = place::Entity::find()
+        .filter(place::Column::TenantId.eq(tenant.as_str()))
+        .filter(place::Column::Kind.eq(kind))
+        .filter(place::Column::CodeKey.is_in(code_keys.iter().cloned()))
+        .all(txn)
+        .await?;
+    announce_rows(txn, outbox, rows).await
+}
+
+async fn announce_rows(
+    txn: &impl ConnectionTrait,
+    outbox: &Outbox,
+    rows: Vec<place::Model>,
+) -> Result<(), DbErr> {
+    let events: Vec<(String, OdsCode, PlaceChanged)> = rows
+        .iter()
+        .filter_map(|p| {
+            let tenant = OdsCode::parse(&p.tenant_id).ok()?;
+            let changed = PlaceChanged {
+                tenant: p.tenant_id.clone(),
+                kind: p.kind.clone(),
+                code: p.code.clone(),
+                name: p.name.clone(),
+                status: p.status.clone(),
+                merged_into: p.merged_into.clone(),
+                changed_at: p.changed_at.clone(),
+            };
+            Some((
+                alongside_events::places::key(&p.tenant_id, &p.kind, &p.code),
+                tenant,
+                changed,
+            ))
+        })
+        .collect();
+    let batch: Vec<(&str, &str, &OdsCode, PlaceChanged)> = events
+        .iter()
+        .map(|(key, tenant, e)| (FEEDBACK_PLACES, key.as_str(), tenant, e.clone()))
+        .collect();
+    outbox.enqueue_many(txn, &batch).await?;
+    for p in rows.into_iter().filter(|p| !p.announced) {
+        let mut active: place::ActiveModel = p.into();
+        active.announced = Set(true);
+        sea_orm::ActiveModelTrait::update(active, txn).await?;
+    }
+    Ok(())
+}
+
+/// Announces the places listed before `feedback.places.v1` existed, once (the migration marks
+/// them not announced; every later change is announced as it is made).
+pub async fn announce_earlier(db: &DatabaseConnection, outbox: &Outbox) -> Result<usize, DbErr> {
+    let txn = begin_writing(db).await?;
+    let rows = place::Entity::find()
+        .filter(place::Column::Announced.eq(false))
+        .all(&txn)
+        .await?;
+    let n = rows.len();
+    announce_rows(&txn, outbox, rows).await?;
+    txn.commit().await?;
+    if n > 0 {
+        outbox.notify();
+    }
+    Ok(n)
 }
 
 /// Every change to a trust's places, who made it and when.
@@ -489,6 +569,55 @@ pub mod migration {
                     .await?;
             }
             Ok(())
+        }
+    }
+}
+
+/// Places listed before `feedback.places.v1` existed are marked not yet announced.
+pub mod announce_migration {
+    use sea_orm_migration::prelude::*;
+
+    pub struct Migration;
+
+    impl MigrationName for Migration {
+        fn name(&self) -> &str {
+            "m20261207_700001_places_announced"
+        }
+    }
+
+    #[derive(DeriveIden)]
+    enum Places {
+        Table,
+        Announced,
+    }
+
+    #[async_trait::async_trait]
+    impl MigrationTrait for Migration {
+        async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(Places::Table)
+                        .add_column(
+                            ColumnDef::new(Places::Announced)
+                                .boolean()
+                                .not_null()
+                                .default(false),
+                        )
+                        .to_owned(),
+                )
+                .await
+        }
+
+        async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(Places::Table)
+                        .drop_column(Places::Announced)
+                        .to_owned(),
+                )
+                .await
         }
     }
 }

@@ -641,11 +641,19 @@ async fn an_ics_reads_its_trusts_themes_added_up_by_feedback_hidden_when_any_tru
         async move { client.get_theme_summary(outgoing(request, &token)).await }
     };
     let kind = |s: &ThemeSummary| {
-        let c = s.categories.iter().find(|c| c.code == "staff_manner").unwrap();
+        let c = s
+            .categories
+            .iter()
+            .find(|c| c.code == "staff_manner")
+            .unwrap();
         (s.comments, c.hidden, c.comments)
     };
     let october = ask("2026-10", "2026-10", &ics).await.unwrap().into_inner();
-    assert_eq!(kind(&october), (11, false, 11), "both trusts' Octobers added up");
+    assert_eq!(
+        kind(&october),
+        (11, false, 11),
+        "both trusts' Octobers added up"
+    );
     let each: Vec<(String, (u64, bool, u64))> = october
         .trusts
         .iter()
@@ -675,5 +683,9 @@ async fn an_ics_reads_its_trusts_themes_added_up_by_feedback_hidden_when_any_tru
         .await
         .unwrap_err();
     assert_eq!(refused.code(), Code::InvalidArgument);
-    assert!(refused.message().contains("trusts"), "{}", refused.message());
+    assert!(
+        refused.message().contains("trusts"),
+        "{}",
+        refused.message()
+    );
 }

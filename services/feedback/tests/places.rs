@@ -7,11 +7,11 @@ use std::time::Duration;
 use alongside_events::testing::{
     eventually, read_dead_letters, read_events, read_records, TestService,
 };
-use alongside_events::topics::{FEEDBACK_INSIGHTS, FEEDBACK_RESPONSES};
+use alongside_events::topics::{FEEDBACK_INSIGHTS, FEEDBACK_PLACES, FEEDBACK_RESPONSES};
 use alongside_platform::grpc::outgoing;
-use alongside_platform::testing::backends;
+use alongside_platform::testing::{backends, Backend};
 use alongside_platform::Role;
-use alongside_proto::feedback::events::v1::{FftInsight, FftResponseReceived};
+use alongside_proto::feedback::events::v1::{FftInsight, FftResponseReceived, PlaceChanged};
 use alongside_proto::feedback::v1::feedback_service_client::FeedbackServiceClient;
 use alongside_proto::feedback::v1::*;
 use sea_orm::ConnectionTrait;
@@ -437,7 +437,7 @@ async fn the_topic_refuses_unlisted_places_and_the_stream_carries_listed_codes_o
 async fn places_held_before_the_lists_are_set_aside_until_an_administrator_maps_them() {
     for backend in backends() {
         // As the release before places left a database: its stream keys and places unlisted.
-        let before = alongside_feedback::Migrator::migrations().len() - 2;
+        let before = alongside_feedback::Migrator::migrations().len() - 3;
         let svc = TestService::start_prepared(
             "feedback",
             backend,
@@ -600,4 +600,152 @@ async fn places_held_before_the_lists_are_set_aside_until_an_administrator_maps_
             "the history never repeats a held value"
         );
     }
+}
+
+/// Every place on `feedback.places.v1` as its latest message says it stands: key → (code,
+/// name, status, merged into).
+async fn announced(
+    svc: &TestService,
+    want: usize,
+) -> std::collections::BTreeMap<String, (String, String, String, String)> {
+    let events = read_events(
+        svc.brokers(),
+        FEEDBACK_PLACES,
+        want,
+        Duration::from_secs(20),
+    )
+    .await;
+    events
+        .into_iter()
+        .map(|(key, e)| {
+            let p: PlaceChanged = e.payload().unwrap();
+            assert_eq!(e.tenant().as_str(), p.tenant);
+            (
+                String::from_utf8(key.unwrap()).unwrap(),
+                (p.code, p.name, p.status, p.merged_into),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_change_to_a_place_is_announced_to_the_other_services_as_it_now_stands() {
+    let svc = TestService::start("feedback", Backend::Sqlite, alongside_feedback::start).await;
+    let mut client = FeedbackServiceClient::connect(svc.url()).await.unwrap();
+    let admin = svc.token("RZA", Role::Admin);
+    let save = |places: Vec<PlaceInput>| SavePlacesRequest {
+        places,
+        dry_run: false,
+    };
+    let three = vec![
+        input("pathway", "MSK", "Musculoskeletal"),
+        input("pathway", "Physio", "Physiotherapy"),
+        input("pathway", "Pain", "Pain"),
+    ];
+    client
+        .save_places(outgoing(save(three.clone()), &admin))
+        .await
+        .unwrap();
+    // Saved again unchanged: nothing more is announced.
+    client
+        .save_places(outgoing(save(three), &admin))
+        .await
+        .unwrap();
+    client
+        .save_places(outgoing(
+            save(vec![input("pathway", "Pain", "Pain management")]),
+            &admin,
+        ))
+        .await
+        .unwrap();
+    client
+        .merge_place(outgoing(
+            MergePlaceRequest {
+                kind: "pathway".into(),
+                code: "physio".into(),
+                into: "MSK".into(),
+            },
+            &admin,
+        ))
+        .await
+        .unwrap();
+    client
+        .retire_place(outgoing(
+            RetirePlaceRequest {
+                kind: "pathway".into(),
+                code: "Pain".into(),
+                retired: true,
+            },
+            &admin,
+        ))
+        .await
+        .unwrap();
+    // Three added, one renamed, one merged, one retired.
+    let now = announced(&svc, 6).await;
+    let place = |code: &str, name: &str, status: &str, into: &str| {
+        (code.into(), name.into(), status.into(), into.into())
+    };
+    assert_eq!(
+        now.into_iter().collect::<Vec<_>>(),
+        [
+            (
+                "RZA/pathway/msk".to_string(),
+                place("MSK", "Musculoskeletal", "active", "")
+            ),
+            (
+                "RZA/pathway/pain".to_string(),
+                place("Pain", "Pain management", "retired", "")
+            ),
+            (
+                "RZA/pathway/physio".to_string(),
+                place("Physio", "Physiotherapy", "merged", "MSK")
+            ),
+        ]
+    );
+    assert_eq!(
+        read_events(svc.brokers(), FEEDBACK_PLACES, 7, Duration::from_secs(3))
+            .await
+            .len(),
+        6,
+        "an unchanged place is not announced again"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn places_listed_before_the_topic_existed_are_announced_at_start() {
+    let before = alongside_feedback::Migrator::migrations().len() - 1;
+    let svc = TestService::start_prepared(
+        "feedback",
+        Backend::Sqlite,
+        |url| async move {
+            let db = sea_orm::Database::connect(format!("{url}?mode=rwc"))
+                .await
+                .unwrap();
+            alongside_feedback::Migrator::up(&db, Some(before as u32))
+                .await
+                .unwrap();
+            db.execute_unprepared(
+                "INSERT INTO places (tenant_id, kind, code_key, code, name, status, merged_into, \
+                 changed_at) VALUES ('RZA', 'site', 'rgt01', 'RGT01', 'Riverside', 'active', '', \
+                 '2026-11-01T00:00:00Z')",
+            )
+            .await
+            .unwrap();
+        },
+        alongside_feedback::start,
+    )
+    .await;
+    let now = announced(&svc, 1).await;
+    assert_eq!(
+        now.into_iter().collect::<Vec<_>>(),
+        [(
+            "RZA/site/rgt01".to_string(),
+            (
+                "RGT01".into(),
+                "Riverside".into(),
+                "active".into(),
+                String::new()
+            )
+        )]
+    );
 }

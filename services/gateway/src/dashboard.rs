@@ -618,16 +618,11 @@ async fn gather(
 
     // Outcome measures, themes and involvement, trust by trust.
     let pathway = q.pathway.trim().to_string();
-    let per_trust = futures::future::try_join_all(trusts.iter().map(|(code, name)| {
-        trust_figures(
-            state,
-            me,
-            code,
-            name,
-            (&from, &to),
-            &pathway,
-        )
-    }));
+    let per_trust = futures::future::try_join_all(
+        trusts
+            .iter()
+            .map(|(code, name)| trust_figures(state, me, code, name, (&from, &to), &pathway)),
+    );
     let (per_trust, spend_report, involvement_report, now, before) = futures::try_join!(
         per_trust,
         spend(state, me, &trusts, &from, &to),

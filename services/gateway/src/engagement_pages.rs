@@ -992,7 +992,7 @@ fn report_value(code: &str, name: &str, r: &engagement::EngagementReportResponse
     };
     let pathway = |p: &str| {
         if p.is_empty() {
-            "No pathway given".to_string()
+            "Not given or not listed".to_string()
         } else {
             p.to_string()
         }

@@ -23,8 +23,9 @@ pub mod store;
 
 use std::sync::Arc;
 
+use alongside_events::places::WithPlaces;
 use alongside_events::runtime::{Running, ServiceRuntime, StartError};
-use alongside_events::topics::{ENGAGEMENT_ACTIVITIES, PEOPLE_PARTNERS};
+use alongside_events::topics::{ENGAGEMENT_ACTIVITIES, FEEDBACK_PLACES, PEOPLE_PARTNERS};
 use alongside_platform::config::ServiceSettings;
 use alongside_proto::payments::v1::payments_service_server::PaymentsServiceServer;
 use sea_orm_migration::prelude::*;
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(claim::expand_migration::Migration),
             Box::new(store::migration::Migration),
             Box::new(controls::migration::Migration),
+            Box::new(alongside_events::places::migration::Migration),
         ]
     }
 }
@@ -58,11 +60,11 @@ pub async fn start(
 ) -> Result<Running, StartError> {
     let mut runtime = ServiceRuntime::prepare::<Migrator>(SERVICE, settings, shutdown).await?;
     runtime.consume(
-        &[ENGAGEMENT_ACTIVITIES, PEOPLE_PARTNERS],
-        Arc::new(PaymentsEvents::new(
+        &[ENGAGEMENT_ACTIVITIES, PEOPLE_PARTNERS, FEEDBACK_PLACES],
+        Arc::new(WithPlaces(PaymentsEvents::new(
             runtime.outbox.clone(),
             runtime.clock.clone(),
-        )),
+        ))),
     );
     let api = api::PaymentsApi::new(
         runtime.db.clone(),

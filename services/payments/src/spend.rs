@@ -11,6 +11,8 @@
 //! when any month of it is: so whatever ranges, groupings and bases one reader asks for, each
 //! shown figure is a sum of shown month figures, and nothing hidden in a month comes back by
 //! subtracting one range from another. An ICS's figures are likewise sums of its trusts'.
+//! Pathways (typed by staff) are published to them only under the trust's listed codes
+//! (`feedback.places.v1`), the others together as "".
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -20,6 +22,17 @@ pub type Shown = alongside_platform::protection::Shown<Spend>;
 
 /// What spend may be grouped by besides the month, in the order of [`Month::by`].
 pub const DIMENSIONS: [&str; 3] = ["pathway", "kind", "cost_centre"];
+
+/// Where pathways are in [`Month::by`].
+pub const PATHWAY: usize = 0;
+
+/// Adds one value's paid, not yet paid and committed figures to another's, each hidden when
+/// either part is.
+pub fn add(sum: &mut [Shown; 3], part: &[Shown; 3]) {
+    for (s, p) in sum.iter_mut().zip(part) {
+        s.add(p);
+    }
+}
 
 /// The classes of committed spend, in the order of each figure's array.
 pub const PAID: usize = 0;

@@ -3,7 +3,9 @@
 use std::time::Duration;
 
 use alongside_events::testing::{eventually, read_events, TestService};
-use alongside_events::topics::{ENGAGEMENT_ACTIVITIES, PAYMENTS_CLAIMS, PEOPLE_PARTNERS};
+use alongside_events::topics::{
+    ENGAGEMENT_ACTIVITIES, FEEDBACK_PLACES, PAYMENTS_CLAIMS, PEOPLE_PARTNERS,
+};
 use alongside_platform::error::field_errors;
 use alongside_platform::grpc::outgoing;
 use alongside_platform::testing::{backends, Backend};
@@ -1390,6 +1392,109 @@ async fn spend_is_reported_by_pathway_with_small_numbers_hidden_from_analysts() 
         .unwrap()
         .into_inner();
     assert_eq!(monthly.rows[0].key, "2026-11");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readers_of_figures_see_spend_by_the_trusts_listed_pathways_only() {
+    use alongside_proto::feedback::events::v1::PlaceChanged;
+    let h = Harness::start(Backend::Sqlite).await;
+    // Staff typed "pain" for six partners' work and a clinic's name for six others'.
+    for (pathway, who) in [("pain", "p"), ("Mrs Smith's clinic", "s")] {
+        for i in 0..6 {
+            h.attend(AttendanceRecorded {
+                pathway: pathway.into(),
+                ..attended(&format!("att_{who}{i}"), &format!("ptn_{who}{i}"), 480)
+            })
+            .await;
+        }
+    }
+    let claims = h.claims(&h.finance, 12).await;
+    let ids: Vec<String> = claims.iter().map(|c| c.id.clone()).collect();
+    h.decide(&ids, "approve", "").await;
+    let place = |code: &str, status: &str, into: &str, at: &str| PlaceChanged {
+        tenant: "RZA".into(),
+        kind: "pathway".into(),
+        code: code.into(),
+        name: code.into(),
+        status: status.into(),
+        merged_into: into.into(),
+        changed_at: at.into(),
+    };
+    let report = |token: String| {
+        let mut client = h.client.clone();
+        async move {
+            client
+                .spend_report(outgoing(
+                    SpendReportRequest {
+                        group_by: "pathway".into(),
+                        ..Default::default()
+                    },
+                    &token,
+                ))
+                .await
+                .unwrap()
+                .into_inner()
+                .rows
+                .into_iter()
+                .map(|r| (r.key, r.suppressed, r.total_pence))
+                .collect::<Vec<_>>()
+        }
+    };
+    let analyst = h.svc.token("RZA", Role::Analyst);
+    assert_eq!(
+        report(analyst.clone()).await,
+        [(String::new(), false, 180_000)],
+        "nothing listed: all together, under no pathway"
+    );
+    // Feedback lists Pain: the analysts' figures follow, once payments has read it.
+    h.svc
+        .publish(
+            FEEDBACK_PLACES,
+            "RZA/pathway/pain",
+            "RZA",
+            &place("Pain", "active", "", "2026-11-01T00:00:00Z"),
+        )
+        .await;
+    let listed = vec![
+        (String::new(), false, 90_000),
+        ("Pain".to_string(), false, 90_000),
+    ];
+    let seen = eventually(Duration::from_secs(20), || {
+        let (report, listed) = (report(analyst.clone()), listed.clone());
+        async move { (report.await == listed).then_some(()) }
+    })
+    .await;
+    assert!(seen.is_some(), "{:?}", report(analyst.clone()).await);
+    // Pain merged into MSK: published as MSK.
+    for (key, p) in [
+        (
+            "RZA/pathway/msk",
+            place("MSK", "active", "", "2026-11-02T00:00:00Z"),
+        ),
+        (
+            "RZA/pathway/pain",
+            place("Pain", "merged", "MSK", "2026-11-02T00:00:00Z"),
+        ),
+    ] {
+        h.svc.publish(FEEDBACK_PLACES, key, "RZA", &p).await;
+    }
+    let merged = vec![
+        (String::new(), false, 90_000),
+        ("MSK".to_string(), false, 90_000),
+    ];
+    let seen = eventually(Duration::from_secs(20), || {
+        let (report, merged) = (report(analyst.clone()), merged.clone());
+        async move { (report.await == merged).then_some(()) }
+    })
+    .await;
+    assert!(seen.is_some(), "{:?}", report(analyst.clone()).await);
+    // Finance, who read the claims, see pathways as typed.
+    let finance: Vec<String> = report(h.finance.clone())
+        .await
+        .into_iter()
+        .map(|r| r.0)
+        .collect();
+    assert_eq!(finance, ["Mrs Smith's clinic", "pain"]);
 }
 
 /// Every call with the roles that may make it; another trust learns nothing.

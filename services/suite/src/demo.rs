@@ -817,8 +817,12 @@ fn demo_places() -> feedback::SavePlacesRequest {
     for (pathway, team) in DEMO_TEAMS {
         places.extend([("pathway", *pathway), ("team", *team)]);
     }
-    // The outcome measures' pathways, and one with nothing recorded yet.
-    for pathway in PROM_PATHWAYS.iter().chain(&["Radiology"]) {
+    // The outcome measures' pathways, the pathways of involvement work (staff type them in
+    // lower case: they are published under these codes), and one with nothing recorded yet.
+    for pathway in PROM_PATHWAYS
+        .iter()
+        .chain(&["Pain", "Rheumatology", "Radiology"])
+    {
         places.push(("pathway", pathway));
     }
     places.sort();

@@ -1,6 +1,7 @@
 //! One release of involvement figures across outputs: the involvement report a trust's analyst
 //! reads (its CSV) and the analytics stream an ICS data team reads show the same month's
-//! figures and hide the same ones, so neither gives back what the other hides.
+//! figures and hide the same ones, so neither gives back what the other hides; both publish
+//! pathways under the trust's listed codes only.
 
 mod common;
 
@@ -65,7 +66,7 @@ async fn the_report_and_the_stream_hide_the_same_involvement() {
     }
     assert!(!months.is_empty(), "the demo has involvement on the stream");
 
-    let (mut compared, mut hidden) = (0, 0);
+    let (mut compared, mut hidden, mut listed) = (0, 0, false);
     for (month, insight) in &months {
         let rows = report(&analyst, &base, month).await;
         let shown = |s: Option<u64>| s.map_or(String::new(), |n| n.to_string());
@@ -75,16 +76,37 @@ async fn the_report_and_the_stream_hide_the_same_involvement() {
             shown(insight.sessions),
             "{month}: the month's sessions"
         );
-        for figure in &insight.by_kind {
-            let row = &rows[&("kind".to_string(), figure.key.clone())];
-            assert_eq!(*row, shown(figure.sessions), "{month}: {}", figure.key);
-            compared += 1;
-            hidden += usize::from(figure.sessions.is_none());
+        for (by, figures) in [("kind", &insight.by_kind), ("pathway", &insight.by_pathway)] {
+            for figure in figures {
+                let row = &rows[&(by.to_string(), figure.key.clone())];
+                assert_eq!(*row, shown(figure.sessions), "{month}: {by} {}", figure.key);
+                compared += 1;
+                hidden += usize::from(figure.sessions.is_none());
+            }
         }
+        // Pathways typed by staff ("pain") reach neither output: only listed codes ("Pain").
+        let pathways: Vec<&String> = rows
+            .keys()
+            .filter(|(by, _)| by == "pathway")
+            .map(|(_, key)| key)
+            .collect();
+        let streamed: Vec<&String> = insight.by_pathway.iter().map(|f| &f.key).collect();
+        assert_eq!(pathways, streamed, "{month}: the same pathways in both");
+        listed |= pathways.iter().any(|k| *k == "Pain");
+        assert!(
+            pathways
+                .iter()
+                .all(|k| k.is_empty() || *k == "Pain" || *k == "Rheumatology"),
+            "{month}: {pathways:?}"
+        );
         compared += 1;
         hidden += usize::from(insight.sessions.is_none());
     }
     assert!(compared >= 2, "{compared} figures compared");
+    assert!(
+        listed,
+        "the demo's pain work is published under its listed code"
+    );
     eprintln!(
         "{} months, {compared} figures compared across outputs, {hidden} hidden in both",
         months.len()

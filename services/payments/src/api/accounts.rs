@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use alongside_events::places::Listed;
 use alongside_platform::error::Violations;
 use alongside_platform::paging::Page;
 use alongside_platform::{audit, Caller, OdsCode, Role, ServiceError};
@@ -420,14 +421,24 @@ impl PaymentsApi {
         let mut by_trust = Vec::new();
         for tenant in &asked {
             let claims = self.spend_claims(tenant, from, to).await?;
-            let months = tokio::task::spawn_blocking(move || {
-                spend::months(&claims)
-                    .into_iter()
-                    .map(|(m, figures)| (m, spend::shown_month(figures, protected)))
-                    .collect()
-            })
-            .await
-            .map_err(|e| ServiceError::Internal(e.to_string()))?;
+            let mut months: std::collections::BTreeMap<String, spend::Month<spend::Shown>> =
+                tokio::task::spawn_blocking(move || {
+                    spend::months(&claims)
+                        .into_iter()
+                        .map(|(m, figures)| (m, spend::shown_month(figures, protected)))
+                        .collect()
+                })
+                .await
+                .map_err(|e| ServiceError::Internal(e.to_string()))?;
+            if protected {
+                // Pathways were typed by staff: published only under the trust's listed codes,
+                // the others together as "".
+                let listed = Listed::load(&self.db, tenant, "pathway").await?;
+                for month in months.values_mut() {
+                    month.by[spend::PATHWAY] =
+                        listed.publish(&month.by[spend::PATHWAY], spend::add);
+                }
+            }
             by_trust.push(spend::over_months(&months, group, class));
         }
         let (rows, total) = if trusts.is_empty() {
