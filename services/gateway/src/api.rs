@@ -1278,7 +1278,7 @@ async fn record_attendance(
 }
 
 #[derive(Deserialize, ToSchema)]
-pub struct CorrectionBody {
+pub struct AttendanceCorrectionBody {
     /// The right number of minutes; 0 when the partner did not take part after all.
     minutes: u32,
     /// Why: kept with the correction.
@@ -1290,14 +1290,14 @@ pub struct CorrectionBody {
 
 /// Correct recorded attendance. Never a silent edit: the correction and its reason are kept, and
 /// payments reprices or adjusts the partner's claim.
-#[utoipa::path(post, path = "/api/v1/attendances/{id}/correction", params(("id" = String, Path, description = "attendance id")), request_body = CorrectionBody,
+#[utoipa::path(post, path = "/api/v1/attendances/{id}/correction", params(("id" = String, Path, description = "attendance id")), request_body = AttendanceCorrectionBody,
     responses((status = 200, body = AttendanceBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn correct_attendance(
     State(state): State<AppState>,
     me: SignedIn,
     headers: HeaderMap,
     Path(id): Path<String>,
-    Json(b): Json<CorrectionBody>,
+    Json(b): Json<AttendanceCorrectionBody>,
 ) -> ApiResult<Json<AttendanceBody>> {
     csrf(&me, &headers)?;
     let request = engagement::CorrectAttendanceRequest {

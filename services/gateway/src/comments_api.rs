@@ -171,7 +171,7 @@ pub async fn get_comment(
 }
 
 #[derive(Deserialize, ToSchema)]
-pub struct CorrectionBody {
+pub struct CommentCorrectionBody {
     /// At least one category code; labelling_not_possible and not_assigned stand alone.
     categories: Vec<String>,
     /// 1 to 5; 0 only with labelling_not_possible.
@@ -180,14 +180,14 @@ pub struct CorrectionBody {
 
 /// Corrects a comment's themes and sentiment. Corrections count at once and are used when the
 /// trust's model is next retrained.
-#[utoipa::path(post, path = "/api/v1/feedback/comments/{id}/correction", request_body = CorrectionBody,
+#[utoipa::path(post, path = "/api/v1/feedback/comments/{id}/correction", request_body = CommentCorrectionBody,
     responses((status = 200, body = CommentBody), (status = 422, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn correct_comment(
     State(state): State<AppState>,
     me: SignedIn,
     headers: HeaderMap,
     Path(id): Path<String>,
-    Json(b): Json<CorrectionBody>,
+    Json(b): Json<CommentCorrectionBody>,
 ) -> ApiResult<Json<CommentBody>> {
     csrf(&me, &headers)?;
     let c = state

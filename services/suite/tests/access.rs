@@ -4,7 +4,8 @@
 //! taken without the session's CSRF token; a page is open to exactly the roles whose
 //! navigation lists it; and case notes and personal data stay with the roles that may read
 //! them (administrators never read comments, complaints or claims; analysts nor partners one by
-//! one); and every reading operation is open to exactly the roles written down for it.
+//! one); and every operation, reading or changing, is open to exactly the roles written down
+//! for it.
 
 mod common;
 
@@ -112,7 +113,95 @@ const READERS: &[(&str, &[&str])] = &[
     ("/api/v1/training/expiring", &[LEAD, STAFF, ADMIN]),
 ];
 
-async fn sign_in(base: &str, email: &str) -> reqwest::Client {
+/// Who may change what, operation by operation (the session's own operations aside). Checked
+/// as the readers are: sent with the session's CSRF token and an empty body, each role written
+/// down is let in (answers anything but 403: the body is then refused by field, or the record
+/// is not found), every other role refused. Administrators keep users, tenants and reference
+/// data; finance alone keeps bank details and pays; analysts change nothing but their own
+/// sharing links.
+const WRITERS: &[(&str, &str, &[&str])] = &[
+    (
+        "POST",
+        "/api/v1/assignments/{id}/attendance",
+        &[LEAD, STAFF, ADMIN],
+    ),
+    (
+        "POST",
+        "/api/v1/attendances/{id}/correction",
+        &[LEAD, STAFF, ADMIN],
+    ),
+    ("POST", "/api/v1/claims/decisions", &[FINANCE]),
+    ("POST", "/api/v1/complaints", &[LEAD, STAFF]),
+    ("PUT", "/api/v1/complaints/{id}", &[LEAD, STAFF]),
+    (
+        "POST",
+        "/api/v1/expense-claims",
+        &[LEAD, STAFF, FINANCE, PARTNER],
+    ),
+    (
+        "POST",
+        "/api/v1/feedback/comments/{id}/correction",
+        &[LEAD, STAFF],
+    ),
+    // Survey exports are loaded by whoever keeps the data: staff, leads, analysts, admins.
+    (
+        "POST",
+        "/api/v1/feedback/fft-responses",
+        &[LEAD, STAFF, ANALYST, ADMIN],
+    ),
+    (
+        "POST",
+        "/api/v1/feedback/prom-responses",
+        &[LEAD, STAFF, ANALYST, ADMIN],
+    ),
+    ("PUT", "/api/v1/feedback/survey", &[LEAD, ADMIN]),
+    (
+        "POST",
+        "/api/v1/feedback/theme-model/retraining",
+        &[LEAD, ADMIN],
+    ),
+    ("POST", "/api/v1/opportunities", &[LEAD, ADMIN]),
+    (
+        "POST",
+        "/api/v1/opportunities/{id}/assignments",
+        &[LEAD, ADMIN],
+    ),
+    ("POST", "/api/v1/partners", &[LEAD, ADMIN]),
+    // Bank details: finance, or the partner their own; never a lead or an administrator.
+    (
+        "PUT",
+        "/api/v1/partners/{id}/bank-details",
+        &[FINANCE, PARTNER],
+    ),
+    ("POST", "/api/v1/partners/{id}/erase", &[LEAD, ADMIN]),
+    (
+        "PUT",
+        "/api/v1/partners/{id}/profile",
+        &[LEAD, ADMIN, PARTNER],
+    ),
+    ("POST", "/api/v1/partners/{id}/roles", &[LEAD, ADMIN]),
+    (
+        "DELETE",
+        "/api/v1/partners/{id}/roles/{role}",
+        &[LEAD, ADMIN],
+    ),
+    ("POST", "/api/v1/partners/{id}/status", &[LEAD, ADMIN]),
+    ("POST", "/api/v1/partners/{id}/training", &[LEAD, ADMIN]),
+    // The money controls bind finance, so finance does not set them.
+    ("PUT", "/api/v1/payment-controls", &[ADMIN]),
+    ("POST", "/api/v1/payment-runs", &[FINANCE]),
+    ("POST", "/api/v1/payment-runs/{id}/cancel", &[FINANCE]),
+    ("POST", "/api/v1/payment-runs/{id}/confirm", &[FINANCE]),
+    ("POST", "/api/v1/places", &[ADMIN]),
+    ("POST", "/api/v1/places/held/map", &[ADMIN]),
+    ("POST", "/api/v1/places/{kind}/{code}/merge", &[ADMIN]),
+    ("POST", "/api/v1/places/{kind}/{code}/restore", &[ADMIN]),
+    ("POST", "/api/v1/places/{kind}/{code}/retire", &[ADMIN]),
+    ("POST", "/api/v1/rate-cards", &[FINANCE, ADMIN]),
+];
+
+/// A client signed in as `email`, and its session's CSRF token.
+async fn sign_in(base: &str, email: &str) -> (reqwest::Client, String) {
     let http = reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
@@ -125,7 +214,9 @@ async fn sign_in(base: &str, email: &str) -> reqwest::Client {
         .await
         .unwrap();
     assert_eq!(response.status(), 200, "{email} signs in");
-    http
+    let body: Value = response.json().await.unwrap();
+    let csrf = body["csrf_token"].as_str().unwrap().to_string();
+    (http, csrf)
 }
 
 /// An operation's path with each parameter given a value no record has.
@@ -145,6 +236,54 @@ fn concrete(path: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join("/")
+}
+
+/// A body of the shape an operation's OpenAPI schema describes (every property present, each
+/// of its type, the first of an enumeration), so that what answers is the role check and the
+/// service's own validation, not the JSON decoder.
+fn shaped(doc: &Value, schema: &Value, depth: usize) -> Value {
+    if let Some(reference) = schema["$ref"].as_str() {
+        let name = reference.rsplit('/').next().unwrap();
+        return shaped(doc, &doc["components"]["schemas"][name], depth);
+    }
+    for choice in ["oneOf", "anyOf", "allOf"] {
+        if let Some(first) = schema[choice]
+            .as_array()
+            .and_then(|a| a.iter().find(|s| s["type"] != "null").or_else(|| a.first()))
+        {
+            return shaped(doc, first, depth);
+        }
+    }
+    if let Some(first) = schema["enum"].as_array().and_then(|e| e.first()) {
+        return first.clone();
+    }
+    let kind = match &schema["type"] {
+        Value::Array(types) => types
+            .iter()
+            .find(|t| *t != "null")
+            .cloned()
+            .unwrap_or(Value::Null),
+        other => other.clone(),
+    };
+    match kind.as_str().unwrap_or("object") {
+        "string" if schema["format"] == "date" => Value::from("2026-01-05"),
+        "string" => Value::from("x"),
+        "integer" | "number" => Value::from(1),
+        "boolean" => Value::from(false),
+        "array" => Value::Array(Vec::new()),
+        _ if depth > 4 => serde_json::json!({}),
+        _ => Value::Object(
+            schema["properties"]
+                .as_object()
+                .map(|properties| {
+                    properties
+                        .iter()
+                        .map(|(name, p)| (name.clone(), shaped(doc, p, depth + 1)))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        ),
+    }
 }
 
 /// The links of the main navigation of a page.
@@ -190,17 +329,31 @@ async fn every_role_meets_every_route_as_its_access_says() {
     }
     assert!(operations.len() > 60, "{} operations", operations.len());
     let mut problems = Vec::new();
-    let send = |http: &reqwest::Client, method: &str, path: &str| {
+    let send_with = |http: &reqwest::Client, method: &str, path: &str, csrf: Option<&str>| {
         let url = format!("{base}{}", concrete(path));
         let request = match method {
             "GET" => http.get(url),
-            "POST" => http.post(url).json(&serde_json::json!({})),
-            "PUT" => http.put(url).json(&serde_json::json!({})),
+            "POST" => http.post(url),
+            "PUT" => http.put(url),
             "DELETE" => http.delete(url),
             other => panic!("a method the test does not send: {other}"),
         };
+        // Without the token, an empty body; with it, one of the operation's shape.
+        let body = doc["paths"][path][method.to_lowercase()]["requestBody"]["content"]
+            ["application/json"]["schema"]
+            .clone();
+        let request = match (csrf, body.is_null()) {
+            (Some(token), false) => request
+                .header("x-csrf-token", token)
+                .json(&shaped(&doc, &body, 0)),
+            (Some(token), true) => request.header("x-csrf-token", token),
+            (None, _) if method == "GET" || method == "DELETE" => request,
+            (None, _) => request.json(&serde_json::json!({})),
+        };
         async move { request.send().await.unwrap().status().as_u16() }
     };
+    let send =
+        |http: &reqwest::Client, method: &str, path: &str| send_with(http, method, path, None);
 
     // Signed out: only signing in (and the document itself) answers without a session.
     for (method, path) in &operations {
@@ -216,8 +369,11 @@ async fn every_role_meets_every_route_as_its_access_says() {
     }
 
     let mut sessions = Vec::new();
+    let mut tokens = BTreeMap::new();
     for (role, email) in ROLES {
-        sessions.push((role, sign_in(&base, email).await));
+        let (http, csrf) = sign_in(&base, email).await;
+        sessions.push((role, http));
+        tokens.insert(role, csrf);
     }
     // A page each role's navigation lists, and the pages of all of them.
     let mut navs: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
@@ -290,6 +446,49 @@ async fn every_role_meets_every_route_as_its_access_says() {
     for path in written.keys() {
         if !operations.iter().any(|(m, p)| m == "GET" && p == path) {
             problems.push(format!("READERS lists {path}, which the document does not"));
+        }
+    }
+
+    // Every changing operation against the roles written down for it, with the CSRF token.
+    let writers: BTreeMap<(&str, &str), &[&str]> =
+        WRITERS.iter().map(|(m, p, r)| ((*m, *p), *r)).collect();
+    for (method, path) in operations.iter().filter(|(m, _)| m != "GET") {
+        if path == "/api/v1/session" {
+            continue;
+        }
+        let mut let_in = Vec::new();
+        let mut statuses = Vec::new();
+        for (role, http) in &sessions {
+            let status = send_with(http, method, path, Some(&tokens[role])).await;
+            if status != 403 {
+                let_in.push((*role, status));
+            }
+            statuses.push((*role, status));
+        }
+        let Some(roles) = writers.get(&(method.as_str(), path.as_str())) else {
+            problems.push(format!(
+                "{method} {path} has no roles written down in WRITERS; not refused: {let_in:?}"
+            ));
+            continue;
+        };
+        for (role, status) in statuses {
+            let wrong = if roles.contains(&role) {
+                status == 403
+            } else {
+                !(status == 403 || (status == 404 && path.contains('{')))
+            };
+            if wrong {
+                problems.push(format!(
+                    "{role}: {method} {path} answered {status}; its roles are {roles:?}"
+                ));
+            }
+        }
+    }
+    for (method, path) in writers.keys() {
+        if !operations.iter().any(|(m, p)| m == method && p == path) {
+            problems.push(format!(
+                "WRITERS lists {method} {path}, which the document does not"
+            ));
         }
     }
 
