@@ -806,7 +806,10 @@ test('PROM questionnaires are uploaded as item scores, NHS numbers refused, and 
   const context = await browser.newContext();
   const page = await context.newPage();
   await signIn(page, 'analyst@rzb.demo.test');
-  const summary = async () => (await page.request.get(`${base}/api/v1/feedback/prom-summary?pathway=Hip%20and%20knee`)).json();
+  // A month in the middle of the demo's episodes: enough questionnaires that one more is shown.
+  const day = daysFromToday(-100);
+  const month = day.slice(0, 7);
+  const summary = async () => (await page.request.get(`${base}/api/v1/feedback/prom-summary?pathway=Hip%20and%20knee&from=${month}-01&to=${day}`)).json();
   const before = await summary();
   await page.goto(`${base}/feedback/proms`);
   await assert.doesNotReject(page.getByRole('table', { name: /^MSK-HQ/ }).getByRole('row', { name: /^Hip and knee/ }).waitFor());
@@ -819,10 +822,10 @@ test('PROM questionnaires are uploaded as item scores, NHS numbers refused, and 
     mimeType: 'text/csv',
     buffer: Buffer.from([
       `response_id,instrument,episode_id,completed_on,source,pathway,${items}`,
-      'UPQ-1,msk_hq,EP-UP-1,2026-11-02,paper,Hip and knee,3,3,3,3,3,3,3,3,3,3,3,3,3,3',
-      'UPQ-2,sure,EP-UP-1,2026-11-02,paper,Hip and knee,1,1,0,1',
-      'UPQ-3,msk_hq,943 476 5919,2026-11-02,paper,Hip and knee,3,3,3,3,3,3,3,3,3,3,3,3,3,3',
-      'UPQ-4,msk_hq,EP-UP-2,2026-11-02,paper,Hip and knee,3,3,3,3,5,3,3,3,3,3,3,3,3,3',
+      `UPQ-1,msk_hq,EP-UP-1,${day},paper,Hip and knee,3,3,3,3,3,3,3,3,3,3,3,3,3,3`,
+      `UPQ-2,sure,EP-UP-1,${day},paper,Hip and knee,1,1,0,1`,
+      `UPQ-3,msk_hq,943 476 5919,${day},paper,Hip and knee,3,3,3,3,3,3,3,3,3,3,3,3,3,3`,
+      `UPQ-4,msk_hq,EP-UP-2,${day},paper,Hip and knee,3,3,3,3,5,3,3,3,3,3,3,3,3,3`,
     ].join('\n')),
   };
   await page.getByLabel('CSV file').setInputFiles(file);
@@ -836,6 +839,7 @@ test('PROM questionnaires are uploaded as item scores, NHS numbers refused, and 
   await page.getByRole('button', { name: 'Store the 2 new questionnaires' }).click();
   await assert.doesNotReject(page.getByText('2 questionnaires stored; 0 already held and not counted again; 2 rows with problems left out.').waitFor());
   const after = await summary();
+  assert.ok(before.msk_hq_responses >= 5 && before.sure_responses >= 5, JSON.stringify(before));
   assert.equal(after.msk_hq_responses, before.msk_hq_responses + 1);
   assert.equal(after.sure_responses, before.sure_responses + 1);
   await page.goto(`${base}/feedback/proms?pathway=Hip%20and%20knee&threshold=99`);

@@ -6,7 +6,7 @@ use alongside_platform::error::Violations;
 use alongside_platform::{grpc, Caller, Role, ServiceError, SharedClock};
 use alongside_proto::feedback::v1::feedback_service_server::FeedbackService;
 use alongside_proto::feedback::v1::*;
-use sea_orm::{ColumnTrait, DatabaseConnection, QueryFilter, QuerySelect};
+use sea_orm::{ColumnTrait, DatabaseConnection, QueryFilter, QueryOrder, QuerySelect};
 use tonic::{Request, Response, Status};
 
 use crate::fft::{answer_from_code, Counts};
@@ -501,15 +501,31 @@ impl FeedbackApi {
         let accepted = if request.dry_run {
             crate::prom_store::count_new(&self.db, &caller.tenant, &rows).await?
         } else {
-            // The questionnaires and the marks of the months they change, together.
-            let months: std::collections::BTreeSet<String> = rows
+            // The questionnaires and the marks of the months they change, together: their own,
+            // and those of their episodes' other questionnaires (a follow-up is paired with
+            // its episode's first, which may arrive after it).
+            let set = |v: &sea_orm::ActiveValue<String>| match v {
+                sea_orm::ActiveValue::Set(s) => Some(s.clone()),
+                _ => None,
+            };
+            let episodes: std::collections::BTreeSet<String> =
+                rows.iter().filter_map(|r| set(&r.episode_id)).collect();
+            let mut months: std::collections::BTreeSet<String> = rows
                 .iter()
-                .filter_map(|r| match &r.completed_on {
-                    sea_orm::ActiveValue::Set(on) => on.get(..7).map(str::to_string),
-                    _ => None,
-                })
+                .filter_map(|r| set(&r.completed_on)?.get(..7).map(str::to_string))
                 .collect();
             let txn = sea_orm::TransactionTrait::begin(&self.db).await?;
+            for chunk in episodes.into_iter().collect::<Vec<_>>().chunks(500) {
+                let held: Vec<String> = crate::prom_store::for_tenant(&caller.tenant)
+                    .filter(crate::prom_store::Column::EpisodeId.is_in(chunk.iter().cloned()))
+                    .select_only()
+                    .column(crate::prom_store::Column::CompletedOn)
+                    .distinct()
+                    .into_tuple()
+                    .all(&txn)
+                    .await?;
+                months.extend(held.iter().filter_map(|on| on.get(..7).map(str::to_string)));
+            }
             let stored = crate::prom_store::store(&txn, rows).await?;
             crate::insights::mark(&txn, &caller.tenant, &months).await?;
             txn.commit().await?;
@@ -586,10 +602,9 @@ fn whole_month(date: &str, last: bool) -> String {
     }
 }
 
-/// Outcome measures completed between two dates (either open) of a pathway (empty for all),
-/// figures of 1 to 4 patients withheld: in the period, and in any month of it (each month is
-/// published on the stream, so a period's figure with a small month in it, less the others,
-/// would give that month's back); a threshold of 0 is the default. `pathways` is left empty.
+/// Outcome measures of the whole months from `from` to `to` (dates, either open) of a pathway
+/// (empty for all), as `prom_release` publishes them: each month protected, a period's figure
+/// hidden when any of its months' is. A threshold of 0 is the default. `pathways` is left empty.
 pub(crate) async fn prom_figures(
     db: &impl sea_orm::ConnectionTrait,
     tenant: &alongside_platform::OdsCode,
@@ -598,89 +613,73 @@ pub(crate) async fn prom_figures(
     pathway: &str,
     threshold: u32,
 ) -> Result<PromSummary, sea_orm::DbErr> {
+    use crate::prom_release::{FOLLOW_UPS, MSK_HQ, SURE};
     let threshold = if threshold == 0 {
         proms::MSK_HQ_DEFAULT_THRESHOLD
     } else {
         threshold
     };
-    let mut query = crate::prom_store::for_tenant(tenant);
-    if !from.is_empty() {
-        query = query.filter(crate::prom_store::Column::CompletedOn.gte(from));
-    }
-    if !to.is_empty() {
-        query = query.filter(crate::prom_store::Column::CompletedOn.lte(to));
-    }
-    if !pathway.is_empty() {
-        query = query.filter(crate::prom_store::Column::Pathway.eq(pathway));
-    }
-    let rows: Vec<(String, String, String, i32)> = query
+    // Every questionnaire of the trust: a follow-up is paired with its episode's first,
+    // whenever that was.
+    let rows: Vec<(String, String, String, i32, String)> = crate::prom_store::for_tenant(tenant)
         .select_only()
         .columns([
             crate::prom_store::Column::Instrument,
             crate::prom_store::Column::EpisodeId,
             crate::prom_store::Column::CompletedOn,
             crate::prom_store::Column::Total,
+            crate::prom_store::Column::Pathway,
         ])
+        .order_by_asc(crate::prom_store::Column::ReceivedAt)
+        .order_by_asc(crate::prom_store::Column::Id)
         .into_tuple()
         .all(db)
         .await?;
-    let of = |instrument: proms::Instrument| -> Vec<proms::Completed> {
-        rows.iter()
-            .filter(|(i, _, _, _)| i == instrument.code())
-            .filter_map(|(_, episode, on, total)| {
-                Some(proms::Completed {
-                    episode: episode.clone(),
-                    completed_on: alongside_platform::parse_date(on)?,
-                    total: (*total).max(0) as u32,
-                })
+    let questionnaires: Vec<crate::prom_release::Questionnaire> = rows
+        .into_iter()
+        .filter_map(|(instrument, episode, on, total, pathway)| {
+            Some(crate::prom_release::Questionnaire {
+                instrument: proms::Instrument::parse(&instrument)?,
+                episode,
+                completed_on: alongside_platform::parse_date(&on)?,
+                total: total.max(0) as u32,
+                pathway,
             })
-            .collect()
-    };
-    let mean = |list: &[proms::Completed]| {
-        (!list.is_empty())
-            .then(|| list.iter().map(|c| f64::from(c.total)).sum::<f64>() / list.len() as f64)
-    };
-    let msk = of(proms::Instrument::MskHq);
-    let sure = of(proms::Instrument::Sure);
-    let change = proms::change_summary(&proms::pairs(&msk), threshold);
-    // Figures about 1 to 4 patients could be theirs alone: withheld, as the FFT's are; and a
-    // period's whenever one of its months' is.
-    let small = |n: usize| (1..=4).contains(&n);
-    let small_month = |list: &[proms::Completed]| {
-        let mut months: BTreeMap<(i32, u8), usize> = BTreeMap::new();
-        for c in list {
-            *months
-                .entry((c.completed_on.year(), c.completed_on.month() as u8))
-                .or_default() += 1;
+        })
+        .collect();
+    let (first, last) = (from.get(..7).unwrap_or(""), to.get(..7).unwrap_or(""));
+    let shown: Vec<_> = crate::prom_release::months(&questionnaires, threshold)
+        .into_iter()
+        .filter(|(m, _)| {
+            (first.is_empty() || m.as_str() >= first) && (last.is_empty() || m.as_str() <= last)
+        })
+        .map(|(_, figures)| crate::prom_release::shown_month(figures))
+        .collect();
+    let figures = crate::prom_release::over(&shown, pathway.trim());
+    let (msk, follow_ups, sure) = (&figures[MSK_HQ], &figures[FOLLOW_UPS], &figures[SURE]);
+    let shown_or = |s: &crate::prom_release::Shown,
+                    f: &dyn Fn(&crate::prom_release::Scores) -> Option<f64>| {
+        if s.hidden {
+            None
+        } else {
+            f(&s.figure)
         }
-        months.values().any(|&n| small(n))
     };
-    let msk_small = small(msk.len()) || small_month(&msk);
-    let msk_withheld = msk_small || small(change.episodes);
-    let sure_withheld = small(sure.len()) || small_month(&sure);
-    let keep = |withheld: bool, x: Option<f64>| if withheld { None } else { x };
+    let count = |s: &crate::prom_release::Shown| (!s.hidden).then_some(s.figure.n);
     Ok(PromSummary {
-        msk_hq_responses: msk.len() as u64,
-        msk_hq_mean_total: keep(msk_small, mean(&msk)),
-        msk_hq_episodes_paired: change.episodes as u64,
-        msk_hq_mean_change: keep(msk_withheld, change.mean_change),
-        msk_hq_improved: keep(msk_withheld, change.improved),
-        msk_hq_worsened: keep(msk_withheld, change.worsened),
+        msk_hq_responses: count(msk),
+        msk_hq_mean_total: shown_or(msk, &|f| f.mean()),
+        msk_hq_episodes_paired: count(follow_ups),
+        msk_hq_mean_change: shown_or(follow_ups, &|f| f.mean()),
+        msk_hq_improved: shown_or(follow_ups, &|f| f.share(0)),
+        msk_hq_worsened: shown_or(follow_ups, &|f| f.share(1)),
         msk_hq_threshold: threshold,
-        sure_responses: sure.len() as u64,
-        sure_mean_total: keep(sure_withheld, mean(&sure)),
-        sure_conflict: keep(
-            sure_withheld,
-            (!sure.is_empty()).then(|| {
-                sure.iter()
-                    .filter(|c| proms::decisional_conflict(c.total))
-                    .count() as f64
-                    / sure.len() as f64
-            }),
-        ),
+        sure_responses: count(sure),
+        sure_mean_total: shown_or(sure, &|f| f.mean()),
+        sure_conflict: shown_or(sure, &|f| f.share(0)),
         pathways: Vec::new(),
-        msk_hq_withheld: msk_withheld,
-        sure_withheld,
+        msk_hq_withheld: msk.hidden || follow_ups.hidden,
+        sure_withheld: sure.hidden,
     })
 }
 

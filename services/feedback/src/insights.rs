@@ -375,7 +375,7 @@ pub async fn theme_insight(
     }))
 }
 
-/// A month's outcome measures, figures of 1 to 4 patients withheld; none without any.
+/// A month's outcome measures as the pages publish them (`prom_release`); none without any.
 pub async fn prom_insight(
     db: &impl ConnectionTrait,
     tenant: &OdsCode,
@@ -385,7 +385,8 @@ pub async fn prom_insight(
         .map(|d| d.to_string())
         .unwrap_or_default();
     let p = crate::api::prom_figures(db, tenant, &format!("{month}-01"), &last, "", 0).await?;
-    if p.msk_hq_responses == 0 && p.sure_responses == 0 {
+    let none = |n: Option<u64>| n == Some(0);
+    if none(p.msk_hq_responses) && none(p.sure_responses) {
         return Ok(None);
     }
     Ok(Some(PromInsight {

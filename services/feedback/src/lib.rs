@@ -13,6 +13,7 @@ pub mod insights;
 pub mod involvement;
 mod place_admin;
 pub mod places;
+pub mod prom_release;
 mod prom_store;
 pub mod proms;
 pub mod protection;

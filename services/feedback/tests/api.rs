@@ -576,7 +576,7 @@ async fn proms_are_scored_paired_and_summarised() {
             .into_inner();
         assert_eq!(
             (summary.msk_hq_responses, summary.msk_hq_episodes_paired),
-            (10, 5)
+            (Some(10), Some(5))
         );
         assert_eq!(summary.msk_hq_threshold, 6, "the default");
         assert!(
@@ -585,7 +585,7 @@ async fn proms_are_scored_paired_and_summarised() {
         );
         assert_eq!(summary.msk_hq_improved, Some(0.8));
         assert_eq!(summary.msk_hq_worsened, Some(0.0));
-        assert_eq!(summary.sure_responses, 5);
+        assert_eq!(summary.sure_responses, Some(5));
         assert_eq!(summary.sure_conflict, Some(0.4));
         assert_eq!(summary.pathways, ["msk"]);
         assert!(!summary.msk_hq_withheld && !summary.sure_withheld);
@@ -604,7 +604,7 @@ async fn proms_are_scored_paired_and_summarised() {
             .into_inner();
         assert_eq!(
             (narrow.msk_hq_responses, narrow.msk_hq_episodes_paired),
-            (5, 0)
+            (Some(5), Some(0))
         );
         let few = client
             .get_prom_summary(outgoing(
@@ -619,7 +619,7 @@ async fn proms_are_scored_paired_and_summarised() {
             .unwrap()
             .into_inner();
         // No MSK-HQ in October; the five SURE in it are enough to show.
-        assert_eq!(few.msk_hq_responses, 0);
+        assert_eq!(few.msk_hq_responses, Some(0));
         assert!(few.sure_conflict.is_some());
         let elsewhere = client
             .get_prom_summary(outgoing(
@@ -630,7 +630,8 @@ async fn proms_are_scored_paired_and_summarised() {
             .unwrap()
             .into_inner();
         assert_eq!(
-            elsewhere.msk_hq_responses, 0,
+            elsewhere.msk_hq_responses,
+            Some(0),
             "{backend:?}: another trust sees none"
         );
         let public = client
@@ -672,8 +673,8 @@ async fn prom_figures_of_few_patients_are_withheld() {
         .into_inner();
     assert_eq!(
         (summary.msk_hq_responses, summary.msk_hq_episodes_paired),
-        (2, 1),
-        "counts stay"
+        (None, None),
+        "one questionnaire a month, and one follow-up: hidden whole, their numbers too"
     );
     assert!(
         summary.msk_hq_withheld
@@ -683,7 +684,7 @@ async fn prom_figures_of_few_patients_are_withheld() {
     assert!(summary.sure_withheld && summary.sure_conflict.is_none());
 
     // Five more in October: the three months hold 7, but September's and November's one
-    // each are withheld on the stream, so the period's mean is withheld too (it less
+    // each are hidden on the stream, so the period's figures are hidden too (they less
     // October's would give those two back), from everyone: nobody reads the questionnaires.
     let october: Vec<PromResponse> = (2..7)
         .map(|e| {
@@ -722,14 +723,14 @@ async fn prom_figures_of_few_patients_are_withheld() {
         }
     };
     let analysts = summary_for(analyst.clone(), "", "").await;
-    assert_eq!(analysts.msk_hq_responses, 7);
+    assert_eq!(analysts.msk_hq_responses, None);
     assert_eq!(analysts.msk_hq_mean_total, None, "a small month within");
     let lead = svc.token("RZA", Role::EngagementLead);
     let leads = summary_for(lead, "", "").await;
     assert_eq!(leads.msk_hq_mean_total, None);
     // Periods are whole months: mid-October is all October.
     let october = summary_for(analyst.clone(), "2026-10-15", "2026-10-20").await;
-    assert_eq!(october.msk_hq_responses, 5);
+    assert_eq!(october.msk_hq_responses, Some(5));
     assert_eq!(october.msk_hq_mean_total, Some(28.0));
 }
 

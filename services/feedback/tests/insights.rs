@@ -200,10 +200,14 @@ async fn outcome_measures_are_republished_with_small_numbers_withheld() {
         .expect("the month's outcome measures");
     assert_eq!(key.as_deref(), Some(&b"RZA/proms/2026-10"[..]));
     let p: PromInsight = envelope.payload().unwrap();
-    assert_eq!((p.msk_hq_responses, p.sure_responses), (6, 2));
+    assert_eq!(
+        (p.msk_hq_responses, p.sure_responses),
+        (Some(6), None),
+        "two SURE: hidden, their number too"
+    );
     // Totals of 28, 42 and 56, twice each.
     assert_eq!(p.msk_hq_mean_total, Some(42.0));
-    assert_eq!(p.sure_conflict, None, "two patients: withheld");
+    assert_eq!(p.sure_conflict, None, "two patients: hidden");
     let text = String::from_utf8_lossy(&envelope.inner.payload);
     assert!(!text.contains("EP-"), "no episode reference on the stream");
 }

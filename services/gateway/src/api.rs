@@ -1842,21 +1842,25 @@ pub struct PromSummaryParams {
 
 #[derive(Serialize, ToSchema)]
 pub struct PromSummaryBody {
-    msk_hq_responses: u64,
+    /// Absent when hidden: a figure of 1 to 4 questionnaires, or one that would give such a
+    /// figure back (each month's pathways and total are protected together).
+    msk_hq_responses: Option<u64>,
     msk_hq_mean_total: Option<f64>,
-    /// Episodes with a first and a later questionnaire.
-    msk_hq_episodes_paired: u64,
+    /// Follow-ups: each later questionnaire of an episode, paired with its first, counted in
+    /// the month it was completed. Absent when hidden.
+    msk_hq_episodes_paired: Option<u64>,
     msk_hq_mean_change: Option<f64>,
     msk_hq_threshold: u32,
-    /// Share (0-1) of paired episodes improved by at least the threshold.
+    /// Share (0-1) of follow-ups improved by at least the threshold.
     msk_hq_improved: Option<f64>,
     msk_hq_worsened: Option<f64>,
-    sure_responses: u64,
+    /// Absent when hidden.
+    sure_responses: Option<u64>,
     sure_mean_total: Option<f64>,
     /// Share (0-1) with a SURE total below 4.
     sure_conflict: Option<f64>,
     pathways: Vec<String>,
-    /// Figures of 1 to 4 patients are withheld (absent); the counts stay.
+    /// Whether an MSK-HQ figure (questionnaires or follow-ups) is hidden.
     msk_hq_withheld: bool,
     sure_withheld: bool,
 }

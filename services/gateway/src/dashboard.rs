@@ -126,15 +126,18 @@ pub struct ChartBody {
 pub struct PromBody {
     code: String,
     name: String,
-    msk_hq_responses: u64,
-    msk_hq_episodes_paired: u64,
-    /// Shares 0–1 of paired episodes improving, or worsening, by the threshold; absent when
-    /// withheld (1 to 4 patients) or there are none.
+    /// Absent when hidden (1 to 4 questionnaires, or what would give such a figure back).
+    msk_hq_responses: Option<u64>,
+    /// Follow-ups, each paired with its episode's first questionnaire; absent when hidden.
+    msk_hq_episodes_paired: Option<u64>,
+    /// Shares 0–1 of follow-ups improving, or worsening, by the threshold; absent when
+    /// hidden or there are none.
     msk_hq_improved: Option<f64>,
     msk_hq_worsened: Option<f64>,
     msk_hq_threshold: u32,
-    sure_responses: u64,
-    /// Share 0–1 with decisional conflict; absent when withheld.
+    /// Absent when hidden.
+    sure_responses: Option<u64>,
+    /// Share 0–1 with decisional conflict; absent when hidden.
     sure_conflict: Option<f64>,
 }
 
@@ -1124,9 +1127,9 @@ fn view(d: &DashboardBody, q: &DashboardQuery) -> minijinja::Value {
         units => d.units.iter().map(row).collect::<Vec<_>>(),
         funnel => funnel, charts => charts,
         proms => d.proms.iter().map(|p| context! {
-            name => p.name, msk => p.msk_hq_responses, paired => p.msk_hq_episodes_paired,
+            name => p.name, msk => crate::proms::count(p.msk_hq_responses), paired => crate::proms::count(p.msk_hq_episodes_paired),
             improved => share_of(p.msk_hq_improved), worsened => share_of(p.msk_hq_worsened),
-            threshold => p.msk_hq_threshold, sure => p.sure_responses, conflict => share_of(p.sure_conflict),
+            threshold => p.msk_hq_threshold, sure => crate::proms::count(p.sure_responses), conflict => share_of(p.sure_conflict),
         }).collect::<Vec<_>>(),
         comments => d.comments, previous_comments => d.previous_comments,
         themes => d.themes.iter().map(|t| context! {
@@ -1138,7 +1141,7 @@ fn view(d: &DashboardBody, q: &DashboardQuery) -> minijinja::Value {
         involvement_total => d.involvement_total.as_ref().map(involvement_row),
         impact => d.impact.iter().map(|i| context! { name => i.name, changed_on => i.changed_on, pathway => i.pathway, you_said => i.you_said, we_did => i.we_did }).collect::<Vec<_>>(),
         query => self::query(d, q),
-        any_proms => d.proms.iter().any(|p| p.msk_hq_responses > 0 || p.sure_responses > 0),
+        any_proms => d.proms.iter().any(|p| p.msk_hq_responses != Some(0) || p.sure_responses != Some(0)),
         back => (!d.ics.is_empty()).then(|| format!("/dashboard?{}", query_string(&[("from", &d.from), ("to", &d.to)]))),
     }
 }
@@ -1431,12 +1434,12 @@ async fn csv(
                     vec![
                         p.code.clone(),
                         p.name.clone(),
-                        p.msk_hq_responses.to_string(),
-                        p.msk_hq_episodes_paired.to_string(),
+                        count(p.msk_hq_responses),
+                        count(p.msk_hq_episodes_paired),
                         opt(p.msk_hq_improved),
                         opt(p.msk_hq_worsened),
                         p.msk_hq_threshold.to_string(),
-                        p.sure_responses.to_string(),
+                        count(p.sure_responses),
                         opt(p.sure_conflict),
                     ]
                 })
@@ -1581,14 +1584,18 @@ async fn board_report_pdf(
         blocks.push(Block::Row(
             format!("{}: MSK-HQ improved by {}+", p.name, p.msk_hq_threshold),
             format!(
-                "{} of {} paired",
+                "{} of {} follow-ups",
                 share_of(p.msk_hq_improved),
-                p.msk_hq_episodes_paired
+                crate::proms::count(p.msk_hq_episodes_paired)
             ),
         ));
         blocks.push(Block::Row(
             format!("{}: SURE decisional conflict", p.name),
-            format!("{} of {}", share_of(p.sure_conflict), p.sure_responses),
+            format!(
+                "{} of {}",
+                share_of(p.sure_conflict),
+                crate::proms::count(p.sure_responses)
+            ),
         ));
     }
     blocks.push(Block::Heading("Involvement".into()));

@@ -111,17 +111,34 @@ fn signed(value: Option<f64>) -> String {
     value.map_or_else(|| "–".into(), |v| format!("{v:+.1}"))
 }
 
+/// A count as published: "hidden" when it is (never shown as a 0).
+pub(crate) fn count(n: Option<u64>) -> String {
+    n.map_or_else(|| "hidden".into(), |n| n.to_string())
+}
+
+/// Whether a count is of any questionnaires (a hidden one is of 1 or more).
+fn some(n: Option<u64>) -> bool {
+    n != Some(0)
+}
+
+/// Whether the period holds any questionnaires.
+pub(crate) fn any(s: &feedback::PromSummary) -> bool {
+    some(s.msk_hq_responses) || some(s.sure_responses)
+}
+
 pub(crate) fn row(pathway: &str, s: &feedback::PromSummary) -> Value {
     context! {
         pathway => if pathway.is_empty() { "All pathways" } else { pathway },
-        msk_responses => s.msk_hq_responses,
+        any => any(s),
+        any_sure => some(s.sure_responses),
+        msk_responses => count(s.msk_hq_responses),
         msk_mean => number(s.msk_hq_mean_total),
-        paired => s.msk_hq_episodes_paired,
+        paired => count(s.msk_hq_episodes_paired),
         change => signed(s.msk_hq_mean_change),
         improved => share(s.msk_hq_improved),
         worsened => share(s.msk_hq_worsened),
         msk_withheld => s.msk_hq_withheld,
-        sure_responses => s.sure_responses,
+        sure_responses => count(s.sure_responses),
         sure_mean => number(s.sure_mean_total),
         conflict => share(s.sure_conflict),
         sure_withheld => s.sure_withheld,
@@ -174,15 +191,8 @@ async fn page(
 }
 
 fn rows_have_responses(rows: &[Value]) -> bool {
-    rows.iter().any(|r| {
-        ["msk_responses", "sure_responses"].iter().any(|k| {
-            r.get_attr(k)
-                .ok()
-                .and_then(|v| u64::try_from(v).ok())
-                .unwrap_or(0)
-                > 0
-        })
-    })
+    rows.iter()
+        .any(|r| r.get_attr("any").is_ok_and(|v| v.is_true()))
 }
 
 async fn csv(
@@ -193,6 +203,8 @@ async fn csv(
     me.require(crate::feedback_upload::UPLOADERS)?;
     let list = summaries(&state, &me, &filter).await?;
     let fmt = |v: Option<f64>| v.map(|v| format!("{v:.4}")).unwrap_or_default();
+    // A hidden count is blank, as a hidden mean is; the withheld columns say which.
+    let cell = |n: Option<u64>| n.map(|n| n.to_string()).unwrap_or_default();
     let rows = list
         .iter()
         .filter(|(p, _)| filter.pathway.is_empty() || p.is_empty() || *p == filter.pathway)
@@ -203,14 +215,14 @@ async fn csv(
                 } else {
                     p.clone()
                 },
-                s.msk_hq_responses.to_string(),
+                cell(s.msk_hq_responses),
                 fmt(s.msk_hq_mean_total),
-                s.msk_hq_episodes_paired.to_string(),
+                cell(s.msk_hq_episodes_paired),
                 fmt(s.msk_hq_mean_change),
                 s.msk_hq_threshold.to_string(),
                 fmt(s.msk_hq_improved),
                 fmt(s.msk_hq_worsened),
-                s.sure_responses.to_string(),
+                cell(s.sure_responses),
                 fmt(s.sure_mean_total),
                 fmt(s.sure_conflict),
                 s.msk_hq_withheld.to_string(),

@@ -306,7 +306,7 @@ async fn pdf_copy(
         ));
     }
     let p = &r.proms;
-    if p.msk_hq_responses > 0 || p.sure_responses > 0 {
+    if crate::proms::any(p) {
         blocks.push(Block::Heading("Outcome measures".into()));
         let value = |withheld: bool, v: Option<f64>| {
             if withheld {
@@ -318,13 +318,16 @@ async fn pdf_copy(
         blocks.extend([
             Block::Row(
                 "MSK-HQ questionnaires".into(),
-                p.msk_hq_responses.to_string(),
+                crate::proms::count(p.msk_hq_responses),
             ),
             Block::Row(
                 format!("Improved by {} points or more", p.msk_hq_threshold),
                 value(p.msk_hq_withheld, p.msk_hq_improved),
             ),
-            Block::Row("SURE questionnaires".into(), p.sure_responses.to_string()),
+            Block::Row(
+                "SURE questionnaires".into(),
+                crate::proms::count(p.sure_responses),
+            ),
             Block::Row(
                 "With decisional conflict".into(),
                 value(p.sure_withheld, p.sure_conflict),
