@@ -680,20 +680,15 @@ async fn gather(
         });
     }
     let involvement_total = (involvement.len() > 1).then(|| {
-        // Payments sums the trusts' spend, hidden when any trust's is.
-        let total = spend_report
-            .total
-            .as_ref()
-            .filter(|t| !t.suppressed)
-            .map(|t| t.total_pence);
-        let hidden = involvement.iter().any(|i| i.partners_paid.is_none());
+        // Payments sums the trusts' spend, hidden when any trust's is (a partner paid by two
+        // trusts counted once).
+        let total = spend_report.total.as_ref().filter(|t| !t.suppressed);
         InvolvementBody {
             code: String::new(),
             name: format!("{name} (all trusts)"),
             active_partners: involvement.iter().map(|i| i.active_partners).sum(),
-            partners_paid: (!hidden)
-                .then(|| involvement.iter().filter_map(|i| i.partners_paid).sum()),
-            spend_pence: total,
+            partners_paid: total.map(|t| t.partner_count),
+            spend_pence: total.map(|t| t.total_pence),
             // Engagement sums the trusts' involvement, hidden when any trust's is.
             sessions: sessions(&involvement_report),
             hours: hours(&involvement_report),

@@ -1497,6 +1497,64 @@ async fn readers_of_figures_see_spend_by_the_trusts_listed_pathways_only() {
     assert_eq!(finance, ["Mrs Smith's clinic", "pain"]);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_icss_spend_counts_a_partner_paid_by_two_trusts_once() {
+    let h = Harness::start(Backend::Sqlite).await;
+    // Five partners of each trust, and one who works for both.
+    for (trust, who) in [("RZA", "a"), ("RZB", "b")] {
+        let partners = (0..5)
+            .map(|i| format!("ptn_{who}{i}"))
+            .chain(["ptn_both".to_string()]);
+        for (i, partner) in partners.enumerate() {
+            let a = attended(&format!("att_{who}{i}"), &partner, 480);
+            h.svc
+                .publish(ENGAGEMENT_ACTIVITIES, "opp_1", trust, &a)
+                .await;
+        }
+        let finance = h.svc.token(trust, Role::Finance);
+        let ids: Vec<String> = h
+            .claims(&finance, 6)
+            .await
+            .into_iter()
+            .map(|c| c.id)
+            .collect();
+        h.client
+            .clone()
+            .decide_claims(outgoing(
+                DecideClaimsRequest {
+                    claim_ids: ids,
+                    decision: "approve".into(),
+                    reason: String::new(),
+                },
+                &finance,
+            ))
+            .await
+            .unwrap();
+    }
+    let ics = h
+        .client
+        .clone()
+        .spend_report(outgoing(
+            SpendReportRequest {
+                trusts: vec!["RZA".into(), "RZB".into()],
+                ..Default::default()
+            },
+            &h.svc.token_in_ics("RZA", "QZX", Role::IcsAnalyst),
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let partners: Vec<u64> = ics
+        .trusts
+        .iter()
+        .map(|t| t.total.as_ref().unwrap().partner_count)
+        .collect();
+    assert_eq!(partners, [6, 6]);
+    let total = ics.total.unwrap();
+    assert!(!total.suppressed);
+    assert_eq!((total.partner_count, total.claim_count), (11, 12));
+}
+
 /// Every call with the roles that may make it; another trust learns nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_call_is_open_to_its_roles_only_and_to_no_other_trust() {

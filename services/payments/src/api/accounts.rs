@@ -419,8 +419,10 @@ impl PaymentsApi {
             trusts.clone()
         };
         let mut by_trust = Vec::new();
+        // One number per partner across the trusts asked: a partner paid by two is one person.
+        let mut numbers: HashMap<String, u32> = HashMap::new();
         for tenant in &asked {
-            let claims = self.spend_claims(tenant, from, to).await?;
+            let claims = self.spend_claims(tenant, from, to, &mut numbers).await?;
             let mut months: std::collections::BTreeMap<String, spend::Month<spend::Shown>> =
                 tokio::task::spawn_blocking(move || {
                     spend::months(&claims)
@@ -474,12 +476,14 @@ impl PaymentsApi {
     }
 
     /// Each partner's committed claims of `tenant` with activity from `from` to `to`, summed by
-    /// month, pathway, kind, cost centre and whether paid.
+    /// month, pathway, kind, cost centre and whether paid; each partner by their number in
+    /// `numbers` (given one if new).
     async fn spend_claims(
         &self,
         tenant: &OdsCode,
         from: Option<time::Date>,
         to: Option<time::Date>,
+        numbers: &mut HashMap<String, u32>,
     ) -> Result<Vec<spend::Claims>, ServiceError> {
         #[derive(sea_orm::FromQueryResult)]
         struct Summed {
@@ -533,7 +537,6 @@ impl PaymentsApi {
             }
         };
         // Partners are only counted: a number each, not their id, is kept and compared.
-        let mut numbers: HashMap<String, u32> = HashMap::new();
         Ok(rows
             .into_iter()
             .map(|r| {
