@@ -501,21 +501,24 @@ impl FeedbackApi {
         let accepted = if request.dry_run {
             crate::prom_store::count_new(&self.db, &caller.tenant, &rows).await?
         } else {
-            // The questionnaires and the marks of the months they change, together: their own,
-            // and those of their episodes' other questionnaires (a follow-up is paired with
-            // its episode's first, which may arrive after it).
+            // The questionnaires and the marks of the months they change, together: those of
+            // their episodes' questionnaires, new and held (a follow-up is paired with its
+            // episode's first, which may arrive after it). Written first: SQLite refuses a
+            // transaction that reads and then writes while another connection writes.
             let set = |v: &sea_orm::ActiveValue<String>| match v {
                 sea_orm::ActiveValue::Set(s) => Some(s.clone()),
                 _ => None,
             };
-            let episodes: std::collections::BTreeSet<String> =
-                rows.iter().filter_map(|r| set(&r.episode_id)).collect();
-            let mut months: std::collections::BTreeSet<String> = rows
+            let episodes: Vec<String> = rows
                 .iter()
-                .filter_map(|r| set(&r.completed_on)?.get(..7).map(str::to_string))
+                .filter_map(|r| set(&r.episode_id))
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
                 .collect();
             let txn = sea_orm::TransactionTrait::begin(&self.db).await?;
-            for chunk in episodes.into_iter().collect::<Vec<_>>().chunks(500) {
+            let stored = crate::prom_store::store(&txn, rows).await?;
+            let mut months = std::collections::BTreeSet::new();
+            for chunk in episodes.chunks(500) {
                 let held: Vec<String> = crate::prom_store::for_tenant(&caller.tenant)
                     .filter(crate::prom_store::Column::EpisodeId.is_in(chunk.iter().cloned()))
                     .select_only()
@@ -526,7 +529,6 @@ impl FeedbackApi {
                     .await?;
                 months.extend(held.iter().filter_map(|on| on.get(..7).map(str::to_string)));
             }
-            let stored = crate::prom_store::store(&txn, rows).await?;
             crate::insights::mark(&txn, &caller.tenant, &months).await?;
             txn.commit().await?;
             stored

@@ -1266,6 +1266,7 @@ async fn partner_erase(
     Path(id): Path<String>,
     Form(form): Form<EraseForm>,
 ) -> Result<Response, AppError> {
+    me.require(LEADS)?;
     me.check_csrf(Some(&form.csrf_token))?;
     let typed = PartnerForms::from([("erase_reason", form.erase_reason.clone())]);
     let result = if form.confirm.is_none() {
@@ -1854,7 +1855,9 @@ async fn opportunities_csv(
     )
 }
 
-#[derive(Deserialize, Serialize)]
+#[derive(Deserialize, Serialize, Default)]
+// Every field optional here: a missing one is named by the service, after the role check.
+#[serde(default)]
 struct OpportunityForm {
     #[serde(default)]
     csrf_token: String,
@@ -1978,6 +1981,7 @@ async fn opportunity_create(
     me: SignedIn,
     Form(form): Form<OpportunityForm>,
 ) -> Result<Response, AppError> {
+    me.require(LEADS)?;
     me.check_csrf(Some(&form.csrf_token))?;
     let mut parse_errors = Vec::new();
     let level = form
@@ -2233,7 +2237,9 @@ async fn opportunity_assign(
     after_opportunity_change(&state, &me, &id, result.map(|_| ()), notice).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+// Every field optional here: a missing one is named by the service, after the role check.
+#[serde(default)]
 struct OpportunityStatusForm {
     csrf_token: String,
     to: String,
@@ -2247,6 +2253,7 @@ async fn opportunity_status(
     Path(id): Path<String>,
     Form(form): Form<OpportunityStatusForm>,
 ) -> Result<Response, AppError> {
+    me.require(LEADS)?;
     me.check_csrf(Some(&form.csrf_token))?;
     let action = engagement::OpportunityAction {
         id: id.clone(),
@@ -2283,7 +2290,9 @@ async fn after_opportunity_change(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+// Every field optional here: a missing one is named by the service, after the role check.
+#[serde(default)]
 struct AttendanceForm {
     csrf_token: String,
     assignment_id: String,
@@ -2301,6 +2310,7 @@ async fn opportunity_attendance(
     Path(id): Path<String>,
     Form(form): Form<AttendanceForm>,
 ) -> Result<Response, AppError> {
+    me.require(ORGANISERS)?;
     me.check_csrf(Some(&form.csrf_token))?;
     let minutes = form.minutes.trim().parse::<u32>().unwrap_or(0);
     let assignment = form.assignment_id.clone();
@@ -2343,7 +2353,9 @@ async fn opportunity_attendance(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+// Every field optional here: a missing one is named by the service, after the role check.
+#[serde(default)]
 struct CorrectionForm {
     csrf_token: String,
     attendance_id: String,
@@ -2361,6 +2373,7 @@ async fn opportunity_correction(
     Path(id): Path<String>,
     Form(form): Form<CorrectionForm>,
 ) -> Result<Response, AppError> {
+    me.require(ORGANISERS)?;
     me.check_csrf(Some(&form.csrf_token))?;
     let row = form.attendance_id.clone();
     let minutes = match form.minutes.trim().parse::<u32>() {

@@ -418,6 +418,7 @@ async fn decide_many(
     me: SignedIn,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
+    me.require(FINANCE)?;
     let field = |name: &str| crate::pages::posted(&pairs, name);
     me.check_csrf(field("csrf_token"))?;
     let ids = crate::pages::posted_all(&pairs, "claim_id");
@@ -727,6 +728,7 @@ async fn expense_submit(
     me: SignedIn,
     mut multipart: Multipart,
 ) -> Result<Response, AppError> {
+    me.require(EXPENSE_SUBMITTERS)?;
     let mut typed = Typed::new();
     let mut files: BTreeMap<usize, payments::ReceiptUpload> = BTreeMap::new();
     while let Some(field) = multipart
@@ -1791,6 +1793,7 @@ async fn benefit_limit_set(
     me: SignedIn,
     Form(typed): Form<Typed>,
 ) -> Result<Response, AppError> {
+    me.require(CARD_EDITORS)?;
     me.check_csrf(typed.get("csrf_token").map(String::as_str))?;
     let get = |k: &str| typed.get(k).cloned().unwrap_or_default();
     let result = match crate::profile::pence(&get("amount")) {

@@ -516,7 +516,9 @@ async fn page_import(
     Ok(html.into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+// Every field optional here: a missing one is named by the service, after the role check.
+#[serde(default)]
 struct ConfirmForm {
     csrf_token: String,
     content: String,
@@ -527,6 +529,7 @@ async fn page_import_confirm(
     me: SignedIn,
     Form(form): Form<ConfirmForm>,
 ) -> Result<Response, AppError> {
+    me.require(KEEPERS)?;
     me.check_csrf(Some(&form.csrf_token))?;
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(form.content.trim())
@@ -557,7 +560,9 @@ async fn page_import_confirm(
     .into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+// Every field optional here: a missing one is named by the service, after the role check.
+#[serde(default)]
 struct RetireForm {
     csrf_token: String,
     kind: String,
@@ -571,6 +576,7 @@ async fn page_retire(
     me: SignedIn,
     Form(form): Form<RetireForm>,
 ) -> Result<Response, AppError> {
+    me.require(KEEPERS)?;
     me.check_csrf(Some(&form.csrf_token))?;
     let retired = form.action != "restore";
     retire(&state, &me, form.kind, form.code, retired).await?;
@@ -594,6 +600,7 @@ async fn page_merge(
     me: SignedIn,
     Form(form): Form<MergeForm>,
 ) -> Result<Response, AppError> {
+    me.require(KEEPERS)?;
     me.check_csrf(Some(&form.csrf_token))?;
     let request = feedback::MergePlaceRequest {
         kind: form.kind.clone(),
@@ -613,7 +620,9 @@ async fn page_merge(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+// Every field optional here: a missing one is named by the service, after the role check.
+#[serde(default)]
 struct MapForm {
     csrf_token: String,
     kind: String,
@@ -627,6 +636,7 @@ async fn page_map(
     me: SignedIn,
     Form(form): Form<MapForm>,
 ) -> Result<Response, AppError> {
+    me.require(KEEPERS)?;
     me.check_csrf(Some(&form.csrf_token))?;
     let request = feedback::MapHeldPlaceRequest {
         kind: form.kind,

@@ -519,3 +519,195 @@ async fn every_role_meets_every_route_as_its_access_says() {
         problems.join("\n")
     );
 }
+
+/// Who may send each form of the pages, by path (the gateway's own routes, not the JSON API's).
+/// Sent with the session's CSRF token and nothing else, each role written down is let in
+/// (answers anything but 403: the form is then refused by field, or the record not found), every
+/// other role refused.
+const FORMS: &[(&str, &[&str])] = &[
+    ("/admin/places", &[ADMIN]),
+    ("/admin/places/import", &[ADMIN]),
+    ("/admin/places/import/confirm", &[ADMIN]),
+    ("/admin/places/map", &[ADMIN]),
+    ("/admin/places/merge", &[ADMIN]),
+    ("/admin/places/retire", &[ADMIN]),
+    ("/claims/decide", &[FINANCE]),
+    ("/claims/new", &[LEAD, STAFF, FINANCE, PARTNER]),
+    ("/claims/{id}/decision", &[FINANCE]),
+    ("/complaints", &[LEAD, STAFF]),
+    ("/complaints/{id}", &[LEAD, STAFF]),
+    ("/feedback/comments/{id}", &[LEAD, STAFF]),
+    ("/feedback/links", &[LEAD, STAFF, ANALYST, ADMIN]),
+    ("/feedback/responses", &[LEAD, STAFF, ANALYST, ADMIN]),
+    ("/feedback/survey", &[LEAD, ADMIN]),
+    ("/feedback/themes/model", &[LEAD, ADMIN]),
+    ("/forums", &[LEAD, ADMIN]),
+    ("/forums/{id}/actions", &[LEAD, STAFF, ADMIN]),
+    ("/forums/{id}/meetings", &[LEAD, STAFF, ADMIN]),
+    ("/forums/{id}/members", &[LEAD, ADMIN]),
+    ("/impact", &[LEAD, STAFF, ADMIN]),
+    ("/my-equality", &[PARTNER]),
+    ("/my-equality/consent", &[PARTNER]),
+    ("/my/opportunities", &[PARTNER]),
+    ("/my/preferences", &[LEAD, ADMIN, PARTNER]),
+    ("/my/sessions", &[PARTNER]),
+    ("/opportunities/new", &[LEAD, ADMIN]),
+    ("/opportunities/{id}/assign", &[LEAD, ADMIN]),
+    ("/opportunities/{id}/attendance", &[LEAD, STAFF, ADMIN]),
+    ("/opportunities/{id}/corrections", &[LEAD, STAFF, ADMIN]),
+    ("/opportunities/{id}/status", &[LEAD, ADMIN]),
+    ("/partners/new", &[LEAD, ADMIN]),
+    ("/partners/representation/population", &[LEAD, ADMIN]),
+    ("/partners/shared/{id}/add", &[LEAD]),
+    // Bank details: finance, or the partner their own; never a lead or an administrator.
+    ("/partners/{id}/bank-details", &[FINANCE, PARTNER]),
+    ("/partners/{id}/consent", &[LEAD, ADMIN, PARTNER]),
+    ("/partners/{id}/erase", &[LEAD, ADMIN]),
+    ("/partners/{id}/invite", &[LEAD, ADMIN]),
+    // Case notes: leads and the staff who support partners; never an administrator.
+    ("/partners/{id}/notes", &[LEAD, STAFF]),
+    ("/partners/{id}/profile", &[LEAD, ADMIN, PARTNER]),
+    ("/partners/{id}/roles", &[LEAD, ADMIN]),
+    ("/partners/{id}/status", &[LEAD, ADMIN]),
+    ("/partners/{id}/supporter", &[LEAD]),
+    ("/partners/{id}/training", &[LEAD, ADMIN]),
+    ("/payments/benefits", &[FINANCE, ADMIN]),
+    // The money controls bind finance, so finance does not set them.
+    ("/payments/controls", &[ADMIN]),
+    ("/payments/partners/{id}/route", &[FINANCE]),
+    ("/payments/rate-cards", &[FINANCE, ADMIN]),
+    ("/payments/runs", &[FINANCE]),
+    ("/payments/runs/{id}/cancel", &[FINANCE]),
+    ("/payments/runs/{id}/confirm", &[FINANCE]),
+    ("/requests", &[LEAD, STAFF, ADMIN]),
+    ("/requests/{id}/decline", &[LEAD, ADMIN]),
+];
+
+/// Forms anyone may send, signed in or not, and signing out.
+const OPEN_FORMS: &[&str] = &[
+    "/fft/{ods}",
+    "/invite/{token}",
+    "/join/{ods}",
+    "/sign-in",
+    "/sign-out",
+];
+
+/// Every path the gateway's source registers with `post(`, outside the JSON API: read from the
+/// source, so a new form is not left out of [`FORMS`].
+fn form_routes() -> BTreeSet<String> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../gateway/src");
+    let mut files = vec![dir];
+    let mut out = BTreeSet::new();
+    while let Some(path) = files.pop() {
+        if path.is_dir() {
+            files.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+            continue;
+        }
+        if path.extension().is_none_or(|e| e != "rs") {
+            continue;
+        }
+        let source = std::fs::read_to_string(&path).unwrap();
+        for (at, _) in source.match_indices(".route(") {
+            // The call, to its closing parenthesis.
+            let rest = &source[at + ".route(".len()..];
+            let mut depth = 1;
+            let end = rest
+                .char_indices()
+                .find(|(_, c)| {
+                    match c {
+                        '(' => depth += 1,
+                        ')' => depth -= 1,
+                        _ => {}
+                    }
+                    depth == 0
+                })
+                .map_or(rest.len(), |(i, _)| i);
+            let call = &rest[..end];
+            let Some(route) = call.split('"').nth(1) else {
+                continue;
+            };
+            if call.contains("post(") && route.starts_with('/') && !route.starts_with("/api/") {
+                out.insert(route.to_string());
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_form_is_open_to_the_roles_written_down_for_it() {
+    let routes = form_routes();
+    assert!(routes.len() > 40, "{} form routes found", routes.len());
+    let data = tempfile::tempdir().unwrap();
+    let suite = common::demo_suite(data.path()).await;
+    let base = suite.url();
+    let mut sessions = Vec::new();
+    for (role, email) in ROLES {
+        sessions.push((role, sign_in(&base, email).await));
+    }
+    let written: BTreeMap<&str, &[&str]> = FORMS.iter().copied().collect();
+    let mut problems = Vec::new();
+    for route in routes.iter().filter(|r| !OPEN_FORMS.contains(&r.as_str())) {
+        let mut not_refused = Vec::new();
+        let mut statuses = Vec::new();
+        for (role, (http, csrf)) in &sessions {
+            let url = format!("{base}{}", concrete(route));
+            let mut status = http
+                .post(&url)
+                .form(&[("csrf_token", csrf.as_str())])
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16();
+            // A form with files is sent as multipart.
+            if status == 400 {
+                let form = reqwest::multipart::Form::new().text("csrf_token", csrf.clone());
+                status = http
+                    .post(&url)
+                    .multipart(form)
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16();
+            }
+            if status >= 500 {
+                problems.push(format!("{role}: POST {route} answered {status}"));
+            }
+            if status != 403 {
+                not_refused.push((*role, status));
+            }
+            statuses.push((*role, status));
+        }
+        let Some(roles) = written.get(route.as_str()) else {
+            problems.push(format!(
+                "POST {route} has no roles written down in FORMS; not refused: {not_refused:?}"
+            ));
+            continue;
+        };
+        for (role, status) in statuses {
+            let wrong = if roles.contains(&role) {
+                status == 403
+            } else {
+                !(status == 403 || (status == 404 && route.contains('{')))
+            };
+            if wrong {
+                problems.push(format!(
+                    "{role}: POST {route} answered {status}; its roles are {roles:?}"
+                ));
+            }
+        }
+    }
+    for route in written.keys() {
+        if !routes.contains(*route) {
+            problems.push(format!("FORMS lists {route}, which the gateway does not"));
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "{} problems:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+}

@@ -4,6 +4,16 @@ use alongside_suite::{Options, Suite};
 
 /// The suite with demo data in `data`, on the day the tests run on.
 pub async fn demo_suite(data: &std::path::Path) -> Suite {
+    // Errors are logged (shown when a test fails), so a failure says what went wrong inside.
+    static LOG: std::sync::OnceLock<alongside_platform::telemetry::TelemetryGuard> =
+        std::sync::OnceLock::new();
+    LOG.get_or_init(|| {
+        let settings = alongside_platform::config::TelemetrySettings {
+            log_format: "pretty".into(),
+            log_level: "error".into(),
+        };
+        alongside_platform::telemetry::init("alongside-test", &settings)
+    });
     Suite::start(Options {
         port: 0,
         data_dir: data.to_path_buf(),
