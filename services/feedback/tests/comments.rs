@@ -523,24 +523,10 @@ async fn analysts_see_a_theme_only_where_no_month_of_it_had_one_to_four() {
     let staff = svc.token("RZA", Role::Staff);
     let analyst = svc.token("RZA", Role::Analyst);
     // October: six comments about kind nurses; November: two.
-    let mut responses = Vec::new();
-    for (month, n) in [("2026-10", 6), ("2026-11", 2)] {
-        for i in 0..n {
-            responses.push(FftResponse {
-                responded_on: format!("{month}-0{}", i + 1),
-                ..with_comments(
-                    &format!("{month}-{i}"),
-                    FftAnswer::VeryGood,
-                    "The nurses were so kind and caring, thank you all",
-                    "",
-                )
-            });
-        }
-    }
     client
         .submit_fft_responses(outgoing(
             SubmitFftResponsesRequest {
-                responses,
+                responses: kind_nurses(&[("2026-10", 6), ("2026-11", 2)]),
                 dry_run: false,
             },
             &staff,

@@ -150,6 +150,22 @@ impl Harness {
         .expect("the claim arrives")
     }
 
+    /// The spend report by pathway, as `token`'s holder reads it.
+    async fn spend_by_pathway(&self, token: String) -> SpendReportResponse {
+        self.client
+            .clone()
+            .spend_report(outgoing(
+                SpendReportRequest {
+                    group_by: "pathway".into(),
+                    ..Default::default()
+                },
+                &token,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+    }
+
     async fn decide(&self, ids: &[String], decision: &str, reason: &str) -> DecideClaimsResponse {
         self.client
             .clone()
@@ -1318,22 +1334,7 @@ async fn spend_is_reported_by_pathway_with_small_numbers_hidden_from_analysts() 
     let claims = h.claims(&h.finance, 8).await;
     let ids: Vec<String> = claims.iter().map(|c| c.id.clone()).collect();
     h.decide(&ids, "approve", "").await;
-    let report = |token: String| {
-        let mut client = h.client.clone();
-        async move {
-            client
-                .spend_report(outgoing(
-                    SpendReportRequest {
-                        group_by: "pathway".into(),
-                        ..Default::default()
-                    },
-                    &token,
-                ))
-                .await
-                .unwrap()
-                .into_inner()
-        }
-    };
+    let report = |token: String| h.spend_by_pathway(token);
     let finance = report(h.finance.clone()).await;
     assert_eq!(finance.rows.len(), 2);
     assert_eq!(finance.rows[0].key, "pain");
@@ -1420,25 +1421,14 @@ async fn readers_of_figures_see_spend_by_the_trusts_listed_pathways_only() {
         merged_into: into.into(),
         changed_at: at.into(),
     };
-    let report = |token: String| {
-        let mut client = h.client.clone();
-        async move {
-            client
-                .spend_report(outgoing(
-                    SpendReportRequest {
-                        group_by: "pathway".into(),
-                        ..Default::default()
-                    },
-                    &token,
-                ))
-                .await
-                .unwrap()
-                .into_inner()
-                .rows
-                .into_iter()
-                .map(|r| (r.key, r.suppressed, r.total_pence))
-                .collect::<Vec<_>>()
-        }
+    let h = &h;
+    let report = |token: String| async move {
+        h.spend_by_pathway(token)
+            .await
+            .rows
+            .into_iter()
+            .map(|r| (r.key, r.suppressed, r.total_pence))
+            .collect::<Vec<_>>()
     };
     let analyst = h.svc.token("RZA", Role::Analyst);
     assert_eq!(
