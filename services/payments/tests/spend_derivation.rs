@@ -23,6 +23,8 @@ use sea_orm::{EntityTrait, IntoActiveModel};
 const TRUSTS: [&str; 2] = ["RZA", "RZB"];
 const MONTHS: [&str; 4] = ["2026-01", "2026-02", "2026-03", "2026-04"];
 const PATHWAYS: [&str; 3] = ["msk", "pain", "spinal"];
+/// The pathways the trusts list as places.
+const LISTED: [&str; 2] = ["msk", "pain"];
 const KINDS: [&str; 2] = ["meeting", "review"];
 const CENTRES: [&str; 2] = ["CC1", "CC2"];
 
@@ -128,6 +130,26 @@ async fn store(svc: &TestService, truth: &Truth) {
     let db = alongside_platform::db::connect(&svc.settings.database)
         .await
         .unwrap();
+    // The trusts list two of the three pathways: the third, typed but not listed, is published
+    // to readers of figures under no pathway ("").
+    for trust in TRUSTS {
+        for code in LISTED {
+            alongside_events::places::apply(
+                &db,
+                &alongside_proto::feedback::events::v1::PlaceChanged {
+                    tenant: trust.into(),
+                    kind: "pathway".into(),
+                    code: code.into(),
+                    name: code.into(),
+                    status: "active".into(),
+                    merged_into: String::new(),
+                    changed_at: "2026-01-01T00:00:00Z".into(),
+                },
+            )
+            .await
+            .unwrap();
+        }
+    }
     let mut n = 0;
     for (&(t, m, p, k, c, paid), partners) in &truth.cells {
         for partner in partners {
@@ -197,7 +219,11 @@ fn cells_of(
                     for c in 0..CENTRES.len() {
                         let ok = match group_by {
                             "month" => key == "Total" || key == MONTHS[m],
-                            "pathway" => key == "Total" || key == PATHWAYS[p],
+                            "pathway" => {
+                                key == "Total"
+                                    || key == PATHWAYS[p]
+                                    || (key.is_empty() && !LISTED.contains(&PATHWAYS[p]))
+                            }
                             "kind" => key == "Total" || key == KINDS[k],
                             _ => key == "Total" || key == CENTRES[c],
                         };
