@@ -8,7 +8,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use alongside_platform::involvement::{shown_month, Figures, Involved, Shown, KIND, PATHWAY, WAY};
-use alongside_platform::protection::sum_by_key;
 
 use alongside_events::{Envelope, HandlerError};
 use alongside_platform::OdsCode;
@@ -186,13 +185,10 @@ pub async fn insight(
     }
     let month = shown_month(month, true);
     // Engagement's pathways were typed by staff: only the trust's listed ones are published,
-    // by their code; the others together as not known (""), hidden when any of them is.
-    let places = crate::places::Places::load(db, tenant).await?;
-    let resolved: Vec<(String, &Shown)> = month.by[PATHWAY]
-        .iter()
-        .map(|(p, s)| (places.resolve("pathway", p).unwrap_or_default(), s))
-        .collect();
-    let by_pathway = sum_by_key(resolved.iter().map(|(k, s)| (k, *s)));
+    // by their code; the others together as not known (""), hidden when any of them is. The
+    // same mapping as engagement's report and payments' spend (`Listed::publish`).
+    let listed = crate::places::listed(db, tenant, "pathway").await?;
+    let by_pathway = listed.publish(&month.by[PATHWAY], Shown::add);
     let way = |key: &str| month.by[WAY].get(key).cloned().unwrap_or_default();
     let sessions = |s: &Shown| (!s.hidden).then_some(s.figure.sessions);
     let total = &month.attended;

@@ -15,9 +15,10 @@ use alongside_events::topics::FEEDBACK_PLACES;
 use alongside_events::Outbox;
 use alongside_platform::OdsCode;
 use alongside_proto::feedback::events::v1::PlaceChanged;
+use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr,
-    EntityTrait, QueryFilter, Statement,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait,
+    QueryFilter, Statement,
 };
 
 /// The kinds of place, in the order pages list them, with their plural for messages.
@@ -79,6 +80,23 @@ pub mod place {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
+/// The trust's places of `kind` as every service publishes figures by them
+/// (`alongside_events::places::Listed`), read from feedback's own lists.
+pub async fn listed(
+    db: &impl ConnectionTrait,
+    tenant: &OdsCode,
+    kind: &str,
+) -> Result<alongside_events::places::Listed, DbErr> {
+    let rows = place::Entity::find()
+        .filter(place::Column::TenantId.eq(tenant.as_str()))
+        .filter(place::Column::Kind.eq(kind))
+        .all(db)
+        .await?;
+    Ok(alongside_events::places::Listed::of(
+        rows.into_iter().map(|p| (p.code, p.status, p.merged_into)),
+    ))
+}
+
 /// Tells the other services of the places of `kind` with these codes (in lower case) as they
 /// now stand, on `feedback.places.v1`, in the transaction that changed them.
 pub(crate) async fn announce(
@@ -88,19 +106,22 @@ pub(crate) async fn announce(
     kind: &str,
     code_keys: &[String],
 ) -> Result<(), DbErr> {
-    let rows = place::Entity::find()
-        .filter(place::Column::TenantId.eq(tenant.as_str()))
-        .filter(place::Column::Kind.eq(kind))
-        .filter(place::Column::CodeKey.is_in(code_keys.iter().cloned()))
-        .all(txn)
-        .await?;
-    announce_rows(txn, outbox, rows).await
+    let of_these = || {
+        Condition::all()
+            .add(place::Column::TenantId.eq(tenant.as_str()))
+            .add(place::Column::Kind.eq(kind))
+            .add(place::Column::CodeKey.is_in(code_keys.iter().cloned()))
+    };
+    let rows = place::Entity::find().filter(of_these()).all(txn).await?;
+    enqueue(txn, outbox, &rows).await?;
+    mark_announced(txn, of_these()).await
 }
 
-async fn announce_rows(
+/// Writes each place as it stands to the outbox, for `feedback.places.v1`.
+async fn enqueue(
     txn: &impl ConnectionTrait,
     outbox: &Outbox,
-    rows: Vec<place::Model>,
+    rows: &[place::Model],
 ) -> Result<(), DbErr> {
     let events: Vec<(String, OdsCode, PlaceChanged)> = rows
         .iter()
@@ -126,30 +147,34 @@ async fn announce_rows(
         .iter()
         .map(|(key, tenant, e)| (FEEDBACK_PLACES, key.as_str(), tenant, e.clone()))
         .collect();
-    outbox.enqueue_many(txn, &batch).await?;
-    for p in rows.into_iter().filter(|p| !p.announced) {
-        let mut active: place::ActiveModel = p.into();
-        active.announced = Set(true);
-        sea_orm::ActiveModelTrait::update(active, txn).await?;
-    }
+    outbox.enqueue_many(txn, &batch).await
+}
+
+/// Marks the places `which` selects as announced, in one statement.
+async fn mark_announced(txn: &impl ConnectionTrait, which: Condition) -> Result<(), DbErr> {
+    place::Entity::update_many()
+        .col_expr(place::Column::Announced, Expr::value(true))
+        .filter(which.add(place::Column::Announced.eq(false)))
+        .exec(txn)
+        .await?;
     Ok(())
 }
 
 /// Announces the places listed before `feedback.places.v1` existed, once (the migration marks
-/// them not announced; every later change is announced as it is made).
+/// them not announced; every later change is announced as it is made). Starts no writing
+/// transaction when there are none, as on every start after the first.
 pub async fn announce_earlier(db: &DatabaseConnection, outbox: &Outbox) -> Result<usize, DbErr> {
-    let txn = begin_writing(db).await?;
-    let rows = place::Entity::find()
-        .filter(place::Column::Announced.eq(false))
-        .all(&txn)
-        .await?;
-    let n = rows.len();
-    announce_rows(&txn, outbox, rows).await?;
-    txn.commit().await?;
-    if n > 0 {
-        outbox.notify();
+    let waiting = || place::Entity::find().filter(place::Column::Announced.eq(false));
+    if waiting().one(db).await?.is_none() {
+        return Ok(0);
     }
-    Ok(n)
+    let txn = begin_writing(db).await?;
+    let rows = waiting().all(&txn).await?;
+    enqueue(&txn, outbox, &rows).await?;
+    mark_announced(&txn, Condition::all()).await?;
+    txn.commit().await?;
+    outbox.notify();
+    Ok(rows.len())
 }
 
 /// Every change to a trust's places, who made it and when.
