@@ -226,6 +226,13 @@ mod tests {
             }
         );
         assert_eq!(months["2026-03"].total[MSK_HQ].n, 3);
+        // Worsened by the threshold or more: -4 is within 6, not within 4.
+        let fell = [
+            q(msk, "e3", date!(2026 - 01 - 05), 40, "msk"),
+            q(msk, "e3", date!(2026 - 02 - 05), 36, "msk"),
+        ];
+        let hits = |threshold| super::months(&fell, threshold)["2026-02"].total[FOLLOW_UPS].hits;
+        assert_eq!((hits(6), hits(4)), ([0, 0], [0, 1]));
     }
 
     #[test]
