@@ -1713,6 +1713,7 @@ mod tests {
             active_partners: 30,
             respondents: 30,
             respondents_hidden: false,
+            as_at: "2026-12-01".into(),
         };
         let (question, gap) = representation_gap(&report).unwrap();
         assert_eq!(question, "Sex");

@@ -1860,6 +1860,16 @@ const GROUPS: &[(&str, &str)] = &[
     ("kind", "Kind of work"),
     ("cost_centre", "Cost centre"),
 ];
+/// The groupings a user may ask for: readers of figures and an ICS's users are not offered
+/// cost centres, which are typed rather than listed (payments refuses them).
+fn groups_for(protected: bool) -> Vec<(&'static str, &'static str)> {
+    GROUPS
+        .iter()
+        .copied()
+        .filter(|(group, _)| !protected || *group != "cost_centre")
+        .collect()
+}
+
 const BASES_OF_SPEND: &[(&str, &str)] = &[
     ("committed", "Approved, in a run or paid"),
     ("paid", "Paid only"),
@@ -1964,7 +1974,7 @@ async fn budget(
                 "budget.html",
                 merge(
                     base(&me, "/payments/budget", "Involvement spend"),
-                    context! { trusts => Vec::<Value>::new(), groups => GROUPS, bases => BASES_OF_SPEND, q => context! { group_by => q.group_by, from => q.from, to => q.to, basis => q.basis }, errors => errors_map(&err) },
+                    context! { trusts => Vec::<Value>::new(), groups => groups_for(me.caller.role.reads_figures_only()), bases => BASES_OF_SPEND, q => context! { group_by => q.group_by, from => q.from, to => q.to, basis => q.basis }, errors => errors_map(&err) },
                 ),
             )?;
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, html).into_response());
@@ -1994,7 +2004,7 @@ async fn budget(
         merge(
             base(&me, "/payments/budget", "Involvement spend"),
             context! {
-                trusts => trusts, rolled_up => reports.ics.is_some(), ics_total => ics_total, groups => GROUPS, bases => BASES_OF_SPEND,
+                trusts => trusts, rolled_up => reports.ics.is_some(), ics_total => ics_total, groups => groups_for(me.caller.role.reads_figures_only() || reports.ics.is_some()), bases => BASES_OF_SPEND,
                 covered => context! { from => reports.covered.from, to => reports.covered.to },
                 q => context! { group_by => if q.group_by.is_empty() { "month" } else { q.group_by.as_str() }, from => q.from, to => q.to, basis => q.basis },
                 query => query, suppressed_view => me.caller.role.reads_figures_only() || reports.ics.is_some(), errors => BTreeMap::<String, String>::new(),

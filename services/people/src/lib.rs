@@ -4,6 +4,7 @@
 mod api;
 pub mod consent;
 pub mod equality;
+pub mod equality_release;
 pub mod history;
 pub mod partner;
 pub mod pipeline;
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(equality::population_migration::Migration),
             Box::new(profile::benefits_migration::Migration),
             Box::new(partner::shared_from_migration::Migration),
+            Box::new(equality_release::migration::Migration),
         ]
     }
 }

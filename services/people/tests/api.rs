@@ -1798,6 +1798,11 @@ async fn equality_answers_are_the_partners_own_and_shown_only_in_suppressed_tota
             .unwrap()
             .into_inner();
         assert_eq!((report.active_partners, report.respondents), (7, 7));
+        let first_taken = report.as_at.clone();
+        assert_eq!(
+            first_taken,
+            alongside_platform::testing::clock().today().to_string()
+        );
         let sex = report
             .questions
             .iter()
@@ -1910,7 +1915,11 @@ async fn equality_answers_are_the_partners_own_and_shown_only_in_suppressed_tota
             .await
             .unwrap()
             .into_inner();
-        assert_eq!(report.respondents, 6);
+        assert_eq!(
+            (report.respondents, report.as_at.as_str()),
+            (7, first_taken.as_str()),
+            "{backend:?}: the month's release stands until the next month's"
+        );
     }
 }
 

@@ -60,6 +60,13 @@ pub trait Figure {
     fn is_small(&self) -> bool {
         (1..THRESHOLD).contains(&self.size())
     }
+    /// Whether it is hidden or shown already, whatever protection would choose: a figure
+    /// published in an earlier release stays as it was shown (`Some(false)`), one never
+    /// published (the people who joined since) stays hidden (`Some(true)`). Protection hides
+    /// only figures not yet settled.
+    fn settled(&self) -> Option<bool> {
+        None
+    }
 }
 
 /// Whether a term is shown or hidden, and why.
@@ -185,6 +192,7 @@ pub fn protect<F: Figure>(figures: &[F], lines: &[Vec<usize>]) -> Vec<Hide> {
             f.part(k).hash(&mut hasher);
         }
         f.is_small().hash(&mut hasher);
+        f.settled().hash(&mut hasher);
     }
     lines.hash(&mut hasher);
     let key = hasher.finish();
@@ -224,12 +232,11 @@ impl<'a, F: Figure> Audit<'a, F> {
         }
         let state = counts
             .iter()
-            .map(|c| {
-                if c.is_small() {
-                    Hide::Primary
-                } else {
-                    Hide::Shown
-                }
+            .map(|c| match (c.settled(), c.is_small()) {
+                (Some(false), _) => Hide::Shown,
+                (_, true) => Hide::Primary,
+                (Some(true), false) => Hide::Secondary,
+                (None, false) => Hide::Shown,
             })
             .collect();
         Self {
@@ -282,7 +289,9 @@ impl<'a, F: Figure> Audit<'a, F> {
 
     fn smallest_shown(&self, terms: impl Iterator<Item = usize>) -> Option<usize> {
         terms
-            .filter(|&t| !self.hidden(t) && self.counts[t].size() > 0)
+            .filter(|&t| {
+                !self.hidden(t) && self.counts[t].size() > 0 && self.counts[t].settled().is_none()
+            })
             .min_by_key(|&t| (self.counts[t].size(), t))
     }
 

@@ -318,6 +318,7 @@ async fn main() -> anyhow::Result<()> {
 
     // ---- path 3: the People Bank list and search API over a large bank ----
     people_bank(&suite, data.path(), bank, searches).await?;
+    equality_releases(2_000);
 
     // ---- paths 4 and 5: attendance → claims, and a payment run ----
     payments::bench(&suite, attendances, run_claims).await?;
@@ -352,6 +353,47 @@ const FAMILY: [&str; 40] = [
     "Harrison", "Scott",
 ];
 const LOCALITIES: [&str; 6] = ["North", "South", "East", "West", "Central", "Coastal"];
+
+/// Times two years of monthly equality releases of a bank of `bank` partners (30 joining and 10
+/// leaving a month, answers spread over every code), each protected against up to 24 earlier
+/// releases: the work of a month's first look at the representation page.
+fn equality_releases(bank: usize) {
+    use alongside_people::equality_release::{codes, release, Published, Snapshot};
+    let mut next = alongside_platform::protection::attacker::seeded(3);
+    let codes = codes();
+    let mut people = std::collections::BTreeMap::new();
+    let mut kept: Vec<(Snapshot, Published)> = Vec::new();
+    let mut times = Vec::new();
+    let mut joined = 0;
+    for month in 0..25 {
+        for _ in 0..if month == 0 { bank } else { 30 } {
+            let answers = codes
+                .iter()
+                .map(|c| c[next(c.len() as u64) as usize].to_string())
+                .collect();
+            people.insert(format!("p{joined}"), answers);
+            joined += 1;
+        }
+        for _ in 0..10 {
+            let keys: Vec<String> = people.keys().cloned().collect();
+            people.remove(&keys[next(keys.len() as u64) as usize]);
+        }
+        let now = Snapshot(people.clone());
+        let earlier: Vec<(Snapshot, Published)> = kept.iter().rev().take(24).cloned().collect();
+        let started = Instant::now();
+        let shown = release(&earlier, &now);
+        times.push(started.elapsed());
+        kept.push((now, shown));
+    }
+    let last = *times.last().unwrap_or(&Duration::ZERO);
+    times.sort();
+    println!(
+        "  equality release ({bank} partners, 25 months, each against up to 24 earlier): median {:.0} ms, slowest {:.0} ms, the 25th month's {:.0} ms",
+        percentile(&times, 0.5).as_secs_f64() * 1e3,
+        times.last().copied().unwrap_or_default().as_secs_f64() * 1e3,
+        last.as_secs_f64() * 1e3
+    );
+}
 
 /// Fills people's database with `bank` partners of one trust (straight into the table: the
 /// registration path is not what is measured here), then times list and search calls through

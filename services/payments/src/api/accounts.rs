@@ -401,10 +401,18 @@ impl PaymentsApi {
             .as_ref()
             .map_or((None, None), |range| date_range(&mut v, range));
         let trusts = caller.trusts_asked(&r.trusts, &mut v);
-        v.finish()?;
         // Readers of figures, and every user of an ICS, see protected figures over whole
         // months; those who may read the claims themselves see the dates asked for.
         let protected = !trusts.is_empty() || caller.role.reads_figures_only();
+        if protected && group.map(|g| spend::DIMENSIONS[g]) == Some("cost_centre") {
+            // Cost centres are typed by staff, not kept as reference data: nothing typed
+            // becomes a dimension of a published figure.
+            v.push(
+                "group_by",
+                "spend is not broken down by cost centre for readers of figures or an ICS: cost centres are typed, not listed; choose month, pathway or kind",
+            );
+        }
+        v.finish()?;
         let (from, to) = if protected {
             (
                 from.map(|d| d.replace_day(1).unwrap_or(d)),

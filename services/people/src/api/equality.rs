@@ -3,7 +3,8 @@
 use sea_orm::sea_query::{OnConflict, Query};
 
 use super::*;
-use crate::equality::{self, Column as E, PREFER_NOT, QUESTIONS};
+use crate::equality::{self, Column as E, QUESTIONS};
+use crate::equality_release::{self, Snapshot};
 
 /// Who may read the totals (never anyone's answers): the trust's analysts, and its ICS's
 /// through the gateway.
@@ -109,95 +110,88 @@ impl PeopleApi {
         Ok(to_answers(row))
     }
 
+    /// The totals as this month's release shows them (taken at the month's first reading).
     pub(super) async fn equality_report(
         &self,
         caller: &Caller,
     ) -> Result<EqualityReport, ServiceError> {
-        let active = || {
-            Query::select()
+        let current = async {
+            let active = Query::select()
                 .column(partner::Column::Id)
                 .from(partner::Entity)
                 .and_where(partner::Column::TenantId.eq(caller.tenant.as_str()))
                 .and_where(partner::Column::Status.eq(Stage::Active.as_str()))
-                .to_owned()
+                .to_owned();
+            let answers = equality::Entity::find()
+                .filter(E::TenantId.eq(caller.tenant.as_str()))
+                .filter(E::PartnerId.in_subquery(active))
+                .all(&self.db)
+                .await?;
+            let active_partners = alongside_platform::paging::count(
+                partner::for_tenant(&caller.tenant)
+                    .filter(partner::Column::Status.eq(Stage::Active.as_str())),
+                &self.db,
+            )
+            .await
+            .map_err(|e| sea_orm::DbErr::Custom(e.to_string()))?;
+            let snapshot = Snapshot(
+                answers
+                    .into_iter()
+                    .map(|a| {
+                        let given = QUESTIONS.iter().map(|(q, _, _)| a.answer(q).to_owned());
+                        (a.partner_id.clone(), given.collect())
+                    })
+                    .collect(),
+            );
+            Ok((snapshot, active_partners))
         };
-        let answers = equality::Entity::find()
-            .filter(E::TenantId.eq(caller.tenant.as_str()))
-            .filter(E::PartnerId.in_subquery(active()))
-            .all(&self.db)
-            .await?;
+        let release =
+            equality_release::this_month(&self.db, &caller.tenant, &self.clock, current).await?;
         let population = equality::population::Entity::find()
             .filter(equality::population::Column::TenantId.eq(caller.tenant.as_str()))
             .all(&self.db)
             .await?;
-        let active_partners = alongside_platform::paging::count(
-            partner::for_tenant(&caller.tenant)
-                .filter(partner::Column::Status.eq(Stage::Active.as_str())),
-            &self.db,
-        )
-        .await?;
-        let codes_of = |options: &[(&'static str, &'static str)]| {
-            let mut codes: Vec<(&str, &str)> = options.to_vec();
-            codes.push((PREFER_NOT, "Prefer not to say"));
-            codes
-        };
-        let counts: Vec<Vec<u64>> = QUESTIONS
-            .iter()
-            .map(|(question, _, options)| {
-                codes_of(options)
-                    .iter()
-                    .map(|(code, _)| {
-                        answers
-                            .iter()
-                            .filter(|a| a.answer(question) == *code)
-                            .count() as u64
-                    })
-                    .collect()
-            })
-            .collect();
-        // Every question's counts protected together: they share the number who answered.
-        let (protected, answered) = equality::protect(&counts);
+        let answered = release.published.answered;
         let questions = QUESTIONS
             .iter()
-            .zip(protected)
-            .zip(&counts)
-            .map(|(((question, label, options), shown), counts)| {
-                let codes = codes_of(options);
-                let sum: u64 = counts.iter().sum();
-                let total = if answers.len() as u64 == sum {
-                    answered
-                } else {
-                    // A question's own margin is hidden with its counts, never shown apart.
-                    shown.iter().all(Option::is_some).then_some(sum)
-                };
+            .zip(equality_release::codes())
+            .map(|((question, label, options), codes)| {
                 let figures: Vec<&equality::population::Model> = population
                     .iter()
                     .filter(|p| p.question == *question)
                     .collect();
+                let text = |code: &str| {
+                    options
+                        .iter()
+                        .find(|(c, _)| *c == code)
+                        .map_or("Prefer not to say", |(_, text)| *text)
+                };
                 EqualityQuestion {
                     question: question.to_string(),
                     label: label.to_string(),
                     counts: codes
                         .iter()
-                        .zip(shown)
-                        .map(|((code, text), shown)| EqualityCount {
-                            answer: code.to_string(),
-                            label: text.to_string(),
-                            count: shown.unwrap_or(0),
-                            hidden: shown.is_none(),
-                            // Of everyone who answered, only where both figures are shown: a
-                            // share of a hidden total would give the hidden counts away.
-                            bank_permille: shown
-                                .zip(total)
-                                .and_then(|(n, of)| equality::permille(n, of)),
-                            population_permille: figures
-                                .iter()
-                                .find(|p| p.answer == *code)
-                                .map(|p| p.permille.max(0) as u32),
+                        .map(|code| {
+                            let shown = release.published.count(question, code);
+                            EqualityCount {
+                                answer: code.to_string(),
+                                label: text(code).to_string(),
+                                count: shown.unwrap_or(0),
+                                hidden: shown.is_none(),
+                                // Of everyone who answered, only where both figures are shown: a
+                                // share of a hidden total would give the hidden counts away.
+                                bank_permille: shown
+                                    .zip(answered)
+                                    .and_then(|(n, of)| equality::permille(n, of)),
+                                population_permille: figures
+                                    .iter()
+                                    .find(|p| p.answer == *code)
+                                    .map(|p| p.permille.max(0) as u32),
+                            }
                         })
                         .collect(),
-                    total: total.unwrap_or(0),
-                    total_hidden: total.is_none(),
+                    total: answered.unwrap_or(0),
+                    total_hidden: answered.is_none(),
                     population_source: figures
                         .first()
                         .map(|p| p.source.clone())
@@ -205,15 +199,13 @@ impl PeopleApi {
                 }
             })
             .collect();
-        let respondents = answers.len() as u64;
-        // The number who answered is the questions' shared margin, protected with them.
-        let respondents_hidden = respondents > 0 && answered.is_none();
         audit::record(&self.db, caller, "read", "equality_report", "totals").await?;
         Ok(EqualityReport {
             questions,
-            active_partners,
-            respondents: if respondents_hidden { 0 } else { respondents },
-            respondents_hidden,
+            active_partners: release.active_partners,
+            respondents: answered.unwrap_or(0),
+            respondents_hidden: answered.is_none(),
+            as_at: release.taken_on,
         })
     }
 }
@@ -299,5 +291,6 @@ pub(super) async fn forget_equality(
         .filter(E::PartnerId.eq(partner_id))
         .exec(db)
         .await?;
+    equality_release::unlink(db, tenant, partner_id).await?;
     Ok(())
 }
