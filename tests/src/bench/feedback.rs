@@ -89,6 +89,7 @@ pub async fn bench(responses: usize, queries: usize, comments: usize) -> anyhow:
         .step_by(BATCH)
         .map(|s| (s, (s + BATCH).min(responses)))
         .collect();
+    let mut progress = crate::Progress::new("PostgreSQL ingest", responses as u64);
     for pair in chunks.chunks(2) {
         let calls = pair.iter().map(|&(from, to)| {
             let mut client = FeedbackServiceClient::new(channel.clone())
@@ -112,6 +113,7 @@ pub async fn bench(responses: usize, queries: usize, comments: usize) -> anyhow:
             latencies.push(took);
             accepted += n;
         }
+        progress.at(accepted);
     }
     let elapsed = started.elapsed();
     anyhow::ensure!(

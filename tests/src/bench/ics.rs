@@ -106,6 +106,7 @@ pub async fn bench(
         }
     }
     let mut stored = 0u64;
+    let mut progress = crate::Progress::new("ICS data set stored", (per_trust * TRUSTS) as u64);
     for pair in jobs.chunks(2) {
         let calls = pair.iter().map(|&(t, from, to)| {
             let caller = Caller {
@@ -137,6 +138,7 @@ pub async fn bench(
         for accepted in futures::future::join_all(calls).await {
             stored += accepted? as u64;
         }
+        progress.at(stored);
     }
     let ingest = started.elapsed();
     let total = (per_trust * TRUSTS) as u64;

@@ -39,13 +39,57 @@ const ANSWERS: [&str; 6] = [
     "dont_know",
 ];
 
-fn arg(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+/// The sizes of each phase: `alongside-bench --help` lists them with their defaults (a full run,
+/// about an hour on two cores); an unknown flag is refused.
+#[derive(clap::Parser, Debug)]
+#[command(
+    name = "alongside-bench",
+    about = "Pushes work through the embedded suite and prints figures"
+)]
+struct Args {
+    /// FFT responses through the HTTP API (phase 1).
+    #[arg(long, default_value_t = 100_000)]
+    responses: usize,
+    /// Responses per HTTP call.
+    #[arg(long, default_value_t = 1_000)]
+    batch: usize,
+    /// FFT responses through `feedback.responses.v1` (phase 2). The in-process broker stops
+    /// accepting a single burst somewhere between 20,000 and 50,000 messages (see README).
+    #[arg(long, default_value_t = 20_000)]
+    kafka_responses: usize,
+    /// Partners in the People Bank (phase 3).
+    #[arg(long, default_value_t = 100_000)]
+    partners: usize,
+    /// List and search calls over the bank.
+    #[arg(long, default_value_t = 1_000)]
+    searches: usize,
+    /// Attendances becoming claims (phase 4).
+    #[arg(long, default_value_t = 20_000)]
+    attendances: usize,
+    /// Approved claims in one payment run (phase 5).
+    #[arg(long, default_value_t = 100_000)]
+    run_claims: usize,
+    /// FFT responses stored in PostgreSQL (phase 6).
+    #[arg(long, default_value_t = 1_000_000)]
+    pg_responses: usize,
+    /// Dashboard queries over them (phase 7).
+    #[arg(long, default_value_t = 200)]
+    dashboard_queries: usize,
+    /// Comments labelled with themes (phase 8).
+    #[arg(long, default_value_t = 10_000)]
+    comments: usize,
+    /// FFT responses across the ten trusts of the bench ICS (phase 9).
+    #[arg(long, default_value_t = 5_000_000)]
+    ics_responses: usize,
+    /// Requests of each ICS dashboard view.
+    #[arg(long, default_value_t = 50)]
+    ics_queries: usize,
+    /// Past attendances behind the shortlist (phase 10).
+    #[arg(long, default_value_t = 1_000_000)]
+    past_attendances: usize,
+    /// Shortlists asked for.
+    #[arg(long, default_value_t = 200)]
+    shortlists: usize,
 }
 
 fn rss_kib(field: &str) -> u64 {
@@ -58,6 +102,39 @@ fn rss_kib(field: &str) -> u64 {
                 .and_then(|v| v.parse().ok())
         })
         .unwrap_or(0)
+}
+
+/// How far a long phase has got, said on stderr at most every ten seconds.
+pub(crate) struct Progress {
+    label: &'static str,
+    total: u64,
+    started: Instant,
+    said: Instant,
+}
+
+impl Progress {
+    pub(crate) fn new(label: &'static str, total: u64) -> Self {
+        let now = Instant::now();
+        Self {
+            label,
+            total,
+            started: now,
+            said: now,
+        }
+    }
+
+    pub(crate) fn at(&mut self, done: u64) {
+        if self.said.elapsed() >= Duration::from_secs(10) {
+            self.said = Instant::now();
+            eprintln!(
+                "  … {}: {done} of {} ({:.0}%) after {:.0} s",
+                self.label,
+                self.total,
+                done as f64 * 100.0 / self.total.max(1) as f64,
+                self.started.elapsed().as_secs_f64()
+            );
+        }
+    }
 }
 
 pub(crate) fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -127,22 +204,22 @@ async fn total(state: &alongside_gateway::AppState, caller: &Caller) -> u64 {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let responses = arg("--responses", 100_000);
-    // librdkafka's in-process mock broker stops accepting a single burst somewhere between 20,000
-    // and 50,000 messages, so the topic path is measured on a smaller burst (see README).
-    let kafka_responses = arg("--kafka-responses", 20_000);
-    let batch = arg("--batch", 1_000);
-    let bank = arg("--partners", 100_000);
-    let searches = arg("--searches", 1_000);
-    let attendances = arg("--attendances", 20_000);
-    let run_claims = arg("--run-claims", 100_000);
-    let pg_responses = arg("--pg-responses", 1_000_000);
-    let dashboard_queries = arg("--dashboard-queries", 200);
-    let comments = arg("--comments", 10_000);
-    let ics_responses = arg("--ics-responses", 5_000_000);
-    let ics_queries = arg("--ics-queries", 50);
-    let past_attendances = arg("--past-attendances", 1_000_000);
-    let shortlists = arg("--shortlists", 200);
+    let Args {
+        responses,
+        batch,
+        kafka_responses,
+        partners: bank,
+        searches,
+        attendances,
+        run_claims,
+        pg_responses,
+        dashboard_queries,
+        comments,
+        ics_responses,
+        ics_queries,
+        past_attendances,
+        shortlists,
+    } = <Args as clap::Parser>::parse();
     let data = tempfile::tempdir()?;
     let idle_before = rss_kib("VmRSS:");
     let started = Instant::now();
