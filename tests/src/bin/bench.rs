@@ -466,7 +466,7 @@ fn equality_releases(bank: usize) {
     times.sort();
     println!(
         "  equality release ({bank} partners, 25 months, each against up to 24 earlier): median {:.0} ms, slowest {:.0} ms, the 25th month's {:.0} ms",
-        percentile(&times, 0.5).as_secs_f64() * 1e3,
+        percentile(&times, 50.0).as_secs_f64() * 1e3,
         times.last().copied().unwrap_or_default().as_secs_f64() * 1e3,
         last.as_secs_f64() * 1e3
     );
