@@ -142,7 +142,18 @@ impl<H: Handler> Handler for WithPlaces<H> {
 enum Entry {
     Active(String),
     Merged(String),
-    Retired,
+    Retired(String),
+}
+
+/// Why a value stands for no listed place.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Unlisted {
+    /// Listed once under this code, now retired.
+    Retired(String),
+    /// Merged into this code, which is no longer active.
+    MergedAway(String),
+    /// Never listed.
+    NotListed,
 }
 
 /// A trust's places of one kind, to publish figures by.
@@ -175,7 +186,7 @@ impl Listed {
                 let entry = match status.as_str() {
                     "active" => Entry::Active(code.clone()),
                     "merged" => Entry::Merged(merged_into),
-                    _ => Entry::Retired,
+                    _ => Entry::Retired(code.clone()),
                 };
                 (code.to_lowercase(), entry)
             })
@@ -201,15 +212,31 @@ impl Listed {
     /// The listed code a value stands for, or "" when it is none: not listed, retired, or
     /// merged into a place no longer active. As feedback's intake resolves it, case aside.
     pub fn resolve(&self, value: &str) -> String {
+        self.lookup(value).unwrap_or_default()
+    }
+
+    /// The listed code a value stands for (case and spaces aside; a merged place as the place
+    /// it was merged into), or why it stands for none: the one rule of every intake and
+    /// every publication.
+    pub fn lookup(&self, value: &str) -> Result<String, Unlisted> {
         let look = |code: &str| self.entries.get(&code.trim().to_lowercase());
         match look(value) {
-            Some(Entry::Active(code)) => code.clone(),
+            Some(Entry::Active(code)) => Ok(code.clone()),
             Some(Entry::Merged(into)) => match look(into) {
-                Some(Entry::Active(code)) => code.clone(),
-                _ => String::new(),
+                Some(Entry::Active(code)) => Ok(code.clone()),
+                _ => Err(Unlisted::MergedAway(into.clone())),
             },
-            _ => String::new(),
+            Some(Entry::Retired(code)) => Err(Unlisted::Retired(code.clone())),
+            None => Err(Unlisted::NotListed),
         }
+    }
+
+    /// Whether `code` is listed and active.
+    pub fn is_active(&self, code: &str) -> bool {
+        matches!(
+            self.entries.get(&code.trim().to_lowercase()),
+            Some(Entry::Active(_))
+        )
     }
 }
 
@@ -278,7 +305,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn values_resolve_to_listed_codes_only_as_feedback_resolves_them() {
+    fn values_resolve_to_listed_codes_only_and_say_why_not() {
         let listed = Listed::of([
             ("MSK".into(), "active".into(), String::new()),
             ("Physio".into(), "merged".into(), "MSK".into()),
@@ -291,6 +318,14 @@ mod tests {
         assert_eq!(listed.resolve("Gone"), "", "merged into a retired place");
         assert_eq!(listed.resolve("Mrs Smith's clinic"), "", "not listed");
         assert_eq!(listed.resolve(""), "");
+        // Why, for intake's messages.
+        assert_eq!(listed.lookup("old"), Err(Unlisted::Retired("Old".into())));
+        assert_eq!(
+            listed.lookup("gone"),
+            Err(Unlisted::MergedAway("Old".into()))
+        );
+        assert_eq!(listed.lookup("Mrs Smith"), Err(Unlisted::NotListed));
+        assert!(listed.is_active(" MSK") && !listed.is_active("Physio"));
         let typed: BTreeMap<String, u32> =
             [("msk", 3), ("Physio", 4), ("Mrs Smith", 1), ("Old", 2)]
                 .into_iter()

@@ -693,7 +693,7 @@ mod tests {
     use time::macros::date;
 
     fn listed() -> crate::places::Places {
-        crate::places::Places::listing(&[("pathway", "MSK")])
+        crate::places::Places::listing(&[("pathway", "MSK", crate::places::ACTIVE, "")])
     }
 
     fn complaint() -> Complaint {

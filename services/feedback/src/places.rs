@@ -11,6 +11,7 @@
 
 use std::collections::HashMap;
 
+use alongside_events::places::{Listed, Unlisted};
 use alongside_events::topics::FEEDBACK_PLACES;
 use alongside_events::Outbox;
 use alongside_platform::OdsCode;
@@ -241,19 +242,11 @@ pub fn check_code(code: &str) -> Result<(), &'static str> {
     }
 }
 
-/// What a listed code stands for at intake.
-#[derive(Clone, Debug)]
-enum Entry {
-    Active(String),
-    Retired(String),
-    /// Merged into the place with this code.
-    Merged(String),
-}
-
-/// A trust's places as intake checks them: loaded once per batch.
+/// A trust's places as intake checks them, each kind's by the rule every publication uses
+/// (`alongside_events::places::Listed`): loaded once per batch.
 #[derive(Clone, Debug, Default)]
 pub struct Places {
-    entries: HashMap<(String, String), Entry>,
+    kinds: HashMap<String, Listed>,
 }
 
 impl Places {
@@ -262,83 +255,82 @@ impl Places {
             .filter(place::Column::TenantId.eq(tenant.as_str()))
             .all(db)
             .await?;
-        let entries = rows
-            .into_iter()
-            .map(|p| {
-                let entry = match p.status.as_str() {
-                    ACTIVE => Entry::Active(p.code),
-                    MERGED => Entry::Merged(p.merged_into),
-                    _ => Entry::Retired(p.code),
-                };
-                ((p.kind, p.code_key), entry)
-            })
-            .collect();
-        Ok(Self { entries })
+        let mut by_kind: HashMap<String, Vec<(String, String, String)>> = HashMap::new();
+        for p in rows {
+            by_kind
+                .entry(p.kind)
+                .or_default()
+                .push((p.code, p.status, p.merged_into));
+        }
+        Ok(Self {
+            kinds: by_kind
+                .into_iter()
+                .map(|(kind, rows)| (kind, Listed::of(rows)))
+                .collect(),
+        })
+    }
+
+    fn lookup(&self, kind: &str, value: &str) -> Result<String, Unlisted> {
+        self.kinds
+            .get(kind)
+            .map_or(Err(Unlisted::NotListed), |listed| listed.lookup(value))
     }
 
     /// The listed code `value` names in `kind` ("" for none given), or why it is refused.
     pub fn resolve(&self, kind: &str, value: &str) -> Result<String, String> {
-        let value = value.trim();
-        if value.is_empty() {
+        if value.trim().is_empty() {
             return Ok(String::new());
         }
-        let look = |code: &str| self.entries.get(&(kind.to_string(), code.to_lowercase()));
-        match look(value) {
-            Some(Entry::Active(code)) => Ok(code.clone()),
-            Some(Entry::Retired(code)) => Err(format!(
+        self.lookup(kind, value).map_err(|why| match why {
+            Unlisted::Retired(code) => format!(
                 "{code} is retired: it is no longer one of the trust's {}",
                 plural(kind)
-            )),
-            Some(Entry::Merged(into)) => match look(into) {
-                Some(Entry::Active(code)) => Ok(code.clone()),
-                _ => Err(format!(
-                    "was merged into {into}, which is no longer one of the trust's {}",
-                    plural(kind)
-                )),
-            },
-            None => Err(format!(
+            ),
+            Unlisted::MergedAway(into) => format!(
+                "was merged into {into}, which is no longer one of the trust's {}",
+                plural(kind)
+            ),
+            Unlisted::NotListed => format!(
                 "is not one of the trust's {}: use a listed code (an administrator adds places \
                  under Places), or leave it empty",
                 plural(kind)
-            )),
-        }
+            ),
+        })
     }
 
     /// As `resolve`, but a retired place is taken too: a record about the past (a complaint
     /// about a ward since closed) may name it.
     pub fn resolve_recorded(&self, kind: &str, value: &str) -> Result<String, String> {
-        match self
-            .entries
-            .get(&(kind.to_string(), value.trim().to_lowercase()))
-        {
-            Some(Entry::Retired(code)) => Ok(code.clone()),
+        match self.lookup(kind, value) {
+            Err(Unlisted::Retired(code)) => Ok(code),
             _ => self.resolve(kind, value),
         }
     }
 
-    /// A list of active places, for tests: (kind, code) each.
+    /// A list of places, for tests: (kind, code, status, merged into) each.
     #[cfg(test)]
-    pub(crate) fn listing(places: &[(&str, &str)]) -> Self {
+    pub(crate) fn listing(places: &[(&str, &str, &str, &str)]) -> Self {
+        let mut by_kind: HashMap<String, Vec<(String, String, String)>> = HashMap::new();
+        for (kind, code, status, into) in places {
+            by_kind.entry(kind.to_string()).or_default().push((
+                code.to_string(),
+                status.to_string(),
+                into.to_string(),
+            ));
+        }
         Self {
-            entries: places
-                .iter()
-                .map(|(kind, code)| {
-                    (
-                        (kind.to_string(), code.to_lowercase()),
-                        Entry::Active(code.to_string()),
-                    )
-                })
+            kinds: by_kind
+                .into_iter()
+                .map(|(kind, rows)| (kind, Listed::of(rows)))
                 .collect(),
         }
     }
 
     /// Whether a place of `kind` is listed and active under `code`.
     pub fn is_active(&self, kind: &str, code: &str) -> bool {
-        matches!(
-            self.entries
-                .get(&(kind.to_string(), code.trim().to_lowercase())),
-            Some(Entry::Active(_))
-        )
+        self.kinds
+            .get(kind)
+            .is_some_and(|listed| listed.is_active(code))
     }
 }
 
@@ -679,16 +671,12 @@ mod tests {
 
     #[test]
     fn intake_takes_listed_codes_case_aside_and_merged_ones_as_their_target() {
-        let mut places = Places::default();
-        let mut put = |kind: &str, code: &str, entry: Entry| {
-            places
-                .entries
-                .insert((kind.into(), code.to_lowercase()), entry);
-        };
-        put("site", "RGT01", Entry::Active("RGT01".into()));
-        put("site", "OLD", Entry::Merged("RGT01".into()));
-        put("site", "GONE", Entry::Retired("GONE".into()));
-        put("pathway", "MSK", Entry::Active("MSK".into()));
+        let places = Places::listing(&[
+            ("site", "RGT01", ACTIVE, ""),
+            ("site", "OLD", MERGED, "RGT01"),
+            ("site", "GONE", RETIRED, ""),
+            ("pathway", "MSK", ACTIVE, ""),
+        ]);
         assert_eq!(places.resolve("site", " rgt01 "), Ok("RGT01".into()));
         assert_eq!(places.resolve("site", "old"), Ok("RGT01".into()));
         assert_eq!(places.resolve("site", ""), Ok(String::new()));
