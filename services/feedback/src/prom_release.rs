@@ -80,17 +80,15 @@ pub struct Questionnaire {
     pub pathway: String,
 }
 
-fn month_of(date: time::Date) -> String {
-    format!("{:04}-{:02}", date.year(), date.month() as u8)
-}
-
 /// Every month's figures of a trust's questionnaires (all of them: a follow-up is paired with
 /// its episode's first, whenever that was). `threshold` is the MSK-HQ change that counts as
 /// improved or worsened.
 pub fn months(questionnaires: &[Questionnaire], threshold: u32) -> BTreeMap<String, Month<Scores>> {
     let mut out: BTreeMap<String, Month<Scores>> = BTreeMap::new();
     let mut count = |q: &Questionnaire, figure: usize, score: i64, hits: [bool; 2]| {
-        let month = out.entry(month_of(q.completed_on)).or_default();
+        let month = out
+            .entry(alongside_platform::month_of(q.completed_on))
+            .or_default();
         let by = month.by_pathway.entry(q.pathway.clone()).or_default();
         for s in [&mut month.total[figure], &mut by[figure]] {
             s.n += 1;

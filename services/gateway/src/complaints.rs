@@ -443,7 +443,7 @@ impl ReportQuery {
 
 /// The three whole months before `today`'s month, as YYYY-MM.
 pub(crate) fn last_quarter(today: time::Date) -> (String, String) {
-    let this = format!("{:04}-{:02}", today.year(), u8::from(today.month()));
+    let this = alongside_platform::month_of(today);
     let month = |by| alongside_platform::add_months(&this, by).unwrap_or_default();
     (month(-3), month(-1))
 }

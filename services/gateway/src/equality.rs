@@ -184,7 +184,6 @@ async fn consent(
     Ok(Redirect::to(to).into_response())
 }
 
-/// Tenths of a percent as a percentage, "51.2%".
 /// A day as people write it: 7 December 2026.
 fn day_label(iso: &str) -> String {
     time::Date::parse(iso, &time::format_description::well_known::Iso8601::DATE)
@@ -192,6 +191,7 @@ fn day_label(iso: &str) -> String {
         .unwrap_or_else(|_| iso.to_string())
 }
 
+/// Tenths of a percent as a percentage, "51.2%".
 fn percent(permille: Option<u32>) -> String {
     permille.map_or_else(String::new, |p| format!("{}.{}%", p / 10, p % 10))
 }

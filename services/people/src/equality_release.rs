@@ -52,22 +52,22 @@ pub struct Snapshot(pub BTreeMap<String, Vec<String>>);
 impl Snapshot {
     /// Each question's count of each answer code.
     fn counts(&self, codes: &[Vec<&str>]) -> Vec<Vec<u64>> {
-        codes
-            .iter()
-            .enumerate()
-            .map(|(q, codes)| {
-                codes
-                    .iter()
-                    .map(|code| {
-                        self.0
-                            .values()
-                            .filter(|answers| answers.get(q).map(String::as_str) == Some(*code))
-                            .count() as u64
-                    })
-                    .collect()
-            })
-            .collect()
+        let mut counts: Vec<Vec<u64>> = codes.iter().map(|c| vec![0; c.len()]).collect();
+        for answers in self.0.values() {
+            for (q, codes) in codes.iter().enumerate() {
+                if let Some(c) = position(codes, answers.get(q)) {
+                    counts[q][c] += 1;
+                }
+            }
+        }
+        counts
     }
+}
+
+/// Where `answer` stands among a question's `codes`.
+fn position(codes: &[&str], answer: Option<&String>) -> Option<usize> {
+    let answer = answer?;
+    codes.iter().position(|c| c == answer)
 }
 
 /// What one release shows: each question's count of each answer, absent when hidden, and the
@@ -164,12 +164,7 @@ pub fn release(earlier: &[(Snapshot, Published)], now: &Snapshot) -> Published {
             let mut stayed = vec![0u64; codes.len()];
             for (key, answers) in &now.0 {
                 let kept = basis.0.get(key).and_then(|before| before.get(q)) == answers.get(q);
-                if let (true, Some(c)) = (
-                    kept,
-                    codes
-                        .iter()
-                        .position(|c| Some(*c) == answers.get(q).map(String::as_str)),
-                ) {
+                if let Some(c) = position(codes, answers.get(q)).filter(|_| kept) {
                     stayed[c] += 1;
                 }
             }
@@ -298,7 +293,7 @@ where
     F: std::future::Future<Output = Result<(Snapshot, u64), DbErr>>,
 {
     let today = clock.today();
-    let month = format!("{:04}-{:02}", today.year(), today.month() as u8);
+    let month = alongside_platform::month_of(today);
     let find = || {
         stored::Entity::find()
             .filter(stored::Column::TenantId.eq(tenant.as_str()))
@@ -316,24 +311,35 @@ where
         .all(db)
         .await?;
     let oldest = earlier_rows.last().map(|row| row.month.clone());
-    let mut earlier = Vec::new();
-    for row in earlier_rows {
-        let basis = basis::Entity::find()
-            .filter(basis::Column::TenantId.eq(tenant.as_str()))
-            .filter(basis::Column::Month.eq(row.month.as_str()))
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|b| {
-                (
-                    b.partner_key,
-                    b.answers.split('|').map(str::to_owned).collect(),
-                )
-            })
-            .collect();
-        earlier.push((Snapshot(basis), Release::of(row)?.published));
+    let mut bases: BTreeMap<String, Snapshot> = BTreeMap::new();
+    for b in basis::Entity::find()
+        .filter(basis::Column::TenantId.eq(tenant.as_str()))
+        .filter(basis::Column::Month.is_in(earlier_rows.iter().map(|r| r.month.clone())))
+        .all(db)
+        .await?
+    {
+        let answers = b.answers.split('|').map(str::to_owned).collect();
+        bases
+            .entry(b.month)
+            .or_default()
+            .0
+            .insert(b.partner_key, answers);
     }
-    let published = release(&earlier, &now);
+    let earlier = earlier_rows
+        .into_iter()
+        .map(|row| {
+            let basis = bases.remove(&row.month).unwrap_or_default();
+            Ok((basis, Release::of(row)?.published))
+        })
+        .collect::<Result<Vec<_>, DbErr>>()?;
+    let kept = earlier.len() as u64;
+    // Protecting is CPU work (linear programmes for small figures): off the async workers.
+    let (now, published) = tokio::task::spawn_blocking(move || {
+        let published = release(&earlier, &now);
+        (now, published)
+    })
+    .await
+    .map_err(|e| DbErr::Custom(format!("protecting equality totals: {e}")))?;
     let txn = db.begin().await?;
     let inserted =
         stored::Entity::insert(stored::ActiveModel {
@@ -366,7 +372,7 @@ where
             .await?;
         }
         // Bases no later release is protected against are not kept.
-        if let Some(oldest) = oldest.filter(|_| earlier.len() as u64 == EARLIER) {
+        if let Some(oldest) = oldest.filter(|_| kept == EARLIER) {
             basis::Entity::delete_many()
                 .filter(basis::Column::TenantId.eq(tenant.as_str()))
                 .filter(basis::Column::Month.lt(oldest.as_str()))

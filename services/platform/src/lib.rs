@@ -61,6 +61,11 @@ pub const YEARS: std::ops::RangeInclusive<i32> = 1900..=2199;
 /// What a date field must hold, said where one does not.
 pub const DATE_FORM: &str = "must be a date in the form YYYY-MM-DD, in the years 1900 to 2199";
 
+/// The month (YYYY-MM) `date` falls in.
+pub fn month_of(date: time::Date) -> String {
+    format!("{:04}-{:02}", date.year(), u8::from(date.month()))
+}
+
 /// `month` (YYYY-MM) moved by `by` months, or `None` when it is not a month or either month
 /// falls outside [`YEARS`].
 pub fn add_months(month: &str, by: i32) -> Option<String> {
@@ -105,6 +110,7 @@ mod tests {
         assert_eq!(add_months("2026-12", 1).as_deref(), Some("2027-01"));
         assert_eq!(add_months("2026-13", 0), None);
         assert_eq!(add_months("November", 0), None);
+        assert_eq!(month_of(time::macros::date!(2026 - 03 - 31)), "2026-03");
         assert_eq!(
             last_day_of_month("2024-02")
                 .map(|d| d.to_string())
