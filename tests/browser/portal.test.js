@@ -1199,6 +1199,9 @@ test('a team asks for partners; the lead offers a place; the partner accepts; at
   await page.getByLabel('Date of the first session').fill('2020-01-01');
   await page.getByRole('button', { name: 'Save opportunity' }).click();
   await assert.doesNotReject(page.getByText('must be today').first().waitFor(), 'a published opportunity starts today or later');
+  // The request's typed pathway is not one of the trust's: the lead picks a listed one.
+  await assert.doesNotReject(page.getByRole('link', { name: /^Pathway: is not one of the trust's pathways/ }).waitFor(), 'only a listed pathway');
+  await page.getByLabel('Pathway (optional)').selectOption('Musculoskeletal');
   await page.getByLabel('Date of the first session').fill(today);
   await page.getByLabel('Expected time per session, in minutes').fill('90');
   await page.getByLabel('Accessibility arrangements (optional)').fill('Large print copies');
@@ -1247,10 +1250,10 @@ test('a team asks for partners; the lead offers a place; the partner accepts; at
   await expectAccessible(page, 'an opportunity with attendance');
 
   await page.goto(`${base}/engagement/report`);
-  await assert.doesNotReject(page.getByRole('cell', { name: 'spinal' }).first().waitFor(), 'the report counts the hours by pathway');
+  await assert.doesNotReject(page.getByRole('cell', { name: 'Musculoskeletal' }).first().waitFor(), 'the report counts the hours by pathway');
   await expectAccessible(page, 'the involvement report');
   const csv = await page.request.get(`${base}/engagement/report.csv`);
-  assert.match(await csv.text(), /pathway,spinal,1,1\.7,1/);
+  assert.match(await csv.text(), /pathway,Musculoskeletal,1,1\.7,1/);
   await page.goto(`${base}/forums`);
   await expectAccessible(page, 'forums');
   await page.getByRole('link', { name: 'Pain Patient and Carer Forum' }).click();

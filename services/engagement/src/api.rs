@@ -1,5 +1,6 @@
 //! The gRPC API of engagement.
 
+use alongside_events::places::Listed;
 use alongside_events::topics::ENGAGEMENT_ACTIVITIES;
 use alongside_events::Outbox;
 use alongside_platform::ids::{self, ASSIGNMENT, ATTENDANCE, OPPORTUNITY, SESSION};
@@ -145,7 +146,9 @@ impl EngagementApi {
         caller: &Caller,
         request: CreateOpportunityRequest,
     ) -> Result<Opportunity, ServiceError> {
-        let (r, planned) = crate::validate::opportunity(request, &self.clock.today().to_string())?;
+        let pathways = Listed::load(&self.db, &caller.tenant, "pathway").await?;
+        let (r, planned) =
+            crate::validate::opportunity(request, &self.clock.today().to_string(), &pathways)?;
         let status = if r.draft {
             "draft"
         } else if r.held {

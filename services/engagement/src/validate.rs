@@ -1,5 +1,6 @@
 //! Checks on opportunities and attendance, each with a message that says what to fix.
 
+use alongside_events::places::Listed;
 use alongside_platform::error::{ServiceError, Violations};
 use alongside_proto::engagement::v1::{
     CorrectAttendanceRequest, CreateOpportunityRequest, RecordAttendanceRequest,
@@ -42,10 +43,12 @@ pub fn session_dates(first: time::Date, repeat: &str, count: u32) -> Vec<time::D
     dates
 }
 
-/// Checks an opportunity and plans its sessions; `today` decides what may be published.
+/// Checks an opportunity and plans its sessions; `today` decides what may be published, and
+/// its pathway, when given, must be one of the trust's `pathways` (stored as its listed code).
 pub fn opportunity(
     mut r: CreateOpportunityRequest,
     today: &str,
+    pathways: &Listed,
 ) -> Result<(CreateOpportunityRequest, Vec<PlannedSession>), ServiceError> {
     r.title = r.title.trim().to_string();
     r.kind = r.kind.trim().to_string();
@@ -86,12 +89,11 @@ pub fn opportunity(
             alongside_proto::PARTNER_ROLES.join(", ")
         ),
     );
-    r.pathway = r.pathway.trim().to_string();
-    v.check(
-        r.pathway.chars().count() <= 100,
-        "pathway",
-        "must be 100 characters or fewer",
-    );
+    // Published figures are by pathway: only the trust's listed ones are taken.
+    match pathways.check("pathway", &r.pathway) {
+        Ok(code) => r.pathway = code,
+        Err(reason) => v.push("pathway", reason),
+    }
     r.cost_centre = r.cost_centre.trim().to_string();
     v.check(
         r.cost_centre.len() <= 20
@@ -313,8 +315,45 @@ mod tests {
         }
     }
 
+    fn pathways() -> Listed {
+        Listed::of([
+            ("rheumatology".into(), "active".into(), String::new()),
+            ("Spinal".into(), "active".into(), String::new()),
+            ("back".into(), "merged".into(), "Spinal".into()),
+            ("falls".into(), "retired".into(), String::new()),
+        ])
+    }
+
+    #[test]
+    fn a_pathway_must_be_one_of_the_trusts() {
+        let with = |pathway: &str| {
+            checked(CreateOpportunityRequest {
+                pathway: pathway.into(),
+                ..valid()
+            })
+        };
+        assert_eq!(with(" RHEUMATOLOGY ").unwrap().pathway, "rheumatology");
+        assert_eq!(
+            with("back").unwrap().pathway,
+            "Spinal",
+            "merged: its successor"
+        );
+        assert_eq!(with("").unwrap().pathway, "", "none given");
+        for (typed, says) in [
+            ("Dr Jones's clinic", "is not one of the trust's pathways"),
+            ("falls", "falls is retired"),
+        ] {
+            let ServiceError::Invalid(errors) = with(typed).unwrap_err() else {
+                panic!("{typed}")
+            };
+            assert_eq!(errors.len(), 1, "{errors:?}");
+            assert_eq!(errors[0].field, "pathway");
+            assert!(errors[0].reason.contains(says), "{typed}: {errors:?}");
+        }
+    }
+
     fn checked(r: CreateOpportunityRequest) -> Result<CreateOpportunityRequest, ServiceError> {
-        opportunity(r, TODAY).map(|(r, _)| r)
+        opportunity(r, TODAY, &pathways()).map(|(r, _)| r)
     }
 
     #[test]
@@ -334,6 +373,7 @@ mod tests {
                 ..valid()
             },
             TODAY,
+            &pathways(),
         )
         .unwrap();
         let dates: Vec<_> = sessions.iter().map(|s| s.on.as_str()).collect();
@@ -437,7 +477,7 @@ mod tests {
             starts_on: "1/12/2026".into(),
             places: 0,
             required_role: "chair".into(),
-            pathway: String::new(),
+            pathway: "Ward 9".into(),
             cost_centre: "CC 44".into(),
             remuneration: "gift".into(),
             ..Default::default()
@@ -455,6 +495,7 @@ mod tests {
                 "starts_on",
                 "places",
                 "required_role",
+                "pathway",
                 "cost_centre",
                 "remuneration"
             ]

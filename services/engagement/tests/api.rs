@@ -37,6 +37,8 @@ impl Harness {
             .await
             .expect("connect");
         let lead = svc.token("RZA", Role::EngagementLead);
+        // Opportunities name only the trust's listed pathways (feedback keeps the lists).
+        svc.places_listed("RZA", "pathway", &["pain"]).await;
         Self { svc, client, lead }
     }
 

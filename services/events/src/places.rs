@@ -16,6 +16,14 @@ use sea_orm::{
 
 use crate::{Envelope, Handler, HandlerError};
 
+/// The kinds of place, in the order pages list them, with their plural for messages.
+pub const KINDS: &[(&str, &str)] = &[
+    ("site", "sites"),
+    ("locality", "localities"),
+    ("pathway", "pathways"),
+    ("team", "teams"),
+];
+
 pub mod place {
     use sea_orm::entity::prelude::*;
 
@@ -156,6 +164,29 @@ pub enum Unlisted {
     NotListed,
 }
 
+impl Unlisted {
+    /// Why a value of `kind` (site, locality, pathway or team) was refused, to say to whoever
+    /// gave it.
+    pub fn reason(&self, kind: &str) -> String {
+        let plural = KINDS
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map_or("places", |(_, p)| *p);
+        match self {
+            Unlisted::Retired(code) => {
+                format!("{code} is retired: it is no longer one of the trust's {plural}")
+            }
+            Unlisted::MergedAway(into) => {
+                format!("was merged into {into}, which is no longer one of the trust's {plural}")
+            }
+            Unlisted::NotListed => format!(
+                "is not one of the trust's {plural}: use a listed code (an administrator adds \
+                 places under Places), or leave it empty"
+            ),
+        }
+    }
+}
+
 /// A trust's places of one kind, to publish figures by.
 #[derive(Clone, Debug, Default)]
 pub struct Listed {
@@ -229,6 +260,15 @@ impl Listed {
             Some(Entry::Retired(code)) => Err(Unlisted::Retired(code.clone())),
             None => Err(Unlisted::NotListed),
         }
+    }
+
+    /// The listed code `value` (of `kind`) names, "" when none is given, or why it is refused:
+    /// what every intake of a place staff or a form give checks.
+    pub fn check(&self, kind: &str, value: &str) -> Result<String, String> {
+        if value.trim().is_empty() {
+            return Ok(String::new());
+        }
+        self.lookup(value).map_err(|why| why.reason(kind))
     }
 
     /// Whether `code` is listed and active.

@@ -124,6 +124,39 @@ pub async fn read_dead_letters(
     out
 }
 
+/// The Kafka headers of the first `want` messages on `topic`, read from its beginning (fewer when
+/// `timeout` passes first).
+pub async fn read_headers(
+    brokers: &str,
+    topic: &str,
+    want: usize,
+    timeout: Duration,
+) -> Vec<std::collections::HashMap<String, String>> {
+    use rdkafka::message::Headers;
+    let consumer = reader(brokers, topic);
+    let mut out = Vec::new();
+    let deadline = tokio::time::Instant::now() + timeout;
+    while out.len() < want {
+        let Ok(Ok(message)) = tokio::time::timeout_at(deadline, consumer.recv()).await else {
+            break;
+        };
+        let headers = message
+            .headers()
+            .map(|headers| {
+                headers
+                    .iter()
+                    .map(|h| {
+                        let value = h.value.map(String::from_utf8_lossy).unwrap_or_default();
+                        (h.key.to_string(), value.into_owned())
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.push(headers);
+    }
+    out
+}
+
 /// Reads `topic` from the beginning until `want` envelopes arrive or `timeout` passes.
 pub async fn read_events(
     brokers: &str,
@@ -257,6 +290,35 @@ impl TestService {
         );
         self.publish_raw(topic, key, &envelope.encode()).await;
         envelope
+    }
+
+    /// Lists `codes` as active places of `kind` for `tenant`, as feedback announces them on
+    /// `feedback.places.v1`, and waits until the service has read them.
+    pub async fn places_listed(&self, tenant: &str, kind: &str, codes: &[&str]) {
+        for code in codes {
+            let changed = alongside_proto::feedback::events::v1::PlaceChanged {
+                tenant: tenant.into(),
+                kind: kind.into(),
+                code: code.to_string(),
+                name: code.to_string(),
+                status: "active".into(),
+                merged_into: String::new(),
+                changed_at: self.clock.now_rfc3339(),
+            };
+            let key = crate::places::key(tenant, kind, code);
+            self.publish(crate::topics::FEEDBACK_PLACES, &key, tenant, &changed)
+                .await;
+        }
+        let db = sea_orm::Database::connect(self._db.url.as_str())
+            .await
+            .expect("the service's database");
+        let tenant = OdsCode::parse(tenant).expect("tenant");
+        let read = eventually(Duration::from_secs(30), || async {
+            let listed = crate::places::Listed::load(&db, &tenant, kind).await.ok()?;
+            codes.iter().all(|c| listed.is_active(c)).then_some(())
+        })
+        .await;
+        assert!(read.is_some(), "{kind} {codes:?} never reached the service");
     }
 
     /// Publishes raw bytes (a duplicate, or a poison message).

@@ -23,12 +23,7 @@ use sea_orm::{
 };
 
 /// The kinds of place, in the order pages list them, with their plural for messages.
-pub const KINDS: &[(&str, &str)] = &[
-    ("site", "sites"),
-    ("locality", "localities"),
-    ("pathway", "pathways"),
-    ("team", "teams"),
-];
+pub use alongside_events::places::KINDS;
 
 pub const ACTIVE: &str = "active";
 pub const RETIRED: &str = "retired";
@@ -40,14 +35,6 @@ pub fn kind(value: &str) -> Option<&'static str> {
         .iter()
         .map(|(k, _)| *k)
         .find(|k| k.eq_ignore_ascii_case(value.trim()))
-}
-
-fn plural(kind: &str) -> &'static str {
-    KINDS
-        .iter()
-        .find(|(k, _)| *k == kind)
-        .map(|(_, p)| *p)
-        .unwrap_or("places")
 }
 
 pub mod place {
@@ -281,21 +268,7 @@ impl Places {
         if value.trim().is_empty() {
             return Ok(String::new());
         }
-        self.lookup(kind, value).map_err(|why| match why {
-            Unlisted::Retired(code) => format!(
-                "{code} is retired: it is no longer one of the trust's {}",
-                plural(kind)
-            ),
-            Unlisted::MergedAway(into) => format!(
-                "was merged into {into}, which is no longer one of the trust's {}",
-                plural(kind)
-            ),
-            Unlisted::NotListed => format!(
-                "is not one of the trust's {}: use a listed code (an administrator adds places \
-                 under Places), or leave it empty",
-                plural(kind)
-            ),
-        })
+        self.lookup(kind, value).map_err(|why| why.reason(kind))
     }
 
     /// As `resolve`, but a retired place is taken too: a record about the past (a complaint

@@ -1045,7 +1045,8 @@ pub struct CreateOpportunityBody {
     /// empty or absent: any active partner.
     #[serde(default)]
     required_role: String,
-    /// The clinical pathway, e.g. rheumatology (optional).
+    /// The clinical pathway (optional): one of the trust's listed pathway codes
+    /// (`GET /api/v1/places?kind=pathway`); any other value is refused.
     #[serde(default)]
     pathway: String,
     /// The cost centre that pays, e.g. CC-4410 (optional).

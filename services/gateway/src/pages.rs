@@ -1956,22 +1956,24 @@ async fn opportunity_form(
             context! { title => found.title, team => found.team, needed_by => found.needed_by },
         );
     }
-    opportunity_form_page(&state, &me, &form, from_request, None)
+    opportunity_form_page(&state, &me, &form, from_request, None).await
 }
 
-fn opportunity_form_page(
+async fn opportunity_form_page(
     state: &AppState,
     me: &SignedIn,
     form: &OpportunityForm,
     from_request: Option<Value>,
     err: Option<&AppError>,
 ) -> Result<Html<String>, AppError> {
+    // Figures are published by pathway: only the trust's listed pathways are offered.
+    let (pathways, pathway) = crate::places::options(state, me, "pathway", &form.pathway).await?;
     render(
         state,
         "opportunity_new.html",
         merge(
             base(me, "/opportunities", "Create an opportunity"),
-            context! { form => form, kinds => KINDS, levels => LEVELS, roles => ROLE_OPTIONS, remunerations => REMUNERATIONS, repeats => REPEATS, save_as => SAVE_AS, from_request => from_request, errors => err.map(errors_map).unwrap_or_default() },
+            context! { form => form, pathways => pathways, pathway => pathway, kinds => KINDS, levels => LEVELS, roles => ROLE_OPTIONS, remunerations => REMUNERATIONS, repeats => REPEATS, save_as => SAVE_AS, from_request => from_request, errors => err.map(errors_map).unwrap_or_default() },
         ),
     )
 }
@@ -2050,7 +2052,7 @@ async fn opportunity_create(
         Err(err @ AppError::Invalid(_)) => {
             let from_request =
                 (!form.request_id.is_empty()).then(|| context! { title => form.title.clone() });
-            let html = opportunity_form_page(&state, &me, &form, from_request, Some(&err))?;
+            let html = opportunity_form_page(&state, &me, &form, from_request, Some(&err)).await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, html).into_response())
         }
         Err(err) => Err(err),

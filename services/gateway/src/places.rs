@@ -143,6 +143,36 @@ pub(crate) async fn listed_codes(
         .collect())
 }
 
+/// The trust's active places of `kind` as a select's options: none first, then each by name;
+/// a value already chosen that is not listed (typed into a staff request, say) is kept as an
+/// option so the form shows it, and the service's refusal says why.
+pub(crate) async fn options(
+    state: &AppState,
+    me: &SignedIn,
+    kind: &str,
+    chosen: &str,
+) -> Result<(Vec<(String, String)>, String), AppError> {
+    let listed = list(state, me, kind, false).await?;
+    let chosen = chosen.trim();
+    let selected = listed
+        .iter()
+        .find(|p| p.code.eq_ignore_ascii_case(chosen))
+        .map_or(chosen.to_string(), |p| p.code.clone());
+    let mut options = vec![(String::new(), "None".to_string())];
+    if !selected.is_empty() && !listed.iter().any(|p| p.code == selected) {
+        options.push((selected.clone(), format!("{selected} (not listed)")));
+    }
+    options.extend(listed.into_iter().map(|p| {
+        let text = if p.name.is_empty() || p.name == p.code {
+            p.code.clone()
+        } else {
+            format!("{} ({})", p.name, p.code)
+        };
+        (p.code, text)
+    }));
+    Ok((options, selected))
+}
+
 async fn save(
     state: &AppState,
     me: &SignedIn,

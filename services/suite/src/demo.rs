@@ -148,6 +148,17 @@ pub async fn seed(state: &AppState) -> Result<Vec<(String, String)>, String> {
             .update_profile(state.clients.request(&lead, benefits))
             .await
             .map_err(|e| err(&e))?;
+        // Places first: opportunities name only listed pathways.
+        let admin = Caller {
+            role: Role::Admin,
+            ..lead.clone()
+        };
+        state
+            .clients
+            .feedback()
+            .save_places(state.clients.request(&admin, demo_places()))
+            .await
+            .map_err(|e| err(&e))?;
         let opportunities = [
             (
                 "Rheumatology MDT",
@@ -198,13 +209,7 @@ pub async fn seed(state: &AppState) -> Result<Vec<(String, String)>, String> {
                 held: n < 2,
                 ..Default::default()
             };
-            let opportunity = state
-                .clients
-                .engagement()
-                .create_opportunity(state.clients.request(&lead, request))
-                .await
-                .map_err(|e| err(&e))?
-                .into_inner();
+            let opportunity = create_opportunity(state, &lead, request).await?;
             if n == 2 {
                 continue; // one opportunity left open for the demo
             }
@@ -237,16 +242,6 @@ pub async fn seed(state: &AppState) -> Result<Vec<(String, String)>, String> {
             .clients
             .feedback()
             .update_survey(state.clients.request(&lead, demo_survey()))
-            .await
-            .map_err(|e| err(&e))?;
-        let admin = Caller {
-            role: Role::Admin,
-            ..lead.clone()
-        };
-        state
-            .clients
-            .feedback()
-            .save_places(state.clients.request(&admin, demo_places()))
             .await
             .map_err(|e| err(&e))?;
         let responses = fft_responses(trust, today);
@@ -528,11 +523,7 @@ async fn forum_and_requests(
         contact: "Engagement team, 01632 960000".into(),
         ..Default::default()
     };
-    let forum_sessions = engagement
-        .create_opportunity(state.clients.request(lead, request))
-        .await
-        .map_err(|e| err(&e))?
-        .into_inner();
+    let forum_sessions = create_opportunity(state, lead, request).await?;
     let offer = engagement::AssignPartnerRequest {
         opportunity_id: forum_sessions.id.clone(),
         partner_id: partner_ids[0].clone(),
@@ -561,7 +552,7 @@ async fn forum_and_requests(
             partner_id: partner_id.clone(),
             role: if n == 0 { "chair" } else { "member" }.into(),
         };
-        when_known(partner_id, || {
+        when_known(&format!("partner {partner_id}"), || {
             let mut engagement = state.clients.engagement();
             let request = state.clients.request(lead, member.clone());
             async move { engagement.set_forum_member(request).await }
@@ -618,6 +609,21 @@ async fn forum_and_requests(
     Ok(())
 }
 
+/// The trust's places reach engagement's read model through Kafka a moment after they are
+/// listed: an opportunity naming one waits for it.
+async fn create_opportunity(
+    state: &AppState,
+    lead: &Caller,
+    request: engagement::CreateOpportunityRequest,
+) -> Result<engagement::Opportunity, String> {
+    when_known(&format!("pathway {}", request.pathway), || {
+        let mut engagement = state.clients.engagement();
+        let request = state.clients.request(lead, request.clone());
+        async move { engagement.create_opportunity(request).await }
+    })
+    .await
+}
+
 /// The partner reaches engagement's read model through Kafka a moment after registration.
 async fn assign_when_known(
     state: &AppState,
@@ -630,7 +636,7 @@ async fn assign_when_known(
         partner_id: partner_id.into(),
         offer: false,
     };
-    when_known(partner_id, || {
+    when_known(&format!("partner {partner_id}"), || {
         let mut engagement = state.clients.engagement();
         let request = state.clients.request(lead, request.clone());
         async move { engagement.assign_partner(request).await }
@@ -638,9 +644,9 @@ async fn assign_when_known(
     .await
 }
 
-/// Calls `call` until it succeeds, for up to ten seconds: a partner registered moments ago
-/// reaches engagement's read model through Kafka.
-async fn when_known<T, F, Fut>(partner_id: &str, mut call: F) -> Result<T, String>
+/// Calls `call` until it succeeds, for up to ten seconds: what another service announced
+/// moments ago (a partner, a place) reaches engagement's read model through Kafka.
+async fn when_known<T, F, Fut>(what: &str, mut call: F) -> Result<T, String>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<tonic::Response<T>, tonic::Status>>,
@@ -653,9 +659,7 @@ where
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    Err(format!(
-        "partner {partner_id} never reached engagement: {last}"
-    ))
+    Err(format!("{what} never reached engagement: {last}"))
 }
 
 /// A small deterministic generator, so the demo is the same on every machine.
