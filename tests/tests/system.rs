@@ -199,6 +199,28 @@ async fn python_insights(brokers: &str) -> Vec<Value> {
         .collect()
 }
 
+/// The methods a gRPC port serves, as the Python example (grpcio-reflection) lists them.
+async fn python_grpc_methods(addr: &str) -> Vec<String> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the repository");
+    let out = tokio::process::Command::new(root.join("tools/venv/bin/python"))
+        .arg(root.join("examples/python/grpc_services.py"))
+        .arg(addr)
+        .output()
+        .await
+        .expect("the Python example runs (make test-deps installs grpcio-reflection)");
+    assert!(
+        out.status.success(),
+        "reflection from Python failed at {addr}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
 async fn scrape(addr: &str) -> String {
     let response = reqwest::get(format!("http://{addr}/metrics"))
         .await
@@ -291,6 +313,33 @@ async fn the_suite_over_tansu_and_postgres() {
     })
     .await;
     assert!(ready.is_some(), "gateway ready with every service serving");
+
+    // ---- each service's methods, as Python's standard reflection client lists them ----
+    for service in &services {
+        let methods = python_grpc_methods(service.url().trim_start_matches("http://")).await;
+        let own = format!(
+            "alongside.{}.v1.{}{}Service/",
+            service.name,
+            service.name[..1].to_uppercase(),
+            &service.name[1..]
+        );
+        assert!(
+            methods.iter().filter(|m| m.starts_with(&own)).count() >= 3,
+            "{}: {methods:?}",
+            service.name
+        );
+        assert!(
+            methods.contains(&"grpc.health.v1.Health/Check".to_string()),
+            "{methods:?}"
+        );
+        assert!(
+            methods
+                .iter()
+                .all(|m| m.starts_with(&own) || m.starts_with("grpc.")),
+            "{}: only what its port serves: {methods:?}",
+            service.name
+        );
+    }
 
     // ---- register → attend → exactly one claim ----
     let lead = Api::sign_in(&gateway.url(), "lead@rza.test").await;

@@ -326,12 +326,25 @@ async fn health_and_reflection_are_served_without_a_token() {
         tonic_health::pb::health_check_response::ServingStatus::Serving as i32
     );
 
-    let request = ServerReflectionRequest {
+    // Reflection, v1 and v1alpha alike, lists what this port serves and nothing else, and
+    // describes its methods (what grpcurl and Python's reflection client ask).
+    let served = [
+        "alongside.people.v1.PeopleService",
+        "grpc.health.v1.Health",
+        "grpc.reflection.v1.ServerReflection",
+        "grpc.reflection.v1alpha.ServerReflection",
+    ];
+    let ask = |message| ServerReflectionRequest {
         host: String::new(),
-        message_request: Some(MessageRequest::ListServices(String::new())),
+        message_request: Some(message),
     };
-    let mut responses = ServerReflectionClient::new(channel)
-        .server_reflection_info(tokio_stream::iter([request]))
+    let mut responses = ServerReflectionClient::new(channel.clone())
+        .server_reflection_info(tokio_stream::iter([
+            ask(MessageRequest::ListServices(String::new())),
+            ask(MessageRequest::FileContainingSymbol(
+                "alongside.people.v1.PeopleService".into(),
+            )),
+        ]))
         .await
         .unwrap()
         .into_inner();
@@ -340,15 +353,53 @@ async fn health_and_reflection_are_served_without_a_token() {
     else {
         panic!("expected a list of services")
     };
-    let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+    let mut names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+    names.sort();
+    assert_eq!(names, served);
+    let Some(MessageResponse::FileDescriptorResponse(files)) =
+        responses.message().await.unwrap().unwrap().message_response
+    else {
+        panic!("expected the service's file")
+    };
+    let methods: Vec<String> = files
+        .file_descriptor_proto
+        .iter()
+        .map(|bytes| {
+            <prost_types::FileDescriptorProto as prost::Message>::decode(bytes.as_slice()).unwrap()
+        })
+        .flat_map(|file| file.service)
+        .filter(|s| s.name() == "PeopleService")
+        .flat_map(|s| s.method)
+        .map(|m| m.name().to_string())
+        .collect();
     assert!(
-        names.contains(&"alongside.people.v1.PeopleService".to_string()),
-        "{names:?}"
+        methods.iter().any(|m| m == "RegisterPartner"),
+        "{methods:?}"
     );
-    assert!(
-        names.contains(&"grpc.health.v1.Health".to_string()),
-        "{names:?}"
-    );
+
+    {
+        use tonic_reflection::pb::v1alpha::server_reflection_client::ServerReflectionClient;
+        use tonic_reflection::pb::v1alpha::server_reflection_request::MessageRequest;
+        use tonic_reflection::pb::v1alpha::server_reflection_response::MessageResponse;
+        use tonic_reflection::pb::v1alpha::ServerReflectionRequest;
+        let request = ServerReflectionRequest {
+            host: String::new(),
+            message_request: Some(MessageRequest::ListServices(String::new())),
+        };
+        let mut responses = ServerReflectionClient::new(channel)
+            .server_reflection_info(tokio_stream::iter([request]))
+            .await
+            .unwrap()
+            .into_inner();
+        let Some(MessageResponse::ListServicesResponse(list)) =
+            responses.message().await.unwrap().unwrap().message_response
+        else {
+            panic!("expected a list of services (v1alpha)")
+        };
+        let mut names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+        names.sort();
+        assert_eq!(names, served, "v1alpha");
+    }
 }
 
 /// Moves `id` to `status` with a reason, as `token` would.

@@ -43,6 +43,11 @@ impl<S> GrpcService for S where
 {
 }
 
+/// The services every port serves beside its own.
+pub const HEALTH: &str = "grpc.health.v1.Health";
+pub const REFLECTION_V1: &str = "grpc.reflection.v1.ServerReflection";
+pub const REFLECTION_V1ALPHA: &str = "grpc.reflection.v1alpha.ServerReflection";
+
 /// Serves `service` with `grpc.health.v1` and reflection on `listener` until `shutdown`
 /// completes. `S` names the service for health checks.
 pub async fn serve<S: GrpcService>(
@@ -52,10 +57,24 @@ pub async fn serve<S: GrpcService>(
 ) -> Result<(), BoxError> {
     let (reporter, health) = tonic_health::server::health_reporter();
     reporter.set_serving::<S>().await;
-    let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(alongside_proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()?;
+    // Reflection lists only what this port serves (not every service in the contracts), in
+    // both versions: grpcurl and current clients ask v1, Python's and older tools v1alpha.
+    let reflection = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(alongside_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            // Each version describes the other too: it lists both.
+            .register_encoded_file_descriptor_set(tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(
+                tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
+            )
+            .with_service_name(S::NAME)
+            .with_service_name(HEALTH)
+            .with_service_name(REFLECTION_V1)
+            .with_service_name(REFLECTION_V1ALPHA)
+    };
+    let reflection_v1alpha = reflection().build_v1alpha()?;
+    let reflection = reflection().build_v1()?;
 
     Server::builder()
         .layer(crate::metrics::GrpcMetricsLayer)
@@ -69,6 +88,7 @@ pub async fn serve<S: GrpcService>(
         )
         .add_service(health)
         .add_service(reflection)
+        .add_service(reflection_v1alpha)
         .add_service(service)
         .serve_with_incoming_shutdown(no_delay(TcpListenerStream::new(listener)), shutdown)
         .await?;

@@ -20,7 +20,13 @@ pub struct Options {
     pub demo: bool,
     /// What day every service runs on: the system's unless `today` is set.
     pub clock: config::ClockSettings,
+    /// The gRPC ports, so integrators can configure clients once: people on this port,
+    /// engagement, feedback and payments on the next three. Any free ports when `None`.
+    pub grpc_base_port: Option<u16>,
 }
+
+/// The services in the order of their ports from `Options::grpc_base_port`.
+pub const SERVICES: [&str; 4] = ["people", "engagement", "feedback", "payments"];
 
 #[derive(Debug, thiserror::Error)]
 pub enum SuiteError {
@@ -55,7 +61,7 @@ fn service_settings(
     name: &str,
     data_dir: &Path,
     brokers: &str,
-    clock: &config::ClockSettings,
+    options: &Options,
     keys: &config::Keys,
 ) -> Result<ServiceSettings, config::ConfigError> {
     let mut settings = config::embedded_service_settings(
@@ -64,7 +70,12 @@ fn service_settings(
         brokers,
         keys,
     )?;
-    settings.clock = clock.clone();
+    settings.clock = options.clock.clone();
+    if let Some(base) = options.grpc_base_port {
+        let n = SERVICES.iter().position(|s| *s == name).unwrap_or(0) as u16;
+        // Loopback only, as every embedded listener.
+        settings.grpc.listen.set_port(base.saturating_add(n));
+    }
     Ok(settings)
 }
 
@@ -81,7 +92,7 @@ impl Suite {
         let shutdown = CancellationToken::new();
 
         let people = alongside_people::start(
-            service_settings("people", &data_dir, &brokers, &options.clock, &keys)?,
+            service_settings("people", &data_dir, &brokers, &options, &keys)?,
             shutdown.clone(),
         )
         .await
@@ -90,7 +101,7 @@ impl Suite {
             source,
         })?;
         let engagement = alongside_engagement::start(
-            service_settings("engagement", &data_dir, &brokers, &options.clock, &keys)?,
+            service_settings("engagement", &data_dir, &brokers, &options, &keys)?,
             shutdown.clone(),
         )
         .await
@@ -99,7 +110,7 @@ impl Suite {
             source,
         })?;
         let feedback = alongside_feedback::start(
-            service_settings("feedback", &data_dir, &brokers, &options.clock, &keys)?,
+            service_settings("feedback", &data_dir, &brokers, &options, &keys)?,
             shutdown.clone(),
         )
         .await
@@ -108,7 +119,7 @@ impl Suite {
             source,
         })?;
         let payments = alongside_payments::start(
-            service_settings("payments", &data_dir, &brokers, &options.clock, &keys)?,
+            service_settings("payments", &data_dir, &brokers, &options, &keys)?,
             shutdown.clone(),
         )
         .await
@@ -160,6 +171,15 @@ impl Suite {
         &self.data_dir
     }
 
+    /// Each service's name and gRPC address, in the order of [`SERVICES`].
+    pub fn grpc_addresses(&self) -> Vec<(&'static str, std::net::SocketAddr)> {
+        SERVICES
+            .iter()
+            .zip(&self.services)
+            .map(|(name, running)| (*name, running.grpc_addr))
+            .collect()
+    }
+
     pub fn kafka_bootstrap(&self) -> &str {
         self.broker.bootstrap_servers()
     }
@@ -176,5 +196,40 @@ impl Suite {
             service.wait().await;
         }
         drop(self.broker);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_base_port_gives_each_service_its_own_on_loopback() {
+        let keys = alongside_platform::testing::keys();
+        let options = |base| Options {
+            port: 0,
+            data_dir: PathBuf::from("data"),
+            demo: false,
+            clock: Default::default(),
+            grpc_base_port: base,
+        };
+        let listen = |name, base| {
+            service_settings(
+                name,
+                Path::new("data"),
+                "127.0.0.1:9092",
+                &options(base),
+                &keys,
+            )
+            .unwrap()
+            .grpc
+            .listen
+        };
+        for (n, name) in SERVICES.iter().enumerate() {
+            let fixed = listen(name, Some(7100));
+            assert_eq!(fixed.port(), 7100 + n as u16, "{name}");
+            assert!(fixed.ip().is_loopback(), "{name}: {fixed}");
+            assert_eq!(listen(name, None).port(), 0, "{name}: any free port");
+        }
     }
 }

@@ -21,6 +21,10 @@ struct Cli {
     /// the demo data is built around it. For demonstrations and tests.
     #[arg(long, env = "ALONGSIDE_CLOCK__TODAY", value_name = "YYYY-MM-DD")]
     today: Option<String>,
+    /// gRPC ports from this one: people, engagement, feedback and payments in turn (any free
+    /// ports when not given).
+    #[arg(long, env = "ALONGSIDE_GRPC_BASE_PORT", value_name = "PORT")]
+    grpc_base_port: Option<u16>,
 }
 
 #[derive(Subcommand)]
@@ -64,6 +68,7 @@ async fn main() -> anyhow::Result<()> {
         data_dir: cli.data_dir,
         demo: !cli.no_demo,
         clock: alongside_platform::config::ClockSettings { today: cli.today },
+        grpc_base_port: cli.grpc_base_port,
     })
     .await?;
     println!();
@@ -77,6 +82,10 @@ async fn main() -> anyhow::Result<()> {
         "  Kafka bootstrap (in-process broker): {}",
         suite.kafka_bootstrap()
     );
+    println!("  gRPC (with reflection, v1 and v1alpha):");
+    for (name, addr) in suite.grpc_addresses() {
+        println!("    {name:<12} {addr}");
+    }
     println!(
         "  Sign in with any of these (password: {}):",
         alongside_gateway::seed::DEMO_PASSWORD

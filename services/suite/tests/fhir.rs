@@ -46,6 +46,7 @@ async fn questionnaire_responses_are_kept_counted_once_and_their_problems_named(
         port: 0,
         data_dir: data.path().to_path_buf(),
         demo: false,
+        grpc_base_port: None,
         clock: alongside_platform::testing::clock_settings(),
     })
     .await

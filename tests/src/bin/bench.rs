@@ -227,6 +227,7 @@ async fn main() -> anyhow::Result<()> {
         port: 0,
         data_dir: data.path().to_path_buf(),
         demo: false,
+        grpc_base_port: None,
         clock: Default::default(),
     })
     .await?;

@@ -19,6 +19,7 @@ pub async fn demo_suite(data: &std::path::Path) -> Suite {
         port: 0,
         data_dir: data.to_path_buf(),
         demo: true,
+        grpc_base_port: None,
         clock: alongside_platform::testing::clock_settings(),
     })
     .await
