@@ -10,7 +10,7 @@ use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use opentelemetry_sdk::Resource;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
-use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::layer::{Layer as _, SubscriberExt};
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::EnvFilter;
 
@@ -51,13 +51,32 @@ pub fn init(service_name: &str, settings: &TelemetrySettings) -> TelemetryGuard 
     opentelemetry::global::set_tracer_provider(provider.clone());
     let tracer = provider.tracer(service_name.to_string());
 
+    // The log level filters the logs alone: the request and message spans (INFO) are made
+    // whatever it is, so every request and every event it causes carries its trace context
+    // (an event's `traceparent` header), exported or not.
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&settings.log_level));
-    let otel = tracing_opentelemetry::layer().with_tracer(tracer);
-    let registry = tracing_subscriber::registry().with(filter).with(otel);
+    let otel = tracing_opentelemetry::layer()
+        .with_tracer(tracer)
+        .with_filter(
+            tracing_subscriber::filter::filter_fn(|meta| {
+                let most = if meta.is_span() {
+                    tracing::Level::INFO
+                } else {
+                    tracing::Level::WARN
+                };
+                *meta.level() <= most
+            })
+            .with_max_level_hint(tracing::Level::INFO),
+        );
+    let registry = tracing_subscriber::registry().with(otel);
     let result = if settings.log_format == "pretty" {
         registry
-            .with(tracing_subscriber::fmt::layer().compact())
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .compact()
+                    .with_filter(filter),
+            )
             .try_init()
     } else {
         registry
@@ -65,7 +84,8 @@ pub fn init(service_name: &str, settings: &TelemetrySettings) -> TelemetryGuard 
                 tracing_subscriber::fmt::layer()
                     .json()
                     .flatten_event(true)
-                    .with_current_span(false),
+                    .with_current_span(false)
+                    .with_filter(filter),
             )
             .try_init()
     };

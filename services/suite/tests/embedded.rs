@@ -32,6 +32,44 @@ async fn partner_total(http: &reqwest::Client, base: &str) -> u64 {
     body["page"]["total"].as_u64().unwrap()
 }
 
+/// The gRPC service a port of the embedded run serves, as reflection names it.
+fn own_service(name: &str) -> String {
+    let mut upper = name.chars();
+    let first = upper.next().unwrap().to_ascii_uppercase();
+    format!("alongside.{name}.v1.{first}{}Service", upper.as_str())
+}
+
+/// The services reflection (v1alpha, as Python's client asks) lists at `addr`, sorted.
+async fn reflected(addr: std::net::SocketAddr) -> Vec<String> {
+    use tonic_reflection::pb::v1alpha::server_reflection_client::ServerReflectionClient;
+    use tonic_reflection::pb::v1alpha::server_reflection_request::MessageRequest;
+    use tonic_reflection::pb::v1alpha::server_reflection_response::MessageResponse;
+    use tonic_reflection::pb::v1alpha::ServerReflectionRequest;
+    let channel = tonic::transport::Channel::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut client = ServerReflectionClient::new(channel);
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut responses = client
+        .server_reflection_info(tokio_stream::iter([request]))
+        .await
+        .unwrap()
+        .into_inner();
+    let Some(MessageResponse::ListServicesResponse(list)) =
+        responses.message().await.unwrap().unwrap().message_response
+    else {
+        panic!("{addr}: expected a list of services")
+    };
+    let mut names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+    names.sort();
+    names
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_run_keeps_the_first_runs_data() {
     let data = tempfile::tempdir().unwrap();
@@ -39,11 +77,55 @@ async fn a_second_run_keeps_the_first_runs_data() {
         port: 0,
         data_dir: data.path().to_path_buf(),
         demo: true,
+        grpc_base_port: None,
         clock: alongside_platform::testing::clock_settings(),
     };
 
+    // As `alongside` starts, with logs off: trace context does not depend on the log level.
+    std::mem::forget(alongside_platform::telemetry::init(
+        "test",
+        &alongside_platform::config::TelemetrySettings {
+            log_format: "pretty".into(),
+            log_level: "off".into(),
+        },
+    ));
     let first = Suite::start(options()).await.expect("first run starts");
     let base = first.url();
+    // Every event carries the W3C trace context of the request that caused it, so a data team
+    // can follow it back.
+    let headers = alongside_events::testing::read_headers(
+        first.kafka_bootstrap(),
+        alongside_events::topics::PEOPLE_PARTNERS,
+        6,
+        std::time::Duration::from_secs(20),
+    )
+    .await;
+    assert_eq!(headers.len(), 6, "the demo's partners on the topic");
+    for h in &headers {
+        let parent = h.get("traceparent").map(String::as_str).unwrap_or_default();
+        let parts: Vec<&str> = parent.split('-').collect();
+        assert!(
+            parts.len() == 4
+                && parts[0] == "00"
+                && parts[1].len() == 32
+                && parts[2].len() == 16
+                && parts[1] != "0".repeat(32),
+            "a traceparent on every event: {h:?}"
+        );
+    }
+    for (name, addr) in first.grpc_addresses() {
+        assert!(addr.ip().is_loopback(), "{name} listens on {addr}");
+        assert_eq!(
+            reflected(addr).await,
+            [
+                own_service(name),
+                "grpc.health.v1.Health".to_string(),
+                "grpc.reflection.v1.ServerReflection".to_string(),
+                "grpc.reflection.v1alpha.ServerReflection".to_string(),
+            ],
+            "{name} lists what its port serves, and nothing else"
+        );
+    }
     assert!(first
         .demo_sign_ins()
         .iter()
