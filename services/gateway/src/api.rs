@@ -15,7 +15,7 @@ use http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
-use crate::error::{ApiError, AppError, ErrorBody};
+use crate::error::{ApiError, AppError, ErrorBody, ProblemResponses};
 use crate::session::{self, SignedIn};
 use crate::AppState;
 
@@ -101,7 +101,8 @@ pub(crate) type ApiResult<T> = Result<T, ApiError>;
         crate::profile::set_bank_details,
         crate::profile::reveal_bank_details
     ),
-    components(schemas(ErrorBody))
+    components(schemas(ErrorBody)),
+    modifiers(&ProblemResponses)
 )]
 pub struct ApiDoc;
 

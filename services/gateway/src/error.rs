@@ -143,13 +143,145 @@ impl From<sea_orm::DbErr> for AppError {
     }
 }
 
+/// An error of the JSON API: RFC 9457 problem details (`application/problem+json`), with the
+/// stable code, the message and the field errors as extension members.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
+    /// `about:blank`: the HTTP status says what kind of problem it is, `error` more precisely.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The HTTP status's reason phrase.
+    pub title: String,
+    /// The HTTP status code.
+    pub status: u16,
+    /// What went wrong, for a person to read.
+    pub detail: String,
     /// A stable code: invalid_request, unauthenticated, forbidden, not_found, conflict, ...
     pub error: String,
+    /// The same as `detail`.
     pub message: String,
     /// For invalid_request: what is wrong, field by field.
     pub errors: Vec<FieldErrorBody>,
+}
+
+/// The media type of the API's errors.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+impl ErrorBody {
+    pub fn new(
+        status: StatusCode,
+        error: &str,
+        detail: String,
+        errors: Vec<FieldErrorBody>,
+    ) -> Self {
+        Self {
+            kind: "about:blank".into(),
+            title: status.canonical_reason().unwrap_or("Error").into(),
+            status: status.as_u16(),
+            message: detail.clone(),
+            detail,
+            error: error.into(),
+            errors,
+        }
+    }
+
+    /// The body as a response, with the problem media type.
+    pub fn respond(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response = (status, Json(self)).into_response();
+        response.headers_mut().insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static(PROBLEM_JSON),
+        );
+        response
+    }
+}
+
+/// The stable code of a status that no handler chose (axum's own refusals).
+fn code_of(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY => "invalid_request",
+        StatusCode::UNAUTHORIZED => "unauthenticated",
+        StatusCode::FORBIDDEN => "forbidden",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::CONFLICT => "conflict",
+        StatusCode::PAYLOAD_TOO_LARGE => "too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::TOO_MANY_REQUESTS => "too_many_requests",
+        s if s.is_server_error() => "internal",
+        _ => "error",
+    }
+}
+
+/// Every error answer under `/api/` (FHIR's aside) is a problem document: the handlers' are
+/// already; what axum answers itself (a body that is not JSON or too large, a route or method
+/// that is not there) is rewritten here, its text as the detail and its headers (`Allow`,
+/// `Retry-After`) kept.
+pub async fn api_problems(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    // FHIR answers its own errors as OperationOutcome resources.
+    let path = request.uri().path();
+    let api = path.starts_with("/api/") && !path.starts_with("/api/v1/fhir/");
+    let asked = format!("{} {path}", request.method());
+    let response = next.run(request).await;
+    let status = response.status();
+    if !api || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    // A refusal rendered as a page (an extractor's) says what it was.
+    if let Some(refusal) = response.extensions().get::<Refusal>().cloned() {
+        let errors = refusal
+            .errors
+            .into_iter()
+            .map(|(field, reason)| FieldErrorBody { field, reason })
+            .collect();
+        let out = ErrorBody::new(status, refusal.code, refusal.detail, errors).respond();
+        return with_headers(out, response.headers());
+    }
+    // What axum answers itself is plain text or nothing; a document of its own is left alone.
+    let plain = response
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .is_none_or(|t| t.as_bytes().starts_with(b"text/plain"));
+    if !plain {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 16 * 1024)
+        .await
+        .unwrap_or_default();
+    let mut detail = String::from_utf8_lossy(&text).trim().to_string();
+    if detail.is_empty() {
+        detail = match status {
+            StatusCode::NOT_FOUND => format!("no such route: {asked}"),
+            StatusCode::METHOD_NOT_ALLOWED => format!("{asked}: the method is not allowed here"),
+            _ => status.canonical_reason().unwrap_or("error").to_string(),
+        };
+    }
+    let out = ErrorBody::new(status, code_of(status), detail, Vec::new()).respond();
+    with_headers(out, &parts.headers)
+}
+
+/// `out` with the headers of the answer it replaces (`Allow`, `Retry-After`), its own media
+/// type and length kept.
+fn with_headers(mut out: Response, headers: &http::HeaderMap) -> Response {
+    for (name, value) in headers {
+        if name != http::header::CONTENT_TYPE && name != http::header::CONTENT_LENGTH {
+            out.headers_mut().append(name.clone(), value.clone());
+        }
+    }
+    out
+}
+
+/// What an error rendered as a page was, for the API to answer it as a problem instead.
+#[derive(Clone)]
+struct Refusal {
+    code: &'static str,
+    detail: String,
+    errors: Vec<(String, String)>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -183,19 +315,16 @@ impl IntoResponse for ApiError {
             AppError::SignInRequired => StatusCode::UNAUTHORIZED,
             ref other => other.status(),
         };
-        let body = ErrorBody {
-            error: err.code().into(),
-            message: err.public_message(),
-            errors: err
-                .field_errors()
-                .iter()
-                .map(|e| FieldErrorBody {
-                    field: e.field.clone(),
-                    reason: e.reason.clone(),
-                })
-                .collect(),
-        };
-        let mut response = (status, Json(body)).into_response();
+        let errors = err
+            .field_errors()
+            .iter()
+            .map(|e| FieldErrorBody {
+                field: e.field.clone(),
+                reason: e.reason.clone(),
+            })
+            .collect();
+        let body = ErrorBody::new(status, err.code(), err.public_message(), errors);
+        let mut response = body.respond();
         if let Some((name, value)) = err.retry_after() {
             response.headers_mut().insert(name, value);
         }
@@ -215,10 +344,61 @@ impl IntoResponse for AppError {
                 let status = err.status();
                 let html = crate::pages::render_error(status, &err.public_message());
                 let mut response = (status, html).into_response();
+                // Under `/api/` (an extractor's refusal: no session, say) it is answered as a
+                // problem document instead, from this.
+                response.extensions_mut().insert(Refusal {
+                    code: err.code(),
+                    detail: err.public_message(),
+                    errors: err
+                        .field_errors()
+                        .iter()
+                        .map(|e| (e.field.clone(), e.reason.clone()))
+                        .collect(),
+                });
                 if let Some((name, value)) = err.retry_after() {
                     response.headers_mut().insert(name, value);
                 }
                 response
+            }
+        }
+    }
+}
+
+/// The OpenAPI document says what the API answers: every error response (an `ErrorBody`) is
+/// `application/problem+json`.
+pub struct ProblemResponses;
+
+impl utoipa::Modify for ProblemResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::RefOr;
+        let error_body = "#/components/schemas/ErrorBody";
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for operation in operations.into_iter().flatten() {
+                for response in operation.responses.responses.values_mut() {
+                    let RefOr::T(response) = response else {
+                        continue;
+                    };
+                    let content = std::mem::take(&mut response.content);
+                    response.content = content
+                        .into_iter()
+                        .map(|(media, content)| {
+                            let is_error = matches!(&content.schema, Some(RefOr::Ref(r)) if r.ref_location == error_body);
+                            let media = if is_error && media == "application/json" {
+                                PROBLEM_JSON.to_string()
+                            } else {
+                                media
+                            };
+                            (media, content)
+                        })
+                        .collect();
+                }
             }
         }
     }

@@ -111,6 +111,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .nest_service("/nhsuk", nhsuk)
         .nest_service("/assets", images)
+        .layer(axum::middleware::from_fn(error::api_problems))
         .layer(axum::middleware::from_fn(count_request))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &http::Request<_>| {
             tracing::info_span!("http.server", otel.name = %format!("{} {}", request.method(), request.uri().path()), otel.kind = "server")

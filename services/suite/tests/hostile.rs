@@ -165,5 +165,119 @@ async fn hostile_values_are_refused_by_field_and_what_is_accepted_reads_back_who
     let bytes = download.bytes().await.unwrap();
     assert!(bytes.as_ref() == jpeg.as_slice(), "{} bytes", bytes.len());
 
+    problems(&base, &lead).await;
     suite.stop().await;
+}
+
+/// Every error of the JSON API is an RFC 9457 problem document, whoever answered: a handler's
+/// refusal, or axum's own (not JSON, too large, no such route or method, not signed in).
+async fn problems(base: &str, lead: &Client) {
+    let big = format!("{{\"title\": \"{}\"}}", "x".repeat(3 * 1024 * 1024));
+    let anonymous = reqwest::Client::new();
+    let asks = [
+        (
+            "refused by field",
+            lead.http
+                .post(format!("{base}/api/v1/opportunities"))
+                .header("X-CSRF-Token", &lead.csrf)
+                .json(
+                    &json!({ "title": "", "kind": "party", "involvement_level": 4,
+                               "starts_on": "2099-01-01", "places": 1 }),
+                ),
+            422,
+        ),
+        (
+            "not JSON",
+            lead.http
+                .post(format!("{base}/api/v1/opportunities"))
+                .header("X-CSRF-Token", &lead.csrf)
+                .header("content-type", "application/json")
+                .body("{\"title\": "),
+            400,
+        ),
+        (
+            "too large",
+            lead.http
+                .post(format!("{base}/api/v1/opportunities"))
+                .header("X-CSRF-Token", &lead.csrf)
+                .header("content-type", "application/json")
+                .body(big),
+            413,
+        ),
+        (
+            "no such route",
+            lead.http.get(format!("{base}/api/v1/no-such-thing")),
+            404,
+        ),
+        (
+            "no such method",
+            lead.http.delete(format!("{base}/api/v1/opportunities")),
+            405,
+        ),
+        (
+            "not signed in",
+            anonymous.get(format!("{base}/api/v1/partners")),
+            401,
+        ),
+    ];
+    for (what, request, status) in asks {
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status().as_u16(), status, "{what}");
+        let media = response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert_eq!(media, "application/problem+json", "{what}");
+        if status == 405 {
+            assert!(
+                response.headers().contains_key("allow"),
+                "{what}: Allow kept"
+            );
+        }
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["status"], status, "{what}: {body}");
+        assert_eq!(body["type"], "about:blank", "{what}: {body}");
+        assert!(
+            body["title"].as_str().is_some_and(|t| !t.is_empty()),
+            "{what}: {body}"
+        );
+        assert!(
+            body["detail"].as_str().is_some_and(|d| !d.is_empty()),
+            "{what}: {body}"
+        );
+        assert!(body["error"].is_string(), "{what}: {body}");
+        if status == 422 {
+            assert!(
+                fields(&body).contains(&"kind".to_string()),
+                "{what}: {body}"
+            );
+        }
+    }
+
+    // The document says so: every error response is application/problem+json.
+    let openapi: Value = lead
+        .http
+        .get(format!("{base}/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut errors = 0;
+    for (path, item) in openapi["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            for (code, response) in operation["responses"].as_object().into_iter().flatten() {
+                if code.starts_with('4') || code.starts_with('5') {
+                    let content = response["content"].as_object().cloned().unwrap_or_default();
+                    assert!(
+                        content.keys().all(|m| m == "application/problem+json"),
+                        "{method} {path} {code}: {content:?}"
+                    );
+                    errors += 1;
+                }
+            }
+        }
+    }
+    assert!(errors > 50, "{errors} error responses documented");
 }
