@@ -32,9 +32,12 @@ pub fn client_config(settings: &KafkaSettings, client_id: &str) -> ClientConfig 
     config
 }
 
-/// An idempotent producer: retries never duplicate or reorder within a partition.
+/// An idempotent producer: retries never duplicate or reorder within a partition. Keys go to
+/// the partitions Java clients and Kafka Streams choose (murmur2 of the key, as Kafka's
+/// default partitioner), so a data team's own producers and joins agree with ours.
 pub fn producer(settings: &KafkaSettings, client_id: &str) -> Result<FutureProducer, KafkaError> {
     client_config(settings, client_id)
+        .set("partitioner", "murmur2_random")
         .set("enable.idempotence", "true")
         .set("acks", "all")
         .set("linger.ms", "5")

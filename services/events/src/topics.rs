@@ -144,9 +144,62 @@ pub fn all_names() -> Vec<String> {
         .collect()
 }
 
+/// The topics others may read or write (ICS data teams, survey tools), each described in
+/// `docs/asyncapi.yaml`; every other topic is Alongside's own.
+pub fn public_names() -> Vec<String> {
+    vec![
+        FEEDBACK_INSIGHTS.to_string(),
+        FEEDBACK_RESPONSES.to_string(),
+        dlq(FEEDBACK_RESPONSES),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_asyncapi_document_describes_every_public_topic_as_created() {
+        let doc = include_str!("../../../docs/asyncapi.yaml");
+        // The document's second-level blocks (channels, operations, ...), each as its lines.
+        let mut blocks: Vec<String> = Vec::new();
+        for line in doc.lines() {
+            let top = line.starts_with("  ") && !line.starts_with("   ");
+            match blocks.last_mut() {
+                Some(block) if !top => block.push_str(&format!("{line}\n")),
+                _ => blocks.push(format!("{line}\n")),
+            }
+        }
+        for spec in specs() {
+            let address = format!("    address: {}\n", spec.name);
+            let channel = blocks.iter().find(|block| block.contains(&address));
+            if !public_names().contains(&spec.name) {
+                assert!(channel.is_none(), "{} is not for others", spec.name);
+                continue;
+            }
+            let channel = channel.unwrap_or_else(|| panic!("{} has a channel", spec.name));
+            assert!(
+                channel.contains(&format!(
+                    "cleanup.policy:\n            - {}\n",
+                    spec.cleanup_policy
+                )),
+                "{}: {}",
+                spec.name,
+                spec.cleanup_policy
+            );
+            match spec.retention_ms {
+                Some(ms) => assert!(
+                    channel.contains(&format!("retention.ms: {ms}\n")),
+                    "{}: retention {ms}",
+                    spec.name
+                ),
+                None => assert!(!channel.contains("retention.ms"), "{}", spec.name),
+            }
+        }
+        // Keys are where Java clients put them, as the producers are configured.
+        assert!(doc.contains("murmur2_random"));
+        assert!(include_str!("kafka.rs").contains(r#".set("partitioner", "murmur2_random")"#));
+    }
 
     #[test]
     fn every_topic_has_a_dlq_twin_and_a_versioned_name() {
