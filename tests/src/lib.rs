@@ -154,6 +154,17 @@ impl ServiceProcess {
         }
     }
 
+    /// Runs one of the binary's operators' commands (`republish`, `replay-dead-letters ...`)
+    /// with the service's own settings: its exit status and what it printed.
+    pub async fn command(&self, args: &[&str]) -> std::process::Output {
+        Command::new(bin_dir().join(format!("alongside-{}", self.name)))
+            .args(args)
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .output()
+            .await
+            .expect("the service's binary runs")
+    }
+
     pub async fn start(&mut self) {
         let binary = bin_dir().join(format!("alongside-{}", self.name));
         let log = std::fs::File::create(std::env::temp_dir().join(format!(

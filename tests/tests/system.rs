@@ -766,6 +766,46 @@ async fn the_suite_over_tansu_and_postgres() {
         "the same six positives as the API: {figure}"
     );
 
+    // ---- operators' commands: a backfill, and a dead letter replayed after a fix ----
+    let feedback = services.iter().find(|s| s.name == "feedback").unwrap();
+    let people = services.iter().find(|s| s.name == "people").unwrap();
+    let out = feedback.command(&["republish"]).await;
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && said.contains("months of"), "{said}");
+    let out = people.command(&["republish"]).await;
+    assert_eq!(out.status.code(), Some(2), "people publishes no figures");
+    let out = feedback
+        .command(&["replay-dead-letters", "--topic", "no.such.topic"])
+        .await;
+    assert_eq!(out.status.code(), Some(2), "only a registry topic");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("feedback.responses.v1"));
+    producer
+        .send(
+            FutureRecord::to(FEEDBACK_RESPONSES)
+                .key("RZA:kiosk")
+                .payload("not an envelope"),
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
+    let reasons = alongside_events::testing::read_dead_letters(
+        &tansu.brokers,
+        FEEDBACK_RESPONSES,
+        1,
+        Duration::from_secs(60),
+    )
+    .await;
+    assert_eq!(reasons.len(), 1, "the poison message waits on the .dlq");
+    let out = feedback
+        .command(&["replay-dead-letters", "--topic", FEEDBACK_RESPONSES])
+        .await;
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && said.contains("1 messages replayed"),
+        "{said} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
     // ---- one trace: gateway → people → Kafka → engagement ----
     let trace = eventually(Duration::from_secs(30), || async {
         let spans = collector.spans();

@@ -10,6 +10,7 @@ pub mod migration;
 pub mod mock;
 pub mod outbox;
 pub mod places;
+pub mod replay;
 pub mod runtime;
 #[cfg(feature = "test-support")]
 pub mod testing;

@@ -175,16 +175,67 @@ enum Command {
     Topics,
     /// Check the configuration (embedded defaults, file, environment) and exit.
     CheckConfig,
+    /// Publish every current figure again (a backfill for a new consumer or a lost topic): the
+    /// service's months are marked, and its running replicas publish them within seconds.
+    /// Safe to repeat. Only services that publish figures (feedback) have any.
+    Republish,
+    /// Produce again to TOPIC what waits on its dead-letter twin (TOPIC.dlq), after the cause
+    /// is fixed, and say how many. Safe to repeat: the replay keeps its place, and consumers
+    /// take an event once.
+    ReplayDeadLetters {
+        /// A topic of the registry, e.g. feedback.responses.v1.
+        #[arg(long)]
+        topic: String,
+    },
 }
 
-/// The `main` of a domain service binary: `serve` or `migrate [--wait]`.
+/// A service's `republish` command: marks what it publishes and says what it marked.
+pub type Republish = Box<
+    dyn FnOnce(
+        DatabaseConnection,
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<String, sea_orm::DbErr>> + Send>,
+    >,
+>;
+
+/// The `main` of a domain service binary: `serve`, `migrate [--wait]` and the operators'
+/// commands.
 pub fn main<M, F, Fut>(name: &'static str, default_port: u16, start: F) -> std::process::ExitCode
 where
     M: MigratorTrait,
     F: FnOnce(ServiceSettings, CancellationToken) -> Fut,
     Fut: std::future::Future<Output = Result<Running, StartError>>,
 {
+    main_with::<M, F, Fut>(name, default_port, start, None)
+}
+
+/// As [`main`], for a service that publishes figures `republish` marks.
+pub fn main_with<M, F, Fut>(
+    name: &'static str,
+    default_port: u16,
+    start: F,
+    republish: Option<Republish>,
+) -> std::process::ExitCode
+where
+    M: MigratorTrait,
+    F: FnOnce(ServiceSettings, CancellationToken) -> Fut,
+    Fut: std::future::Future<Output = Result<Running, StartError>>,
+{
     let cli = Cli::parse();
+    if let Command::ReplayDeadLetters { topic } = &cli.command {
+        if !crate::topics::REGISTRY.iter().any(|t| t.name == topic) {
+            let names: Vec<&str> = crate::topics::REGISTRY.iter().map(|t| t.name).collect();
+            eprintln!(
+                "alongside-{name}: --topic {topic} is not a topic of the registry: one of {}",
+                names.join(", ")
+            );
+            return std::process::ExitCode::from(2);
+        }
+    }
+    if matches!(cli.command, Command::Republish) && republish.is_none() {
+        eprintln!("alongside-{name}: this service publishes no figures to republish");
+        return std::process::ExitCode::from(2);
+    }
     let settings: ServiceSettings = match config::load(
         &config::service_defaults(name, default_port),
         cli.config.as_deref(),
@@ -221,6 +272,23 @@ where
             }
             Command::CheckConfig => {
                 println!("alongside-{name}: configuration valid");
+                Ok(())
+            }
+            Command::Republish => {
+                let db = db::connect(&settings.database).await?;
+                if let Some(republish) = republish {
+                    println!("alongside-{name}: {}", republish(db).await?);
+                }
+                Ok(())
+            }
+            Command::ReplayDeadLetters { topic } => {
+                let done = crate::replay::replay(&settings.kafka, &topic).await?;
+                println!(
+                    "alongside-{name}: {} messages replayed from {} to {topic}; {} from other topics left there",
+                    done.replayed,
+                    crate::topics::dlq(&topic),
+                    done.skipped
+                );
                 Ok(())
             }
             Command::Topics => {

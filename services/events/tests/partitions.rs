@@ -74,6 +74,7 @@ async fn every_key_lands_where_a_java_client_would_put_it() {
         partitions: PARTITIONS,
         replication_factor: 1,
         create_topics: false,
+        republish_on_start: false,
         ssl_ca_location: None,
     };
     let producer = alongside_events::kafka::producer(&settings, "partition-test").unwrap();

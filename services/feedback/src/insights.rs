@@ -166,6 +166,36 @@ pub async fn mark(
     Ok(())
 }
 
+/// Marks every month of every trust that has figures (FFT, comments, outcome measures or
+/// partner time) as changed, so the publisher republishes them all: a backfill after a new
+/// consumer or a lost topic. Returns how many trusts and trust-months were marked. Safe to
+/// repeat: a mark is a mark, and a figure published again is the same figure.
+pub async fn mark_all(db: &impl ConnectionTrait) -> Result<(usize, usize), DbErr> {
+    let sql = "SELECT DISTINCT tenant_id, month FROM fft_monthly \
+               UNION SELECT DISTINCT tenant_id, month FROM comments \
+               UNION SELECT DISTINCT tenant_id, month FROM involvement_attendances \
+               UNION SELECT DISTINCT tenant_id, substr(completed_on, 1, 7) FROM prom_responses";
+    let rows = db
+        .query_all(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            sql,
+        ))
+        .await?;
+    let mut by_tenant: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for row in rows {
+        let tenant: String = row.try_get_by_index(0)?;
+        let month: String = row.try_get_by_index(1)?;
+        by_tenant.entry(tenant).or_default().insert(month);
+    }
+    let months = by_tenant.values().map(BTreeSet::len).sum();
+    for (tenant, months) in &by_tenant {
+        if let Ok(tenant) = OdsCode::parse(tenant) {
+            mark(db, &tenant, months).await?;
+        }
+    }
+    Ok((by_tenant.len(), months))
+}
+
 /// Republishes marked months until shut down: each round takes up to 200 marks.
 pub async fn run_publisher(db: DatabaseConnection, outbox: Outbox, shutdown: CancellationToken) {
     loop {

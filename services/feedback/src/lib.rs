@@ -103,6 +103,20 @@ impl alongside_events::Handler for FeedbackEvents {
     }
 }
 
+/// The `republish` command: marks every month with figures, for the running service to publish
+/// again.
+pub fn republish() -> alongside_events::runtime::Republish {
+    Box::new(|db| {
+        Box::pin(async move {
+            let (trusts, months) = insights::mark_all(&db).await?;
+            Ok(format!(
+                "{months} months of {trusts} trusts marked; the running service publishes them \
+                 again within seconds"
+            ))
+        })
+    })
+}
+
 /// Starts the service: storage, outbox relay (the analytics stream), the responses consumer and
 /// the gRPC API.
 pub async fn start(
@@ -124,6 +138,10 @@ pub async fn start(
     runtime.spawn(move |shutdown| themes::run_trainer(db, m, shutdown));
     let (db, m) = (runtime.db.clone(), models.clone());
     runtime.spawn(move |shutdown| themes::run_labeller(db, m, shutdown));
+    if runtime.settings.kafka.republish_on_start {
+        let (trusts, months) = insights::mark_all(&runtime.db).await?;
+        tracing::info!(trusts, months, "current figures to be published again");
+    }
     let (db, outbox) = (runtime.db.clone(), runtime.outbox.clone());
     runtime.spawn(move |shutdown| insights::run_publisher(db, outbox, shutdown));
     let announced = places::announce_earlier(&runtime.db, &runtime.outbox).await?;

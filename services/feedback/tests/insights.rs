@@ -153,6 +153,31 @@ async fn stored_responses_are_republished_as_suppressed_figures() {
         .unwrap();
     let again = read_events(svc.brokers(), FEEDBACK_INSIGHTS, 7, Duration::from_secs(3)).await;
     assert_eq!(again.len(), 6, "no figure changed");
+
+    // A backfill (`alongside-feedback republish`, or the embedded run's start): the trust's one
+    // month marked, and every current figure published again, the same.
+    let db = alongside_platform::db::connect(&svc.settings.database)
+        .await
+        .unwrap();
+    let marked = alongside_feedback::insights::mark_all(&db).await.unwrap();
+    assert_eq!(marked, (1, 1), "one trust, one month");
+    let backfilled = read_events(
+        svc.brokers(),
+        FEEDBACK_INSIGHTS,
+        12,
+        Duration::from_secs(30),
+    )
+    .await;
+    assert_eq!(backfilled.len(), 12, "each of the six figures once more");
+    let republished: BTreeMap<String, FftInsight> = backfilled[6..]
+        .iter()
+        .filter(|(_, e)| e.inner.event_type == "alongside.feedback.events.v1.FftInsight")
+        .map(|(k, e)| {
+            let key = String::from_utf8(k.clone().unwrap()).unwrap();
+            (key, e.payload().unwrap())
+        })
+        .collect();
+    assert_eq!(republished, by_key, "the same figures");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -187,6 +187,10 @@ pub struct KafkaSettings {
     pub replication_factor: i32,
     /// Create the registry's topics at start-up (off where ops provision them).
     pub create_topics: bool,
+    /// Republish every current figure at start-up: for a broker that keeps nothing between
+    /// runs (the embedded run's). Elsewhere `republish` does it once, when asked.
+    #[serde(default)]
+    pub republish_on_start: bool,
     /// PEM file of the CA that signs the brokers' certificates (for `ssl`/`sasl_ssl`), when it is
     /// not in the system's store.
     pub ssl_ca_location: Option<String>,
@@ -403,6 +407,8 @@ pub fn embedded_service_settings(
     settings.database.url = SecretString::from(database_url.to_string());
     settings.kafka.brokers = brokers.to_string();
     settings.kafka.create_topics = false;
+    // The in-process broker starts empty each run: what data teams read is published again.
+    settings.kafka.republish_on_start = true;
     settings.auth.internal_token_key = keys.internal_token.clone();
     // Only people seals bank details; no other service is given that key.
     if service == "people" {
