@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 PORT ?= 8080
 
-.PHONY: help run test lint fmt bench e2e test-deps web-assets build helm-check topics-file themes-model
+.PHONY: help run test lint fmt bench e2e test-deps web-assets build helm-check topics-file contracts-lock themes-model
 
 help: ## List the verbs
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -35,6 +35,9 @@ helm-check: ## Lint, render, validate (kubernetes-validate) and golden-compare t
 
 topics-file: ## Rewrite the chart's copy of the Kafka topic registry (helm/alongside/files/topics.yaml)
 	ALONGSIDE_UPDATE_TOPICS_FILE=1 cargo test -p alongside-events --lib the_helm_chart_lists_the_same_topics
+
+contracts-lock: ## When a release is cut: record its gRPC and event contracts (proto/contracts.lock), which later v1 changes may only add to
+	ALONGSIDE_UPDATE_CONTRACTS_LOCK=1 cargo test -p alongside-proto --lib the_contracts_keep_everything
 
 themes-model: ## Retrain the free-text themes model on the public data and rewrite its evaluation (services/themes/model)
 	cargo run --release -p alongside-themes --bin train-themes -- services/themes/model

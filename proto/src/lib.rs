@@ -4,6 +4,8 @@
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/alongside_descriptor.bin"));
 
+pub mod contracts;
+
 pub mod common {
     pub mod v1 {
         tonic::include_proto!("alongside.common.v1");
