@@ -197,6 +197,10 @@ pub async fn bench(
     let list = last.unwrap_or_default();
     anyhow::ensure!(list.entries.len() == 20, "a full shortlist");
     took.sort();
+    crate::record_latencies(
+        &format!("shortlist ({partners} partners, {attendances} attendances)"),
+        &took,
+    );
     println!(
         "  Shortlist (a bank of {partners} partners, {attendances} past attendances, seeded in {:.1} s; {queries} ShortlistPartners calls one after another, 20 a list, a role to hold): p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms; {} of {} active partners may take it, the first with {} paid sessions in the year",
         seeding.as_secs_f64(),

@@ -121,6 +121,14 @@ pub async fn bench(responses: usize, queries: usize, comments: usize) -> anyhow:
         "PostgreSQL ingest accepted {accepted} of {responses}"
     );
     latencies.sort();
+    let path = format!("PostgreSQL ingest ({responses} responses)");
+    crate::record(
+        &path,
+        "throughput",
+        responses as f64 / elapsed.as_secs_f64(),
+        "responses/s",
+    );
+    crate::record_latencies(&path, &latencies);
     println!(
         "  PostgreSQL ingest ({responses} tagged responses, SubmitFftResponses over gRPC, {BATCH} a call, 2 calls at once; {SITES} sites, {TEAMS} teams, 2 in 5 with equality answers): {:.0} responses/s; per call p50 {:.0} ms, p95 {:.0} ms, max {:.0} ms",
         responses as f64 / elapsed.as_secs_f64(),
@@ -208,6 +216,14 @@ pub async fn bench(responses: usize, queries: usize, comments: usize) -> anyhow:
     }
     let elapsed = started.elapsed();
     all.sort();
+    let path = format!("FFT dashboard on PostgreSQL ({responses} responses)");
+    crate::record(
+        &path,
+        "throughput",
+        all.len() as f64 / elapsed.as_secs_f64(),
+        "calls/s",
+    );
+    crate::record_latencies(&path, &all);
     println!(
         "  FFT dashboard over those {responses} responses ({} calls, {queries} of each kind, one after another, read from the rollups): {:.0} calls/s; p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
         all.len(),
@@ -254,6 +270,14 @@ fn classify(n: usize) {
     assert_eq!(labelled, n, "every comment has at least one category");
     took.sort();
     let mean_chars = pool.iter().map(|c| c.text.chars().count()).sum::<usize>() / pool.len().max(1);
+    let path = format!("themes and sentiment ({n} comments)");
+    crate::record(
+        &path,
+        "throughput",
+        n as f64 / elapsed.as_secs_f64().max(f64::EPSILON),
+        "comments/s",
+    );
+    crate::record_latencies(&path, &took);
     println!(
         "  Themes and sentiment ({n} comments of the public pxtextmining set, mean {mean_chars} characters, shipped model, one thread): {:.0} comments/s; per comment p50 {:.2} ms, p99 {:.2} ms",
         n as f64 / elapsed.as_secs_f64().max(f64::EPSILON),

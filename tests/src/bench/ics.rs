@@ -143,6 +143,12 @@ pub async fn bench(
     let ingest = started.elapsed();
     let total = (per_trust * TRUSTS) as u64;
     anyhow::ensure!(stored == total, "stored {stored} of {total}");
+    crate::record(
+        &format!("ICS data set ({total} responses, {TRUSTS} trusts)"),
+        "stored",
+        total as f64 / ingest.as_secs_f64(),
+        "responses/s",
+    );
     println!(
         "  ICS data set: {total} FFT responses across {TRUSTS} trusts of one ICS (24 months, 8 localities, 12 pathways, 4 ways of answering) stored in {:.0} s ({:.0} responses/s)",
         ingest.as_secs_f64(),
@@ -152,6 +158,12 @@ pub async fn bench(
     // The dashboards are timed once the stream has caught up with the five million (its
     // publisher republishes each changed month in the background); how long that took is said.
     let settled = crate::settle(data).await?;
+    crate::record(
+        &format!("analytics stream ({total} responses)"),
+        "caught up after",
+        settled.as_secs_f64(),
+        "s",
+    );
     println!(
         "  analytics stream caught up with the ICS data set {:.1} s after the last batch",
         settled.as_secs_f64()
@@ -191,6 +203,7 @@ pub async fn bench(
             took.push(t.elapsed());
         }
         took.sort();
+        crate::record_latencies(&format!("ICS dashboard {name} ({total} responses)"), &took);
         println!(
             "  ICS dashboard {name} over those {total} responses ({queries} requests one after another, {} kB): p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms",
             bytes / 1024,
@@ -206,14 +219,14 @@ pub async fn bench(
 /// ICS's margins), timed alone over months of random answers at the bench ICS's places, from
 /// sparse (most cells of 1 to 4 responses: most figures hidden, many bounded by linear
 /// programming) to full.
-pub fn protection() {
+pub fn protection(largest: usize) {
     use alongside_feedback::fft::Counts;
     use alongside_feedback::release::{protect_month, Cells, TABLES};
     use alongside_proto::feedback::v1::FftAnswer;
     use std::collections::BTreeMap;
 
     println!("== (9b) protecting one month of an ICS's figures (10 trusts, every table) ==");
-    for per_trust in [200, 2_000, 20_000] {
+    for per_trust in [200, 2_000, 20_000].into_iter().filter(|n| *n <= largest) {
         let mut month: BTreeMap<String, Vec<Cells<Counts>>> = BTreeMap::new();
         for t in 0..TRUSTS {
             let mut tables: Vec<Cells<Counts>> = vec![BTreeMap::new(); TABLES.len()];
@@ -264,6 +277,12 @@ pub fn protection() {
             .iter()
             .filter(|h| h.state != alongside_feedback::suppression::Suppression::None)
             .count();
+        crate::record(
+            &format!("protecting an ICS month ({per_trust} responses a trust)"),
+            "time",
+            took.as_secs_f64(),
+            "s",
+        );
         println!(
             "  {per_trust} responses a trust ({} in all): {:.3} s, {hidden} of {} figures hidden",
             per_trust * TRUSTS,

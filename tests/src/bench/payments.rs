@@ -109,6 +109,12 @@ pub async fn bench(
 
     // (4) one burst, as engagement would publish it after a busy week of attendance.
     let took = attend(suite, &finance, &producer, 0, burst).await?;
+    crate::record(
+        &format!("attendance → claims ({burst} events)"),
+        "throughput",
+        burst as f64 / took.as_secs_f64(),
+        "attendances/s",
+    );
     println!(
         "  Attendance → claims ({burst} AttendanceRecorded on engagement.activities.v1 → payments consumer, batched transactions): all {burst} claims made {:.2} s after the first send: {:.0} attendances/s end to end",
         took.as_secs_f64(),
@@ -161,6 +167,12 @@ pub async fn bench(
         approved += decided.decided.len();
     }
     let approving = approving.elapsed();
+    crate::record(
+        &format!("approval ({approved} claims)"),
+        "throughput",
+        approved as f64 / approving.as_secs_f64(),
+        "claims/s",
+    );
     println!(
         "  Approval ({approved} claims, DecideClaims 200 a call after listing them): {:.1} s, {:.0} claims/s",
         approving.as_secs_f64(),
@@ -213,6 +225,9 @@ pub async fn bench(
         "the ledger does not balance: {:?}",
         ledger.unbalanced_journals.len()
     );
+    let path = format!("payment run ({} claims)", confirmed.claim_count);
+    crate::record(&path, "drafted", drafted.as_secs_f64(), "s");
+    crate::record(&path, "in all", (drafted + confirmed_in).as_secs_f64(), "s");
     println!(
         "  Payment run ({} approved claims of {} partners, {}): drafted in {:.2} s, confirmed (claims paid, a ledger journal and a PaymentIssued event a partner) in {:.2} s: {:.2} s in all; {paid} claims paid, ledger balanced over {} entries",
         confirmed.claim_count,
@@ -258,6 +273,7 @@ pub async fn bench(
             hidden = report.rows.iter().filter(|r| r.suppressed).count();
         }
         took.sort();
+        crate::record_latencies(&format!("spend for {who} ({paid} claims)"), &took);
         println!(
             "  Spend for {who} ({paid} claims over 600 days, SpendReport by {} in turn, {SPEND_CALLS} calls): p50 {:.1} ms, p95 {:.1} ms; the last {rows} rows, {hidden} hidden",
             groups.join(", "),

@@ -90,6 +90,38 @@ struct Args {
     /// Shortlists asked for.
     #[arg(long, default_value_t = 200)]
     shortlists: usize,
+    /// The largest month protected in phase 9b, in responses a trust (of 200, 2,000 and
+    /// 20,000; 0 skips the phase).
+    #[arg(long, default_value_t = 20_000)]
+    protection_max: usize,
+    /// Also write every figure to this file as JSON (the command, the machine and one row a
+    /// figure), to compare two runs or make the README's table (scripts/bench-table.py).
+    #[arg(long, value_name = "FILE")]
+    json: Option<std::path::PathBuf>,
+}
+
+/// Every figure the run prints, for `--json`.
+static FIGURES: std::sync::Mutex<Vec<Value>> = std::sync::Mutex::new(Vec::new());
+
+/// Records one figure of a path: `value` in `unit`.
+pub(crate) fn record(path: &str, figure: &str, value: f64, unit: &str) {
+    if let Ok(mut figures) = FIGURES.lock() {
+        figures.push(json!({ "path": path, "figure": figure, "value": value, "unit": unit }));
+    }
+}
+
+/// Records the p50, p95, p99 and slowest of `sorted` latencies of a path, in ms.
+pub(crate) fn record_latencies(path: &str, sorted: &[Duration]) {
+    for (figure, p) in [("p50", 50.0), ("p95", 95.0), ("p99", 99.0)] {
+        record(
+            path,
+            figure,
+            percentile(sorted, p).as_secs_f64() * 1e3,
+            "ms",
+        );
+    }
+    let max = sorted.last().copied().unwrap_or_default();
+    record(path, "max", max.as_secs_f64() * 1e3, "ms");
 }
 
 fn rss_kib(field: &str) -> u64 {
@@ -219,6 +251,8 @@ async fn main() -> anyhow::Result<()> {
         ics_queries,
         past_attendances,
         shortlists,
+        protection_max,
+        json: json_file,
     } = <Args as clap::Parser>::parse();
     let data = tempfile::tempdir()?;
     let idle_before = rss_kib("VmRSS:");
@@ -257,13 +291,14 @@ async fn main() -> anyhow::Result<()> {
     println!(
         "Alongside benchmark: FFT responses through the embedded suite (SQLite, in-process Kafka)"
     );
-    println!("  command: cargo run --release -p alongside-tests --bin alongside-bench -- --responses {responses} --batch {batch} --kafka-responses {kafka_responses} --partners {bank} --searches {searches} --attendances {attendances} --run-claims {run_claims} --pg-responses {pg_responses} --dashboard-queries {dashboard_queries} --comments {comments} --ics-responses {ics_responses} --ics-queries {ics_queries} --past-attendances {past_attendances} --shortlists {shortlists}");
-    println!(
-        "  machine: {} cores",
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
-    );
+    let command = format!("cargo run --release -p alongside-tests --bin alongside-bench -- --responses {responses} --batch {batch} --kafka-responses {kafka_responses} --partners {bank} --searches {searches} --attendances {attendances} --run-claims {run_claims} --pg-responses {pg_responses} --dashboard-queries {dashboard_queries} --comments {comments} --ics-responses {ics_responses} --ics-queries {ics_queries} --past-attendances {past_attendances} --shortlists {shortlists} --protection-max {protection_max}");
+    println!("  command: {command}");
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    record("startup", "time", startup.as_secs_f64(), "s");
+    record("startup", "idle RSS", (idle_rss / 1024) as f64, "MiB");
+    println!("  machine: {cores} cores");
     println!(
         "  startup: {:.2} s; RSS before start {} MiB, idle after start {} MiB",
         startup.as_secs_f64(),
@@ -311,6 +346,14 @@ async fn main() -> anyhow::Result<()> {
         "API path accepted {accepted} of {responses}"
     );
     latencies.sort();
+    let api = format!("HTTP API ingest ({responses} responses, {batch} a call)");
+    record(
+        &api,
+        "throughput",
+        responses as f64 / api_elapsed.as_secs_f64(),
+        "responses/s",
+    );
+    record_latencies(&api, &latencies);
     println!(
         "  API path ({responses} responses, POST /api/v1/feedback/fft-responses, {batch} per call): {:.0} responses/s; per call p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
         responses as f64 / api_elapsed.as_secs_f64(),
@@ -382,6 +425,14 @@ async fn main() -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     let kafka_elapsed = kafka_start.elapsed();
+    let path = format!("Kafka topic ingest ({delivered} responses)");
+    record(
+        &path,
+        "throughput",
+        delivered as f64 / kafka_elapsed.as_secs_f64(),
+        "responses/s",
+    );
+    record(&path, "peak RSS", (peak / 1024) as f64, "MiB");
     println!(
         "  Kafka path ({delivered} responses on feedback.responses.v1 → consumer, batched transactions): produced in {:.1} s; all counted after {:.1} s: {:.0} responses/s end to end",
         produced.as_secs_f64(),
@@ -403,7 +454,7 @@ async fn main() -> anyhow::Result<()> {
 
     // ---- path 9: the ICS dashboard ----
     ics::bench(&suite, data.path(), ics_responses, ics_queries).await?;
-    ics::protection();
+    ics::protection(protection_max);
 
     // ---- path 10: matching ----
     engagement::bench(&suite, data.path(), bank, past_attendances, shortlists).await?;
@@ -411,10 +462,22 @@ async fn main() -> anyhow::Result<()> {
         "  memory: high-water mark after all paths {} MiB",
         rss_kib("VmHWM:") / 1024
     );
+    record(
+        "all paths",
+        "RSS high-water mark",
+        (rss_kib("VmHWM:") / 1024) as f64,
+        "MiB",
+    );
     suite.stop().await;
 
     // ---- paths 6 to 8: feedback on PostgreSQL, and the themes model ----
     feedback::bench(pg_responses, dashboard_queries, comments).await?;
+    if let Some(file) = json_file {
+        let figures = FIGURES.lock().map(|f| f.clone()).unwrap_or_default();
+        let doc = json!({ "command": command, "cores": cores, "figures": figures });
+        std::fs::write(&file, serde_json::to_string_pretty(&doc)?)?;
+        println!("  figures written to {}", file.display());
+    }
     Ok(())
 }
 
@@ -465,6 +528,19 @@ fn equality_releases(bank: usize) {
     }
     let last = *times.last().unwrap_or(&Duration::ZERO);
     times.sort();
+    let path = format!("equality release ({bank} partners, 25 months)");
+    record(
+        &path,
+        "median",
+        percentile(&times, 50.0).as_secs_f64() * 1e3,
+        "ms",
+    );
+    record(
+        &path,
+        "slowest",
+        times.last().copied().unwrap_or_default().as_secs_f64() * 1e3,
+        "ms",
+    );
     println!(
         "  equality release ({bank} partners, 25 months, each against up to 24 earlier): median {:.0} ms, slowest {:.0} ms, the 25th month's {:.0} ms",
         percentile(&times, 50.0).as_secs_f64() * 1e3,
@@ -609,6 +685,14 @@ async fn people_bank(
     }
     let elapsed = started.elapsed();
     all.sort();
+    let path = format!("People Bank list and search ({bank} partners)");
+    record(
+        &path,
+        "throughput",
+        searches as f64 / elapsed.as_secs_f64(),
+        "calls/s",
+    );
+    record_latencies(&path, &all);
     println!(
         "  People Bank ({bank} partners seeded in {:.1} s; {searches} calls of GET /api/v1/partners, 25 a page, one after another): {:.0} calls/s; p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
         seeded.as_secs_f64(),
