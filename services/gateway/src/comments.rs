@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 
-use alongside_platform::Role;
 use alongside_proto::feedback::v1 as feedback;
 use alongside_themes::{Category, Sentiment, CATEGORIES, MAJORS, NOT_ASSIGNED};
 use axum::extract::{Path, Query, State};
@@ -14,6 +13,7 @@ use axum::{Form, Router};
 use minijinja::{context, Value};
 use serde::Deserialize;
 
+use crate::access::{COMMENT_READERS, THEME_MODEL_TRAINERS, THEME_READERS};
 use crate::error::AppError;
 use crate::pages::{
     base, csv_response, errors_map, export_rows, merge, page_value, posted, posted_all, render,
@@ -21,16 +21,6 @@ use crate::pages::{
 };
 use crate::session::SignedIn;
 use crate::AppState;
-
-pub(crate) const THEME_READERS: &[Role] = &[
-    Role::Analyst,
-    Role::EngagementLead,
-    Role::Staff,
-    Role::Admin,
-];
-/// Comments and complaints one by one: the engagement team, never administrators (case notes).
-pub(crate) const COMMENT_READERS: &[Role] = &[Role::EngagementLead, Role::Staff];
-const TRAINERS: &[Role] = &[Role::EngagementLead, Role::Admin];
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -546,7 +536,7 @@ async fn model_page(
                     ("Sentiment: macro-averaged F1", percent(s.sentiment_macro_f1), percent(s.shipped_sentiment_macro_f1)),
                 ],
                 corrections => s.corrections, labelled => s.labelled, to_label => s.to_label,
-                training => training, can_retrain => me.has_role(TRAINERS), errors => errors, problem => problem, notice => notice,
+                training => training, can_retrain => me.has_role(THEME_MODEL_TRAINERS), errors => errors, problem => problem, notice => notice,
             },
         ),
     )
@@ -581,7 +571,7 @@ async fn retrain(
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, AppError> {
     me.check_csrf(Some(&form.csrf_token))?;
-    me.require(TRAINERS)?;
+    me.require(THEME_MODEL_TRAINERS)?;
     let result = state
         .clients
         .feedback()

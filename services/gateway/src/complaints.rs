@@ -13,7 +13,8 @@ use axum::{Form, Router};
 use minijinja::{context, Value};
 use serde::Deserialize;
 
-use crate::comments::{name_of, theme_groups, COMMENT_READERS, THEME_READERS};
+use crate::access::{COMMENT_READERS, THEME_READERS};
+use crate::comments::{name_of, theme_groups};
 use crate::error::AppError;
 use crate::pages::{
     base, csv_response, errors_map, export_rows, merge, page_value, period_field, posted,

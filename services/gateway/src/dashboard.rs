@@ -25,6 +25,7 @@ use sea_orm::EntityTrait;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::access::DASHBOARD_READERS;
 use crate::api::{ApiResult, FftBreakdownRowBody, SpcChartBody};
 use crate::charts::{self, FunnelUnit};
 use crate::error::AppError;
@@ -34,13 +35,6 @@ use crate::pdf::{self, Block};
 use crate::session::SignedIn;
 use crate::AppState;
 
-/// Aggregates only: the trust's analysts and leads, and the ICS's analysts.
-pub(crate) const DASHBOARD_READERS: &[Role] = &[
-    Role::Analyst,
-    Role::IcsAnalyst,
-    Role::EngagementLead,
-    Role::Admin,
-];
 /// Months of history each SPC chart shows, ending with the period.
 const CHART_MONTHS: i32 = 24;
 const TOP_THEMES: usize = 8;

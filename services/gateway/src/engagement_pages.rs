@@ -15,22 +15,14 @@ use minijinja::{context, Value};
 use sea_orm::EntityTrait;
 use serde::Deserialize;
 
+use crate::access::{INVOLVEMENT_REPORT_READERS, LEADS, ORGANISERS, PARTNERS};
 use crate::error::AppError;
 use crate::pages::{
     all_partners, base, csv_response, errors_map, merge, opportunity_value, page_request,
-    page_value, posted, posted_all, render, KINDS, LEADS, ORGANISERS,
+    page_value, posted, posted_all, render, KINDS,
 };
 use crate::session::SignedIn;
 use crate::AppState;
-
-/// Who reads the involvement report: leads, the trust's analysts, and the ICS's analysts for
-/// its member trusts. Figures only.
-pub(crate) const REPORT_READERS: &[Role] = &[
-    Role::EngagementLead,
-    Role::Admin,
-    Role::Analyst,
-    Role::IcsAnalyst,
-];
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -278,7 +270,7 @@ async fn my_opportunities(
     me: SignedIn,
     Query(q): Query<MyQuery>,
 ) -> Result<Html<String>, AppError> {
-    me.require(&[Role::Partner])?;
+    me.require(PARTNERS)?;
     let listed = state
         .clients
         .engagement()
@@ -344,7 +336,7 @@ async fn my_interest(
 }
 
 async fn mine(state: &AppState, me: &SignedIn) -> Result<Vec<engagement::MyAssignment>, AppError> {
-    me.require(&[Role::Partner])?;
+    me.require(PARTNERS)?;
     Ok(state
         .clients
         .engagement()
@@ -536,7 +528,7 @@ async fn my_preferences(
     me: SignedIn,
     Query(q): Query<MyQuery>,
 ) -> Result<Html<String>, AppError> {
-    me.require(&[Role::Partner])?;
+    me.require(PARTNERS)?;
     let found = state
         .clients
         .engagement()
@@ -922,7 +914,7 @@ fn report_period(q: &ReportQuery, today: time::Date) -> (String, String) {
 /// the ICS's (each figure the sum of the trusts', hidden when any of theirs is), asked of
 /// engagement at once so that it protects them together.
 async fn reports(state: &AppState, me: &SignedIn, q: &ReportQuery) -> Result<Reports, AppError> {
-    me.require(REPORT_READERS)?;
+    me.require(INVOLVEMENT_REPORT_READERS)?;
     let (from, to) = report_period(q, state.clock.today());
     let own = me.caller.tenant.as_str().to_string();
     let members = crate::store::tenant::members(&state.db, &own).await?;

@@ -14,13 +14,11 @@ use http::StatusCode;
 use minijinja::context;
 use serde::Deserialize;
 
+use crate::access::{LEADS, REPRESENTATION_READERS};
 use crate::error::AppError;
 use crate::pages::{base, errors_map, merge, render, NoticeQuery};
 use crate::session::SignedIn;
 use crate::AppState;
-
-/// Who sees the totals.
-pub const REPORT_READERS: &[Role] = &[Role::EngagementLead, Role::Admin, Role::Analyst];
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -222,7 +220,7 @@ async fn report_page(
     notice: Option<&str>,
     err: Option<(&str, &AppError, &BTreeMap<String, String>)>,
 ) -> Result<Html<String>, AppError> {
-    if !me.has_role(REPORT_READERS) {
+    if !me.has_role(REPRESENTATION_READERS) {
         return Err(AppError::Forbidden);
     }
     let report = state
@@ -286,7 +284,7 @@ async fn report_page(
                     respondents_hidden => report.respondents_hidden,
                     as_at => day_label(&report.as_at),
                 },
-                can_set => me.has_role(&[Role::EngagementLead, Role::Admin]),
+                can_set => me.has_role(LEADS),
                 notice => notice,
                 // The summary links to the field of the question's own form.
                 errors => err

@@ -13,19 +13,12 @@ use http::{header, StatusCode};
 use minijinja::context;
 use serde::Deserialize;
 
+use crate::access::FEEDBACK_UPLOADERS;
 use crate::error::AppError;
 use crate::pages::{base, merge, render};
 use crate::session::SignedIn;
 use crate::AppState;
 
-use alongside_platform::Role;
-
-pub(crate) const UPLOADERS: &[Role] = &[
-    Role::Analyst,
-    Role::EngagementLead,
-    Role::Staff,
-    Role::Admin,
-];
 /// One call of the feedback service takes 5,000; a preview is exact within one call.
 pub const MAX_ROWS: usize = 5_000;
 /// MSK-HQ has the most items of the questionnaires held.
@@ -444,7 +437,7 @@ async fn form(
     me: SignedIn,
     Query(q): Query<Stored>,
 ) -> Result<Html<String>, AppError> {
-    me.require(UPLOADERS)?;
+    me.require(FEEDBACK_UPLOADERS)?;
     let notice = q.stored.map(|stored| {
         format!(
             "{stored} {}{} stored; {} already held and not counted again; {} row{} with problems left out.",
@@ -464,7 +457,7 @@ async fn preview(
     me: SignedIn,
     mut multipart: Multipart,
 ) -> Result<Response, AppError> {
-    me.require(UPLOADERS)?;
+    me.require(FEEDBACK_UPLOADERS)?;
     let mut csrf = None;
     let mut file: Option<(String, Vec<u8>)> = None;
     while let Some(field) = multipart.next_field().await.map_err(|_| unreadable())? {
@@ -528,7 +521,7 @@ async fn confirm(
     Form(form): Form<ConfirmForm>,
 ) -> Result<Response, AppError> {
     me.check_csrf(Some(&form.csrf_token))?;
-    me.require(UPLOADERS)?;
+    me.require(FEEDBACK_UPLOADERS)?;
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(form.content.trim())
         .map_err(|_| unreadable())?;

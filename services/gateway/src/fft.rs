@@ -13,10 +13,9 @@ use http::StatusCode;
 use minijinja::{context, Value};
 use serde::{Deserialize, Serialize};
 
+use crate::access::FFT_READERS;
 use crate::error::AppError;
-use crate::pages::{
-    base, csv_response, errors_map, merge, period_field, query_string, render, FFT_READERS,
-};
+use crate::pages::{base, csv_response, errors_map, merge, period_field, query_string, render};
 use crate::session::SignedIn;
 use crate::AppState;
 

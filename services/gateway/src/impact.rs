@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use alongside_platform::Role;
 use alongside_proto::engagement::v1 as engagement;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -12,22 +11,15 @@ use axum::{Form, Router};
 use minijinja::{context, Value};
 use serde::Deserialize;
 
+use crate::access::{IMPACT_READERS, ORGANISERS};
 use crate::comments::{name_of, theme_groups};
 use crate::error::AppError;
 use crate::pages::{
     base, csv_response, errors_map, export_rows, merge, posted, posted_all, query_string, render,
-    EXPORT_PAGE, ORGANISERS,
+    EXPORT_PAGE,
 };
 use crate::session::SignedIn;
 use crate::AppState;
-
-/// Who reads the log: organisers, and the trust's analysts (it is written to be shared).
-pub(crate) const IMPACT_READERS: &[Role] = &[
-    Role::EngagementLead,
-    Role::Staff,
-    Role::Admin,
-    Role::Analyst,
-];
 
 pub fn routes() -> Router<AppState> {
     Router::new()

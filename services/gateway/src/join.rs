@@ -15,6 +15,7 @@ use minijinja::context;
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde::Deserialize;
 
+use crate::access::LEADS;
 use crate::error::AppError;
 use crate::pages::{base, errors_map, merge, render};
 use crate::session::{self, SignedIn};
@@ -194,7 +195,7 @@ async fn invite(
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, AppError> {
     me.check_csrf(Some(&form.csrf_token))?;
-    if !me.has_role(&[Role::EngagementLead, Role::Admin]) {
+    if !me.has_role(LEADS) {
         return Err(AppError::Forbidden);
     }
     let partner = state

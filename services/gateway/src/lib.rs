@@ -1,6 +1,7 @@
 //! The gateway: the only thing a browser or an external HTTP client reaches. It signs people in,
 //! serves the NHS.UK-styled pages and the JSON API, and calls the services over gRPC.
 
+pub mod access;
 pub mod api;
 pub mod charts;
 pub mod clients;

@@ -16,6 +16,12 @@ use minijinja::{context, Environment, Value};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde::{Deserialize, Serialize};
 
+use crate::access::{
+    BENEFIT_READERS, CLAIM_READERS, COMMENT_READERS, DASHBOARD_READERS, ENGAGEMENT_TEAM,
+    FFT_READERS, FINANCE, IMPACT_READERS, INVOLVEMENT_REPORT_READERS, LEADS, ORGANISERS, PARTNERS,
+    PAYMENT_CONTROL_READERS, PLACE_READERS, RATE_CARD_READERS, REPRESENTATION_READERS,
+    SPEND_READERS, THEME_READERS,
+};
 use crate::error::AppError;
 use crate::session::{self, SignedIn};
 use crate::AppState;
@@ -284,15 +290,6 @@ struct NavLink {
     current: bool,
 }
 
-pub(crate) const LEADS: &[Role] = &[Role::EngagementLead, Role::Admin];
-pub(crate) const ORGANISERS: &[Role] = &[Role::EngagementLead, Role::Staff, Role::Admin];
-pub(crate) const FFT_READERS: &[Role] = &[
-    Role::Analyst,
-    Role::EngagementLead,
-    Role::Staff,
-    Role::Admin,
-];
-
 fn nav(me: &SignedIn, current: &str) -> Vec<NavLink> {
     let all = [
         (
@@ -311,49 +308,49 @@ fn nav(me: &SignedIn, current: &str) -> Vec<NavLink> {
             "/claims",
             "Claims",
             "Payments for partners' time and expenses, and their approval.",
-            crate::payments::CLAIM_READERS,
+            CLAIM_READERS,
         ),
         (
             "/payments/runs",
             "Payment runs",
             "Pay approved claims: the payment file and remittance advice.",
-            crate::payments::FINANCE,
+            FINANCE,
         ),
         (
             "/my-payments",
             "Your payments",
             "What you have been paid, remittance advice and yearly statements.",
-            &[Role::Partner],
+            PARTNERS,
         ),
         (
             "/payments/rate-cards",
             "Rate cards",
             "How involvement is paid, from the date each card comes into force.",
-            crate::payments::CARD_PAGE_READERS,
+            RATE_CARD_READERS,
         ),
         (
             "/payments/benefits",
             "Benefits safeguards",
             "Earnings limits of benefits, and partners close to them.",
-            crate::payments::BENEFIT_PAGE_READERS,
+            BENEFIT_READERS,
         ),
         (
             "/payments/controls",
             "Money controls",
             "Who may approve and pay whom: segregation of duties.",
-            crate::payment_controls::READERS,
+            PAYMENT_CONTROL_READERS,
         ),
         (
             "/admin/places",
             "Places",
             "The trust's sites, localities, pathways and teams that responses may name.",
-            crate::places::READERS,
+            PLACE_READERS,
         ),
         (
             "/payments/budget",
             "Involvement spend",
             "Spend by month, pathway, kind of work and cost centre.",
-            crate::payments::BUDGET_READERS,
+            SPEND_READERS,
         ),
         (
             "/requests",
@@ -371,37 +368,37 @@ fn nav(me: &SignedIn, current: &str) -> Vec<NavLink> {
             "/engagement/report",
             "Involvement report",
             "Partner hours by kind of work and pathway, fairness of paid work, places unfilled.",
-            crate::engagement_pages::REPORT_READERS,
+            INVOLVEMENT_REPORT_READERS,
         ),
         (
             "/my/opportunities",
             "Opportunities for you",
             "Opportunities you may take part in: say you are interested.",
-            &[Role::Partner],
+            PARTNERS,
         ),
         (
             "/my/sessions",
             "Your sessions",
             "Offers to answer, your sessions to come, and a calendar file.",
-            &[Role::Partner],
+            PARTNERS,
         ),
         (
             "/my/preferences",
             "Your preferences",
             "The work you like, the days you can do, and conflicts of interest.",
-            &[Role::Partner],
+            PARTNERS,
         ),
         (
             "/impact",
             "Impact log",
             "You said, we did: what partners raised and what changed, by pathway.",
-            crate::impact::IMPACT_READERS,
+            IMPACT_READERS,
         ),
         (
             "/dashboard",
             "Dashboard",
             "Patient experience and involvement at a glance, and the board report.",
-            crate::dashboard::DASHBOARD_READERS,
+            DASHBOARD_READERS,
         ),
         (
             "/feedback",
@@ -419,7 +416,7 @@ fn nav(me: &SignedIn, current: &str) -> Vec<NavLink> {
             "/feedback/survey",
             "Survey questions",
             "What the web form asks besides the FFT question, and the answers.",
-            crate::comments::THEME_READERS,
+            THEME_READERS,
         ),
         (
             "/feedback/proms",
@@ -431,37 +428,37 @@ fn nav(me: &SignedIn, current: &str) -> Vec<NavLink> {
             "/complaints",
             "Complaints",
             "Complaints received, their outcomes and what was learned.",
-            crate::comments::COMMENT_READERS,
+            COMMENT_READERS,
         ),
         (
             "/complaints/learning",
             "Learning from complaints",
             "A period's complaints in figures, and the learning, for governance.",
-            crate::comments::THEME_READERS,
+            THEME_READERS,
         ),
         (
             "/reports/round-up",
             "Governance round-up",
             "A period's feedback and learning for the forum, or for one pathway's MDT.",
-            crate::comments::THEME_READERS,
+            THEME_READERS,
         ),
         (
             "/partners/representation",
             "Representation",
             "How the People Bank compares, in totals with small numbers hidden.",
-            crate::equality::REPORT_READERS,
+            REPRESENTATION_READERS,
         ),
         (
             "/my-profile",
             "Your profile",
             "How to reach you, what helps you take part, and how you are paid.",
-            &[Role::Partner],
+            PARTNERS,
         ),
         (
             "/my-data",
             "Your data",
             "Everything we hold about you, and who has looked at it.",
-            &[Role::Partner],
+            PARTNERS,
         ),
     ];
     all.into_iter()
@@ -743,7 +740,7 @@ async fn partners(
         "partners.html",
         merge(
             base(&me, "/partners", "People Bank"),
-            context! { partners => partners, page => page_value(listed.page), search => q.search, sort => q.sort(), status => q.status, role => q.role, locality => q.locality, pathway => q.pathway, expiring => q.expiring, roles => roles, statuses => STATUS_OPTIONS, query_base => query_base, csv_query => filters, errors => errors, can_register => me.has_role(LEADS), can_share => me.has_role(&[Role::EngagementLead]), notice => match q.notice.as_deref() { Some("registered") => Some("Partner registered."), Some("erased") => Some("The partner's personal data has been erased here and in every other service."), _ => None } },
+            context! { partners => partners, page => page_value(listed.page), search => q.search, sort => q.sort(), status => q.status, role => q.role, locality => q.locality, pathway => q.pathway, expiring => q.expiring, roles => roles, statuses => STATUS_OPTIONS, query_base => query_base, csv_query => filters, errors => errors, can_register => me.has_role(LEADS), can_share => me.has_role(ENGAGEMENT_TEAM), notice => match q.notice.as_deref() { Some("registered") => Some("Partner registered."), Some("erased") => Some("The partner's personal data has been erased here and in every other service."), _ => None } },
         ),
     )
 }
@@ -871,7 +868,7 @@ async fn partner_page(
             Err(status) => return Err(status.into()),
         }
     };
-    let supporters: Vec<(String, String)> = if me.has_role(&[Role::EngagementLead]) {
+    let supporters: Vec<(String, String)> = if me.has_role(ENGAGEMENT_TEAM) {
         crate::store::user::Entity::find()
             .filter(crate::store::user::Column::TenantId.eq(me.caller.tenant.as_str()))
             .filter(

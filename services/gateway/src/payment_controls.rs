@@ -3,7 +3,6 @@
 //! pays that partner, whatever is set here; the setting is whether a payment run is confirmed by
 //! someone other than who drafted it.
 
-use alongside_platform::Role;
 use alongside_proto::payments::v1 as payments;
 use axum::extract::{Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -14,14 +13,12 @@ use minijinja::context;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::access::{PAYMENT_CONTROL_READERS, PAYMENT_CONTROL_SETTERS};
 use crate::api::{csrf, ApiResult};
 use crate::error::{AppError, ErrorBody};
 use crate::pages::{base, merge, render};
 use crate::session::SignedIn;
 use crate::AppState;
-
-pub const READERS: &[Role] = &[Role::Finance, Role::Admin];
-const SETTERS: &[Role] = &[Role::Admin];
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -55,7 +52,7 @@ impl From<payments::PaymentControls> for PaymentControlsBody {
 }
 
 async fn read(state: &AppState, me: &SignedIn) -> Result<payments::PaymentControls, AppError> {
-    me.require(READERS)?;
+    me.require(PAYMENT_CONTROL_READERS)?;
     Ok(state
         .clients
         .payments()
@@ -73,7 +70,7 @@ async fn set(
     me: &SignedIn,
     separate_confirmer: bool,
 ) -> Result<payments::PaymentControls, AppError> {
-    me.require(SETTERS)?;
+    me.require(PAYMENT_CONTROL_SETTERS)?;
     let controls = payments::PaymentControls {
         separate_confirmer,
         ..Default::default()
@@ -105,7 +102,7 @@ async fn page(
             base(&me, "/payments/controls", "Money controls"),
             context! {
                 controls => PaymentControlsBody::from(controls),
-                can_edit => me.has_role(SETTERS),
+                can_edit => me.has_role(PAYMENT_CONTROL_SETTERS),
                 notice => notice,
             },
         ),

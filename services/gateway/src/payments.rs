@@ -17,26 +17,21 @@ use http::{header, StatusCode};
 use minijinja::{context, Value};
 use serde::Deserialize;
 
+use crate::access::{
+    BENEFIT_READERS, BENEFIT_WARNING_READERS, CLAIM_READERS, EXPENSE_SUBMITTERS, FINANCE,
+    LEDGER_READERS, ORGANISERS, PARTNERS, PAYEE_READERS, RATE_CARD_EDITORS, RATE_CARD_READERS,
+    SPEND_READERS, STATEMENT_READERS,
+};
 use crate::error::AppError;
 use crate::pages::{
     all_partners, base, csv_response, errors_map, every_page, merge, page_request, page_value,
-    render, NoticeQuery, ORGANISERS,
+    render, NoticeQuery,
 };
 use crate::pdf::{self, Block};
 use crate::session::SignedIn;
 use crate::AppState;
 
 use Role::*;
-
-pub const CLAIM_READERS: &[Role] = &[Finance, EngagementLead, Partner, Staff];
-pub const FINANCE: &[Role] = &[Finance];
-pub const CARD_PAGE_READERS: &[Role] = &[Finance, EngagementLead, Admin, Partner];
-pub const BENEFIT_PAGE_READERS: &[Role] = &[Finance, EngagementLead, Admin];
-pub const BUDGET_READERS: &[Role] = &[Finance, EngagementLead, Admin, Analyst, IcsAnalyst];
-const CARD_EDITORS: &[Role] = &[Finance, Admin];
-const EXPENSE_SUBMITTERS: &[Role] = &[Partner, Staff, EngagementLead, Finance];
-/// Who may read which partners near a benefits limit (administrators see the limits only).
-const WARNING_READERS: &[Role] = &[Finance, EngagementLead];
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -1184,7 +1179,7 @@ async fn remittance_of(
     run: &str,
     partner: &str,
 ) -> Result<(payments::Remittance, String), AppError> {
-    me.require(&[Finance, Partner])?;
+    me.require(STATEMENT_READERS)?;
     let found = state
         .clients
         .payments()
@@ -1335,7 +1330,7 @@ async fn my_payments(
     me: SignedIn,
     Query(q): Query<PageQuery>,
 ) -> Result<Html<String>, AppError> {
-    me.require(&[Partner])?;
+    me.require(PARTNERS)?;
     let account = account_of(&state, &me, "", q.page).await?;
     let names = BTreeMap::from([(me.caller.subject.clone(), me.user.display_name.clone())]);
     render(
@@ -1354,7 +1349,7 @@ async fn statement_of(
     partner: &str,
     year: u32,
 ) -> Result<(payments::AnnualStatement, String), AppError> {
-    me.require(&[Finance, Partner])?;
+    me.require(STATEMENT_READERS)?;
     let found = state
         .clients
         .payments()
@@ -1457,7 +1452,7 @@ async fn payee(
     Path(id): Path<String>,
     Query(q): Query<PageQuery>,
 ) -> Result<Html<String>, AppError> {
-    me.require(&[Finance, EngagementLead])?;
+    me.require(PAYEE_READERS)?;
     let account = account_of(&state, &me, &id, q.page).await?;
     let names = names(&state, &me, std::slice::from_ref(&id)).await;
     let notice = match q.notice.as_deref() {
@@ -1543,7 +1538,7 @@ async fn rate_cards_page(
     notice: Option<&str>,
     err: Option<&AppError>,
 ) -> Result<Html<String>, AppError> {
-    me.require(CARD_PAGE_READERS)?;
+    me.require(RATE_CARD_READERS)?;
     let listed = state
         .clients
         .payments()
@@ -1578,7 +1573,7 @@ async fn rate_cards_page(
         merge(
             base(me, "/payments/rate-cards", "Rate cards"),
             context! {
-                cards => cards, can_edit => me.has_role(CARD_EDITORS), rows => (0..RULE_ROWS).collect::<Vec<_>>(),
+                cards => cards, can_edit => me.has_role(RATE_CARD_EDITORS), rows => (0..RULE_ROWS).collect::<Vec<_>>(),
                 bases => BASES, levels => RULE_LEVELS, kinds => kinds, typed => typed, notice => notice,
                 errors => err.map(errors_map).unwrap_or_default(),
             },
@@ -1720,7 +1715,7 @@ async fn benefits_page(
     notice: Option<&str>,
     err: Option<&AppError>,
 ) -> Result<Html<String>, AppError> {
-    me.require(BENEFIT_PAGE_READERS)?;
+    me.require(BENEFIT_READERS)?;
     let limits = state
         .clients
         .payments()
@@ -1731,7 +1726,7 @@ async fn benefits_page(
         )
         .await?
         .into_inner();
-    let warnings = if me.has_role(WARNING_READERS) {
+    let warnings = if me.has_role(BENEFIT_WARNING_READERS) {
         state
             .clients
             .payments()
@@ -1768,8 +1763,8 @@ async fn benefits_page(
             base(me, "/payments/benefits", "Benefits safeguards"),
             context! {
                 in_force => limits.in_force.iter().map(limit).collect::<Vec<_>>(), all => limits.all.iter().map(limit).collect::<Vec<_>>(),
-                warnings => warnings.iter().map(|w| warning_value(w, &names)).collect::<Vec<_>>(), sees_warnings => me.has_role(WARNING_READERS),
-                can_edit => me.has_role(CARD_EDITORS), benefit_options => alongside_proto::BENEFITS, periods => BENEFIT_PERIODS,
+                warnings => warnings.iter().map(|w| warning_value(w, &names)).collect::<Vec<_>>(), sees_warnings => me.has_role(BENEFIT_WARNING_READERS),
+                can_edit => me.has_role(RATE_CARD_EDITORS), benefit_options => alongside_proto::BENEFITS, periods => BENEFIT_PERIODS,
                 typed => typed, notice => notice, errors => err.map(errors_map).unwrap_or_default(),
             },
         ),
@@ -1793,7 +1788,7 @@ async fn benefit_limit_set(
     me: SignedIn,
     Form(typed): Form<Typed>,
 ) -> Result<Response, AppError> {
-    me.require(CARD_EDITORS)?;
+    me.require(RATE_CARD_EDITORS)?;
     me.check_csrf(typed.get("csrf_token").map(String::as_str))?;
     let get = |k: &str| typed.get(k).cloned().unwrap_or_default();
     let result = match crate::profile::pence(&get("amount")) {
@@ -1893,7 +1888,7 @@ pub(crate) async fn spend_by_trust(
     me: &SignedIn,
     mut request: payments::SpendReportRequest,
 ) -> Result<SpendByTrust, AppError> {
-    me.require(BUDGET_READERS)?;
+    me.require(SPEND_READERS)?;
     let members = crate::store::tenant::members(&state.db, me.caller.tenant.as_str()).await?;
     request.trusts = members.iter().map(|(code, _)| code.clone()).collect();
     let report = state
@@ -2067,7 +2062,7 @@ async fn budget_csv(
 }
 
 async fn ledger(State(state): State<AppState>, me: SignedIn) -> Result<Html<String>, AppError> {
-    me.require(&[Finance, Admin])?;
+    me.require(LEDGER_READERS)?;
     let check = state
         .clients
         .payments()

@@ -7,7 +7,6 @@
 use std::collections::BTreeMap;
 
 use alongside_platform::error::FieldError;
-use alongside_platform::Role;
 use alongside_proto::feedback::v1 as feedback;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -19,23 +18,13 @@ use minijinja::context;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::access::{HELD_PLACE_READERS, PLACE_KEEPERS, PLACE_READERS};
 use crate::api::{csrf, ApiResult};
 use crate::error::{AppError, ErrorBody};
 use crate::pages::{base, csv_response, merge, render};
 use crate::session::SignedIn;
 use crate::AppState;
 
-/// Everyone who chooses places in filters and forms may read the lists.
-pub const READERS: &[Role] = &[
-    Role::Analyst,
-    Role::EngagementLead,
-    Role::Staff,
-    Role::Admin,
-];
-/// Administrators keep the trust's reference data.
-pub const KEEPERS: &[Role] = &[Role::Admin];
-/// The values held from before the lists may be what a respondent typed.
-const HELD_READERS: &[Role] = &[Role::Admin, Role::EngagementLead];
 const KINDS: [(&str, &str); 4] = [
     ("site", "Sites"),
     ("locality", "Localities"),
@@ -116,7 +105,7 @@ async fn list(
     kind: &str,
     include_retired: bool,
 ) -> Result<Vec<feedback::Place>, AppError> {
-    me.require(READERS)?;
+    me.require(PLACE_READERS)?;
     let request = feedback::ListPlacesRequest {
         kind: kind.to_string(),
         include_retired,
@@ -179,7 +168,7 @@ async fn save(
     places: Vec<feedback::PlaceInput>,
     dry_run: bool,
 ) -> Result<feedback::SavePlacesResponse, AppError> {
-    me.require(KEEPERS)?;
+    me.require(PLACE_KEEPERS)?;
     let request = feedback::SavePlacesRequest { places, dry_run };
     Ok(state
         .clients
@@ -196,7 +185,7 @@ async fn retire(
     code: String,
     retired: bool,
 ) -> Result<feedback::Place, AppError> {
-    me.require(KEEPERS)?;
+    me.require(PLACE_KEEPERS)?;
     let request = feedback::RetirePlaceRequest {
         kind,
         code,
@@ -215,7 +204,7 @@ async fn merge_into(
     me: &SignedIn,
     request: feedback::MergePlaceRequest,
 ) -> Result<feedback::Place, AppError> {
-    me.require(KEEPERS)?;
+    me.require(PLACE_KEEPERS)?;
     Ok(state
         .clients
         .feedback()
@@ -229,7 +218,7 @@ async fn history(
     me: &SignedIn,
     request: feedback::ListPlaceHistoryRequest,
 ) -> Result<Vec<feedback::PlaceChange>, AppError> {
-    me.require(READERS)?;
+    me.require(PLACE_READERS)?;
     Ok(state
         .clients
         .feedback()
@@ -240,7 +229,7 @@ async fn history(
 }
 
 async fn held(state: &AppState, me: &SignedIn) -> Result<feedback::HeldPlaces, AppError> {
-    me.require(HELD_READERS)?;
+    me.require(HELD_PLACE_READERS)?;
     Ok(state
         .clients
         .feedback()
@@ -258,7 +247,7 @@ async fn map_held(
     me: &SignedIn,
     request: feedback::MapHeldPlaceRequest,
 ) -> Result<u64, AppError> {
-    me.require(KEEPERS)?;
+    me.require(PLACE_KEEPERS)?;
     Ok(state
         .clients
         .feedback()
@@ -360,7 +349,7 @@ async fn show(
             context! { kind => kind, label => label, places => rows }
         })
         .collect();
-    let held = if me.has_role(HELD_READERS) {
+    let held = if me.has_role(HELD_PLACE_READERS) {
         Some(held(state, me).await?)
     } else {
         None
@@ -385,7 +374,7 @@ async fn show(
                 kind => q.kind,
                 all => all,
                 notice => notice(q),
-                can_edit => me.has_role(KEEPERS),
+                can_edit => me.has_role(PLACE_KEEPERS),
                 errors => errors,
                 typed => typed,
                 preview => preview,
@@ -498,7 +487,7 @@ async fn page_import(
     me: SignedIn,
     mut multipart: Multipart,
 ) -> Result<Response, AppError> {
-    me.require(KEEPERS)?;
+    me.require(PLACE_KEEPERS)?;
     let unreadable = || {
         AppError::Invalid(vec![FieldError::new(
             "file",
@@ -559,7 +548,7 @@ async fn page_import_confirm(
     me: SignedIn,
     Form(form): Form<ConfirmForm>,
 ) -> Result<Response, AppError> {
-    me.require(KEEPERS)?;
+    me.require(PLACE_KEEPERS)?;
     me.check_csrf(Some(&form.csrf_token))?;
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(form.content.trim())
@@ -606,7 +595,7 @@ async fn page_retire(
     me: SignedIn,
     Form(form): Form<RetireForm>,
 ) -> Result<Response, AppError> {
-    me.require(KEEPERS)?;
+    me.require(PLACE_KEEPERS)?;
     me.check_csrf(Some(&form.csrf_token))?;
     let retired = form.action != "restore";
     retire(&state, &me, form.kind, form.code, retired).await?;
@@ -630,7 +619,7 @@ async fn page_merge(
     me: SignedIn,
     Form(form): Form<MergeForm>,
 ) -> Result<Response, AppError> {
-    me.require(KEEPERS)?;
+    me.require(PLACE_KEEPERS)?;
     me.check_csrf(Some(&form.csrf_token))?;
     let request = feedback::MergePlaceRequest {
         kind: form.kind.clone(),
@@ -666,7 +655,7 @@ async fn page_map(
     me: SignedIn,
     Form(form): Form<MapForm>,
 ) -> Result<Response, AppError> {
-    me.require(KEEPERS)?;
+    me.require(PLACE_KEEPERS)?;
     me.check_csrf(Some(&form.csrf_token))?;
     let request = feedback::MapHeldPlaceRequest {
         kind: form.kind,

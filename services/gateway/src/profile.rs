@@ -17,6 +17,7 @@ use minijinja::context;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::access::LEADS;
 use crate::api::{csrf, ApiResult};
 use crate::error::{AppError, ErrorBody};
 use crate::pages::{base, errors_map, merge, render, NoticeQuery};
@@ -528,7 +529,7 @@ async fn page(
         None => {}
     }
     let own = me.caller.role == Role::Partner;
-    let can_edit = own || me.has_role(&[Role::EngagementLead, Role::Admin]);
+    let can_edit = own || me.has_role(LEADS);
     // Finance do not see consents; everyone else who sees the profile does.
     let consents: Vec<minijinja::Value> = if me.caller.role == Role::Finance {
         Vec::new()

@@ -10,6 +10,7 @@ use http::StatusCode;
 use minijinja::{context, Value};
 use serde::Deserialize;
 
+use crate::access::FEEDBACK_UPLOADERS;
 use crate::error::AppError;
 use crate::pages::{base, csv_response, errors_map, merge, render};
 use crate::session::SignedIn;
@@ -150,7 +151,7 @@ async fn page(
     me: SignedIn,
     Query(filter): Query<Filter>,
 ) -> Result<Response, AppError> {
-    me.require(crate::feedback_upload::UPLOADERS)?;
+    me.require(FEEDBACK_UPLOADERS)?;
     let (rows, errors, threshold) = match summaries(&state, &me, &filter).await {
         Ok(list) => {
             let threshold = list[0].1.msk_hq_threshold;
@@ -200,7 +201,7 @@ async fn csv(
     me: SignedIn,
     Query(filter): Query<Filter>,
 ) -> Result<Response, AppError> {
-    me.require(crate::feedback_upload::UPLOADERS)?;
+    me.require(FEEDBACK_UPLOADERS)?;
     let list = summaries(&state, &me, &filter).await?;
     let fmt = |v: Option<f64>| v.map(|v| format!("{v:.4}")).unwrap_or_default();
     // A hidden count is blank, as a hidden mean is; the withheld columns say which.

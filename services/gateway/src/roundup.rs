@@ -13,7 +13,7 @@ use axum::Router;
 use minijinja::{context, Value};
 use serde::Deserialize;
 
-use crate::comments::THEME_READERS;
+use crate::access::THEME_READERS;
 use crate::complaints::{get_learning_report, last_quarter, report_blocks, report_value};
 use crate::error::AppError;
 use crate::fft::percent;

@@ -1,7 +1,6 @@
 //! Partners shared across an ICS: leads see the partners of their ICS's other trusts who agreed
 //! to be offered across it, and add one to their own People Bank.
 
-use alongside_platform::Role;
 use alongside_proto::people::v1 as people;
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -11,6 +10,7 @@ use minijinja::context;
 use sea_orm::EntityTrait;
 use serde::Deserialize;
 
+use crate::access::ENGAGEMENT_TEAM;
 use crate::error::AppError;
 use crate::pages::{base, merge, page_request, page_value, render};
 use crate::session::SignedIn;
@@ -36,7 +36,7 @@ async fn shared(
     me: SignedIn,
     Query(q): Query<SharedQuery>,
 ) -> Result<Html<String>, AppError> {
-    if !me.has_role(&[Role::EngagementLead]) {
+    if !me.has_role(ENGAGEMENT_TEAM) {
         return Err(AppError::Forbidden);
     }
     let request = people::ListSharedPartnersRequest {

@@ -14,6 +14,7 @@ use minijinja::context;
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 use serde::Deserialize;
 
+use crate::access::SURVEY_LINK_MAKERS;
 use crate::error::AppError;
 use crate::pages::{base, merge, render};
 use crate::session::{self, SignedIn};
@@ -22,12 +23,6 @@ use crate::AppState;
 
 /// NHS England's question, since 1 April 2020.
 pub const QUESTION: &str = alongside_proto::FFT_QUESTION;
-const LINK_MAKERS: &[Role] = &[
-    Role::Analyst,
-    Role::EngagementLead,
-    Role::Staff,
-    Role::Admin,
-];
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -326,7 +321,7 @@ async fn links_page(
 }
 
 async fn links_form(State(state): State<AppState>, me: SignedIn) -> Result<Html<String>, AppError> {
-    me.require(LINK_MAKERS)?;
+    me.require(SURVEY_LINK_MAKERS)?;
     links_page(&state, &me, None, &Place::default(), Default::default()).await
 }
 
@@ -346,7 +341,7 @@ async fn make_links(
     Form(form): Form<LinksForm>,
 ) -> Result<Response, AppError> {
     me.check_csrf(Some(&form.csrf_token))?;
-    me.require(LINK_MAKERS)?;
+    me.require(SURVEY_LINK_MAKERS)?;
     let mut errors = std::collections::BTreeMap::new();
     let count = form
         .count

@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 
-use alongside_platform::Role;
 use alongside_proto::feedback::v1 as feedback;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -15,8 +14,8 @@ use minijinja::{context, Value};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::access::{SURVEY_QUESTION_CHOOSERS, THEME_READERS};
 use crate::api::{csrf, ApiResult};
-use crate::comments::THEME_READERS;
 use crate::error::{AppError, ErrorBody};
 use crate::pages::{
     base, csv_response, errors_map, merge, period_field, posted, posted_all, query_string, render,
@@ -24,7 +23,6 @@ use crate::pages::{
 use crate::session::SignedIn;
 use crate::AppState;
 
-const CHOOSERS: &[Role] = &[Role::EngagementLead, Role::Admin];
 /// Blank rows the form offers for new questions of the trust's own.
 const BLANK_ROWS: usize = 2;
 
@@ -167,7 +165,7 @@ async fn render_page(
             context! {
                 fft_question => s.fft_question,
                 results => found.questions.iter().map(result_value).collect::<Vec<_>>(),
-                choice => choice_value(&s, typed), can_choose => me.has_role(CHOOSERS),
+                choice => choice_value(&s, typed), can_choose => me.has_role(SURVEY_QUESTION_CHOOSERS),
                 scales => [("agreement", scale_label("agreement")), ("rating", scale_label("rating"))],
                 period => context! { from => period.from, to => period.to },
                 query => query_string(&[("from", period.from.trim()), ("to", period.to.trim())]),
@@ -221,7 +219,7 @@ async fn choose(
     Form(form): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     me.check_csrf(posted(&form, "csrf_token"))?;
-    me.require(CHOOSERS)?;
+    me.require(SURVEY_QUESTION_CHOOSERS)?;
     let (request, filled) = update_of(&form);
     let result = state
         .clients
