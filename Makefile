@@ -42,9 +42,10 @@ contracts-lock: ## When a release is cut: record its gRPC and event contracts (p
 themes-model: ## Retrain the free-text themes model on the public data and rewrite its evaluation (services/themes/model)
 	cargo run --release -p alongside-themes --bin train-themes -- services/themes/model
 
-lint: ## rustfmt check and clippy with warnings as errors
+lint: ## rustfmt check, clippy with warnings as errors, and the code's shape (no new long file, long function or import circle)
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
+	python3 scripts/code-shape.py
 
 fmt: ## Format the code
 	cargo fmt --all

@@ -8,6 +8,9 @@ cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 start=$(date +%s)
 
+echo "== the code's shape (files, functions, import circles; scripts/code-shape.py)"
+python3 scripts/code-shape.py
+
 echo "== build"
 cargo build --workspace --bins --tests
 
