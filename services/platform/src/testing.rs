@@ -146,3 +146,62 @@ pub fn keys() -> crate::config::Keys {
     static KEYS: std::sync::OnceLock<crate::config::Keys> = std::sync::OnceLock::new();
     KEYS.get_or_init(crate::config::Keys::random).clone()
 }
+
+/// The services gRPC reflection lists at `url`, sorted, asked in both versions: v1alpha (as
+/// Python's and older clients ask) and v1 (grpcurl, current clients).
+pub async fn reflected_services(url: &str) -> (Vec<String>, Vec<String>) {
+    use tonic_reflection::pb::{v1, v1alpha};
+    let channel = tonic::transport::Channel::from_shared(url.to_string())
+        .expect("a gRPC address")
+        .connect()
+        .await
+        .expect("the port answers");
+    let mut alpha = v1alpha::server_reflection_client::ServerReflectionClient::new(channel.clone())
+        .server_reflection_info(tokio_stream::iter([v1alpha::ServerReflectionRequest {
+            host: String::new(),
+            message_request: Some(
+                v1alpha::server_reflection_request::MessageRequest::ListServices(String::new()),
+            ),
+        }]))
+        .await
+        .expect("reflection v1alpha")
+        .into_inner();
+    let Some(v1alpha::server_reflection_response::MessageResponse::ListServicesResponse(old)) =
+        alpha
+            .message()
+            .await
+            .ok()
+            .flatten()
+            .and_then(|r| r.message_response)
+    else {
+        panic!("{url}: no list of services from reflection v1alpha")
+    };
+    let mut current = v1::server_reflection_client::ServerReflectionClient::new(channel)
+        .server_reflection_info(tokio_stream::iter([v1::ServerReflectionRequest {
+            host: String::new(),
+            message_request: Some(v1::server_reflection_request::MessageRequest::ListServices(
+                String::new(),
+            )),
+        }]))
+        .await
+        .expect("reflection v1")
+        .into_inner();
+    let Some(v1::server_reflection_response::MessageResponse::ListServicesResponse(new)) = current
+        .message()
+        .await
+        .ok()
+        .flatten()
+        .and_then(|r| r.message_response)
+    else {
+        panic!("{url}: no list of services from reflection v1")
+    };
+    let sorted = |list: Vec<String>| {
+        let mut list = list;
+        list.sort();
+        list
+    };
+    (
+        sorted(old.service.into_iter().map(|s| s.name).collect()),
+        sorted(new.service.into_iter().map(|s| s.name).collect()),
+    )
+}

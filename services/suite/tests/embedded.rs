@@ -39,37 +39,6 @@ fn own_service(name: &str) -> String {
     format!("alongside.{name}.v1.{first}{}Service", upper.as_str())
 }
 
-/// The services reflection (v1alpha, as Python's client asks) lists at `addr`, sorted.
-async fn reflected(addr: std::net::SocketAddr) -> Vec<String> {
-    use tonic_reflection::pb::v1alpha::server_reflection_client::ServerReflectionClient;
-    use tonic_reflection::pb::v1alpha::server_reflection_request::MessageRequest;
-    use tonic_reflection::pb::v1alpha::server_reflection_response::MessageResponse;
-    use tonic_reflection::pb::v1alpha::ServerReflectionRequest;
-    let channel = tonic::transport::Channel::from_shared(format!("http://{addr}"))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
-    let mut client = ServerReflectionClient::new(channel);
-    let request = ServerReflectionRequest {
-        host: String::new(),
-        message_request: Some(MessageRequest::ListServices(String::new())),
-    };
-    let mut responses = client
-        .server_reflection_info(tokio_stream::iter([request]))
-        .await
-        .unwrap()
-        .into_inner();
-    let Some(MessageResponse::ListServicesResponse(list)) =
-        responses.message().await.unwrap().unwrap().message_response
-    else {
-        panic!("{addr}: expected a list of services")
-    };
-    let mut names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
-    names.sort();
-    names
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_run_keeps_the_first_runs_data() {
     let data = tempfile::tempdir().unwrap();
@@ -115,8 +84,11 @@ async fn a_second_run_keeps_the_first_runs_data() {
     }
     for (name, addr) in first.grpc_addresses() {
         assert!(addr.ip().is_loopback(), "{name} listens on {addr}");
+        let (v1alpha, v1) =
+            alongside_platform::testing::reflected_services(&format!("http://{addr}")).await;
+        assert_eq!(v1alpha, v1, "{name}: both versions list the same");
         assert_eq!(
-            reflected(addr).await,
+            v1,
             [
                 own_service(name),
                 "grpc.health.v1.Health".to_string(),
