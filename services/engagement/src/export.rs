@@ -4,7 +4,10 @@
 
 use alongside_platform::{Caller, Clock, ServiceError};
 use alongside_proto::engagement::v1::*;
-use sea_orm::{ColumnTrait, DatabaseConnection, QueryFilter, QueryOrder};
+use sea_orm::{
+    AccessMode, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, IsolationLevel,
+    QueryFilter, QueryOrder, TransactionTrait,
+};
 
 use crate::api::{assignment_out, with_sessions};
 use crate::schema::{forum, forum_member, interest};
@@ -16,6 +19,12 @@ pub async fn partner_data(
     caller: &Caller,
     r: ExportPartnerDataRequest,
 ) -> Result<PartnerEngagementData, ServiceError> {
+    // One snapshot: an erasure landing halfway through must not show half of what it took.
+    let isolation = (db.get_database_backend() == DbBackend::Postgres)
+        .then_some((IsolationLevel::RepeatableRead, AccessMode::ReadOnly));
+    let db = &db
+        .begin_with_config(isolation.map(|i| i.0), isolation.map(|i| i.1))
+        .await?;
     let id = crate::partner_side::whose(db, caller, &r.partner_id).await?;
     let tenant = &caller.tenant;
     let assignments = assignment::for_tenant(tenant)

@@ -217,7 +217,7 @@ pub async fn my_assignments(
 
 /// Whose preferences: the calling partner's own, or, for a lead, the partner named.
 pub(crate) async fn whose(
-    db: &DatabaseConnection,
+    db: &impl sea_orm::ConnectionTrait,
     caller: &Caller,
     partner_id: &str,
 ) -> Result<String, ServiceError> {
@@ -244,7 +244,7 @@ pub(crate) async fn whose(
 }
 
 pub async fn get(
-    db: &DatabaseConnection,
+    db: &impl sea_orm::ConnectionTrait,
     caller: &Caller,
     r: GetPreferencesRequest,
 ) -> Result<Preferences, ServiceError> {
