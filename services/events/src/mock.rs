@@ -49,6 +49,23 @@ impl MockBroker {
         })
     }
 
+    /// Settings for a client of this broker (plaintext, no topics created): `partitions` is
+    /// what topics it would create have.
+    pub fn client_settings(&self, partitions: i32) -> alongside_platform::config::KafkaSettings {
+        alongside_platform::config::KafkaSettings {
+            brokers: self.bootstrap_servers().to_string(),
+            security_protocol: "plaintext".into(),
+            sasl_mechanism: None,
+            sasl_username: None,
+            sasl_password: None,
+            partitions,
+            replication_factor: 1,
+            create_topics: false,
+            republish_on_start: false,
+            ssl_ca_location: None,
+        }
+    }
+
     pub fn bootstrap_servers(&self) -> &str {
         &self.bootstrap
     }

@@ -104,24 +104,11 @@ pub async fn read_dead_letters(
     want: usize,
     timeout: Duration,
 ) -> Vec<String> {
-    use rdkafka::message::Headers;
-    let consumer = reader(brokers, &crate::topics::dlq(topic));
-    let mut out = Vec::new();
-    let deadline = tokio::time::Instant::now() + timeout;
-    while out.len() < want {
-        let Ok(Ok(message)) = tokio::time::timeout_at(deadline, consumer.recv()).await else {
-            break;
-        };
-        let reason = message.headers().and_then(|headers| {
-            headers
-                .iter()
-                .find(|h| h.key == "dlq.error")
-                .and_then(|h| h.value)
-                .map(|v| String::from_utf8_lossy(v).into_owned())
-        });
-        out.push(reason.unwrap_or_default());
-    }
-    out
+    read_headers(brokers, &crate::topics::dlq(topic), want, timeout)
+        .await
+        .into_iter()
+        .map(|headers| headers.get("dlq.error").cloned().unwrap_or_default())
+        .collect()
 }
 
 /// The Kafka headers of the first `want` messages on `topic`, read from its beginning (fewer when

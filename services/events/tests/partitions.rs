@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use alongside_events::mock::MockBroker;
 use alongside_events::topics::FEEDBACK_INSIGHTS;
-use alongside_platform::config::KafkaSettings;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::producer::FutureRecord;
 use rdkafka::Message;
@@ -65,18 +64,7 @@ async fn every_key_lands_where_a_java_client_would_put_it() {
     const PARTITIONS: i32 = 6;
     let broker = MockBroker::start().unwrap();
     broker.create_registry_topics(PARTITIONS).unwrap();
-    let settings = KafkaSettings {
-        brokers: broker.bootstrap_servers().to_string(),
-        security_protocol: "plaintext".into(),
-        sasl_mechanism: None,
-        sasl_username: None,
-        sasl_password: None,
-        partitions: PARTITIONS,
-        replication_factor: 1,
-        create_topics: false,
-        republish_on_start: false,
-        ssl_ca_location: None,
-    };
+    let settings = broker.client_settings(PARTITIONS);
     let producer = alongside_events::kafka::producer(&settings, "partition-test").unwrap();
     let keys: Vec<String> = (0..60)
         .map(|i| format!("RZA/fft/2026-{:02}/Site {i}/", i % 12 + 1))

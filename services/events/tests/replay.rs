@@ -6,24 +6,8 @@ use std::time::Duration;
 use alongside_events::mock::MockBroker;
 use alongside_events::replay::{replay, Replayed};
 use alongside_events::topics::{dlq, FEEDBACK_RESPONSES, PAYMENTS_CLAIMS};
-use alongside_platform::config::KafkaSettings;
 use rdkafka::message::{Header, Headers, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
-
-fn settings(broker: &MockBroker) -> KafkaSettings {
-    KafkaSettings {
-        brokers: broker.bootstrap_servers().to_string(),
-        security_protocol: "plaintext".into(),
-        sasl_mechanism: None,
-        sasl_username: None,
-        sasl_password: None,
-        partitions: 2,
-        replication_factor: 1,
-        create_topics: false,
-        republish_on_start: false,
-        ssl_ca_location: None,
-    }
-}
 
 /// A dead letter as a consumer writes it: the original key, value and headers, and where it
 /// came from and why.
@@ -58,7 +42,7 @@ async fn dead_letter(producer: &FutureProducer, origin: &str, key: &str, value: 
 async fn a_replay_puts_back_what_came_from_the_topic_once() {
     let broker = MockBroker::start().unwrap();
     broker.create_registry_topics(2).unwrap();
-    let settings = settings(&broker);
+    let settings = broker.client_settings(2);
     let producer = alongside_events::kafka::producer(&settings, "test").unwrap();
     dead_letter(&producer, FEEDBACK_RESPONSES, "RZA:kiosk", "first").await;
     dead_letter(&producer, FEEDBACK_RESPONSES, "RZA:sms", "second").await;
