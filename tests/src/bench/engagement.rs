@@ -8,8 +8,6 @@ use alongside_proto::engagement::v1::ShortlistRequest;
 use alongside_suite::Suite;
 use sea_orm::ConnectionTrait;
 
-use crate::percentile;
-
 const TENANT: &str = "RZE";
 const OPPORTUNITIES: usize = 2_000;
 
@@ -197,16 +195,16 @@ pub async fn bench(
     let list = last.unwrap_or_default();
     anyhow::ensure!(list.entries.len() == 20, "a full shortlist");
     took.sort();
-    crate::record_latencies(
+    let lat = crate::record_latencies(
         &format!("shortlist ({partners} partners, {attendances} attendances)"),
         &took,
     );
     println!(
         "  Shortlist (a bank of {partners} partners, {attendances} past attendances, seeded in {:.1} s; {queries} ShortlistPartners calls one after another, 20 a list, a role to hold): p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms; {} of {} active partners may take it, the first with {} paid sessions in the year",
         seeding.as_secs_f64(),
-        percentile(&took, 50.0).as_secs_f64() * 1e3,
-        percentile(&took, 95.0).as_secs_f64() * 1e3,
-        took.last().copied().unwrap_or_default().as_secs_f64() * 1e3,
+        lat.p50,
+        lat.p95,
+        lat.max,
         list.eligible,
         list.considered,
         list.entries[0].paid_sessions,

@@ -122,19 +122,14 @@ pub async fn bench(responses: usize, queries: usize, comments: usize) -> anyhow:
     );
     latencies.sort();
     let path = format!("PostgreSQL ingest ({responses} responses)");
-    crate::record(
-        &path,
-        "throughput",
-        responses as f64 / elapsed.as_secs_f64(),
-        "responses/s",
-    );
-    crate::record_latencies(&path, &latencies);
+    let rate = crate::record_rate(&path, responses, elapsed, "responses/s");
+    let lat = crate::record_latencies(&path, &latencies);
     println!(
         "  PostgreSQL ingest ({responses} tagged responses, SubmitFftResponses over gRPC, {BATCH} a call, 2 calls at once; {SITES} sites, {TEAMS} teams, 2 in 5 with equality answers): {:.0} responses/s; per call p50 {:.0} ms, p95 {:.0} ms, max {:.0} ms",
-        responses as f64 / elapsed.as_secs_f64(),
-        percentile(&latencies, 50.0).as_secs_f64() * 1e3,
-        percentile(&latencies, 95.0).as_secs_f64() * 1e3,
-        latencies.last().copied().unwrap_or_default().as_secs_f64() * 1e3,
+        rate,
+        lat.p50,
+        lat.p95,
+        lat.max,
     );
 
     // ---- 7: the dashboard's queries ----
@@ -217,21 +212,16 @@ pub async fn bench(responses: usize, queries: usize, comments: usize) -> anyhow:
     let elapsed = started.elapsed();
     all.sort();
     let path = format!("FFT dashboard on PostgreSQL ({responses} responses)");
-    crate::record(
-        &path,
-        "throughput",
-        all.len() as f64 / elapsed.as_secs_f64(),
-        "calls/s",
-    );
-    crate::record_latencies(&path, &all);
+    let rate = crate::record_rate(&path, all.len(), elapsed, "calls/s");
+    let lat = crate::record_latencies(&path, &all);
     println!(
         "  FFT dashboard over those {responses} responses ({} calls, {queries} of each kind, one after another, read from the rollups): {:.0} calls/s; p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
         all.len(),
-        all.len() as f64 / elapsed.as_secs_f64(),
-        percentile(&all, 50.0).as_secs_f64() * 1e3,
-        percentile(&all, 95.0).as_secs_f64() * 1e3,
-        percentile(&all, 99.0).as_secs_f64() * 1e3,
-        all.last().copied().unwrap_or_default().as_secs_f64() * 1e3,
+        rate,
+        lat.p50,
+        lat.p95,
+        lat.p99,
+        lat.max,
     );
     for line in lines {
         println!("{line}");
@@ -271,17 +261,12 @@ fn classify(n: usize) {
     took.sort();
     let mean_chars = pool.iter().map(|c| c.text.chars().count()).sum::<usize>() / pool.len().max(1);
     let path = format!("themes and sentiment ({n} comments)");
-    crate::record(
-        &path,
-        "throughput",
-        n as f64 / elapsed.as_secs_f64().max(f64::EPSILON),
-        "comments/s",
-    );
-    crate::record_latencies(&path, &took);
+    let rate = crate::record_rate(&path, n, elapsed, "comments/s");
+    let lat = crate::record_latencies(&path, &took);
     println!(
         "  Themes and sentiment ({n} comments of the public pxtextmining set, mean {mean_chars} characters, shipped model, one thread): {:.0} comments/s; per comment p50 {:.2} ms, p99 {:.2} ms",
-        n as f64 / elapsed.as_secs_f64().max(f64::EPSILON),
-        percentile(&took, 50.0).as_secs_f64() * 1e3,
-        percentile(&took, 99.0).as_secs_f64() * 1e3,
+        rate,
+        lat.p50,
+        lat.p99,
     );
 }

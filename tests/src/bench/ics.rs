@@ -8,8 +8,6 @@ use alongside_platform::{Caller, OdsCode, Role};
 use alongside_proto::feedback::v1::*;
 use alongside_suite::Suite;
 
-use crate::percentile;
-
 const TRUSTS: usize = 10;
 const BATCH: usize = 5_000;
 const PASSWORD: &str = "bench-password-123";
@@ -203,13 +201,14 @@ pub async fn bench(
             took.push(t.elapsed());
         }
         took.sort();
-        crate::record_latencies(&format!("ICS dashboard {name} ({total} responses)"), &took);
+        let lat =
+            crate::record_latencies(&format!("ICS dashboard {name} ({total} responses)"), &took);
         println!(
             "  ICS dashboard {name} over those {total} responses ({queries} requests one after another, {} kB): p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms",
             bytes / 1024,
-            percentile(&took, 50.0).as_secs_f64() * 1e3,
-            percentile(&took, 95.0).as_secs_f64() * 1e3,
-            took.last().copied().unwrap_or_default().as_secs_f64() * 1e3,
+            lat.p50,
+            lat.p95,
+            lat.max,
         );
     }
     Ok(())

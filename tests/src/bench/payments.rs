@@ -109,16 +109,16 @@ pub async fn bench(
 
     // (4) one burst, as engagement would publish it after a busy week of attendance.
     let took = attend(suite, &finance, &producer, 0, burst).await?;
-    crate::record(
+    let rate = crate::record_rate(
         &format!("attendance → claims ({burst} events)"),
-        "throughput",
-        burst as f64 / took.as_secs_f64(),
+        burst,
+        took,
         "attendances/s",
     );
     println!(
         "  Attendance → claims ({burst} AttendanceRecorded on engagement.activities.v1 → payments consumer, batched transactions): all {burst} claims made {:.2} s after the first send: {:.0} attendances/s end to end",
         took.as_secs_f64(),
-        burst as f64 / took.as_secs_f64()
+        rate
     );
 
     // (5) more attendance, in bursts the in-process broker takes, up to `run_claims`.
@@ -167,16 +167,16 @@ pub async fn bench(
         approved += decided.decided.len();
     }
     let approving = approving.elapsed();
-    crate::record(
+    let rate = crate::record_rate(
         &format!("approval ({approved} claims)"),
-        "throughput",
-        approved as f64 / approving.as_secs_f64(),
+        approved,
+        approving,
         "claims/s",
     );
     println!(
         "  Approval ({approved} claims, DecideClaims 200 a call after listing them): {:.1} s, {:.0} claims/s",
         approving.as_secs_f64(),
-        approved as f64 / approving.as_secs_f64()
+        rate
     );
 
     let drafting = Instant::now();
@@ -273,12 +273,12 @@ pub async fn bench(
             hidden = report.rows.iter().filter(|r| r.suppressed).count();
         }
         took.sort();
-        crate::record_latencies(&format!("spend for {who} ({paid} claims)"), &took);
+        let lat = crate::record_latencies(&format!("spend for {who} ({paid} claims)"), &took);
         println!(
             "  Spend for {who} ({paid} claims over 600 days, SpendReport by {} in turn, {SPEND_CALLS} calls): p50 {:.1} ms, p95 {:.1} ms; the last {rows} rows, {hidden} hidden",
             groups.join(", "),
-            crate::percentile(&took, 50.0).as_secs_f64() * 1e3,
-            crate::percentile(&took, 95.0).as_secs_f64() * 1e3,
+            lat.p50,
+            lat.p95,
         );
     }
     Ok(())

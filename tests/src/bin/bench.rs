@@ -110,18 +110,40 @@ pub(crate) fn record(path: &str, figure: &str, value: f64, unit: &str) {
     }
 }
 
-/// Records the p50, p95, p99 and slowest of `sorted` latencies of a path, in ms.
-pub(crate) fn record_latencies(path: &str, sorted: &[Duration]) {
-    for (figure, p) in [("p50", 50.0), ("p95", 95.0), ("p99", 99.0)] {
-        record(
-            path,
-            figure,
-            percentile(sorted, p).as_secs_f64() * 1e3,
-            "ms",
-        );
+/// A path's latencies in ms, as recorded and printed.
+pub(crate) struct Latencies {
+    pub p50: f64,
+    pub p95: f64,
+    pub p99: f64,
+    pub max: f64,
+}
+
+/// Records the p50, p95, p99 and slowest of `sorted` latencies of a path, in ms, and returns
+/// them for the printed line.
+pub(crate) fn record_latencies(path: &str, sorted: &[Duration]) -> Latencies {
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let l = Latencies {
+        p50: ms(percentile(sorted, 50.0)),
+        p95: ms(percentile(sorted, 95.0)),
+        p99: ms(percentile(sorted, 99.0)),
+        max: ms(sorted.last().copied().unwrap_or_default()),
+    };
+    for (figure, value) in [
+        ("p50", l.p50),
+        ("p95", l.p95),
+        ("p99", l.p99),
+        ("max", l.max),
+    ] {
+        record(path, figure, value, "ms");
     }
-    let max = sorted.last().copied().unwrap_or_default();
-    record(path, "max", max.as_secs_f64() * 1e3, "ms");
+    l
+}
+
+/// Records how many of `count` a path did a second over `elapsed`, and returns it.
+pub(crate) fn record_rate(path: &str, count: usize, elapsed: Duration, unit: &str) -> f64 {
+    let rate = count as f64 / elapsed.as_secs_f64().max(f64::EPSILON);
+    record(path, "throughput", rate, unit);
+    rate
 }
 
 fn rss_kib(field: &str) -> u64 {
@@ -347,20 +369,15 @@ async fn main() -> anyhow::Result<()> {
     );
     latencies.sort();
     let api = format!("HTTP API ingest ({responses} responses, {batch} a call)");
-    record(
-        &api,
-        "throughput",
-        responses as f64 / api_elapsed.as_secs_f64(),
-        "responses/s",
-    );
-    record_latencies(&api, &latencies);
+    let rate = record_rate(&api, responses, api_elapsed, "responses/s");
+    let lat = record_latencies(&api, &latencies);
     println!(
         "  API path ({responses} responses, POST /api/v1/feedback/fft-responses, {batch} per call): {:.0} responses/s; per call p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
-        responses as f64 / api_elapsed.as_secs_f64(),
-        percentile(&latencies, 50.0).as_secs_f64() * 1e3,
-        percentile(&latencies, 95.0).as_secs_f64() * 1e3,
-        percentile(&latencies, 99.0).as_secs_f64() * 1e3,
-        latencies.last().copied().unwrap_or_default().as_secs_f64() * 1e3,
+        rate,
+        lat.p50,
+        lat.p95,
+        lat.p99,
+        lat.max,
     );
 
     // ---- path 2: Kafka topic → consumer → feedback ----
@@ -426,18 +443,13 @@ async fn main() -> anyhow::Result<()> {
     }
     let kafka_elapsed = kafka_start.elapsed();
     let path = format!("Kafka topic ingest ({delivered} responses)");
-    record(
-        &path,
-        "throughput",
-        delivered as f64 / kafka_elapsed.as_secs_f64(),
-        "responses/s",
-    );
+    let rate = record_rate(&path, delivered, kafka_elapsed, "responses/s");
     record(&path, "peak RSS", (peak / 1024) as f64, "MiB");
     println!(
         "  Kafka path ({delivered} responses on feedback.responses.v1 → consumer, batched transactions): produced in {:.1} s; all counted after {:.1} s: {:.0} responses/s end to end",
         produced.as_secs_f64(),
         kafka_elapsed.as_secs_f64(),
-        delivered as f64 / kafka_elapsed.as_secs_f64()
+        rate
     );
     println!(
         "  memory: peak RSS during the topic path {} MiB (high-water mark {} MiB)",
@@ -686,21 +698,16 @@ async fn people_bank(
     let elapsed = started.elapsed();
     all.sort();
     let path = format!("People Bank list and search ({bank} partners)");
-    record(
-        &path,
-        "throughput",
-        searches as f64 / elapsed.as_secs_f64(),
-        "calls/s",
-    );
-    record_latencies(&path, &all);
+    let rate = record_rate(&path, searches, elapsed, "calls/s");
+    let lat = record_latencies(&path, &all);
     println!(
         "  People Bank ({bank} partners seeded in {:.1} s; {searches} calls of GET /api/v1/partners, 25 a page, one after another): {:.0} calls/s; p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
         seeded.as_secs_f64(),
-        searches as f64 / elapsed.as_secs_f64(),
-        percentile(&all, 50.0).as_secs_f64() * 1e3,
-        percentile(&all, 95.0).as_secs_f64() * 1e3,
-        percentile(&all, 99.0).as_secs_f64() * 1e3,
-        all.last().copied().unwrap_or_default().as_secs_f64() * 1e3,
+        rate,
+        lat.p50,
+        lat.p95,
+        lat.p99,
+        lat.max,
     );
     for (kind, mut took) in by_kind {
         took.sort();
