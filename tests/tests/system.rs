@@ -174,45 +174,23 @@ async fn redeliver(producer: &FutureProducer, messages: &[Raw]) {
     }
 }
 
-/// The OpenMetrics text a service serves on its metrics address.
-/// Runs the Python example consumer (examples/python) against the broker: every current figure.
-async fn python_insights(brokers: &str) -> Vec<Value> {
+/// Runs one of the Python examples (examples/python) with the tools' virtualenv; its output
+/// lines. `needs` says what `make test-deps` installs for it.
+async fn python_example(script: &str, args: &[&str], needs: &str) -> Vec<String> {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("the repository");
     let out = tokio::process::Command::new(root.join("tools/venv/bin/python"))
-        .arg(root.join("examples/python/insights_consumer.py"))
-        .args(["--brokers", brokers, "--idle", "3", "--timeout", "60"])
+        .arg(root.join("examples/python").join(script))
+        .args(args)
         .output()
         .await
-        .expect(
-            "the Python example runs (make test-deps installs confluent-kafka and grpcio-tools)",
-        );
+        .unwrap_or_else(|e| {
+            panic!("the Python example runs (make test-deps installs {needs}): {e}")
+        });
     assert!(
         out.status.success(),
-        "the example failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|line| serde_json::from_str(line).expect("one JSON object a line"))
-        .collect()
-}
-
-/// The methods a gRPC port serves, as the Python example (grpcio-reflection) lists them.
-async fn python_grpc_methods(addr: &str) -> Vec<String> {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("the repository");
-    let out = tokio::process::Command::new(root.join("tools/venv/bin/python"))
-        .arg(root.join("examples/python/grpc_services.py"))
-        .arg(addr)
-        .output()
-        .await
-        .expect("the Python example runs (make test-deps installs grpcio-reflection)");
-    assert!(
-        out.status.success(),
-        "reflection from Python failed at {addr}: {}",
+        "{script} {args:?} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout)
@@ -221,6 +199,26 @@ async fn python_grpc_methods(addr: &str) -> Vec<String> {
         .collect()
 }
 
+/// The Python example consumer against the broker: every current figure.
+async fn python_insights(brokers: &str) -> Vec<Value> {
+    let args = ["--brokers", brokers, "--idle", "3", "--timeout", "60"];
+    python_example(
+        "insights_consumer.py",
+        &args,
+        "confluent-kafka and grpcio-tools",
+    )
+    .await
+    .iter()
+    .map(|line| serde_json::from_str(line).expect("one JSON object a line"))
+    .collect()
+}
+
+/// The methods a gRPC port serves, as the Python example (grpcio-reflection) lists them.
+async fn python_grpc_methods(addr: &str) -> Vec<String> {
+    python_example("grpc_services.py", &[addr], "grpcio-reflection").await
+}
+
+/// The OpenMetrics text a service serves on its metrics address.
 async fn scrape(addr: &str) -> String {
     let response = reqwest::get(format!("http://{addr}/metrics"))
         .await
