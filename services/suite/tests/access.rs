@@ -324,14 +324,7 @@ async fn every_role_meets_every_route_as_its_access_says() {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let doc: Value = anonymous
-        .get(format!("{base}/api/v1/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc = common::get_json(&anonymous, &format!("{base}/api/v1/openapi.json")).await;
     let mut operations = Vec::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
         for method in item.as_object().unwrap().keys() {

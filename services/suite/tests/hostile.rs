@@ -174,32 +174,30 @@ async fn hostile_values_are_refused_by_field_and_what_is_accepted_reads_back_who
 async fn problems(base: &str, lead: &Client) {
     let big = format!("{{\"title\": \"{}\"}}", "x".repeat(3 * 1024 * 1024));
     let anonymous = reqwest::Client::new();
+    let create_opportunity = || {
+        lead.http
+            .post(format!("{base}/api/v1/opportunities"))
+            .header("X-CSRF-Token", &lead.csrf)
+    };
     let asks = [
         (
             "refused by field",
-            lead.http
-                .post(format!("{base}/api/v1/opportunities"))
-                .header("X-CSRF-Token", &lead.csrf)
-                .json(
-                    &json!({ "title": "", "kind": "party", "involvement_level": 4,
+            create_opportunity().json(
+                &json!({ "title": "", "kind": "party", "involvement_level": 4,
                                "starts_on": "2099-01-01", "places": 1 }),
-                ),
+            ),
             422,
         ),
         (
             "not JSON",
-            lead.http
-                .post(format!("{base}/api/v1/opportunities"))
-                .header("X-CSRF-Token", &lead.csrf)
+            create_opportunity()
                 .header("content-type", "application/json")
                 .body("{\"title\": "),
             400,
         ),
         (
             "too large",
-            lead.http
-                .post(format!("{base}/api/v1/opportunities"))
-                .header("X-CSRF-Token", &lead.csrf)
+            create_opportunity()
                 .header("content-type", "application/json")
                 .body(big),
             413,
@@ -255,15 +253,7 @@ async fn problems(base: &str, lead: &Client) {
     }
 
     // The document says so: every error response is application/problem+json.
-    let openapi: Value = lead
-        .http
-        .get(format!("{base}/api/v1/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let openapi = common::get_json(&lead.http, &format!("{base}/api/v1/openapi.json")).await;
     let mut errors = 0;
     for (path, item) in openapi["paths"].as_object().unwrap() {
         for (method, operation) in item.as_object().unwrap() {

@@ -42,3 +42,9 @@ pub async fn sign_in(base: &str, email: &str) -> reqwest::Client {
     assert_eq!(response.status(), 200, "{email} signs in");
     http
 }
+
+/// The JSON `http` is answered with at `url`.
+#[allow(dead_code)] // not every test file reads JSON this way
+pub async fn get_json(http: &reqwest::Client, url: &str) -> serde_json::Value {
+    http.get(url).send().await.unwrap().json().await.unwrap()
+}
