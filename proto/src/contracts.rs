@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 
 use prost::Message;
 use prost_types::field_descriptor_proto::{Label, Type};
-use prost_types::{DescriptorProto, FileDescriptorSet};
+use prost_types::{DescriptorProto, EnumDescriptorProto, FileDescriptorSet};
 
 /// The contracts of the last release.
 pub const RELEASED: &str = include_str!("../contracts.lock");
@@ -26,16 +26,7 @@ pub fn lines(set: &FileDescriptorSet) -> BTreeSet<String> {
         for message in &file.message_type {
             message_lines(&format!("{package}.{}", message.name()), message, &mut out);
         }
-        for e in &file.enum_type {
-            for v in &e.value {
-                out.insert(format!(
-                    "enum {package}.{} {} {}",
-                    e.name(),
-                    v.number(),
-                    v.name()
-                ));
-            }
-        }
+        enum_lines(package, &file.enum_type, &mut out);
         for service in &file.service {
             let name = format!("{package}.{}", service.name());
             out.insert(format!("service {name}"));
@@ -89,10 +80,15 @@ fn message_lines(name: &str, message: &DescriptorProto, out: &mut BTreeSet<Strin
     for nested in &message.nested_type {
         message_lines(&format!("{name}.{}", nested.name()), nested, out);
     }
-    for e in &message.enum_type {
+    enum_lines(name, &message.enum_type, out);
+}
+
+/// Each value of each of `enums`, declared in `scope` (a package or a message).
+fn enum_lines(scope: &str, enums: &[EnumDescriptorProto], out: &mut BTreeSet<String>) {
+    for e in enums {
         for v in &e.value {
             out.insert(format!(
-                "enum {name}.{} {} {}",
+                "enum {scope}.{} {} {}",
                 e.name(),
                 v.number(),
                 v.name()

@@ -20,11 +20,16 @@ pub async fn partner_data(
     r: ExportPartnerDataRequest,
 ) -> Result<PartnerEngagementData, ServiceError> {
     // One snapshot: an erasure landing halfway through must not show half of what it took.
-    let isolation = (db.get_database_backend() == DbBackend::Postgres)
-        .then_some((IsolationLevel::RepeatableRead, AccessMode::ReadOnly));
-    let db = &db
-        .begin_with_config(isolation.map(|i| i.0), isolation.map(|i| i.1))
-        .await?;
+    // (SQLite's read transaction is a snapshot already; it takes no isolation level.)
+    let db = &if db.get_database_backend() == DbBackend::Postgres {
+        db.begin_with_config(
+            Some(IsolationLevel::RepeatableRead),
+            Some(AccessMode::ReadOnly),
+        )
+        .await?
+    } else {
+        db.begin().await?
+    };
     let id = crate::partner_side::whose(db, caller, &r.partner_id).await?;
     let tenant = &caller.tenant;
     let assignments = assignment::for_tenant(tenant)
