@@ -25,6 +25,8 @@ pub fn settings(service: &str, db: &TestDatabase, brokers: &str) -> ServiceSetti
     )
     .expect("embedded defaults are valid");
     settings.clock = alongside_platform::testing::clock_settings();
+    // Tests read the months they have just written: released at once, revised on change.
+    settings.publication = config::PublicationSettings::at_once();
     settings
 }
 

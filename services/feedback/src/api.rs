@@ -58,6 +58,8 @@ pub struct FeedbackApi {
     pub(crate) outbox: alongside_events::Outbox,
     pub(crate) models: std::sync::Arc<crate::themes::ThemeModels>,
     pub(crate) clock: SharedClock,
+    /// When months' figures are released to readers of figures.
+    pub(crate) publication: crate::release::Publication,
 }
 
 impl FeedbackApi {
@@ -66,11 +68,16 @@ impl FeedbackApi {
         outbox: alongside_events::Outbox,
         models: std::sync::Arc<crate::themes::ThemeModels>,
         clock: SharedClock,
+        publication: alongside_platform::config::PublicationSettings,
     ) -> Self {
         Self {
             db,
             outbox,
             models,
+            publication: crate::release::Publication {
+                settings: publication,
+                clock: clock.clone(),
+            },
             clock,
         }
     }
@@ -893,7 +900,13 @@ impl FeedbackService for FeedbackApi {
     ) -> Result<Response<ProtectedBreakdown>, Status> {
         let caller = grpc::authorize(&request, FIGURE_READERS)?;
         Ok(Response::new(
-            crate::trust_view::breakdown(&self.db, &caller, request.into_inner()).await?,
+            crate::trust_view::breakdown(
+                &self.db,
+                &caller,
+                request.into_inner(),
+                &self.publication,
+            )
+            .await?,
         ))
     }
 
@@ -1006,7 +1019,8 @@ impl FeedbackService for FeedbackApi {
     ) -> Result<Response<TrustComparison>, Status> {
         let caller = grpc::authorize(&request, COMPARERS)?;
         Ok(Response::new(
-            crate::compare::compare(&self.db, &caller, request.into_inner()).await?,
+            crate::compare::compare(&self.db, &caller, request.into_inner(), &self.publication)
+                .await?,
         ))
     }
 }

@@ -103,6 +103,7 @@ pub(crate) async fn compare(
     db: &sea_orm::DatabaseConnection,
     caller: &Caller,
     request: CompareTrustsRequest,
+    publication: &crate::release::Publication,
 ) -> Result<TrustComparison, ServiceError> {
     let (trusts, chart_from) = check(&request)?;
     let (from, to) = (request.from_month.as_str(), request.to_month.as_str());
@@ -130,7 +131,7 @@ pub(crate) async fn compare(
             .filter_map(|c| OdsCode::parse(c).ok())
             .collect()
     };
-    let released = crate::release::months(db, &published, &chart_from, to).await?;
+    let released = crate::release::months(db, &published, &chart_from, to, publication).await?;
     let period: Vec<&Release> = released
         .iter()
         .filter(|(m, _)| m.as_str() >= from && m.as_str() <= to)
@@ -187,11 +188,14 @@ pub(crate) async fn compare(
             positive_chart: Some(protected_chart(months)?),
         });
     }
+    let (released_to, next_release_on) = publication.told();
     Ok(TrustComparison {
         ics: Some(shown(String::new(), &ics)),
         trusts: trust_rows,
         charts,
         cells,
+        released_to,
+        next_release_on,
     })
 }
 

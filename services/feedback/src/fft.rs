@@ -15,6 +15,19 @@ pub struct Counts {
 }
 
 impl Counts {
+    /// The counts whose answer `k` (in [`crate::protection`]'s order: very good to don't
+    /// know) is `part(k)`.
+    pub fn from_parts(part: impl Fn(usize) -> u64) -> Self {
+        Self {
+            very_good: part(0),
+            good: part(1),
+            neither: part(2),
+            poor: part(3),
+            very_poor: part(4),
+            dont_know: part(5),
+        }
+    }
+
     pub fn add(&mut self, answer: FftAnswer, n: u64) {
         match answer {
             FftAnswer::VeryGood => self.very_good += n,

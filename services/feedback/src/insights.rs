@@ -29,7 +29,7 @@ use sea_orm::{
 use tokio_util::sync::CancellationToken;
 
 use crate::protection::Held;
-use crate::release::{table, Cells};
+use crate::release::{table, Cells, Publication};
 use crate::suppression::Suppression;
 
 /// Where responses did not say their site or pathway.
@@ -197,9 +197,14 @@ pub async fn mark_all(db: &impl ConnectionTrait) -> Result<(usize, usize), DbErr
 }
 
 /// Republishes marked months until shut down: each round takes up to 200 marks.
-pub async fn run_publisher(db: DatabaseConnection, outbox: Outbox, shutdown: CancellationToken) {
+pub async fn run_publisher(
+    db: DatabaseConnection,
+    outbox: Outbox,
+    publication: Publication,
+    shutdown: CancellationToken,
+) {
     loop {
-        match publish_marked(&db, &outbox).await {
+        match publish_marked(&db, &outbox, &publication).await {
             Ok(n) if n > 0 => outbox.notify(),
             Ok(_) => {}
             Err(err) => tracing::warn!(error = %err, "insights publisher cannot publish"),
@@ -214,9 +219,14 @@ pub async fn run_publisher(db: DatabaseConnection, outbox: Outbox, shutdown: Can
 /// One round: the marks of each ICS together (one read of its figures), in one transaction
 /// that takes each mark (only as it was read, so a newer mark stays for the next round; a mark
 /// another replica took is skipped) and writes the months' figures to the outbox. Answers how
-/// many trusts' months were republished.
-pub async fn publish_marked(db: &DatabaseConnection, outbox: &Outbox) -> Result<usize, DbErr> {
+/// many trusts' months were republished. A month not yet released keeps its marks until it is.
+pub async fn publish_marked(
+    db: &DatabaseConnection,
+    outbox: &Outbox,
+    publication: &Publication,
+) -> Result<usize, DbErr> {
     let marks = changed::Entity::find()
+        .filter(changed::Column::Month.lte(publication.last_released()))
         .order_by_asc(changed::Column::TenantId)
         .order_by_asc(changed::Column::Month)
         .limit(200)
@@ -258,7 +268,7 @@ pub async fn publish_marked(db: &DatabaseConnection, outbox: &Outbox) -> Result<
                 published += 1;
             }
         }
-        publish_ics(&txn, outbox, &members, &taken).await?;
+        publish_ics(&txn, outbox, &members, &taken, publication).await?;
         txn.commit().await?;
     }
     Ok(published)
@@ -271,13 +281,14 @@ async fn publish_ics(
     outbox: &Outbox,
     members: &[OdsCode],
     taken: &BTreeMap<OdsCode, BTreeSet<String>>,
+    publication: &Publication,
 ) -> Result<(), DbErr> {
     let months: BTreeSet<&String> = taken.values().flatten().collect();
     let (Some(first), Some(last)) = (months.first(), months.last()) else {
         return Ok(());
     };
     let mut released: BTreeMap<String, crate::release::Release> =
-        crate::release::months(db, members, first, last)
+        crate::release::months(db, members, first, last, publication)
             .await?
             .into_iter()
             .filter(|(m, _)| months.contains(m))
@@ -292,7 +303,7 @@ async fn publish_ics(
             .collect();
         publish_trust(db, outbox, tenant, months, &by_month).await?;
     }
-    for (tenant, chart) in spc_insights(db, members, taken.keys()).await? {
+    for (tenant, chart) in spc_insights(db, members, taken.keys(), publication).await? {
         let key = spc_key(tenant.as_str());
         outbox
             .enqueue_many(db, &[(FEEDBACK_INSIGHTS, key.as_str(), &tenant, chart)])
@@ -439,14 +450,17 @@ async fn spc_insights(
     db: &impl ConnectionTrait,
     members: &[OdsCode],
     trusts: impl Iterator<Item = &OdsCode>,
+    publication: &Publication,
 ) -> Result<Vec<(OdsCode, SpcInsight)>, DbErr> {
     let all = crate::rollup::Filter::default();
+    let released = publication.last_released();
     let mut windows = Vec::new();
     for tenant in trusts {
         let latest = crate::rollup::counts(db, tenant, "", "", &all, "month", false)
             .await?
             .into_iter()
             .map(|(month, _, _)| month)
+            .filter(|month| *month <= released)
             .max();
         let window = latest.map(|latest| {
             let from = alongside_platform::add_months(&latest, 1 - SPC_MONTHS).unwrap_or_default();
@@ -465,7 +479,9 @@ async fn spc_insights(
         .map(|w| &w.1)
         .max();
     let released = match (from, to) {
-        (Some(from), Some(to)) => crate::release::months(db, members, from, to).await?,
+        (Some(from), Some(to)) => {
+            crate::release::months(db, members, from, to, publication).await?
+        }
         _ => Vec::new(),
     };
     let mut out = Vec::new();

@@ -62,6 +62,7 @@ impl MigratorTrait for Migrator {
             Box::new(stream_keys::migration::Migration),
             Box::new(places::migration::Migration),
             Box::new(places::announce_migration::Migration),
+            Box::new(release::migration::Migration),
         ]
     }
 }
@@ -143,7 +144,11 @@ pub async fn start(
         tracing::info!(trusts, months, "current figures to be published again");
     }
     let (db, outbox) = (runtime.db.clone(), runtime.outbox.clone());
-    runtime.spawn(move |shutdown| insights::run_publisher(db, outbox, shutdown));
+    let publication = release::Publication {
+        settings: runtime.settings.publication.clone(),
+        clock: runtime.clock.clone(),
+    };
+    runtime.spawn(move |shutdown| insights::run_publisher(db, outbox, publication, shutdown));
     let announced = places::announce_earlier(&runtime.db, &runtime.outbox).await?;
     if announced > 0 {
         tracing::info!(
@@ -156,6 +161,7 @@ pub async fn start(
         runtime.outbox.clone(),
         models,
         runtime.clock.clone(),
+        runtime.settings.publication.clone(),
     );
     let service = FeedbackServiceServer::with_interceptor(api, runtime.interceptor());
     runtime.serve(service).await

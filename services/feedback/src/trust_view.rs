@@ -65,6 +65,7 @@ pub(crate) async fn breakdown(
     db: &impl ConnectionTrait,
     caller: &Caller,
     r: ProtectedBreakdownRequest,
+    publication: &crate::release::Publication,
 ) -> Result<ProtectedBreakdown, ServiceError> {
     let mut v = Violations::default();
     check_period(&mut v, &r.from_month, &r.to_month);
@@ -97,7 +98,7 @@ pub(crate) async fn breakdown(
     // The trust's figures as published with its ICS's other members', month by month.
     let published = crate::release::published_with(db, &caller.tenant).await?;
     let protected: Vec<(String, Vec<Cells<Held>>)> =
-        crate::release::months(db, &published, &chart_from, to)
+        crate::release::months(db, &published, &chart_from, to, publication)
             .await?
             .into_iter()
             .filter_map(|(month, mut release)| {
@@ -140,10 +141,13 @@ pub(crate) async fn breakdown(
         .iter()
         .filter_map(|(m, t)| Some((m.clone(), *t[parent].get(&fixed)?)));
     let chart = protected_chart(months)?;
+    let (released_to, next_release_on) = publication.told();
     Ok(ProtectedBreakdown {
         all: Some(row(String::new(), &all.counts, all.state)),
         rows,
         positive_chart: Some(chart),
+        released_to,
+        next_release_on,
     })
 }
 

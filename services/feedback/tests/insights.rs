@@ -404,3 +404,141 @@ async fn a_month_of_a_few_comments_says_how_many_and_not_what_about() {
     assert_eq!(themes[0].comments, 2);
     assert!(themes[0].themes.is_empty(), "{:?}", themes[0]);
 }
+
+/// The latest message of each FFT key among `events`.
+fn latest_figures(
+    events: &[(Option<Vec<u8>>, alongside_events::Envelope)],
+) -> BTreeMap<String, FftInsight> {
+    events
+        .iter()
+        .filter(|(_, e)| e.inner.event_type == "alongside.feedback.events.v1.FftInsight")
+        .map(|(k, e)| {
+            let key = String::from_utf8(k.clone().unwrap()).unwrap();
+            (key, e.payload().unwrap())
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_month_is_published_once_released_and_a_late_response_is_not_given_away() {
+    let svc = TestService::start("feedback", Backend::Sqlite, alongside_feedback::start).await;
+    common::list_places(
+        &svc,
+        "RZA",
+        &[
+            ("site", "Riverside"),
+            ("site", "Hilltop"),
+            ("pathway", "MSK"),
+        ],
+    )
+    .await;
+    let mut client = FeedbackServiceClient::connect(svc.url()).await.unwrap();
+    let analyst = svc.token("RZA", Role::Analyst);
+    let this_month = alongside_platform::testing::clock_settings()
+        .clock()
+        .today()
+        .to_string()[..7]
+        .to_string();
+    let at = |id: String, site: &str, on: &str| FftResponse {
+        responded_on: on.into(),
+        could_improve: String::new(),
+        ..response(&id, FftAnswer::VeryGood, site, "MSK")
+    };
+    let mut batch: Vec<FftResponse> = (0..20)
+        .map(|i| at(format!("r{i}"), "Riverside", "2026-11-03"))
+        .collect();
+    batch.extend((0..10).map(|i| at(format!("h{i}"), "Hilltop", "2026-11-04")));
+    // The open month: stored, counted for the trust's own pages, not yet released.
+    batch.extend((0..12).map(|i| at(format!("now{i}"), "Riverside", &format!("{this_month}-01"))));
+    let send = |responses: Vec<FftResponse>| {
+        let mut client = client.clone();
+        let analyst = analyst.clone();
+        async move {
+            client
+                .submit_fft_responses(outgoing(
+                    SubmitFftResponsesRequest {
+                        responses,
+                        dry_run: false,
+                    },
+                    &analyst,
+                ))
+                .await
+                .unwrap()
+                .into_inner()
+        }
+    };
+    assert_eq!(send(batch).await.accepted, 42);
+    // November: the trust, two sites, each site's pathway (themes and the chart besides).
+    let events = read_events(svc.brokers(), FEEDBACK_INSIGHTS, 6, Duration::from_secs(30)).await;
+    let first = latest_figures(&events);
+    assert_eq!(first.len(), 5, "{first:#?}");
+    assert!(
+        first.keys().all(|k| k.starts_with("RZA/fft/2026-11/")),
+        "the open month is not published before its release: {:?}",
+        first.keys()
+    );
+    assert_eq!(first["RZA/fft/2026-11//"].total, Some(30));
+    assert_eq!(first["RZA/fft/2026-11/Riverside/"].total, Some(20));
+    assert_eq!(first["RZA/fft/2026-11/Hilltop/"].total, Some(10));
+
+    // One late response at Riverside: shown as 21 beside the 20 shown before, it would be read
+    // off exactly. The revision hides what would give it away; no figure shown in both
+    // releases differs by 1 to 4.
+    assert_eq!(
+        send(vec![at("late".into(), "Riverside", "2026-11-20")])
+            .await
+            .accepted,
+        1
+    );
+    let events = read_events(
+        svc.brokers(),
+        FEEDBACK_INSIGHTS,
+        12,
+        Duration::from_secs(30),
+    )
+    .await;
+    let revised = latest_figures(&events);
+    for key in [
+        "RZA/fft/2026-11//",
+        "RZA/fft/2026-11/Riverside/",
+        "RZA/fft/2026-11/Riverside/MSK",
+    ] {
+        assert_eq!(revised[key].total, None, "{key}: {:?}", revised[key]);
+        assert_ne!(revised[key].suppression, "none", "{key}");
+    }
+    for (key, figure) in &revised {
+        if let (Some(now), Some(then)) = (figure.total, first.get(key).and_then(|f| f.total)) {
+            assert!(
+                !(1..5).contains(&now.abs_diff(then)),
+                "{key}: {then} then {now}"
+            );
+        }
+    }
+    assert!(revised.keys().all(|k| !k.contains(&this_month)));
+
+    // The trust's dashboard reads the same release, and says what it runs to.
+    let view = client
+        .get_protected_breakdown(outgoing(
+            ProtectedBreakdownRequest {
+                from_month: "2026-11".into(),
+                to_month: this_month.clone(),
+                by: "site".into(),
+                ..Default::default()
+            },
+            &analyst,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(view.all.as_ref().unwrap().total, None, "{view:?}");
+    for row in &view.rows {
+        let key = format!("RZA/fft/2026-11/{}/", row.value);
+        assert_eq!(row.total, revised[&key].total, "{key}");
+    }
+    assert!(
+        view.released_to.as_str() < this_month.as_str(),
+        "{}",
+        view.released_to
+    );
+    assert!(view.next_release_on > view.released_to);
+}

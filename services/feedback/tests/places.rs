@@ -437,7 +437,10 @@ async fn the_topic_refuses_unlisted_places_and_the_stream_carries_listed_codes_o
 async fn places_held_before_the_lists_are_set_aside_until_an_administrator_maps_them() {
     for backend in backends() {
         // As the release before places left a database: its stream keys and places unlisted.
-        let before = alongside_feedback::Migrator::migrations().len() - 3;
+        let before = alongside_feedback::Migrator::migrations()
+            .iter()
+            .position(|m| m.name() == "m20261207_600010_insight_keys")
+            .expect("the stream keys' migration");
         let svc = TestService::start_prepared(
             "feedback",
             backend,
@@ -713,7 +716,10 @@ async fn every_change_to_a_place_is_announced_to_the_other_services_as_it_now_st
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn places_listed_before_the_topic_existed_are_announced_at_start() {
-    let before = alongside_feedback::Migrator::migrations().len() - 1;
+    let before = alongside_feedback::Migrator::migrations()
+        .iter()
+        .position(|m| m.name() == "m20261207_700001_places_announced")
+        .expect("the announcing migration");
     let svc = TestService::start_prepared(
         "feedback",
         Backend::Sqlite,

@@ -231,6 +231,11 @@ pub struct DashboardBody {
     involvement_total: Option<InvolvementBody>,
     /// Each trust's latest changes from its impact log in the period ("you said, we did").
     impact: Vec<ImpactBody>,
+    /// The last month whose FFT figures are released (YYYY-MM): a month is released some days
+    /// after it ends and then kept, so later months of the period are not in the figures yet.
+    released_to: String,
+    /// The day the next month is released (YYYY-MM-DD).
+    next_release_on: String,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -391,6 +396,7 @@ async fn gather(
             drawn: chart,
         }
     };
+    let mut released = (String::new(), String::new());
     let (scope_name, code, name, ics, by, trusts, total, units, charts) = match &scope {
         Scope::Ics(code, name, members) => {
             // Each figure is one of the comparison's protected tables: in total, or by one
@@ -416,6 +422,7 @@ async fn gather(
                 ));
             }
             let c = compare(code, members).await.map_err(rename)?;
+            released = (c.released_to.clone(), c.next_release_on.clone());
             let names: BTreeMap<&str, &str> = members
                 .iter()
                 .map(|(c, n)| (c.as_str(), n.as_str()))
@@ -573,6 +580,7 @@ async fn gather(
                 .await
                 .map_err(rename)?
                 .into_inner();
+            released = (b.released_to.clone(), b.next_release_on.clone());
             let units = b
                 .rows
                 .into_iter()
@@ -742,6 +750,8 @@ async fn gather(
         involvement,
         involvement_total,
         impact,
+        released_to: released.0,
+        next_release_on: released.1,
     })
 }
 
@@ -1108,7 +1118,17 @@ fn view(d: &DashboardBody, q: &DashboardQuery) -> minijinja::Value {
         involved => i.partners_involved.map_or("hidden".to_string(), |n| n.to_string()),
         representation => i.representation_gap.map_or("–".to_string(), |g| format!("{g:.1} points ({})", i.representation_question)) }
     };
+    // Months after the last released are in the period but not yet in the figures.
+    let release = (!d.released_to.is_empty() && d.to > d.released_to).then(|| {
+        let next = alongside_platform::add_months(&d.released_to, 1).unwrap_or_default();
+        format!(
+            "The Friends and Family Test figures here run to {}: a month's figures are released a few days after it ends and then kept, so that they read the same every day. {next} is released on {}.",
+            d.released_to,
+            crate::equality::day_label(&d.next_release_on)
+        )
+    });
     context! {
+        release => release,
         scope => d.scope, name => d.name, code => d.code, ics => d.ics,
         from => d.from, to => d.to, previous_from => d.previous_from, previous_to => d.previous_to,
         by_label => if d.scope == "ics" { "Trust" } else { BY.iter().find(|(b, _)| *b == d.by).map_or("Unit", |(_, l)| *l) },

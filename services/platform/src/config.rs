@@ -369,6 +369,47 @@ impl ClockSettings {
     }
 }
 
+/// When figures for readers who may not see the rows are released (feedback's FFT months): a
+/// month is released `release_after_days` after it ends, and kept; a released month whose
+/// counts change (late responses, a place merged) is released again as a revision, protected
+/// against every earlier release of it, at most once every `revise_after_seconds`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PublicationSettings {
+    pub release_after_days: u32,
+    pub revise_after_seconds: u64,
+}
+
+impl Default for PublicationSettings {
+    fn default() -> Self {
+        Self {
+            release_after_days: 5,
+            revise_after_seconds: 24 * 60 * 60,
+        }
+    }
+}
+
+impl PublicationSettings {
+    /// At once: a month released the day after it ends, a revision whenever counts change
+    /// (tests).
+    pub fn at_once() -> Self {
+        Self {
+            release_after_days: 0,
+            revise_after_seconds: 0,
+        }
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.release_after_days > 366 {
+            return Err(ConfigError::Invalid {
+                key: "publication.release_after_days",
+                reason: format!("{} is more than a year", self.release_after_days),
+            });
+        }
+        Ok(())
+    }
+}
+
 /// The settings of a domain service (people, engagement, feedback, payments).
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -382,11 +423,14 @@ pub struct ServiceSettings {
     pub metrics: MetricsSettings,
     #[serde(default)]
     pub clock: ClockSettings,
+    #[serde(default)]
+    pub publication: PublicationSettings,
 }
 
 impl Validate for ServiceSettings {
     fn validate(&self) -> Result<(), ConfigError> {
         self.clock.validate()?;
+        self.publication.validate()?;
         self.database.validate()?;
         self.kafka.validate()?;
         self.auth.validate()?;

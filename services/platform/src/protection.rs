@@ -252,6 +252,15 @@ impl<'a, F: Figure> Audit<'a, F> {
         self.state[t] != Hide::Shown
     }
 
+    /// Whether hidden term `t` must not be left alone on a line: every hidden figure, but not
+    /// a term never published that is no one's small figure (what stayed between two
+    /// releases, the responses of one cross-classified cell): working one of those out
+    /// exactly gives nothing away by itself, and the audit bounds every small figure it could
+    /// lead to.
+    fn guarded(&self, t: usize) -> bool {
+        self.hidden(t) && !(self.counts[t].settled() == Some(true) && !self.counts[t].is_small())
+    }
+
     fn run(mut self) -> Vec<Hide> {
         self.close((0..self.lines.len()).collect());
         for i in 0..self.counts.len() {
@@ -277,7 +286,7 @@ impl<'a, F: Figure> Audit<'a, F> {
         let mut work: std::collections::VecDeque<usize> = work.into();
         while let Some(l) = work.pop_front() {
             let line = &self.lines[l];
-            if line.iter().filter(|&&t| self.hidden(t)).count() != 1 {
+            if line.iter().filter(|&&t| self.guarded(t)).count() != 1 {
                 continue;
             }
             if let Some(t) = self.smallest_shown(line.iter().copied()) {
@@ -325,19 +334,23 @@ impl<'a, F: Figure> Audit<'a, F> {
     /// that of the lines of the hidden terms near it, or failing that their margins (a total
     /// is hidden last), and answers it; none when there is none left to hide.
     fn hide_near(&mut self, i: usize) -> Option<usize> {
-        let (_, near_lines) = self.near(i, NEAR[0]);
         let parts = |lines: &mut dyn Iterator<Item = usize>| -> Vec<usize> {
             lines
                 .flat_map(|l| self.lines[l][1..].iter().copied())
                 .collect()
         };
         let own = parts(&mut self.on[i].iter().copied());
-        let near = parts(&mut near_lines.iter().copied());
-        let margins = near_lines.iter().map(|&l| self.lines[l][0]);
-        let pick = self
-            .smallest_shown(own.into_iter())
-            .or_else(|| self.smallest_shown(near.into_iter()))
-            .or_else(|| self.smallest_shown(margins));
+        // Hidden terms that are never shown (flows between releases, cross-classified cells)
+        // can stand between a term and every shown one: look further out until one is found.
+        let pick = self.smallest_shown(own.into_iter()).or_else(|| {
+            NEAR.iter().find_map(|&most| {
+                let (_, near_lines) = self.near(i, most);
+                let near = parts(&mut near_lines.iter().copied());
+                let margins = near_lines.iter().map(|&l| self.lines[l][0]);
+                self.smallest_shown(near.into_iter())
+                    .or_else(|| self.smallest_shown(margins))
+            })
+        });
         if let Some(t) = pick {
             self.state[t] = Hide::Secondary;
         }

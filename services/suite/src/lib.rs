@@ -23,6 +23,8 @@ pub struct Options {
     /// The gRPC ports, so integrators can configure clients once: people on this port,
     /// engagement, feedback and payments on the next three. Any free ports when `None`.
     pub grpc_base_port: Option<u16>,
+    /// When feedback releases each month's figures.
+    pub publication: config::PublicationSettings,
 }
 
 /// The services in the order of their ports from `Options::grpc_base_port`.
@@ -71,6 +73,7 @@ fn service_settings(
         keys,
     )?;
     settings.clock = options.clock.clone();
+    settings.publication = options.publication.clone();
     if let Some(base) = options.grpc_base_port {
         let n = SERVICES.iter().position(|s| *s == name).unwrap_or(0) as u16;
         // Loopback only, as every embedded listener.
@@ -212,6 +215,7 @@ mod tests {
             demo: false,
             clock: Default::default(),
             grpc_base_port: base,
+            publication: Default::default(),
         };
         let listen = |name, base| {
             service_settings(

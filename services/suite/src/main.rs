@@ -25,6 +25,15 @@ struct Cli {
     /// ports when not given).
     #[arg(long, env = "ALONGSIDE_GRPC_BASE_PORT", value_name = "PORT")]
     grpc_base_port: Option<u16>,
+    /// Days after a month ends that its FFT figures are released to readers of figures (dashboards,
+    /// exports, the analytics stream); the month is not shown before.
+    #[arg(
+        long,
+        env = "ALONGSIDE_PUBLICATION__RELEASE_AFTER_DAYS",
+        value_name = "DAYS",
+        default_value_t = 5
+    )]
+    release_after_days: u32,
 }
 
 #[derive(Subcommand)]
@@ -69,6 +78,10 @@ async fn main() -> anyhow::Result<()> {
         demo: !cli.no_demo,
         clock: alongside_platform::config::ClockSettings { today: cli.today },
         grpc_base_port: cli.grpc_base_port,
+        publication: alongside_platform::config::PublicationSettings {
+            release_after_days: cli.release_after_days,
+            ..Default::default()
+        },
     })
     .await?;
     println!();

@@ -47,6 +47,7 @@ async fn a_second_run_keeps_the_first_runs_data() {
         data_dir: data.path().to_path_buf(),
         demo: true,
         grpc_base_port: None,
+        publication: alongside_platform::config::PublicationSettings::at_once(),
         clock: alongside_platform::testing::clock_settings(),
     };
 

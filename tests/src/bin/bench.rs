@@ -284,6 +284,7 @@ async fn main() -> anyhow::Result<()> {
         data_dir: data.path().to_path_buf(),
         demo: false,
         grpc_base_port: None,
+        publication: alongside_platform::config::PublicationSettings::at_once(),
         clock: Default::default(),
     })
     .await?;

@@ -20,6 +20,7 @@ pub async fn demo_suite(data: &std::path::Path) -> Suite {
         data_dir: data.to_path_buf(),
         demo: true,
         grpc_base_port: None,
+        publication: alongside_platform::config::PublicationSettings::at_once(),
         clock: alongside_platform::testing::clock_settings(),
     })
     .await
