@@ -135,6 +135,21 @@ pub mod changed {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
+/// A moment as marks begin with it: milliseconds since 1970, zero-padded, so that marks sort
+/// by when they were made (marks made otherwise, by migrations, sort after every moment).
+fn stamp(at: time::OffsetDateTime) -> String {
+    format!("{:015}", (at.unix_timestamp_nanos() / 1_000_000).max(0))
+}
+
+/// Marks made less than `seconds` ago: months still changing.
+pub(crate) fn fresh(seconds: u64) -> sea_orm::Condition {
+    let since = time::OffsetDateTime::now_utc()
+        - time::Duration::seconds(i64::try_from(seconds).unwrap_or(i64::MAX / 1_000_000_000));
+    sea_orm::Condition::all()
+        .add(changed::Column::MarkedAt.gte(stamp(since)))
+        .add(changed::Column::MarkedAt.lt(":"))
+}
+
 /// Marks `months` of `tenant` as changed, in the transaction that changed them.
 pub async fn mark(
     db: &impl ConnectionTrait,
@@ -144,8 +159,12 @@ pub async fn mark(
     if months.is_empty() {
         return Ok(());
     }
-    // A fresh id rather than a clock: two marks in one instant still differ.
-    let now = alongside_platform::ids::new_id("chg");
+    // When, then a fresh id: two marks in one instant still differ.
+    let now = format!(
+        "{}-{}",
+        stamp(time::OffsetDateTime::now_utc()),
+        alongside_platform::ids::new_id("chg")
+    );
     // The ICS's members are published together: one trust's change can hide another's figure.
     let members = crate::tenants::published_with(db, tenant.as_str()).await?;
     let rows = members.iter().flat_map(|member| {
@@ -227,6 +246,7 @@ pub async fn publish_marked(
 ) -> Result<usize, DbErr> {
     let marks = changed::Entity::find()
         .filter(changed::Column::Month.lte(publication.last_released()))
+        .filter(fresh(publication.settings.settle_seconds).not())
         .order_by_asc(changed::Column::TenantId)
         .order_by_asc(changed::Column::Month)
         .limit(200)
@@ -250,6 +270,12 @@ pub async fn publish_marked(
             .iter()
             .filter_map(|c| OdsCode::parse(c).ok())
             .collect();
+        // Releasing months is the slow part (protection): done before the transaction, so that
+        // no lock is held meanwhile; inside it, the months are read as released.
+        let months: BTreeSet<&String> = marks.iter().map(|m| &m.month).collect();
+        for month in months {
+            crate::release::months(db, &members, month, month, publication).await?;
+        }
         let txn = db.begin().await?;
         let mut taken: BTreeMap<OdsCode, BTreeSet<String>> = BTreeMap::new();
         for mark in &marks {
@@ -288,7 +314,7 @@ async fn publish_ics(
         return Ok(());
     };
     let mut released: BTreeMap<String, crate::release::Release> =
-        crate::release::months(db, members, first, last, publication)
+        crate::release::kept(db, members, first, last, publication)
             .await?
             .into_iter()
             .filter(|(m, _)| months.contains(m))
@@ -479,9 +505,7 @@ async fn spc_insights(
         .map(|w| &w.1)
         .max();
     let released = match (from, to) {
-        (Some(from), Some(to)) => {
-            crate::release::months(db, members, from, to, publication).await?
-        }
+        (Some(from), Some(to)) => crate::release::kept(db, members, from, to, publication).await?,
         _ => Vec::new(),
     };
     let mut out = Vec::new();

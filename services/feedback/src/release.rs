@@ -723,13 +723,7 @@ pub(crate) async fn months(
     if from > to {
         return Ok(Vec::new());
     }
-    let group = trusts
-        .iter()
-        .map(|t| t.as_str())
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
-        .collect::<Vec<_>>()
-        .join(",");
+    let group = group(trusts);
     let now = publication.clock.now().unix_timestamp();
     let revise_after = i64::try_from(publication.settings.revise_after_seconds).unwrap_or(i64::MAX);
     let mut out = Vec::new();
@@ -752,11 +746,30 @@ pub(crate) async fn months(
             .into_tuple()
             .all(db)
             .await?;
-        let stands = kept.first().filter(|(_, at, d, _)| {
-            *d == digest
-                || now.saturating_sub(*at) < revise_after
-                || kept.len() as u64 >= MOST_RELEASES
-        });
+        let changing = || async {
+            crate::insights::changed::Entity::find()
+                .filter(
+                    crate::insights::changed::Column::TenantId
+                        .is_in(trusts.iter().map(|t| t.as_str())),
+                )
+                .filter(crate::insights::changed::Column::Month.eq(&month))
+                .filter(crate::insights::fresh(publication.settings.settle_seconds))
+                .count(db)
+                .await
+                .map(|n| n > 0)
+        };
+        let stands = match kept.first() {
+            Some((_, at, d, _))
+                if *d == digest
+                    || now.saturating_sub(*at) < revise_after
+                    || kept.len() as u64 >= MOST_RELEASES =>
+            {
+                kept.first()
+            }
+            // Responses still arriving: the latest release stands until they stop.
+            Some(_) if changing().await? => kept.first(),
+            _ => None,
+        };
         if let Some((version, _, _, id)) = stands {
             let remembered = remembered().lock().ok().and_then(|k| k.get(id).cloned());
             let release = match remembered {
@@ -828,6 +841,51 @@ pub(crate) async fn months(
     }
     out.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(out)
+}
+
+/// The months `from`–`to` of `trusts` as last released, without releasing or revising any
+/// (no protection, so cheap inside a transaction): months never released are left out.
+pub(crate) async fn kept(
+    db: &impl ConnectionTrait,
+    trusts: &[OdsCode],
+    from: &str,
+    to: &str,
+    publication: &Publication,
+) -> Result<Vec<(String, Release)>, DbErr> {
+    let last = publication.last_released();
+    let to = to.min(last.as_str());
+    let group = group(trusts);
+    let versions: Vec<(String, i32)> = stored::Entity::find()
+        .select_only()
+        .columns([stored::Column::Month, stored::Column::Version])
+        .filter(stored::Column::Trusts.eq(&group))
+        .filter(stored::Column::Month.gte(from))
+        .filter(stored::Column::Month.lte(to))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut latest: BTreeMap<String, i32> = BTreeMap::new();
+    for (month, version) in versions {
+        let v = latest.entry(month).or_insert(version);
+        *v = (*v).max(version);
+    }
+    let mut out = Vec::new();
+    for (month, version) in latest {
+        let release = stored_release(db, (group.clone(), month.clone(), version)).await?;
+        out.push((month, release));
+    }
+    Ok(out)
+}
+
+/// The key of the trusts published together: their codes in order, joined by commas.
+fn group(trusts: &[OdsCode]) -> String {
+    trusts
+        .iter()
+        .map(|t| t.as_str())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// The trusts published together with `tenant` (its ICS's registered members).
@@ -1167,6 +1225,7 @@ mod tests {
             settings: PublicationSettings {
                 release_after_days: days,
                 revise_after_seconds: 0,
+                settle_seconds: 0,
             },
             clock: alongside_platform::clock::on(alongside_platform::parse_date(today)),
         };

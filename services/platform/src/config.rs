@@ -372,12 +372,15 @@ impl ClockSettings {
 /// When figures for readers who may not see the rows are released (feedback's FFT months): a
 /// month is released `release_after_days` after it ends, and kept; a released month whose
 /// counts change (late responses, a place merged) is released again as a revision, protected
-/// against every earlier release of it, at most once every `revise_after_seconds`.
+/// against every earlier release of it, at most once every `revise_after_seconds`, and only
+/// once no response for it has arrived for `settle_seconds` (an upload in many batches is
+/// revised once, when it is done).
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PublicationSettings {
     pub release_after_days: u32,
     pub revise_after_seconds: u64,
+    pub settle_seconds: u64,
 }
 
 impl Default for PublicationSettings {
@@ -385,6 +388,7 @@ impl Default for PublicationSettings {
         Self {
             release_after_days: 5,
             revise_after_seconds: 24 * 60 * 60,
+            settle_seconds: 60,
         }
     }
 }
@@ -396,6 +400,7 @@ impl PublicationSettings {
         Self {
             release_after_days: 0,
             revise_after_seconds: 0,
+            settle_seconds: 0,
         }
     }
 

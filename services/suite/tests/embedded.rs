@@ -47,7 +47,11 @@ async fn a_second_run_keeps_the_first_runs_data() {
         data_dir: data.path().to_path_buf(),
         demo: true,
         grpc_base_port: None,
-        publication: alongside_platform::config::PublicationSettings::at_once(),
+        // Released at once, but not while the demo data is still arriving.
+        publication: alongside_platform::config::PublicationSettings {
+            settle_seconds: 1,
+            ..alongside_platform::config::PublicationSettings::at_once()
+        },
         clock: alongside_platform::testing::clock_settings(),
     };
 

@@ -284,7 +284,11 @@ async fn main() -> anyhow::Result<()> {
         data_dir: data.path().to_path_buf(),
         demo: false,
         grpc_base_port: None,
-        publication: alongside_platform::config::PublicationSettings::at_once(),
+        // Released at once, but not while the demo data is still arriving.
+        publication: alongside_platform::config::PublicationSettings {
+            settle_seconds: 1,
+            ..alongside_platform::config::PublicationSettings::at_once()
+        },
         clock: Default::default(),
     })
     .await?;

@@ -20,7 +20,11 @@ pub async fn demo_suite(data: &std::path::Path) -> Suite {
         data_dir: data.to_path_buf(),
         demo: true,
         grpc_base_port: None,
-        publication: alongside_platform::config::PublicationSettings::at_once(),
+        // Released at once, but not while the demo data is still arriving.
+        publication: alongside_platform::config::PublicationSettings {
+            settle_seconds: 1,
+            ..alongside_platform::config::PublicationSettings::at_once()
+        },
         clock: alongside_platform::testing::clock_settings(),
     })
     .await
