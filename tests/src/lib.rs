@@ -260,7 +260,10 @@ pub async fn service_env(
     if name == "feedback" {
         // The tests read months just written: released the day after they end, and settled
         // two seconds after their last response rather than a minute.
-        env.push(("ALONGSIDE_PUBLICATION__RELEASE_AFTER_DAYS".into(), "0".into()));
+        env.push((
+            "ALONGSIDE_PUBLICATION__RELEASE_AFTER_DAYS".into(),
+            "0".into(),
+        ));
         env.push(("ALONGSIDE_PUBLICATION__SETTLE_SECONDS".into(), "2".into()));
     }
     if name == "people" {

@@ -15,8 +15,7 @@ pub struct Counts {
 }
 
 impl Counts {
-    /// The counts whose answer `k` (in [`crate::protection`]'s order: very good to don't
-    /// know) is `part(k)`.
+    /// The counts whose answer `k` (very good, good, neither, poor, very poor, don't know) is `part(k)`.
     pub fn from_parts(part: impl Fn(usize) -> u64) -> Self {
         Self {
             very_good: part(0),

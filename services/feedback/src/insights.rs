@@ -135,6 +135,13 @@ pub mod changed {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
+/// The moment, for how long ago a mark was made: elapsed time, not what day it is (which the
+/// injected clock says, and tests move), so the machine's clock on both sides.
+#[allow(clippy::disallowed_methods)]
+fn elapsed_clock() -> time::OffsetDateTime {
+    time::OffsetDateTime::now_utc()
+}
+
 /// A moment as marks begin with it: milliseconds since 1970, zero-padded, so that marks sort
 /// by when they were made (marks made otherwise, by migrations, sort after every moment).
 fn stamp(at: time::OffsetDateTime) -> String {
@@ -143,7 +150,7 @@ fn stamp(at: time::OffsetDateTime) -> String {
 
 /// Marks made less than `seconds` ago: months still changing.
 pub(crate) fn fresh(seconds: u64) -> sea_orm::Condition {
-    let since = time::OffsetDateTime::now_utc()
+    let since = elapsed_clock()
         - time::Duration::seconds(i64::try_from(seconds).unwrap_or(i64::MAX / 1_000_000_000));
     sea_orm::Condition::all()
         .add(changed::Column::MarkedAt.gte(stamp(since)))
@@ -162,7 +169,7 @@ pub async fn mark(
     // When, then a fresh id: two marks in one instant still differ.
     let now = format!(
         "{}-{}",
-        stamp(time::OffsetDateTime::now_utc()),
+        stamp(elapsed_clock()),
         alongside_platform::ids::new_id("chg")
     );
     // The ICS's members are published together: one trust's change can hide another's figure.

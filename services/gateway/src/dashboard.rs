@@ -1124,7 +1124,7 @@ fn view(d: &DashboardBody, q: &DashboardQuery) -> minijinja::Value {
         format!(
             "The Friends and Family Test figures here run to {}: a month's figures are released a few days after it ends and then kept, so that they read the same every day. {next} is released on {}.",
             d.released_to,
-            crate::equality::day_label(&d.next_release_on)
+            crate::pages::day_label(&d.next_release_on)
         )
     });
     context! {

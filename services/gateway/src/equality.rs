@@ -182,13 +182,6 @@ async fn consent(
     Ok(Redirect::to(to).into_response())
 }
 
-/// A day as people write it: 7 December 2026.
-pub(crate) fn day_label(iso: &str) -> String {
-    time::Date::parse(iso, &time::format_description::well_known::Iso8601::DATE)
-        .map(|d| format!("{} {} {}", d.day(), d.month(), d.year()))
-        .unwrap_or_else(|_| iso.to_string())
-}
-
 /// Tenths of a percent as a percentage, "51.2%".
 fn percent(permille: Option<u32>) -> String {
     permille.map_or_else(String::new, |p| format!("{}.{}%", p / 10, p % 10))
@@ -282,7 +275,7 @@ async fn report_page(
                     active_partners => report.active_partners,
                     respondents => report.respondents,
                     respondents_hidden => report.respondents_hidden,
-                    as_at => day_label(&report.as_at),
+                    as_at => crate::pages::day_label(&report.as_at),
                 },
                 can_set => me.has_role(LEADS),
                 notice => notice,
@@ -378,7 +371,7 @@ mod tests {
 
     #[test]
     fn the_day_totals_were_taken_reads_as_people_write_it() {
-        assert_eq!(day_label("2026-12-07"), "7 December 2026");
-        assert_eq!(day_label(""), "", "none yet");
+        assert_eq!(crate::pages::day_label("2026-12-07"), "7 December 2026");
+        assert_eq!(crate::pages::day_label(""), "", "none yet");
     }
 }

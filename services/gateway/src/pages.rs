@@ -2422,6 +2422,13 @@ async fn opportunity_correction(
     }
 }
 
+/// A day as people write it: 7 December 2026.
+pub(crate) fn day_label(iso: &str) -> String {
+    time::Date::parse(iso, &time::format_description::well_known::Iso8601::DATE)
+        .map(|d| format!("{} {} {}", d.day(), d.month(), d.year()))
+        .unwrap_or_else(|_| iso.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -258,7 +258,8 @@ impl<'a, F: Figure> Audit<'a, F> {
     /// exactly gives nothing away by itself, and the audit bounds every small figure it could
     /// lead to.
     fn guarded(&self, t: usize) -> bool {
-        self.hidden(t) && !(self.counts[t].settled() == Some(true) && !self.counts[t].is_small())
+        let never_shown = self.counts[t].settled() == Some(true);
+        self.hidden(t) && (!never_shown || self.counts[t].is_small())
     }
 
     fn run(mut self) -> Vec<Hide> {

@@ -87,6 +87,37 @@ async fn ics_and_trust_dashboards_show_figures_only_to_whom_they_belong() {
     );
     assert_eq!(d["charts"].as_array().unwrap().len(), 3);
     assert!(d["funnel_mean"].as_f64().is_some());
+    // Months are released the day after they end here (as a deployment does days later): the
+    // figures run to last month, and this month is not in them yet, on the page either.
+    assert_eq!(d["released_to"], last_month.as_str());
+    let next = alongside_platform::last_day_of_month(this_month)
+        .unwrap()
+        .next_day()
+        .unwrap()
+        .to_string();
+    assert_eq!(d["next_release_on"], next.as_str());
+    let open = json(
+        &ics,
+        api(&format!(
+            "/api/v1/dashboard?from={this_month}&to={this_month}"
+        )),
+    )
+    .await;
+    assert_eq!(open["total"]["total"], 0, "{open}");
+    let page = ics
+        .get(api(&format!(
+            "/dashboard?from={this_month}&to={this_month}"
+        )))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(&format!("{this_month} is released on")),
+        "the page says when this month is released"
+    );
     assert!(d["involvement"].as_array().unwrap().len() == 2);
     // Each session is one partner's: sessions are hidden wherever partners are.
     for row in d["involvement"]
