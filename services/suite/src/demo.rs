@@ -189,7 +189,11 @@ pub async fn seed(state: &AppState) -> Result<Vec<(String, String)>, String> {
         for (n, (title, kind, level, places, pathway, cost_centre)) in
             opportunities.iter().enumerate()
         {
-            let starts_on = (today - time::Duration::days(14 - 7 * n as i64)).to_string();
+            // The MDT five weeks ago, in an earlier month whatever today is (so a released
+            // month of the analytics stream holds involvement); the forum last week; the rest
+            // to come.
+            let days_before = if n == 0 { 35 } else { 14 - 7 * n as i64 };
+            let starts_on = (today - time::Duration::days(days_before)).to_string();
             let request = engagement::CreateOpportunityRequest {
                 title: title.to_string(),
                 kind: kind.to_string(),
