@@ -54,9 +54,20 @@ pub struct ShiftedClock {
 impl ShiftedClock {
     /// A clock on which it is `day` now in England, moving on from there.
     pub fn on(day: Date) -> Self {
-        Self {
-            by: day - SystemClock.today(),
-        }
+        Self::on_from(day, SystemClock.now())
+    }
+
+    /// A clock on which it is `day` in England at `now` on the system's clock: the same time
+    /// of day in England, so that a winter evening moved to a summer day (whose England is an
+    /// hour ahead of UTC) is not already the next day there.
+    fn on_from(day: Date, now: OffsetDateTime) -> Self {
+        let naive = day.with_time(in_england(now).time());
+        let then = [offset!(+1), UtcOffset::UTC]
+            .into_iter()
+            .map(|o| naive.assume_offset(o))
+            .find(|t| england_offset(*t) == t.offset())
+            .unwrap_or_else(|| naive.assume_utc());
+        Self { by: then - now }
     }
 }
 
@@ -177,6 +188,21 @@ mod tests {
         std::thread::sleep(std::time::Duration::from_millis(2));
         assert!(clock.now() > first);
         assert_eq!(on(None).today(), SystemClock.today());
+    }
+
+    #[test]
+    fn a_winter_evening_moved_to_a_summer_day_is_still_that_day() {
+        // 23:54 UTC in December, moved to a day of British Summer Time (UTC+1): still that day
+        // in England, at 23:54 there.
+        let clock = ShiftedClock::on_from(date!(2027 - 04 - 05), datetime!(2026-12-07 23:54 UTC));
+        let at = datetime!(2026-12-07 23:54 UTC) + clock.by;
+        assert_eq!(in_england(at).date(), date!(2027 - 04 - 05));
+        assert_eq!(in_england(at).time(), time!(23:54));
+        // And a summer evening moved to winter.
+        let clock = ShiftedClock::on_from(date!(2026 - 12 - 07), datetime!(2026-07-14 22:30 UTC));
+        let at = datetime!(2026-07-14 22:30 UTC) + clock.by;
+        assert_eq!(in_england(at).date(), date!(2026 - 12 - 07));
+        assert_eq!(in_england(at).time(), time!(23:30));
     }
 
     #[test]
