@@ -124,6 +124,18 @@ pub fn on(day: Option<Date>) -> SharedClock {
     }
 }
 
+/// The instant `day` begins in England (midnight GMT or BST), in UTC: where a day's records
+/// kept in UTC begin, for rules that count days in England (a tax year from 6 April).
+pub fn start_of_day_in_england(day: Date) -> OffsetDateTime {
+    let naive = day.midnight();
+    [offset!(+1), UtcOffset::UTC]
+        .into_iter()
+        .map(|o| naive.assume_offset(o))
+        .find(|t| england_offset(*t) == t.offset())
+        .unwrap_or_else(|| naive.assume_utc())
+        .to_offset(UtcOffset::UTC)
+}
+
 /// `at` in England's civil time.
 pub fn in_england(at: OffsetDateTime) -> OffsetDateTime {
     at.to_offset(england_offset(at))
@@ -188,6 +200,18 @@ mod tests {
         std::thread::sleep(std::time::Duration::from_millis(2));
         assert!(clock.now() > first);
         assert_eq!(on(None).today(), SystemClock.today());
+    }
+
+    #[test]
+    fn a_day_in_england_begins_at_midnight_there() {
+        assert_eq!(
+            start_of_day_in_england(date!(2027 - 04 - 06)),
+            datetime!(2027-04-05 23:00 UTC)
+        );
+        assert_eq!(
+            start_of_day_in_england(date!(2027 - 01 - 06)),
+            datetime!(2027-01-06 00:00 UTC)
+        );
     }
 
     #[test]

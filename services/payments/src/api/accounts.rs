@@ -164,12 +164,18 @@ impl PaymentsApi {
         let to = benefits::tax_year_end(year as i32)
             .ok_or_else(|| ServiceError::Internal("tax year end".into()))?;
         let after = to + time::Duration::days(1);
-        // Paid in the tax year: by the date the money went, as HMRC counts income.
+        // Paid in the tax year: by the date the money went, as HMRC counts income — a day in
+        // England (payment times are kept in UTC; 6 April begins at 23:00 UTC on the 5th).
+        let begins = |day: time::Date| {
+            alongside_platform::format_rfc3339(alongside_platform::clock::start_of_day_in_england(
+                day,
+            ))
+        };
         let claims = claim::for_tenant(&caller.tenant)
             .filter(claim::Column::PartnerId.eq(&partner_id))
             .filter(claim::Column::Status.eq("paid"))
-            .filter(claim::Column::PaidAt.gte(from.to_string()))
-            .filter(claim::Column::PaidAt.lt(after.to_string()))
+            .filter(claim::Column::PaidAt.gte(begins(from)))
+            .filter(claim::Column::PaidAt.lt(begins(after)))
             .order_by_asc(claim::Column::PaidAt)
             .order_by_asc(claim::Column::ActivityDate)
             .all(&self.db)
