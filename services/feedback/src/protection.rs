@@ -29,7 +29,7 @@ impl Term {
         Self {
             counts,
             settled: None,
-            small: (1..THRESHOLD).contains(&counts.total()),
+            small: counts.is_small(),
         }
     }
 
@@ -46,7 +46,7 @@ impl Term {
         Self {
             counts,
             settled: Some(true),
-            small: small && (1..THRESHOLD).contains(&counts.total()),
+            small: small && counts.is_small(),
         }
     }
 }

@@ -193,28 +193,24 @@ fn remember(key: String, release: &Release) {
     }
 }
 
-/// One stored release's figures, from memory when read lately.
+/// One stored release's figures (`key`: trusts, month, version), from memory when its id is
+/// known and it was read lately.
 async fn stored_release(
     db: &impl ConnectionTrait,
     key: (String, String, i32),
+    id: Option<&str>,
 ) -> Result<Release, DbErr> {
-    let id: Option<String> = stored::Entity::find_by_id(key.clone())
-        .select_only()
-        .column(stored::Column::ReleaseId)
-        .into_tuple()
-        .one(db)
-        .await?;
-    let missing = || DbErr::RecordNotFound(format!("release {} of {}", key.2, key.1));
-    let id = id.ok_or_else(missing)?;
-    if let Some(release) = remembered().lock().ok().and_then(|k| k.get(&id).cloned()) {
+    let lately = id.and_then(|id| remembered().lock().ok()?.get(id).cloned());
+    if let Some(release) = lately {
         return Ok(release);
     }
+    let missing = || DbErr::RecordNotFound(format!("release {} of {}", key.2, key.1));
     let row = stored::Entity::find_by_id(key.clone())
         .one(db)
         .await?
         .ok_or_else(missing)?;
     let release = decode(&row)?;
-    remember(id, &release);
+    remember(row.release_id, &release);
     Ok(release)
 }
 
@@ -364,11 +360,8 @@ async fn standing(
     if !stands {
         return Ok(None);
     }
-    if let Some(release) = remembered().lock().ok().and_then(|k| k.get(id).cloned()) {
-        return Ok(Some(release));
-    }
     let key = (at.group.to_string(), at.month.to_string(), *version);
-    Ok(Some(stored_release(db, key).await?))
+    Ok(Some(stored_release(db, key, Some(id)).await?))
 }
 
 /// Stores `release` as version `version` of the group's month, and answers the version
@@ -408,7 +401,7 @@ async fn keep(
         return Ok(release);
     }
     // Another reader released this version first: theirs is the one everyone reads.
-    stored_release(db, (group.to_string(), month.to_string(), version)).await
+    stored_release(db, (group.to_string(), month.to_string(), version), None).await
 }
 
 /// The months `from`–`to` of `trusts` as last released, without releasing or revising any
@@ -423,24 +416,30 @@ pub(crate) async fn kept(
     let last = publication.last_released();
     let to = to.min(last.as_str());
     let group = group(trusts);
-    let versions: Vec<(String, i32)> = stored::Entity::find()
+    let versions: Vec<(String, i32, String)> = stored::Entity::find()
         .select_only()
-        .columns([stored::Column::Month, stored::Column::Version])
+        .columns([
+            stored::Column::Month,
+            stored::Column::Version,
+            stored::Column::ReleaseId,
+        ])
         .filter(stored::Column::Trusts.eq(&group))
         .filter(stored::Column::Month.gte(from))
         .filter(stored::Column::Month.lte(to))
+        .order_by_asc(stored::Column::Month)
+        .order_by_asc(stored::Column::Version)
         .into_tuple()
         .all(db)
         .await?;
-    let mut latest: BTreeMap<String, i32> = BTreeMap::new();
-    for (month, version) in versions {
-        let v = latest.entry(month).or_insert(version);
-        *v = (*v).max(version);
-    }
+    // In order, so each month's last is its latest.
+    let latest: BTreeMap<String, (i32, String)> = versions
+        .into_iter()
+        .map(|(month, version, id)| (month, (version, id)))
+        .collect();
     let mut out = Vec::new();
-    for (month, version) in latest {
-        let release = stored_release(db, (group.clone(), month.clone(), version)).await?;
-        out.push((month, release));
+    for (month, (version, id)) in latest {
+        let key = (group.clone(), month.clone(), version);
+        out.push((month, stored_release(db, key, Some(&id)).await?));
     }
     Ok(out)
 }

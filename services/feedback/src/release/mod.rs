@@ -51,20 +51,19 @@ pub const BASIS: [&str; 5] = ["site", "locality", "pathway", "team", "source"];
 /// Each trust's cells of [`BASIS`].
 pub type Basis = BTreeMap<String, Cells<Counts>>;
 
+/// Where `dim` is in a basis cell's key.
+fn at_basis(dim: &str) -> usize {
+    BASIS
+        .iter()
+        .position(|b| *b == dim)
+        .expect("a basis dimension")
+}
+
 /// Each trust's tables, in [`TABLES`]' order, from its cells.
 pub fn tables_of(basis: &Basis) -> BTreeMap<String, Vec<Cells<Counts>>> {
     let at: Vec<Vec<usize>> = TABLES
         .iter()
-        .map(|dims| {
-            dims.iter()
-                .map(|d| {
-                    BASIS
-                        .iter()
-                        .position(|b| b == d)
-                        .expect("a basis dimension")
-                })
-                .collect()
-        })
+        .map(|dims| dims.iter().map(|d| at_basis(d)).collect())
         .collect();
     basis
         .iter()
@@ -83,21 +82,53 @@ pub fn tables_of(basis: &Basis) -> BTreeMap<String, Vec<Cells<Counts>>> {
 
 /// The cells of a release that hold the responses of one basis cell of `trust`.
 fn ids_of(trust: &str, key: &[String]) -> Vec<Id> {
-    let value = |d: &str| {
-        key[BASIS
-            .iter()
-            .position(|b| *b == d)
-            .expect("a basis dimension")]
-        .clone()
-    };
-    let mut out = vec![vec!["ics".to_string()]];
+    let value = |d: &str| key[at_basis(d)].clone();
+    let mut out = vec![ics_id(None)];
     for d in ICS_DIMENSIONS {
-        out.push(vec!["ics".into(), d.into(), value(d)]);
+        out.push(ics_id(Some((d, &value(d)))));
     }
     for (ti, dims) in TABLES.iter().enumerate() {
-        let mut id = vec!["trust".to_string(), trust.to_string(), ti.to_string()];
-        id.extend(dims.iter().map(|d| value(d)));
-        out.push(id);
+        let key: Vec<String> = dims.iter().map(|d| value(d)).collect();
+        out.push(trust_id(trust, ti, &key));
+    }
+    out
+}
+
+/// Where an ICS figure is: the ICS's own, or its figure of a value by a dimension.
+fn ics_id(by: Option<(&str, &str)>) -> Id {
+    let mut id = vec!["ics".to_string()];
+    if let Some((dim, value)) = by {
+        id.extend([dim.to_string(), value.to_string()]);
+    }
+    id
+}
+
+/// Where a trust's figure of table `table` and key `key` is.
+fn trust_id(code: &str, table: usize, key: &[String]) -> Id {
+    let mut id = vec!["trust".to_string(), code.to_string(), table.to_string()];
+    id.extend(key.iter().cloned());
+    id
+}
+
+/// Every figure of a release's shape (the ICS, by each dimension, each trust's tables) by
+/// where it is.
+fn by_id<T: Copy>(
+    ics: T,
+    ics_by: &[BTreeMap<String, T>; 3],
+    trusts: &BTreeMap<String, Vec<Cells<T>>>,
+) -> BTreeMap<Id, T> {
+    let mut out = BTreeMap::from([(ics_id(None), ics)]);
+    for (dim, column) in ICS_DIMENSIONS.iter().zip(ics_by) {
+        for (value, &figure) in column {
+            out.insert(ics_id(Some((dim, value))), figure);
+        }
+    }
+    for (code, tables) in trusts {
+        for (ti, cells) in tables.iter().enumerate() {
+            for (key, &figure) in cells {
+                out.insert(trust_id(code, ti, key), figure);
+            }
+        }
     }
     out
 }
@@ -130,25 +161,7 @@ impl Release {
 
     /// Every figure, by where it is (see [`Id`]).
     pub fn cells(&self) -> BTreeMap<Id, Held> {
-        let mut out = BTreeMap::from([(vec!["ics".to_string()], self.ics)]);
-        for (d, column) in self.ics_by.iter().enumerate() {
-            for (value, held) in column {
-                out.insert(
-                    vec!["ics".into(), ICS_DIMENSIONS[d].into(), value.clone()],
-                    *held,
-                );
-            }
-        }
-        for (code, tables) in &self.trusts {
-            for (ti, cells) in tables.iter().enumerate() {
-                for (key, held) in cells {
-                    let mut id = vec!["trust".to_string(), code.clone(), ti.to_string()];
-                    id.extend(key.iter().cloned());
-                    out.insert(id, *held);
-                }
-            }
-        }
-        out
+        by_id(self.ics, &self.ics_by, &self.trusts)
     }
 
     /// The trusts' counts it was made from.
@@ -180,13 +193,6 @@ impl Release {
                     let d = ICS_DIMENSIONS.iter().position(|d| *d == id[1])?;
                     release.ics_by[d].insert(id[2].clone(), held);
                 }
-                Some("basis") if id.len() == 2 + BASIS.len() => {
-                    release
-                        .basis
-                        .entry(id[1].clone())
-                        .or_default()
-                        .insert(id[2..].to_vec(), held.counts);
-                }
                 Some("trust") if id.len() >= 3 => {
                     let ti: usize = id[2].parse().ok().filter(|&t| t < TABLES.len())?;
                     release
@@ -216,23 +222,7 @@ pub type Id = Vec<String>;
 
 impl Index {
     fn ids(&self) -> BTreeMap<Id, usize> {
-        let mut out = BTreeMap::from([(vec!["ics".to_string()], self.ics)]);
-        for (d, column) in self.ics_by.iter().enumerate() {
-            for (value, &term) in column {
-                let id = vec!["ics".into(), ICS_DIMENSIONS[d].into(), value.clone()];
-                out.insert(id, term);
-            }
-        }
-        for (code, tables) in &self.trusts {
-            for (ti, cells) in tables.iter().enumerate() {
-                for (key, &term) in cells {
-                    let mut id = vec!["trust".to_string(), code.clone(), ti.to_string()];
-                    id.extend(key.iter().cloned());
-                    out.insert(id, term);
-                }
-            }
-        }
-        out
+        by_id(self.ics, &self.ics_by, &self.trusts)
     }
 }
 
@@ -252,11 +242,7 @@ fn build(
             .map(|(ti, cells)| {
                 cells
                     .iter()
-                    .map(|(k, c)| {
-                        let mut id = vec!["trust".to_string(), code.clone(), ti.to_string()];
-                        id.extend(k.iter().cloned());
-                        (k.clone(), t.term(term(&id, *c)))
-                    })
+                    .map(|(k, c)| (k.clone(), t.term(term(&trust_id(code, ti, k), *c))))
                     .collect()
             })
             .collect();
@@ -272,7 +258,7 @@ fn build(
         .filter_map(|terms| terms[whole].get(&Vec::new()).copied())
         .collect();
     let counts = |t: &Table, parts: &[usize]| sum(parts.iter().map(|&i| t.figures[i].counts));
-    let ics = t.term(term(&vec!["ics".to_string()], counts(t, &parts)));
+    let ics = t.term(term(&ics_id(None), counts(t, &parts)));
     t.sum(ics, parts);
     let mut ics_by: [BTreeMap<String, usize>; 3] = Default::default();
     for (d, dim) in ICS_DIMENSIONS.iter().enumerate() {
@@ -284,8 +270,7 @@ fn build(
             }
         }
         for (value, parts) in columns {
-            let id = vec!["ics".to_string(), String::from(*dim), value.clone()];
-            let column = t.term(term(&id, counts(t, &parts)));
+            let column = t.term(term(&ics_id(Some((dim, &value))), counts(t, &parts)));
             t.sum(column, parts);
             ics_by[d].insert(value, column);
         }
