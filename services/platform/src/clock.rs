@@ -61,12 +61,7 @@ impl ShiftedClock {
     /// of day in England, so that a winter evening moved to a summer day (whose England is an
     /// hour ahead of UTC) is not already the next day there.
     fn on_from(day: Date, now: OffsetDateTime) -> Self {
-        let naive = day.with_time(in_england(now).time());
-        let then = [offset!(+1), UtcOffset::UTC]
-            .into_iter()
-            .map(|o| naive.assume_offset(o))
-            .find(|t| england_offset(*t) == t.offset())
-            .unwrap_or_else(|| naive.assume_utc());
+        let then = england_instant(day.with_time(in_england(now).time()));
         Self { by: then - now }
     }
 }
@@ -127,13 +122,17 @@ pub fn on(day: Option<Date>) -> SharedClock {
 /// The instant `day` begins in England (midnight GMT or BST), in UTC: where a day's records
 /// kept in UTC begin, for rules that count days in England (a tax year from 6 April).
 pub fn start_of_day_in_england(day: Date) -> OffsetDateTime {
-    let naive = day.midnight();
+    england_instant(day.midnight()).to_offset(UtcOffset::UTC)
+}
+
+/// The instant England's clocks show `local`: in BST when England keeps BST then, else in GMT
+/// (and in GMT for the hour the clocks skip).
+fn england_instant(local: time::PrimitiveDateTime) -> OffsetDateTime {
     [offset!(+1), UtcOffset::UTC]
         .into_iter()
-        .map(|o| naive.assume_offset(o))
+        .map(|o| local.assume_offset(o))
         .find(|t| england_offset(*t) == t.offset())
-        .unwrap_or_else(|| naive.assume_utc())
-        .to_offset(UtcOffset::UTC)
+        .unwrap_or_else(|| local.assume_utc())
 }
 
 /// `at` in England's civil time.

@@ -31,7 +31,7 @@ struct Cli {
         long,
         env = "ALONGSIDE_PUBLICATION__RELEASE_AFTER_DAYS",
         value_name = "DAYS",
-        default_value_t = 5
+        default_value_t = alongside_platform::config::PublicationSettings::default().release_after_days
     )]
     release_after_days: u32,
 }
